@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The cgroup(s) of one worker: created under the host's own cgroup, limited, read, and removed.
+///
+/// Uses the v1 memory, pids and cpu controllers where mounted, or cgroup v2 where those controllers are enabled.
+/// Where neither is usable (not root, no delegation) the worker runs with rlimits only and `unavailable` says why.
+final class WorkerCgroup: @unchecked Sendable {
+    /// Limits written into the cgroup.
+    struct Limits: Equatable {
+        var memoryBytes: UInt64
+        var pids: Int
+        var cpuPercent: Int
+    }
+
+    /// Directories of this worker's cgroup, one per v1 controller, or one for v2.
+    private(set) var directories: [String] = []
+    private(set) var isV2 = false
+    /// Why limits are not enforced by a cgroup, or nil when they are.
+    private(set) var unavailable: String?
+
+    /// The `cgroup.procs` files the worker joins.
+    var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
+
+    init(name: String, limits: Limits) {
+        let own = Self.ownCgroups()
+        if let v2 = own[""], Self.isReadable("/sys/fs/cgroup/cgroup.controllers") {
+            createV2(parent: "/sys/fs/cgroup" + v2, name: name, limits: limits)
+        } else {
+            createV1(own: own, name: name, limits: limits)
+        }
+    }
+
+    /// OOM kills counted by the memory controller since creation.
+    func oomKills() -> Int {
+        guard let dir = memoryDirectory else { return 0 }
+        let file = isV2 ? dir + "/memory.events" : dir + "/memory.oom_control"
+        guard let text = Self.read(file) else { return 0 }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0] == "oom_kill", let n = Int(parts[1]) { return n }
+        }
+        return 0
+    }
+
+    /// Kills every process left in the cgroup and removes the directories.
+    func remove() {
+        for dir in directories {
+            for _ in 0..<2000 {
+                let pids = (Self.read(dir + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
+                for pid in pids { kill(pid, SIGKILL) }
+                if rmdir(dir) == 0 || errno == ENOENT { break }
+                usleep(500)
+            }
+        }
+        directories = []
+    }
+
+    private var memoryDirectory: String? {
+        isV2 ? directories.first : directories.first { $0.hasPrefix("/sys/fs/cgroup/memory/") }
+    }
+
+    private func createV1(own: [String: String], name: String, limits: Limits) {
+        var made: [String] = []
+        for controller in ["memory", "pids", "cpu"] {
+            guard let path = own[controller] else { unavailable = "cgroup v1 \(controller) controller not mounted"; break }
+            let dir = "/sys/fs/cgroup/\(controller)\(path == "/" ? "" : path)/\(name)"
+            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
+                unavailable = "cannot create \(dir): errno \(errno)"
+                break
+            }
+            made.append(dir)
+        }
+        directories = made
+        guard unavailable == nil else { remove(); return }
+        let memory = directories[0], pids = directories[1], cpu = directories[2]
+        let ok = Self.write(memory + "/memory.limit_in_bytes", String(limits.memoryBytes))
+            && Self.write(pids + "/pids.max", String(limits.pids))
+            && Self.write(cpu + "/cpu.cfs_period_us", "100000")
+            && Self.write(cpu + "/cpu.cfs_quota_us", String(limits.cpuPercent * 1000))
+        // Swap accounting, where enabled, must not let the app page its way past the limit.
+        if Self.isReadable(memory + "/memory.memsw.limit_in_bytes") {
+            _ = Self.write(memory + "/memory.memsw.limit_in_bytes", String(limits.memoryBytes))
+        }
+        if !ok { unavailable = "cannot write cgroup v1 limits under \(memory)"; remove() }
+    }
+
+    private func createV2(parent: String, name: String, limits: Limits) {
+        let enabled = Self.read(parent + "/cgroup.subtree_control") ?? ""
+        let needed = ["memory", "pids", "cpu"].filter { !enabled.contains($0) }
+        if !needed.isEmpty && !Self.write(parent + "/cgroup.subtree_control", needed.map { "+" + $0 }.joined(separator: " ")) {
+            unavailable = "cgroup v2: cannot enable \(needed.joined(separator: ",")) in \(parent) (delegate a cgroup to the node)"
+            return
+        }
+        let dir = parent + "/" + name
+        guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { unavailable = "cannot create \(dir): errno \(errno)"; return }
+        directories = [dir]
+        isV2 = true
+        _ = Self.write(dir + "/memory.swap.max", "0") // absent when swap accounting is off
+        let ok = Self.write(dir + "/memory.max", String(limits.memoryBytes))
+            && Self.write(dir + "/pids.max", String(limits.pids))
+            && Self.write(dir + "/cpu.max", "\(limits.cpuPercent * 1000) 100000")
+        if !ok { unavailable = "cannot write cgroup v2 limits under \(dir)"; remove() }
+    }
+
+    /// The host's own cgroup path per v1 controller ("" for v2), from /proc/self/cgroup.
+    static func ownCgroups() -> [String: String] {
+        var out: [String: String] = [:]
+        for line in (read("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = String(parts[2])
+            if parts[1].isEmpty { out[""] = path; continue }
+            for controller in parts[1].split(separator: ",") { out[String(controller)] = path }
+        }
+        return out
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func write(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let n = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        return n == text.utf8.count
+    }
+
+    static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }
+}

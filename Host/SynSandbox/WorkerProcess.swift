@@ -1,0 +1,342 @@
+import CSynSeccomp
+import CSynSys
+public import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One running worker: a sandboxed process serving one app over a `SOCK_SEQPACKET` link.
+///
+/// Calls are synchronous and must come from one thread at a time; the thread that starts the worker should
+/// outlive it (the worker's parent-death signal follows that thread).
+public final class WorkerProcess: @unchecked Sendable {
+    public let spec: WorkerSpec
+    public let pid: Int32
+    public private(set) var info: LoadedAppInfo?
+    /// Set once the worker is gone; every later call fails with it.
+    public private(set) var death: WorkerDeath?
+    /// Why the cgroup is not enforcing limits, if it is not.
+    public var cgroupUnavailable: String? { cgroup.unavailable }
+
+    private let link: FrameLink
+    private let socket: Int32
+    private let pidfd: Int32
+    private let cgroup: WorkerCgroup
+    private let hostCalls: any HostCallHandler
+    private let logSink: @Sendable (String, Int32, String) -> Void
+    private var nextRequestID: UInt64 = 1
+    private var fatalFrames: [Frame] = []
+    private nonisolated(unsafe) static var counter = 0
+    private static let counterLock = Mutex()
+
+    /// Spawns the worker, builds its sandbox, loads the app and runs its `init`.
+    public static func start(_ spec: WorkerSpec, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
+                             log: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in })
+        throws(WorkerError) -> WorkerProcess
+    {
+        let libraryFD = open(spec.libraryPath, O_RDONLY | O_CLOEXEC)
+        guard libraryFD >= 0 else {
+            throw .refused(SandboxError(.spawn, "cannot open library \(spec.libraryPath): errno \(errno)"))
+        }
+        defer { close(libraryFD) }
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw .refused(SandboxError(.spawn, "socketpair failed: errno \(errno)"))
+        }
+        let n = counterLock.withLock { () -> Int in counter += 1; return counter }
+        let cgroup = WorkerCgroup(name: "syneroym-\(spec.appID)-\(getpid())-\(n)",
+                                  limits: .init(memoryBytes: spec.memoryBytes, pids: spec.pids + 2,
+                                                cpuPercent: spec.cpuPercent))
+        var setup = spec.setup
+        setup.cgroupProcs = cgroup.procsFiles
+        if getuid() == 0 && setup.uid == nil {
+            // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership.
+            setup.uid = UInt32(200_000 + (Int(getpid()) % 1000) * 1000 + n % 1000)
+            setup.gid = setup.uid
+        }
+        var pid: pid_t = 0
+        let argv = ["synapp-worker", spec.appID]
+        let env = ["SWIFT_BACKTRACE=enable=no", "LANG=C"]
+        let spawnError = withCStrings(argv) { a in
+            withCStrings(env) { e in
+                csyn_spawn_worker(spec.workerExecutable, a, e, fds[1], libraryFD, -1, &pid)
+            }
+        }
+        close(fds[1])
+        guard spawnError == 0 else {
+            close(fds[0])
+            cgroup.remove()
+            throw .refused(SandboxError(.spawn, "cannot spawn \(spec.workerExecutable): errno \(spawnError)"))
+        }
+        let worker = WorkerProcess(spec: spec, pid: pid, socket: fds[0], cgroup: cgroup, hostCalls: hostCalls,
+                                   log: log)
+        try worker.handshake(setup)
+        return worker
+    }
+
+    private init(spec: WorkerSpec, pid: Int32, socket: Int32, cgroup: WorkerCgroup, hostCalls: any HostCallHandler,
+                 log: @escaping @Sendable (String, Int32, String) -> Void) {
+        self.spec = spec
+        self.pid = pid
+        self.socket = socket
+        self.pidfd = csyn_pidfd_open(pid)
+        self.cgroup = cgroup
+        self.hostCalls = hostCalls
+        self.logSink = log
+        self.link = FrameLink(fd: socket, maxMessage: spec.maxMessage, noSignal: true)
+    }
+
+    deinit {
+        if death == nil { terminate(.exit, "the host released the worker") }
+        close(socket)
+        if pidfd >= 0 { close(pidfd) }
+    }
+
+    private func handshake(_ setup: WorkerSetup) throws(WorkerError) {
+        do throws(WireError) {
+            try link.send(.call, op: CallOp.setup.rawValue, payload: setup.encode())
+        } catch {
+            throw .died(kill(.protocolViolation, "cannot send setup: \(error)"))
+        }
+        let reply = try exchange(.initialize, payload: spec.config, timeoutMs: spec.initTimeoutMs)
+        guard reply.status == 0 else {
+            let message = String(decoding: reply.body, as: UTF8.self)
+            terminate(.exit, "init failed")
+            throw .refused(SandboxError(.load, "the app's init returned status \(reply.status): \(message)"))
+        }
+        var r = WireReader(reply.body)
+        guard let id = try? r.string(limit: 255), let version = try? r.string(limit: 255), let minor = try? r.u32()
+        else { throw .died(kill(.protocolViolation, "malformed init reply")) }
+        info = LoadedAppInfo(appID: id, version: version, abiMinor: minor)
+    }
+
+    /// Calls the app's `handle`. Throws when the worker dies during the call (it is then gone for good).
+    public func handle(method: String, caller: [UInt8] = [], body: [UInt8] = [], timeoutMs: Int? = nil)
+        throws(WorkerError) -> CallReply
+    {
+        var w = WireWriter(capacity: 16 + method.utf8.count + caller.count + body.count)
+        w.string(method); w.data(caller); w.raw(body)
+        return try exchange(.handle, payload: w.bytes, timeoutMs: timeoutMs ?? spec.callTimeoutMs)
+    }
+
+    /// Delivers an event to the app's `on_event`.
+    public func deliver(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64) throws(WorkerError) -> CallReply {
+        var w = WireWriter()
+        w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
+        return try exchange(.event, payload: w.bytes, timeoutMs: spec.callTimeoutMs)
+    }
+
+    /// Asks the app to shut down, then makes sure the worker is gone.
+    public func shutdown() {
+        guard death == nil else { return }
+        _ = try? exchange(.shutdown, payload: [], timeoutMs: min(spec.callTimeoutMs, 2000))
+        if death == nil { terminate(.exit, "shut down by the host") }
+    }
+
+    /// Kills the worker now (e.g. the supervisor stops the app).
+    public func terminate(_ outcome: Outcome = .exit, _ detail: String = "stopped by the host") {
+        guard death == nil else { return }
+        _ = kill(outcome, detail)
+    }
+
+    /// The descriptors that become readable when the worker sends something or dies, for idle watching.
+    public var watchDescriptors: (socket: Int32, pidfd: Int32) { (socket, pidfd) }
+
+    /// Handles frames that arrive while no call is in flight. An idle worker may only die (and report why).
+    public func checkIdle() -> WorkerDeath? {
+        guard death == nil else { return death }
+        while true {
+            do {
+                let frame = try link.receive(timeoutMs: 0)
+                if frame.kind == .fatal { fatalFrames.append(frame); continue }
+                if frame.kind == .log { forwardLog(frame); continue }
+                return kill(.protocolViolation, "unexpected \(frame.kind) frame while idle")
+            } catch {
+                switch error.code {
+                case .timeout:
+                    if pidfd >= 0 && Self.pollReadable(pidfd, 0) { return reap() }
+                    return nil
+                case .closed: return reap()
+                default: return kill(.protocolViolation, error.message)
+                }
+            }
+        }
+    }
+
+    // MARK: - The exchange
+
+    private func exchange(_ op: CallOp, payload: [UInt8], timeoutMs: Int) throws(WorkerError) -> CallReply {
+        if let death { throw .died(death) }
+        let id = nextRequestID
+        nextRequestID += 1
+        do throws(WireError) {
+            try link.send(.call, requestID: id, op: op.rawValue, payload: payload)
+        } catch {
+            throw .died(error.code == .closed ? reap() : kill(.protocolViolation, error.message))
+        }
+        let deadline = Self.nowMs() + Int64(timeoutMs)
+        while true {
+            let remaining = deadline - Self.nowMs()
+            if remaining <= 0 {
+                throw .died(kill(.timeout, "no reply within call_timeout_ms=\(timeoutMs) (profile key limits.call_timeout_ms)"))
+            }
+            let frame: Frame
+            do throws(WireError) {
+                frame = try link.receive(timeoutMs: Int32(clamping: remaining))
+            } catch {
+                switch error.code {
+                case .timeout: continue
+                case .closed: throw .died(try reapOrRefuse())
+                default:
+                    throw .died(kill(.protocolViolation, "\(error.message) (profile key limits.max_frame_kb=\(spec.maxMessage / 1024))"))
+                }
+            }
+            switch frame.kind {
+            case .reply where frame.requestID == id:
+                var r = WireReader(frame.payload)
+                let status = Int32(bitPattern: frame.op)
+                guard let http = try? r.u32() else { throw .died(kill(.protocolViolation, "reply without status")) }
+                return CallReply(status: status, httpStatus: status == 0 ? http : 0, body: r.rest())
+            case .hostCall where frame.requestID == id:
+                guard let hostOp = HostOp(rawValue: frame.op) else {
+                    throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))
+                }
+                let answer = hostCalls.hostCall(app: spec.appID, requestID: id, op: hostOp, payload: frame.payload)
+                do throws(WireError) {
+                    try link.send(.hostReply, requestID: id, op: UInt32(bitPattern: answer.status), payload: answer.payload)
+                } catch {
+                    throw .died(error.code == .closed ? try reapOrRefuse() : kill(.protocolViolation, error.message))
+                }
+            case .log:
+                forwardLog(frame)
+            case .fatal:
+                fatalFrames.append(frame)
+                throw .died(try drainAfterFatal())
+            default:
+                throw .died(kill(.protocolViolation, "unexpected \(frame.kind) frame #\(frame.requestID) during call #\(id)"))
+            }
+        }
+    }
+
+    private func forwardLog(_ frame: Frame) {
+        logSink(spec.appID, Int32(bitPattern: frame.op), String(decoding: frame.payload.prefix(4096), as: UTF8.self))
+    }
+
+    /// After a fatal frame the worker is going away: collect its last words, then reap it.
+    private func drainAfterFatal() throws(WorkerError) -> WorkerDeath {
+        let deadline = Self.nowMs() + 2000
+        while Self.nowMs() < deadline {
+            do {
+                let frame = try link.receive(timeoutMs: Int32(clamping: deadline - Self.nowMs()))
+                if frame.kind == .fatal { fatalFrames.append(frame) }
+            } catch {
+                if error.code == .closed { break }
+                if error.code != .timeout { return kill(.protocolViolation, error.message) }
+            }
+        }
+        return try reapOrRefuse()
+    }
+
+    /// Reaps a worker that closed its link; a setup or load failure becomes `refused`.
+    private func reapOrRefuse() throws(WorkerError) -> WorkerDeath {
+        let death = reap()
+        for frame in fatalFrames {
+            let message = String(decoding: frame.payload, as: UTF8.self)
+            if frame.op == FatalOp.setupFailed.rawValue { throw .refused(SandboxError(.setup, message)) }
+            if frame.op == FatalOp.loadRefused.rawValue { throw .refused(SandboxError(.load, message)) }
+        }
+        return death
+    }
+
+    // MARK: - Death
+
+    private var forcedDeath: WorkerDeath?
+
+    /// Kills the worker for `outcome` and reaps it.
+    private func kill(_ outcome: Outcome, _ detail: String) -> WorkerDeath {
+        forcedDeath = WorkerDeath(outcome, detail)
+        Glibc.kill(pid, SIGKILL)
+        return reap()
+    }
+
+    /// Waits for the worker to exit (killing it if it lingers) and classifies its death.
+    @discardableResult
+    private func reap() -> WorkerDeath {
+        if let death { return death }
+        if pidfd >= 0 && !Self.pollReadable(pidfd, 2000) { Glibc.kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let result = classify(outerStatus: status)
+        cgroup.remove()
+        death = result
+        return result
+    }
+
+    private func classify(outerStatus: Int32) -> WorkerDeath {
+        if let forcedDeath { return forcedDeath }
+        var fate: (signaled: Bool, value: Int32)?
+        for frame in fatalFrames {
+            var r = WireReader(frame.payload)
+            switch FatalOp(rawValue: frame.op) {
+            case .seccomp:
+                let nr = (try? r.i32()) ?? -1
+                let arch = (try? r.u32()) ?? 0
+                return WorkerDeath(.seccompViolation, Self.syscallName(nr, arch: arch))
+            case .appFate:
+                if let how = try? r.i32(), let value = try? r.i32() { fate = (how == 1, value) }
+            case .setupFailed: return WorkerDeath(.protocolViolation, "sandbox setup failed: " + String(decoding: frame.payload, as: UTF8.self))
+            case .loadRefused: return WorkerDeath(.protocolViolation, "load refused: " + String(decoding: frame.payload, as: UTF8.self))
+            case nil: return WorkerDeath(.protocolViolation, "unknown fatal report \(frame.op)")
+            }
+        }
+        if cgroup.oomKills() > 0 {
+            return WorkerDeath(.memoryQuota, "killed by the cgroup memory limit of \(spec.memoryBytes >> 20) MiB (profile key limits.memory_mb)")
+        }
+        guard let fate else {
+            if csyn_wifsignaled(outerStatus) != 0 {
+                return WorkerDeath(.crash, "worker killed by \(SignalNames.name(csyn_wtermsig(outerStatus))) before reporting")
+            }
+            return WorkerDeath(.exit, "worker exited with code \(csyn_wexitstatus(outerStatus)) before reporting")
+        }
+        if fate.signaled {
+            switch fate.value {
+            case SIGSYS: return WorkerDeath(.seccompViolation, "unreported syscall (SIGSYS)")
+            case SIGXCPU: return WorkerDeath(.cpuQuota, "CPU budget of \(spec.setup.cpuSeconds) s exhausted (profile key limits.cpu_seconds)")
+            case SIGXFSZ: return WorkerDeath(.crash, "SIGXFSZ: the app tried to write a file")
+            default: return WorkerDeath(.crash, SignalNames.name(fate.value))
+            }
+        }
+        if fate.value == 159 { return WorkerDeath(.seccompViolation, "syscall reported lost") }
+        return WorkerDeath(.exit, "the app exited with code \(fate.value)")
+    }
+
+    static func syscallName(_ nr: Int32, arch: UInt32) -> String {
+        if let name = seccomp_syscall_resolve_num_arch(arch == 0 ? csyn_scmp_arch_native() : arch, nr) {
+            defer { free(name) }
+            return String(cString: name)
+        }
+        return "syscall \(nr)"
+    }
+
+    static func pollReadable(_ fd: Int32, _ timeoutMs: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let r = poll(&p, 1, timeoutMs)
+            if r >= 0 { return r > 0 }
+            if errno != EINTR { return false }
+        }
+    }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Runs `body` with a NULL-terminated C array of C strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,60 @@
+/// The kind of a frame on the link (ARCHITECTURE §5).
+public enum FrameKind: UInt16, Sendable {
+    /// Host asks the worker to do something (setup, init, handle, event, shutdown).
+    case call = 1
+    /// Worker answers a `call`.
+    case reply = 2
+    /// Worker asks the host to run a host function, nested inside a call.
+    case hostCall = 3
+    /// Host answers a `hostCall`.
+    case hostReply = 4
+    /// Host delivers an asynchronous event.
+    case event = 5
+    /// Worker forwards a log line; never answered.
+    case log = 6
+    /// Worker (or its init, or its SIGSYS reporter) reports why it is about to die.
+    case fatal = 7
+}
+
+/// Operation codes carried in the header's `op` field of `call` frames.
+public enum CallOp: UInt32, Sendable {
+    case setup = 0, initialize = 1, handle = 2, event = 3, shutdown = 4
+}
+
+/// Operation codes of `fatal` frames.
+public enum FatalOp: UInt32, Sendable {
+    /// `{i32 syscall, u32 audit arch}` from the SIGSYS reporter.
+    case seccomp = 1
+    /// `{i32 how (0 exited, 1 signaled), i32 value}` from the worker's init, when the app process ended.
+    case appFate = 2
+    /// A UTF-8 message: the sandbox could not be built.
+    case setupFailed = 3
+    /// A UTF-8 message: the library was refused (magic, ABI major, app id, missing symbols, init failure).
+    case loadRefused = 4
+}
+
+/// Host functions forwarded to the host as `hostCall` frames; the op is the slot's index in `syn_host`.
+public enum HostOp: UInt32, Sendable, CaseIterable {
+    case idPublicKey = 3, idSign, idVerify, kvGet, kvPut, kvDelete, kvScan, sqlExec, sqlQuery
+    case netSend, netRequest, msgPublish, eventEmit, timerSet
+
+    /// The slot's name in `synapp.h`.
+    public var slotName: String {
+        switch self {
+        case .idPublicKey: "id_public_key"
+        case .idSign: "id_sign"
+        case .idVerify: "id_verify"
+        case .kvGet: "kv_get"
+        case .kvPut: "kv_put"
+        case .kvDelete: "kv_delete"
+        case .kvScan: "kv_scan"
+        case .sqlExec: "sql_exec"
+        case .sqlQuery: "sql_query"
+        case .netSend: "net_send"
+        case .netRequest: "net_request"
+        case .msgPublish: "msg_publish"
+        case .eventEmit: "event_emit"
+        case .timerSet: "timer_set"
+        }
+    }
+}

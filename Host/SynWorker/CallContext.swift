@@ -1,0 +1,66 @@
+import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `syn_ctx` behind every call: the call's arena, its last error and its link to the host.
+///
+/// One instance is reused for every call and reset when the call returns, so a call allocates nothing up front.
+final class CallContext {
+    let link: FrameLink
+    let arenaLimit: Int
+    var requestID: UInt64 = 0
+    var lastError: [UInt8]? = nil
+    private var chunks: [(base: UnsafeMutableRawPointer, size: Int)] = []
+    private var used = 0
+    private var total = 0
+    private static let chunkSize = 64 * 1024
+
+    init(link: FrameLink, arenaLimit: Int) {
+        self.link = link
+        self.arenaLimit = arenaLimit
+    }
+
+    /// The opaque pointer the app sees.
+    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ ctx: OpaquePointer?) -> CallContext? {
+        guard let ctx else { return nil }
+        return Unmanaged<CallContext>.fromOpaque(UnsafeRawPointer(ctx)).takeUnretainedValue()
+    }
+
+    /// Allocates `n` bytes, 16-byte aligned, valid until `reset`. Nil past the arena limit.
+    func alloc(_ n: Int) -> UnsafeMutableRawPointer? {
+        let size = (max(n, 1) + 15) & ~15
+        if let last = chunks.last, used + size <= last.size {
+            defer { used += size }
+            return last.base + used
+        }
+        let chunk = max(size, Self.chunkSize)
+        guard total + chunk <= arenaLimit, let base = malloc(chunk) else { return nil }
+        chunks.append((base, chunk))
+        total += chunk
+        used = size
+        return base
+    }
+
+    /// Copies bytes into the arena.
+    func copy(_ bytes: [UInt8]) -> UnsafeMutableRawPointer? {
+        guard let p = alloc(bytes.count) else { return nil }
+        bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
+        return p
+    }
+
+    func fail(_ status: Int32, _ message: String) -> Int32 {
+        lastError = Array(message.utf8)
+        return status
+    }
+
+    /// Frees the arena (keeping the first chunk for the next call) and clears the last error.
+    func reset() {
+        while chunks.count > 1 { free(chunks.removeLast().base) }
+        total = chunks.first?.size ?? 0
+        used = 0
+        lastError = nil
+    }
+}

@@ -1,0 +1,169 @@
+import CSynSys
+import PluginABI
+import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `syn_host` table handed to the app. Local slots run in the worker; capability slots become nested
+/// `hostCall` frames answered by the host.
+enum HostTable {
+    /// Built once; lives for the life of the process.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<syn_host> = {
+        let p = UnsafeMutablePointer<syn_host>.allocate(capacity: 1)
+        var h = syn_host()
+        h.size = UInt32(MemoryLayout<syn_host>.size)
+        h.minor = UInt32(SYN_ABI_MINOR)
+        h.alloc = { ctx, n in CallContext.from(ctx)?.alloc(n) }
+        h.last_error = { ctx, out in
+            guard let c = CallContext.from(ctx), let out else { return SYN_E_BAD_ARG }
+            guard let message = c.lastError else { return SYN_E_NOT_FOUND }
+            out.pointee = c.buf(message)
+            return SYN_OK
+        }
+        h.log = { ctx, level, message in
+            guard let c = CallContext.from(ctx) else { return }
+            let bytes = HostTable.bytes(message, limit: 4096)
+            try? c.link.send(.log, requestID: c.requestID, op: UInt32(bitPattern: level), payload: bytes)
+        }
+        h.id_public_key = { ctx, out in
+            guard let c = CallContext.from(ctx), let out else { return SYN_E_BAD_ARG }
+            return c.forward(.idPublicKey, WireWriter()) { r throws(WireError) in
+                try HostTable.fill(out, from: try r.data(limit: 32), count: 32)
+            }
+        }
+        h.id_sign = { ctx, message, out in
+            guard let c = CallContext.from(ctx), let out else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(message))
+            return c.forward(.idSign, w) { r throws(WireError) in
+                try HostTable.fill(out, from: try r.data(limit: 64), count: 64)
+            }
+        }
+        h.id_verify = { ctx, key, message, signature in
+            guard let c = CallContext.from(ctx), let key, let signature else { return SYN_E_BAD_ARG }
+            var w = WireWriter()
+            w.raw(UnsafeBufferPointer(start: key, count: 32))
+            w.raw(UnsafeBufferPointer(start: signature, count: 64))
+            w.data(HostTable.bytes(message))
+            return c.forward(.idVerify, w) { _ throws(WireError) in }
+        }
+        h.kv_get = { ctx, key, value, version in
+            guard let c = CallContext.from(ctx), let value else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(key))
+            return c.forward(.kvGet, w) { r throws(WireError) in
+                let v = try r.u64()
+                value.pointee = c.buf(try r.data())
+                version?.pointee = v
+            }
+        }
+        h.kv_put = { ctx, key, value, ifVersion, newVersion in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(key)); w.data(HostTable.bytes(value)); w.u64(ifVersion)
+            return c.forward(.kvPut, w) { r throws(WireError) in newVersion?.pointee = try r.u64() }
+        }
+        h.kv_delete = { ctx, key, ifVersion in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(key)); w.u64(ifVersion)
+            return c.forward(.kvDelete, w) { _ throws(WireError) in }
+        }
+        h.kv_scan = { ctx, prefix, cursor, limit, page, next in
+            guard let c = CallContext.from(ctx), let page, let next else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(prefix)); w.data(HostTable.bytes(cursor)); w.u32(limit)
+            return c.forward(.kvScan, w) { r throws(WireError) in
+                page.pointee = c.buf(try r.data())
+                next.pointee = c.buf(try r.data())
+            }
+        }
+        h.sql_exec = { ctx, sql, params, changes in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(sql)); w.data(HostTable.bytes(params))
+            return c.forward(.sqlExec, w) { r throws(WireError) in changes?.pointee = try r.u64() }
+        }
+        h.sql_query = { ctx, sql, params, rows in
+            guard let c = CallContext.from(ctx), let rows else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(sql)); w.data(HostTable.bytes(params))
+            return c.forward(.sqlQuery, w) { r throws(WireError) in rows.pointee = c.buf(try r.data()) }
+        }
+        h.net_send = { ctx, peer, payload in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(peer)); w.data(HostTable.bytes(payload))
+            return c.forward(.netSend, w) { _ throws(WireError) in }
+        }
+        h.net_request = { ctx, method, url, headers, body, timeout, status, response in
+            guard let c = CallContext.from(ctx), let status, let response else { return SYN_E_BAD_ARG }
+            var w = WireWriter()
+            w.data(HostTable.bytes(method)); w.data(HostTable.bytes(url)); w.data(HostTable.bytes(headers))
+            w.data(HostTable.bytes(body)); w.u32(timeout)
+            return c.forward(.netRequest, w) { r throws(WireError) in
+                status.pointee = try r.u32()
+                response.pointee = c.buf(try r.data())
+            }
+        }
+        h.msg_publish = { ctx, topic, payload in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(topic)); w.data(HostTable.bytes(payload))
+            return c.forward(.msgPublish, w) { _ throws(WireError) in }
+        }
+        h.event_emit = { ctx, type, payload in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.data(HostTable.bytes(type)); w.data(HostTable.bytes(payload))
+            return c.forward(.eventEmit, w) { _ throws(WireError) in }
+        }
+        h.timer_set = { ctx, delay, payload, token in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            var w = WireWriter(); w.u64(delay); w.data(HostTable.bytes(payload))
+            return c.forward(.timerSet, w) { r throws(WireError) in token?.pointee = try r.u64() }
+        }
+        h.clock_ns = { _, monotonic in
+            var ts = timespec()
+            clock_gettime(monotonic != 0 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts)
+            return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+        }
+        h.random = { ctx, out, n in
+            guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
+            if n == 0 { return SYN_OK }
+            guard let out else { return c.fail(SYN_E_BAD_ARG, "random: out is NULL") }
+            guard n <= 65536 else { return c.fail(SYN_E_TOO_LARGE, "random: at most 65536 bytes per call, asked \(n)") }
+            return csyn_getrandom(out, n) == 0 ? SYN_OK : c.fail(SYN_E_IO, "random: getrandom failed (errno \(errno))")
+        }
+        p.initialize(to: h)
+        return p
+    }()
+
+    /// Copies a borrowed `syn_buf` (treating a NULL pointer with a length as empty) up to `limit` bytes.
+    static func bytes(_ b: syn_buf, limit: Int = Int.max) -> [UInt8] {
+        guard let ptr = b.ptr, b.len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: ptr, count: min(b.len, limit)))
+    }
+
+    static func fill(_ out: UnsafeMutablePointer<UInt8>, from bytes: [UInt8], count: Int) throws(WireError) {
+        guard bytes.count == count else { throw WireError(.badPayload, "expected \(count) bytes, got \(bytes.count)") }
+        for i in 0..<count { out[i] = bytes[i] }
+    }
+}
+
+extension CallContext {
+    /// A `syn_buf` over a copy of `bytes` in the arena (empty if the arena is exhausted).
+    func buf(_ bytes: [UInt8]) -> syn_buf {
+        guard !bytes.isEmpty, let p = copy(bytes) else { return syn_buf(ptr: nil, len: 0) }
+        return syn_buf(ptr: p.assumingMemoryBound(to: UInt8.self), len: bytes.count)
+    }
+
+    /// Sends a nested host call and decodes the reply with `decode` when the host answers SYN_OK.
+    func forward(_ op: HostOp, _ args: WireWriter, decode: (inout WireReader) throws(WireError) -> Void) -> Int32 {
+        do throws(WireError) {
+            try link.send(.hostCall, requestID: requestID, op: op.rawValue, payload: args.bytes)
+            let reply = try link.receive()
+            guard reply.kind == .hostReply, reply.requestID == requestID else {
+                return fail(SYN_E_INTERNAL, "\(op.slotName): unexpected \(reply.kind) frame from host")
+            }
+            let status = Int32(bitPattern: reply.op)
+            var reader = WireReader(reply.payload)
+            guard status == SYN_OK else { return fail(status, String(decoding: reader.rest(), as: UTF8.self)) }
+            try decode(&reader)
+            return SYN_OK
+        } catch {
+            return fail(SYN_E_INTERNAL, "\(op.slotName): link to host failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import CSynSeccomp
+import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Builds and loads the two seccomp stages from the profile (ARCHITECTURE §4 steps 8 and 9).
+struct SeccompFilter {
+    let setup: WorkerSetup
+
+    /// What the worker itself needs to serve frames, whatever the profile says.
+    static let workerBase = ["read", "write", "exit_group", "brk", "mmap", "munmap", "mremap", "madvise",
+                             "getrandom", "clock_gettime"]
+    /// Extra syscalls the dynamic loader needs during `dlopen` (stage A only).
+    static let loaderExtra = ["openat", "newfstatat", "fstat", "mmap", "mprotect", "close", "pread64", "lseek",
+                              "munmap", "readlink"]
+    /// Never allowed, whatever the profile lists.
+    static let alwaysDenied = ["unshare", "setns", "ptrace", "mount", "umount2", "pivot_root", "bpf", "keyctl",
+                               "add_key", "request_key", "perf_event_open", "userfaultfd", "io_uring_setup",
+                               "io_uring_enter", "io_uring_register", "socket", "socketpair", "execve",
+                               "execveat", "fork", "vfork", "kexec_load", "init_module", "finit_module",
+                               "process_vm_readv", "process_vm_writev", "open_tree", "move_mount", "fsopen",
+                               "fsmount", "chroot", "seccomp", "personality"]
+    static let protExec: UInt64 = 0x4
+    /// CLONE_THREAD plus every namespace flag: a permitted clone has exactly CLONE_THREAD of these.
+    static let cloneCheckMask: UInt64 = 0x0001_0000 | 0x0002_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000
+        | 0x1000_0000 | 0x2000_0000 | 0x4000_0000
+    static let cloneThread: UInt64 = 0x0001_0000
+    /// Write-ish open flags: O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND.
+    static let openWriteMask: UInt64 = 0x1 | 0x2 | 0x40 | 0x200 | 0x400
+
+    /// Installs stage A: stage B plus what the loader needs.
+    func installLoaderStage() throws(WorkerFailure) { try install(loader: true) }
+    /// Installs stage B: the profile's allowlist.
+    func installProfileStage() throws(WorkerFailure) { try install(loader: false) }
+
+    private var violationAction: UInt32 {
+        switch setup.defaultAction {
+        case .kill: csyn_scmp_act_trap()
+        case .errno: csyn_scmp_act_errno(setup.errnoValue)
+        case .log: csyn_scmp_act_log()
+        }
+    }
+
+    /// Forbidden calls fail even under a logging profile.
+    private var denyAction: UInt32 {
+        setup.defaultAction == .kill ? csyn_scmp_act_trap() : csyn_scmp_act_errno(UInt32(EPERM))
+    }
+
+    private func install(loader: Bool) throws(WorkerFailure) {
+        guard let ctx = seccomp_init(violationAction) else { throw .setup("seccomp_init failed") }
+        defer { seccomp_release(ctx) }
+        guard seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, csyn_scmp_act_kill_process()) == 0 else {
+            throw .setup("seccomp: set bad-arch action")
+        }
+        // no_new_privs is already set; libseccomp must not call prctl for it (stage A would trap that).
+        guard seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) == 0 else { throw .setup("seccomp: clear NNP attribute") }
+        // Stage A must let the worker load stage B; stage B forbids `seccomp` like the rest.
+        let denied = Set(Self.alwaysDenied).subtracting(loader ? ["seccomp"] : [])
+        let errnoNames = Set(setup.errnoRules.map(\.syscall))
+        var allowed = Set(Self.workerBase).union(setup.allow).subtracting(denied).subtracting(errnoNames)
+        allowed.remove("clone"); allowed.remove("clone3")
+        var conditional: Set<String> = []
+        if loader {
+            allowed.formUnion(Self.loaderExtra.filter { !errnoNames.contains($0) })
+            allowed.insert("seccomp")
+            if !errnoNames.contains("openat") { allowed.remove("openat"); conditional.insert("openat") }
+        } else if !setup.execMemory {
+            for name in ["mmap", "mprotect", "pkey_mprotect"] where allowed.remove(name) != nil {
+                conditional.insert(name)
+            }
+        }
+        for name in allowed.sorted() { try add(ctx, csyn_scmp_act_allow(), name) }
+        for rule in setup.errnoRules where !denied.contains(rule.syscall) {
+            try add(ctx, csyn_scmp_act_errno(rule.errno), rule.syscall)
+        }
+        for name in denied.sorted() { try add(ctx, denyAction, name, optional: true) }
+        // glibc falls back from clone3 to clone on ENOSYS; clone3's flags live in memory we cannot inspect.
+        try add(ctx, csyn_scmp_act_errno(UInt32(ENOSYS)), "clone3")
+        if setup.threads {
+            try addMasked(ctx, csyn_scmp_act_allow(), "clone", arg: 0, mask: Self.cloneCheckMask, value: Self.cloneThread)
+        }
+        for name in conditional.sorted() {
+            if name == "openat" {
+                try addMasked(ctx, csyn_scmp_act_allow(), name, arg: 2, mask: Self.openWriteMask, value: 0)
+            } else {
+                try addMasked(ctx, csyn_scmp_act_allow(), name, arg: 2, mask: Self.protExec, value: 0)
+            }
+        }
+        let r = seccomp_load(ctx)
+        guard r == 0 else { throw .setup("seccomp_load (stage \(loader ? "A" : "B"))", errno: -r) }
+    }
+
+    private func number(_ name: String) -> Int32? {
+        let n = seccomp_syscall_resolve_name(name)
+        return n == __NR_SCMP_ERROR ? nil : n
+    }
+
+    private func add(_ ctx: scmp_filter_ctx, _ action: UInt32, _ name: String, optional: Bool = false)
+        throws(WorkerFailure)
+    {
+        guard let nr = number(name) else {
+            if optional { return }
+            throw .setup("seccomp: unknown syscall \(name)")
+        }
+        let r = csyn_rule_add(ctx, action, nr)
+        // A negative pseudo-syscall number means it does not exist on this architecture.
+        if r != 0 && !(optional || nr < 0) { throw .setup("seccomp: rule for \(name)", errno: -r) }
+    }
+
+    private func addMasked(_ ctx: scmp_filter_ctx, _ action: UInt32, _ name: String, arg: UInt32, mask: UInt64,
+                           value: UInt64) throws(WorkerFailure) {
+        guard let nr = number(name) else { throw .setup("seccomp: unknown syscall \(name)") }
+        let r = csyn_rule_add_masked(ctx, action, nr, arg, mask, value)
+        guard r == 0 else { throw .setup("seccomp: conditional rule for \(name)", errno: -r) }
+    }
+}

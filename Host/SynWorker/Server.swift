@@ -1,0 +1,108 @@
+import PluginABI
+import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves `call` frames from the host on the link until shutdown or the host closes it.
+struct Server {
+    let link: FrameLink
+    let app: LoadedApp
+    let context: CallContext
+
+    func run() -> Never {
+        while true {
+            let frame: Frame
+            do { frame = try link.receive() } catch { exit(error.code == .closed ? 0 : 72) }
+            guard frame.kind == .call, let op = CallOp(rawValue: frame.op) else { exit(72) }
+            context.requestID = frame.requestID
+            defer { context.reset() }
+            switch op {
+            case .setup: exit(72)
+            case .initialize: initialize(frame)
+            case .handle: handle(frame)
+            case .event: event(frame)
+            case .shutdown:
+                if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
+                reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
+                exit(0)
+            }
+        }
+    }
+
+    private func initialize(_ frame: Frame) {
+        var status = SYN_OK
+        if app.has(\syn_plugin.`init`), let initFunction = app.plugin.pointee.`init` {
+            status = frame.payload.withUnsafeBufferPointer { config in
+                initFunction(context.opaque, syn_buf(ptr: config.baseAddress, len: config.count))
+            }
+        }
+        guard status == SYN_OK else { return replyError(status, frame.requestID, "init") }
+        var w = WireWriter()
+        w.u32(0) // no HTTP status for init
+        w.string(app.appID); w.string(app.version); w.u32(app.minor)
+        reply(SYN_OK, frame.requestID, w.bytes)
+    }
+
+    private func handle(_ frame: Frame) {
+        var reader = WireReader(frame.payload)
+        guard let method = try? reader.data(), let caller = try? reader.data() else { exit(72) }
+        let body = reader.rest()
+        var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
+        let status = method.withUnsafeBufferPointer { m in
+            caller.withUnsafeBufferPointer { c in
+                body.withUnsafeBufferPointer { b in
+                    var request = syn_request(method: syn_buf(ptr: m.baseAddress, len: m.count),
+                                              caller: syn_buf(ptr: c.baseAddress, len: c.count),
+                                              body: syn_buf(ptr: b.baseAddress, len: b.count),
+                                              request_id: frame.requestID)
+                    return app.plugin.pointee.handle(context.opaque, &request, &response)
+                }
+            }
+        }
+        guard status == SYN_OK else { return replyError(status, frame.requestID, "handle") }
+        guard response.body.len == 0 || response.body.ptr != nil else {
+            return replyError(SYN_E_BAD_ARG, frame.requestID, "handle",
+                              message: "the response body is NULL with length \(response.body.len)")
+        }
+        var w = WireWriter(capacity: 4 + response.body.len)
+        w.u32(response.status)
+        if response.body.len > 0 { w.raw(UnsafeBufferPointer(start: response.body.ptr, count: response.body.len)) }
+        reply(SYN_OK, frame.requestID, w.bytes)
+    }
+
+    private func event(_ frame: Frame) {
+        var reader = WireReader(frame.payload)
+        guard let kind = try? reader.u32(), let topic = try? reader.data(), let payload = try? reader.data(),
+              let token = try? reader.u64() else { exit(72) }
+        guard app.has(\syn_plugin.on_event), let onEvent = app.plugin.pointee.on_event else {
+            return replyError(SYN_E_UNSUPPORTED, frame.requestID, "on_event", message: "the app has no on_event slot")
+        }
+        let status = topic.withUnsafeBufferPointer { t in
+            payload.withUnsafeBufferPointer { p in
+                var e = syn_event(kind: kind, topic: syn_buf(ptr: t.baseAddress, len: t.count),
+                                  payload: syn_buf(ptr: p.baseAddress, len: p.count), token: token)
+                return onEvent(context.opaque, &e)
+            }
+        }
+        guard status == SYN_OK else { return replyError(status, frame.requestID, "on_event") }
+        reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
+    }
+
+    /// A failed call's reply carries `u32 0` then the app's last error (or a default message).
+    private func replyError(_ status: Int32, _ id: UInt64, _ slot: String, message: String? = nil) {
+        var w = WireWriter()
+        w.u32(0)
+        let text = message ?? context.lastError.map { String(decoding: $0, as: UTF8.self) }
+            ?? "\(slot) returned status \(status)"
+        w.raw(text.utf8.prefix(4096))
+        reply(status, id, w.bytes)
+    }
+
+    /// Every reply payload starts with a `u32` HTTP-like status (0 where none applies).
+    private func reply(_ status: Int32, _ id: UInt64, _ payload: [UInt8]) {
+        do { try link.send(.reply, requestID: id, op: UInt32(bitPattern: status), payload: payload) } catch {
+            exit(error.code == .closed ? 0 : 72)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CSynSys
+import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker's life: read the setup, build the sandbox, load the app, serve.
+///
+/// Process tree: the spawned process (outside the new pid namespace) waits for a tiny init (PID 1), which waits
+/// for the app (PID 2) and reports its fate on the link. Only the app process runs app code.
+enum WorkerMain {
+    static let linkFD: Int32 = 3
+
+    static func run() -> Never {
+        if CommandLine.arguments.dropFirst().first == "--echo" { echo() }
+        let link = FrameLink(fd: linkFD, maxMessage: 1 << 20)
+        let setup: WorkerSetup
+        do {
+            let frame = try link.receive()
+            guard frame.kind == .call, frame.op == CallOp.setup.rawValue else { exit(72) }
+            setup = try WorkerSetup.decode(frame.payload)
+        } catch { exit(72) }
+        if setup.pinCPU >= 0 { _ = csyn_pin_cpu(0, setup.pinCPU) }
+        do throws(WorkerFailure) {
+            let handle = setup.unsandboxed ? try LoadedApp.open(path: "/proc/self/fd/4") : try enterSandbox(setup)
+            let app = try LoadedApp.bind(handle, expectedID: setup.appID)
+            let serving = FrameLink(fd: linkFD, maxMessage: Int(clamping: setup.maxMessage))
+            Server(link: serving, app: app, context: CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit)))
+                .run()
+        } catch {
+            var w = WireWriter()
+            w.raw(error.message.utf8.prefix(4000))
+            try? link.send(.fatal, op: error.op.rawValue, payload: w.bytes)
+            exit(70)
+        }
+    }
+
+    /// Steps 1 to 9 of ARCHITECTURE §4. Returns (in the app process only) the opened library.
+    private static func enterSandbox(_ setup: WorkerSetup) throws(WorkerFailure) -> UnsafeMutableRawPointer {
+        let builder = SandboxBuilder(setup: setup)
+        try builder.joinCgroups()
+        let outer = try builder.dropToUnprivileged()
+        try builder.enterNamespaces(outer: outer)
+        let initPID = csyn_fork()
+        guard initPID >= 0 else { throw .setup("fork init", errno: errno) }
+        if initPID > 0 { waitForInit(initPID) }
+        // PID 1 of the new namespace.
+        _ = csyn_set_parent_death_signal(SIGKILL)
+        let appPID = csyn_fork()
+        guard appPID >= 0 else { throw .setup("fork app", errno: errno) }
+        if appPID > 0 { runInit(app: appPID) }
+        // PID 2: the app process.
+        _ = csyn_set_parent_death_signal(SIGKILL)
+        try builder.buildRoot()
+        try builder.limitAndDropPrivileges()
+        guard csyn_install_sigsys_reporter(linkFD) == 0 else { throw .setup("install SIGSYS reporter", errno: errno) }
+        let filter = SeccompFilter(setup: setup)
+        try filter.installLoaderStage()
+        let handle = try LoadedApp.open(path: "/app/" + setup.libraryName)
+        try filter.installProfileStage()
+        return handle
+    }
+
+    /// The outer process: waits for init and exits with its status (128+signal if it was killed).
+    private static func waitForInit(_ pid: pid_t) -> Never {
+        close(linkFD)
+        close(4)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 { if errno != EINTR { exit(71) } }
+        if csyn_wifsignaled(status) != 0 { exit(128 + csyn_wtermsig(status)) }
+        exit(csyn_wexitstatus(status))
+    }
+
+    /// PID 1: reaps everything and reports the app's fate faithfully on the link.
+    private static func runInit(app: pid_t) -> Never {
+        close(4)
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, 0)
+            if pid < 0 { if errno == EINTR { continue } else { exit(71) } }
+            guard pid == app else { continue }
+            let signaled = csyn_wifsignaled(status) != 0
+            let payload: [Int32] = [signaled ? 1 : 0, signaled ? csyn_wtermsig(status) : csyn_wexitstatus(status)]
+            _ = payload.withUnsafeBytes {
+                csyn_send_frame(linkFD, FrameKind.fatal.rawValue, 0, FatalOp.appFate.rawValue, $0.baseAddress, $0.count)
+            }
+            exit(0)
+        }
+    }
+
+    /// `--echo`: a plain, unsandboxed packet echo on fd 3; the raw baseline for `syneroym bench rtt`.
+    private static func echo() -> Never {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(linkFD, $0.baseAddress, $0.count) }
+            if n <= 0 { exit(0) }
+            _ = buffer.withUnsafeBytes { write(linkFD, $0.baseAddress, n) }
+        }
+    }
+}

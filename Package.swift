@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Syneroym",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "syneroym", targets: ["SynNode"]),
+        .executable(name: "synapp-worker", targets: ["SynWorker"]),
+        // Swift test apps, loaded by the tests into real sandboxed workers.
+        .library(name: "SwiftEchoApp", type: .dynamic, targets: ["SwiftEchoApp"]),
+        .library(name: "SwiftFatalApp", type: .dynamic, targets: ["SwiftFatalApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // The C ABI: the only contract between host and apps.
+        .target(name: "PluginABI", path: "PluginABI"),
+
+        // One wrapper module per C library.
+        .systemLibrary(name: "CSynSQLite", path: "Host/CSynSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSynSodium", path: "Host/CSynSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CSynSeccomp", path: "Host/CSynSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CSynCap", path: "Host/CSynCap", pkgConfig: "libcap",
+                       providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CSynTLS", path: "Host/CSynTLS", pkgConfig: "gnutls",
+                       providers: [.apt(["libgnutls28-dev"])]),
+        // Kernel interfaces Swift cannot import directly (unshare, prctl, pivot_root, fork, SIGSYS).
+        .target(name: "CSynSys", path: "Host/CSynSys"),
+
+        // Frames on the host<->worker link, shared by both sides.
+        .target(name: "SynWire", path: "Host/SynWire"),
+        // Sandbox profiles and app manifests (TOML).
+        .target(name: "SynConfig", dependencies: [
+            "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
+        ], path: "Host/SynConfig"),
+        // Host side: spawning, cgroups, the worker link, death classification, supervision.
+        .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "CSynSys", "CSynSeccomp"],
+                path: "Host/SynSandbox"),
+        // The sandboxed worker executable.
+        .executableTarget(name: "SynWorker", dependencies: [
+            "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap",
+        ], path: "Host/SynWorker"),
+        // The node and its CLI.
+        .executableTarget(name: "SynNode", dependencies: [
+            "SynSandbox", "SynConfig", "SynWire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Host/SynNode"),
+
+        // Swift test apps built as shared libraries against the C ABI.
+        .target(name: "SwiftEchoApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftEchoApp"),
+        .target(name: "SwiftFatalApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFatalApp"),
+
+        .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
+        .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
+        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire"],
+                    path: "Tests/SynSandboxTests"),
+    ]
+)
+
+// Strict Swift 6 settings, applied to every Swift target in one loop.
+let cTargets: Set<String> = ["PluginABI", "CSynSys"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}
