@@ -25,6 +25,8 @@ public final class WorkerProcess: @unchecked Sendable {
     private let hostCalls: any HostCallHandler
     private let logSink: @Sendable (String, Int32, String) -> Void
     private var nextRequestID: UInt64 = 1
+    /// Serialises calls: the link carries one call at a time.
+    private let callLock = Mutex()
     private var fatalFrames: [Frame] = []
     private nonisolated(unsafe) static var counter = 0
     private static let counterLock = Mutex()
@@ -87,7 +89,7 @@ public final class WorkerProcess: @unchecked Sendable {
     }
 
     deinit {
-        if death == nil { terminate(.exit, "the host released the worker") }
+        if death == nil { _ = kill(.exit, "the host released the worker") }
         close(socket)
         if pidfd >= 0 { close(pidfd) }
     }
@@ -116,27 +118,37 @@ public final class WorkerProcess: @unchecked Sendable {
     {
         var w = WireWriter(capacity: 16 + method.utf8.count + caller.count + body.count)
         w.string(method); w.data(caller); w.raw(body)
-        return try exchange(.handle, payload: w.bytes, timeoutMs: timeoutMs ?? spec.callTimeoutMs)
+        return try locked(.handle, w.bytes, timeoutMs ?? spec.callTimeoutMs)
+    }
+
+    private func locked(_ op: CallOp, _ payload: [UInt8], _ timeoutMs: Int) throws(WorkerError) -> CallReply {
+        let result: Result<CallReply, WorkerError> = callLock.withLock {
+            do throws(WorkerError) { return .success(try exchange(op, payload: payload, timeoutMs: timeoutMs)) } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// Delivers an event to the app's `on_event`.
     public func deliver(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64) throws(WorkerError) -> CallReply {
         var w = WireWriter()
         w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
-        return try exchange(.event, payload: w.bytes, timeoutMs: spec.callTimeoutMs)
+        return try locked(.event, w.bytes, spec.callTimeoutMs)
     }
 
     /// Asks the app to shut down, then makes sure the worker is gone.
     public func shutdown() {
         guard death == nil else { return }
-        _ = try? exchange(.shutdown, payload: [], timeoutMs: min(spec.callTimeoutMs, 2000))
+        _ = try? locked(.shutdown, [], min(spec.callTimeoutMs, 2000))
         if death == nil { terminate(.exit, "shut down by the host") }
     }
 
     /// Kills the worker now (e.g. the supervisor stops the app).
     public func terminate(_ outcome: Outcome = .exit, _ detail: String = "stopped by the host") {
-        guard death == nil else { return }
-        _ = kill(outcome, detail)
+        callLock.withLock {
+            if death == nil { _ = kill(outcome, detail) }
+        }
     }
 
     /// The descriptors that become readable when the worker sends something or dies, for idle watching.
@@ -144,6 +156,10 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// Handles frames that arrive while no call is in flight. An idle worker may only die (and report why).
     public func checkIdle() -> WorkerDeath? {
+        callLock.withLock { idleCheck() }
+    }
+
+    private func idleCheck() -> WorkerDeath? {
         guard death == nil else { return death }
         while true {
             do {
@@ -172,7 +188,8 @@ public final class WorkerProcess: @unchecked Sendable {
         do throws(WireError) {
             try link.send(.call, requestID: id, op: op.rawValue, payload: payload)
         } catch {
-            throw .died(error.code == .closed ? reap() : kill(.protocolViolation, error.message))
+            // A dead peer may still have left its last words in the socket: read them before classifying.
+            throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
         }
         let deadline = Self.nowMs() + Int64(timeoutMs)
         while true {
@@ -205,7 +222,7 @@ public final class WorkerProcess: @unchecked Sendable {
                 do throws(WireError) {
                     try link.send(.hostReply, requestID: id, op: UInt32(bitPattern: answer.status), payload: answer.payload)
                 } catch {
-                    throw .died(error.code == .closed ? try reapOrRefuse() : kill(.protocolViolation, error.message))
+                    throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
                 }
             case .log:
                 forwardLog(frame)
@@ -222,7 +239,7 @@ public final class WorkerProcess: @unchecked Sendable {
         logSink(spec.appID, Int32(bitPattern: frame.op), String(decoding: frame.payload.prefix(4096), as: UTF8.self))
     }
 
-    /// After a fatal frame the worker is going away: collect its last words, then reap it.
+    /// After a fatal frame, or a closed link, the worker is going away: collect its last words, then reap it.
     private func drainAfterFatal() throws(WorkerError) -> WorkerDeath {
         let deadline = Self.nowMs() + 2000
         while Self.nowMs() < deadline {

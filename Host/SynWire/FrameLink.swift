@@ -64,8 +64,9 @@ public final class FrameLink {
             let n = read(fd, receiveBuffer.baseAddress, receiveBuffer.count)
             if n < 0 {
                 let e = errno
-                if e == EINTR { continue }
-                if e == ECONNRESET { throw WireError(.closed, "peer closed the link") }
+                // ECONNRESET is reported once, before frames still queued (the peer died with our frame unread):
+                // keep reading, the next read returns those frames or end-of-file.
+                if e == EINTR || e == ECONNRESET { continue }
                 throw WireError(.io, "read failed: errno \(e)")
             }
             if n == 0 { throw WireError(.closed, "peer closed the link") }

@@ -32,8 +32,6 @@ struct SandboxBuilder {
             // Changing ids clears dumpability, which would make /proc/self/{uid_map,fd} root-owned.
             _ = csyn_set_dumpable(1)
         }
-        // The parent-death signal is cleared by id changes: set it afterwards. If the host dies, so do we.
-        _ = csyn_set_parent_death_signal(SIGKILL)
         return (getuid(), getgid())
     }
 

@@ -22,6 +22,7 @@ struct SeccompFilter {
                                "process_vm_readv", "process_vm_writev", "open_tree", "move_mount", "fsopen",
                                "fsmount", "chroot", "seccomp", "personality"]
     static let protExec: UInt64 = 0x4
+    static let mapAnonymous: UInt64 = 0x20
     /// CLONE_THREAD plus every namespace flag: a permitted clone has exactly CLONE_THREAD of these.
     static let cloneCheckMask: UInt64 = 0x0001_0000 | 0x0002_0000 | 0x0200_0000 | 0x0400_0000 | 0x0800_0000
         | 0x1000_0000 | 0x2000_0000 | 0x4000_0000
@@ -59,17 +60,30 @@ struct SeccompFilter {
         let denied = Set(Self.alwaysDenied).subtracting(loader ? ["seccomp"] : [])
         let errnoNames = Set(setup.errnoRules.map(\.syscall))
         var allowed = Set(Self.workerBase).union(setup.allow).subtracting(denied).subtracting(errnoNames)
-        allowed.remove("clone"); allowed.remove("clone3")
-        var conditional: Set<String> = []
+        allowed.remove("clone"); allowed.remove("clone3"); allowed.remove("tkill")
+        // Calls allowed only when an argument check passes; anything else meets the violation action.
+        var checks: [(name: String, arg: UInt32, mask: UInt64, value: UInt64)] = []
         if loader {
             allowed.formUnion(Self.loaderExtra.filter { !errnoNames.contains($0) })
             allowed.insert("seccomp")
-            if !errnoNames.contains("openat") { allowed.remove("openat"); conditional.insert("openat") }
-        } else if !setup.execMemory {
-            for name in ["mmap", "mprotect", "pkey_mprotect"] where allowed.remove(name) != nil {
-                conditional.insert(name)
+            if !errnoNames.contains("openat") {
+                allowed.remove("openat")
+                checks.append(("openat", 2, Self.openWriteMask, 0))
             }
         }
+        if !setup.execMemory {
+            // Executable memory only for file-backed mappings while the loader runs; never anonymous, never
+            // through mprotect (JIT, shellcode).
+            for name in ["mmap", "mprotect", "pkey_mprotect"] where allowed.remove(name) != nil {
+                checks.append((name, 2, Self.protExec, 0))
+            }
+            if loader { checks.append(("mmap", 3, Self.mapAnonymous, 0)) }
+        }
+        // Signals only to the app itself: it is always PID 2 in its pid namespace.
+        for name in ["kill", "tgkill"] where allowed.remove(name) != nil {
+            checks.append((name, 0, 0xFFFF_FFFF, 2))
+        }
+        if setup.threads { checks.append(("clone", 0, Self.cloneCheckMask, Self.cloneThread)) }
         for name in allowed.sorted() { try add(ctx, csyn_scmp_act_allow(), name) }
         for rule in setup.errnoRules where !denied.contains(rule.syscall) {
             try add(ctx, csyn_scmp_act_errno(rule.errno), rule.syscall)
@@ -77,15 +91,8 @@ struct SeccompFilter {
         for name in denied.sorted() { try add(ctx, denyAction, name, optional: true) }
         // glibc falls back from clone3 to clone on ENOSYS; clone3's flags live in memory we cannot inspect.
         try add(ctx, csyn_scmp_act_errno(UInt32(ENOSYS)), "clone3")
-        if setup.threads {
-            try addMasked(ctx, csyn_scmp_act_allow(), "clone", arg: 0, mask: Self.cloneCheckMask, value: Self.cloneThread)
-        }
-        for name in conditional.sorted() {
-            if name == "openat" {
-                try addMasked(ctx, csyn_scmp_act_allow(), name, arg: 2, mask: Self.openWriteMask, value: 0)
-            } else {
-                try addMasked(ctx, csyn_scmp_act_allow(), name, arg: 2, mask: Self.protExec, value: 0)
-            }
+        for check in checks {
+            try addMasked(ctx, csyn_scmp_act_allow(), check.name, arg: check.arg, mask: check.mask, value: check.value)
         }
         let r = seccomp_load(ctx)
         guard r == 0 else { throw .setup("seccomp_load (stage \(loader ? "A" : "B"))", errno: -r) }

@@ -61,10 +61,20 @@ enum WorkerMain {
         return handle
     }
 
-    /// The outer process: waits for init and exits with its status (128+signal if it was killed).
+    /// The outer process: waits for init and exits with its status (128+signal if it was killed). If the host
+    /// closes its end of the link (it exited or released the worker), kills the whole namespace.
+    ///
+    /// A parent-death signal is not used here: it follows the host *thread* that spawned us, not the process.
     private static func waitForInit(_ pid: pid_t) -> Never {
-        close(linkFD)
         close(4)
+        let pidfd = csyn_pidfd_open(pid)
+        var fds = [pollfd(fd: linkFD, events: 0, revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+        while pidfd >= 0 {
+            if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue } else { break } }
+            if fds[1].revents != 0 { break }
+            if fds[0].revents & Int16(POLLHUP | POLLERR) != 0 { kill(pid, SIGKILL); break }
+        }
+        close(linkFD)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 { if errno != EINTR { exit(71) } }
         if csyn_wifsignaled(status) != 0 { exit(128 + csyn_wtermsig(status)) }

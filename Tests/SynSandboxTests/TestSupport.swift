@@ -53,7 +53,7 @@ enum TestSupport {
         s.appID = appID
         s.libraryName = (library as NSString).lastPathComponent
         s.allow = ["read", "write", "brk", "mmap", "munmap", "mremap", "madvise", "exit_group", "getrandom",
-                   "clock_gettime"] + allow
+                   "clock_gettime", "rt_sigprocmask", "rt_sigreturn", "getpid", "gettid", "tgkill"] + allow
         s.threads = threads
         s.addressSpace = 512 << 20
         s.maxMessage = UInt64(maxFrameKB * 1024)
@@ -65,7 +65,28 @@ enum TestSupport {
         WorkerSpec(appID: appID, libraryPath: library, config: [],
                    setup: setup ?? Self.setup(appID: appID, library: library, maxFrameKB: maxFrameKB),
                    memoryBytes: memoryMB << 20, pids: pids, cpuPercent: 100, callTimeoutMs: timeoutMs,
-                   maxMessage: maxFrameKB * 1024, workerExecutable: worker)
+                   initTimeoutMs: timeoutMs, maxMessage: maxFrameKB * 1024, workerExecutable: worker)
+    }
+
+    /// Starts a worker and returns how it died (nil if it started).
+    static func startDeath(_ spec: WorkerSpec) -> WorkerError? {
+        do {
+            let w = try WorkerProcess.start(spec)
+            w.shutdown()
+            return nil
+        } catch { return error }
+    }
+
+    /// A healthy neighbour that must keep answering while hostile apps die.
+    static let neighbour: WorkerProcess? = {
+        guard let lib = try? buildC("Plugins/Examples/hello-c/hello.c", name: "hello-neighbour") else { return nil }
+        return try? WorkerProcess.start(spec(appID: "hello", library: lib))
+    }()
+
+    /// Whether the neighbour still answers `echo`.
+    static func neighbourAnswers() -> Bool {
+        guard let n = neighbour, let r = try? n.handle(method: "echo", body: Array("still here".utf8)) else { return false }
+        return r.body == Array("still here".utf8)
     }
 }
 

@@ -1,0 +1,86 @@
+import Foundation
+import SynSandbox
+import SynWire
+import Testing
+
+/// Death tests: a hostile app tries each forbidden thing inside a real sandboxed worker and must be stopped and
+/// classified, while the host (this process) survives and a neighbouring app keeps answering.
+@Suite struct HostileAppTests {
+    static let library: String = (try? TestSupport.buildC("Tests/HostileApps/hostile.c", name: "hostile")) ?? ""
+
+    struct Attack: CustomTestStringConvertible, Sendable {
+        let method: String
+        let outcome: Outcome
+        let detail: String
+        var testDescription: String { "\(method) → \(outcome.rawValue)" }
+    }
+
+    static let attacks: [Attack] = [
+        Attack(method: "open_file", outcome: .seccompViolation, detail: "openat"),
+        Attack(method: "socket_inet", outcome: .seccompViolation, detail: "socket"),
+        Attack(method: "fork", outcome: .seccompViolation, detail: "clone"),
+        Attack(method: "execve", outcome: .seccompViolation, detail: "execve"),
+        Attack(method: "ptrace", outcome: .seccompViolation, detail: "ptrace"),
+        Attack(method: "unshare_user", outcome: .seccompViolation, detail: "unshare"),
+        Attack(method: "mount", outcome: .seccompViolation, detail: "mount"),
+        Attack(method: "mprotect_exec", outcome: .seccompViolation, detail: "mprotect"),
+        Attack(method: "mmap_exec", outcome: .seccompViolation, detail: "mmap"),
+        Attack(method: "kill_init", outcome: .seccompViolation, detail: "kill"),
+        Attack(method: "thread_bomb", outcome: .seccompViolation, detail: "rt_sigaction|clone"),
+        Attack(method: "null_deref", outcome: .crash, detail: "SIGSEGV"),
+        Attack(method: "abort", outcome: .crash, detail: "SIGABRT"),
+        Attack(method: "alloc_bomb", outcome: .memoryQuota, detail: "limits.memory_mb"),
+        Attack(method: "spin", outcome: .timeout, detail: "limits.call_timeout_ms"),
+        Attack(method: "garbage", outcome: .protocolViolation, detail: "header says"),
+        Attack(method: "fake_reply", outcome: .protocolViolation, detail: "unexpected"),
+    ]
+
+    @Test(arguments: attacks)
+    func attackIsStoppedAndClassified(_ attack: Attack) throws {
+        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library,
+                                                              memoryMB: 32, timeoutMs: 500))
+        #expect(try worker.handle(method: "ping").body == Array("pong".utf8))
+        #expect(throws: WorkerError.self) { try worker.handle(method: attack.method) }
+        let death = try #require(worker.death)
+        #expect(death.outcome == attack.outcome, "\(attack.method): \(death)")
+        #expect(attack.detail.split(separator: "|").contains { death.detail.contains($0) }, "\(attack.method): \(death)")
+        #expect(TestSupport.neighbourAnswers())
+    }
+
+    @Test func responseOverMaxFrameIsAProtocolViolation() throws {
+        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library, maxFrameKB: 64))
+        // Just under the limit passes: 63 KiB body plus the 4-byte status.
+        let ok = try worker.handle(method: "big_response", body: Array("63".utf8))
+        #expect(ok.body.count == 63 * 1024)
+        #expect(throws: WorkerError.self) { try worker.handle(method: "big_response", body: Array("64".utf8)) }
+        #expect(worker.death?.outcome == .protocolViolation)
+        #expect(worker.death?.detail.contains("limits.max_frame_kb") == true)
+        #expect(TestSupport.neighbourAnswers())
+    }
+
+    @Test func clone3FailsWithENOSYSSoGlibcFallsBackToCheckedClone() throws {
+        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library))
+        let reply = try worker.handle(method: "clone3")
+        #expect(String(decoding: reply.body, as: UTF8.self) == "clone3 -1 errno 38")
+        #expect(worker.death == nil)
+        worker.shutdown()
+    }
+
+    @Test func threadBombStopsAtThePidsLimit() throws {
+        var setup = TestSupport.setup(appID: "hostile", library: Self.library,
+                                      allow: ["futex", "set_robust_list", "rseq", "mprotect", "sched_yield",
+                                              "sched_getaffinity", "exit", "rt_sigaction", "getrlimit", "prlimit64"],
+                                      threads: true)
+        setup.processes = 4096
+        let pids = 8
+        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library, setup: setup,
+                                                              pids: pids))
+        let reply = try worker.handle(method: "thread_bomb")
+        let text = String(decoding: reply.body, as: UTF8.self)
+        // The app is one task of its own; the cgroup allows `pids` tasks for the app.
+        #expect(text == "threads \(pids - 1) err 11", "\(text)")
+        #expect(try worker.handle(method: "ping").body == Array("pong".utf8))
+        #expect(TestSupport.neighbourAnswers())
+        worker.shutdown()
+    }
+}
