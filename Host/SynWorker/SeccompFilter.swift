@@ -15,12 +15,7 @@ struct SeccompFilter {
     static let loaderExtra = ["openat", "newfstatat", "fstat", "mmap", "mprotect", "close", "pread64", "lseek",
                               "munmap", "readlink"]
     /// Never allowed, whatever the profile lists.
-    static let alwaysDenied = ["unshare", "setns", "ptrace", "mount", "umount2", "pivot_root", "bpf", "keyctl",
-                               "add_key", "request_key", "perf_event_open", "userfaultfd", "io_uring_setup",
-                               "io_uring_enter", "io_uring_register", "socket", "socketpair", "execve",
-                               "execveat", "fork", "vfork", "kexec_load", "init_module", "finit_module",
-                               "process_vm_readv", "process_vm_writev", "open_tree", "move_mount", "fsopen",
-                               "fsmount", "chroot", "seccomp", "personality"]
+    static let alwaysDenied = SyscallPolicy.alwaysDenied.filter { $0 != "clone3" && $0 != "tkill" }
     static let protExec: UInt64 = 0x4
     static let mapAnonymous: UInt64 = 0x20
     /// CLONE_THREAD plus every namespace flag: a permitted clone has exactly CLONE_THREAD of these.
@@ -64,7 +59,10 @@ struct SeccompFilter {
         // Calls allowed only when an argument check passes; anything else meets the violation action.
         var checks: [(name: String, arg: UInt32, mask: UInt64, value: UInt64)] = []
         if loader {
-            allowed.formUnion(Self.loaderExtra.filter { !errnoNames.contains($0) })
+            // The loader's calls win over the profile's errno rules while dlopen runs (A allows, B's errno
+            // applies afterwards). Where no errno rule exists, openat is read-only: write flags meet the
+            // violation action, so errno in B never stacks on a kill in A.
+            allowed.formUnion(Self.loaderExtra)
             allowed.insert("seccomp")
             if !errnoNames.contains("openat") {
                 allowed.remove("openat")
@@ -85,7 +83,7 @@ struct SeccompFilter {
         }
         if setup.threads { checks.append(("clone", 0, Self.cloneCheckMask, Self.cloneThread)) }
         for name in allowed.sorted() { try add(ctx, csyn_scmp_act_allow(), name) }
-        for rule in setup.errnoRules where !denied.contains(rule.syscall) {
+        for rule in setup.errnoRules where !denied.contains(rule.syscall) && !allowed.contains(rule.syscall) {
             try add(ctx, csyn_scmp_act_errno(rule.errno), rule.syscall)
         }
         for name in denied.sorted() { try add(ctx, denyAction, name, optional: true) }

@@ -30,7 +30,7 @@ import Testing
     func constructorAttackIsStopped(_ attack: Attack) throws {
         let lib = try TestSupport.buildC("Tests/HostileApps/hostile_ctor.c", name: "ctor-\(attack.define)",
                                          extraFlags: ["-DATTACK_\(attack.define)"])
-        let error = TestSupport.startDeath(TestSupport.spec(appID: "hostile-ctor", library: lib, memoryMB: 32,
+        let error = TestSupport.startDeath(try TestSupport.spec(appID: "hostile-ctor", library: lib, memoryMB: 32,
                                                             timeoutMs: 500))
         guard case .died(let death) = error else {
             Issue.record("\(attack.define): expected a death, got \(String(describing: error))")
@@ -44,7 +44,7 @@ import Testing
     @Test func constructorSeesAnEmptyRoot() throws {
         let lib = try TestSupport.buildC("Tests/HostileApps/hostile_ctor.c", name: "ctor-open-read",
                                          extraFlags: ["-DATTACK_OPEN_READ"])
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile-ctor", library: lib))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile-ctor", library: lib))
         let reply = try worker.handle(method: "report")
         #expect(String(decoding: reply.body, as: UTF8.self) == "open /etc/passwd: fd -1 errno 2")
         worker.shutdown()

@@ -7,7 +7,7 @@ import Testing
 @Suite struct HelloWorkerTests {
     @Test func helloAnswersInsideTheSandbox() throws {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello")
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hello", library: lib))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hello", library: lib))
         #expect(worker.info?.appID == "hello")
         #expect(worker.info?.version == "1.0.0")
         let reply = try worker.handle(method: "hello", body: Array(#"{"name":"Ada"}"#.utf8))

@@ -37,7 +37,7 @@ import Testing
 
     @Test(arguments: attacks)
     func attackIsStoppedAndClassified(_ attack: Attack) throws {
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library,
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library,
                                                               memoryMB: 32, timeoutMs: 500))
         #expect(try worker.handle(method: "ping").body == Array("pong".utf8))
         #expect(throws: WorkerError.self) { try worker.handle(method: attack.method) }
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func responseOverMaxFrameIsAProtocolViolation() throws {
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library, maxFrameKB: 64))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library, maxFrameKB: 64))
         // Just under the limit passes: 63 KiB body plus the 4-byte status.
         let ok = try worker.handle(method: "big_response", body: Array("63".utf8))
         #expect(ok.body.count == 63 * 1024)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func clone3FailsWithENOSYSSoGlibcFallsBackToCheckedClone() throws {
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library))
         let reply = try worker.handle(method: "clone3")
         #expect(String(decoding: reply.body, as: UTF8.self) == "clone3 -1 errno 38")
         #expect(worker.death == nil)
@@ -67,14 +67,9 @@ import Testing
     }
 
     @Test func threadBombStopsAtThePidsLimit() throws {
-        var setup = TestSupport.setup(appID: "hostile", library: Self.library,
-                                      allow: ["futex", "set_robust_list", "rseq", "mprotect", "sched_yield",
-                                              "sched_getaffinity", "exit", "rt_sigaction", "getrlimit", "prlimit64"],
-                                      threads: true)
-        setup.processes = 4096
         let pids = 8
-        let worker = try WorkerProcess.start(TestSupport.spec(appID: "hostile", library: Self.library, setup: setup,
-                                                              pids: pids))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library,
+                                                                  profile: "foundation", pids: pids))
         let reply = try worker.handle(method: "thread_bomb")
         let text = String(decoding: reply.body, as: UTF8.self)
         // The app is one task of its own; the cgroup allows `pids` tasks for the app.

@@ -1,4 +1,5 @@
 import Foundation
+import SynConfig
 import SynSandbox
 import SynWire
 import Testing
@@ -46,26 +47,24 @@ enum TestSupport {
         return output
     }
 
-    /// A worker setup matching the shipped `default` profile, with test-sized limits.
-    static func setup(appID: String, library: String, allow: [String] = [], threads: Bool = false,
-                      maxFrameKB: Int = 64) -> WorkerSetup {
-        var s = WorkerSetup()
-        s.appID = appID
-        s.libraryName = (library as NSString).lastPathComponent
-        s.allow = ["read", "write", "brk", "mmap", "munmap", "mremap", "madvise", "exit_group", "getrandom",
-                   "clock_gettime", "rt_sigprocmask", "rt_sigreturn", "getpid", "gettid", "tgkill"] + allow
-        s.threads = threads
-        s.addressSpace = 512 << 20
-        s.maxMessage = UInt64(maxFrameKB * 1024)
-        return s
+    /// A shipped profile from `sandbox-profiles/`.
+    static func profile(_ name: String) throws -> SandboxProfile {
+        try SandboxProfile.load(path: root + "/sandbox-profiles/\(name).toml")
     }
 
-    static func spec(appID: String, library: String, setup: WorkerSetup? = nil, memoryMB: UInt64 = 64,
-                     pids: Int = 16, timeoutMs: Int = 5000, maxFrameKB: Int = 64) -> WorkerSpec {
-        WorkerSpec(appID: appID, libraryPath: library, config: [],
-                   setup: setup ?? Self.setup(appID: appID, library: library, maxFrameKB: maxFrameKB),
-                   memoryBytes: memoryMB << 20, pids: pids, cpuPercent: 100, callTimeoutMs: timeoutMs,
-                   initTimeoutMs: timeoutMs, maxMessage: maxFrameKB * 1024, workerExecutable: worker)
+    /// A spec for `library` under a shipped profile, with test-sized limits.
+    static func spec(appID: String, library: String, profile name: String = "default", memoryMB: Int = 64,
+                     pids: Int? = nil, timeoutMs: Int = 5000, maxFrameKB: Int = 64) throws -> WorkerSpec {
+        var profile = try profile(name)
+        profile.limits.memoryMB = memoryMB
+        profile.limits.callTimeoutMs = timeoutMs
+        profile.limits.maxFrameKB = maxFrameKB
+        if let pids { profile.limits.pids = pids }
+        let manifest = AppManifest(id: appID, name: appID, version: "1", abi: 1, library: library, sha256: nil,
+                                   config: "", profile: name, capabilities: .init(), publicMethods: [], path: nil)
+        var spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: worker)
+        spec.initTimeoutMs = timeoutMs
+        return spec
     }
 
     /// Starts a worker and returns how it died (nil if it started).
@@ -78,9 +77,10 @@ enum TestSupport {
     }
 
     /// A healthy neighbour that must keep answering while hostile apps die.
-    static let neighbour: WorkerProcess? = {
+    nonisolated(unsafe) static let neighbour: WorkerProcess? = {
         guard let lib = try? buildC("Plugins/Examples/hello-c/hello.c", name: "hello-neighbour") else { return nil }
-        return try? WorkerProcess.start(spec(appID: "hello", library: lib))
+        guard let s = try? spec(appID: "hello", library: lib) else { return nil }
+        return try? WorkerProcess.start(s)
     }()
 
     /// Whether the neighbour still answers `echo`.

@@ -1,0 +1,44 @@
+import Foundation
+import SynSandbox
+import SynWire
+import Testing
+
+/// Apps written in Swift (built by SwiftPM as `.dynamic` products) run in the same sandbox as C apps.
+@Suite struct SwiftAppTests {
+    static func library(_ product: String) -> String { TestSupport.products + "/lib\(product).so" }
+
+    @Test func swiftAppUsesEveryLocalSlot() throws {
+        let lines = LogLines()
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "swift-echo", library: Self.library("SwiftEchoApp")),
+                                             log: { app, level, line in lines.append("\(app) \(level) \(line)") })
+        #expect(try worker.handle(method: "echo", body: Array("héllo".utf8)).body == Array("héllo".utf8))
+        let random1 = try worker.handle(method: "random").body
+        let random2 = try worker.handle(method: "random").body
+        #expect(random1.count == 32 && random1 != random2)
+        let t1 = UInt64(String(decoding: try worker.handle(method: "clock").body, as: UTF8.self)) ?? 0
+        let t2 = UInt64(String(decoding: try worker.handle(method: "clock").body, as: UTF8.self)) ?? 0
+        #expect(t1 > 0 && t2 >= t1)
+        #expect(try worker.handle(method: "log", body: Array("from swift".utf8)).body == Array("logged".utf8))
+        #expect(lines.all.contains("swift-echo 2 from swift"))
+        // A capability slot travels to the host as a nested frame and says why it is unavailable.
+        let kv = String(decoding: try worker.handle(method: "kv").body, as: UTF8.self)
+        #expect(kv.hasPrefix("-6 kv_get is not supported by this node yet"))
+        #expect(try worker.handle(method: "nope").httpStatus == 404)
+        worker.shutdown()
+    }
+
+    @Test func swiftFatalErrorIsACrashWithSIGILL() throws {
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "swift-fatal", library: Self.library("SwiftFatalApp")))
+        #expect(throws: WorkerError.self) { try worker.handle(method: "anything") }
+        #expect(worker.death == WorkerDeath(.crash, "SIGILL"))
+        #expect(TestSupport.neighbourAnswers())
+    }
+}
+
+/// Log lines collected from a worker's log frames.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
