@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -207,3 +208,5 @@ long long csyn_copy_fd_to_new_file(int in_fd, const char *path, unsigned mode) {
     if (close(out) != 0) return -1;
     return total;
 }
+
+int csyn_eventfd(int semaphore) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0)); }

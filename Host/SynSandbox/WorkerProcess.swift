@@ -151,6 +151,13 @@ public final class WorkerProcess: @unchecked Sendable {
         }
     }
 
+    /// Kills the worker from any thread, even while a call is in flight; that call then fails with
+    /// `outcome`/`detail` instead of the signal's classification.
+    public func interrupt(_ outcome: Outcome = .exit, _ detail: String = "stopped by the host") {
+        interruptLock.withLock { interruption = WorkerDeath(outcome, detail) }
+        Glibc.kill(pid, SIGKILL)
+    }
+
     /// The descriptors that become readable when the worker sends something or dies, for idle watching.
     public var watchDescriptors: (socket: Int32, pidfd: Int32) { (socket, pidfd) }
 
@@ -268,6 +275,8 @@ public final class WorkerProcess: @unchecked Sendable {
     // MARK: - Death
 
     private var forcedDeath: WorkerDeath?
+    private let interruptLock = Mutex()
+    private var interruption: WorkerDeath?
 
     /// Kills the worker for `outcome` and reaps it.
     private func kill(_ outcome: Outcome, _ detail: String) -> WorkerDeath {
@@ -291,6 +300,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     private func classify(outerStatus: Int32) -> WorkerDeath {
         if let forcedDeath { return forcedDeath }
+        if let interrupted = interruptLock.withLock({ interruption }) { return interrupted }
         var fate: (signaled: Bool, value: Int32)?
         for frame in fatalFrames {
             var r = WireReader(frame.payload)

@@ -63,6 +63,8 @@ int csyn_install_sigsys_reporter(int fd);
 int csyn_send_frame(int fd, uint16_t kind, uint64_t request_id, uint32_t op, const void *payload, size_t len);
 /* getrandom(2), retrying on EINTR and short reads. Returns 0 or -1. */
 int csyn_getrandom(void *out, size_t n);
+/* eventfd(2), close-on-exec and non-blocking; semaphore mode when `semaphore` is non-zero. */
+int csyn_eventfd(int semaphore);
 /* pidfd_open(2). */
 int csyn_pidfd_open(pid_t pid);
 /* Pins the calling thread (pid 0) or process to one CPU. */

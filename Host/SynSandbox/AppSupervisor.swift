@@ -1,0 +1,260 @@
+public import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one app's workers: routes each call to an idle instance, keeps a bounded queue, restarts dead workers
+/// with exponential backoff, and marks the app `failed` after repeated deaths within a window.
+///
+/// Each instance lives on its own OS thread, which spawns its worker (and so outlives it) and serves calls from
+/// the shared queue. A worker's death fails only the call it was serving; other instances and apps carry on.
+public final class AppSupervisor: @unchecked Sendable {
+    public enum State: String, Sendable {
+        case starting, running, backoff, failed, stopped
+    }
+
+    public let spec: WorkerSpec
+    public let policy: SupervisorPolicy
+    private let hostCalls: any HostCallHandler
+    private let log: @Sendable (String, Int32, String) -> Void
+    private let onEvent: @Sendable (SupervisorEvent) -> Void
+
+    private let lock = Mutex()
+    private let work = EventFD(semaphore: true)
+    private let wake = EventFD(semaphore: false)
+    private var queue: [Pending] = []
+    private var queueHead = 0
+    private var idle = 0
+    private var running = 0
+    private var liveThreads = 0
+    private var workers: [Int: WorkerProcess] = [:]
+    private var stopped = true
+    private var failure: String?
+    private var deathTimes: [Int64] = []
+    private var consecutiveDeaths = 0
+    private var recent: [WorkerDeath] = []
+
+    private struct Pending {
+        let method: String
+        let caller: [UInt8]
+        let body: [UInt8]
+        let complete: @Sendable (Result<CallReply, CallError>) -> Void
+    }
+
+    public init(spec: WorkerSpec, policy: SupervisorPolicy, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
+                log: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in },
+                onEvent: @escaping @Sendable (SupervisorEvent) -> Void = { _ in }) {
+        self.spec = spec
+        self.policy = policy
+        self.hostCalls = hostCalls
+        self.log = log
+        self.onEvent = onEvent
+    }
+
+    /// The app's state: `running` when at least one instance serves, `failed` after too many deaths.
+    public var state: State {
+        lock.withLock {
+            if failure != nil { return .failed }
+            if stopped { return .stopped }
+            if running > 0 { return .running }
+            return consecutiveDeaths > 0 ? .backoff : .starting
+        }
+    }
+
+    /// Why the app failed, if it did.
+    public var failureReason: String? { lock.withLock { failure } }
+
+    /// The most recent deaths, oldest first (at most 32).
+    public var recentDeaths: [WorkerDeath] { lock.withLock { recent } }
+
+    /// Starts the instances. Also clears a `failed` state (a node owner's restart).
+    public func start() {
+        _ = wake.take()
+        let first: Int = lock.withLock {
+            stopped = false
+            failure = nil
+            deathTimes = []
+            consecutiveDeaths = 0
+            let first = liveThreads
+            liveThreads = max(liveThreads, policy.instances)
+            return first
+        }
+        for instance in first..<max(first, policy.instances) {
+            OSThread.start { [self] in self.serve(instance: instance) }
+        }
+    }
+
+    /// Stops every instance; queued calls fail with `unavailable`.
+    public func stop() {
+        let (dropped, busy): ([Pending], [WorkerProcess]) = lock.withLock {
+            stopped = true
+            return (drainQueue(), Array(workers.values))
+        }
+        wake.signal()
+        for w in busy { w.interrupt(.exit, "app '\(spec.appID)' stopped by the host") }
+        for p in dropped { p.complete(.failure(CallError(.unavailable, "app '\(spec.appID)' was stopped"))) }
+        onEvent(.stopped(app: spec.appID))
+    }
+
+    /// Calls `method` on an idle instance, waiting in the bounded queue if all are busy.
+    public func call(method: String, caller: [UInt8] = [], body: [UInt8] = []) async throws(CallError) -> CallReply {
+        let result: Result<CallReply, CallError> = await withCheckedContinuation { continuation in
+            submit(method: method, caller: caller, body: body) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Queues a call; `complete` runs exactly once, on an instance thread or immediately when refused.
+    public func submit(method: String, caller: [UInt8], body: [UInt8],
+                       complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        let refusal: CallError? = lock.withLock {
+            if let failure { return CallError(.unavailable, failure) }
+            if stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
+            let waiting = queue.count - queueHead
+            guard waiting < policy.queueDepth + idle else {
+                return CallError(.busy, "all \(policy.instances) instance(s) of '\(spec.appID)' are busy and \(waiting) call(s) are queued (profile keys limits.instances, limits.queue_depth)")
+            }
+            queue.append(Pending(method: method, caller: caller, body: body, complete: complete))
+            return nil
+        }
+        if let refusal { complete(.failure(refusal)) } else { work.signal() }
+    }
+
+    // MARK: - Instance threads
+
+    private func serve(instance: Int) {
+        var worker: WorkerProcess?
+        while true {
+            if isStopping() { break }
+            if worker == nil {
+                worker = startWorker(instance: instance)
+                if worker == nil { continue }
+            }
+            guard let current = worker else { continue }
+            lock.withLock { idle += 1 }
+            let (sock, pidfd) = current.watchDescriptors
+            var fds = [pollfd(fd: work.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: sock, events: 0, revents: 0),
+                       pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+            let r = poll(&fds, 4, -1)
+            lock.withLock { idle -= 1 }
+            if r < 0 { continue }
+            if fds[2].revents != 0 || fds[3].revents != 0 || fds[0].revents == 0 {
+                if let death = current.checkIdle() {
+                    worker = nil
+                    forget(instance)
+                    backoff(instance: instance, after: death)
+                }
+                if fds[0].revents == 0 { continue }
+            }
+            guard worker != nil, work.take(), let call = dequeue() else { continue }
+            do {
+                let reply = try current.handle(method: call.method, caller: call.caller, body: call.body)
+                lock.withLock { consecutiveDeaths = 0 }
+                call.complete(.success(reply))
+            } catch {
+                let death: WorkerDeath
+                switch error {
+                case .died(let d): death = d
+                case .refused(let e): death = WorkerDeath(.protocolViolation, e.message)
+                }
+                worker = nil
+                forget(instance)
+                let wait = noteDeath(instance: instance, death)
+                call.complete(.failure(CallError(.workerDied, "the worker of '\(spec.appID)' died during the call: \(death)", death: death)))
+                sleep(wait)
+            }
+        }
+        if let worker {
+            worker.shutdown()
+            forget(instance)
+        }
+        lock.withLock { liveThreads -= 1 }
+    }
+
+    private func startWorker(instance: Int) -> WorkerProcess? {
+        do {
+            let w = try WorkerProcess.start(spec, hostCalls: hostCalls, log: log)
+            lock.withLock {
+                running += 1
+                workers[instance] = w
+            }
+            onEvent(.started(app: spec.appID, instance: instance, pid: w.pid))
+            return w
+        } catch {
+            switch error {
+            case .died(let death): backoff(instance: instance, after: death)
+            case .refused(let e):
+                onEvent(.startFailed(app: spec.appID, instance: instance, reason: e.description))
+                backoff(instance: instance, after: WorkerDeath(.protocolViolation, e.description))
+            }
+            return nil
+        }
+    }
+
+    private func forget(_ instance: Int) {
+        lock.withLock {
+            running -= 1
+            workers[instance] = nil
+        }
+    }
+
+    private func backoff(instance: Int, after death: WorkerDeath) { sleep(noteDeath(instance: instance, death)) }
+
+    /// Counts a death and marks the app failed past the limit. Returns the restart delay (0 when failed).
+    private func noteDeath(instance: Int, _ death: WorkerDeath) -> Int {
+        onEvent(.died(app: spec.appID, instance: instance, death: death))
+        let now = WorkerProcess.nowMs()
+        let (delay, failedNow, dropped): (Int, String?, [Pending]) = lock.withLock {
+            recent.append(death)
+            if recent.count > 32 { recent.removeFirst(recent.count - 32) }
+            deathTimes.append(now)
+            deathTimes.removeAll { now - $0 > Int64(policy.windowMs) }
+            consecutiveDeaths += 1
+            if failure == nil && !stopped && deathTimes.count >= policy.maxDeaths {
+                failure = "app '\(spec.appID)' failed: \(deathTimes.count) worker deaths within \(policy.windowMs / 1000) s; last: \(death)"
+                return (0, failure, drainQueue())
+            }
+            return (policy.backoffMs(afterConsecutiveDeaths: consecutiveDeaths), nil, [])
+        }
+        if let failedNow {
+            onEvent(.failed(app: spec.appID, reason: failedNow))
+            wake.signal()
+            for p in dropped { p.complete(.failure(CallError(.unavailable, failedNow, death: death))) }
+            return 0
+        }
+        onEvent(.restarting(app: spec.appID, instance: instance, delayMs: delay))
+        return delay
+    }
+
+    /// Sleeps the backoff, waking early when the app is stopped.
+    private func sleep(_ delayMs: Int) {
+        guard delayMs > 0 else { return }
+        var fd = pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&fd, 1, Int32(clamping: delayMs))
+    }
+
+    private func isStopping() -> Bool { lock.withLock { stopped || failure != nil } }
+
+    private func dequeue() -> Pending? {
+        lock.withLock {
+            guard queueHead < queue.count else { return nil }
+            let p = queue[queueHead]
+            queueHead += 1
+            if queueHead > 64 && queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            return p
+        }
+    }
+
+    /// Empties the queue (caller holds the lock).
+    private func drainQueue() -> [Pending] {
+        let rest = Array(queue[queueHead...])
+        queue = []
+        queueHead = 0
+        return rest
+    }
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a detached OS thread. The supervisor's instance threads block in `poll` and in worker calls, which
+/// must not happen on Swift's cooperative pool; a worker's spawning thread must also outlive the worker.
+enum OSThread {
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+        let r = pthread_create(&thread, &attr, { raw in
+            guard let raw else { return nil }
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        pthread_attr_destroy(&attr)
+        if r != 0 {
+            // Could not start a thread: run the body's failure path synchronously is not possible; release.
+            Unmanaged<Box>.fromOpaque(box).release()
+        }
+    }
+}
