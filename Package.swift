@@ -48,7 +48,7 @@ let package = Package(
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
-            "SynSandbox", "SynConfig", "SynWire",
+            "SynSandbox", "SynConfig", "SynWire", "CSynSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Host/SynNode"),
 

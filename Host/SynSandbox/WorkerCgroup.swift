@@ -11,7 +11,9 @@ final class WorkerCgroup: @unchecked Sendable {
     struct Limits: Equatable {
         var memoryBytes: UInt64
         var pids: Int
-        var cpuPercent: Int
+        /// Nil when the quota cannot bind (a single-threaded app at 100% or more): the worker then stays out of
+        /// the cpu controller, whose group scheduling costs every call about a microsecond and a half.
+        var cpuPercent: Int?
     }
 
     /// Directories of this worker's cgroup, one per v1 controller, or one for v2.
@@ -63,7 +65,7 @@ final class WorkerCgroup: @unchecked Sendable {
 
     private func createV1(own: [String: String], name: String, limits: Limits) {
         var made: [String] = []
-        for controller in ["memory", "pids", "cpu"] {
+        for controller in ["memory", "pids"] + (limits.cpuPercent == nil ? [] : ["cpu"]) {
             guard let path = own[controller] else { unavailable = "cgroup v1 \(controller) controller not mounted"; break }
             let dir = "/sys/fs/cgroup/\(controller)\(path == "/" ? "" : path)/\(name)"
             guard mkdir(dir, 0o755) == 0 || errno == EEXIST else {
@@ -74,11 +76,13 @@ final class WorkerCgroup: @unchecked Sendable {
         }
         directories = made
         guard unavailable == nil else { remove(); return }
-        let memory = directories[0], pids = directories[1], cpu = directories[2]
-        let ok = Self.write(memory + "/memory.limit_in_bytes", String(limits.memoryBytes))
+        let memory = directories[0], pids = directories[1]
+        var ok = Self.write(memory + "/memory.limit_in_bytes", String(limits.memoryBytes))
             && Self.write(pids + "/pids.max", String(limits.pids))
-            && Self.write(cpu + "/cpu.cfs_period_us", "100000")
-            && Self.write(cpu + "/cpu.cfs_quota_us", String(limits.cpuPercent * 1000))
+        if let percent = limits.cpuPercent, directories.count > 2 {
+            ok = ok && Self.write(directories[2] + "/cpu.cfs_period_us", "100000")
+                && Self.write(directories[2] + "/cpu.cfs_quota_us", String(percent * 1000))
+        }
         // Swap accounting, where enabled, must not let the app page its way past the limit.
         if Self.isReadable(memory + "/memory.memsw.limit_in_bytes") {
             _ = Self.write(memory + "/memory.memsw.limit_in_bytes", String(limits.memoryBytes))
@@ -100,7 +104,7 @@ final class WorkerCgroup: @unchecked Sendable {
         _ = Self.write(dir + "/memory.swap.max", "0") // absent when swap accounting is off
         let ok = Self.write(dir + "/memory.max", String(limits.memoryBytes))
             && Self.write(dir + "/pids.max", String(limits.pids))
-            && Self.write(dir + "/cpu.max", "\(limits.cpuPercent * 1000) 100000")
+            && Self.write(dir + "/cpu.max", limits.cpuPercent.map { "\($0 * 1000) 100000" } ?? "max 100000")
         if !ok { unavailable = "cannot write cgroup v2 limits under \(dir)"; remove() }
     }
 

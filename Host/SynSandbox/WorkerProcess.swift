@@ -24,7 +24,8 @@ public final class WorkerProcess: @unchecked Sendable {
     private let cgroup: WorkerCgroup
     private let hostCalls: any HostCallHandler
     private let logSink: @Sendable (String, Int32, String) -> Void
-    private var nextRequestID: UInt64 = 1
+    /// Request ids are unique across every worker of this host process.
+    private nonisolated(unsafe) static var nextRequestID: UInt64 = 0
     /// Serialises calls: the link carries one call at a time.
     private let callLock = Mutex()
     private var fatalFrames: [Frame] = []
@@ -48,7 +49,7 @@ public final class WorkerProcess: @unchecked Sendable {
         let n = counterLock.withLock { () -> Int in counter += 1; return counter }
         let cgroup = WorkerCgroup(name: "syneroym-\(spec.appID)-\(getpid())-\(n)",
                                   limits: .init(memoryBytes: spec.memoryBytes, pids: spec.pids + 2,
-                                                cpuPercent: spec.cpuPercent))
+                                                cpuPercent: spec.setup.threads || spec.cpuPercent < 100 ? spec.cpuPercent : nil))
         var setup = spec.setup
         setup.cgroupProcs = cgroup.procsFiles
         if getuid() == 0 && setup.uid == nil {
@@ -116,9 +117,14 @@ public final class WorkerProcess: @unchecked Sendable {
     public func handle(method: String, caller: [UInt8] = [], body: [UInt8] = [], timeoutMs: Int? = nil)
         throws(WorkerError) -> CallReply
     {
-        var w = WireWriter(capacity: 16 + method.utf8.count + caller.count + body.count)
-        w.string(method); w.data(caller); w.raw(body)
-        return try locked(.handle, w.bytes, timeoutMs ?? spec.callTimeoutMs)
+        let payload = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
+        let timeout = timeoutMs ?? spec.callTimeoutMs
+        let result: Result<CallReply, WorkerError> = callLock.withLock {
+            do throws(WorkerError) { return .success(try exchange(.handle, payload: payload, timeoutMs: timeout)) } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     private func locked(_ op: CallOp, _ payload: [UInt8], _ timeoutMs: Int) throws(WorkerError) -> CallReply {
@@ -189,11 +195,17 @@ public final class WorkerProcess: @unchecked Sendable {
     // MARK: - The exchange
 
     private func exchange(_ op: CallOp, payload: [UInt8], timeoutMs: Int) throws(WorkerError) -> CallReply {
+        try exchange(op, payload: HandlePayload(raw: payload), timeoutMs: timeoutMs)
+    }
+
+    private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
-        let id = nextRequestID
-        nextRequestID += 1
+        let id = Self.counterLock.withLock { () -> UInt64 in
+            Self.nextRequestID += 1
+            return Self.nextRequestID
+        }
         do throws(WireError) {
-            try link.send(.call, requestID: id, op: op.rawValue, payload: payload)
+            try link.send(.call, requestID: id, op: op.rawValue, count: payload.count) { payload.write(into: $0) }
         } catch {
             // A dead peer may still have left its last words in the socket: read them before classifying.
             throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
@@ -220,7 +232,9 @@ public final class WorkerProcess: @unchecked Sendable {
                 var r = WireReader(frame.payload)
                 let status = Int32(bitPattern: frame.op)
                 guard let http = try? r.u32() else { throw .died(kill(.protocolViolation, "reply without status")) }
-                return CallReply(status: status, httpStatus: status == 0 ? http : 0, body: r.rest())
+                var body = frame.payload
+                body.removeFirst(4)
+                return CallReply(status: status, httpStatus: status == 0 ? http : 0, body: body)
             case .hostCall where frame.requestID == id:
                 guard let hostOp = HostOp(rawValue: frame.op) else {
                     throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))

@@ -44,6 +44,24 @@ public final class FrameLink {
         } while offset < payload.count
     }
 
+    /// Sends one message of `count` payload bytes written by `fill` straight into the send buffer (no
+    /// intermediate array). Messages larger than one packet fall back to fragmenting.
+    public func send(_ kind: FrameKind, requestID: UInt64 = 0, op: UInt32 = 0, count: Int,
+                     fill: (UnsafeMutableRawBufferPointer) -> Void) throws(WireError) {
+        guard count <= Frame.maxPacket else {
+            let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                fill(UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+            return try send(kind, requestID: requestID, op: op, payload: bytes)
+        }
+        Frame.writeHeader(into: &sendBuffer, kind: kind, flags: 0, requestID: requestID, op: op, payloadCount: count)
+        let start = sendBuffer.count
+        sendBuffer.append(contentsOf: repeatElement(0, count: count))
+        sendBuffer.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + count])) }
+        try writePacket()
+    }
+
     /// Sends one message whose payload is a byte array.
     public func send(_ kind: FrameKind, requestID: UInt64 = 0, op: UInt32 = 0, payload: [UInt8] = [])
         throws(WireError)
@@ -57,13 +75,20 @@ public final class FrameLink {
         try result.get()
     }
 
-    /// Receives one whole frame. With `timeoutMs`, throws `.timeout` when nothing arrives in time.
+    /// Receives one whole frame, blocking without limit (`timeoutMs` nil), not at all (0, throws `.timeout` if
+    /// nothing is queued) or up to `timeoutMs`. A positive timeout is a cached `SO_RCVTIMEO`, so repeating the same
+    /// timeout costs no extra syscall.
     public func receive(timeoutMs: Int32? = nil) throws(WireError) -> Frame {
+        if let timeoutMs, timeoutMs > 0 { try setReceiveTimeout(timeoutMs) }
         while true {
-            if let timeoutMs { try waitReadable(timeoutMs) }
-            let n = read(fd, receiveBuffer.baseAddress, receiveBuffer.count)
+            let n: Int
+            if let timeoutMs { n = recv(fd, receiveBuffer.baseAddress, receiveBuffer.count, timeoutMs == 0 ? Int32(MSG_DONTWAIT) : 0) }
+            else { n = read(fd, receiveBuffer.baseAddress, receiveBuffer.count) }
             if n < 0 {
                 let e = errno
+                if e == EAGAIN || e == EWOULDBLOCK {
+                    throw WireError(.timeout, "no frame within \(timeoutMs ?? 0) ms")
+                }
                 // ECONNRESET is reported once, before frames still queued (the peer died with our frame unread):
                 // keep reading, the next read returns those frames or end-of-file.
                 if e == EINTR || e == ECONNRESET { continue }
@@ -76,14 +101,15 @@ public final class FrameLink {
         }
     }
 
-    private func waitReadable(_ timeoutMs: Int32) throws(WireError) {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let r = poll(&p, 1, timeoutMs)
-            if r > 0 { return }
-            if r == 0 { throw WireError(.timeout, "no frame within \(timeoutMs) ms") }
-            if errno != EINTR { throw WireError(.io, "poll failed: errno \(errno)") }
+    private var currentTimeoutMs: Int32 = 0
+
+    private func setReceiveTimeout(_ ms: Int32) throws(WireError) {
+        guard ms != currentTimeoutMs else { return }
+        var tv = timeval(tv_sec: Int(ms / 1000), tv_usec: Int(ms % 1000) * 1000)
+        guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            throw WireError(.io, "setsockopt(SO_RCVTIMEO) failed: errno \(errno)")
         }
+        currentTimeoutMs = ms
     }
 
     private func writePacket() throws(WireError) {

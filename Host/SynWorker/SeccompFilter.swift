@@ -81,7 +81,12 @@ struct SeccompFilter {
         for name in ["kill", "tgkill"] where allowed.remove(name) != nil {
             checks.append((name, 0, 0xFFFF_FFFF, 2))
         }
-        if setup.threads { checks.append(("clone", 0, Self.cloneCheckMask, Self.cloneThread)) }
+        if setup.threads {
+            checks.append(("clone", 0, Self.cloneCheckMask, Self.cloneThread))
+        } else if denyAction != violationAction {
+            // No threads means no clone at all, even under a logging profile. (Under kill, the default does it.)
+            try add(ctx, denyAction, "clone")
+        }
         for name in allowed.sorted() { try add(ctx, csyn_scmp_act_allow(), name) }
         for rule in setup.errnoRules where !denied.contains(rule.syscall) && !allowed.contains(rule.syscall) {
             try add(ctx, csyn_scmp_act_errno(rule.errno), rule.syscall)

@@ -45,30 +45,39 @@ struct Server {
     }
 
     private func handle(_ frame: Frame) {
-        var reader = WireReader(frame.payload)
-        guard let method = try? reader.data(), let caller = try? reader.data() else { exit(72) }
-        let body = reader.rest()
+        // Method, caller and body are read in place from the frame: no copies on the hot path.
         var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
-        let status = method.withUnsafeBufferPointer { m in
-            caller.withUnsafeBufferPointer { c in
-                body.withUnsafeBufferPointer { b in
-                    var request = syn_request(method: syn_buf(ptr: m.baseAddress, len: m.count),
-                                              caller: syn_buf(ptr: c.baseAddress, len: c.count),
-                                              body: syn_buf(ptr: b.baseAddress, len: b.count),
-                                              request_id: frame.requestID)
-                    return app.plugin.pointee.handle(context.opaque, &request, &response)
-                }
+        let status: Int32? = frame.payload.withUnsafeBufferPointer { p -> Int32? in
+            guard let base = p.baseAddress else { return nil }
+            var offset = 0
+            func field() -> syn_buf? {
+                guard p.count - offset >= 4 else { return nil }
+                let n = Int(UInt32(p[offset]) | UInt32(p[offset + 1]) << 8 | UInt32(p[offset + 2]) << 16 | UInt32(p[offset + 3]) << 24)
+                guard p.count - offset - 4 >= n else { return nil }
+                defer { offset += 4 + n }
+                return syn_buf(ptr: base + offset + 4, len: n)
             }
+            guard let method = field(), let caller = field() else { return nil }
+            var request = syn_request(method: method, caller: caller,
+                                      body: syn_buf(ptr: base + offset, len: p.count - offset),
+                                      request_id: frame.requestID)
+            return app.plugin.pointee.handle(context.opaque, &request, &response)
         }
+        guard let status else { exit(72) }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "handle") }
         guard response.body.len == 0 || response.body.ptr != nil else {
             return replyError(SYN_E_BAD_ARG, frame.requestID, "handle",
                               message: "the response body is NULL with length \(response.body.len)")
         }
-        var w = WireWriter(capacity: 4 + response.body.len)
-        w.u32(response.status)
-        if response.body.len > 0 { w.raw(UnsafeBufferPointer(start: response.body.ptr, count: response.body.len)) }
-        reply(SYN_OK, frame.requestID, w.bytes)
+        let body = response.body
+        do {
+            try link.send(.reply, requestID: frame.requestID, op: UInt32(bitPattern: SYN_OK), count: 4 + body.len) { out in
+                out.storeBytes(of: response.status.littleEndian, as: UInt32.self)
+                if let src = body.ptr, body.len > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: out[4...]).copyMemory(from: UnsafeRawBufferPointer(start: src, count: body.len))
+                }
+            }
+        } catch { exit(error.code == .closed ? 0 : 72) }
     }
 
     private func event(_ frame: Frame) {

@@ -77,7 +77,7 @@ typedef struct syn_ctx syn_ctx;
  *  method:     the method name, e.g. "bookings.request" (UTF-8, not NUL-terminated).
  *  caller:     the verified caller's raw 32-byte ed25519 public key, or empty (len 0) when anonymous.
  *  body:       the request body (JSON for the shipped apps).
- *  request_id: unique per node, for logs and idempotency. */
+ *  request_id: unique per running node, for logs and idempotency. */
 typedef struct syn_request {
     syn_buf method;
     syn_buf caller;
@@ -114,7 +114,7 @@ typedef struct syn_event {
  *  size:        sizeof(syn_magic) as the app was compiled.
  *  abi_major:   SYN_ABI_MAJOR the app was compiled against; a mismatch is refused.
  *  abi_minor:   SYN_ABI_MINOR the app was compiled against.
- *  app_id:      NUL-terminated id, must equal the manifest's [app] id (lowercase, [a-z0-9-_.]).
+ *  app_id:      NUL-terminated id, must equal the manifest's [app] id ([a-z][a-z0-9_-]{0,62}).
  *  app_version: NUL-terminated version string, informational. */
 typedef struct syn_magic {
     uint32_t size, abi_major, abi_minor;

@@ -79,3 +79,20 @@ import Testing
         worker.shutdown()
     }
 }
+
+/// The `debug` profile logs unlisted syscalls instead of killing, but never lets forbidden ones through.
+@Suite struct DebugProfileTests {
+    @Test func debugProfileLogsUnlistedCallsButStillDeniesForbiddenOnes() throws {
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: HostileAppTests.library,
+                                                                  profile: "debug"))
+        // openat is unlisted: allowed and logged, and the empty root has no /etc/passwd.
+        #expect(String(decoding: try worker.handle(method: "open_file").body, as: UTF8.self) == "opened fd -1 errno 2")
+        // Always-denied calls fail with EPERM instead of killing.
+        #expect(String(decoding: try worker.handle(method: "socket_inet").body, as: UTF8.self) == "socket fd -1 errno 1")
+        #expect(String(decoding: try worker.handle(method: "unshare_user").body, as: UTF8.self) == "unshare -1 errno 1")
+        // threads = false holds even when logging.
+        #expect(String(decoding: try worker.handle(method: "thread_bomb").body, as: UTF8.self).hasPrefix("threads 0 err"))
+        #expect(worker.death == nil)
+        worker.shutdown()
+    }
+}

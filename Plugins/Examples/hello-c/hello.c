@@ -2,7 +2,7 @@
  * hello-c: a complete SynApp in plain C. Build it with
  *   cc -shared -fPIC -O2 -I PluginABI/include -o libhello.so Plugins/Examples/hello-c/hello.c
  * and try it in the sandbox with
- *   syneroym exec --manifest Plugins/Examples/hello-c/hello.toml hello '{"name":"Ada"}'
+ *   syneroym exec --manifest manifests/hello.toml hello '{"name":"Ada"}'
  *
  * Methods:
  *   hello   {"name": "..."} -> {"greeting": "Hello, ...!"}   (public)

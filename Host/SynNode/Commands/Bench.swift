@@ -1,0 +1,181 @@
+import ArgumentParser
+import CSynSys
+import Foundation
+import SynSandbox
+import SynWire
+
+/// `syneroym bench`: runtime benchmarks, each printing one JSON object. Speed lives here, not in tests.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the sandboxed runtime (JSON output).",
+        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self])
+
+    struct Common: ParsableArguments {
+        @Option(help: "The app to measure.") var manifest: String = "manifests/hello.toml"
+        @Option(help: "A sandbox profile file (default: the manifest's).") var profile: String?
+        @Option(help: "Pin both ends to this CPU (-1: do not pin).") var cpu: Int32 = 0
+    }
+
+    static func spec(_ common: Common) throws -> WorkerSpec {
+        do {
+            var (_, _, spec) = try AppLoader.spec(manifestPath: common.manifest, profilePath: common.profile)
+            spec.setup.pinCPU = common.cpu
+            return spec
+        } catch {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    static func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// Per-call overhead: a full host→sandboxed worker→app→host call against a raw 64-byte `SOCK_SEQPACKET`
+/// ping-pong between two plain processes, measured in alternating rounds of the same run.
+struct BenchRTT: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rtt", abstract: "Call round trip vs raw seqpacket.")
+    @OptionGroup var common: Bench.Common
+    @Option(help: "Total measuring time, split evenly between baseline and calls.") var seconds: Double = 4
+    @Option(help: "Alternating rounds.") var rounds: Int = 10
+    @Flag(help: "Diagnostic: the same worker code without namespaces or seccomp, to split sandbox cost from code cost.")
+    var unsandboxed = false
+
+    func run() throws {
+        if common.cpu >= 0 { _ = csyn_pin_cpu(0, common.cpu) }
+        var spec = try Bench.spec(common)
+        spec.setup.unsandboxed = unsandboxed
+        let worker = try WorkerProcess.start(spec)
+        defer { worker.shutdown() }
+        let echo = try EchoPeer(cpu: common.cpu)
+        defer { echo.stop() }
+        let payload = [UInt8](repeating: 0x5A, count: 64)
+        let body = Array("hello-bench".utf8)
+        // Warm both paths.
+        for _ in 0..<2000 { echo.roundTrip(payload); _ = try worker.handle(method: "echo", body: body) }
+        var raw: [Double] = [], calls: [Double] = []
+        var callTime: UInt64 = 0
+        let slice = UInt64(seconds / Double(rounds * 2) * 1e9)
+        for _ in 0..<rounds {
+            var end = Bench.nowNs() + slice
+            while true {
+                let t0 = Bench.nowNs()
+                echo.roundTrip(payload)
+                let t1 = Bench.nowNs()
+                raw.append(Double(t1 - t0) / 1000)
+                if t1 >= end { break }
+            }
+            end = Bench.nowNs() + slice
+            while true {
+                let t0 = Bench.nowNs()
+                let reply = try worker.handle(method: "echo", body: body)
+                let t1 = Bench.nowNs()
+                guard reply.body == body else { throw CLIError("the app answered wrongly during the benchmark") }
+                calls.append(Double(t1 - t0) / 1000)
+                callTime += t1 - t0
+                if t1 >= end { break }
+            }
+        }
+        let rawP50 = Stats.quantile(raw, 0.5), callP50 = Stats.quantile(calls, 0.5)
+        print(JSONText.object([
+            ("raw_seqpacket_rtt_us_p50", JSONText.number(rawP50)),
+            ("call_rtt_us_p50", JSONText.number(callP50)),
+            ("call_rtt_us_p99", JSONText.number(Stats.quantile(calls, 0.99))),
+            ("calls_per_s", JSONText.number(Double(calls.count) / (Double(callTime) / 1e9), places: 0)),
+            ("ratio_p50", JSONText.number(callP50 / rawP50, places: 3)),
+            ("samples", String(calls.count)),
+            ("pinned_cpu", String(common.cpu)),
+            ("sandboxed", unsandboxed ? "false" : "true"),
+        ]))
+    }
+}
+
+/// Cold start: from spawn to the app's first reply (its `init`), with the full sandbox, against
+/// `bwrap --unshare-all … /bin/true` measured in the same run.
+struct BenchColdStart: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coldstart", abstract: "Spawn to first reply, full sandbox.")
+    @OptionGroup var common: Bench.Common
+    @Option(help: "Runs of each.") var runs: Int = 50
+
+    func run() throws {
+        var spec = try Bench.spec(common)
+        spec.setup.pinCPU = -1
+        var ours: [Double] = [], bwrap: [Double] = []
+        let bwrapPath = ["/usr/bin/bwrap", "/bin/bwrap"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        for _ in 0..<max(runs, 1) {
+            let t0 = Bench.nowNs()
+            let worker = try WorkerProcess.start(spec)
+            let t1 = Bench.nowNs()
+            worker.shutdown()
+            ours.append(Double(t1 - t0) / 1e6)
+            if let bwrapPath, let ms = Self.timeBwrap(bwrapPath) { bwrap.append(ms) }
+        }
+        var pairs: [(String, String)] = [
+            ("cold_start_ms_p50", JSONText.number(Stats.quantile(ours, 0.5), places: 3)),
+            ("cold_start_ms_p90", JSONText.number(Stats.quantile(ours, 0.9), places: 3)),
+        ]
+        if !bwrap.isEmpty {
+            let b = Stats.quantile(bwrap, 0.5)
+            pairs.append(("bwrap_true_ms_p50", JSONText.number(b, places: 3)))
+            pairs.append(("ratio_vs_bwrap_p50", JSONText.number(Stats.quantile(ours, 0.5) / b, places: 3)))
+        }
+        pairs.append(("runs", String(ours.count)))
+        print(JSONText.object(pairs))
+    }
+
+    /// `bwrap --unshare-all --ro-bind /usr /usr (+ lib symlinks) /bin/true`, spawn to exit, in ms.
+    static func timeBwrap(_ path: String) -> Double? {
+        let argv = ["bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
+                    "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "/bin/true"]
+        var pid: pid_t = 0
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let t0 = Bench.nowNs()
+        guard posix_spawn(&pid, path, nil, nil, cArgs, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let t1 = Bench.nowNs()
+        return csyn_wifexited(status) != 0 && csyn_wexitstatus(status) == 0 ? Double(t1 - t0) / 1e6 : nil
+    }
+}
+
+/// Memory: private (unshared) memory of a running worker's processes, from /proc/PID/smaps_rollup.
+struct BenchMemory: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "memory", abstract: "Worker private memory.")
+    @OptionGroup var common: Bench.Common
+
+    func run() throws {
+        var spec = try Bench.spec(common)
+        spec.setup.pinCPU = -1
+        let worker = try WorkerProcess.start(spec)
+        defer { worker.shutdown() }
+        _ = try worker.handle(method: "echo", body: Array("warm".utf8))
+        let outer = worker.pid
+        let initPID = Self.children(outer).first ?? 0
+        let appPID = Self.children(initPID).first ?? 0
+        let app = Self.privateKB(appPID), initKB = Self.privateKB(initPID), outerKB = Self.privateKB(outer)
+        print(JSONText.object([
+            ("app_private_kb", String(app)), ("init_private_kb", String(initKB)), ("outer_private_kb", String(outerKB)),
+            ("worker_private_kb_total", String(app + initKB + outerKB)),
+            ("app_pss_kb", String(Self.field(appPID, "Pss:"))),
+        ]))
+    }
+
+    static func children(_ pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    static func privateKB(_ pid: Int32) -> Int { field(pid, "Private_Clean:") + field(pid, "Private_Dirty:") }
+
+    static func field(_ pid: Int32, _ name: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        return 0
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `syneroym` command: the node and its CLI.
+@main
+struct Syneroym: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "syneroym",
+        abstract: "A substrate node that hosts sandboxed SynApps.",
+        subcommands: [Run.self, Exec.self, Bench.self]
+    )
+}

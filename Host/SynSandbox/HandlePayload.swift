@@ -1,0 +1,46 @@
+import SynWire
+
+/// The payload of a `call` frame, written straight into the link's send buffer.
+///
+/// For `handle` it is `[u32 len][method][u32 len][caller][body]`; for other calls a raw byte string.
+struct HandlePayload {
+    private let method: [UInt8]
+    private let caller: [UInt8]
+    private let body: [UInt8]
+    private let framed: Bool
+
+    init(method: [UInt8], caller: [UInt8], body: [UInt8]) {
+        self.method = method
+        self.caller = caller
+        self.body = body
+        framed = true
+    }
+
+    init(raw: [UInt8]) {
+        method = []
+        caller = []
+        body = raw
+        framed = false
+    }
+
+    var count: Int { framed ? 8 + method.count + caller.count + body.count : body.count }
+
+    func write(into out: UnsafeMutableRawBufferPointer) {
+        var offset = 0
+        func put(_ bytes: [UInt8], prefixed: Bool) {
+            if prefixed {
+                out.storeBytes(of: UInt32(bytes.count).littleEndian, toByteOffset: offset, as: UInt32.self)
+                offset += 4
+            }
+            bytes.withUnsafeBytes { src in
+                if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + src.count]).copyMemory(from: src) }
+            }
+            offset += bytes.count
+        }
+        if framed {
+            put(method, prefixed: true)
+            put(caller, prefixed: true)
+        }
+        put(body, prefixed: false)
+    }
+}
