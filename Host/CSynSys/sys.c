@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -210,3 +211,50 @@ long long csyn_copy_fd_to_new_file(int in_fd, const char *path, unsigned mode) {
 }
 
 int csyn_eventfd(int semaphore) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0)); }
+
+pid_t csyn_clone_parent(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0); }
+
+int csyn_send_fds(int sock, int a, int b, int32_t tag) {
+    int fds[2] = { a, b };
+    int n = b >= 0 ? 2 : 1;
+    char control[CMSG_SPACE(sizeof(fds))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { &tag, sizeof tag };
+    struct msghdr msg = { 0 };
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+    ssize_t r;
+    do { r = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+    return r == (ssize_t)sizeof tag ? 0 : -1;
+}
+
+int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag) {
+    char control[CMSG_SPACE(sizeof(int) * 2)];
+    struct iovec iov = { tag, sizeof *tag };
+    struct msghdr msg = { 0 };
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t r;
+    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r == 0) return 1;
+    if (r != (ssize_t)sizeof *tag) return -1;
+    *a = -1;
+    *b = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int fds[2] = { -1, -1 };
+    memcpy(fds, CMSG_DATA(c), sizeof(int) * (n > 2 ? 2 : n));
+    *a = fds[0];
+    *b = n > 1 ? fds[1] : -1;
+    return 0;
+}

@@ -33,7 +33,10 @@ public final class WorkerProcess: @unchecked Sendable {
     private static let counterLock = Mutex()
 
     /// Spawns the worker, builds its sandbox, loads the app and runs its `init`.
+    ///
+    /// - Parameter useTemplate: clone from a pre-started template process (fast) instead of `posix_spawn`.
     public static func start(_ spec: WorkerSpec, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
+                             useTemplate: Bool = true,
                              log: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in })
         throws(WorkerError) -> WorkerProcess
     {
@@ -58,11 +61,16 @@ public final class WorkerProcess: @unchecked Sendable {
             setup.gid = setup.uid
         }
         var pid: pid_t = 0
-        let argv = ["synapp-worker", spec.appID]
-        let env = ["SWIFT_BACKTRACE=enable=no", "LANG=C"]
-        let spawnError = withCStrings(argv) { a in
-            withCStrings(env) { e in
-                csyn_spawn_worker(spec.workerExecutable, a, e, fds[1], libraryFD, -1, &pid)
+        var spawnError: Int32 = 0
+        if useTemplate, let cloned = WorkerTemplate.spawn(executable: spec.workerExecutable, link: fds[1], library: libraryFD) {
+            pid = cloned
+        } else {
+            let argv = ["synapp-worker", spec.appID]
+            let env = ["SWIFT_BACKTRACE=enable=no", "LANG=C"]
+            spawnError = withCStrings(argv) { a in
+                withCStrings(env) { e in
+                    csyn_spawn_worker(spec.workerExecutable, a, e, fds[1], libraryFD, -1, &pid)
+                }
             }
         }
         close(fds[1])

@@ -13,6 +13,7 @@ enum WorkerMain {
 
     static func run() -> Never {
         if CommandLine.arguments.dropFirst().first == "--echo" { echo() }
+        if CommandLine.arguments.dropFirst().first == "--template" { serveAsTemplate() } // returns in a new worker
         let link = FrameLink(fd: linkFD, maxMessage: 1 << 20)
         let setup: WorkerSetup
         do {
@@ -95,6 +96,38 @@ enum WorkerMain {
                 csyn_send_frame(linkFD, FrameKind.fatal.rawValue, 0, FatalOp.appFate.rawValue, $0.baseAddress, $0.count)
             }
             exit(0)
+        }
+    }
+
+    /// `--template`: an already-loaded, idle worker that clones fresh workers on request, so a cold start skips
+    /// exec and dynamic linking. Each request carries the new worker's link and library descriptors; the clone
+    /// is made with CLONE_PARENT, so the host is its parent (it reaps and classifies it as usual). The template
+    /// answers with the new pid, and exits when the host closes the control socket.
+    private static func serveAsTemplate() {
+        let control = linkFD
+        while true {
+            var link: Int32 = -1, library: Int32 = -1, tag: Int32 = 0
+            let r = csyn_recv_fds(control, &link, &library, &tag)
+            if r == 1 { exit(0) }
+            if r != 0 { continue }
+            let pid = csyn_clone_parent()
+            if pid == 0 {
+                // The new worker: the link becomes fd 3 and the library fd 4, then the normal life begins.
+                close(control)
+                // Lift both above the targets first so neither dup2 can clobber the other.
+                let highLink = fcntl(link, F_DUPFD, 10)
+                let highLibrary = library >= 0 ? fcntl(library, F_DUPFD, 10) : -1
+                close(link)
+                if library >= 0 { close(library) }
+                guard highLink >= 0, dup2(highLink, 3) == 3, highLibrary < 0 || dup2(highLibrary, 4) == 4 else { exit(70) }
+                close(highLink)
+                if highLibrary >= 0 { close(highLibrary) }
+                return
+            }
+            close(link)
+            if library >= 0 { close(library) }
+            var answer = Int32(pid > 0 ? pid : -errno)
+            _ = withUnsafeBytes(of: &answer) { write(control, $0.baseAddress, 4) }
         }
     }
 

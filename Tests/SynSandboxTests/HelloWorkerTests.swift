@@ -5,9 +5,11 @@ import Testing
 
 /// The example C app, built with plain `cc`, loaded into a real sandboxed worker.
 @Suite struct HelloWorkerTests {
-    @Test func helloAnswersInsideTheSandbox() throws {
+    /// Both ways of starting a worker: cloned from the pre-started template, and a plain posix_spawn.
+    @Test(arguments: [true, false])
+    func helloAnswersInsideTheSandbox(useTemplate: Bool) throws {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello")
-        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hello", library: lib))
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hello", library: lib), useTemplate: useTemplate)
         #expect(worker.info?.appID == "hello")
         #expect(worker.info?.version == "1.0.0")
         let reply = try worker.handle(method: "hello", body: Array(#"{"name":"Ada"}"#.utf8))

@@ -78,4 +78,11 @@ int csyn_wtermsig(int status);
  * (or /dev/null if -1), all other fds closed on exec. Uses posix_spawn. Returns 0 and sets *pid, or an errno. */
 int csyn_spawn_worker(const char *path, char *const argv[], char *const envp[], int child_fd, int extra_fd,
                       int err_fd, pid_t *pid);
+/* clone(CLONE_PARENT | SIGCHLD) with no new stack: returns twice like fork, but the child's parent is the
+ * caller's parent. Only for single-threaded callers. */
+pid_t csyn_clone_parent(void);
+/* Sends two descriptors (b may be -1) and a 4-byte tag over a unix socket with SCM_RIGHTS. */
+int csyn_send_fds(int sock, int a, int b, int32_t tag);
+/* Receives what csyn_send_fds sent: returns 0 and sets *a, *b (-1 if absent), *tag; 1 on end of file; -1 on error. */
+int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag);
 #endif
