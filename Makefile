@@ -8,6 +8,7 @@ CC           ?= cc
 CONFIG       ?= debug
 DATA         ?= $(CURDIR)/.data
 APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make
+BENCH_PACKAGES := bubblewrap
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PRODUCTS      = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
@@ -43,8 +44,9 @@ test: deps
 
 ## bench: release build, then the runtime benchmarks as JSON (figures go to docs/benchmarks.md)
 bench: deps
+	@dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BENCH_PACKAGES); }
 	$(MAKE) --no-print-directory build CONFIG=release
-	Benchmarks/run.sh $(PRODUCTS)
+	Benchmarks/run.sh $$($(SWIFT) build -c release --show-bin-path)
 
 clean:
 	rm -rf .build .data

@@ -10,6 +10,7 @@ let package = Package(
         // Swift test apps, loaded by the tests into real sandboxed workers.
         .library(name: "SwiftEchoApp", type: .dynamic, targets: ["SwiftEchoApp"]),
         .library(name: "SwiftFatalApp", type: .dynamic, targets: ["SwiftFatalApp"]),
+        .library(name: "SwiftFoundationApp", type: .dynamic, targets: ["SwiftFoundationApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,7 @@ let package = Package(
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "SwiftEchoApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftEchoApp"),
         .target(name: "SwiftFatalApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFatalApp"),
+        .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),
 
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),

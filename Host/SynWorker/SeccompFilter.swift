@@ -60,14 +60,21 @@ struct SeccompFilter {
         var checks: [(name: String, arg: UInt32, mask: UInt64, value: UInt64)] = []
         if loader {
             // The loader's calls win over the profile's errno rules while dlopen runs (A allows, B's errno
-            // applies afterwards). Where no errno rule exists, openat is read-only: write flags meet the
-            // violation action, so errno in B never stacks on a kill in A.
+            // applies afterwards).
             allowed.formUnion(Self.loaderExtra)
             allowed.insert("seccomp")
-            if !errnoNames.contains("openat") {
-                allowed.remove("openat")
-                checks.append(("openat", 2, Self.openWriteMask, 0))
-            }
+        }
+        // Files open read-only, whatever the profile: write flags meet the violation action. (Where a profile
+        // answers openat with an errno, stage A allows it unconditionally so that errno in B never stacks on a
+        // kill in A; the root is read-only anyway.)
+        if allowed.contains("openat") && !(loader && errnoNames.contains("openat")) {
+            allowed.remove("openat")
+            checks.append(("openat", 2, Self.openWriteMask, 0))
+        }
+        // prctl only names threads (PR_SET_NAME, PR_GET_NAME).
+        if allowed.remove("prctl") != nil {
+            checks.append(("prctl", 0, 0xFFFF_FFFF, 15))
+            checks.append(("prctl", 0, 0xFFFF_FFFF, 16))
         }
         if !setup.execMemory {
             // Executable memory only for file-backed mappings while the loader runs; never anonymous, never
@@ -88,10 +95,11 @@ struct SeccompFilter {
             try add(ctx, denyAction, "clone")
         }
         for name in allowed.sorted() { try add(ctx, csyn_scmp_act_allow(), name) }
-        for rule in setup.errnoRules where !denied.contains(rule.syscall) && !allowed.contains(rule.syscall) {
+        // An errno rule may soften an always-denied call from kill to an error; it never allows it.
+        for rule in setup.errnoRules where !allowed.contains(rule.syscall) && rule.syscall != "clone3" {
             try add(ctx, csyn_scmp_act_errno(rule.errno), rule.syscall)
         }
-        for name in denied.sorted() { try add(ctx, denyAction, name, optional: true) }
+        for name in denied.subtracting(errnoNames).sorted() { try add(ctx, denyAction, name, optional: true) }
         // glibc falls back from clone3 to clone on ENOSYS; clone3's flags live in memory we cannot inspect.
         try add(ctx, csyn_scmp_act_errno(UInt32(ENOSYS)), "clone3")
         for check in checks {

@@ -42,3 +42,23 @@ final class LogLines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+/// A Swift app using full Foundation runs under the shipped `foundation` profile.
+@Suite struct FoundationProfileTests {
+    @Test func foundationAppWorksUnderTheFoundationProfile() throws {
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "swift-foundation",
+                                                                  library: SwiftAppTests.library("SwiftFoundationApp"),
+                                                                  profile: "foundation", memoryMB: 256))
+        let reply = try worker.handle(method: "report")
+        let text = String(decoding: reply.body, as: UTF8.self)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any], "\(text)")
+        #expect(object["uuid_is_zero"] as? Bool == false, "UUID() needs a working /dev/urandom")
+        #expect((object["year"] as? Int ?? 0) >= 2024)
+        #expect(object["zone"] as? String == "Europe/Paris")
+        #expect(object["threads_ran"] as? Int == 4)
+        #expect(object["decoded"] as? [String: Int] == ["a": 1, "b": 2])
+        // Still no new processes under the foundation profile.
+        #expect(throws: WorkerError.self) { try worker.handle(method: "spawn_process") }
+        #expect(worker.death?.outcome == .seccompViolation)
+    }
+}

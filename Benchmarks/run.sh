@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runtime benchmarks. Each line is one JSON object; every ratio is against a baseline measured in the same run,
+# because these machines are noisy. Record figures in docs/benchmarks.md with the command that produced them.
+#   Benchmarks/run.sh [PRODUCTS_DIR]      (make bench builds release first and passes its products directory)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+products="${1:-$(swift build -c release --show-bin-path)}"
+bin="$products/syneroym"
+seconds="${BENCH_SECONDS:-6}"
+runs="${BENCH_RUNS:-60}"
+
+command -v bwrap >/dev/null || echo '{"note": "bwrap not installed: coldstart has no baseline (apt-get install bubblewrap)"}'
+
+echo "# rtt: full call (host -> sandboxed worker -> app -> host) vs raw 64-byte SOCK_SEQPACKET ping-pong, both pinned to CPU 0"
+"$bin" bench rtt --seconds "$seconds"
+echo "# rtt, diagnostic: the same worker code without the sandbox (splits sandbox cost from code cost)"
+"$bin" bench rtt --seconds "$seconds" --unsandboxed
+echo "# coldstart: spawn to the app's first reply with the full sandbox vs bwrap --unshare-all ... /bin/true"
+"$bin" bench coldstart --runs "$runs"
+echo "# memory: private memory of a running C app's worker processes (outer, init, app)"
+"$bin" bench memory
