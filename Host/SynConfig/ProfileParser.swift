@@ -35,10 +35,11 @@ enum ProfileParser {
         if let syscalls = try root.table("syscalls", keys: ["allow", "errno"]) {
             try parseSyscalls(syscalls, into: &profile)
         }
-        if let fs = try root.table("filesystem", keys: ["swift_runtime", "zoneinfo", "urandom"]) {
+        if let fs = try root.table("filesystem", keys: ["swift_runtime", "zoneinfo", "urandom", "proc"]) {
             profile.filesystem.swiftRuntime = try fs.bool("swift_runtime") ?? false
             profile.filesystem.zoneinfo = try fs.bool("zoneinfo") ?? false
             profile.filesystem.urandom = try fs.bool("urandom") ?? false
+            profile.filesystem.proc = try fs.bool("proc") ?? false
         }
         if let table = try root.table("limits", keys: [
             "memory_mb", "pids", "cpu_percent", "call_timeout_ms", "max_frame_kb", "open_files", "cpu_seconds",

@@ -18,11 +18,15 @@ public struct SandboxProfile: Sendable, Equatable {
         public var zoneinfo: Bool
         /// `/dev/urandom`.
         public var urandom: Bool
+        /// A `/proc` of the sandbox's own pid namespace, process directories only (`subset=pid`): libdispatch's
+        /// thread monitor reads `/proc/<tid>/stat` and traps without it.
+        public var proc: Bool
 
-        public init(swiftRuntime: Bool = false, zoneinfo: Bool = false, urandom: Bool = false) {
+        public init(swiftRuntime: Bool = false, zoneinfo: Bool = false, urandom: Bool = false, proc: Bool = false) {
             self.swiftRuntime = swiftRuntime
             self.zoneinfo = zoneinfo
             self.urandom = urandom
+            self.proc = proc
         }
     }
 

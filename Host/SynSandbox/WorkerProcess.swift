@@ -1,5 +1,6 @@
 import CSynSeccomp
 import CSynSys
+import Synchronization
 public import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ public final class WorkerProcess: @unchecked Sendable {
     private let hostCalls: any HostCallHandler
     private let logSink: @Sendable (String, Int32, String) -> Void
     /// Request ids are unique across every worker of this host process.
-    private nonisolated(unsafe) static var nextRequestID: UInt64 = 0
+    private static let nextRequestID = Atomic<UInt64>(0)
     /// Serialises calls: the link carries one call at a time.
     private let callLock = Mutex()
     private var fatalFrames: [Frame] = []
@@ -208,10 +209,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
-        let id = Self.counterLock.withLock { () -> UInt64 in
-            Self.nextRequestID += 1
-            return Self.nextRequestID
-        }
+        let id = Self.nextRequestID.add(1, ordering: .relaxed).newValue
         do throws(WireError) {
             try link.send(.call, requestID: id, op: op.rawValue, count: payload.count) { payload.write(into: $0) }
         } catch {
@@ -226,7 +224,20 @@ public final class WorkerProcess: @unchecked Sendable {
             }
             let frame: Frame
             do throws(WireError) {
-                frame = try link.receive(timeoutMs: Int32(clamping: remaining))
+                // The common case, our reply, is decoded from the link's buffer with a single copy of the body.
+                let received = try link.receiveView(timeoutMs: Int32(clamping: remaining)) { view throws(WireError) -> Received in
+                    if view.kind == .reply, view.requestID == id, view.payload.count >= 4 {
+                        let http = view.payload.loadUnaligned(as: UInt32.self).littleEndian
+                        let status = Int32(bitPattern: view.op)
+                        return .reply(CallReply(status: status, httpStatus: status == 0 ? http : 0,
+                                                body: Array(UnsafeRawBufferPointer(rebasing: view.payload[4...]))))
+                    }
+                    return .frame(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+                }
+                switch received {
+                case .reply(let reply): return reply
+                case .frame(let f): frame = f
+                }
             } catch {
                 switch error.code {
                 case .timeout: continue
@@ -381,6 +392,12 @@ public final class WorkerProcess: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
+}
+
+/// What one receive produced during a call.
+private enum Received {
+    case reply(CallReply)
+    case frame(Frame)
 }
 
 /// Runs `body` with a NULL-terminated C array of C strings.

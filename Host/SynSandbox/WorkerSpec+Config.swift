@@ -21,9 +21,8 @@ extension WorkerSpec {
             setup.bindDirectories.append("/usr/share/zoneinfo")
         }
         setup.devURandom = profile.filesystem.urandom
-        // The cgroup is the real memory limit; the address-space limit is a backstop sized for reservations
-        // (thread stacks, allocator arenas) that are never touched.
-        setup.addressSpace = max(memoryBytes * 4, memoryBytes + (1 << 30))
+        setup.procfs = profile.filesystem.proc
+        setup.addressSpace = Self.addressSpace(memoryBytes: memoryBytes, threads: profile.threads, pids: limits.pids)
         setup.openFiles = UInt64(limits.openFiles)
         setup.processes = UInt64(limits.pids + 2) // the worker's outer process and its init share the uid
         setup.cpuSeconds = UInt64(limits.cpuSeconds)
@@ -44,6 +43,17 @@ extension WorkerSpec {
                   memoryBytes: memoryBytes, pids: limits.pids, cpuPercent: limits.cpuPercent,
                   callTimeoutMs: limits.callTimeoutMs, initTimeoutMs: max(limits.callTimeoutMs, 10_000),
                   maxMessage: limits.maxFrameKB * 1024, workerExecutable: workerExecutable)
+    }
+
+    /// The address-space backstop. The cgroup is the real memory limit; this one must leave room for reservations
+    /// that are never touched, or a threaded runtime fails to start threads (Dispatch then traps): an 8 MiB
+    /// stack per thread and glibc's 64 MiB malloc arenas, up to 8 per CPU.
+    static func addressSpace(memoryBytes: UInt64, threads: Bool, pids: Int) -> UInt64 {
+        let base = max(memoryBytes * 4, memoryBytes + (1 << 30))
+        guard threads else { return base }
+        let cpus = UInt64(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1))
+        let arenas = min(8 * cpus, UInt64(pids))
+        return base + UInt64(pids) * (8 << 20) + arenas * (64 << 20)
     }
 
     /// The library's file name inside the sandbox: its base name, restricted to safe characters.

@@ -9,8 +9,18 @@ public struct FrameAssembler: Sendable {
 
     public init(maxMessage: Int) { self.maxMessage = maxMessage }
 
-    /// Feeds one packet; returns a frame when its last fragment arrives.
-    public mutating func feed(_ packet: UnsafeRawBufferPointer) throws(WireError) -> Frame? {
+    /// A validated packet: its header fields and a view of its payload.
+    public struct Packet {
+        public let kind: FrameKind
+        public let flags: UInt16
+        public let requestID: UInt64
+        public let op: UInt32
+        public let payload: UnsafeRawBufferPointer
+        public var isWhole: Bool { flags & Frame.flagMore == 0 }
+    }
+
+    /// Validates one packet's header against its length; throws on anything malformed.
+    public func parse(_ packet: UnsafeRawBufferPointer) throws(WireError) -> Packet {
         guard packet.count >= Frame.headerSize else {
             throw WireError(.truncated, "packet of \(packet.count) bytes is shorter than the 20-byte header")
         }
@@ -27,10 +37,25 @@ public struct FrameAssembler: Sendable {
         }
         let flags = packet.loadUnaligned(fromByteOffset: 6, as: UInt16.self).littleEndian
         guard flags & ~Frame.flagMore == 0 else { throw WireError(.badFragment, "unknown frame flags \(flags)") }
-        let requestID = packet.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
-        let op = packet.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian
-        let body = UnsafeRawBufferPointer(rebasing: packet[Frame.headerSize...])
+        return Packet(kind: kind, flags: flags,
+                      requestID: packet.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian,
+                      op: packet.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian,
+                      payload: UnsafeRawBufferPointer(rebasing: packet[Frame.headerSize...]))
+    }
 
+    /// Whether `packet` is a whole message that needs no reassembly (and fits the message limit).
+    public func isStandalone(_ packet: Packet) -> Bool {
+        partial == nil && packet.isWhole && packet.payload.count <= maxMessage
+    }
+
+    /// Feeds one packet; returns a frame when its last fragment arrives.
+    public mutating func feed(_ packet: UnsafeRawBufferPointer) throws(WireError) -> Frame? {
+        try feed(parse(packet))
+    }
+
+    /// Feeds one parsed packet; returns a frame when its last fragment arrives.
+    public mutating func feed(_ p: Packet) throws(WireError) -> Frame? {
+        let kind = p.kind, flags = p.flags, requestID = p.requestID, op = p.op, body = p.payload
         if var current = partial {
             guard current.kind == kind, current.requestID == requestID, current.op == op else {
                 throw WireError(.badFragment, "fragment of \(kind) #\(requestID) interrupts \(current.kind) #\(current.requestID)")

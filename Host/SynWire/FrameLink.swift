@@ -13,6 +13,11 @@ public final class FrameLink {
     private var assembler: FrameAssembler
     private var sendBuffer: [UInt8] = []
     private let receiveBuffer: UnsafeMutableRawBufferPointer
+    /// Used for reads made while a view of `receiveBuffer` is still handed out (a nested host call during a
+    /// request whose method and body the app is still reading).
+    private lazy var nestedBuffer: UnsafeMutableRawBufferPointer = .allocate(byteCount: receiveBuffer.count, alignment: 16)
+    private var nestedAllocated = false
+    private var viewsOut = 0
     private let noSignal: Bool
 
     /// - Parameters:
@@ -27,7 +32,10 @@ public final class FrameLink {
         receiveBuffer = .allocate(byteCount: Frame.headerSize + Frame.maxPacket + 1, alignment: 16)
     }
 
-    deinit { receiveBuffer.deallocate() }
+    deinit {
+        receiveBuffer.deallocate()
+        if nestedAllocated { nestedBuffer.deallocate() }
+    }
 
     /// Sends one message, split into packets of at most `Frame.maxPacket` payload bytes.
     public func send(_ kind: FrameKind, requestID: UInt64 = 0, op: UInt32 = 0,
@@ -79,11 +87,21 @@ public final class FrameLink {
     /// nothing is queued) or up to `timeoutMs`. A positive timeout is a cached `SO_RCVTIMEO`, so repeating the same
     /// timeout costs no extra syscall.
     public func receive(timeoutMs: Int32? = nil) throws(WireError) -> Frame {
+        try receiveView(timeoutMs: timeoutMs) { view throws(WireError) in
+            Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload))
+        }
+    }
+
+    /// Like `receive`, but hands `body` a view of the message without copying it when it came in one packet.
+    /// The view is valid only during `body`.
+    public func receiveView<R>(timeoutMs: Int32? = nil, _ body: (FrameView) throws(WireError) -> R) throws(WireError) -> R {
         if let timeoutMs, timeoutMs > 0 { try setReceiveTimeout(timeoutMs) }
+        if viewsOut > 0 { nestedAllocated = true }
+        let buffer = viewsOut == 0 ? receiveBuffer : nestedBuffer
         while true {
             let n: Int
-            if let timeoutMs { n = recv(fd, receiveBuffer.baseAddress, receiveBuffer.count, timeoutMs == 0 ? Int32(MSG_DONTWAIT) : 0) }
-            else { n = read(fd, receiveBuffer.baseAddress, receiveBuffer.count) }
+            if let timeoutMs { n = recv(fd, buffer.baseAddress, buffer.count, timeoutMs == 0 ? Int32(MSG_DONTWAIT) : 0) }
+            else { n = read(fd, buffer.baseAddress, buffer.count) }
             if n < 0 {
                 let e = errno
                 if e == EAGAIN || e == EWOULDBLOCK {
@@ -95,8 +113,20 @@ public final class FrameLink {
                 throw WireError(.io, "read failed: errno \(e)")
             }
             if n == 0 { throw WireError(.closed, "peer closed the link") }
-            if let frame = try assembler.feed(UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<n])) {
-                return frame
+            let packet = try assembler.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if assembler.isStandalone(packet) {
+                viewsOut += 1
+                defer { viewsOut -= 1 }
+                return try body(FrameView(kind: packet.kind, requestID: packet.requestID, op: packet.op,
+                                          payload: packet.payload))
+            }
+            if let frame = try assembler.feed(packet) {
+                let result: Result<R, WireError> = frame.payload.withUnsafeBytes { raw in
+                    do throws(WireError) {
+                        return .success(try body(FrameView(kind: frame.kind, requestID: frame.requestID, op: frame.op, payload: raw)))
+                    } catch { return .failure(error) }
+                }
+                return try result.get()
             }
         }
     }

@@ -23,6 +23,8 @@ public struct WorkerSetup: Sendable, Equatable {
     public var bindDirectories: [String] = []
     /// Bind-mount the host's `/dev/urandom` (without `nodev`).
     public var devURandom: Bool = false
+    /// Mount a `/proc` of the sandbox's pid namespace, process directories only.
+    public var procfs: Bool = false
     /// rlimits. `addressSpace` 0 means unlimited.
     public var addressSpace: UInt64 = 0
     public var openFiles: UInt64 = 32
@@ -67,6 +69,7 @@ public struct WorkerSetup: Sendable, Equatable {
         w.string(libraryName)
         w.strings(bindDirectories)
         w.bool(devURandom)
+        w.bool(procfs)
         w.u64(addressSpace); w.u64(openFiles); w.u64(processes); w.u64(cpuSeconds)
         w.u8(defaultAction.rawValue)
         w.u32(errnoValue)
@@ -92,6 +95,7 @@ public struct WorkerSetup: Sendable, Equatable {
         s.libraryName = try r.string(limit: 255)
         s.bindDirectories = try r.strings()
         s.devURandom = try r.bool()
+        s.procfs = try r.bool()
         s.addressSpace = try r.u64(); s.openFiles = try r.u64(); s.processes = try r.u64(); s.cpuSeconds = try r.u64()
         guard let action = DefaultAction(rawValue: try r.u8()) else {
             throw WireError(.badPayload, "unknown default action")

@@ -71,6 +71,13 @@ struct SandboxBuilder {
             // Not nodev: a nodev urandom reads fail and Foundation's UUID() silently returns zeros.
             try bind("/dev/urandom", to: base + "/dev/urandom", keepingFlagsOf: "/dev/urandom")
         }
+        if setup.procfs {
+            // Our own pid namespace's processes only: no /proc/sys, cpuinfo, meminfo or kernel tunables.
+            try makeDirectories(base + "/proc")
+            guard csyn_mount("proc", base + "/proc", "proc", CSYN_MS_NOSUID | CSYN_MS_NODEV | CSYN_MS_NOEXEC,
+                             "subset=pid") == 0
+            else { throw .setup("mount /proc (subset=pid)", errno: errno) }
+        }
         guard chdir(base) == 0 else { throw .setup("chdir new root", errno: errno) }
         guard csyn_pivot_root(".", ".") == 0 else { throw .setup("pivot_root", errno: errno) }
         guard csyn_umount_detach(".") == 0 else { throw .setup("detach old root", errno: errno) }

@@ -12,21 +12,23 @@ struct Server {
 
     func run() -> Never {
         while true {
-            let frame: Frame
-            do { frame = try link.receive() } catch { exit(error.code == .closed ? 0 : 72) }
-            guard frame.kind == .call, let op = CallOp(rawValue: frame.op) else { exit(72) }
-            context.requestID = frame.requestID
-            defer { context.reset() }
-            switch op {
-            case .setup: exit(72)
-            case .initialize: initialize(frame)
-            case .handle: handle(frame)
-            case .event: event(frame)
-            case .shutdown:
-                if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
-                reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
-                exit(0)
-            }
+            do {
+                try link.receiveView { view throws(WireError) in
+                    guard view.kind == .call, let op = CallOp(rawValue: view.op) else { exit(72) }
+                    context.requestID = view.requestID
+                    defer { context.reset() }
+                    switch op {
+                    case .setup: exit(72)
+                    case .initialize: initialize(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+                    case .handle: handle(view)
+                    case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+                    case .shutdown:
+                        if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
+                        reply(SYN_OK, view.requestID, [0, 0, 0, 0])
+                        exit(0)
+                    }
+                }
+            } catch { exit(error.code == .closed ? 0 : 72) }
         }
     }
 
@@ -44,10 +46,12 @@ struct Server {
         reply(SYN_OK, frame.requestID, w.bytes)
     }
 
-    private func handle(_ frame: Frame) {
-        // Method, caller and body are read in place from the frame: no copies on the hot path.
+    private func handle(_ frame: FrameView) {
+        // Method, caller and body are read in place from the link's buffer: no copies on the hot path. (A nested
+        // host call reads into a second buffer, so they stay valid while the app runs.)
         var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
-        let status: Int32? = frame.payload.withUnsafeBufferPointer { p -> Int32? in
+        let status: Int32? = {
+            let p = frame.payload.bindMemory(to: UInt8.self)
             guard let base = p.baseAddress else { return nil }
             var offset = 0
             func field() -> syn_buf? {
@@ -62,7 +66,7 @@ struct Server {
                                       body: syn_buf(ptr: base + offset, len: p.count - offset),
                                       request_id: frame.requestID)
             return app.plugin.pointee.handle(context.opaque, &request, &response)
-        }
+        }()
         guard let status else { exit(72) }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "handle") }
         guard response.body.len == 0 || response.body.ptr != nil else {

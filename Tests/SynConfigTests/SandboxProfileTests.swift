@@ -171,10 +171,10 @@ import Testing
         #expect(error?.code == .unknownKey)
         #expect(error?.key == "limits.extra")
         #expect(error?.line == 3)
-        let unknown = refuse("[profile]\nname = \"x\"\n[filesystem.proc]\nmount = true\n")
+        let unknown = refuse("[profile]\nname = \"x\"\n[filesystem.devices]\nmount = true\n")
         #expect(unknown?.code == .unknownKey)
         #expect(unknown?.line == 3)
-        #expect(unknown?.key == "filesystem.proc")
+        #expect(unknown?.key == "filesystem.devices")
     }
 
     @Test func wrongTypes() {

@@ -31,7 +31,7 @@ import Testing
     @Test func foundationAllowsThreadsAndFiles() throws {
         let profile = try SandboxProfile.load(path: directory + "/foundation.toml")
         #expect(profile.threads)
-        #expect(profile.filesystem == SandboxProfile.Filesystem(swiftRuntime: true, zoneinfo: true, urandom: true))
+        #expect(profile.filesystem == SandboxProfile.Filesystem(swiftRuntime: true, zoneinfo: true, urandom: true, proc: true))
         #expect(profile.allow.contains("futex") && profile.allow.contains("clone"))
         // Files are readable (the host enforces read-only opens); sockets fail gracefully instead of killing.
         #expect(profile.allow.contains("openat"))

@@ -57,6 +57,12 @@ final class LogLines: @unchecked Sendable {
         #expect(object["zone"] as? String == "Europe/Paris")
         #expect(object["threads_ran"] as? Int == 4)
         #expect(object["decoded"] as? [String: Int] == ["a": 1, "b": 2])
+        // /proc lists the sandbox's own processes (init 1, the app 2) and nothing of the host.
+        let proc = String(decoding: try worker.handle(method: "proc").body, as: UTF8.self)
+        let parts = proc.split(separator: " ")
+        let pids = parts.first.map { $0.split(separator: ",").filter { Int($0) != nil } } ?? []
+        #expect(pids == ["1", "2"], "\(proc)")
+        #expect(parts.last == "sys=false", "\(proc)")
         // Still no new processes under the foundation profile.
         #expect(throws: WorkerError.self) { try worker.handle(method: "spawn_process") }
         #expect(worker.death?.outcome == .seccompViolation)

@@ -66,6 +66,12 @@ nonisolated(unsafe) private let plugin: UnsafeMutablePointer<syn_plugin> = {
         case "report":
             guard let report = try? makeReport() else { return SYN_E_INTERNAL }
             out = report
+        case "proc":
+            // What the sandbox's /proc shows: process directories of its own pid namespace only.
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? ["<unreadable>"]
+            let visible = entries.filter { !$0.isEmpty }.sorted()
+            let sys = FileManager.default.fileExists(atPath: "/proc/sys") || FileManager.default.fileExists(atPath: "/proc/cpuinfo")
+            out = Array("\(visible.joined(separator: ",")) sys=\(sys)".utf8)
         case "spawn_process":
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")

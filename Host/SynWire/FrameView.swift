@@ -1,0 +1,7 @@
+/// A received message whose payload is borrowed from the link's buffer (valid only while it is handed out).
+public struct FrameView {
+    public let kind: FrameKind
+    public let requestID: UInt64
+    public let op: UInt32
+    public let payload: UnsafeRawBufferPointer
+}
