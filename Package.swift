@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "SwiftFatalApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFatalApp"),
         .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),
 
+        .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
+                    path: "Tests/CWrapperTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
         .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire"],

@@ -26,6 +26,7 @@ final class WorkerCgroup: @unchecked Sendable {
     var procsFiles: [String] { directories.map { $0 + "/cgroup.procs" } }
 
     init(name: String, limits: Limits) {
+        _ = Self.sweepOnce
         let own = Self.ownCgroups()
         if let v2 = own[""], Self.isReadable("/sys/fs/cgroup/cgroup.controllers") {
             createV2(parent: "/sys/fs/cgroup" + v2, name: name, limits: limits)
@@ -106,6 +107,41 @@ final class WorkerCgroup: @unchecked Sendable {
             && Self.write(dir + "/pids.max", String(limits.pids))
             && Self.write(dir + "/cpu.max", limits.cpuPercent.map { "\($0 * 1000) 100000" } ?? "max 100000")
         if !ok { unavailable = "cannot write cgroup v2 limits under \(dir)"; remove() }
+    }
+
+    /// Removes, once per host process, worker cgroups left by hosts that died without cleaning up: their names
+    /// carry the creating host's pid (`syneroym-<app>-<host pid>-<n>`), and that pid no longer exists.
+    static let sweepOnce: Int = {
+        let own = ownCgroups()
+        var parents: [String] = []
+        if let v2 = own[""], isReadable("/sys/fs/cgroup/cgroup.controllers") { parents.append("/sys/fs/cgroup" + v2) }
+        for controller in ["memory", "pids", "cpu"] {
+            if let path = own[controller] { parents.append("/sys/fs/cgroup/\(controller)\(path == "/" ? "" : path)") }
+        }
+        var removed = 0
+        for parent in parents {
+            guard let dir = opendir(parent) else { continue }
+            var stale: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard name.hasPrefix("syneroym-") else { continue }
+                let parts = name.split(separator: "-")
+                guard parts.count >= 3, let host = Int32(parts[parts.count - 2]), host != getpid() else { continue }
+                if kill(host, 0) != 0 && errno == ESRCH { stale.append(parent + "/" + name) }
+            }
+            closedir(dir)
+            for path in stale {
+                let leftover = WorkerCgroup(adopting: path)
+                leftover.remove()
+                removed += 1
+            }
+        }
+        return removed
+    }()
+
+    /// Wraps an existing directory (for the sweep).
+    private init(adopting directory: String) {
+        directories = [directory]
     }
 
     /// The host's own cgroup path per v1 controller ("" for v2), from /proc/self/cgroup.
