@@ -30,6 +30,13 @@ public final class WorkerProcess: @unchecked Sendable {
     /// Serialises calls: the link carries one call at a time.
     private let callLock = Mutex()
     private var fatalFrames: [Frame] = []
+    /// Log lines forwarded in the current call, and how many were dropped past `maxLogLinesPerCall`.
+    private var logLines = 0
+    private var droppedLogLines = 0
+    /// Limits on what a worker may send besides its reply.
+    static let maxLogLinesPerCall = 200
+    static let maxFatalFrames = 8
+    static let maxIdleFrames = 64
     private nonisolated(unsafe) static var counter = 0
     private static let counterLock = Mutex()
 
@@ -183,10 +190,15 @@ public final class WorkerProcess: @unchecked Sendable {
 
     private func idleCheck() -> WorkerDeath? {
         guard death == nil else { return death }
+        var frames = 0
         while true {
+            frames += 1
+            if frames > Self.maxIdleFrames {
+                return kill(.protocolViolation, "sent more than \(Self.maxIdleFrames) frames while idle")
+            }
             do {
                 let frame = try link.receive(timeoutMs: 0)
-                if frame.kind == .fatal { fatalFrames.append(frame); continue }
+                if frame.kind == .fatal { keepFatal(frame); continue }
                 if frame.kind == .log { forwardLog(frame); continue }
                 return kill(.protocolViolation, "unexpected \(frame.kind) frame while idle")
             } catch {
@@ -209,6 +221,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
+        defer { endCallLogs() }
         let id = Self.nextRequestID.add(1, ordering: .relaxed).newValue
         do throws(WireError) {
             try link.send(.call, requestID: id, op: op.rawValue, count: payload.count) { payload.write(into: $0) }
@@ -267,7 +280,7 @@ public final class WorkerProcess: @unchecked Sendable {
             case .log:
                 forwardLog(frame)
             case .fatal:
-                fatalFrames.append(frame)
+                keepFatal(frame)
                 throw .died(try drainAfterFatal())
             default:
                 throw .died(kill(.protocolViolation, "unexpected \(frame.kind) frame #\(frame.requestID) during call #\(id)"))
@@ -275,17 +288,39 @@ public final class WorkerProcess: @unchecked Sendable {
         }
     }
 
+    /// Forwards at most `maxLogLinesPerCall` lines per call; the rest are counted and reported once.
     private func forwardLog(_ frame: Frame) {
+        guard logLines < Self.maxLogLinesPerCall else {
+            droppedLogLines += 1
+            return
+        }
+        logLines += 1
         logSink(spec.appID, Int32(bitPattern: frame.op), String(decoding: frame.payload.prefix(4096), as: UTF8.self))
     }
 
+    private func endCallLogs() {
+        if droppedLogLines > 0 {
+            logSink(spec.appID, 3, "host: dropped \(droppedLogLines) log lines past \(Self.maxLogLinesPerCall) in one call")
+        }
+        logLines = 0
+        droppedLogLines = 0
+    }
+
+    /// The first few fatal reports are kept; a flood of them changes nothing.
+    private func keepFatal(_ frame: Frame) {
+        if fatalFrames.count < Self.maxFatalFrames { fatalFrames.append(frame) }
+    }
+
     /// After a fatal frame, or a closed link, the worker is going away: collect its last words, then reap it.
+    /// A worker that reports its death but keeps its link open past the window is lying about it.
     private func drainAfterFatal() throws(WorkerError) -> WorkerDeath {
         let deadline = Self.nowMs() + 2000
-        while Self.nowMs() < deadline {
+        while true {
+            let remaining = deadline - Self.nowMs()
+            if remaining <= 0 { return kill(.protocolViolation, "reported its death but kept running") }
             do {
-                let frame = try link.receive(timeoutMs: Int32(clamping: deadline - Self.nowMs()))
-                if frame.kind == .fatal { fatalFrames.append(frame) }
+                let frame = try link.receive(timeoutMs: Int32(clamping: remaining))
+                if frame.kind == .fatal { keepFatal(frame) }
             } catch {
                 if error.code == .closed { break }
                 if error.code != .timeout { return kill(.protocolViolation, error.message) }

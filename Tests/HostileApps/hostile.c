@@ -143,6 +143,16 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         write(3, frame, sizeof frame);
         return reply(ctx, res, "sent fake reply", 0, 0);
     }
+    if (is(req, "log_flood")) {
+        for (int i = 0; i < 5000; i++) host->log(ctx, SYN_LOG_INFO, (syn_buf){ (const uint8_t *)"flood", 5 });
+        return reply(ctx, res, "flooded", 0, 0);
+    }
+    if (is(req, "fatal_flood")) {
+        /* Forged seccomp reports, then more: the host keeps a few, classifies once, and kills. */
+        uint8_t frame[28] = { 28, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 41, 0, 0, 0, 0x3e, 0, 0, 0xc0 };
+        for (int i = 0; i < 10000; i++) write(3, frame, sizeof frame);
+        for (;;) never = never;
+    }
     if (is(req, "thread_bomb")) {
         long made = 0;
         int err = 0;

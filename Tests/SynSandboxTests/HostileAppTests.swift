@@ -58,6 +58,25 @@ import Testing
         #expect(TestSupport.neighbourAnswers())
     }
 
+    @Test func aLogFloodIsCappedPerCall() throws {
+        let lines = LogLines()
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library),
+                                             log: { _, _, line in lines.append(line) })
+        #expect(try worker.handle(method: "log_flood").body == Array("flooded".utf8))
+        #expect(lines.all.count == 201)
+        #expect(lines.all.last == "host: dropped 4800 log lines past 200 in one call")
+        #expect(worker.death == nil)
+        worker.shutdown()
+    }
+
+    @Test func aFloodOfForgedFatalReportsIsClassifiedOnceAndKilled() throws {
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library, timeoutMs: 500))
+        #expect(throws: WorkerError.self) { try worker.handle(method: "fatal_flood") }
+        // It forged a seccomp report (socket) but kept running: that is a lie, not a seccomp death.
+        #expect(worker.death == WorkerDeath(.protocolViolation, "reported its death but kept running"))
+        #expect(TestSupport.neighbourAnswers())
+    }
+
     @Test func clone3FailsWithENOSYSSoGlibcFallsBackToCheckedClone() throws {
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library))
         let reply = try worker.handle(method: "clone3")
