@@ -22,7 +22,8 @@ import Testing
         return state != "Z" && state != "X"
     }
 
-    @Test func workersDieWithTheHost() throws {
+    /// Starts `syneroym run` with the hello app; returns once the worker has started.
+    static func startNode() throws -> (node: Process, stderr: FileHandle, log: String) {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-hostdeath")
         let dir = TestSupport.scratch + "/hostdeath-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
@@ -35,7 +36,6 @@ import Testing
             abi = 1
             library = "libhello.so"
             """.write(toFile: dir + "/manifests/hello.toml", atomically: true, encoding: .utf8)
-
         let node = Process()
         node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
         node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
@@ -43,26 +43,55 @@ import Testing
         let err = Pipe()
         node.standardError = err
         try node.run()
-        // Wait (bounded) until the supervisor reports the worker started.
+        let seen = readUntil("event started(", from: err.fileHandleForReading)
+        return (node, err.fileHandleForReading, seen)
+    }
+
+    /// Reads `handle` until `marker` appears or the stream ends.
+    static func readUntil(_ marker: String, from handle: FileHandle) -> String {
         var seen = ""
-        let reader = err.fileHandleForReading
-        while !seen.contains("event started(") {
-            let chunk = reader.availableData
+        while !seen.contains(marker) {
+            let chunk = handle.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
+        return seen
+    }
+
+    /// Waits (bounded) for every pid in `pids` to stop running; returns those still running.
+    static func waitGone(_ pids: [Int32]) -> [Int32] {
+        var alive = pids.filter(isRunning)
+        for _ in 0..<1000 where !alive.isEmpty {
+            usleep(10_000)
+            alive = alive.filter(isRunning)
+        }
+        return alive
+    }
+
+    @Test func workersDieWithTheHost() throws {
+        let (node, _, seen) = try Self.startNode()
         #expect(seen.contains("event started("), "\(seen)")
         let workers = Self.descendants(of: node.processIdentifier)
         // The template, and the worker's outer process, init and app.
         #expect(workers.count >= 4, "\(workers)")
-
         kill(node.processIdentifier, SIGKILL)
         node.waitUntilExit()
-        var alive = workers.filter(Self.isRunning)
-        for _ in 0..<1000 where !alive.isEmpty {
-            usleep(10_000)
-            alive = alive.filter(Self.isRunning)
-        }
+        let alive = Self.waitGone(workers)
         #expect(alive.isEmpty, "still running after the host died: \(alive)")
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalStopsTheNodeGracefully(_ signal: Int32) throws {
+        let (node, stderr, seen) = try Self.startNode()
+        #expect(seen.contains("event started("), "\(seen)")
+        let workers = Self.descendants(of: node.processIdentifier)
+        kill(node.processIdentifier, signal)
+        let rest = Self.readUntil("stopped\n", from: stderr)
+        node.waitUntilExit()
+        #expect(node.terminationStatus == 0)
+        #expect(node.terminationReason == .exit)
+        #expect(rest.contains("signal \(signal): stopping"))
+        #expect(rest.contains("event stopped(app: \"hello\")"))
+        #expect(Self.waitGone(workers).isEmpty)
     }
 }

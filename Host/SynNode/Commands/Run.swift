@@ -14,6 +14,15 @@ struct Run: ParsableCommand {
         (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.local/share/syneroym"
 
     func run() throws {
+        // Before any thread starts, so every thread inherits the mask and only sigwait below sees the signals.
+        // Dispositions go back to default: a node started in the background inherits SIGINT ignored.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
         guard !files.isEmpty else {
@@ -37,15 +46,13 @@ struct Run: ParsableCommand {
             }
         }
         Self.say("node running with \(supervisors.count) app(s); data in \(data); Ctrl-C to stop")
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
         var received: Int32 = 0
         sigwait(&signals, &received)
         Self.say("signal \(received): stopping")
         for s in supervisors { s.stop() }
+        // Let the instance threads shut their workers down (bounded).
+        for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
+        Self.say("stopped")
     }
 
     static func say(_ line: String) {
