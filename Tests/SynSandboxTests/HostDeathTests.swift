@@ -43,6 +43,10 @@ import Testing
         let err = Pipe()
         node.standardError = err
         try node.run()
+        // A watchdog bounds every read below: should the node never start a worker, it is killed and the
+        // reads end at end-of-file instead of hanging the suite.
+        let watched = Watched(node)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
         let seen = readUntil("event started(", from: err.fileHandleForReading)
         return (node, err.fileHandleForReading, seen)
     }
@@ -94,4 +98,11 @@ import Testing
         #expect(rest.contains("event stopped(app: \"hello\")"))
         #expect(Self.waitGone(workers).isEmpty)
     }
+}
+
+/// A node process the watchdog may kill, only while it is still running (never a reused pid).
+final class Watched: @unchecked Sendable {
+    private let process: Process
+    init(_ process: Process) { self.process = process }
+    func killIfRunning() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
