@@ -52,15 +52,33 @@ struct BenchRTT: ParsableCommand {
         defer { worker.shutdown() }
         let echo = try EchoPeer(cpu: common.cpu)
         defer { echo.stop() }
+        // The same ping-pong with the peer in a memory+pids cgroup like the worker's: the kernel's cgroup
+        // accounting then costs both paths alike, leaving only the runtime's own cost in the ratio.
+        let matchedEcho = try EchoPeer(cpu: common.cpu)
+        defer { matchedEcho.stop() }
+        let matched = MatchedCgroup(name: "bench-echo", memoryBytes: spec.memoryBytes, pids: spec.pids + 2)
+        let matchedOK = matched.unavailable == nil && matched.add(pid: matchedEcho.processID)
         let payload = [UInt8](repeating: 0x5A, count: 64)
         let body = Array("hello-bench".utf8)
         // Warm both paths.
-        for _ in 0..<2000 { echo.roundTrip(payload); _ = try worker.handle(method: "echo", body: body) }
-        var raw: [Double] = [], calls: [Double] = []
+        for _ in 0..<2000 {
+            echo.roundTrip(payload)
+            matchedEcho.roundTrip(payload)
+            _ = try worker.handle(method: "echo", body: body)
+        }
+        var raw: [Double] = [], rawMatched: [Double] = [], calls: [Double] = []
         var callTime: UInt64 = 0
         let slice = UInt64(seconds / Double(rounds * 2) * 1e9)
         for _ in 0..<rounds {
-            var end = Bench.nowNs() + slice
+            var end = Bench.nowNs() + slice / 2
+            while matchedOK {
+                let t0 = Bench.nowNs()
+                matchedEcho.roundTrip(payload)
+                let t1 = Bench.nowNs()
+                rawMatched.append(Double(t1 - t0) / 1000)
+                if t1 >= end { break }
+            }
+            end = Bench.nowNs() + slice
             while true {
                 let t0 = Bench.nowNs()
                 echo.roundTrip(payload)
@@ -86,6 +104,9 @@ struct BenchRTT: ParsableCommand {
             ("call_rtt_us_p99", JSONText.number(Stats.quantile(calls, 0.99))),
             ("calls_per_s", JSONText.number(Double(calls.count) / (Double(callTime) / 1e9), places: 0)),
             ("ratio_p50", JSONText.number(callP50 / rawP50, places: 3)),
+            ("raw_seqpacket_cgroup_rtt_us_p50", matchedOK ? JSONText.number(Stats.quantile(rawMatched, 0.5)) : "null"),
+            ("ratio_p50_vs_cgroup_baseline",
+             matchedOK ? JSONText.number(callP50 / Stats.quantile(rawMatched, 0.5), places: 3) : "null"),
             ("samples", String(calls.count)),
             ("pinned_cpu", String(common.cpu)),
             ("sandboxed", unsandboxed ? "false" : "true"),

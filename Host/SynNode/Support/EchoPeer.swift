@@ -7,6 +7,8 @@ final class EchoPeer {
     private let fd: Int32
     private let pid: pid_t
     private var buffer = [UInt8](repeating: 0, count: 256)
+    /// The peer's pid, e.g. to place it in a cgroup.
+    var processID: pid_t { pid }
 
     init(cpu: Int32) throws {
         var fds: [Int32] = [0, 0]
