@@ -63,7 +63,7 @@ enum ManifestParser {
         return manifest
     }
 
-    private static func parseCapabilities(_ table: TableReader) throws(ConfigError) -> AppManifest.Capabilities {
+    static func parseCapabilities(_ table: TableReader) throws(ConfigError) -> AppManifest.Capabilities {
         var caps = AppManifest.Capabilities()
         caps.timers = try table.bool("timers") ?? false
         if let identity = try table.table("identity", keys: ["sign"]) {

@@ -1,0 +1,79 @@
+/// The node owner's `node.toml`: which apps run, under which profile, with which grants.
+///
+/// ```toml
+/// [node]
+/// name = "guild-node"
+/// owners = []                     # base64url ed25519 keys allowed to administer the node
+///
+/// [apps.hello]
+/// enabled = true
+/// profile = "default"
+/// storage_quota_mb = 64
+/// [apps.hello.grants]             # the same keys as a manifest's [capabilities]
+/// storage.kv = true
+/// ```
+/// An app's effective capabilities are its manifest's requests intersected with these grants.
+public struct NodeConfig: Sendable, Equatable {
+    /// One app's entry.
+    public struct App: Sendable, Equatable {
+        public var enabled = true
+        /// The sandbox profile the node owner assigns; nil falls back to the manifest's request.
+        public var profile: String?
+        /// The app database's size limit.
+        public var storageQuotaMB = 64
+        public var grants = AppManifest.Capabilities()
+        public init() {}
+    }
+
+    public var name = "syneroym-node"
+    public var owners: [String] = []
+    public var apps: [String: App] = [:]
+    /// The file it was loaded from.
+    public var path: String?
+
+    public init() {}
+
+    public static func load(path: String) throws(ConfigError) -> NodeConfig {
+        var config = try parse(TextFile.read(path: path), file: path)
+        config.path = path
+        return config
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
+        let root = try TableReader.root(text: text, file: file)
+        try root.allowOnly(["node", "apps"])
+        var config = NodeConfig()
+        if let node = try root.table("node", keys: ["name", "owners"]) {
+            config.name = try node.string("name") ?? config.name
+            config.owners = try node.strings("owners") ?? []
+            for (index, key) in config.owners.enumerated() where key.utf8.count != 43 {
+                throw node.error(.badValue, "owners", element: index,
+                                 "node.owners entries are base64url ed25519 public keys (43 characters), got \"\(key)\"")
+            }
+        }
+        if let apps = try root.table("apps", keys: nil) {
+            for id in apps.keysInFileOrder() {
+                guard NameRules.isAppID(id) else {
+                    throw apps.error(.badValue, id, "[apps.\(id)]: app ids match ^[a-z][a-z0-9_-]{0,62}$")
+                }
+                guard let table = try apps.table(id, keys: ["enabled", "profile", "storage_quota_mb", "grants"]) else {
+                    continue
+                }
+                var app = App()
+                app.enabled = try table.bool("enabled") ?? true
+                if let profile = try table.string("profile") {
+                    guard NameRules.isProfileName(profile) else {
+                        throw table.error(.badValue, "profile", "apps.\(id).profile must match ^[a-z0-9][a-z0-9_-]{0,62}$, got \"\(profile)\"")
+                    }
+                    app.profile = profile
+                }
+                app.storageQuotaMB = try table.integer("storage_quota_mb", in: 1...1_048_576) ?? app.storageQuotaMB
+                if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages"]) {
+                    app.grants = try ManifestParser.parseCapabilities(grants)
+                }
+                config.apps[id] = app
+            }
+        }
+        return config
+    }
+}

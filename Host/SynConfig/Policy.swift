@@ -1,0 +1,84 @@
+/// An app's effective capabilities: what its manifest requests intersected with what `node.toml` grants.
+/// Every check either allows or says exactly which manifest or `node.toml` key would grant it.
+public struct Policy: Sendable, Equatable {
+    /// A capability a host call needs.
+    public enum Capability: Sendable, Equatable {
+        case identitySign, storageKV, storageSQL, netPeers, timers
+        case netFetch(url: String)
+        case eventsPublish(type: String), eventsSubscribe(type: String)
+        case messagesPublish(topic: String), messagesSubscribe(topic: String)
+    }
+
+    public let appID: String
+    public let requested: AppManifest.Capabilities
+    public let granted: AppManifest.Capabilities
+    /// Where to change a request and a grant, for the messages.
+    public let manifestPath: String
+    public let nodePath: String
+
+    public init(manifest: AppManifest, node: NodeConfig) {
+        appID = manifest.id
+        requested = manifest.capabilities
+        granted = node.apps[manifest.id]?.grants ?? AppManifest.Capabilities()
+        manifestPath = manifest.path ?? "the app's manifest"
+        nodePath = node.path ?? "node.toml"
+    }
+
+    /// Nil when allowed; otherwise why not, naming the key that would grant it.
+    public func denial(_ capability: Capability) -> String? {
+        switch capability {
+        case .identitySign: flag("identity.sign", requested.identitySign, granted.identitySign)
+        case .storageKV: flag("storage.kv", requested.storageKV, granted.storageKV)
+        case .storageSQL: flag("storage.sql", requested.storageSQL, granted.storageSQL)
+        case .netPeers: flag("net.peers", requested.netPeers, granted.netPeers)
+        case .timers: flag("timers", requested.timers, granted.timers)
+        case .netFetch(let url):
+            list("net.fetch", "URL", url, requested.netFetch, granted.netFetch, matches: Self.urlMatches)
+        case .eventsPublish(let type):
+            list("events.publish", "event type", type, requested.eventsPublish, granted.eventsPublish, matches: Self.topicMatches)
+        case .eventsSubscribe(let type):
+            list("events.subscribe", "event type", type, requested.eventsSubscribe, granted.eventsSubscribe, matches: Self.topicMatches)
+        case .messagesPublish(let topic):
+            list("messages.publish", "topic", topic, requested.messagesPublish, granted.messagesPublish, matches: Self.topicMatches)
+        case .messagesSubscribe(let topic):
+            list("messages.subscribe", "topic", topic, requested.messagesSubscribe, granted.messagesSubscribe, matches: Self.topicMatches)
+        }
+    }
+
+    private func flag(_ key: String, _ asked: Bool, _ given: Bool) -> String? {
+        if !asked {
+            return "\(key) is not requested by app '\(appID)': add `\(key) = true` under [capabilities] in \(manifestPath)"
+        }
+        if !given {
+            return "\(key) is not granted to app '\(appID)': set `\(key) = true` under [apps.\(appID).grants] in \(nodePath)"
+        }
+        return nil
+    }
+
+    private func list(_ key: String, _ what: String, _ value: String, _ asked: [String], _ given: [String],
+                      matches: (String, String) -> Bool) -> String? {
+        if !asked.contains(where: { matches($0, value) }) {
+            return "\(what) '\(value)' is not covered by \(key) of app '\(appID)': add a matching entry to \(key) under [capabilities] in \(manifestPath)"
+        }
+        if !given.contains(where: { matches($0, value) }) {
+            return "\(what) '\(value)' is not granted to app '\(appID)': add a matching entry to \(key) under [apps.\(appID).grants] in \(nodePath)"
+        }
+        return nil
+    }
+
+    /// `a.b.*` matches `a.b.c` and `a.b.c.d`; any other pattern matches only itself.
+    public static func topicMatches(_ pattern: String, _ topic: String) -> Bool {
+        if pattern.hasSuffix(".*") { return topic.hasPrefix(pattern.dropLast()) && topic.count > pattern.count - 1 }
+        if pattern == "*" { return !topic.isEmpty }
+        return pattern == topic
+    }
+
+    /// A URL is covered by a prefix on a path boundary: `https://api.example.org` covers
+    /// `https://api.example.org/v1/x` but not `https://api.example.org.evil.net`.
+    public static func urlMatches(_ prefix: String, _ url: String) -> Bool {
+        guard url.hasPrefix(prefix) else { return false }
+        if url.count == prefix.count || prefix.hasSuffix("/") { return true }
+        let next = url[url.index(url.startIndex, offsetBy: prefix.count)]
+        return next == "/" || next == "?"
+    }
+}

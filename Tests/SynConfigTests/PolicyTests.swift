@@ -1,0 +1,106 @@
+import Foundation
+import SynConfig
+import Testing
+
+/// node.toml grants, intersected with manifest requests; every denial names the key that would grant it.
+@Suite struct PolicyTests {
+    static let manifestText = """
+        [app]
+        id = "shop"
+        name = "Shop"
+        version = "1"
+        abi = 1
+        library = "libshop.so"
+        [capabilities]
+        storage.kv = true
+        storage.sql = true
+        identity.sign = true
+        events.publish = ["shop.order.*"]
+        net.fetch = ["https://api.example.org"]
+        """
+
+    static let nodeText = """
+        [node]
+        name = "guild"
+        [apps.shop]
+        profile = "default"
+        storage_quota_mb = 8
+        [apps.shop.grants]
+        storage.kv = true
+        identity.sign = true
+        timers = true
+        events.publish = ["shop.*"]
+        net.fetch = ["https://api.example.org/v1"]
+        """
+
+    func policy() throws -> Policy {
+        var manifest = try AppManifest.parse(Self.manifestText, file: "manifests/shop.toml")
+        manifest.path = "manifests/shop.toml"
+        var node = try NodeConfig.parse(Self.nodeText, file: "/data/node.toml")
+        node.path = "/data/node.toml"
+        return Policy(manifest: manifest, node: node)
+    }
+
+    @Test func nodeConfigParses() throws {
+        let node = try NodeConfig.parse(Self.nodeText, file: "node.toml")
+        #expect(node.name == "guild")
+        #expect(node.apps["shop"]?.storageQuotaMB == 8)
+        #expect(node.apps["shop"]?.grants.storageKV == true)
+        #expect(node.apps["shop"]?.grants.storageSQL == false)
+    }
+
+    @Test func grantedAndRequestedIsAllowed() throws {
+        let p = try policy()
+        #expect(p.denial(.storageKV) == nil)
+        #expect(p.denial(.identitySign) == nil)
+        #expect(p.denial(.eventsPublish(type: "shop.order.paid")) == nil)
+        #expect(p.denial(.netFetch(url: "https://api.example.org/v1/items?x=1")) == nil)
+    }
+
+    @Test func notGrantedNamesTheNodeKey() throws {
+        #expect(try policy().denial(.storageSQL)
+            == "storage.sql is not granted to app 'shop': set `storage.sql = true` under [apps.shop.grants] in /data/node.toml")
+    }
+
+    @Test func notRequestedNamesTheManifestKey() throws {
+        #expect(try policy().denial(.timers)
+            == "timers is not requested by app 'shop': add `timers = true` under [capabilities] in manifests/shop.toml")
+    }
+
+    @Test func patternsAndURLsNeedBothSides() throws {
+        let p = try policy()
+        #expect(p.denial(.eventsPublish(type: "other.thing"))?.contains("[capabilities] in manifests/shop.toml") == true)
+        #expect(p.denial(.eventsPublish(type: "shop.cart.added"))?.contains("[capabilities] in manifests/shop.toml") == true)
+        #expect(p.denial(.netFetch(url: "https://api.example.org/v2/x"))?.contains("[apps.shop.grants]") == true)
+        #expect(p.denial(.netFetch(url: "https://api.example.org.evil.net/v1")) != nil)
+    }
+
+    @Test func topicPatterns() {
+        #expect(Policy.topicMatches("a.b.*", "a.b.c"))
+        #expect(Policy.topicMatches("a.b.*", "a.b.c.d"))
+        #expect(!Policy.topicMatches("a.b.*", "a.b"))
+        #expect(!Policy.topicMatches("a.b.*", "a.bc.d"))
+        #expect(Policy.topicMatches("a.b", "a.b"))
+        #expect(!Policy.topicMatches("a.b", "a.b.c"))
+    }
+
+    @Test func anUnlistedAppGetsNothing() throws {
+        var manifest = try AppManifest.parse(Self.manifestText.replacingOccurrences(of: "\"shop\"", with: "\"other\""),
+                                             file: "m.toml")
+        manifest.path = "m.toml"
+        let p = Policy(manifest: manifest, node: try NodeConfig.parse(Self.nodeText, file: "node.toml"))
+        #expect(p.denial(.storageKV)?.contains("[apps.other.grants]") == true)
+    }
+
+    @Test func badNodeConfigIsLocated() {
+        #expect(throws: ConfigError.self) { try NodeConfig.parse("[apps.shop]\nstorage_quota_mb = -1\n", file: "n.toml") }
+        do { _ = try NodeConfig.parse("[apps.shop]\nstorage_quota_mb = -1\n", file: "n.toml") } catch {
+            #expect(error.line == 2)
+            #expect(error.key == "apps.shop.storage_quota_mb")
+        }
+        do { _ = try NodeConfig.parse("[apps.shop.grants]\nstorage.kvv = true\n", file: "n.toml") } catch {
+            #expect(error.code == .unknownKey)
+            #expect(error.line == 2)
+        }
+    }
+}
