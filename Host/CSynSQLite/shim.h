@@ -1,1 +1,12 @@
 #include <sqlite3.h>
+
+/* SQLITE_TRANSIENT is a cast macro Swift cannot import: SQLite copies the bound bytes before returning. */
+static inline sqlite3_destructor_type csyn_sqlite3_transient(void) {
+    return SQLITE_TRANSIENT;
+}
+
+/* sqlite3_db_config is variadic; this calls it for the boolean (int, int*) options such as
+   SQLITE_DBCONFIG_DEFENSIVE. Pass value -1 to read without changing; the resulting setting goes to *result. */
+static inline int csyn_sqlite3_db_config_flag(sqlite3 *db, int op, int value, int *result) {
+    return sqlite3_db_config(db, op, value, result);
+}

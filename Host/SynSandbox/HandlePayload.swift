@@ -5,7 +5,8 @@ import SynWire
 /// For `handle` it is `[u32 len][method][u32 len][caller][body]`; for other calls a raw byte string.
 struct HandlePayload {
     private let method: [UInt8]
-    private let caller: [UInt8]
+    /// The verified caller (empty for anonymous calls and for non-`handle` calls).
+    let caller: [UInt8]
     private let body: [UInt8]
     private let framed: Bool
 

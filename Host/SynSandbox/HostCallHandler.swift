@@ -1,17 +1,36 @@
 public import SynWire
 
-/// Answers the app's capability calls (`hostCall` frames). The broker implements this; until it lands every
-/// capability slot answers SYN_E_UNSUPPORTED.
-public protocol HostCallHandler: Sendable {
-    /// Runs one host function for `app` during request `requestID`.
-    /// Returns the `syn_status` and the reply payload (on failure, a UTF-8 message for `last_error`).
-    func hostCall(app: String, requestID: UInt64, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8])
+/// Who is calling, for a host function run on an app's behalf.
+public struct HostCallContext: Sendable, Equatable {
+    public let app: String
+    public let requestID: UInt64
+    /// The verified caller's raw public key for `handle` calls; empty when anonymous or for other calls.
+    public let caller: [UInt8]
+    public init(app: String, requestID: UInt64, caller: [UInt8]) {
+        self.app = app
+        self.requestID = requestID
+        self.caller = caller
+    }
 }
 
-/// The handler used before the capability broker exists: every capability slot is callable and says why it fails.
+/// Answers the app's capability calls (`hostCall` frames), and learns how each call ended.
+public protocol HostCallHandler: Sendable {
+    /// Runs one host function. Returns the `syn_status` and the reply payload (on failure, a UTF-8 message for
+    /// `last_error`).
+    func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8])
+    /// The call ended. `commit` is true only when the app returned SYN_OK with a status below 500; a failure, a
+    /// timeout or the worker's death ends it with `commit` false. Storage writes made during the call follow it.
+    func callEnded(_ context: HostCallContext, commit: Bool)
+}
+
+extension HostCallHandler {
+    public func callEnded(_ context: HostCallContext, commit: Bool) {}
+}
+
+/// The handler used without a capability broker: every capability slot is callable and says why it fails.
 public struct UnsupportedHostCalls: HostCallHandler {
     public init() {}
-    public func hostCall(app: String, requestID: UInt64, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
+    public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
         let message = "\(op.slotName) is not supported by this node yet: the capability broker that serves it is not installed"
         return (-6, Array(message.utf8)) // SYN_E_UNSUPPORTED
     }

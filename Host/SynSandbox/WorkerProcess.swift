@@ -219,10 +219,26 @@ public final class WorkerProcess: @unchecked Sendable {
         try exchange(op, payload: HandlePayload(raw: payload), timeoutMs: timeoutMs)
     }
 
+    /// One call, and the verdict on its storage writes: commit only on SYN_OK below 500, else roll back.
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
+        let context = HostCallContext(app: spec.appID, requestID: Self.nextRequestID.add(1, ordering: .relaxed).newValue,
+                                      caller: payload.caller)
+        do {
+            let reply = try exchange(op, payload: payload, timeoutMs: timeoutMs, context: context)
+            hostCalls.callEnded(context, commit: reply.status == 0 && reply.httpStatus < 500)
+            return reply
+        } catch {
+            hostCalls.callEnded(context, commit: false)
+            throw error
+        }
+    }
+
+    private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int, context: HostCallContext)
+        throws(WorkerError) -> CallReply
+    {
         defer { endCallLogs() }
-        let id = Self.nextRequestID.add(1, ordering: .relaxed).newValue
+        let id = context.requestID
         do throws(WireError) {
             try link.send(.call, requestID: id, op: op.rawValue, count: payload.count) { payload.write(into: $0) }
         } catch {
@@ -271,7 +287,7 @@ public final class WorkerProcess: @unchecked Sendable {
                 guard let hostOp = HostOp(rawValue: frame.op) else {
                     throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))
                 }
-                let answer = hostCalls.hostCall(app: spec.appID, requestID: id, op: hostOp, payload: frame.payload)
+                let answer = hostCalls.hostCall(context, op: hostOp, payload: frame.payload)
                 do throws(WireError) {
                     try link.send(.hostReply, requestID: id, op: UInt32(bitPattern: answer.status), payload: answer.payload)
                 } catch {

@@ -143,6 +143,15 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         write(3, frame, sizeof frame);
         return reply(ctx, res, "sent fake reply", 0, 0);
     }
+    if (is(req, "put_then_ok") || is(req, "put_then_500") || is(req, "put_then_error") || is(req, "put_then_crash")) {
+        /* A write, then the request ends four ways: only the first may commit. */
+        uint64_t version = 0;
+        syn_status s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)"k", 1 }, req->body, 0, &version);
+        if (is(req, "put_then_crash")) *(volatile int *)(uintptr_t)never = 1;
+        if (is(req, "put_then_error")) return SYN_E_CONFLICT;
+        if (is(req, "put_then_500")) { syn_status r = reply(ctx, res, "failed %ld", s, 0); res->status = 500; return r; }
+        return reply(ctx, res, "put %ld version %ld", s, (long)version);
+    }
     if (is(req, "log_flood")) {
         for (int i = 0; i < 5000; i++) host->log(ctx, SYN_LOG_INFO, (syn_buf){ (const uint8_t *)"flood", 5 });
         return reply(ctx, res, "flooded", 0, 0);
