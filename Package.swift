@@ -34,6 +34,8 @@ let package = Package(
         // Kernel interfaces Swift cannot import directly (unshare, prctl, pivot_root, fork, SIGSYS).
         .target(name: "CSynSys", path: "Host/CSynSys"),
 
+        // Node and app identity over libsodium: ed25519 keys, key files, domain-separated signatures.
+        .target(name: "SynSodium", dependencies: ["CSynSodium"], path: "Host/SynSodium"),
         // Frames on the host<->worker link, shared by both sides.
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
@@ -60,6 +62,7 @@ let package = Package(
 
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
+        .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
         .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire"],

@@ -36,7 +36,8 @@ public enum Ed25519 {
         }
         try Sodium.initialize()
         guard verify(publicKey: publicKey, domain: domain, message: message, signature: signature) else {
-            throw SodiumError(.badSignature, "signature does not verify for \(domain) with key \(Hex.encode(publicKey))")
+            throw SodiumError(.badSignature,
+                              "signature does not verify for \(domain) with key \(Hex.encode(publicKey))")
         }
     }
 }

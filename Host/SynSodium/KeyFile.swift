@@ -52,7 +52,9 @@ public enum KeyFile {
             guard fchmod(fd, 0o600) == 0 else {
                 throw SodiumError(.io, "cannot set mode 0600 on \(temporary) (\(ErrnoText.describe(errno)))")
             }
-            try key.secret.withBytes { (bytes) throws(SodiumError) in try writeAll(fd, bytes, path: temporary) }
+            try key.secret.withPointer { (sk) throws(SodiumError) in
+                try writeAll(fd, UnsafeRawBufferPointer(start: sk, count: KeyFile.size), path: temporary)
+            }
             guard fsync(fd) == 0 else {
                 throw SodiumError(.io, "cannot fsync \(temporary) (\(ErrnoText.describe(errno)))")
             }

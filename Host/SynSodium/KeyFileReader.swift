@@ -60,10 +60,10 @@ struct KeyFileReader {
 
     /// Reads the 64 bytes straight into guarded memory and checks the key pair is consistent.
     func readKey() throws(SodiumError) -> SigningKey {
-        let secret = try SecretBuffer(count: KeyFile.size) { (buffer) throws(SodiumError) in
+        let secret = try SecretBuffer(count: KeyFile.size) { (sk) throws(SodiumError) in
             var offset = 0
-            while offset < buffer.count {
-                let count = pread(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset, off_t(offset))
+            while offset < KeyFile.size {
+                let count = pread(fd, sk + offset, KeyFile.size - offset, off_t(offset))
                 if count < 0 {
                     if errno == EINTR { continue }
                     throw SodiumError(.io, "cannot read key file \(path) (\(ErrnoText.describe(errno)))")

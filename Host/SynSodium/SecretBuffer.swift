@@ -4,16 +4,17 @@ import CSynSodium
 /// and zeroed and freed (sodium_free) on deinit. Immutable after init, so concurrent reads are safe.
 final class SecretBuffer: @unchecked Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     let count: Int
-    private let base: UnsafeMutableRawPointer
+    private let base: UnsafeMutablePointer<UInt8>
 
-    /// Allocates `count` bytes and lets `fill` write them; on a throw the memory is zeroed and freed.
-    init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(SodiumError) -> Void) throws(SodiumError) {
+    /// Allocates `count` bytes and lets `fill` write all of them; on a throw the memory is zeroed and freed.
+    init(count: Int, fill: (UnsafeMutablePointer<UInt8>) throws(SodiumError) -> Void) throws(SodiumError) {
         try Sodium.initialize()
-        guard count > 0, let memory = sodium_malloc(count) else {
+        guard count > 0, let raw = sodium_malloc(count) else {
             throw SodiumError(.initFailed, "cannot allocate guarded memory for secret key material")
         }
+        let memory = raw.bindMemory(to: UInt8.self, capacity: count)
         do {
-            try fill(UnsafeMutableRawBufferPointer(start: memory, count: count))
+            try fill(memory)
         } catch {
             sodium_free(memory)
             throw error
@@ -25,11 +26,12 @@ final class SecretBuffer: @unchecked Sendable, CustomStringConvertible, CustomDe
 
     deinit { sodium_free(base) }
 
-    /// Calls `body` with read-only access to the secret bytes; do not let them escape.
-    func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        try body(UnsafeRawBufferPointer(start: base, count: count))
+    /// Calls `body` with read-only access to the `count` secret bytes; do not let them escape.
+    func withPointer<R, E: Error>(_ body: (UnsafePointer<UInt8>) throws(E) -> R) throws(E) -> R {
+        try body(UnsafePointer(base))
     }
 
+    /// The size only, never the contents.
     var description: String { "SecretBuffer(\(count) bytes)" }
     var debugDescription: String { description }
 }

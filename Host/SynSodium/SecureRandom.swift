@@ -7,7 +7,7 @@ public enum SecureRandom {
         guard n > 0 else { return [] }
         _ = Sodium.ready
         var out = [UInt8](repeating: 0, count: n)
-        out.withUnsafeMutableBytes { randombytes_buf($0.baseAddress, $0.count) }
+        randombytes_buf(&out, n)
         return out
     }
 }

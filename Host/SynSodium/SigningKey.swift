@@ -20,10 +20,8 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
     /// A fresh key pair from the system's secure random source.
     public static func generate() throws(SodiumError) -> SigningKey {
         var publicKey = [UInt8](repeating: 0, count: Ed25519.publicKeyLength)
-        let secret = try SecretBuffer(count: Ed25519.secretKeyLength) { (buffer) throws(SodiumError) in
-            let status = publicKey.withUnsafeMutableBufferPointer { pk in
-                crypto_sign_keypair(pk.baseAddress, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self))
-            }
+        let secret = try SecretBuffer(count: Ed25519.secretKeyLength) { (sk) throws(SodiumError) in
+            let status = crypto_sign_keypair(&publicKey, sk)
             guard status == 0 else { throw SodiumError(.initFailed, "crypto_sign_keypair failed") }
         }
         return SigningKey(secret: secret, publicKey: publicKey)
@@ -36,17 +34,14 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
             throw SodiumError(.badLength, "\(source): secret key is \(secret.count) bytes; expected 64")
         }
         var derived = [UInt8](repeating: 0, count: Ed25519.publicKeyLength)
-        let scratch = try SecretBuffer(count: Ed25519.secretKeyLength) { (buffer) throws(SodiumError) in
-            let status = secret.withBytes { stored in
-                derived.withUnsafeMutableBufferPointer { pk in
-                    crypto_sign_seed_keypair(pk.baseAddress, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                             stored.baseAddress?.assumingMemoryBound(to: UInt8.self))
-                }
-            }
+        let scratch = try SecretBuffer(count: Ed25519.secretKeyLength) { (sk) throws(SodiumError) in
+            let status = secret.withPointer { stored in crypto_sign_seed_keypair(&derived, sk, stored) }
             guard status == 0 else { throw SodiumError(.badKey, "\(source): cannot derive key pair from seed") }
         }
         _ = scratch
-        let stored = secret.withBytes { Array($0[Ed25519.seedLength...]) }
+        let stored = secret.withPointer {
+            Array(UnsafeBufferPointer(start: $0 + Ed25519.seedLength, count: Ed25519.publicKeyLength))
+        }
         guard Sodium.constantTimeEqual(stored, derived) else {
             throw SodiumError(.badKey, "\(source): public half does not match the seed; the key is corrupt")
         }
@@ -59,9 +54,8 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
     /// `sign(domain:_:)`, and code that exposes signing to apps must never offer this method.
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var signature = [UInt8](repeating: 0, count: Ed25519.signatureLength)
-        secret.withBytes { sk in
-            _ = crypto_sign_detached(&signature, nil, message, UInt64(message.count),
-                                     sk.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        secret.withPointer { sk in
+            _ = crypto_sign_detached(&signature, nil, message, UInt64(message.count), sk)
         }
         return signature
     }
@@ -76,6 +70,8 @@ public final class SigningKey: @unchecked Sendable, CustomStringConvertible, Cus
 
     /// `SigningKey(public: <hex>)`; never the secret.
     public var description: String { "SigningKey(public: \(publicKeyHex))" }
+    /// Same as `description`.
     public var debugDescription: String { description }
+    /// Shows only the public key, so `dump` and debuggers never see the secret.
     public var customMirror: Mirror { Mirror(self, children: ["publicKey": publicKeyHex], displayStyle: .class) }
 }

@@ -5,6 +5,12 @@ import Testing
 @Suite struct SignatureDomainTests {
     static let message = Array("hello".utf8)
 
+    /// Whether `signature` by `key` verifies for `message` in `domain`.
+    func verify(_ key: SigningKey, _ domain: SignatureDomain, _ message: [UInt8] = Self.message,
+                signature: [UInt8]) -> Bool {
+        Ed25519.verify(publicKey: key.publicKey, domain: domain, message: message, signature: signature)
+    }
+
     @Test func exactLayout() {
         let tag = Array("syneroym-sig-v1".utf8) + [0]
         #expect(SignatureDomain.tag == tag)
@@ -17,18 +23,18 @@ import Testing
     @Test func nodeSignatureIsNotAnAppSignature() throws {
         let key = try SigningKey.generate()
         let signature = key.sign(domain: .node, Self.message)
-        #expect(Ed25519.verify(publicKey: key.publicKey, domain: .node, message: Self.message, signature: signature))
-        #expect(!Ed25519.verify(publicKey: key.publicKey, domain: .app("a"), message: Self.message, signature: signature))
-        #expect(!Ed25519.verify(publicKey: key.publicKey, domain: .app(""), message: Self.message, signature: signature))
+        #expect(verify(key, .node, signature: signature))
+        #expect(!verify(key, .app("a"), signature: signature))
+        #expect(!verify(key, .app(""), signature: signature))
         #expect(!Ed25519.verify(publicKey: key.publicKey, message: Self.message, signature: signature))
     }
 
     @Test func appSignatureIsNotAnotherAppsOrTheNodes() throws {
         let key = try SigningKey.generate()
         let signature = key.sign(domain: .app("a"), Self.message)
-        #expect(Ed25519.verify(publicKey: key.publicKey, domain: .app("a"), message: Self.message, signature: signature))
-        #expect(!Ed25519.verify(publicKey: key.publicKey, domain: .app("b"), message: Self.message, signature: signature))
-        #expect(!Ed25519.verify(publicKey: key.publicKey, domain: .node, message: Self.message, signature: signature))
+        #expect(verify(key, .app("a"), signature: signature))
+        #expect(!verify(key, .app("b"), signature: signature))
+        #expect(!verify(key, .node, signature: signature))
         #expect(!Ed25519.verify(publicKey: key.publicKey, message: Self.message, signature: signature))
     }
 
@@ -42,8 +48,7 @@ import Testing
         #expect(joined != split)
         let key = try SigningKey.generate()
         let signature = key.sign(domain: .app("ab"), Self.message)
-        #expect(!Ed25519.verify(publicKey: key.publicKey, domain: .app("a"), message: Array("b".utf8) + Self.message,
-                                signature: signature))
+        #expect(!verify(key, .app("a"), Array("b".utf8) + Self.message, signature: signature))
     }
 
     @Test func domainSignIsRawSignOfDomainBytes() throws {
