@@ -36,6 +36,8 @@ let package = Package(
 
         // Node and app identity over libsodium: ed25519 keys, key files, domain-separated signatures.
         .target(name: "SynSodium", dependencies: ["CSynSodium"], path: "Host/SynSodium"),
+        // SQLite connections, statements, the app-database policy (authorizer) and quotas.
+        .target(name: "SynSQLite", dependencies: ["CSynSQLite"], path: "Host/SynSQLite"),
         // Frames on the host<->worker link, shared by both sides.
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
@@ -45,6 +47,9 @@ let package = Package(
         // Host side: spawning, cgroups, the worker link, death classification, supervision.
         .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "CSynSys", "CSynSeccomp"],
                 path: "Host/SynSandbox"),
+        // The capability broker: policy checks, storage, identity, per-request transactions.
+        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium"],
+                path: "Host/SynBroker"),
         // The sandboxed worker executable.
         .executableTarget(name: "SynWorker", dependencies: [
             "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap",
@@ -62,10 +67,11 @@ let package = Package(
 
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
+        .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
-        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire"],
+        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium"],
                     path: "Tests/SynSandboxTests"),
     ]
 )

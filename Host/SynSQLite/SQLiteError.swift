@@ -62,9 +62,4 @@ public struct SQLiteError: Error, Equatable, CustomStringConvertible, Sendable {
     public static func ~= (code: Int32, error: SQLiteError) -> Bool {
         error.code == code
     }
-
-    /// Matches any error that is an `SQLiteError` with this primary result code.
-    public static func ~= (code: Int32, error: any Error) -> Bool {
-        (error as? SQLiteError)?.code == code
-    }
 }

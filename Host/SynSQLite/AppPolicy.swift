@@ -1,0 +1,49 @@
+import CSynSQLite
+
+/// The rules for app databases: which authorizer requests are refused, and why.
+enum AppPolicy {
+    /// Pragmas that only read, whatever their argument (a table, an index or a row count).
+    static let readingPragmas: Set<String> = [
+        "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list",
+        "foreign_key_check", "integrity_check", "quick_check",
+    ]
+    /// Pragmas that may be queried but not set.
+    static let queryOnlyPragmas: Set<String> = [
+        "application_id", "page_count", "page_size", "freelist_count", "max_page_count",
+    ]
+    /// Pragmas that may be queried and set.
+    static let writablePragmas: Set<String> = ["user_version"]
+
+    /// Why the authorizer request (`action` with its first two arguments) is refused, or nil if it is allowed.
+    static func refusal(action: Int32, _ first: String?, _ second: String?) -> String? {
+        switch action {
+        case SQLITE_ATTACH:
+            return "ATTACH is not allowed in app databases"
+        case SQLITE_DETACH:
+            return "DETACH is not allowed in app databases"
+        case SQLITE_FUNCTION where second?.lowercased() == "load_extension":
+            return "load_extension() is not allowed in app databases"
+        case SQLITE_PRAGMA:
+            return pragmaRefusal(name: first?.lowercased() ?? "", argument: second)
+        default:
+            return nil
+        }
+    }
+
+    private static func pragmaRefusal(name: String, argument: String?) -> String? {
+        if readingPragmas.contains(name) || writablePragmas.contains(name) { return nil }
+        if queryOnlyPragmas.contains(name) {
+            return argument == nil ? nil : "setting PRAGMA \(name) is not allowed in app databases"
+        }
+        return "PRAGMA \(name) is not allowed in app databases"
+    }
+
+    /// Why a statement starting with `words` (see `SQLScanner.leadingWords`) is refused. VACUUM never reaches the
+    /// authorizer when prepared: it attaches its target only when run, so it is caught here by its keyword.
+    static func statementRefusal(words: [String]) -> String? {
+        guard words.first == "vacuum" else { return nil }
+        return words.dropFirst().contains("into")
+            ? "VACUUM INTO is not allowed in app databases"
+            : "VACUUM is not allowed in app databases; the host compacts them with Database.vacuum()"
+    }
+}

@@ -1,0 +1,13 @@
+extension Database {
+    /// How to open a database.
+    public struct Options: Sendable {
+        /// Open read-only; the journal mode is then left as the file has it.
+        public var readOnly = false
+        /// Create the file if it does not exist (ignored when `readOnly`).
+        public var create = true
+        /// How long to wait for another connection's lock before failing with `SQLiteError.busy`.
+        public var busyTimeoutMs: Int32 = 5000
+
+        public init() {}
+    }
+}
