@@ -1,0 +1,172 @@
+import SynSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One app's database (`apps/<id>/app.db`): a small pool of connections, one held by each request that touches
+/// storage, inside one transaction that `finish` commits or rolls back.
+///
+/// Connections are not thread-safe; each is used by one request (one worker instance thread) at a time, and
+/// moves between threads only under `lock`.
+final class AppStorage: @unchecked Sendable {
+    let appID: String
+    let path: String
+    let quotaBytes: Int64
+    private let lock = NSLockLike()
+    private var idle: [Database] = []
+    private var active: [UInt64: Database] = [:]
+    static let maxScan = 1000
+    static let maxRows = 10_000
+
+    init(appID: String, directory: String, quotaBytes: Int64) throws(BrokerFailure) {
+        self.appID = appID
+        self.path = directory + "/app.db"
+        self.quotaBytes = quotaBytes
+        let db = try open()
+        do {
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+                                                   version INTEGER NOT NULL) WITHOUT ROWID
+                """)
+        } catch { throw BrokerFailure(BrokerStatus.io, "cannot prepare the KV table of '\(appID)': \(error)") }
+        idle.append(db)
+    }
+
+    private func open() throws(BrokerFailure) -> Database {
+        do {
+            let db = try Database(path: path)
+            db.applyAppPolicy()
+            try db.setMaxSize(bytes: quotaBytes)
+            return db
+        } catch { throw BrokerFailure(BrokerStatus.io, "cannot open the database of '\(appID)': \(error)") }
+    }
+
+    /// The connection holding request `id`'s transaction, beginning it on first use.
+    func connection(for id: UInt64) throws(BrokerFailure) -> Database {
+        if let db = lock.withLock({ active[id] }) { return db }
+        let pooled: Database? = lock.withLock { idle.popLast() }
+        let db: Database
+        if let pooled { db = pooled } else { db = try open() }
+        do { try db.beginImmediate() } catch {
+            lock.withLock { idle.append(db) }
+            throw Self.failure(error, "begin a transaction")
+        }
+        lock.withLock { active[id] = db }
+        return db
+    }
+
+    /// Ends request `id`'s transaction, if it had one.
+    func finish(_ id: UInt64, commit: Bool) {
+        guard let db = lock.withLock({ active.removeValue(forKey: id) }) else { return }
+        if commit {
+            do { try db.commit() } catch { try? db.rollback() }
+        } else {
+            try? db.rollback()
+        }
+        lock.withLock { idle.append(db) }
+    }
+
+    // MARK: - KV
+
+    func get(_ id: UInt64, key: [UInt8]) throws(BrokerFailure) -> (value: [UInt8], version: UInt64) {
+        let rows = try run(id, "SELECT value, version FROM syn_kv WHERE key = ?", [.blob(key)])
+        guard let row = rows.first, case .blob(let value) = row[0], case .integer(let version) = row[1] else {
+            throw BrokerFailure(BrokerStatus.notFound, "kv_get: no such key")
+        }
+        return (value, UInt64(version))
+    }
+
+    /// `ifVersion` 0: any; `UInt64.max`: only if absent; else the current version must match.
+    func put(_ id: UInt64, key: [UInt8], value: [UInt8], ifVersion: UInt64) throws(BrokerFailure) -> UInt64 {
+        let current = try run(id, "SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first.flatMap { row -> UInt64? in
+            if case .integer(let v) = row[0] { return UInt64(v) }
+            return nil
+        }
+        switch (ifVersion, current) {
+        case (UInt64.max, .some(let v)): throw BrokerFailure(BrokerStatus.conflict, "kv_put: the key exists (version \(v)) and if_version asks for absent")
+        case (0, _), (UInt64.max, nil): break
+        case (let want, let have) where have != want:
+            throw BrokerFailure(BrokerStatus.conflict, "kv_put: version is \(have.map(String.init) ?? "absent"), if_version was \(want)")
+        default: break
+        }
+        let next = (current ?? 0) + 1
+        _ = try run(id, "INSERT INTO syn_kv(key, value, version) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
+                    [.blob(key), .blob(value), .integer(Int64(next))])
+        return next
+    }
+
+    func delete(_ id: UInt64, key: [UInt8], ifVersion: UInt64) throws(BrokerFailure) {
+        let current = try run(id, "SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first
+        guard let current, case .integer(let v) = current[0] else {
+            throw BrokerFailure(BrokerStatus.notFound, "kv_delete: no such key")
+        }
+        guard ifVersion == 0 || UInt64(v) == ifVersion else {
+            throw BrokerFailure(BrokerStatus.conflict, "kv_delete: version is \(v), if_version was \(ifVersion)")
+        }
+        _ = try run(id, "DELETE FROM syn_kv WHERE key = ?", [.blob(key)])
+    }
+
+    /// Keys with `prefix` after `cursor`, at most `limit` (1...1000; 0 means 100). The next cursor is empty at the end.
+    func scan(_ id: UInt64, prefix: [UInt8], cursor: [UInt8], limit: UInt32) throws(BrokerFailure)
+        -> (page: [UInt8], next: [UInt8])
+    {
+        let n = limit == 0 ? 100 : min(Int(limit), Self.maxScan)
+        let rows = try run(id, """
+            SELECT key, value, version FROM syn_kv
+            WHERE substr(key, 1, length(?1)) = ?1 AND key > ?2 ORDER BY key LIMIT ?3
+            """, [.blob(prefix), .blob(cursor), .integer(Int64(n + 1))])
+        var entries: [String] = []
+        var last: [UInt8] = []
+        for row in rows.prefix(n) {
+            guard case .blob(let k) = row[0], case .blob(let v) = row[1], case .integer(let version) = row[2] else { continue }
+            entries.append("{\"key\":\(JSONValues.bytes(k)),\"value\":\(JSONValues.bytes(v)),\"version\":\(version)}")
+            last = k
+        }
+        return (Array(("[" + entries.joined(separator: ",") + "]").utf8), rows.count > n ? last : [])
+    }
+
+    // MARK: - SQL
+
+    func exec(_ id: UInt64, sql: String, parameters: [SQLValue]) throws(BrokerFailure) -> UInt64 {
+        let db = try connection(for: id)
+        do { return UInt64(max(try db.execute(sql, parameters), 0)) } catch { throw Self.failure(error, "sql_exec") }
+    }
+
+    func query(_ id: UInt64, sql: String, parameters: [SQLValue], maxBytes: Int) throws(BrokerFailure) -> [[SQLValue]] {
+        let db = try connection(for: id)
+        do { return try db.query(sql, parameters, limitRows: Self.maxRows, limitBytes: maxBytes) } catch {
+            throw Self.failure(error, "sql_query")
+        }
+    }
+
+    private func run(_ id: UInt64, _ sql: String, _ parameters: [SQLValue]) throws(BrokerFailure) -> [[SQLValue]] {
+        let db = try connection(for: id)
+        do { return try db.query(sql, parameters) } catch { throw Self.failure(error, "kv") }
+    }
+
+    /// SQLite errors as app-facing statuses: full → quota, authorizer → denied, constraint → conflict.
+    static func failure(_ error: SQLiteError, _ what: String) -> BrokerFailure {
+        switch error.code {
+        case SQLiteError.full:
+            BrokerFailure(BrokerStatus.quota, "\(what): the app's storage quota is full (node.toml key apps.<id>.storage_quota_mb)")
+        case SQLiteError.auth: BrokerFailure(BrokerStatus.denied, "\(what): \(error.message)")
+        case SQLiteError.constraint: BrokerFailure(BrokerStatus.conflict, "\(what): \(error.message)")
+        case SQLiteError.tooBig: BrokerFailure(BrokerStatus.tooLarge, "\(what): \(error.message)")
+        case SQLiteError.busy: BrokerFailure(BrokerStatus.io, "\(what): the database is busy")
+        case SQLiteError.error, SQLiteError.range, SQLiteError.misuse: BrokerFailure(BrokerStatus.badArg, "\(what): \(error.message)")
+        default: BrokerFailure(BrokerStatus.io, "\(what): \(error.message)")
+        }
+    }
+}
+
+/// A pthread mutex (Foundation-free, usable from any thread).
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

@@ -1,0 +1,167 @@
+public import SynConfig
+public import SynSandbox
+import SynSodium
+import SynSQLite
+public import SynWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The capability broker: runs the host functions an app calls, after checking its effective grants
+/// (manifest ∩ node.toml). Storage is the app's own SQLite database, one transaction per request; identity is
+/// the app's own ed25519 key, which never leaves the host.
+///
+/// Data directory layout: `node.key`, `node.toml`, `apps/<id>/app.key`, `apps/<id>/app.db`.
+public final class Broker: HostCallHandler, @unchecked Sendable {
+    public let dataDirectory: String
+    /// The node's public key (its secret stays in this process).
+    public let nodePublicKey: [UInt8]
+    private let node: NodeConfig
+    private let lock = NSLockLike()
+    private var apps: [String: AppState] = [:]
+    /// Largest key, value, SQL text and message the broker accepts from an app.
+    static let maxKey = 1024
+    static let maxValue = 1 << 20
+    static let maxSQL = 64 * 1024
+
+    private struct AppState {
+        let policy: Policy
+        let key: SigningKey
+        let storage: AppStorage
+    }
+
+    /// Opens (creating) the data directory and the node key. Refuses a key file readable by others.
+    public init(dataDirectory: String, node: NodeConfig) throws(BrokerError) {
+        self.dataDirectory = dataDirectory
+        self.node = node
+        try Self.makeDirectory(dataDirectory)
+        try Self.makeDirectory(dataDirectory + "/apps")
+        do {
+            try Sodium.initialize()
+            nodePublicKey = try KeyFile.loadOrCreate(path: dataDirectory + "/node.key").key.publicKey
+        } catch { throw BrokerError(.identity, "node key: \(error.message)") }
+    }
+
+    /// Makes `manifest`'s app known: its directory, key and database.
+    public func register(_ manifest: AppManifest) throws(BrokerError) {
+        let dir = dataDirectory + "/apps/" + manifest.id
+        try Self.makeDirectory(dir)
+        let key: SigningKey
+        do { key = try KeyFile.loadOrCreate(path: dir + "/app.key").key } catch {
+            throw BrokerError(.identity, "app key of '\(manifest.id)': \(error.message)")
+        }
+        let quota = Int64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
+        let storage: AppStorage
+        do { storage = try AppStorage(appID: manifest.id, directory: dir, quotaBytes: quota) } catch {
+            throw BrokerError(.storage, error.message)
+        }
+        let state = AppState(policy: Policy(manifest: manifest, node: node), key: key, storage: storage)
+        lock.withLock { apps[manifest.id] = state }
+    }
+
+    /// The app's public key, if registered.
+    public func publicKey(of app: String) -> [UInt8]? { lock.withLock { apps[app]?.key.publicKey } }
+
+    // MARK: - HostCallHandler
+
+    public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
+        guard let app = lock.withLock({ apps[context.app] }) else {
+            return (BrokerStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
+        }
+        do {
+            var reader = WireReader(payload)
+            return (BrokerStatus.ok, try run(op, app, context, &reader))
+        } catch let failure as BrokerFailure {
+            return (failure.status, Array(failure.message.utf8))
+        } catch {
+            return (BrokerStatus.badArg, Array("\(op.slotName): malformed arguments".utf8))
+        }
+    }
+
+    public func callEnded(_ context: HostCallContext, commit: Bool) {
+        lock.withLock { apps[context.app] }?.storage.finish(context.requestID, commit: commit)
+    }
+
+    // MARK: - Slots
+
+    private func run(_ op: HostOp, _ app: AppState, _ context: HostCallContext, _ r: inout WireReader) throws -> [UInt8] {
+        let id = context.requestID
+        var w = WireWriter()
+        switch op {
+        case .idPublicKey:
+            try require(app, .identitySign, op)
+            w.data(app.key.publicKey)
+        case .idSign:
+            try require(app, .identitySign, op)
+            w.data(app.key.sign(domain: .app(context.app), try r.data(limit: Self.maxValue)))
+        case .idVerify:
+            // Verifying needs no secret: every app may check signatures made in its own domain.
+            let key = try raw(&r, 32), signature = try raw(&r, 64)
+            let message = try r.data(limit: Self.maxValue)
+            guard Ed25519.verify(publicKey: key, domain: .app(context.app), message: message, signature: signature) else {
+                throw BrokerFailure(BrokerStatus.denied, "id_verify: the signature does not verify")
+            }
+        case .kvGet:
+            try require(app, .storageKV, op)
+            let (value, version) = try app.storage.get(id, key: try key(&r))
+            w.u64(version); w.data(value)
+        case .kvPut:
+            try require(app, .storageKV, op)
+            let key = try key(&r), value = try r.data(limit: Self.maxValue)
+            w.u64(try app.storage.put(id, key: key, value: value, ifVersion: try r.u64()))
+        case .kvDelete:
+            try require(app, .storageKV, op)
+            let key = try key(&r)
+            try app.storage.delete(id, key: key, ifVersion: try r.u64())
+        case .kvScan:
+            try require(app, .storageKV, op)
+            let prefix = try r.data(limit: Self.maxKey), cursor = try r.data(limit: Self.maxKey)
+            let (page, next) = try app.storage.scan(id, prefix: prefix, cursor: cursor, limit: try r.u32())
+            w.data(page); w.data(next)
+        case .sqlExec:
+            try require(app, .storageSQL, op)
+            let (sql, parameters) = try statement(&r)
+            w.u64(try app.storage.exec(id, sql: sql, parameters: parameters))
+        case .sqlQuery:
+            try require(app, .storageSQL, op)
+            let (sql, parameters) = try statement(&r)
+            w.data(JSONValues.rows(try app.storage.query(id, sql: sql, parameters: parameters, maxBytes: Self.maxValue)))
+        case .netSend, .netRequest, .msgPublish, .eventEmit, .timerSet:
+            throw BrokerFailure(BrokerStatus.unsupported,
+                                "\(op.slotName) is not supported by this node yet: networking, messages, events and timers arrive with later releases")
+        }
+        return w.bytes
+    }
+
+    private func require(_ app: AppState, _ capability: Policy.Capability, _ op: HostOp) throws(BrokerFailure) {
+        if let denial = app.policy.denial(capability) {
+            throw BrokerFailure(BrokerStatus.denied, "\(op.slotName) denied: \(denial)")
+        }
+    }
+
+    private func key(_ r: inout WireReader) throws -> [UInt8] {
+        let key = try r.data(limit: Self.maxKey)
+        guard !key.isEmpty else { throw BrokerFailure(BrokerStatus.badArg, "keys must not be empty") }
+        return key
+    }
+
+    private func raw(_ r: inout WireReader, _ n: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        for _ in 0..<n { out.append(try r.u8()) }
+        return out
+    }
+
+    private func statement(_ r: inout WireReader) throws -> (String, [SQLValue]) {
+        let sqlBytes = try r.data(limit: Self.maxSQL)
+        guard let sql = String(validating: sqlBytes, as: UTF8.self) else {
+            throw BrokerFailure(BrokerStatus.badArg, "SQL must be UTF-8")
+        }
+        return (sql, try JSONValues.parameters(try r.data(limit: Self.maxValue)))
+    }
+
+    private static func makeDirectory(_ path: String) throws(BrokerError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw BrokerError(.dataDirectory, "cannot create \(path): errno \(errno)")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+/*
+ * store.c — exercises the broker's storage and identity slots from a real sandboxed worker.
+ * Build with -DAPP_ID='"store"' (default) or another id to run a second, separate app.
+ * Every method answers "ERR <status> <last_error>" when a slot fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "synapp.h"
+
+#ifndef APP_ID
+#define APP_ID "store"
+#endif
+
+static const syn_host *host;
+static const syn_magic magic = { sizeof(syn_magic), SYN_ABI_MAJOR, SYN_ABI_MINOR, APP_ID, "1.0.0" };
+SYN_EXPORT const syn_magic *synapp_magic(void) { return &magic; }
+static volatile int never;
+
+static int is(const syn_request *r, const char *m) {
+    return r->method.len == strlen(m) && memcmp(r->method.ptr, m, r->method.len) == 0;
+}
+
+static syn_status text(syn_ctx *ctx, syn_response *res, const char *s, size_t n) {
+    uint8_t *out = host->alloc(ctx, n ? n : 1);
+    if (!out) return SYN_E_TOO_LARGE;
+    memcpy(out, s, n);
+    res->status = 200;
+    res->body = (syn_buf){ out, n };
+    return SYN_OK;
+}
+
+static syn_status fail(syn_ctx *ctx, syn_response *res, syn_status s) {
+    syn_buf m = { 0 };
+    host->last_error(ctx, &m);
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "ERR %d %.*s", (int)s, (int)m.len, (const char *)m.ptr);
+    return text(ctx, res, buf, (size_t)n);
+}
+
+static void hex(const uint8_t *b, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* Splits body "a<sep>b" into two bufs. */
+static int split(syn_buf body, char sep, syn_buf *a, syn_buf *b) {
+    for (size_t i = 0; i < body.len; i++)
+        if (body.ptr[i] == sep) {
+            *a = (syn_buf){ body.ptr, i };
+            *b = (syn_buf){ body.ptr + i + 1, body.len - i - 1 };
+            return 1;
+        }
+    return 0;
+}
+
+static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res) {
+    char buf[4096];
+    syn_status s;
+    syn_buf a, b;
+    if (is(req, "put")) { /* key=value */
+        uint64_t v = 0;
+        if (!split(req->body, '=', &a, &b)) return SYN_E_BAD_ARG;
+        if ((s = host->kv_put(ctx, a, b, 0, &v)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "version %llu", (unsigned long long)v);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "cas")) { /* key=value@version */
+        syn_buf kv, ver;
+        uint64_t v = 0;
+        if (!split(req->body, '@', &kv, &ver) || !split(kv, '=', &a, &b)) return SYN_E_BAD_ARG;
+        char digits[32] = { 0 };
+        memcpy(digits, ver.ptr, ver.len < 31 ? ver.len : 31);
+        uint64_t want = strcmp(digits, "absent") == 0 ? UINT64_MAX : strtoull(digits, NULL, 10);
+        if ((s = host->kv_put(ctx, a, b, want, &v)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "version %llu", (unsigned long long)v);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "get")) {
+        syn_buf value;
+        uint64_t v = 0;
+        if ((s = host->kv_get(ctx, req->body, &value, &v)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "%.*s@%llu", (int)value.len, (const char *)value.ptr, (unsigned long long)v);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "del")) {
+        if ((s = host->kv_delete(ctx, req->body, 0)) != SYN_OK) return fail(ctx, res, s);
+        return text(ctx, res, "deleted", 7);
+    }
+    if (is(req, "scan")) { /* prefix|cursor, two per page */
+        syn_buf page, next;
+        if (!split(req->body, '|', &a, &b)) { a = req->body; b = (syn_buf){ 0 }; }
+        if ((s = host->kv_scan(ctx, a, b, 2, &page, &next)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "%.*s|%.*s", (int)page.len, (const char *)page.ptr, (int)next.len,
+                         (const char *)next.ptr);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "sql")) { /* SQL<TAB>params_json */
+        uint64_t changes = 0;
+        if (!split(req->body, '\t', &a, &b)) { a = req->body; b = (syn_buf){ (const uint8_t *)"[]", 2 }; }
+        if ((s = host->sql_exec(ctx, a, b, &changes)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "changes %llu", (unsigned long long)changes);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "query")) {
+        syn_buf rows;
+        if (!split(req->body, '\t', &a, &b)) { a = req->body; b = (syn_buf){ (const uint8_t *)"[]", 2 }; }
+        if ((s = host->sql_query(ctx, a, b, &rows)) != SYN_OK) return fail(ctx, res, s);
+        return text(ctx, res, (const char *)rows.ptr, rows.len);
+    }
+    if (is(req, "fill")) { /* insert 4 KiB rows until a write fails; reports how many and the status */
+        host->sql_exec(ctx, (syn_buf){ (const uint8_t *)"CREATE TABLE IF NOT EXISTS fill(b BLOB)", 39 },
+                       (syn_buf){ (const uint8_t *)"[]", 2 }, NULL);
+        const char *ins = "INSERT INTO fill VALUES (zeroblob(4096))";
+        int count = 0;
+        for (;; count++) {
+            s = host->sql_exec(ctx, (syn_buf){ (const uint8_t *)ins, strlen(ins) }, (syn_buf){ (const uint8_t *)"[]", 2 }, NULL);
+            if (s != SYN_OK || count > 100000) break;
+        }
+        syn_buf m = { 0 };
+        host->last_error(ctx, &m);
+        int n = snprintf(buf, sizeof buf, "rows %d status %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
+        res->status = 200;
+        return text(ctx, res, buf, (size_t)n);
+    }
+    if (is(req, "put_two_then_crash") || is(req, "put_two_then_500")) {
+        uint64_t v;
+        host->kv_put(ctx, (syn_buf){ (const uint8_t *)"half-1", 6 }, req->body, 0, &v);
+        host->kv_put(ctx, (syn_buf){ (const uint8_t *)"half-2", 6 }, req->body, 0, &v);
+        if (is(req, "put_two_then_crash")) *(volatile int *)(uintptr_t)never = 1;
+        syn_status r = text(ctx, res, "failing", 7);
+        res->status = 500;
+        return r;
+    }
+    if (is(req, "pubkey")) {
+        uint8_t key[32];
+        if ((s = host->id_public_key(ctx, key)) != SYN_OK) return fail(ctx, res, s);
+        hex(key, 32, buf);
+        return text(ctx, res, buf, 64);
+    }
+    if (is(req, "sign")) {
+        uint8_t sig[64];
+        if ((s = host->id_sign(ctx, req->body, sig)) != SYN_OK) return fail(ctx, res, s);
+        hex(sig, 64, buf);
+        return text(ctx, res, buf, 128);
+    }
+    if (is(req, "verify_own")) { /* signs the body, then verifies it, then verifies a tampered copy */
+        uint8_t key[32], sig[64];
+        if ((s = host->id_public_key(ctx, key)) != SYN_OK || (s = host->id_sign(ctx, req->body, sig)) != SYN_OK)
+            return fail(ctx, res, s);
+        syn_status good = host->id_verify(ctx, key, req->body, sig);
+        sig[0] ^= 1;
+        syn_status bad = host->id_verify(ctx, key, req->body, sig);
+        int n = snprintf(buf, sizeof buf, "good %d bad %d", (int)good, (int)bad);
+        return text(ctx, res, buf, (size_t)n);
+    }
+    return text(ctx, res, "unknown", 7);
+}
+
+static const syn_plugin plugin = { sizeof(syn_plugin), SYN_ABI_MINOR, NULL, handle, NULL, NULL };
+
+SYN_EXPORT syn_status synapp_entry(const syn_host *h, uint32_t *minor, const syn_plugin **o) {
+    host = h;
+    *minor = SYN_ABI_MINOR;
+    *o = &plugin;
+    return SYN_OK;
+}

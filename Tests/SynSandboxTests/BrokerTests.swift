@@ -1,0 +1,201 @@
+import Foundation
+import SynBroker
+import SynConfig
+import SynSandbox
+import SynSodium
+import SynWire
+import Testing
+
+/// The capability broker through real sandboxed workers, real key files and real SQLite databases.
+@Suite struct BrokerTests {
+    /// A data directory with a node.toml, a broker, and the store app (and optionally a second one) registered.
+    struct Node {
+        let data: String
+        let broker: Broker
+        let manifests: [String: AppManifest]
+
+        init(grants: String = "storage.kv = true\nstorage.sql = true\nidentity.sign = true", quotaMB: Int = 64,
+             apps: [String] = ["store"]) throws {
+            data = TestSupport.scratch + "/broker-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            var toml = ""
+            for app in apps {
+                toml += "[apps.\(app)]\nstorage_quota_mb = \(quotaMB)\n[apps.\(app).grants]\n\(grants)\n"
+            }
+            try toml.write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+            let node = try NodeConfig.load(path: data + "/node.toml")
+            broker = try Broker(dataDirectory: data, node: node)
+            var manifests: [String: AppManifest] = [:]
+            for app in apps {
+                var m = try AppManifest.parse("""
+                    [app]
+                    id = "\(app)"
+                    name = "\(app)"
+                    version = "1"
+                    abi = 1
+                    library = "lib\(app).so"
+                    [capabilities]
+                    storage.kv = true
+                    storage.sql = true
+                    identity.sign = true
+                    """, file: "manifests/\(app).toml")
+                m.path = "manifests/\(app).toml"
+                try broker.register(m)
+                manifests[app] = m
+            }
+            self.manifests = manifests
+        }
+
+        func start(_ app: String = "store", hostCalls: (any HostCallHandler)? = nil) throws -> WorkerProcess {
+            let lib = try TestSupport.buildC("Tests/HostileApps/store.c", name: app, extraFlags: ["-DAPP_ID=\"\(app)\""])
+            return try WorkerProcess.start(try TestSupport.spec(appID: app, library: lib), hostCalls: hostCalls ?? broker)
+        }
+    }
+
+    static func call(_ w: WorkerProcess, _ method: String, _ body: String = "") throws -> String {
+        String(decoding: try w.handle(method: method, body: Array(body.utf8)).body, as: UTF8.self)
+    }
+
+    @Test func keyValueWithCompareAndSwap() throws {
+        let node = try Node()
+        let w = try node.start()
+        #expect(try Self.call(w, "put", "greeting=hello") == "version 1")
+        #expect(try Self.call(w, "get", "greeting") == "hello@1")
+        #expect(try Self.call(w, "cas", "greeting=hi@1") == "version 2")
+        #expect(try Self.call(w, "cas", "greeting=stale@1").hasPrefix("ERR -7 kv_put: version is 2, if_version was 1"))
+        #expect(try Self.call(w, "cas", "greeting=new@absent").hasPrefix("ERR -7"))
+        #expect(try Self.call(w, "cas", "fresh=yes@absent") == "version 1")
+        #expect(try Self.call(w, "del", "greeting") == "deleted")
+        #expect(try Self.call(w, "get", "greeting").hasPrefix("ERR -1"))
+        w.shutdown()
+    }
+
+    @Test func scanPagesWithACursor() throws {
+        let node = try Node()
+        let w = try node.start()
+        for k in ["a:1", "a:2", "a:3", "b:1"] { _ = try Self.call(w, "put", "\(k)=v") }
+        let first = try Self.call(w, "scan", "a:")
+        #expect(first == #"[{"key":"a:1","value":"v","version":1},{"key":"a:2","value":"v","version":1}]|a:2"#)
+        let second = try Self.call(w, "scan", "a:|a:2")
+        #expect(second == #"[{"key":"a:3","value":"v","version":1}]|"#)
+        w.shutdown()
+    }
+
+    @Test func sqlWithJSONParametersAndRows() throws {
+        let node = try Node()
+        let w = try node.start()
+        #expect(try Self.call(w, "sql", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, ok INTEGER, raw BLOB)") == "changes 0")
+        #expect(try Self.call(w, "sql", "INSERT INTO t(name, score, ok, raw) VALUES (?, ?, ?, ?)\t[\"Ada \\\"L\\\"\", 2.5, true, {\"base64\": \"AAE=\"}]") == "changes 1")
+        #expect(try Self.call(w, "query", "SELECT id, name, score, ok, raw FROM t WHERE id = ?\t[1]")
+            == #"[[1,"Ada \"L\"",2.5,1,{"base64":"AAE="}]]"#)
+        #expect(try Self.call(w, "sql", "INSERT INTO t(name) VALUES (?)\tnot json").hasPrefix("ERR -2 params_json"))
+        #expect(try Self.call(w, "sql", "SELEC nonsense").hasPrefix("ERR -2"))
+        w.shutdown()
+    }
+
+    @Test(arguments: ["ATTACH DATABASE 'x.db' AS x", "PRAGMA journal_mode=DELETE", "SELECT load_extension('x')",
+                      "VACUUM INTO '/tmp/steal.db'"])
+    func theAuthorizerRefusesEscapes(_ sql: String) throws {
+        let node = try Node()
+        let w = try node.start()
+        let result = try Self.call(w, "sql", sql)
+        #expect(result.hasPrefix("ERR -3"), "\(sql): \(result)")
+        w.shutdown()
+    }
+
+    @Test func theStorageQuotaIsEnforcedWithoutCorruption() throws {
+        let node = try Node(quotaMB: 1)
+        let w = try node.start()
+        #expect(try Self.call(w, "put", "kept=before the quota") == "version 1")
+        let fill = try Self.call(w, "fill")
+        #expect(fill.contains("status -4"), "\(fill)")
+        #expect(fill.contains("storage_quota_mb"))
+        // The filling request failed (status 200 but with writes past the quota it still committed what fit);
+        // the database stays healthy and earlier data is intact.
+        #expect(try Self.call(w, "get", "kept") == "before the quota@1")
+        #expect(try Self.call(w, "query", "PRAGMA integrity_check") == #"[["ok"]]"#)
+        w.shutdown()
+    }
+
+    @Test(arguments: ["put_two_then_crash", "put_two_then_500"])
+    func aFailedRequestLeavesNoHalfWrites(_ method: String) throws {
+        let node = try Node()
+        let w = try node.start()
+        #expect(try Self.call(w, "put", "committed=yes") == "version 1")
+        _ = try? w.handle(method: method, body: Array("half".utf8))
+        // A fresh worker (the crash killed the first) sees none of that request's writes, and the earlier one.
+        let w2 = w.death == nil ? w : try node.start()
+        #expect(try Self.call(w2, "get", "half-1").hasPrefix("ERR -1"))
+        #expect(try Self.call(w2, "get", "half-2").hasPrefix("ERR -1"))
+        #expect(try Self.call(w2, "get", "committed") == "yes@1")
+        w2.shutdown()
+    }
+
+    @Test func anAppCannotReachAnotherAppsData() throws {
+        let node = try Node(apps: ["store", "other"])
+        let a = try node.start("store"), b = try node.start("other")
+        _ = try Self.call(a, "put", "secret=mine")
+        _ = try Self.call(a, "sql", "CREATE TABLE private(x TEXT)")
+        _ = try Self.call(a, "sql", "INSERT INTO private VALUES ('a-only')")
+        #expect(try Self.call(b, "get", "secret").hasPrefix("ERR -1"))
+        #expect(try Self.call(b, "query", "SELECT * FROM private").hasPrefix("ERR -2"))
+        #expect(try Self.call(b, "query", "SELECT key FROM syn_kv") == "[]")
+        let path = node.data + "/apps/store/app.db"
+        #expect(try Self.call(b, "sql", "ATTACH DATABASE '\(path)' AS a").hasPrefix("ERR -3"))
+        a.shutdown(); b.shutdown()
+    }
+
+    @Test func anUngrantedCapabilityIsDeniedNamingTheKey() throws {
+        let node = try Node(grants: "storage.kv = true")
+        let w = try node.start()
+        let result = try Self.call(w, "sql", "CREATE TABLE t(x)")
+        #expect(result == "ERR -3 sql_exec denied: storage.sql is not granted to app 'store': set `storage.sql = true` under [apps.store.grants] in \(node.data)/node.toml")
+        #expect(try Self.call(w, "sign", "x").contains("identity.sign is not granted"))
+        w.shutdown()
+    }
+
+    @Test func signaturesAreTheAppsOwnAndDomainSeparated() throws {
+        let node = try Node(apps: ["store", "other"])
+        let w = try node.start()
+        let publicKey = try #require(Hex.decode(try Self.call(w, "pubkey")))
+        #expect(publicKey == node.broker.publicKey(of: "store"))
+        let signature = try #require(Hex.decode(try Self.call(w, "sign", "order 42")))
+        let message = Array("order 42".utf8)
+        #expect(Ed25519.verify(publicKey: publicKey, domain: .app("store"), message: message, signature: signature))
+        #expect(!Ed25519.verify(publicKey: publicKey, domain: .app("other"), message: message, signature: signature))
+        #expect(!Ed25519.verify(publicKey: publicKey, domain: .node, message: message, signature: signature))
+        #expect(try Self.call(w, "verify_own", "receipt") == "good 0 bad -3")
+        w.shutdown()
+    }
+
+    /// Records every byte that crosses the link through host calls, in both directions.
+    final class Tap: HostCallHandler, @unchecked Sendable {
+        let inner: Broker
+        private let lock = NSLock()
+        private var bytes: [[UInt8]] = []
+        init(_ inner: Broker) { self.inner = inner }
+        func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
+            let answer = inner.hostCall(context, op: op, payload: payload)
+            lock.withLock { bytes.append(payload); bytes.append(answer.payload) }
+            return answer
+        }
+        func callEnded(_ context: HostCallContext, commit: Bool) { inner.callEnded(context, commit: commit) }
+        var all: [[UInt8]] { lock.withLock { bytes } }
+    }
+
+    @Test func noPrivateKeyEverCrossesTheLink() throws {
+        let node = try Node()
+        let tap = Tap(node.broker)
+        let w = try node.start(hostCalls: tap)
+        for method in ["pubkey", "sign", "verify_own", "put", "get"] { _ = try Self.call(w, method, "k=v") }
+        w.shutdown()
+        // The key files hold seed (32) + public key (32); no frame may contain the seed, nor the node's.
+        for path in [node.data + "/apps/store/app.key", node.data + "/node.key"] {
+            let seed = Array(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(32))
+            for payload in tap.all where payload.count >= 32 {
+                #expect(!(0...(payload.count - 32)).contains { Array(payload[$0..<$0 + 32]) == seed }, "\(path)")
+            }
+        }
+        #expect(tap.all.count >= 10)
+    }
+}
