@@ -59,6 +59,15 @@ import Testing
         #expect((object["body"] as? [String: Any])?["greeting"] as? String == "Hello, Grace!")
     }
 
+    @Test func capabilitiesGoThroughTheBrokerAndDenialsNameTheKey() throws {
+        let r = try Self.syneroym(["exec", "--manifest", "manifests/hello.toml", "kv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let body = try #require(try Self.json(r.stdout)["body"] as? [String: Any])
+        #expect(body["status"] as? Int == -3)
+        #expect(body["last_error"] as? String
+            == "kv_get denied: storage.kv is not requested by app 'hello': add `storage.kv = true` under [capabilities] in manifests/hello.toml")
+    }
+
     @Test func aStoppedAppExitsThreeWithItsOutcome() throws {
         let lib = try TestSupport.buildC("Tests/HostileApps/hostile.c", name: "hostile-exec")
         let manifest = try Self.manifest(id: "hostile", library: lib)

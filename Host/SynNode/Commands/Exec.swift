@@ -16,6 +16,8 @@ struct Exec: ParsableCommand {
     @Option(help: "A sandbox profile file; default: the manifest's [sandbox] profile from sandbox-profiles/.")
     var profile: String?
     @Option(help: "The verified caller's public key as 64 hex characters (default: anonymous).") var caller: String?
+    @Option(help: "A node data directory (node.toml, keys, app databases); default: a fresh one that grants the manifest's requests.")
+    var data: String?
     @Argument(help: "The method to call.") var method: String
     @Argument(help: "The request body (use - to read it from stdin).") var body: String = ""
 
@@ -29,14 +31,17 @@ struct Exec: ParsableCommand {
     }
 
     private func execute() throws(CLIError) {
-        let (_, _, spec) = try AppLoader.spec(manifestPath: manifest, profilePath: profile)
+        let (loaded, _, spec) = try AppLoader.spec(manifestPath: manifest, profilePath: profile)
+        let directory = data ?? NSTemporaryDirectory() + "syneroym-exec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let node = try NodeSetup.nodeConfig(data: directory, manifests: [loaded], announce: false)
+        let broker = try NodeSetup.broker(data: directory, node: node, manifests: [loaded])
         let callerKey = try parseCaller()
         let bodyBytes = body == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(body.utf8)
         let worker: WorkerProcess
         let log: @Sendable (String, Int32, String) -> Void = { app, level, line in
             FileHandle.standardError.write(Data("[\(app)] \(Self.levelName(level)): \(line)\n".utf8))
         }
-        do { worker = try WorkerProcess.start(spec, log: log) } catch {
+        do { worker = try WorkerProcess.start(spec, hostCalls: broker, log: log) } catch {
             switch error {
             case .refused(let e): throw CLIError("error: \(e.message)")
             case .died(let death): report(death)

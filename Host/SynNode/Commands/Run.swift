@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynBroker
 import SynConfig
 import SynSandbox
 
@@ -23,27 +24,54 @@ struct Run: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        umask(0o077) // the node's files are private to its owner
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
         guard !files.isEmpty else {
             FileHandle.standardError.write(Data("error: no manifests (*.toml) in \(manifests)\n".utf8))
             throw ExitCode(2)
         }
-        var supervisors: [AppSupervisor] = []
+        var loaded: [(AppManifest, SandboxProfile, WorkerSpec)] = []
         for file in files {
             let path = (manifests as NSString).appendingPathComponent(file)
-            do {
-                let (manifest, profile, spec) = try AppLoader.spec(manifestPath: path, profilePath: nil, profileDirectory: profiles)
-                let policy = SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth)
-                let s = AppSupervisor(spec: spec, policy: policy,
-                                      log: { app, level, line in Self.say("app \(app) [\(level)] \(line)") },
-                                      onEvent: { Self.say("event \($0)") })
-                s.start()
-                supervisors.append(s)
-                Self.say("app \(manifest.id) \(manifest.version) under profile \(profile.name) (\(profile.limits.instances) instance(s))")
-            } catch {
+            do { loaded.append(try AppLoader.spec(manifestPath: path, profilePath: nil, profileDirectory: profiles)) } catch {
                 Self.say("skipping \(path): \(error.message)")
             }
+        }
+        let node: NodeConfig
+        let broker: Broker
+        do {
+            node = try NodeSetup.nodeConfig(data: data, manifests: loaded.map(\.0), announce: true)
+            broker = try NodeSetup.broker(data: data, node: node, manifests: loaded.map(\.0))
+        } catch {
+            Self.say(error.message)
+            throw ExitCode(2)
+        }
+        var supervisors: [AppSupervisor] = []
+        for (manifest, requestedProfile, requestedSpec) in loaded {
+            var profile = requestedProfile, spec = requestedSpec
+            // The node owner's choice of profile wins over the manifest's request.
+            if let chosen = node.apps[manifest.id]?.profile, chosen != profile.name {
+                do {
+                    profile = try AppLoader.loadProfile(named: chosen, explicit: nil, directories: [profiles])
+                    spec = WorkerSpec(manifest: manifest, profile: profile, library: spec.libraryPath,
+                                      workerExecutable: spec.workerExecutable)
+                } catch {
+                    Self.say("skipping \(manifest.id): \(error.message) (node.toml key apps.\(manifest.id).profile)")
+                    continue
+                }
+            }
+            if node.apps[manifest.id]?.enabled == false {
+                Self.say("app \(manifest.id) is disabled in \(data)/node.toml")
+                continue
+            }
+            let policy = SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth)
+            let s = AppSupervisor(spec: spec, policy: policy, hostCalls: broker,
+                                  log: { app, level, line in Self.say("app \(app) [\(level)] \(line)") },
+                                  onEvent: { Self.say("event \($0)") })
+            s.start()
+            supervisors.append(s)
+            Self.say("app \(manifest.id) \(manifest.version) under profile \(profile.name) (\(profile.limits.instances) instance(s))")
         }
         Self.say("node running with \(supervisors.count) app(s); data in \(data); Ctrl-C to stop")
         var received: Int32 = 0
