@@ -16,6 +16,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     public let dataDirectory: String
     /// The node's public key (its secret stays in this process).
     public let nodePublicKey: [UInt8]
+    /// The node's audit log (`node.db`): denials here, app lifecycle from the supervisor.
+    public let audit: AuditLog
     private let node: NodeConfig
     private let lock = NSLockLike()
     private var apps: [String: AppState] = [:]
@@ -36,10 +38,13 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         self.node = node
         try Self.makeDirectory(dataDirectory)
         try Self.makeDirectory(dataDirectory + "/apps")
+        let nodeKey: SigningKey
         do {
             try Sodium.initialize()
-            nodePublicKey = try KeyFile.loadOrCreate(path: dataDirectory + "/node.key").key.publicKey
+            nodeKey = try KeyFile.loadOrCreate(path: dataDirectory + "/node.key").key
         } catch { throw BrokerError(.identity, "node key: \(error.message)") }
+        nodePublicKey = nodeKey.publicKey
+        audit = try AuditLog(path: dataDirectory + "/node.db") { nodeKey.sign(domain: .node, $0) }
     }
 
     /// Makes `manifest`'s app known: its directory, key and database.
@@ -72,6 +77,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             var reader = WireReader(payload)
             return (BrokerStatus.ok, try run(op, app, context, &reader))
         } catch let failure as BrokerFailure {
+            // Policy denials and authorizer refusals are audited; a signature that fails to verify is an answer.
+            if failure.status == BrokerStatus.denied && op != .idVerify {
+                audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
+                             decision: "denied", cause: failure.message)
+            }
             return (failure.status, Array(failure.message.utf8))
         } catch {
             return (BrokerStatus.badArg, Array("\(op.slotName): malformed arguments".utf8))
@@ -131,6 +141,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                                 "\(op.slotName) is not supported by this node yet: networking, messages, events and timers arrive with later releases")
         }
         return w.bytes
+    }
+
+    /// Who an app's call acts for: the verified caller's base64url key, or `anonymous`.
+    public static func actor(_ caller: [UInt8]) -> String {
+        caller.isEmpty ? "anonymous" : Base64URL.encode(caller)
     }
 
     private func require(_ app: AppState, _ capability: Policy.Capability, _ op: HostOp) throws(BrokerFailure) {

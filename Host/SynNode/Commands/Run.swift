@@ -68,7 +68,10 @@ struct Run: ParsableCommand {
             let policy = SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth)
             let s = AppSupervisor(spec: spec, policy: policy, hostCalls: broker,
                                   log: { app, level, line in Self.say("app \(app) [\(level)] \(line)") },
-                                  onEvent: { Self.say("event \($0)") })
+                                  onEvent: { event in
+                                      Self.say("event \(event)")
+                                      broker.audit.record(event)
+                                  })
             s.start()
             supervisors.append(s)
             Self.say("app \(manifest.id) \(manifest.version) under profile \(profile.name) (\(profile.limits.instances) instance(s))")
@@ -80,6 +83,7 @@ struct Run: ParsableCommand {
         for s in supervisors { s.stop() }
         // Let the instance threads shut their workers down (bounded).
         for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
+        broker.audit.close()
         Self.say("stopped")
     }
 

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SynBroker
+import SynSodium
+
+/// `syneroym audit`: read and verify the node's hash-chained audit log.
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or verify the node's audit log.", subcommands: [AuditVerify.self, AuditShow.self])
+
+    struct DataOption: ParsableArguments {
+        @Option(help: "The node's data directory.") var data: String =
+            (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.local/share/syneroym"
+    }
+}
+
+/// Checks every entry's hash, the chain and the signed checkpoints; exits 1 naming the first broken entry.
+struct AuditVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify",
+                                                    abstract: "Verify the audit log's chain and signed checkpoints.")
+    @OptionGroup var options: Audit.DataOption
+
+    func run() throws {
+        let key: SigningKey
+        do { key = try KeyFile.load(path: options.data + "/node.key") } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        let report: AuditVerifier.Report
+        do { report = try AuditVerifier.verify(path: options.data + "/node.db", nodePublicKey: key.publicKey) } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let broken = report.firstBroken {
+            print("broken at entry \(broken.seq): \(broken.reason)")
+            throw ExitCode(1)
+        }
+        print("ok: \(report.entries) entries, \(report.checkpoints) signed checkpoints")
+    }
+}
+
+/// Prints the most recent entries, one per line.
+struct AuditShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print recent audit entries.")
+    @OptionGroup var options: Audit.DataOption
+    @Option(help: "How many entries.") var limit: Int = 50
+
+    func run() throws {
+        let log: AuditLog
+        do { log = try AuditLog(path: options.data + "/node.db", sign: { _ in [] }) } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        for e in log.recent(max(limit, 0)) {
+            print("\(e.seq)\t\(e.timeNs / 1_000_000_000)\t\(e.actor)\t\(e.app)\t\(e.action)\t\(e.decision)\t\(e.cause)")
+        }
+    }
+}
