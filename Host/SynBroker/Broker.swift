@@ -18,6 +18,23 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     public let nodePublicKey: [UInt8]
     /// The node's audit log (`node.db`): denials here, app lifecycle from the supervisor.
     public let audit: AuditLog
+    /// The node's event log and timers (`node.db`).
+    public let events: EventStore
+    /// Called after a request's events or timers were committed (the dispatcher wakes up).
+    public var onCommit: @Sendable () -> Void {
+        get { lock.withLock { commitHook } }
+        set { lock.withLock { commitHook = newValue } }
+    }
+    private var commitHook: @Sendable () -> Void = {}
+    /// Events and timers of requests in flight, written only if the request commits.
+    private var outboxes: [UInt64: Outbox] = [:]
+    static let maxEventPayload = 64 * 1024
+    static let maxTimerDelayMs: UInt64 = 30 * 24 * 3600 * 1000
+
+    private struct Outbox {
+        var events: [(app: String, caller: String, type: String, payload: [UInt8])] = []
+        var timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])] = []
+    }
     private let node: NodeConfig
     private let lock = NSLockLike()
     private var apps: [String: AppState] = [:]
@@ -45,6 +62,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         } catch { throw BrokerError(.identity, "node key: \(error.message)") }
         nodePublicKey = nodeKey.publicKey
         audit = try AuditLog(path: dataDirectory + "/node.db") { nodeKey.sign(domain: .node, $0) }
+        events = try EventStore(path: dataDirectory + "/node.db")
     }
 
     /// Makes `manifest`'s app known: its directory, key and database.
@@ -90,6 +108,14 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     public func callEnded(_ context: HostCallContext, commit: Bool) {
         lock.withLock { apps[context.app] }?.storage.finish(context.requestID, commit: commit)
+        guard let outbox = lock.withLock({ outboxes.removeValue(forKey: context.requestID) }), commit else { return }
+        do {
+            try events.commit(events: outbox.events, timers: outbox.timers)
+            onCommit()
+        } catch {
+            audit.append(actor: "node", app: context.app, action: "event_emit", decision: "lost",
+                         cause: "could not write the request's events and timers: \(error)")
+        }
     }
 
     // MARK: - Slots
@@ -136,11 +162,42 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             try require(app, .storageSQL, op)
             let (sql, parameters) = try statement(&r)
             w.data(JSONValues.rows(try app.storage.query(id, sql: sql, parameters: parameters, maxBytes: Self.maxValue)))
-        case .netSend, .netRequest, .msgPublish, .eventEmit, .timerSet:
+        case .eventEmit:
+            let typeBytes = try r.data(limit: 128), payload = try r.data(limit: Self.maxEventPayload)
+            guard let type = String(validating: typeBytes, as: UTF8.self), Self.isEventType(type) else {
+                throw BrokerFailure(BrokerStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
+            }
+            try require(app, .eventsPublish(type: type), op)
+            guard payload.isEmpty || JSONValues.isJSON(payload) else {
+                throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
+            }
+            let event = (app: context.app, caller: Self.actor(context.caller), type: type, payload: payload)
+            lock.withLock { outboxes[id, default: Outbox()].events.append(event) }
+        case .timerSet:
+            try require(app, .timers, op)
+            let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
+            guard delay <= Self.maxTimerDelayMs else {
+                throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
+            }
+            let token = Int64.random(in: 1...Int64.max)
+            let timer = (token: token, app: context.app, dueNs: EventStore.nowNs() + Int64(delay) * 1_000_000, payload: payload)
+            lock.withLock { outboxes[id, default: Outbox()].timers.append(timer) }
+            w.u64(UInt64(token))
+        case .netSend, .netRequest, .msgPublish:
             throw BrokerFailure(BrokerStatus.unsupported,
-                                "\(op.slotName) is not supported by this node yet: networking, messages, events and timers arrive with later releases")
+                                "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
         }
         return w.bytes
+    }
+
+    /// `shop.order.paid`: dot-separated segments of `[a-z0-9_-]`, at most 128 bytes.
+    static func isEventType(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= 128 else { return false }
+        return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { segment in
+            !segment.isEmpty && segment.utf8.allSatisfy { c in
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D
+            }
+        }
     }
 
     /// Who an app's call acts for: the verified caller's base64url key, or `anonymous`.

@@ -34,6 +34,11 @@ enum JSONValues {
         }
     }
 
+    /// Whether `bytes` is one valid JSON value.
+    static func isJSON(_ bytes: [UInt8]) -> Bool {
+        (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
+    }
+
     static func rows(_ rows: [[SQLValue]]) -> [UInt8] {
         var out = "["
         for (i, row) in rows.enumerated() {

@@ -35,9 +35,11 @@ public final class AppSupervisor: @unchecked Sendable {
     private var recent: [WorkerDeath] = []
 
     private struct Pending {
-        let method: String
-        let caller: [UInt8]
-        let body: [UInt8]
+        enum Work {
+            case handle(method: String, caller: [UInt8], body: [UInt8])
+            case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
+        }
+        let work: Work
         let complete: @Sendable (Result<CallReply, CallError>) -> Void
     }
 
@@ -110,6 +112,16 @@ public final class AppSupervisor: @unchecked Sendable {
     /// Queues a call; `complete` runs exactly once, on an instance thread or immediately when refused.
     public func submit(method: String, caller: [UInt8], body: [UInt8],
                        complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        enqueue(.handle(method: method, caller: caller, body: body), complete)
+    }
+
+    /// Queues an event, timer or message for the app's `on_event` (kind per synapp.h); `complete` runs once.
+    public func submitEvent(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64,
+                            complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        enqueue(.event(kind: kind, topic: topic, payload: payload, token: token), complete)
+    }
+
+    private func enqueue(_ item: Pending.Work, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
         let refusal: CallError? = lock.withLock {
             if let failure { return CallError(.unavailable, failure) }
             if stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
@@ -117,7 +129,7 @@ public final class AppSupervisor: @unchecked Sendable {
             guard waiting < policy.queueDepth + idle else {
                 return CallError(.busy, "all \(policy.instances) instance(s) of '\(spec.appID)' are busy and \(waiting) call(s) are queued (profile keys limits.instances, limits.queue_depth)")
             }
-            queue.append(Pending(method: method, caller: caller, body: body, complete: complete))
+            queue.append(Pending(work: item, complete: complete))
             return nil
         }
         if let refusal { complete(.failure(refusal)) } else { work.signal() }
@@ -153,7 +165,13 @@ public final class AppSupervisor: @unchecked Sendable {
             }
             guard worker != nil, work.take(), let call = dequeue() else { continue }
             do {
-                let reply = try current.handle(method: call.method, caller: call.caller, body: call.body)
+                let reply: CallReply
+                switch call.work {
+                case .handle(let method, let caller, let body):
+                    reply = try current.handle(method: method, caller: caller, body: body)
+                case .event(let kind, let topic, let payload, let token):
+                    reply = try current.deliver(kind: kind, topic: topic, payload: payload, token: token)
+                }
                 lock.withLock { consecutiveDeaths = 0 }
                 call.complete(.success(reply))
             } catch {

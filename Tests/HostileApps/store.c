@@ -153,10 +153,36 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         int n = snprintf(buf, sizeof buf, "good %d bad %d", (int)good, (int)bad);
         return text(ctx, res, buf, (size_t)n);
     }
+    if (is(req, "emit") || is(req, "emit_then_500")) { /* type|payload_json */
+        if (!split(req->body, '|', &a, &b)) return SYN_E_BAD_ARG;
+        if ((s = host->event_emit(ctx, a, b)) != SYN_OK) return fail(ctx, res, s);
+        syn_status r = text(ctx, res, "emitted", 7);
+        if (is(req, "emit_then_500")) res->status = 500;
+        return r;
+    }
+    if (is(req, "timer")) { /* delay_ms|payload */
+        uint64_t token = 0;
+        if (!split(req->body, '|', &a, &b)) return SYN_E_BAD_ARG;
+        char digits[32] = { 0 };
+        memcpy(digits, a.ptr, a.len < 31 ? a.len : 31);
+        if ((s = host->timer_set(ctx, strtoull(digits, NULL, 10), b, &token)) != SYN_OK) return fail(ctx, res, s);
+        int n = snprintf(buf, sizeof buf, "token %llu", (unsigned long long)token);
+        return text(ctx, res, buf, (size_t)n);
+    }
     return text(ctx, res, "unknown", 7);
 }
 
-static const syn_plugin plugin = { sizeof(syn_plugin), SYN_ABI_MINOR, NULL, handle, NULL, NULL };
+/* Records every delivery in the app's own KV: "event:<id>" -> "<type>|<payload>", "timer:<token>" -> payload. */
+static syn_status on_event(syn_ctx *ctx, const syn_event *e) {
+    char key[64], value[2048];
+    uint64_t v;
+    int k = snprintf(key, sizeof key, "%s:%llu", e->kind == SYN_EVENT_TIMER ? "timer" : "event", (unsigned long long)e->token);
+    int n = snprintf(value, sizeof value, "%.*s|%.*s", (int)e->topic.len, (const char *)e->topic.ptr, (int)e->payload.len,
+                     (const char *)e->payload.ptr);
+    return host->kv_put(ctx, (syn_buf){ (const uint8_t *)key, (size_t)k }, (syn_buf){ (const uint8_t *)value, (size_t)n }, 0, &v);
+}
+
+static const syn_plugin plugin = { sizeof(syn_plugin), SYN_ABI_MINOR, NULL, handle, on_event, NULL };
 
 SYN_EXPORT syn_status synapp_entry(const syn_host *h, uint32_t *minor, const syn_plugin **o) {
     host = h;

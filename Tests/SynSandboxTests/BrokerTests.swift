@@ -15,12 +15,12 @@ import Testing
         let manifests: [String: AppManifest]
 
         init(grants: String = "storage.kv = true\nstorage.sql = true\nidentity.sign = true", quotaMB: Int = 64,
-             apps: [String] = ["store"]) throws {
-            data = TestSupport.scratch + "/broker-\(UInt32.random(in: 0...UInt32.max))"
+             apps: [String] = ["store"], capabilities: [String: String] = [:], data existing: String? = nil) throws {
+            data = existing ?? TestSupport.scratch + "/broker-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             var toml = ""
             for app in apps {
-                toml += "[apps.\(app)]\nstorage_quota_mb = \(quotaMB)\n[apps.\(app).grants]\n\(grants)\n"
+                toml += "[apps.\(app)]\nstorage_quota_mb = \(quotaMB)\n[apps.\(app).grants]\n\(grants)\n\(capabilities[app] ?? "")\n"
             }
             try toml.write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
             let node = try NodeConfig.load(path: data + "/node.toml")
@@ -38,6 +38,7 @@ import Testing
                     storage.kv = true
                     storage.sql = true
                     identity.sign = true
+                    \(capabilities[app] ?? "")
                     """, file: "manifests/\(app).toml")
                 m.path = "manifests/\(app).toml"
                 try broker.register(m)
@@ -47,8 +48,12 @@ import Testing
         }
 
         func start(_ app: String = "store", hostCalls: (any HostCallHandler)? = nil) throws -> WorkerProcess {
+            try WorkerProcess.start(try spec(app), hostCalls: hostCalls ?? broker)
+        }
+
+        func spec(_ app: String) throws -> WorkerSpec {
             let lib = try TestSupport.buildC("Tests/HostileApps/store.c", name: app, extraFlags: ["-DAPP_ID=\"\(app)\""])
-            return try WorkerProcess.start(try TestSupport.spec(appID: app, library: lib), hostCalls: hostCalls ?? broker)
+            return try TestSupport.spec(appID: app, library: lib)
         }
     }
 

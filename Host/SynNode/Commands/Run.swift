@@ -48,6 +48,8 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         var supervisors: [AppSupervisor] = []
+        let dispatcher = EventDispatcher(store: broker.events)
+        broker.onCommit = { dispatcher.notify() }
         for (manifest, requestedProfile, requestedSpec) in loaded {
             var profile = requestedProfile, spec = requestedSpec
             // The node owner's choice of profile wins over the manifest's request.
@@ -74,12 +76,14 @@ struct Run: ParsableCommand {
                                   })
             s.start()
             supervisors.append(s)
+            dispatcher.attach(app: manifest.id, policy: Policy(manifest: manifest, node: node), supervisor: s)
             Self.say("app \(manifest.id) \(manifest.version) under profile \(profile.name) (\(profile.limits.instances) instance(s))")
         }
         Self.say("node running with \(supervisors.count) app(s); data in \(data); Ctrl-C to stop")
         var received: Int32 = 0
         sigwait(&signals, &received)
         Self.say("signal \(received): stopping")
+        dispatcher.stop()
         for s in supervisors { s.stop() }
         // Let the instance threads shut their workers down (bounded).
         for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }

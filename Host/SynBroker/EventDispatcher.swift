@@ -1,0 +1,127 @@
+public import SynConfig
+public import SynSandbox
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Delivers committed domain events and due timers to apps' `on_event`, at least once.
+///
+/// Each attached app has its own thread and a durable cursor in `node.db`, advanced only after the app's
+/// `on_event` returns SYN_OK; a failed delivery is retried with backoff. A slow or dead subscriber delays only
+/// itself: emitters just append to the log. The event id is the `token`, for de-duplication.
+public final class EventDispatcher: @unchecked Sendable {
+    private let store: EventStore
+    private let lock = NSLockLike()
+    private var stopped = false
+    private var wakeups: [Wakeup] = []
+    static let maxBackoffNs: Int64 = 30_000_000_000
+    static let idleNs: Int64 = 30_000_000_000
+
+    public init(store: EventStore) { self.store = store }
+
+    /// Starts delivering to `supervisor`'s app what `policy` lets it subscribe to, and its timers.
+    public func attach(app: String, policy: Policy, supervisor: AppSupervisor) {
+        let wakeup = Wakeup()
+        lock.withLock { wakeups.append(wakeup) }
+        let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
+        var handle = pthread_t()
+        let box = Unmanaged.passRetained(thread).toOpaque()
+        if pthread_create(&handle, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<Thread>.fromOpaque(raw).takeRetainedValue().run()
+            return nil
+        }, box) == 0 {
+            pthread_detach(handle)
+        } else {
+            Unmanaged<Thread>.fromOpaque(box).release()
+        }
+    }
+
+    /// Wakes every app's thread (new events or timers were committed).
+    public func notify() { for w in lock.withLock({ wakeups }) { w.signal() } }
+
+    /// Stops delivering.
+    public func stop() {
+        lock.withLock { stopped = true }
+        notify()
+    }
+
+    var isStopped: Bool { lock.withLock { stopped } }
+
+    private final class Thread {
+        let dispatcher: EventDispatcher
+        let app: String
+        let policy: Policy
+        let supervisor: AppSupervisor
+        let wakeup: Wakeup
+        var backoffNs: Int64 = 0
+
+        init(dispatcher: EventDispatcher, app: String, policy: Policy, supervisor: AppSupervisor, wakeup: Wakeup) {
+            self.dispatcher = dispatcher
+            self.app = app
+            self.policy = policy
+            self.supervisor = supervisor
+            self.wakeup = wakeup
+        }
+
+        func run() {
+            while !dispatcher.isStopped {
+                var nextNs = EventStore.nowNs() + EventDispatcher.idleNs
+                if deliverEvents() && deliverTimers(&nextNs) {
+                    backoffNs = 0
+                } else {
+                    backoffNs = min(max(backoffNs * 2, 100_000_000), EventDispatcher.maxBackoffNs)
+                    nextNs = min(nextNs, EventStore.nowNs() + backoffNs)
+                }
+                wakeup.wait(untilNs: nextNs)
+            }
+        }
+
+        /// Delivers pending events in order; false when one failed (it will be retried).
+        private func deliverEvents() -> Bool {
+            guard !policy.requested.eventsSubscribe.isEmpty else { return true }
+            while !dispatcher.isStopped {
+                let batch = dispatcher.store.pending(for: app)
+                if batch.isEmpty { return true }
+                for event in batch {
+                    if policy.denial(.eventsSubscribe(type: event.type)) == nil {
+                        guard deliver(kind: 1, topic: Array(event.type.utf8), payload: event.payload, token: UInt64(event.id))
+                        else { return false }
+                    }
+                    dispatcher.store.advance(app, to: event.id)
+                }
+            }
+            return true
+        }
+
+        /// Delivers due timers; sets `nextNs` to the next one's due time. False when one failed.
+        private func deliverTimers(_ nextNs: inout Int64) -> Bool {
+            let (due, next) = dispatcher.store.timers(for: app, dueBy: EventStore.nowNs())
+            if let next { nextNs = min(nextNs, next) }
+            for timer in due {
+                guard deliver(kind: 2, topic: [], payload: timer.payload, token: UInt64(timer.token)) else { return false }
+                dispatcher.store.deleteTimer(timer.token)
+            }
+            return true
+        }
+
+        private func deliver(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64) -> Bool {
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Outcome()
+            supervisor.submitEvent(kind: kind, topic: topic, payload: payload, token: token) { result in
+                if case .success(let reply) = result, reply.status == 0 { outcome.set() }
+                done.signal()
+            }
+            done.wait()
+            return outcome.ok
+        }
+    }
+
+    private final class Outcome: @unchecked Sendable {
+        private let lock = NSLockLike()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var ok: Bool { lock.withLock { value } }
+    }
+}

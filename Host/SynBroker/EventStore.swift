@@ -1,0 +1,118 @@
+import SynSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node's durable event log, per-subscriber delivery cursors and pending timers, in `node.db`.
+public final class EventStore: @unchecked Sendable {
+    /// One stored domain event.
+    public struct Event: Sendable, Equatable {
+        public let id: Int64
+        public let app: String
+        public let caller: String
+        public let type: String
+        public let payload: [UInt8]
+    }
+
+    /// One pending timer.
+    public struct Timer: Sendable, Equatable {
+        public let token: Int64
+        public let app: String
+        public let dueNs: Int64
+        public let payload: [UInt8]
+    }
+
+    private let lock = NSLockLike()
+    private let db: Database
+
+    public init(path: String) throws(BrokerError) {
+        do {
+            db = try Database(path: path)
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, app TEXT NOT NULL,
+                    caller TEXT NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS event_cursors (subscriber TEXT PRIMARY KEY, last_event INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS timers (token INTEGER PRIMARY KEY, app TEXT NOT NULL, due_ns INTEGER NOT NULL,
+                    payload BLOB NOT NULL);
+                CREATE INDEX IF NOT EXISTS timers_due ON timers(app, due_ns);
+                """)
+        } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
+    }
+
+    /// Appends events and timers of one committed request, atomically.
+    func commit(events: [(app: String, caller: String, type: String, payload: [UInt8])],
+                timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])]) throws(SQLiteError) {
+        let failure: SQLiteError? = lock.withLock {
+            do throws(SQLiteError) {
+                try db.beginImmediate()
+                let now = Self.nowNs(realtime: true)
+                for e in events {
+                    _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
+                                       [.integer(now), .text(e.app), .text(e.caller), .text(e.type), .blob(e.payload)])
+                }
+                for t in timers {
+                    _ = try db.execute("INSERT INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
+                                       [.integer(t.token), .text(t.app), .integer(t.dueNs), .blob(t.payload)])
+                }
+                try db.commit()
+                return nil
+            } catch {
+                try? db.rollback()
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Events after `subscriber`'s cursor, oldest first.
+    public func pending(for subscriber: String, limit: Int = 100) -> [Event] {
+        lock.withLock {
+            let rows = (try? db.query("""
+                SELECT id, app, caller, type, payload FROM events
+                WHERE id > coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0) ORDER BY id LIMIT ?
+                """, [.text(subscriber), .integer(Int64(limit))])) ?? []
+            return rows.compactMap { r in
+                guard case .integer(let id) = r[0], case .text(let app) = r[1], case .text(let caller) = r[2],
+                      case .text(let type) = r[3], case .blob(let payload) = r[4] else { return nil }
+                return Event(id: id, app: app, caller: caller, type: type, payload: payload)
+            }
+        }
+    }
+
+    /// Marks everything up to `id` delivered to `subscriber`.
+    public func advance(_ subscriber: String, to id: Int64) {
+        lock.withLock {
+            _ = try? db.execute("""
+                INSERT INTO event_cursors(subscriber, last_event) VALUES (?, ?)
+                ON CONFLICT(subscriber) DO UPDATE SET last_event = max(last_event, excluded.last_event)
+                """, [.text(subscriber), .integer(id)])
+        }
+    }
+
+    /// The app's timers due at `nowNs`, and when its next one is due.
+    func timers(for app: String, dueBy nowNs: Int64) -> (due: [Timer], next: Int64?) {
+        lock.withLock {
+            let rows = (try? db.query("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
+                                      [.text(app)])) ?? []
+            var due: [Timer] = []
+            var next: Int64?
+            for r in rows {
+                guard case .integer(let token) = r[0], case .integer(let at) = r[1], case .blob(let payload) = r[2] else { continue }
+                if at <= nowNs { due.append(Timer(token: token, app: app, dueNs: at, payload: payload)) }
+                else { next = min(next ?? at, at) }
+            }
+            return (due, next)
+        }
+    }
+
+    func deleteTimer(_ token: Int64) {
+        lock.withLock { _ = try? db.execute("DELETE FROM timers WHERE token = ?", [.integer(token)]) }
+    }
+
+    /// Wall-clock nanoseconds (timers must survive restarts, so they are kept in wall time).
+    static func nowNs(realtime: Bool = true) -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

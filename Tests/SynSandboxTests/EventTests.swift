@@ -1,0 +1,98 @@
+import Foundation
+import SynBroker
+import SynConfig
+import SynSandbox
+import Testing
+
+/// Domain events and timers through real supervisors, workers and the durable log in node.db.
+@Suite struct EventTests {
+    /// A running node: supervisors for each app, the broker and the dispatcher.
+    final class Running {
+        let node: BrokerTests.Node
+        let dispatcher: EventDispatcher
+        var supervisors: [String: AppSupervisor] = [:]
+
+        init(_ node: BrokerTests.Node) throws {
+            self.node = node
+            dispatcher = EventDispatcher(store: node.broker.events)
+            let d = dispatcher
+            node.broker.onCommit = { d.notify() }
+            for (app, manifest) in node.manifests {
+                let s = AppSupervisor(spec: try node.spec(app), policy: SupervisorPolicy(initialBackoffMs: 10),
+                                      hostCalls: node.broker)
+                s.start()
+                supervisors[app] = s
+                dispatcher.attach(app: app, policy: Policy(manifest: manifest, node: try NodeConfig.load(path: node.data + "/node.toml")),
+                                  supervisor: s)
+            }
+        }
+
+        func call(_ app: String, _ method: String, _ body: String = "") async throws -> String {
+            let reply = try await supervisors[app]!.call(method: method, body: Array(body.utf8))
+            return String(decoding: reply.body, as: UTF8.self)
+        }
+
+        /// Polls `app`'s KV scan of `prefix` until it contains `needle` (bounded: 20 s), returning the last page.
+        func waitFor(_ app: String, prefix: String, containing needle: String) async throws -> String {
+            var page = ""
+            for _ in 0..<2000 {
+                page = try await call(app, "scan", prefix)
+                if page.contains(needle) { return page }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            return page
+        }
+
+        func stop() {
+            dispatcher.stop()
+            for s in supervisors.values { s.stop() }
+        }
+    }
+
+    static let pubsub = ["store": "events.publish = [\"shop.*\"]\ntimers = true",
+                         "other": "events.subscribe = [\"shop.order.*\"]"]
+
+    @Test func aSubscriberReceivesCommittedEventsOnly() async throws {
+        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        defer { running.stop() }
+        #expect(try await running.call("store", "emit_then_500", #"shop.order.lost|{"n":0}"#) == "emitted")
+        #expect(try await running.call("store", "emit", #"shop.cart.added|{"n":1}"#) == "emitted") // not subscribed
+        #expect(try await running.call("store", "emit", #"shop.order.paid|{"n":2}"#) == "emitted")
+        let page = try await running.waitFor("other", prefix: "event:", containing: "shop.order.paid")
+        // Only the committed event the subscriber asked for; the rolled-back one never existed.
+        #expect(page.contains(#"shop.order.paid|{\"n\":2}"#), "\(page)")
+        #expect(!page.contains("shop.order.lost"))
+        #expect(!page.contains("shop.cart.added"))
+    }
+
+    @Test func publishingOutsideTheGrantIsDenied() async throws {
+        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        defer { running.stop() }
+        let denied = try await running.call("store", "emit", #"billing.invoice|{}"#)
+        #expect(denied.hasPrefix("ERR -3 event_emit denied: event type 'billing.invoice' is not covered by events.publish"))
+        #expect(try await running.call("store", "emit", #"shop.order.x|not json"#).hasPrefix("ERR -2"))
+    }
+
+    @Test func aTimerFires() async throws {
+        let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
+        defer { running.stop() }
+        let token = try await running.call("store", "timer", "1|wake up")
+        #expect(token.hasPrefix("token "))
+        let page = try await running.waitFor("store", prefix: "timer:", containing: "wake up")
+        #expect(page.contains("\"key\":\"timer:\(token.dropFirst(6))\""), "\(page)")
+    }
+
+    @Test func aTimerSurvivesANodeRestart() async throws {
+        let first = try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"])
+        let running = try Running(first)
+        _ = try await running.call("store", "timer", "1500|after restart")
+        running.stop()
+        first.broker.audit.close()
+        // A new broker and dispatcher over the same data directory: the timer is still pending and fires.
+        let again = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"],
+                                                     data: first.data))
+        defer { again.stop() }
+        let page = try await again.waitFor("store", prefix: "timer:", containing: "after restart")
+        #expect(page.contains("after restart"), "\(page)")
+    }
+}
