@@ -31,6 +31,7 @@ build: deps
 ## plugins: C apps built exactly as app developers build them, into the products directory
 plugins:
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -I PluginABI/include -o $(PRODUCTS)/libhello.so Plugins/Examples/hello-c/hello.c
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -I PluginABI/include -o $(PRODUCTS)/libstore.so Tests/HostileApps/store.c
 
 ## run: start a node with every app in manifests/ (Ctrl-C stops it)
 run: build

@@ -56,7 +56,7 @@ let package = Package(
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
-            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "CSynSys",
+            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Host/SynNode"),
 

@@ -19,3 +19,5 @@ echo "# coldstart: spawn to the app's first reply with the full sandbox vs bwrap
 "$bin" bench coldstart --runs "$runs"
 echo "# memory: private memory of a running C app's worker processes (outer, init, app)"
 "$bin" bench memory
+echo "# kv: storage through the broker; put+get request vs a no-op request, and 10,000 puts in 100 requests vs the same storage code called directly"
+"$bin" bench kv --manifest Benchmarks/store.toml

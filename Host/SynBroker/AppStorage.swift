@@ -13,8 +13,29 @@ final class AppStorage: @unchecked Sendable {
     let path: String
     let quotaBytes: Int64
     private let lock = NSLockLike()
-    private var idle: [Database] = []
-    private var active: [UInt64: Database] = [:]
+    private var idle: [Connection] = []
+    private var active: [UInt64: Connection] = [:]
+
+    /// A connection with its prepared KV statements, reused across requests.
+    final class Connection {
+        let db: Database
+        private var statements: [String: Statement] = [:]
+        init(_ db: Database) { self.db = db }
+
+        /// Runs one cached statement and returns its rows.
+        func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
+            let statement: Statement
+            if let cached = statements[sql] { statement = cached } else {
+                statement = try db.prepare(sql)
+                statements[sql] = statement
+            }
+            defer { try? statement.reset() }
+            try statement.bind(parameters)
+            var rows: [[SQLValue]] = []
+            while try statement.step() { rows.append(statement.row()) }
+            return rows
+        }
+    }
     static let maxScan = 1000
     static let maxRows = 10_000
 
@@ -24,7 +45,7 @@ final class AppStorage: @unchecked Sendable {
         self.quotaBytes = quotaBytes
         let db = try open()
         do {
-            try db.execute("""
+            try db.db.execute("""
                 CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
                                                    version INTEGER NOT NULL) WITHOUT ROWID
                 """)
@@ -32,22 +53,22 @@ final class AppStorage: @unchecked Sendable {
         idle.append(db)
     }
 
-    private func open() throws(BrokerFailure) -> Database {
+    private func open() throws(BrokerFailure) -> Connection {
         do {
             let db = try Database(path: path)
             db.applyAppPolicy()
             try db.setMaxSize(bytes: quotaBytes)
-            return db
+            return Connection(db)
         } catch { throw BrokerFailure(BrokerStatus.io, "cannot open the database of '\(appID)': \(error)") }
     }
 
     /// The connection holding request `id`'s transaction, beginning it on first use.
-    func connection(for id: UInt64) throws(BrokerFailure) -> Database {
+    func connection(for id: UInt64) throws(BrokerFailure) -> Connection {
         if let db = lock.withLock({ active[id] }) { return db }
-        let pooled: Database? = lock.withLock { idle.popLast() }
-        let db: Database
+        let pooled: Connection? = lock.withLock { idle.popLast() }
+        let db: Connection
         if let pooled { db = pooled } else { db = try open() }
-        do { try db.beginImmediate() } catch {
+        do { try db.db.beginImmediate() } catch {
             lock.withLock { idle.append(db) }
             throw Self.failure(error, "begin a transaction")
         }
@@ -59,9 +80,9 @@ final class AppStorage: @unchecked Sendable {
     func finish(_ id: UInt64, commit: Bool) {
         guard let db = lock.withLock({ active.removeValue(forKey: id) }) else { return }
         if commit {
-            do { try db.commit() } catch { try? db.rollback() }
+            do { try db.db.commit() } catch { try? db.db.rollback() }
         } else {
-            try? db.rollback()
+            try? db.db.rollback()
         }
         lock.withLock { idle.append(db) }
     }
@@ -129,19 +150,19 @@ final class AppStorage: @unchecked Sendable {
 
     func exec(_ id: UInt64, sql: String, parameters: [SQLValue]) throws(BrokerFailure) -> UInt64 {
         let db = try connection(for: id)
-        do { return UInt64(max(try db.execute(sql, parameters), 0)) } catch { throw Self.failure(error, "sql_exec") }
+        do { return UInt64(max(try db.db.execute(sql, parameters), 0)) } catch { throw Self.failure(error, "sql_exec") }
     }
 
     func query(_ id: UInt64, sql: String, parameters: [SQLValue], maxBytes: Int) throws(BrokerFailure) -> [[SQLValue]] {
         let db = try connection(for: id)
-        do { return try db.query(sql, parameters, limitRows: Self.maxRows, limitBytes: maxBytes) } catch {
+        do { return try db.db.query(sql, parameters, limitRows: Self.maxRows, limitBytes: maxBytes) } catch {
             throw Self.failure(error, "sql_query")
         }
     }
 
     private func run(_ id: UInt64, _ sql: String, _ parameters: [SQLValue]) throws(BrokerFailure) -> [[SQLValue]] {
         let db = try connection(for: id)
-        do { return try db.query(sql, parameters) } catch { throw Self.failure(error, "kv") }
+        do { return try db.run(sql, parameters) } catch { throw Self.failure(error, "kv") }
     }
 
     /// SQLite errors as app-facing statuses: full → quota, authorizer → denied, constraint → conflict.

@@ -64,6 +64,30 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         int n = snprintf(buf, sizeof buf, "version %llu", (unsigned long long)v);
         return text(ctx, res, buf, (size_t)n);
     }
+    if (is(req, "noop")) return text(ctx, res, "ok", 2);
+    if (is(req, "putget")) { /* one kv_put and one kv_get of the same key */
+        uint64_t v = 0;
+        syn_buf value;
+        if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, req->body, 0, &v)) != SYN_OK) return fail(ctx, res, s);
+        if ((s = host->kv_get(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, &value, &v)) != SYN_OK) return fail(ctx, res, s);
+        return text(ctx, res, (const char *)value.ptr, value.len);
+    }
+    if (is(req, "putn")) { /* "<first>:<count>": count puts of key k<i> = 64-byte value */
+        char digits[32] = { 0 };
+        memcpy(digits, req->body.ptr, req->body.len < 31 ? req->body.len : 31);
+        char *colon = strchr(digits, ':');
+        if (!colon) return SYN_E_BAD_ARG;
+        long first = strtol(digits, NULL, 10), count = strtol(colon + 1, NULL, 10);
+        static const uint8_t value[64] = { 1 };
+        for (long i = first; i < first + count; i++) {
+            char key[32];
+            uint64_t v;
+            int k = snprintf(key, sizeof key, "k%ld", i);
+            if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)key, (size_t)k }, (syn_buf){ value, 64 }, 0, &v)) != SYN_OK)
+                return fail(ctx, res, s);
+        }
+        return text(ctx, res, "ok", 2);
+    }
     if (is(req, "cas")) { /* key=value@version */
         syn_buf kv, ver;
         uint64_t v = 0;

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSynSys
 import Foundation
+import SynConfig
 import SynSandbox
 import SynWire
 
@@ -8,7 +9,7 @@ import SynWire
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the sandboxed runtime (JSON output).",
-        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self])
+        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self])
 
     struct Common: ParsableArguments {
         @Option(help: "The app to measure.") var manifest: String = "manifests/hello.toml"
@@ -22,6 +23,14 @@ struct Bench: ParsableCommand {
             spec.setup.pinCPU = common.cpu
             return spec
         } catch {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    /// Loads a manifest and its profile, exiting 2 with the message on bad input.
+    static func load(_ manifest: String) throws -> (AppManifest, SandboxProfile, WorkerSpec) {
+        do { return try AppLoader.spec(manifestPath: manifest, profilePath: nil) } catch {
             FileHandle.standardError.write(Data((error.message + "\n").utf8))
             throw ExitCode(2)
         }
