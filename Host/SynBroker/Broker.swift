@@ -26,6 +26,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         set { lock.withLock { commitHook = newValue } }
     }
     private var commitHook: @Sendable () -> Void = {}
+    /// Denials and committed events per app.
+    private var counters: [String: (denials: Int, events: Int)] = [:]
     /// Events and timers of requests in flight, written only if the request commits.
     private var outboxes: [UInt64: Outbox] = [:]
     static let maxEventPayload = 64 * 1024
@@ -82,6 +84,21 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         lock.withLock { apps[manifest.id] = state }
     }
 
+    /// Adds the broker's share of an app's footprint: denials, committed events and its database's size.
+    public func complete(_ footprint: AppFootprint, of app: String) -> AppFootprint {
+        var f = footprint
+        let (c, storage) = lock.withLock { (counters[app] ?? (0, 0), apps[app]?.storage) }
+        f.denials = c.denials
+        f.eventsEmitted = c.events
+        if let storage {
+            f.storageBytes = ["", "-wal"].reduce(Int64(0)) { total, suffix in
+                var st = stat()
+                return total + (stat(storage.path + suffix, &st) == 0 ? Int64(st.st_size) : 0)
+            }
+        }
+        return f
+    }
+
     /// The app's public key, if registered.
     public func publicKey(of app: String) -> [UInt8]? { lock.withLock { apps[app]?.key.publicKey } }
 
@@ -97,6 +114,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         } catch let failure as BrokerFailure {
             // Policy denials and authorizer refusals are audited; a signature that fails to verify is an answer.
             if failure.status == BrokerStatus.denied && op != .idVerify {
+                lock.withLock { counters[context.app, default: (0, 0)].denials += 1 }
                 audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
                              decision: "denied", cause: failure.message)
             }
@@ -111,6 +129,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         guard let outbox = lock.withLock({ outboxes.removeValue(forKey: context.requestID) }), commit else { return }
         do {
             try events.commit(events: outbox.events, timers: outbox.timers)
+            lock.withLock { counters[context.app, default: (0, 0)].events += outbox.events.count }
             onCommit()
         } catch {
             audit.append(actor: "node", app: context.app, action: "event_emit", decision: "lost",

@@ -28,6 +28,11 @@ public final class AppSupervisor: @unchecked Sendable {
     private var running = 0
     private var liveThreads = 0
     private var workers: [Int: WorkerProcess] = [:]
+    /// Instances in the middle of a call: the only ones `stop` interrupts (idle ones shut down gracefully).
+    private var busy: Set<Int> = []
+    private var usage = AppFootprint()
+    /// CPU time of workers already gone.
+    private var deadCPUNs: Int64 = 0
     private var stopped = true
     private var failure: String?
     private var deathTimes: [Int64] = []
@@ -63,6 +68,14 @@ public final class AppSupervisor: @unchecked Sendable {
         }
     }
 
+    /// Calls, errors, wall and CPU time, and deaths by cause so far (storage, events and denials come from the broker).
+    public var footprint: AppFootprint {
+        let (snapshot, live, dead) = lock.withLock { (usage, Array(workers.values), deadCPUNs) }
+        var result = snapshot
+        result.cpuMs = Double(dead + live.reduce(0) { $0 + $1.cpuTimeNs() }) / 1e6
+        return result
+    }
+
     /// Whether instance threads are still running (they exit after `stop`, once their workers are shut down).
     public var hasLiveThreads: Bool { lock.withLock { liveThreads > 0 } }
 
@@ -91,12 +104,12 @@ public final class AppSupervisor: @unchecked Sendable {
 
     /// Stops every instance; queued calls fail with `unavailable`.
     public func stop() {
-        let (dropped, busy): ([Pending], [WorkerProcess]) = lock.withLock {
+        let (dropped, inCall): ([Pending], [WorkerProcess]) = lock.withLock {
             stopped = true
-            return (drainQueue(), Array(workers.values))
+            return (drainQueue(), busy.compactMap { workers[$0] })
         }
         wake.signal()
-        for w in busy { w.interrupt(.exit, "app '\(spec.appID)' stopped by the host") }
+        for w in inCall { w.interrupt(.exit, "app '\(spec.appID)' stopped by the host") }
         for p in dropped { p.complete(.failure(CallError(.unavailable, "app '\(spec.appID)' was stopped"))) }
         onEvent(.stopped(app: spec.appID))
     }
@@ -164,6 +177,9 @@ public final class AppSupervisor: @unchecked Sendable {
                 if fds[0].revents == 0 { continue }
             }
             guard worker != nil, work.take(), let call = dequeue() else { continue }
+            lock.withLock { _ = busy.insert(instance) }
+            defer { lock.withLock { _ = busy.remove(instance) } }
+            let started = WorkerProcess.nowNs()
             do {
                 let reply: CallReply
                 switch call.work {
@@ -172,7 +188,10 @@ public final class AppSupervisor: @unchecked Sendable {
                 case .event(let kind, let topic, let payload, let token):
                     reply = try current.deliver(kind: kind, topic: topic, payload: payload, token: token)
                 }
-                lock.withLock { consecutiveDeaths = 0 }
+                lock.withLock {
+                    consecutiveDeaths = 0
+                    count(started, failed: reply.status != 0 || reply.httpStatus >= 500)
+                }
                 call.complete(.success(reply))
             } catch {
                 let death: WorkerDeath
@@ -182,6 +201,7 @@ public final class AppSupervisor: @unchecked Sendable {
                 }
                 worker = nil
                 forget(instance)
+                lock.withLock { count(started, failed: true) }
                 let wait = noteDeath(instance: instance, death)
                 call.complete(.failure(CallError(.workerDied, "the worker of '\(spec.appID)' died during the call: \(death)", death: death)))
                 sleep(wait)
@@ -217,8 +237,15 @@ public final class AppSupervisor: @unchecked Sendable {
     private func forget(_ instance: Int) {
         lock.withLock {
             running -= 1
-            workers[instance] = nil
+            if let gone = workers.removeValue(forKey: instance) { deadCPUNs += gone.cpuTimeNs() }
         }
+    }
+
+    /// Counts one finished call (caller holds the lock).
+    private func count(_ startedNs: Int64, failed: Bool) {
+        usage.calls += 1
+        if failed { usage.errors += 1 }
+        usage.wallMs += Double(WorkerProcess.nowNs() - startedNs) / 1e6
     }
 
     private func backoff(instance: Int, after death: WorkerDeath) { sleep(noteDeath(instance: instance, death)) }
@@ -228,6 +255,8 @@ public final class AppSupervisor: @unchecked Sendable {
         onEvent(.died(app: spec.appID, instance: instance, death: death))
         let now = WorkerProcess.nowMs()
         let (delay, failedNow, dropped): (Int, String?, [Pending]) = lock.withLock {
+            // A worker the host stopped did not die on its own.
+            if !stopped { usage.deaths[death.outcome.rawValue, default: 0] += 1 }
             recent.append(death)
             if recent.count > 32 { recent.removeFirst(recent.count - 32) }
             deathTimes.append(now)

@@ -359,6 +359,8 @@ public final class WorkerProcess: @unchecked Sendable {
     // MARK: - Death
 
     private var forcedDeath: WorkerDeath?
+    /// The whole worker's CPU time once reaped (guarded by `interruptLock`, read from other threads).
+    private var finalCPUNs: Int64?
     private let interruptLock = Mutex()
     private var interruption: WorkerDeath?
 
@@ -375,7 +377,11 @@ public final class WorkerProcess: @unchecked Sendable {
         if let death { return death }
         if pidfd >= 0 && !Self.pollReadable(pidfd, 2000) { Glibc.kill(pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        // The outer process waited for init, which waited for the app: this covers the whole worker.
+        let cpu = Self.nanoseconds(usage.ru_utime) + Self.nanoseconds(usage.ru_stime)
+        interruptLock.withLock { finalCPUNs = cpu }
         let result = classify(outerStatus: status)
         cgroup.remove()
         death = result
@@ -421,6 +427,36 @@ public final class WorkerProcess: @unchecked Sendable {
         return WorkerDeath(.exit, "the app exited with code \(fate.value)")
     }
 
+    /// CPU time used so far: the final figure once reaped, else a sample of the outer process, its init and
+    /// the app (with all its threads) from /proc.
+    public func cpuTimeNs() -> Int64 {
+        if let final = interruptLock.withLock({ finalCPUNs }) { return final }
+        var total: Int64 = 0
+        var frontier = [pid]
+        var seen = 0
+        while let next = frontier.popLast(), seen < 8 {
+            seen += 1
+            total += Self.procCPUNs(next)
+            frontier += Self.children(of: next)
+        }
+        return total
+    }
+
+    static func nanoseconds(_ tv: timeval) -> Int64 { Int64(tv.tv_sec) * 1_000_000_000 + Int64(tv.tv_usec) * 1000 }
+
+    /// utime + stime of a process, from /proc/PID/stat (fields 14 and 15, in clock ticks).
+    static func procCPUNs(_ pid: Int32) -> Int64 {
+        guard let text = WorkerCgroup.read("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let utime = Int64(fields[11]), let stime = Int64(fields[12]) else { return 0 }
+        let ticks = Int64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+        return (utime + stime) * 1_000_000_000 / ticks
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        (WorkerCgroup.read("/proc/\(pid)/task/\(pid)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
+    }
+
     static func syscallName(_ nr: Int32, arch: UInt32) -> String {
         if let name = seccomp_syscall_resolve_num_arch(arch == 0 ? csyn_scmp_arch_native() : arch, nr) {
             defer { free(name) }
@@ -436,6 +472,12 @@ public final class WorkerProcess: @unchecked Sendable {
             if r >= 0 { return r > 0 }
             if errno != EINTR { return false }
         }
+    }
+
+    static func nowNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     static func nowMs() -> Int64 {

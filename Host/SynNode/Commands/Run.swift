@@ -80,13 +80,25 @@ struct Run: ParsableCommand {
             Self.say("app \(manifest.id) \(manifest.version) under profile \(profile.name) (\(profile.limits.instances) instance(s))")
         }
         Self.say("node running with \(supervisors.count) app(s); data in \(data); Ctrl-C to stop")
+        let running = supervisors
+        let snapshot: @Sendable () -> Void = {
+            StatsFile.write(running.map { ($0.spec.appID, broker.complete($0.footprint, of: $0.spec.appID)) },
+                            toDirectory: data)
+        }
+        snapshot()
+        let statsWriter = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        statsWriter.schedule(deadline: .now() + 5, repeating: 5)
+        statsWriter.setEventHandler(handler: snapshot)
+        statsWriter.resume()
         var received: Int32 = 0
         sigwait(&signals, &received)
         Self.say("signal \(received): stopping")
+        statsWriter.cancel()
         dispatcher.stop()
         for s in supervisors { s.stop() }
         // Let the instance threads shut their workers down (bounded).
         for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
+        snapshot()
         broker.audit.close()
         Self.say("stopped")
     }

@@ -6,6 +6,6 @@ struct Syneroym: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",
-        subcommands: [Run.self, Exec.self, Audit.self, Bench.self]
+        subcommands: [Run.self, Exec.self, Apps.self, Audit.self, Bench.self]
     )
 }

@@ -1,0 +1,17 @@
+/// What one app has used and suffered since the node started.
+public struct AppFootprint: Sendable, Equatable {
+    public var calls = 0
+    /// Calls that failed: an error status, a status of 500 or more, or the worker's death.
+    public var errors = 0
+    public var wallMs = 0.0
+    /// CPU time of the app's workers (live ones sampled, dead ones from their final resource usage).
+    public var cpuMs = 0.0
+    /// Deaths by classified outcome (`crash`, `timeout`, ...).
+    public var deaths: [String: Int] = [:]
+    /// Filled in by the broker.
+    public var storageBytes: Int64 = 0
+    public var eventsEmitted = 0
+    public var denials = 0
+
+    public init() {}
+}
