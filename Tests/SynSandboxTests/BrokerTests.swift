@@ -204,3 +204,55 @@ import Testing
         #expect(tap.all.count >= 10)
     }
 }
+
+/// Node identity on disk, and every slot through the broker.
+@Suite struct BrokerIdentityTests {
+    @Test func aNodeKeyReadableByOthersStopsTheNode() throws {
+        let node = try BrokerTests.Node()
+        chmod(node.data + "/node.key", 0o644)
+        do {
+            _ = try Broker(dataDirectory: node.data, node: NodeConfig())
+            Issue.record("the broker started with a world-readable key")
+        } catch {
+            #expect(error.code == .identity)
+            #expect(error.message.contains("chmod 600"))
+        }
+        let r = try ExecCommandTests.syneroym(["exec", "--manifest", "manifests/hello.toml", "--data", node.data, "hello"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("chmod 600"))
+    }
+
+    @Test func theNodeKeyIsCreatedPrivateAndKept() throws {
+        let node = try BrokerTests.Node()
+        var st = stat()
+        #expect(stat(node.data + "/node.key", &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o600)
+        let again = try Broker(dataDirectory: node.data, node: NodeConfig())
+        #expect(again.nodePublicKey == node.broker.nodePublicKey)
+    }
+
+    @Test func everySlotThroughTheBroker() throws {
+        let node = try BrokerTests.Node(apps: ["slots"], capabilities: [
+            "slots": "timers = true\nnet.peers = true\nevents.publish = [\"slots.*\"]\nmessages.publish = [\"k\"]",
+        ])
+        let lib = try TestSupport.buildC("Tests/HostileApps/slots.c", name: "slots-broker")
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "slots", library: lib), hostCalls: node.broker)
+        let text = String(decoding: try worker.handle(method: "all").body, as: UTF8.self)
+        var status: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 2)
+            status[String(parts[0])] = Int(parts[1]) ?? 99
+        }
+        // Served by the broker: identity, KV, SQL, events, timers.
+        for slot in ["id_public_key", "id_sign", "kv_put", "kv_delete", "kv_scan", "sql_exec", "sql_query", "event_emit",
+                     "timer_set"] {
+            #expect(status[slot] == 0, "\(slot): \(text)")
+        }
+        // id_verify checked the app's own fresh signature of the same message; kv_get ran before kv_put.
+        #expect(status["id_verify"] == 0)
+        #expect(status["kv_get"] == -1)
+        // Not served yet: networking and ephemeral messages.
+        for slot in ["net_send", "net_request", "msg_publish"] { #expect(status[slot] == -6, "\(slot)") }
+        worker.shutdown()
+    }
+}
