@@ -1,4 +1,5 @@
 import SynSQLite
+import SynSandbox
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,7 @@ final class AppStorage: @unchecked Sendable {
     let appID: String
     let path: String
     let quotaBytes: Int64
-    private let lock = NSLockLike()
+    private let lock = Mutex()
     private var idle: [Connection] = []
     private var active: [UInt64: Connection] = [:]
 
@@ -177,17 +178,5 @@ final class AppStorage: @unchecked Sendable {
         case SQLiteError.error, SQLiteError.range, SQLiteError.misuse: BrokerFailure(BrokerStatus.badArg, "\(what): \(error.message)")
         default: BrokerFailure(BrokerStatus.io, "\(what): \(error.message)")
         }
-    }
-}
-
-/// A pthread mutex (Foundation-free, usable from any thread).
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

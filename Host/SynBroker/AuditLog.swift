@@ -1,5 +1,6 @@
 import SynSodium
 import SynSQLite
+import SynSandbox
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import Glibc
 /// in the chain, and truncation up to the last checkpoint.
 public final class AuditLog: @unchecked Sendable {
     public static let checkpointInterval: Int64 = 64
-    private let lock = NSLockLike()
+    private let lock = Mutex()
     private let db: Database
     private let sign: @Sendable ([UInt8]) -> [UInt8]
     private var lastSeq: Int64 = 0

@@ -38,7 +38,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         var timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])] = []
     }
     private let node: NodeConfig
-    private let lock = NSLockLike()
+    private let lock = Mutex()
     private var apps: [String: AppState] = [:]
     /// Largest key, value, SQL text and message the broker accepts from an app.
     static let maxKey = 1024

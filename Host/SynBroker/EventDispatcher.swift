@@ -12,7 +12,7 @@ import Glibc
 /// itself: emitters just append to the log. The event id is the `token`, for de-duplication.
 public final class EventDispatcher: @unchecked Sendable {
     private let store: EventStore
-    private let lock = NSLockLike()
+    private let lock = Mutex()
     private var stopped = false
     private var wakeups: [Wakeup] = []
     static let maxBackoffNs: Int64 = 30_000_000_000
@@ -119,7 +119,7 @@ public final class EventDispatcher: @unchecked Sendable {
     }
 
     private final class Outcome: @unchecked Sendable {
-        private let lock = NSLockLike()
+        private let lock = Mutex()
         private var value = false
         func set() { lock.withLock { value = true } }
         var ok: Bool { lock.withLock { value } }

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynSandbox
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,7 @@ public final class EventStore: @unchecked Sendable {
         public let payload: [UInt8]
     }
 
-    private let lock = NSLockLike()
+    private let lock = Mutex()
     private let db: Database
 
     public init(path: String) throws(BrokerError) {

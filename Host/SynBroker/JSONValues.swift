@@ -59,21 +59,7 @@ enum JSONValues {
     }
 
     /// A JSON string literal.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONString.quote(s) }
 
     /// Bytes as a JSON field: a string when they are UTF-8, else `{"base64": ...}`.
     static func bytes(_ b: [UInt8]) -> String {

@@ -2,12 +2,12 @@
 import Glibc
 #endif
 
-/// A small pthread mutex for state shared between the supervisor's threads.
-final class Mutex: @unchecked Sendable {
+/// A small pthread mutex for state shared between the host's threads (supervisor, broker, dispatcher).
+public final class Mutex: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
+    public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body()

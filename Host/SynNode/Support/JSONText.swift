@@ -1,22 +1,9 @@
 import Foundation
+import SynBroker
 
 /// Minimal JSON writing for CLI output (stable key order, exact escaping).
 enum JSONText {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONString.quote(s) }
 
     /// `bytes` as a JSON value if they are valid JSON, else as a JSON string (lossy UTF-8).
     static func value(_ bytes: [UInt8]) -> String {
