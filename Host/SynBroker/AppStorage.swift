@@ -39,6 +39,9 @@ final class AppStorage: @unchecked Sendable {
     }
     static let maxScan = 1000
     static let maxRows = 10_000
+    /// No single statement of an app may run longer: a runaway query would otherwise hold a host thread and the
+    /// database's write lock long after the app's worker was killed for its call timeout.
+    static let maxStatementMs = 5000
 
     init(appID: String, directory: String, quotaBytes: Int64) throws(BrokerFailure) {
         self.appID = appID
@@ -149,15 +152,35 @@ final class AppStorage: @unchecked Sendable {
 
     // MARK: - SQL
 
-    func exec(_ id: UInt64, sql: String, parameters: [SQLValue]) throws(BrokerFailure) -> UInt64 {
-        let db = try connection(for: id)
-        do { return UInt64(max(try db.db.execute(sql, parameters), 0)) } catch { throw Self.failure(error, "sql_exec") }
+    /// How long one of the app's statements may run: at most `maxStatementMs`, and never past the call's deadline
+    /// (less a margin to answer the app in time).
+    static func statementLimitMs(callDeadlineNs: Int64) -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        let remainingMs = (callDeadlineNs - now) / 1_000_000 - 50
+        return Int(max(1, min(Int64(maxStatementMs), remainingMs)))
     }
 
-    func query(_ id: UInt64, sql: String, parameters: [SQLValue], maxBytes: Int) throws(BrokerFailure) -> [[SQLValue]] {
+    func exec(_ id: UInt64, sql: String, parameters: [SQLValue], deadlineNs: Int64) throws(BrokerFailure) -> UInt64 {
         let db = try connection(for: id)
+        let limit = Self.statementLimitMs(callDeadlineNs: deadlineNs)
+        db.db.limitStatements(toMilliseconds: limit)
+        defer { db.db.limitStatements(toMilliseconds: nil) }
+        do { return UInt64(max(try db.db.execute(sql, parameters), 0)) } catch {
+            throw Self.failure(error, "sql_exec", limitMs: limit)
+        }
+    }
+
+    func query(_ id: UInt64, sql: String, parameters: [SQLValue], maxBytes: Int, deadlineNs: Int64) throws(BrokerFailure)
+        -> [[SQLValue]]
+    {
+        let db = try connection(for: id)
+        let limit = Self.statementLimitMs(callDeadlineNs: deadlineNs)
+        db.db.limitStatements(toMilliseconds: limit)
+        defer { db.db.limitStatements(toMilliseconds: nil) }
         do { return try db.db.query(sql, parameters, limitRows: Self.maxRows, limitBytes: maxBytes) } catch {
-            throw Self.failure(error, "sql_query")
+            throw Self.failure(error, "sql_query", limitMs: limit)
         }
     }
 
@@ -167,7 +190,7 @@ final class AppStorage: @unchecked Sendable {
     }
 
     /// SQLite errors as app-facing statuses: full → quota, authorizer → denied, constraint → conflict.
-    static func failure(_ error: SQLiteError, _ what: String) -> BrokerFailure {
+    static func failure(_ error: SQLiteError, _ what: String, limitMs: Int = maxStatementMs) -> BrokerFailure {
         switch error.code {
         case SQLiteError.full:
             BrokerFailure(BrokerStatus.quota, "\(what): the app's storage quota is full (node.toml key apps.<id>.storage_quota_mb)")
@@ -175,6 +198,8 @@ final class AppStorage: @unchecked Sendable {
         case SQLiteError.constraint: BrokerFailure(BrokerStatus.conflict, "\(what): \(error.message)")
         case SQLiteError.tooBig: BrokerFailure(BrokerStatus.tooLarge, "\(what): \(error.message)")
         case SQLiteError.busy: BrokerFailure(BrokerStatus.io, "\(what): the database is busy")
+        case SQLiteError.interrupt:
+            BrokerFailure(BrokerStatus.timeout, "\(what): the statement ran longer than \(limitMs) ms and was stopped")
         case SQLiteError.error, SQLiteError.range, SQLiteError.misuse: BrokerFailure(BrokerStatus.badArg, "\(what): \(error.message)")
         default: BrokerFailure(BrokerStatus.io, "\(what): \(error.message)")
         }

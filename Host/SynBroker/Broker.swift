@@ -176,11 +176,12 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         case .sqlExec:
             try require(app, .storageSQL, op)
             let (sql, parameters) = try statement(&r)
-            w.u64(try app.storage.exec(id, sql: sql, parameters: parameters))
+            w.u64(try app.storage.exec(id, sql: sql, parameters: parameters, deadlineNs: context.deadlineNs))
         case .sqlQuery:
             try require(app, .storageSQL, op)
             let (sql, parameters) = try statement(&r)
-            w.data(JSONValues.rows(try app.storage.query(id, sql: sql, parameters: parameters, maxBytes: Self.maxValue)))
+            w.data(JSONValues.rows(try app.storage.query(id, sql: sql, parameters: parameters, maxBytes: Self.maxValue,
+                                                          deadlineNs: context.deadlineNs)))
         case .eventEmit:
             let typeBytes = try r.data(limit: 128), payload = try r.data(limit: Self.maxEventPayload)
             guard let type = String(validating: typeBytes, as: UTF8.self), Self.isEventType(type) else {

@@ -5,6 +5,7 @@ enum BrokerStatus {
     static let badArg: Int32 = -2
     static let denied: Int32 = -3
     static let quota: Int32 = -4
+    static let timeout: Int32 = -5
     static let unsupported: Int32 = -6
     static let conflict: Int32 = -7
     static let tooLarge: Int32 = -8

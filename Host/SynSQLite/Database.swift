@@ -13,6 +13,8 @@ public final class Database {
     var handle: OpaquePointer?
     /// Shared with the authorizer callback; lives as long as the connection.
     let authorizer = AuthorizerState()
+    /// Shared with the progress handler; lives as long as the connection.
+    let deadline = StatementDeadline()
 
     /// Opens the database at `path`, creating it if `options.create` allows, and applies the connection settings.
     /// The corresponding C function is `sqlite3_open_v2`.

@@ -39,6 +39,8 @@ public struct SQLiteError: Error, Equatable, CustomStringConvertible, Sendable {
     public static let readOnly: Int32 = 8
     /// Disk I/O error (SQLITE_IOERR).
     public static let ioError: Int32 = 10
+    /// A statement was interrupted (past `Database.limitStatements(toMilliseconds:)`).
+    public static let interrupt: Int32 = 9
     /// The database file is malformed (SQLITE_CORRUPT).
     public static let corrupt: Int32 = 11
     /// The database or disk is full, including the `max_page_count` quota (SQLITE_FULL).

@@ -6,10 +6,13 @@ public struct HostCallContext: Sendable, Equatable {
     public let requestID: UInt64
     /// The verified caller's raw public key for `handle` calls; empty when anonymous or for other calls.
     public let caller: [UInt8]
-    public init(app: String, requestID: UInt64, caller: [UInt8]) {
+    /// When the call's time runs out (monotonic nanoseconds); host functions should finish well before.
+    public let deadlineNs: Int64
+    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max) {
         self.app = app
         self.requestID = requestID
         self.caller = caller
+        self.deadlineNs = deadlineNs
     }
 }
 

@@ -223,7 +223,7 @@ public final class WorkerProcess: @unchecked Sendable {
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
         let context = HostCallContext(app: spec.appID, requestID: Self.nextRequestID.add(1, ordering: .relaxed).newValue,
-                                      caller: payload.caller)
+                                      caller: payload.caller, deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000)
         do {
             let reply = try exchange(op, payload: payload, timeoutMs: timeoutMs, context: context)
             hostCalls.callEnded(context, commit: reply.status == 0 && reply.httpStatus < 500)
@@ -245,7 +245,7 @@ public final class WorkerProcess: @unchecked Sendable {
             // A dead peer may still have left its last words in the socket: read them before classifying.
             throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
         }
-        let deadline = Self.nowMs() + Int64(timeoutMs)
+        let deadline = context.deadlineNs / 1_000_000
         while true {
             let remaining = deadline - Self.nowMs()
             if remaining <= 0 {

@@ -108,6 +108,21 @@ import Testing
         w.shutdown()
     }
 
+    @Test func aRunawayQueryIsStoppedWithoutHoldingTheHost() throws {
+        let node = try Node()
+        var spec = try node.spec("store")
+        spec.callTimeoutMs = 1000
+        let w = try WorkerProcess.start(spec, hostCalls: node.broker)
+        // An infinite recursive query: the broker interrupts it, the app gets SYN_E_TIMEOUT, and the database
+        // remains usable for the next request.
+        let runaway = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+        let result = try Self.call(w, "query", runaway)
+        #expect(result.hasPrefix("ERR -5 sql_query: the statement ran longer than"), "\(result)")
+        #expect(w.death == nil)
+        #expect(try Self.call(w, "put", "after=ok") == "version 1")
+        w.shutdown()
+    }
+
     @Test func theStorageQuotaIsEnforcedWithoutCorruption() throws {
         let node = try Node(quotaMB: 1)
         let w = try node.start()
