@@ -31,11 +31,28 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Events and timers of requests in flight, written only if the request commits.
     private var outboxes: [UInt64: Outbox] = [:]
     static let maxEventPayload = 64 * 1024
+    /// What one request may buffer before it commits.
+    static let maxOutboxItems = 1000
+    static let maxOutboxBytes = 1 << 20
     static let maxTimerDelayMs: UInt64 = 30 * 24 * 3600 * 1000
 
     private struct Outbox {
         var events: [(app: String, caller: String, type: String, payload: [UInt8])] = []
         var timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])] = []
+        var bytes = 0
+        var items: Int { events.count + timers.count }
+    }
+
+    /// Reserves room for one more event or timer of `bytes` in request `id`'s outbox.
+    private func reserveOutbox(_ id: UInt64, bytes: Int, slot: String) throws(BrokerFailure) {
+        let ok: Bool = lock.withLock {
+            let box = outboxes[id] ?? Outbox()
+            return box.items < Self.maxOutboxItems && box.bytes + bytes <= Self.maxOutboxBytes
+        }
+        guard ok else {
+            throw BrokerFailure(BrokerStatus.quota,
+                                "\(slot): one request may emit at most \(Self.maxOutboxItems) events and timers, \(Self.maxOutboxBytes >> 20) MiB in all")
+        }
     }
     private let node: NodeConfig
     private let lock = Mutex()
@@ -191,17 +208,25 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             guard payload.isEmpty || JSONValues.isJSON(payload) else {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
+            try reserveOutbox(id, bytes: payload.count + type.utf8.count, slot: op.slotName)
             let event = (app: context.app, caller: Self.actor(context.caller), type: type, payload: payload)
-            lock.withLock { outboxes[id, default: Outbox()].events.append(event) }
+            lock.withLock {
+                outboxes[id, default: Outbox()].events.append(event)
+                outboxes[id, default: Outbox()].bytes += payload.count + type.utf8.count
+            }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
             guard delay <= Self.maxTimerDelayMs else {
                 throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
             }
+            try reserveOutbox(id, bytes: payload.count, slot: op.slotName)
             let token = Int64.random(in: 1...Int64.max)
             let timer = (token: token, app: context.app, dueNs: EventStore.nowNs() + Int64(delay) * 1_000_000, payload: payload)
-            lock.withLock { outboxes[id, default: Outbox()].timers.append(timer) }
+            lock.withLock {
+                outboxes[id, default: Outbox()].timers.append(timer)
+                outboxes[id, default: Outbox()].bytes += payload.count
+            }
             w.u64(UInt64(token))
         case .netSend, .netRequest, .msgPublish:
             throw BrokerFailure(BrokerStatus.unsupported,

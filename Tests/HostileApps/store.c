@@ -184,6 +184,17 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if (is(req, "emit_then_500")) res->status = 500;
         return r;
     }
+    if (is(req, "emit_flood")) { /* emits until refused; reports how many and why */
+        int count = 0;
+        for (; count < 100000; count++) {
+            s = host->event_emit(ctx, (syn_buf){ (const uint8_t *)"shop.flood", 10 }, (syn_buf){ (const uint8_t *)"{}", 2 });
+            if (s != SYN_OK) break;
+        }
+        syn_buf m = { 0 };
+        host->last_error(ctx, &m);
+        int n = snprintf(buf, sizeof buf, "emitted %d then %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
+        return text(ctx, res, buf, (size_t)n);
+    }
     if (is(req, "timer")) { /* delay_ms|payload */
         uint64_t token = 0;
         if (!split(req->body, '|', &a, &b)) return SYN_E_BAD_ARG;

@@ -73,6 +73,13 @@ import Testing
         #expect(try await running.call("store", "emit", #"shop.order.x|not json"#).hasPrefix("ERR -2"))
     }
 
+    @Test func oneRequestCannotFloodTheOutbox() async throws {
+        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        defer { running.stop() }
+        let result = try await running.call("store", "emit_flood")
+        #expect(result.hasPrefix("emitted 1000 then -4 event_emit: one request may emit at most 1000"), "\(result)")
+    }
+
     @Test func aTimerFires() async throws {
         let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
         defer { running.stop() }
