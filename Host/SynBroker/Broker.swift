@@ -28,6 +28,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     private var commitHook: @Sendable () -> Void = {}
     /// Denials and committed events per app.
     private var counters: [String: (denials: Int, events: Int)] = [:]
+    /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
+    private var requestDenials: [UInt64: Int] = [:]
+    static let maxAuditedDenials = 10
     /// Events and timers of requests in flight, written only if the request commits.
     private var outboxes: [UInt64: Outbox] = [:]
     static let maxEventPayload = 64 * 1024
@@ -131,9 +134,15 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         } catch let failure as BrokerFailure {
             // Policy denials and authorizer refusals are audited; a signature that fails to verify is an answer.
             if failure.status == BrokerStatus.denied && op != .idVerify {
-                lock.withLock { counters[context.app, default: (0, 0)].denials += 1 }
-                audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
-                             decision: "denied", cause: failure.message)
+                let nth: Int = lock.withLock {
+                    counters[context.app, default: (0, 0)].denials += 1
+                    requestDenials[context.requestID, default: 0] += 1
+                    return requestDenials[context.requestID] ?? 0
+                }
+                if nth <= Self.maxAuditedDenials {
+                    audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
+                                 decision: "denied", cause: failure.message)
+                }
             }
             return (failure.status, Array(failure.message.utf8))
         } catch {
@@ -143,6 +152,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     public func callEnded(_ context: HostCallContext, commit: Bool) {
         lock.withLock { apps[context.app] }?.storage.finish(context.requestID, commit: commit)
+        let denials = lock.withLock { requestDenials.removeValue(forKey: context.requestID) ?? 0 }
+        if denials > Self.maxAuditedDenials {
+            audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
+                         cause: "\(denials - Self.maxAuditedDenials) more denials in request \(context.requestID) not itemised")
+        }
         guard let outbox = lock.withLock({ outboxes.removeValue(forKey: context.requestID) }), commit else { return }
         do {
             try events.commit(events: outbox.events, timers: outbox.timers)

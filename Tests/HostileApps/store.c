@@ -184,6 +184,12 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if (is(req, "emit_then_500")) res->status = 500;
         return r;
     }
+    if (is(req, "deny_flood")) { /* 500 calls the node does not grant */
+        for (int i = 0; i < 500; i++) {
+            host->sql_exec(ctx, (syn_buf){ (const uint8_t *)"SELECT 1", 8 }, (syn_buf){ (const uint8_t *)"[]", 2 }, NULL);
+        }
+        return text(ctx, res, "done", 4);
+    }
     if (is(req, "emit_flood")) { /* emits until refused; reports how many and why */
         int count = 0;
         for (; count < 100000; count++) {

@@ -54,6 +54,18 @@ import Testing
         #expect(r.stdout.contains("checkpoint 10 is not signed by this node's key"))
     }
 
+    @Test func aDenialFloodIsSummarised() throws {
+        let node = try BrokerTests.Node(grants: "storage.kv = true")
+        let w = try node.start()
+        #expect(try BrokerTests.call(w, "deny_flood") == "done")
+        w.shutdown()
+        let entries = node.broker.audit.recent(100)
+        #expect(entries.filter { $0.action == "sql_exec" }.count == 10)
+        #expect(entries.contains { $0.action == "denials" && $0.cause.hasPrefix("490 more denials in request") })
+        let f = node.broker.complete(AppFootprint(), of: "store")
+        #expect(f.denials == 500)
+    }
+
     @Test func denialsAndDeathsAreAudited() throws {
         let node = try BrokerTests.Node(grants: "storage.kv = true")
         let w = try node.start()
