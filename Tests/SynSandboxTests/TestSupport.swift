@@ -37,13 +37,17 @@ enum TestSupport {
     /// Builds `source` (relative to the repo root) exactly as an app developer would: `cc -shared -fPIC`.
     static func buildC(_ source: String, name: String, extraFlags: [String] = []) throws -> String {
         let output = scratch + "/lib\(name).so"
+        // Tests run in parallel and may build the same library: compile to a private file, then rename it into
+        // place atomically, so no test ever loads a half-written library.
+        let temporary = output + ".tmp-\(UInt64.random(in: 0...UInt64.max))"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", output,
+        p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", temporary,
                        root + "/" + source] + extraFlags
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("cc failed for \(source)") }
+        guard rename(temporary, output) == 0 else { throw TestFailure("cannot rename \(temporary): errno \(errno)") }
         return output
     }
 
