@@ -37,6 +37,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// What one request may buffer before it commits.
     static let maxOutboxItems = 1000
     static let maxOutboxBytes = 1 << 20
+    /// Timers one app may have pending at once.
+    static let maxPendingTimers = 10_000
     static let maxTimerDelayMs: UInt64 = 30 * 24 * 3600 * 1000
 
     private struct Outbox {
@@ -235,6 +237,10 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
             }
             try reserveOutbox(id, bytes: payload.count, slot: op.slotName)
+            let buffered = lock.withLock { outboxes[id]?.timers.count ?? 0 }
+            guard events.pendingTimerCount(for: context.app) + buffered < Self.maxPendingTimers else {
+                throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
+            }
             let token = Int64.random(in: 1...Int64.max)
             let timer = (token: token, app: context.app, dueNs: EventStore.nowNs() + Int64(delay) * 1_000_000, payload: payload)
             lock.withLock {

@@ -106,6 +106,15 @@ public final class EventStore: @unchecked Sendable {
         }
     }
 
+    /// How many timers `app` has pending.
+    func pendingTimerCount(for app: String) -> Int {
+        lock.withLock {
+            guard let row = try? db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first,
+                  case .integer(let n) = row[0] else { return 0 }
+            return Int(n)
+        }
+    }
+
     func deleteTimer(_ token: Int64) {
         lock.withLock { _ = try? db.execute("DELETE FROM timers WHERE token = ?", [.integer(token)]) }
     }

@@ -201,6 +201,18 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         int n = snprintf(buf, sizeof buf, "emitted %d then %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
         return text(ctx, res, buf, (size_t)n);
     }
+    if (is(req, "timer_flood")) { /* day-long timers until refused; reports how many and why */
+        int count = 0;
+        uint64_t token;
+        for (; count < 100000; count++) {
+            s = host->timer_set(ctx, 86400000, (syn_buf){ (const uint8_t *)"t", 1 }, &token);
+            if (s != SYN_OK) break;
+        }
+        syn_buf m = { 0 };
+        host->last_error(ctx, &m);
+        int n = snprintf(buf, sizeof buf, "set %d then %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
+        return text(ctx, res, buf, (size_t)n);
+    }
     if (is(req, "timer")) { /* delay_ms|payload */
         uint64_t token = 0;
         if (!split(req->body, '|', &a, &b)) return SYN_E_BAD_ARG;

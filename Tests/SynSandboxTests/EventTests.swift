@@ -80,6 +80,17 @@ import Testing
         #expect(result.hasPrefix("emitted 1000 then -4 event_emit: one request may emit at most 1000"), "\(result)")
     }
 
+    @Test func anAppCannotHoardTimers() async throws {
+        let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
+        defer { running.stop() }
+        // Each request commits at most 1000 (its outbox limit; the request still succeeds with what it set).
+        for _ in 0..<10 {
+            #expect(try await running.call("store", "timer_flood").hasPrefix("set 1000 then -4 timer_set: one request"))
+        }
+        let refused = try await running.call("store", "timer_flood")
+        #expect(refused == "set 0 then -4 timer_set: app 'store' already has 10000 timers pending", "\(refused)")
+    }
+
     @Test func aTimerFires() async throws {
         let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
         defer { running.stop() }
