@@ -22,11 +22,4 @@ static inline int csyn_rule_add_masked(scmp_filter_ctx ctx, uint32_t action, int
     struct scmp_arg_cmp cmp = { index, SCMP_CMP_MASKED_EQ, mask, value };
     return seccomp_rule_add_array(ctx, action, syscall, 1, &cmp);
 }
-/* Adds a rule matching (arg[index] & mask) != 0, written as two rules the caller combines. */
-static inline int csyn_rule_add_masked_ne(scmp_filter_ctx ctx, uint32_t action, int syscall,
-                                          unsigned index, uint64_t mask) {
-    /* MASKED_EQ with value==mask catches the all-bits case; for single-bit masks that is "bit set". */
-    struct scmp_arg_cmp cmp = { index, SCMP_CMP_MASKED_EQ, mask, mask };
-    return seccomp_rule_add_array(ctx, action, syscall, 1, &cmp);
-}
 #endif

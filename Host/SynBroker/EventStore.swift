@@ -46,7 +46,7 @@ public final class EventStore: @unchecked Sendable {
         let failure: SQLiteError? = lock.withLock {
             do throws(SQLiteError) {
                 try db.beginImmediate()
-                let now = Self.nowNs(realtime: true)
+                let now = Self.nowNs()
                 for e in events {
                     _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
                                        [.integer(now), .text(e.app), .text(e.caller), .text(e.type), .blob(e.payload)])
@@ -120,7 +120,7 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// Wall-clock nanoseconds (timers must survive restarts, so they are kept in wall time).
-    static func nowNs(realtime: Bool = true) -> Int64 {
+    static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
