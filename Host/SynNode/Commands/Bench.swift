@@ -76,42 +76,22 @@ struct BenchRTT: ParsableCommand {
             _ = try worker.handle(method: "echo", body: body)
         }
         var raw: [Double] = [], rawMatched: [Double] = [], calls: [Double] = []
-        var callTime: UInt64 = 0
         let slice = UInt64(seconds / Double(rounds * 2) * 1e9)
         for _ in 0..<rounds {
-            var end = Bench.nowNs() + slice / 2
-            while matchedOK {
-                let t0 = Bench.nowNs()
-                matchedEcho.roundTrip(payload)
-                let t1 = Bench.nowNs()
-                rawMatched.append(Double(t1 - t0) / 1000)
-                if t1 >= end { break }
-            }
-            end = Bench.nowNs() + slice
-            while true {
-                let t0 = Bench.nowNs()
-                echo.roundTrip(payload)
-                let t1 = Bench.nowNs()
-                raw.append(Double(t1 - t0) / 1000)
-                if t1 >= end { break }
-            }
-            end = Bench.nowNs() + slice
-            while true {
-                let t0 = Bench.nowNs()
+            if matchedOK { Self.sample(for: slice / 2, into: &rawMatched) { matchedEcho.roundTrip(payload) } }
+            Self.sample(for: slice, into: &raw) { echo.roundTrip(payload) }
+            try Self.sample(for: slice, into: &calls) {
                 let reply = try worker.handle(method: "echo", body: body)
-                let t1 = Bench.nowNs()
                 guard reply.body == body else { throw CLIError("the app answered wrongly during the benchmark") }
-                calls.append(Double(t1 - t0) / 1000)
-                callTime += t1 - t0
-                if t1 >= end { break }
             }
         }
+        let callSeconds = calls.reduce(0, +) / 1e6
         let rawP50 = Stats.quantile(raw, 0.5), callP50 = Stats.quantile(calls, 0.5)
         print(JSONText.object([
             ("raw_seqpacket_rtt_us_p50", JSONText.number(rawP50)),
             ("call_rtt_us_p50", JSONText.number(callP50)),
             ("call_rtt_us_p99", JSONText.number(Stats.quantile(calls, 0.99))),
-            ("calls_per_s", JSONText.number(Double(calls.count) / (Double(callTime) / 1e9), places: 0)),
+            ("calls_per_s", JSONText.number(Double(calls.count) / callSeconds, places: 0)),
             ("ratio_p50", JSONText.number(callP50 / rawP50, places: 3)),
             ("raw_seqpacket_cgroup_rtt_us_p50", matchedOK ? JSONText.number(Stats.quantile(rawMatched, 0.5)) : "null"),
             ("ratio_p50_vs_cgroup_baseline",
@@ -125,6 +105,20 @@ struct BenchRTT: ParsableCommand {
 
 /// Cold start: from spawn to the app's first reply (its `init`), with the full sandbox, against
 /// `bwrap --unshare-all … /bin/true` measured in the same run.
+extension BenchRTT {
+    /// Times `body` repeatedly for `durationNs`, appending each run's microseconds to `samples`.
+    static func sample(for durationNs: UInt64, into samples: inout [Double], _ body: () throws -> Void) rethrows {
+        let end = Bench.nowNs() + durationNs
+        while true {
+            let t0 = Bench.nowNs()
+            try body()
+            let t1 = Bench.nowNs()
+            samples.append(Double(t1 - t0) / 1000)
+            if t1 >= end { return }
+        }
+    }
+}
+
 struct BenchColdStart: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "coldstart", abstract: "Spawn to first reply, full sandbox.")
     @OptionGroup var common: Bench.Common
