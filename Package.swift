@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
         .target(name: "SynConfig", dependencies: [
-            "SynWire", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
+            "SynWire", "SynSodium", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
         ], path: "Host/SynConfig"),
         // Host side: spawning, cgroups, the worker link, death classification, supervision.
         .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "CSynSys", "CSynSeccomp"],

@@ -7,21 +7,9 @@ enum TextFile {
 
     /// Reads the whole file at `path` as UTF-8 text.
     static func read(path: String) throws(ConfigError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ConfigError(code: .unreadable, file: path, message: "cannot open file (\(ErrnoNames.describe(errno)))")
-        }
-        defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConfigError(code: .unreadable, file: path, message: "cannot read file (\(ErrnoNames.describe(errno)))")
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
+        try chunks(path: path, size: 16 * 1024) { chunk throws(ConfigError) in
+            bytes.append(contentsOf: chunk)
             if bytes.count > maxBytes {
                 throw ConfigError(code: .unreadable, file: path,
                                   message: "file is larger than \(maxBytes / 1024) KiB; configuration files are small")
@@ -31,6 +19,32 @@ enum TextFile {
             throw ConfigError(code: .unreadable, file: path, message: "file is not valid UTF-8 text")
         }
         return text
+    }
+
+    /// Reads the file at `path` in chunks of at most `size` bytes, handing each to `body`.
+    static func chunks(path: String, size: Int,
+                       _ body: (UnsafeBufferPointer<UInt8>) throws(ConfigError) -> Void) throws(ConfigError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ConfigError(code: .unreadable, file: path, message: "cannot open file (\(ErrnoNames.describe(errno)))")
+        }
+        defer { close(fd) }
+        var chunk = [UInt8](repeating: 0, count: size)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConfigError(code: .unreadable, file: path, message: "cannot read file (\(ErrnoNames.describe(errno)))")
+            }
+            if count == 0 { return }
+            let result: Result<Void, ConfigError> = chunk.withUnsafeBufferPointer { all in
+                do throws(ConfigError) {
+                    try body(UnsafeBufferPointer(rebasing: all[0..<count]))
+                    return .success(())
+                } catch { return .failure(error) }
+            }
+            try result.get()
+        }
     }
 
     /// Whether `path` names a regular file (following symlinks).
