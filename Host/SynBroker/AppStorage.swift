@@ -4,18 +4,26 @@ import SynSandbox
 import Glibc
 #endif
 
-/// One app's database (`apps/<id>/app.db`): a small pool of connections, one held by each request that touches
-/// storage, inside one transaction that `finish` commits or rolls back.
+/// One app's database (`apps/<id>/app.db`): one connection, held by one request at a time inside one transaction
+/// that `finish` commits or rolls back.
 ///
-/// Connections are not thread-safe; each is used by one request (one worker instance thread) at a time, and
-/// moves between threads only under `lock`.
+/// The connection locks the file exclusively (`locking_mode=EXCLUSIVE`): the host owns the database, so a
+/// transaction takes no file-lock syscalls and the WAL index lives in the heap. Every storage call of a request
+/// runs in a write transaction, so requests of the same app were serialised by SQLite's write lock anyway; now
+/// they wait their turn at the `Turnstile`, for at most `busyTimeoutMs`.
 final class AppStorage: @unchecked Sendable {
     let appID: String
     let path: String
     let quotaBytes: Int64
     private let lock = Mutex()
-    private var idle: [Connection] = []
-    private var active: [UInt64: Connection] = [:]
+    private let turnstile = Turnstile()
+    private let db: Connection
+    /// Requests whose transaction SQLite itself rolled back (a full database, say): nothing more may be written in
+    /// them, and they cannot commit.
+    private var lost: [UInt64: BrokerFailure] = [:]
+    private var closed = false
+    /// How long a request waits for another request of the same app to finish with the database.
+    static let busyTimeoutMs = 5000
 
     /// A connection with its prepared KV statements, reused across requests.
     final class Connection {
@@ -36,6 +44,19 @@ final class AppStorage: @unchecked Sendable {
             while try statement.step() { rows.append(statement.row()) }
             return rows
         }
+
+        /// Finalizes the cached statements and closes the connection (which checkpoints the WAL into the file).
+        func close() {
+            statements.removeAll()
+            db.close()
+        }
+
+        /// Transaction control through the statement cache: preparing them anew cost more than running them.
+        func begin() throws(SQLiteError) { _ = try run("BEGIN IMMEDIATE", []) }
+        func commit() throws(SQLiteError) { _ = try run("COMMIT", []) }
+        func rollback() {
+            if db.isInTransaction { _ = try? run("ROLLBACK", []) }
+        }
     }
     static let maxScan = 1000
     static let maxRows = 10_000
@@ -47,48 +68,69 @@ final class AppStorage: @unchecked Sendable {
         self.appID = appID
         self.path = directory + "/app.db"
         self.quotaBytes = quotaBytes
-        let db = try open()
         do {
-            try db.db.execute("""
+            var options = Database.Options()
+            options.exclusive = true
+            let opened = try Database(path: path, options: options)
+            opened.applyAppPolicy()
+            try opened.setMaxSize(bytes: quotaBytes)
+            try opened.execute("""
                 CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
                                                    version INTEGER NOT NULL) WITHOUT ROWID
                 """)
-        } catch { throw BrokerFailure(BrokerStatus.io, "cannot prepare the KV table of '\(appID)': \(error)") }
-        idle.append(db)
-    }
-
-    private func open() throws(BrokerFailure) -> Connection {
-        do {
-            let db = try Database(path: path)
-            db.applyAppPolicy()
-            try db.setMaxSize(bytes: quotaBytes)
-            return Connection(db)
+            db = Connection(opened)
         } catch { throw BrokerFailure(BrokerStatus.io, "cannot open the database of '\(appID)': \(error)") }
     }
 
     /// The connection holding request `id`'s transaction, beginning it on first use.
     func connection(for id: UInt64) throws(BrokerFailure) -> Connection {
-        if let db = lock.withLock({ active[id] }) { return db }
-        let pooled: Connection? = lock.withLock { idle.popLast() }
-        let db: Connection
-        if let pooled { db = pooled } else { db = try open() }
-        do { try db.db.beginImmediate() } catch {
-            lock.withLock { idle.append(db) }
+        let (failure, isClosed) = lock.withLock { (lost[id], closed) }
+        if let failure { throw failure }
+        if isClosed { throw BrokerFailure(BrokerStatus.io, "the database of '\(appID)' is closed: the node is stopping") }
+        if turnstile.holder == id { return db }
+        guard turnstile.enter(id, timeoutMs: Self.busyTimeoutMs) else {
+            throw BrokerFailure(BrokerStatus.io, "the database of '\(appID)' stayed busy with another request for \(Self.busyTimeoutMs) ms")
+        }
+        if lock.withLock({ closed }) {
+            turnstile.leave(id)
+            throw BrokerFailure(BrokerStatus.io, "the database of '\(appID)' is closed: the node is stopping")
+        }
+        do { try db.begin() } catch {
+            turnstile.leave(id)
             throw Self.failure(error, "begin a transaction")
         }
-        lock.withLock { active[id] = db }
         return db
     }
 
-    /// Ends request `id`'s transaction, if it had one.
-    func finish(_ id: UInt64, commit: Bool) {
-        guard let db = lock.withLock({ active.removeValue(forKey: id) }) else { return }
-        if commit {
-            do { try db.db.commit() } catch { try? db.db.rollback() }
-        } else {
-            try? db.db.rollback()
+    /// Closes the database for good, after the request holding it (if any) finishes or the busy timeout passes;
+    /// an unfinished transaction is rolled back. Later storage calls fail.
+    func close() {
+        let closing = UInt64.max
+        let entered = turnstile.enter(closing, timeoutMs: Self.busyTimeoutMs)
+        lock.withLock { closed = true }
+        db.rollback()
+        db.close()
+        if entered { turnstile.leave(closing) }
+    }
+
+    /// Ends request `id`'s transaction, if it had one. Returns why a commit failed (the writes were rolled back).
+    func finish(_ id: UInt64, commit: Bool) -> BrokerFailure? {
+        let failure = lock.withLock { lost.removeValue(forKey: id) }
+        guard turnstile.holder == id else { return nil }
+        defer { turnstile.leave(id) }
+        if let failure {
+            db.rollback()
+            return commit ? failure : nil
         }
-        lock.withLock { idle.append(db) }
+        guard commit else {
+            db.rollback()
+            return nil
+        }
+        do { try db.commit() } catch {
+            db.rollback()
+            return Self.failure(error, "commit")
+        }
+        return nil
     }
 
     // MARK: - KV
@@ -101,8 +143,21 @@ final class AppStorage: @unchecked Sendable {
         return (value, UInt64(version))
     }
 
-    /// `ifVersion` 0: any; `UInt64.max`: only if absent; else the current version must match.
-    func put(_ id: UInt64, key: [UInt8], value: [UInt8], ifVersion: UInt64) throws(BrokerFailure) -> UInt64 {
+    /// `ifVersion` 0: any; `UInt64.max`: only if absent; else the current version must match. Returns the new
+    /// version (0 for a blind put when `wantVersion` is false: a written-behind put needs none).
+    func put(_ id: UInt64, key: [UInt8], value: [UInt8], ifVersion: UInt64, wantVersion: Bool = true) throws(BrokerFailure) -> UInt64 {
+        if ifVersion == 0 {
+            // A blind put is one statement: insert at version 1, or bump the version in place. (Not `RETURNING`:
+            // SQLite 3.40 runs it through a temporary table, 15 times slower than the statement itself.)
+            _ = try run(id, "INSERT INTO syn_kv(key, value, version) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = syn_kv.version + 1",
+                        [.blob(key), .blob(value)])
+            guard wantVersion else { return 0 }
+            guard let row = try run(id, "SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first,
+                  case .integer(let version) = row[0] else {
+                throw BrokerFailure(BrokerStatus.io, "kv_put: the key vanished inside its own transaction")
+            }
+            return UInt64(version)
+        }
         let current = try run(id, "SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first.flatMap { row -> UInt64? in
             if case .integer(let v) = row[0] { return UInt64(v) }
             return nil
@@ -168,7 +223,7 @@ final class AppStorage: @unchecked Sendable {
         db.db.limitStatements(toMilliseconds: limit)
         defer { db.db.limitStatements(toMilliseconds: nil) }
         do { return UInt64(max(try db.db.execute(sql, parameters), 0)) } catch {
-            throw Self.failure(error, "sql_exec", limitMs: limit)
+            throw lose(id, db, Self.failure(error, "sql_exec", limitMs: limit))
         }
     }
 
@@ -180,13 +235,23 @@ final class AppStorage: @unchecked Sendable {
         db.db.limitStatements(toMilliseconds: limit)
         defer { db.db.limitStatements(toMilliseconds: nil) }
         do { return try db.db.query(sql, parameters, limitRows: Self.maxRows, limitBytes: maxBytes) } catch {
-            throw Self.failure(error, "sql_query", limitMs: limit)
+            throw lose(id, db, Self.failure(error, "sql_query", limitMs: limit))
         }
     }
 
     private func run(_ id: UInt64, _ sql: String, _ parameters: [SQLValue]) throws(BrokerFailure) -> [[SQLValue]] {
         let db = try connection(for: id)
-        do { return try db.run(sql, parameters) } catch { throw Self.failure(error, "kv") }
+        do { return try db.run(sql, parameters) } catch { throw lose(id, db, Self.failure(error, "kv")) }
+    }
+
+    /// A failed statement may have made SQLite roll back the whole transaction (SQLITE_FULL can): then the request
+    /// is lost, and says so from now on instead of writing on outside any transaction.
+    private func lose(_ id: UInt64, _ db: Connection, _ failure: BrokerFailure) -> BrokerFailure {
+        guard !db.db.isInTransaction else { return failure }
+        let lostFailure = BrokerFailure(failure.status,
+                                        failure.message + "; SQLite rolled back this call's transaction, so nothing it wrote is kept")
+        lock.withLock { lost[id] = lostFailure }
+        return lostFailure
     }
 
     /// SQLite errors as app-facing statuses: full → quota, authorizer → denied, constraint → conflict.

@@ -30,6 +30,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     private var counters: [String: (denials: Int, events: Int)] = [:]
     /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
     private var requestDenials: [UInt64: Int] = [:]
+    /// The first failed written-behind write of each request in flight.
+    private var writeFailures: [UInt64: BrokerFailure] = [:]
     static let maxAuditedDenials = 10
     /// Events and timers of requests in flight, written only if the request commits.
     private var outboxes: [UInt64: Outbox] = [:]
@@ -122,6 +124,14 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     /// The app's public key, if registered.
+    /// Closes every app's database (rolling back a request still in flight), the event log and the audit log
+    /// (after a last signed checkpoint). For the node's shutdown, once the workers are stopped.
+    public func close() {
+        for storage in lock.withLock({ apps.values.map(\.storage) }) { storage.close() }
+        events.close()
+        audit.close()
+    }
+
     public func publicKey(of app: String) -> [UInt8]? { lock.withLock { apps[app]?.key.publicKey } }
 
     // MARK: - HostCallHandler
@@ -130,36 +140,78 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         guard let app = lock.withLock({ apps[context.app] }) else {
             return (BrokerStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
         }
+        // After a written-behind write failed, the call is lost: say so at the next chance instead of working on.
+        if let failed = lock.withLock({ writeFailures[context.requestID] }) {
+            return (failed.status, Array(failed.message.utf8))
+        }
         do {
             var reader = WireReader(payload)
             return (BrokerStatus.ok, try run(op, app, context, &reader))
-        } catch let failure as BrokerFailure {
-            // Policy denials and authorizer refusals are audited; a signature that fails to verify is an answer.
-            if failure.status == BrokerStatus.denied && op != .idVerify {
-                let nth: Int = lock.withLock {
-                    counters[context.app, default: (0, 0)].denials += 1
-                    requestDenials[context.requestID, default: 0] += 1
-                    return requestDenials[context.requestID] ?? 0
-                }
-                if nth <= Self.maxAuditedDenials {
-                    audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
-                                 decision: "denied", cause: failure.message)
-                }
-            }
-            return (failure.status, Array(failure.message.utf8))
         } catch {
-            return (BrokerStatus.badArg, Array("\(op.slotName): malformed arguments".utf8))
+            let failure = answer(error, op, context)
+            return (failure.status, Array(failure.message.utf8))
         }
     }
 
-    public func callEnded(_ context: HostCallContext, commit: Bool) {
-        lock.withLock { apps[context.app] }?.storage.finish(context.requestID, commit: commit)
+    /// Applies blind `kv_put`s the worker wrote behind (records of key and value), in order. The first failure
+    /// stops them and fails the call when it ends.
+    public func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {
+        guard lock.withLock({ writeFailures[context.requestID] }) == nil else { return }
+        guard let app = lock.withLock({ apps[context.app] }) else { return }
+        var r = WireReader(payload)
+        do {
+            guard op == .kvPut else {
+                throw BrokerFailure(BrokerStatus.badArg, "\(op.slotName) cannot be written behind; only a blind kv_put can")
+            }
+            try require(app, .storageKV, op)
+            while r.remaining > 0 {
+                let key = try key(&r), value = try r.data(limit: Self.maxValue)
+                _ = try app.storage.put(context.requestID, key: key, value: value, ifVersion: 0, wantVersion: false)
+            }
+        } catch {
+            let failure = answer(error, op, context)
+            let message = "an earlier kv_put of this call, written behind, failed: \(failure.message)"
+            lock.withLock { writeFailures[context.requestID] = BrokerFailure(failure.status, message) }
+        }
+    }
+
+    /// A slot's failure as the app sees it; policy denials and authorizer refusals are audited (a signature that
+    /// fails to verify is an answer, not a denial).
+    private func answer(_ error: any Error, _ op: HostOp, _ context: HostCallContext) -> BrokerFailure {
+        guard let failure = error as? BrokerFailure else {
+            return BrokerFailure(BrokerStatus.badArg, "\(op.slotName): malformed arguments")
+        }
+        if failure.status == BrokerStatus.denied && op != .idVerify {
+            let nth: Int = lock.withLock {
+                counters[context.app, default: (0, 0)].denials += 1
+                requestDenials[context.requestID, default: 0] += 1
+                return requestDenials[context.requestID] ?? 0
+            }
+            if nth <= Self.maxAuditedDenials {
+                audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
+                             decision: "denied", cause: failure.message)
+            }
+        }
+        return failure
+    }
+
+    public func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? {
+        let writeFailure = lock.withLock { writeFailures.removeValue(forKey: context.requestID) }
+        var failure = writeFailure
+        if let storage = lock.withLock({ apps[context.app] })?.storage,
+           let commitFailure = storage.finish(context.requestID, commit: commit && writeFailure == nil)
+        {
+            failure = commitFailure
+        }
         let denials = lock.withLock { requestDenials.removeValue(forKey: context.requestID) ?? 0 }
         if denials > Self.maxAuditedDenials {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
                          cause: "\(denials - Self.maxAuditedDenials) more denials in request \(context.requestID) not itemised")
         }
-        guard let outbox = lock.withLock({ outboxes.removeValue(forKey: context.requestID) }), commit else { return }
+        let outbox = lock.withLock { outboxes.removeValue(forKey: context.requestID) }
+        guard commit else { return nil }
+        if let failure { return HostCallFailure(status: failure.status, message: failure.message) }
+        guard let outbox else { return nil }
         do {
             try events.commit(events: outbox.events, timers: outbox.timers)
             lock.withLock { counters[context.app, default: (0, 0)].events += outbox.events.count }
@@ -168,6 +220,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             audit.append(actor: "node", app: context.app, action: "event_emit", decision: "lost",
                          cause: "could not write the request's events and timers: \(error)")
         }
+        return nil
     }
 
     // MARK: - Slots

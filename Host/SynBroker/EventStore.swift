@@ -40,6 +40,9 @@ public final class EventStore: @unchecked Sendable {
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
 
+    /// Closes the event log; later calls find it closed.
+    public func close() { lock.withLock { db.close() } }
+
     /// Appends events and timers of one committed request, atomically.
     func commit(events: [(app: String, caller: String, type: String, payload: [UInt8])],
                 timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])]) throws(SQLiteError) {

@@ -19,11 +19,11 @@ public enum StorageBaseline {
         for request in 0..<requests {
             let id = UInt64(request + 1)
             for i in (request * putsPerRequest)..<((request + 1) * putsPerRequest) {
-                do { _ = try storage.put(id, key: Array("k\(i)".utf8), value: value, ifVersion: 0) } catch {
+                do { _ = try storage.put(id, key: Array("k\(i)".utf8), value: value, ifVersion: 0, wantVersion: false) } catch {
                     throw BrokerError(.storage, error.message)
                 }
             }
-            storage.finish(id, commit: true)
+            if let failure = storage.finish(id, commit: true) { throw BrokerError(.storage, failure.message) }
         }
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec) - start

@@ -56,6 +56,7 @@ public final class Database {
         try setFlag(SQLITE_DBCONFIG_TRUSTED_SCHEMA, false, name: "trusted_schema")
         try setFlag(SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, false, name: "load_extension")
         sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0)
+        if options.exclusive { try execute("PRAGMA locking_mode=EXCLUSIVE") }
         if !options.readOnly {
             let sql = "PRAGMA journal_mode=WAL"
             let mode = try query(sql).first?.first

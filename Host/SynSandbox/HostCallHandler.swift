@@ -21,18 +21,32 @@ public protocol HostCallHandler: Sendable {
     /// Runs one host function. Returns the `syn_status` and the reply payload (on failure, a UTF-8 message for
     /// `last_error`).
     func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8])
+    /// Runs host functions the worker wrote behind (a `hostWrite` frame): nothing is answered, and a failure must
+    /// fail the call when `endCall` is asked.
+    func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8])
     /// The call ended. `commit` is true only when the app returned SYN_OK with a status below 500; a failure, a
     /// timeout or the worker's death ends it with `commit` false. Storage writes made during the call follow it.
-    func callEnded(_ context: HostCallContext, commit: Bool)
+    /// Returns why the host could not keep a call the app wanted committed (a written-behind write failed, or the
+    /// commit itself did): the call then fails with that status and message, and none of its writes are kept.
+    func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure?
 }
 
-extension HostCallHandler {
-    public func callEnded(_ context: HostCallContext, commit: Bool) {}
+/// Why the host failed a call the app itself completed.
+public struct HostCallFailure: Error, Sendable, Equatable {
+    /// A `syn_status` (negative).
+    public let status: Int32
+    public let message: String
+    public init(status: Int32, message: String) {
+        self.status = status
+        self.message = message
+    }
 }
 
 /// The handler used without a capability broker: every capability slot is callable and says why it fails.
 public struct UnsupportedHostCalls: HostCallHandler {
     public init() {}
+    public func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {}
+    public func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? { nil }
     public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
         let message = "\(op.slotName) is not supported by this node yet: the capability broker that serves it is not installed"
         return (-6, Array(message.utf8)) // SYN_E_UNSUPPORTED

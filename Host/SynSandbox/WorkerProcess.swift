@@ -219,17 +219,20 @@ public final class WorkerProcess: @unchecked Sendable {
         try exchange(op, payload: HandlePayload(raw: payload), timeoutMs: timeoutMs)
     }
 
-    /// One call, and the verdict on its storage writes: commit only on SYN_OK below 500, else roll back.
+    /// One call, and the verdict on its storage writes: commit only on SYN_OK below 500, else roll back. A call whose
+    /// writes the host could not keep comes back as the host's failure.
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
         let context = HostCallContext(app: spec.appID, requestID: Self.nextRequestID.add(1, ordering: .relaxed).newValue,
                                       caller: payload.caller, deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000)
         do {
             let reply = try exchange(op, payload: payload, timeoutMs: timeoutMs, context: context)
-            hostCalls.callEnded(context, commit: reply.status == 0 && reply.httpStatus < 500)
+            if let failure = hostCalls.endCall(context, commit: reply.status == 0 && reply.httpStatus < 500) {
+                return CallReply(status: failure.status, httpStatus: 0, body: Array(failure.message.utf8.prefix(4096)))
+            }
             return reply
         } catch {
-            hostCalls.callEnded(context, commit: false)
+            _ = hostCalls.endCall(context, commit: false)
             throw error
         }
     }
@@ -293,6 +296,11 @@ public final class WorkerProcess: @unchecked Sendable {
                 } catch {
                     throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
                 }
+            case .hostWrite where frame.requestID == id:
+                guard let hostOp = HostOp(rawValue: frame.op) else {
+                    throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))
+                }
+                hostCalls.hostWrite(context, op: hostOp, payload: frame.payload)
             case .log:
                 forwardLog(frame)
             case .fatal:

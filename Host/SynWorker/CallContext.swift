@@ -11,6 +11,11 @@ final class CallContext {
     let arenaLimit: Int
     var requestID: UInt64 = 0
     var lastError: [UInt8]? = nil
+    /// Blind `kv_put`s held back in this call.
+    var pending = WriteBehind()
+    /// The host has accepted a `kv_put` from this app, so blind puts may be written behind (the grant is fixed for
+    /// the worker's life; the host still checks every write).
+    var kvWritable = false
     private var chunks: [(base: UnsafeMutableRawPointer, size: Int)] = []
     private var used = 0
     private var total = 0
@@ -62,5 +67,12 @@ final class CallContext {
         total = chunks.first?.size ?? 0
         used = 0
         lastError = nil
+        pending.clear()
+    }
+
+    /// Hands the held-back puts to the host (no answer comes back).
+    func flushWrites() throws(WireError) {
+        guard !pending.isEmpty else { return }
+        try link.send(.hostWrite, requestID: requestID, op: HostOp.kvPut.rawValue, payload: pending.take())
     }
 }

@@ -49,7 +49,16 @@ enum HostTable {
         }
         h.kv_get = { ctx, key, value, version in
             guard let c = CallContext.from(ctx), let value else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(key))
+            let keyBytes = HostTable.bytes(key)
+            if version == nil, let held = c.pending.value(for: keyBytes) {
+                let out = c.buf(held)
+                guard held.isEmpty || out.ptr != nil else {
+                    return c.fail(SYN_E_QUOTA, "kv_get: the call's arena is full (it grows with profile keys limits.memory_mb and limits.max_frame_kb)")
+                }
+                value.pointee = out
+                return SYN_OK
+            }
+            var w = WireWriter(); w.data(keyBytes)
             return c.forward(.kvGet, w) { r throws(WireError) in
                 let v = try r.u64()
                 value.pointee = c.buf(try r.data())
@@ -58,8 +67,22 @@ enum HostTable {
         }
         h.kv_put = { ctx, key, value, ifVersion, newVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(key)); w.data(HostTable.bytes(value)); w.u64(ifVersion)
-            return c.forward(.kvPut, w) { r throws(WireError) in newVersion?.pointee = try r.u64() }
+            let keyBytes = HostTable.bytes(key), valueBytes = HostTable.bytes(value)
+            if c.kvWritable, ifVersion == 0, newVersion == nil,
+               WriteBehind.accepts(keyLength: keyBytes.count, valueLength: valueBytes.count)
+            {
+                if !c.pending.fits(keyLength: keyBytes.count, valueLength: valueBytes.count) {
+                    do throws(WireError) { try c.flushWrites() } catch {
+                        return c.fail(SYN_E_INTERNAL, "kv_put: link to host failed: \(error)")
+                    }
+                }
+                c.pending.add(key: keyBytes, value: valueBytes)
+                return SYN_OK
+            }
+            var w = WireWriter(); w.data(keyBytes); w.data(valueBytes); w.u64(ifVersion)
+            let status = c.forward(.kvPut, w) { r throws(WireError) in newVersion?.pointee = try r.u64() }
+            if status == SYN_OK { c.kvWritable = true }
+            return status
         }
         h.kv_delete = { ctx, key, ifVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
@@ -152,6 +175,8 @@ extension CallContext {
     /// Sends a nested host call and decodes the reply with `decode` when the host answers SYN_OK.
     func forward(_ op: HostOp, _ args: WireWriter, decode: (inout WireReader) throws(WireError) -> Void) -> Int32 {
         do throws(WireError) {
+            // Held-back puts go first, so the host sees the call's writes in the order the app made them.
+            try flushWrites()
             try link.send(.hostCall, requestID: requestID, op: op.rawValue, payload: args.bytes)
             let reply = try link.receive()
             guard reply.kind == .hostReply, reply.requestID == requestID else {

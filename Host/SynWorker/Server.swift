@@ -75,6 +75,7 @@ struct Server {
         }
         let body = response.body
         do {
+            try context.flushWrites()
             try link.send(.reply, requestID: frame.requestID, op: UInt32(bitPattern: SYN_OK), count: 4 + body.len) { out in
                 out.storeBytes(of: response.status.littleEndian, as: UInt32.self)
                 if let src = body.ptr, body.len > 0 {
@@ -114,7 +115,11 @@ struct Server {
 
     /// Every reply payload starts with a `u32` HTTP-like status (0 where none applies).
     private func reply(_ status: Int32, _ id: UInt64, _ payload: [UInt8]) {
-        do { try link.send(.reply, requestID: id, op: UInt32(bitPattern: status), payload: payload) } catch {
+        do {
+            // A failed call rolls back, so its held-back puts need not travel.
+            if status == SYN_OK { try context.flushWrites() }
+            try link.send(.reply, requestID: id, op: UInt32(bitPattern: status), payload: payload)
+        } catch {
             exit(error.code == .closed ? 0 : 72)
         }
     }

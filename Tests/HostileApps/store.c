@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "synapp.h"
 
 #ifndef APP_ID
@@ -71,6 +72,81 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, req->body, 0, &v)) != SYN_OK) return fail(ctx, res, s);
         if ((s = host->kv_get(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, &value, &v)) != SYN_OK) return fail(ctx, res, s);
         return text(ctx, res, (const char *)value.ptr, value.len);
+    }
+    if (is(req, "putget_blind")) { /* the same without versions: the put is written behind, the get reads it back */
+        syn_buf value;
+        if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, req->body, 0, NULL)) != SYN_OK) return fail(ctx, res, s);
+        if ((s = host->kv_get(ctx, (syn_buf){ (const uint8_t *)"bench", 5 }, &value, NULL)) != SYN_OK) return fail(ctx, res, s);
+        return text(ctx, res, (const char *)value.ptr, value.len);
+    }
+    if (is(req, "blind")) { /* "k=v;k=v;...": blind puts, then "get:k" reads back without a version, "ver:k" with one,
+                               "del:k" deletes, "fail" answers 500, "crash" dies; answers what the reads saw */
+        size_t at = 0, n = 0;
+        buf[0] = 0;
+        while (at < req->body.len) {
+            size_t end = at;
+            while (end < req->body.len && req->body.ptr[end] != ';') end++;
+            syn_buf item = { req->body.ptr + at, end - at };
+            at = end + 1;
+            syn_buf value;
+            uint64_t v = 0;
+            if (item.len > 4 && memcmp(item.ptr, "get:", 4) == 0) {
+                s = host->kv_get(ctx, (syn_buf){ item.ptr + 4, item.len - 4 }, &value, NULL);
+                if (s != SYN_OK) return fail(ctx, res, s);
+                n += (size_t)snprintf(buf + n, sizeof buf - n, "%.*s;", (int)value.len, (const char *)value.ptr);
+            } else if (item.len > 4 && memcmp(item.ptr, "ver:", 4) == 0) {
+                s = host->kv_get(ctx, (syn_buf){ item.ptr + 4, item.len - 4 }, &value, &v);
+                if (s != SYN_OK) return fail(ctx, res, s);
+                n += (size_t)snprintf(buf + n, sizeof buf - n, "%.*s@%llu;", (int)value.len, (const char *)value.ptr,
+                                      (unsigned long long)v);
+            } else if (item.len > 4 && memcmp(item.ptr, "del:", 4) == 0) {
+                if ((s = host->kv_delete(ctx, (syn_buf){ item.ptr + 4, item.len - 4 }, 0)) != SYN_OK) return fail(ctx, res, s);
+            } else if (item.len == 4 && memcmp(item.ptr, "fail", 4) == 0) {
+                text(ctx, res, "failing", 7);
+                res->status = 500;
+                return SYN_OK;
+            } else if (item.len == 5 && memcmp(item.ptr, "crash", 5) == 0) {
+                *(volatile int *)(uintptr_t)never = 1;
+            } else if (split(item, '=', &a, &b)) {
+                if ((s = host->kv_put(ctx, a, b, 0, NULL)) != SYN_OK) return fail(ctx, res, s);
+            }
+            if (n >= sizeof buf) n = sizeof buf - 1;
+        }
+        return text(ctx, res, buf, n);
+    }
+    if (is(req, "fill_blind")) { /* 4 KiB blind puts well past a 1 MiB quota; the app never sees a failure */
+        static uint8_t big[4096];
+        for (int i = 0; i < 2000; i++) {
+            char key[32];
+            int k = snprintf(key, sizeof key, "fill%d", i);
+            if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)key, (size_t)k }, (syn_buf){ big, sizeof big }, 0, NULL)) != SYN_OK)
+                return fail(ctx, res, s);
+        }
+        return text(ctx, res, "filled", 6);
+    }
+    if (is(req, "forge_write")) { /* bypasses the host table: a raw hostWrite frame putting forged=x for this call */
+        uint8_t frame[35] = { 35, 0, 0, 0, 8, 0, 0, 0 };
+        for (int i = 0; i < 8; i++) frame[8 + i] = (uint8_t)(req->request_id >> (8 * i));
+        frame[16] = 7; /* op: kv_put */
+        static const uint8_t payload[15] = { 6, 0, 0, 0, 'f', 'o', 'r', 'g', 'e', 'd', 1, 0, 0, 0, 'x' };
+        memcpy(frame + 20, payload, sizeof payload);
+        if (write(3, frame, sizeof frame) != (ssize_t)sizeof frame) return text(ctx, res, "write failed", 12);
+        return text(ctx, res, "forged", 6);
+    }
+    if (is(req, "putn_blind")) { /* as putn, without asking for versions: written behind */
+        char digits[32] = { 0 };
+        memcpy(digits, req->body.ptr, req->body.len < 31 ? req->body.len : 31);
+        char *colon = strchr(digits, ':');
+        if (!colon) return SYN_E_BAD_ARG;
+        long first = strtol(digits, NULL, 10), count = strtol(colon + 1, NULL, 10);
+        static const uint8_t value[64] = { 1 };
+        for (long i = first; i < first + count; i++) {
+            char key[32];
+            int k = snprintf(key, sizeof key, "k%ld", i);
+            if ((s = host->kv_put(ctx, (syn_buf){ (const uint8_t *)key, (size_t)k }, (syn_buf){ value, 64 }, 0, NULL)) != SYN_OK)
+                return fail(ctx, res, s);
+        }
+        return text(ctx, res, "ok", 2);
     }
     if (is(req, "putn")) { /* "<first>:<count>": count puts of key k<i> = 64-byte value */
         char digits[32] = { 0 };

@@ -127,11 +127,14 @@ import Testing
         let node = try Node(quotaMB: 1)
         let w = try node.start()
         #expect(try Self.call(w, "put", "kept=before the quota") == "version 1")
-        let fill = try Self.call(w, "fill")
-        #expect(fill.contains("status -4"), "\(fill)")
-        #expect(fill.contains("storage_quota_mb"))
-        // The filling request failed (status 200 but with writes past the quota it still committed what fit);
-        // the database stays healthy and earlier data is intact.
+        // The app saw SYN_E_QUOTA and answered 200 anyway, but SQLite had rolled back the call's transaction: the
+        // host fails the call (naming the key that grants more) instead of reporting writes that were not kept.
+        let fill = try w.handle(method: "fill", body: [])
+        let message = String(decoding: fill.body, as: UTF8.self)
+        #expect(fill.status == -4, "\(message)")
+        #expect(message.contains("storage_quota_mb") && message.contains("nothing it wrote is kept"), "\(message)")
+        #expect(try Self.call(w, "query", "SELECT count(*) FROM sqlite_master WHERE name = 'fill'") == "[[0]]")
+        // The database stays healthy and earlier data is intact.
         #expect(try Self.call(w, "get", "kept") == "before the quota@1")
         #expect(try Self.call(w, "query", "PRAGMA integrity_check") == #"[["ok"]]"#)
         w.shutdown()
@@ -199,7 +202,11 @@ import Testing
             lock.withLock { bytes.append(payload); bytes.append(answer.payload) }
             return answer
         }
-        func callEnded(_ context: HostCallContext, commit: Bool) { inner.callEnded(context, commit: commit) }
+        func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {
+            lock.withLock { bytes.append(payload) }
+            inner.hostWrite(context, op: op, payload: payload)
+        }
+        func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? { inner.endCall(context, commit: commit) }
         var all: [[UInt8]] { lock.withLock { bytes } }
     }
 

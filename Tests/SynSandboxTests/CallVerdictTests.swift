@@ -16,7 +16,11 @@ import Testing
             w.u64(1)
             return (0, w.bytes)
         }
-        func callEnded(_ context: HostCallContext, commit: Bool) { lock.withLock { verdicts.append((context, commit)) } }
+        func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {}
+        func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? {
+            lock.withLock { verdicts.append((context, commit)) }
+            return nil
+        }
         var snapshot: ([(HostCallContext, HostOp)], [(HostCallContext, Bool)]) { lock.withLock { (calls, verdicts) } }
     }
 

@@ -105,7 +105,7 @@ import Testing
         let running = try Running(first)
         _ = try await running.call("store", "timer", "1500|after restart")
         running.stop()
-        first.broker.audit.close()
+        first.broker.close()
         // A new broker and dispatcher over the same data directory: the timer is still pending and fires.
         let again = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"],
                                                      data: first.data))

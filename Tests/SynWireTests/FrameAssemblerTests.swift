@@ -36,7 +36,7 @@ import Testing
         (packet(payload: [1]).dropLast(2).map { $0 }, WireError.Code.truncated),
         (packet(length: 99), .truncated),
         (packet(kind: 0), .unknownKind),
-        (packet(kind: 8), .unknownKind),
+        (packet(kind: 9), .unknownKind),
         (packet(flags: 4), .badFragment),
         (packet(payload: [UInt8](repeating: 0, count: 11)), .oversized),
     ])

@@ -99,7 +99,7 @@ struct Run: ParsableCommand {
         // Let the instance threads shut their workers down (bounded).
         for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
         snapshot()
-        broker.audit.close()
+        broker.close()
         Self.say("stopped")
     }
 
