@@ -152,7 +152,11 @@ typedef struct syn_host {
     syn_status (*id_verify)(syn_ctx *, const uint8_t public_key[32], syn_buf message, const uint8_t signature[64]);
 
     /* Key-value storage in the app's own database. Versions start at 1; if_version 0 means "any version" for
-     * kv_put and kv_delete, and for kv_put UINT64_MAX means "only if absent". A mismatch is SYN_E_CONFLICT. */
+     * kv_put and kv_delete, and for kv_put UINT64_MAX means "only if absent". A mismatch is SYN_E_CONFLICT.
+     * A blind kv_put (if_version 0, new_version NULL) may be written behind: it returns SYN_OK at once and reaches
+     * the host with the call's next host call or its reply. A kv_get of that key with version NULL reads it back.
+     * If the host cannot keep it (quota, grant), the whole call fails with that status and keeps none of its
+     * writes. Pass new_version to learn of a failure at the call site. */
     syn_status (*kv_get)(syn_ctx *, syn_buf key, syn_buf *value, uint64_t *version);
     syn_status (*kv_put)(syn_ctx *, syn_buf key, syn_buf value, uint64_t if_version, uint64_t *new_version);
     syn_status (*kv_delete)(syn_ctx *, syn_buf key, uint64_t if_version);
