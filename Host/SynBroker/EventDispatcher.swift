@@ -18,12 +18,21 @@ public final class EventDispatcher: @unchecked Sendable {
     static let maxBackoffNs: Int64 = 30_000_000_000
     static let idleNs: Int64 = 30_000_000_000
 
+    /// Apps attached with event subscriptions: whose cursors the retention policy counts as undelivered.
+    private var subscriberIDs: [String] = []
+
     public init(store: EventStore) { self.store = store }
+
+    /// The attached apps that subscribe to events.
+    public var subscribers: [String] { lock.withLock { subscriberIDs } }
 
     /// Starts delivering to `supervisor`'s app what `policy` lets it subscribe to, and its timers.
     public func attach(app: String, policy: Policy, supervisor: AppSupervisor) {
         let wakeup = Wakeup()
-        lock.withLock { wakeups.append(wakeup) }
+        lock.withLock {
+            wakeups.append(wakeup)
+            if !policy.requested.eventsSubscribe.isEmpty { subscriberIDs.append(app) }
+        }
         let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
         var handle = pthread_t()
         let box = Unmanaged.passRetained(thread).toOpaque()

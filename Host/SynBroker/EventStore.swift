@@ -40,6 +40,39 @@ public final class EventStore: @unchecked Sendable {
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
 
+    /// Applies the retention policy: deletes events older than `cutoffNs` (wall time), then the oldest past
+    /// `maxEvents`. Returns how many went, and how many of those some subscriber in `subscribers` had not received.
+    public func prune(olderThanNs cutoffNs: Int64, maxEvents: Int, subscribers: [String]) -> (deleted: Int, undelivered: Int) {
+        lock.withLock {
+            do throws(SQLiteError) {
+                try db.beginImmediate()
+                // The oldest event some subscriber still waits for: everything from there on is undelivered.
+                var horizon = Int64.max
+                for s in subscribers {
+                    let row = try db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(s)])
+                    if case .integer(let last)? = row.first?.first { horizon = min(horizon, last) }
+                }
+                var bound: Int64 = 0
+                if case .integer(let id)? = try db.query("SELECT coalesce(max(id), 0) FROM events WHERE time_ns < ?", [.integer(cutoffNs)]).first?.first {
+                    bound = id
+                }
+                if case .integer(let id)? = try db.query("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(maxEvents))]).first?.first {
+                    bound = max(bound, id)
+                }
+                var undelivered = 0
+                if bound > horizon, case .integer(let n)? = try db.query("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(horizon), .integer(bound)]).first?.first {
+                    undelivered = Int(n)
+                }
+                let deleted = try db.execute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
+                try db.commit()
+                return (deleted, undelivered)
+            } catch {
+                try? db.rollback()
+                return (0, 0)
+            }
+        }
+    }
+
     /// Closes the event log; later calls find it closed.
     public func close() { lock.withLock { db.close() } }
 
@@ -121,6 +154,9 @@ public final class EventStore: @unchecked Sendable {
     func deleteTimer(_ token: Int64) {
         lock.withLock { _ = try? db.execute("DELETE FROM timers WHERE token = ?", [.integer(token)]) }
     }
+
+    /// Wall-clock nanoseconds, as event and timer times are kept.
+    public static func wallNs() -> Int64 { nowNs() }
 
     /// Wall-clock nanoseconds (timers must survive restarts, so they are kept in wall time).
     static func nowNs() -> Int64 {

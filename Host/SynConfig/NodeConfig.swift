@@ -11,6 +11,10 @@
 /// storage_quota_mb = 64
 /// [apps.hello.grants]             # the same keys as a manifest's [capabilities]
 /// storage.kv = true
+///
+/// [events]                        # the node's event log (node.db)
+/// retention_days = 7              # events older than this are deleted, delivered or not
+/// max_events = 1000000            # past this many, the oldest go first
 /// ```
 /// An app's effective capabilities are its manifest's requests intersected with these grants.
 public struct NodeConfig: Sendable, Equatable {
@@ -28,6 +32,10 @@ public struct NodeConfig: Sendable, Equatable {
     public var name = "syneroym-node"
     public var owners: [String] = []
     public var apps: [String: App] = [:]
+    /// How long the event log keeps an event, delivered or not.
+    public var eventRetentionDays = 7
+    /// The most events the log keeps; the oldest go first.
+    public var maxEvents = 1_000_000
     /// The file it was loaded from.
     public var path: String?
 
@@ -41,7 +49,7 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps"])
+        try root.allowOnly(["node", "apps", "events"])
         var config = NodeConfig()
         if let node = try root.table("node", keys: ["name", "owners"]) {
             config.name = try node.string("name") ?? config.name
@@ -50,6 +58,10 @@ public struct NodeConfig: Sendable, Equatable {
                 throw node.error(.badValue, "owners", element: index,
                                  "node.owners entries are base64url ed25519 public keys (43 characters), got \"\(key)\"")
             }
+        }
+        if let events = try root.table("events", keys: ["retention_days", "max_events"]) {
+            config.eventRetentionDays = try events.integer("retention_days", in: 1...3650) ?? config.eventRetentionDays
+            config.maxEvents = try events.integer("max_events", in: 1000...1_000_000_000) ?? config.maxEvents
         }
         if let apps = try root.table("apps", keys: nil) {
             for id in apps.keysInFileOrder() {

@@ -104,3 +104,13 @@ import Testing
         }
     }
 }
+
+@Suite struct NodeEventsConfigTests {
+    @Test func retentionKeysParseAndAreBounded() throws {
+        let config = try NodeConfig.parse("[events]\nretention_days = 30\nmax_events = 5000\n", file: "node.toml")
+        #expect(config.eventRetentionDays == 30 && config.maxEvents == 5000)
+        #expect(NodeConfig().eventRetentionDays == 7 && NodeConfig().maxEvents == 1_000_000)
+        #expect(throws: ConfigError.self) { try NodeConfig.parse("[events]\nretention_days = 0\n", file: "node.toml") }
+        #expect(throws: ConfigError.self) { try NodeConfig.parse("[events]\nkeep = 1\n", file: "node.toml") }
+    }
+}

@@ -1,5 +1,5 @@
 import Foundation
-import SynBroker
+@testable import SynBroker
 import SynConfig
 import SynSandbox
 import Testing
@@ -112,5 +112,41 @@ import Testing
         defer { again.stop() }
         let page = try await again.waitFor("store", prefix: "timer:", containing: "after restart")
         #expect(page.contains("after restart"), "\(page)")
+    }
+}
+
+/// The event log's retention policy (node.toml [events]).
+@Suite struct EventRetentionTests {
+    static func store() throws -> EventStore {
+        let dir = TestSupport.scratch + "/retention-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return try EventStore(path: dir + "/node.db")
+    }
+
+    static func emit(_ store: EventStore, _ n: Int) throws {
+        try store.commit(events: (0..<n).map { i in (app: "a", caller: "node", type: "t.e", payload: Array("\(i)".utf8)) },
+                         timers: [])
+    }
+
+    @Test func expiredEventsGoAndUndeliveredOnesAreCounted() throws {
+        let store = try Self.store()
+        try Self.emit(store, 10)
+        store.advance("fast", to: 10)
+        store.advance("slow", to: 4)
+        // Nothing is old enough yet.
+        #expect(store.prune(olderThanNs: 0, maxEvents: 1000, subscribers: ["fast", "slow"]) == (0, 0))
+        // All ten are past retention; six of them had not reached "slow".
+        let now = EventStore.wallNs() + 1
+        #expect(store.prune(olderThanNs: now, maxEvents: 1000, subscribers: ["fast", "slow"]) == (10, 6))
+        #expect(store.pending(for: "slow").isEmpty)
+    }
+
+    @Test func theCapRemovesTheOldestFirst() throws {
+        let store = try Self.store()
+        try Self.emit(store, 25)
+        store.advance("sub", to: 25)
+        #expect(store.prune(olderThanNs: 0, maxEvents: 20, subscribers: ["sub"]) == (5, 0))
+        let left = store.pending(for: "new subscriber", limit: 100)
+        #expect(left.count == 20 && left.first?.id == 6)
     }
 }

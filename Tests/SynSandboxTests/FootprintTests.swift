@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func appsStatsReadsWhatTheNodeWrote() throws {
-        let (node, stderr, seen) = try HostDeathTests.startNode()
+        let (node, stderr, seen, _) = try HostDeathTests.startNode()
         #expect(seen.contains("event started("), "\(seen)")
         kill(node.processIdentifier, SIGTERM)
         _ = HostDeathTests.readUntil("stopped\n", from: stderr)

@@ -23,7 +23,7 @@ import Testing
     }
 
     /// Starts `syneroym run` with the hello app; returns once the worker has started.
-    static func startNode() throws -> (node: Process, stderr: FileHandle, log: String) {
+    static func startNode() throws -> (node: Process, stderr: FileHandle, log: String, data: String) {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-hostdeath")
         let dir = TestSupport.scratch + "/hostdeath-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
@@ -48,7 +48,7 @@ import Testing
         let watched = Watched(node)
         DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
         let seen = readUntil("event started(", from: err.fileHandleForReading)
-        return (node, err.fileHandleForReading, seen)
+        return (node, err.fileHandleForReading, seen, dir + "/data")
     }
 
     /// Reads `handle` until `marker` appears or the stream ends.
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func workersDieWithTheHost() throws {
-        let (node, _, seen) = try Self.startNode()
+        let (node, _, seen, _) = try Self.startNode()
         #expect(seen.contains("event started("), "\(seen)")
         let workers = Self.descendants(of: node.processIdentifier)
         // The template, and the worker's outer process, init and app.
@@ -86,7 +86,7 @@ import Testing
 
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalStopsTheNodeGracefully(_ signal: Int32) throws {
-        let (node, stderr, seen) = try Self.startNode()
+        let (node, stderr, seen, data) = try Self.startNode()
         #expect(seen.contains("event started("), "\(seen)")
         let workers = Self.descendants(of: node.processIdentifier)
         kill(node.processIdentifier, signal)
@@ -97,6 +97,11 @@ import Testing
         #expect(rest.contains("signal \(signal): stopping"))
         #expect(rest.contains("event stopped(app: \"hello\")"))
         #expect(Self.waitGone(workers).isEmpty)
+        // The node's own management actions are in the audit log, whose chain and signatures verify.
+        let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", data])
+        for action in ["config.create", "node.start", "node.stop"] { #expect(shown.stdout.contains(action), "\(shown.stdout)") }
+        #expect(shown.stdout.contains("signal \(signal)"))
+        #expect(try ExecCommandTests.syneroym(["audit", "verify", "--data", data]).status == 0)
     }
 }
 

@@ -40,6 +40,8 @@ struct Run: ParsableCommand {
         }
         let node: NodeConfig
         let broker: Broker
+        let nodeToml = data + "/node.toml"
+        let firstStart = !FileManager.default.fileExists(atPath: nodeToml)
         do {
             node = try NodeSetup.nodeConfig(data: data, manifests: loaded.map(\.0), announce: true)
             broker = try NodeSetup.broker(data: data, node: node, manifests: loaded.map(\.0))
@@ -47,6 +49,14 @@ struct Run: ParsableCommand {
             Self.say(error.message)
             throw ExitCode(2)
         }
+        // Management actions are audited like any other: what the node was started with, and when it stopped.
+        if firstStart {
+            broker.audit.append(actor: "node", app: "", action: "config.create", decision: "ok",
+                                cause: "wrote \(nodeToml) granting the manifests' requests to \(loaded.map(\.0.id).joined(separator: ", "))")
+        }
+        let digest = (try? FileDigest.sha256Hex(path: nodeToml)) ?? "unreadable"
+        broker.audit.append(actor: "node", app: "", action: "node.start", decision: "ok",
+                            cause: "apps \(loaded.map { "\($0.0.id) \($0.0.version)" }.joined(separator: ", ")); node.toml sha256 \(digest)")
         var supervisors: [AppSupervisor] = []
         let dispatcher = EventDispatcher(store: broker.events)
         broker.onCommit = { dispatcher.notify() }
@@ -86,6 +96,22 @@ struct Run: ParsableCommand {
                             toDirectory: data)
         }
         snapshot()
+        // The event log's retention (node.toml [events]): at start, then hourly. Dropping events a subscriber has
+        // not received yet is a loss, so it is audited.
+        let retention = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        retention.schedule(deadline: .now(), repeating: 3600)
+        retention.setEventHandler {
+            let cutoff = EventStore.wallNs() - Int64(node.eventRetentionDays) * 86_400 * 1_000_000_000
+            let (deleted, undelivered) = broker.events.prune(olderThanNs: cutoff, maxEvents: node.maxEvents,
+                                                             subscribers: dispatcher.subscribers)
+            guard deleted > 0 else { return }
+            Self.say("event log: removed \(deleted) events past retention (\(undelivered) not yet delivered)")
+            if undelivered > 0 {
+                broker.audit.append(actor: "node", app: "", action: "events.retention", decision: "dropped",
+                                    cause: "\(undelivered) undelivered events removed by node.toml [events] retention_days=\(node.eventRetentionDays) / max_events=\(node.maxEvents)")
+            }
+        }
+        retention.resume()
         let statsWriter = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
         statsWriter.schedule(deadline: .now() + 5, repeating: 5)
         statsWriter.setEventHandler(handler: snapshot)
@@ -94,11 +120,13 @@ struct Run: ParsableCommand {
         sigwait(&signals, &received)
         Self.say("signal \(received): stopping")
         statsWriter.cancel()
+        retention.cancel()
         dispatcher.stop()
         for s in supervisors { s.stop() }
         // Let the instance threads shut their workers down (bounded).
         for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
         snapshot()
+        broker.audit.append(actor: "node", app: "", action: "node.stop", decision: "ok", cause: "signal \(received)")
         broker.close()
         Self.say("stopped")
     }
