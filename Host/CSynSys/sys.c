@@ -22,6 +22,17 @@
 
 int csyn_unshare(int flags) { return unshare(flags); }
 pid_t csyn_fork(void) { return fork(); }
+
+int csyn_probe_unshare(int flags) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) _exit(unshare(flags) == 0 ? 0 : (errno & 0xff));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 int csyn_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 int csyn_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 int csyn_set_dumpable(int v) { return prctl(PR_SET_DUMPABLE, (unsigned long)v, 0, 0, 0); }

@@ -1,6 +1,6 @@
 /// Syntax rules for names, patterns, URLs and paths in profiles and manifests.
 /// Each `…Problem` function returns nil when the text is valid, else what is wrong with it.
-enum NameRules {
+public enum NameRules {
     private static func isLower(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
@@ -12,26 +12,26 @@ enum NameRules {
     }
 
     /// `^[a-z0-9][a-z0-9_-]{0,62}$`
-    static func isProfileName(_ text: String) -> Bool {
+    public static func isProfileName(_ text: String) -> Bool {
         matches(text, first: { isLower($0) || isDigit($0) },
                 rest: { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }, maxRest: 62)
     }
 
     /// `^[a-z][a-z0-9_-]{0,62}$`
-    static func isAppID(_ text: String) -> Bool {
+    public static func isAppID(_ text: String) -> Bool {
         matches(text, first: isLower,
                 rest: { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }, maxRest: 62)
     }
 
     /// `^[a-z][a-z0-9_.-]{0,127}$`
-    static func isMethodName(_ text: String) -> Bool {
+    public static func isMethodName(_ text: String) -> Bool {
         matches(text, first: isLower, rest: {
             isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
         }, maxRest: 127)
     }
 
     /// 64 lowercase hex digits.
-    static func isSHA256Hex(_ text: String) -> Bool {
+    public static func isSHA256Hex(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
     }
 

@@ -1,13 +1,28 @@
 extension NodeConfig {
     /// A node.toml granting each manifest exactly what it requests, under the profile it asks for.
     /// Used when a node starts without one; the node owner edits it from there.
-    public static func granting(_ manifests: [AppManifest]) -> String {
+    /// `owners` are base64url key ids allowed to use the admin API.
+    public static func granting(_ manifests: [AppManifest], owners: [String] = []) -> String {
         var out = """
             # Syneroym node configuration, written on first start. Each app gets exactly what its manifest requests;
             # remove a grant to deny it (the app then gets SYN_E_DENIED naming the key), or set enabled = false.
             [node]
             name = "syneroym-node"
-            owners = []
+            # base64url ed25519 public keys (43 characters) allowed to use /v1/admin; `syneroym keys show` prints yours.
+            owners = \(list(owners))
+
+            [gateway]
+            listen = "127.0.0.1:7420"      # host:port of the HTTP gateway
+            max_body_kb = 1024             # larger request bodies get 413
+            request_timeout_ms = 30000     # no answer from the app by then: 504
+            retry_after_s = 1              # Retry-After sent with 503 when an app's queue is full
+            signature_window_s = 300       # how far a signature's `created` may be from this node's clock
+            replay_cache_entries = 100000  # nonces and signatures remembered against replay
+            drain_timeout_s = 10           # on SIGTERM/SIGINT, how long calls in flight may finish
+
+            [events]
+            retention_days = 7             # events older than this are deleted, delivered or not
+            max_events = 1000000           # past this many, the oldest go first
 
             """
         for m in manifests.sorted(by: { $0.id < $1.id }) {

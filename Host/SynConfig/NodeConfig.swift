@@ -12,6 +12,9 @@
 /// [apps.hello.grants]             # the same keys as a manifest's [capabilities]
 /// storage.kv = true
 ///
+/// [gateway]                       # the HTTP gateway (see GatewaySettings for every key)
+/// listen = "127.0.0.1:7420"
+///
 /// [events]                        # the node's event log (node.db)
 /// retention_days = 7              # events older than this are deleted, delivered or not
 /// max_events = 1000000            # past this many, the oldest go first
@@ -32,6 +35,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var name = "syneroym-node"
     public var owners: [String] = []
     public var apps: [String: App] = [:]
+    /// The HTTP gateway's address and limits.
+    public var gateway = GatewaySettings()
     /// How long the event log keeps an event, delivered or not.
     public var eventRetentionDays = 7
     /// The most events the log keeps; the oldest go first.
@@ -49,8 +54,11 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps", "events"])
+        try root.allowOnly(["node", "apps", "events", "gateway"])
         var config = NodeConfig()
+        if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
+            config.gateway = try GatewaySettings.parse(gateway)
+        }
         if let node = try root.table("node", keys: ["name", "owners"]) {
             config.name = try node.string("name") ?? config.name
             config.owners = try node.strings("owners") ?? []

@@ -114,3 +114,21 @@ import Testing
         #expect(throws: ConfigError.self) { try NodeConfig.parse("[events]\nkeep = 1\n", file: "node.toml") }
     }
 }
+
+@Suite struct GatewaySettingsTests {
+    @Test func theGeneratedNodeTomlParsesWithTheDefaults() throws {
+        let config = try NodeConfig.parse(NodeConfig.granting([]), file: "node.toml")
+        #expect(config.gateway == GatewaySettings())
+        #expect(config.gateway.hostAndPort! == ("127.0.0.1", 7420))
+        #expect(config.eventRetentionDays == 7)
+    }
+
+    @Test func limitsAreReadAndChecked() throws {
+        let config = try NodeConfig.parse("[gateway]\nlisten = \"0.0.0.0:8080\"\nmax_body_kb = 64\nretry_after_s = 5\n", file: "node.toml")
+        #expect(config.gateway.maxBodyKB == 64 && config.gateway.retryAfterS == 5)
+        #expect(config.gateway.hostAndPort! == ("0.0.0.0", 8080))
+        for bad in ["listen = \"nowhere\"", "listen = \"h:99999\"", "max_body_kb = 0", "unknown_limit = 1"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try NodeConfig.parse("[gateway]\n\(bad)\n", file: "node.toml") }
+        }
+    }
+}

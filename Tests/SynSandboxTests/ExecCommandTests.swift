@@ -9,10 +9,13 @@ import Testing
         let stderr: String
     }
 
-    static func syneroym(_ args: [String]) throws -> Result {
+    static func syneroym(_ args: [String], environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: TestSupport.root)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -19,6 +19,9 @@
 int csyn_unshare(int flags);
 /* The corresponding C function is `fork`. Only for single-threaded callers. */
 pid_t csyn_fork(void);
+/* Forks a child that tries unshare(flags) and exits; returns 0 if it could, its errno if not, -1 if the probe
+ * itself failed. The child calls only unshare and _exit, so this is safe in a threaded process. */
+int csyn_probe_unshare(int flags);
 /* prctl(PR_SET_PDEATHSIG, sig). */
 int csyn_set_parent_death_signal(int sig);
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */

@@ -11,7 +11,7 @@ struct AppsStats: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Calls, errors, wall and CPU time, storage, events, denials and deaths per app.")
-    @OptionGroup var options: Audit.DataOption
+    @OptionGroup var options: DataOption
     @Flag(help: "Print the JSON document.") var json = false
 
     func run() throws {

@@ -7,18 +7,13 @@ import SynSodium
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show or verify the node's audit log.", subcommands: [AuditVerify.self, AuditShow.self])
-
-    struct DataOption: ParsableArguments {
-        @Option(help: "The node's data directory.") var data: String =
-            (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.local/share/syneroym"
-    }
 }
 
 /// Checks every entry's hash, the chain and the signed checkpoints; exits 1 naming the first broken entry.
 struct AuditVerify: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify",
                                                     abstract: "Verify the audit log's chain and signed checkpoints.")
-    @OptionGroup var options: Audit.DataOption
+    @OptionGroup var options: DataOption
 
     func run() throws {
         let key: SigningKey
@@ -42,7 +37,7 @@ struct AuditVerify: ParsableCommand {
 /// Prints the most recent entries, one per line.
 struct AuditShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print recent audit entries.")
-    @OptionGroup var options: Audit.DataOption
+    @OptionGroup var options: DataOption
     @Option(help: "How many entries.") var limit: Int = 50
 
     func run() throws {

@@ -6,6 +6,6 @@ struct Syneroym: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",
-        subcommands: [Run.self, Exec.self, Apps.self, Audit.self, Bench.self]
+        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Keys.self, Audit.self, Exec.self, Bench.self]
     )
 }

@@ -35,4 +35,17 @@ enum AppLoader {
         }
         throw CLIError("error: sandbox profile '\(name)' (the manifest's [sandbox] profile) not found in: \(directories.joined(separator: ", ")); pass --profile FILE")
     }
+
+    /// Every manifest (`*.toml`) in `directory`, parsed, sorted by file name. Refuses a directory without any.
+    static func manifests(in directory: String) throws(CLIError) -> [AppManifest] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        guard !files.isEmpty else { throw CLIError("error: no manifests (*.toml) in \(directory); pass --manifests DIR") }
+        var out: [AppManifest] = []
+        for file in files {
+            do { out.append(try AppManifest.load(path: (directory as NSString).appendingPathComponent(file))) } catch {
+                throw CLIError("error: \(error)")
+            }
+        }
+        return out
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// A command-line failure: printed on stderr, with the exit code the command documents.
 struct CLIError: Error, CustomStringConvertible {
@@ -9,4 +10,18 @@ struct CLIError: Error, CustomStringConvertible {
         self.code = code
     }
     var description: String { message }
+}
+
+/// A subcommand whose failures are `CLIError`s: the message goes to stderr and the process exits with its code.
+protocol CheckedCommand: ParsableCommand {
+    func execute() throws(CLIError)
+}
+
+extension CheckedCommand {
+    func run() throws {
+        do { try execute() } catch {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            throw ExitCode(error.code)
+        }
+    }
 }

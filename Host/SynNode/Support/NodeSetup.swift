@@ -29,4 +29,9 @@ enum NodeSetup {
             return broker
         } catch { throw CLIError("error: \(error.message)") }
     }
+
+    /// Loads a node.toml, with its file, line and key in any error.
+    static func load(_ path: String) throws(CLIError) -> NodeConfig {
+        do { return try NodeConfig.load(path: path) } catch { throw CLIError("error: \(error)") }
+    }
 }

@@ -1,0 +1,48 @@
+/// The HTTP gateway's settings, `[gateway]` in node.toml. Every limit the gateway enforces is here.
+public struct GatewaySettings: Sendable, Equatable {
+    /// Where the gateway listens (`host:port`).
+    public var listen = "127.0.0.1:7420"
+    /// Largest request body accepted; larger ones get 413.
+    public var maxBodyKB = 1024
+    /// How long the gateway waits for an app's answer before 504 (the app's own profile may stop it sooner).
+    public var requestTimeoutMs = 30_000
+    /// The `Retry-After` seconds sent with 503 when an app's queue is full.
+    public var retryAfterS = 1
+    /// How far a signature's `created` may lie from the node's clock, either way.
+    public var signatureWindowS = 300
+    /// Nonces and signatures remembered against replay, at most.
+    public var replayCacheEntries = 100_000
+    /// How long SIGTERM/SIGINT waits for calls in flight before stopping the workers.
+    public var drainTimeoutS = 10
+
+    public init() {}
+
+    /// The `listen` address split into host and port.
+    public var hostAndPort: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    static let keys = ["listen", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
+                       "replay_cache_entries", "drain_timeout_s"]
+
+    static func parse(_ table: TableReader) throws(ConfigError) -> GatewaySettings {
+        var g = GatewaySettings()
+        if let listen = try table.string("listen") {
+            g.listen = listen
+            guard g.hostAndPort != nil else {
+                throw table.error(.badValue, "listen", "gateway.listen must be host:port, e.g. \"127.0.0.1:7420\", got \"\(listen)\"")
+            }
+        }
+        g.maxBodyKB = try table.integer("max_body_kb", in: 1...1_048_576) ?? g.maxBodyKB
+        g.requestTimeoutMs = try table.integer("request_timeout_ms", in: 10...3_600_000) ?? g.requestTimeoutMs
+        g.retryAfterS = try table.integer("retry_after_s", in: 1...3600) ?? g.retryAfterS
+        g.signatureWindowS = try table.integer("signature_window_s", in: 1...3600) ?? g.signatureWindowS
+        g.replayCacheEntries = try table.integer("replay_cache_entries", in: 1000...100_000_000) ?? g.replayCacheEntries
+        g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
+        return g
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import SynBroker
+import SynConfig
+import SynSandbox
+import SynSodium
+import SynSQLite
+
+/// `syneroym doctor`: what the node needs from this machine and its data directory, each with a fix.
+struct Doctor: CheckedCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check user namespaces, seccomp, cgroups, key permissions and the data directory; print fixes.",
+        discussion: "Exit status: 0 when every check passes, 1 when any fails (each failure is printed with its fix).")
+    @OptionGroup var options: DataOption
+    @Option(help: "Directory of app manifests to start once in the sandbox (end-to-end check).") var manifests: String = "manifests"
+    @Option(help: "Directory of sandbox profiles.") var profiles: String = "sandbox-profiles"
+
+    func execute() throws(CLIError) {
+        var report = DoctorReport()
+        report.add("user namespaces", SandboxProbe.namespaces())
+        report.add("seccomp", SandboxProbe.seccomp())
+        report.add("cgroups", SandboxProbe.cgroups())
+        report.add("worker executable", FileManager.default.isExecutableFile(atPath: NodePaths.worker)
+            ? .init(ok: true, detail: NodePaths.worker, fix: "")
+            : .init(ok: false, detail: "\(NodePaths.worker) is missing", fix: "make build (or set SYNEROYM_WORKER)"))
+        checkData(&report)
+        checkApps(&report)
+        print(report.text, terminator: "")
+        if report.failures > 0 { throw CLIError("\(report.failures) check(s) failed", code: 1) }
+    }
+
+    private func checkData(_ report: inout DoctorReport) {
+        let data = options.data
+        var st = stat()
+        guard stat(data, &st) == 0 else {
+            report.add("data directory", .init(ok: false, detail: "\(data) does not exist", fix: "syneroym init --data \(data)"))
+            return
+        }
+        let mode = st.st_mode & 0o777
+        if st.st_uid != geteuid() {
+            report.add("data directory", .init(ok: false, detail: "\(data) is owned by uid \(st.st_uid), not \(geteuid())",
+                                                fix: "chown -R \(geteuid()) \(data), or run the node as its owner"))
+        } else if mode & 0o077 != 0 {
+            report.add("data directory", .init(ok: false, detail: "\(data) has mode \(String(mode, radix: 8)): others can look in",
+                                                fix: "chmod 700 \(data)"))
+        } else if access(data, W_OK) != 0 {
+            report.add("data directory", .init(ok: false, detail: "\(data) is not writable", fix: "chmod u+w \(data)"))
+        } else {
+            var fs = statvfs()
+            let free = statvfs(data, &fs) == 0 ? UInt64(fs.f_bavail) * UInt64(fs.f_frsize) : 0
+            report.add("data directory", free < 100 << 20
+                ? .init(ok: false, detail: "only \(free >> 20) MB free under \(data)", fix: "free disk space: SQLite needs room to commit and checkpoint")
+                : .init(ok: true, detail: "\(data): mode \(String(mode, radix: 8)), owned by uid \(st.st_uid), \(free >> 20) MB free", fix: ""))
+        }
+        let keyPath = data + "/node.key"
+        do {
+            let key = try KeyFile.load(path: keyPath)
+            report.add("node key", .init(ok: true, detail: "\(keyPath): mode 0600, node id \(Base64URL.encode(key.publicKey))", fix: ""))
+            checkAudit(&report, publicKey: key.publicKey)
+        } catch {
+            let fix = FileManager.default.fileExists(atPath: keyPath) ? "chmod 600 \(keyPath) and chown it to the node's user" : "syneroym init --data \(data)"
+            report.add("node key", .init(ok: false, detail: error.message, fix: fix))
+        }
+        do {
+            let node = try NodeConfig.load(path: data + "/node.toml")
+            report.add("node.toml", .init(ok: true, detail: "\(node.apps.count) app(s), \(node.owners.count) owner(s), gateway on \(node.gateway.listen)", fix: ""))
+        } catch {
+            report.add("node.toml", .init(ok: false, detail: "\(error)", fix: "fix the line named, or move it away and run syneroym init"))
+        }
+        for app in ((try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? []).sorted() {
+            report.add("database \(app)", Self.quickCheck(data + "/apps/\(app)/app.db"))
+        }
+    }
+
+    private func checkAudit(_ report: inout DoctorReport, publicKey: [UInt8]) {
+        let path = options.data + "/node.db"
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            let r = try AuditVerifier.verify(path: path, nodePublicKey: publicKey)
+            if let broken = r.firstBroken {
+                report.add("audit log", .init(ok: false, detail: "broken at entry \(broken.seq): \(broken.reason)",
+                                              fix: "keep a copy of \(path) as evidence; restore node.db from a backup"))
+            } else {
+                report.add("audit log", .init(ok: true, detail: "\(r.entries) entries, \(r.checkpoints) signed checkpoints verify", fix: ""))
+            }
+        } catch {
+            report.add("audit log", .init(ok: false, detail: error.message, fix: "restore node.db from a backup"))
+        }
+    }
+
+    /// `PRAGMA quick_check` of an app database, read-only; a running node holds it exclusively, which is fine.
+    static func quickCheck(_ path: String) -> SandboxProbe.Result {
+        guard FileManager.default.fileExists(atPath: path) else { return .init(ok: true, detail: "no database yet", fix: "") }
+        var options = Database.Options()
+        options.readOnly = true
+        options.busyTimeoutMs = 0
+        do {
+            let db = try Database(path: path, options: options)
+            defer { db.close() }
+            let rows = try db.query("PRAGMA quick_check")
+            guard case .text(let verdict)? = rows.first?.first, verdict == "ok" else {
+                return .init(ok: false, detail: "quick_check: \(rows.prefix(3))", fix: "stop the node and restore \(path) from a backup")
+            }
+            return .init(ok: true, detail: "\(path): quick_check ok", fix: "")
+        } catch where error.code == SQLiteError.busy {
+            return .init(ok: true, detail: "\(path): held by the running node (not checked)", fix: "")
+        } catch {
+            return .init(ok: false, detail: "\(path): \(error.message)", fix: "stop the node and restore \(path) from a backup")
+        }
+    }
+
+    /// Starts each app once in a real sandbox, without capabilities, and reads its init reply.
+    private func checkApps(_ report: inout DoctorReport) {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        for file in files {
+            let path = (manifests as NSString).appendingPathComponent(file)
+            do {
+                let (manifest, profile, spec) = try AppLoader.spec(manifestPath: path, profilePath: nil, profileDirectory: profiles)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                do {
+                    let worker = try WorkerProcess.start(spec)
+                    let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                    worker.shutdown()
+                    report.add("sandbox \(manifest.id)", .init(ok: true, detail: String(format: "started under profile %@ in %.1f ms", profile.name, ms), fix: ""))
+                } catch {
+                    report.add("sandbox \(manifest.id)", .init(ok: false, detail: "\(error)", fix: "see the checks above; try the app under the debug profile"))
+                }
+            } catch {
+                report.add("sandbox \(file)", .init(ok: false, detail: error.message, fix: "make build, or fix the manifest"))
+            }
+        }
+    }
+}

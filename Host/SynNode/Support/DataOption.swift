@@ -1,0 +1,14 @@
+import ArgumentParser
+import Foundation
+
+/// `--data DIR`, which every command takes: the node's data directory.
+struct DataOption: ParsableArguments {
+    @Option(help: "The node's data directory (default: $SYNEROYM_DATA, else ~/.local/share/syneroym).")
+    var data: String = DataOption.defaultDirectory
+
+    static var defaultDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let explicit = env["SYNEROYM_DATA"], !explicit.isEmpty { return explicit }
+        return (env["HOME"] ?? ".") + "/.local/share/syneroym"
+    }
+}
