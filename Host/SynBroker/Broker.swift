@@ -189,7 +189,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             }
             if nth <= Self.maxAuditedDenials {
                 audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
-                             decision: "denied", cause: failure.message)
+                             decision: "denied", cause: failure.message + Self.requestSuffix(context))
             }
         }
         return failure
@@ -206,7 +206,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         let denials = lock.withLock { requestDenials.removeValue(forKey: context.requestID) ?? 0 }
         if denials > Self.maxAuditedDenials {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
-                         cause: "\(denials - Self.maxAuditedDenials) more denials in request \(context.requestID) not itemised")
+                         cause: "\(denials - Self.maxAuditedDenials) more denials in this request not itemised" + Self.requestSuffix(context))
         }
         let outbox = lock.withLock { outboxes.removeValue(forKey: context.requestID) }
         guard commit else { return nil }
@@ -316,6 +316,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D
             }
         }
+    }
+
+    /// ` [request <id>]` for a call the gateway tagged, so audit entries and logs line up.
+    static func requestSuffix(_ context: HostCallContext) -> String {
+        context.tag.isEmpty ? "" : " [request \(context.tag)]"
     }
 
     /// Who an app's call acts for: the verified caller's base64url key, or `anonymous`.

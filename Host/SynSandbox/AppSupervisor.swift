@@ -16,7 +16,7 @@ public final class AppSupervisor: @unchecked Sendable {
     public let spec: WorkerSpec
     public let policy: SupervisorPolicy
     private let hostCalls: any HostCallHandler
-    private let log: @Sendable (String, Int32, String) -> Void
+    private let log: @Sendable (AppLogLine) -> Void
     private let onEvent: @Sendable (SupervisorEvent) -> Void
 
     private let lock = Mutex()
@@ -41,7 +41,7 @@ public final class AppSupervisor: @unchecked Sendable {
 
     private struct Pending {
         enum Work {
-            case handle(method: String, caller: [UInt8], body: [UInt8])
+            case handle(method: String, caller: [UInt8], body: [UInt8], tag: String)
             case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
         }
         let work: Work
@@ -49,7 +49,7 @@ public final class AppSupervisor: @unchecked Sendable {
     }
 
     public init(spec: WorkerSpec, policy: SupervisorPolicy, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
-                log: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in },
+                log: @escaping @Sendable (AppLogLine) -> Void = { _ in },
                 onEvent: @escaping @Sendable (SupervisorEvent) -> Void = { _ in }) {
         self.spec = spec
         self.policy = policy
@@ -115,17 +115,18 @@ public final class AppSupervisor: @unchecked Sendable {
     }
 
     /// Calls `method` on an idle instance, waiting in the bounded queue if all are busy.
-    public func call(method: String, caller: [UInt8] = [], body: [UInt8] = []) async throws(CallError) -> CallReply {
+    public func call(method: String, caller: [UInt8] = [], body: [UInt8] = [], tag: String = "") async throws(CallError) -> CallReply {
         let result: Result<CallReply, CallError> = await withCheckedContinuation { continuation in
-            submit(method: method, caller: caller, body: body) { continuation.resume(returning: $0) }
+            submit(method: method, caller: caller, body: body, tag: tag) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }
 
     /// Queues a call; `complete` runs exactly once, on an instance thread or immediately when refused.
-    public func submit(method: String, caller: [UInt8], body: [UInt8],
+    /// `tag` is the gateway's request id, for the call's audit entries and log lines.
+    public func submit(method: String, caller: [UInt8], body: [UInt8], tag: String = "",
                        complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
-        enqueue(.handle(method: method, caller: caller, body: body), complete)
+        enqueue(.handle(method: method, caller: caller, body: body, tag: tag), complete)
     }
 
     /// Queues an event, timer or message for the app's `on_event` (kind per synapp.h); `complete` runs once.
@@ -183,8 +184,8 @@ public final class AppSupervisor: @unchecked Sendable {
             do {
                 let reply: CallReply
                 switch call.work {
-                case .handle(let method, let caller, let body):
-                    reply = try current.handle(method: method, caller: caller, body: body)
+                case .handle(let method, let caller, let body, let tag):
+                    reply = try current.handle(method: method, caller: caller, body: body, tag: tag)
                 case .event(let kind, let topic, let payload, let token):
                     reply = try current.deliver(kind: kind, topic: topic, payload: payload, token: token)
                 }

@@ -7,6 +7,8 @@ struct HandlePayload {
     private let method: [UInt8]
     /// The verified caller (empty for anonymous calls and for non-`handle` calls).
     let caller: [UInt8]
+    /// The gateway's request id, for audit entries and logs (not sent to the worker).
+    var tag = ""
     private let body: [UInt8]
     private let framed: Bool
 

@@ -8,11 +8,14 @@ public struct HostCallContext: Sendable, Equatable {
     public let caller: [UInt8]
     /// When the call's time runs out (monotonic nanoseconds); host functions should finish well before.
     public let deadlineNs: Int64
-    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max) {
+    /// The request id the gateway gave this call (`X-Request-Id`), for audit entries and logs; empty otherwise.
+    public let tag: String
+    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max, tag: String = "") {
         self.app = app
         self.requestID = requestID
         self.caller = caller
         self.deadlineNs = deadlineNs
+        self.tag = tag
     }
 }
 

@@ -24,7 +24,9 @@ public final class WorkerProcess: @unchecked Sendable {
     private let pidfd: Int32
     private let cgroup: WorkerCgroup
     private let hostCalls: any HostCallHandler
-    private let logSink: @Sendable (String, Int32, String) -> Void
+    private let logSink: @Sendable (AppLogLine) -> Void
+    /// The request id of the call in progress, for its log lines.
+    private var currentTag = ""
     /// Request ids are unique across every worker of this host process.
     private static let nextRequestID = Atomic<UInt64>(0)
     /// Serialises calls: the link carries one call at a time.
@@ -45,7 +47,7 @@ public final class WorkerProcess: @unchecked Sendable {
     /// - Parameter useTemplate: clone from a pre-started template process (fast) instead of `posix_spawn`.
     public static func start(_ spec: WorkerSpec, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
                              useTemplate: Bool = true,
-                             log: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in })
+                             log: @escaping @Sendable (AppLogLine) -> Void = { _ in })
         throws(WorkerError) -> WorkerProcess
     {
         let libraryFD = open(spec.libraryPath, O_RDONLY | O_CLOEXEC)
@@ -94,7 +96,7 @@ public final class WorkerProcess: @unchecked Sendable {
     }
 
     private init(spec: WorkerSpec, pid: Int32, socket: Int32, cgroup: WorkerCgroup, hostCalls: any HostCallHandler,
-                 log: @escaping @Sendable (String, Int32, String) -> Void) {
+                 log: @escaping @Sendable (AppLogLine) -> Void) {
         self.spec = spec
         self.pid = pid
         self.socket = socket
@@ -130,10 +132,11 @@ public final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Calls the app's `handle`. Throws when the worker dies during the call (it is then gone for good).
-    public func handle(method: String, caller: [UInt8] = [], body: [UInt8] = [], timeoutMs: Int? = nil)
+    public func handle(method: String, caller: [UInt8] = [], body: [UInt8] = [], timeoutMs: Int? = nil, tag: String = "")
         throws(WorkerError) -> CallReply
     {
-        let payload = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
+        var payload = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
+        payload.tag = tag
         let timeout = timeoutMs ?? spec.callTimeoutMs
         let result: Result<CallReply, WorkerError> = callLock.withLock {
             do throws(WorkerError) { return .success(try exchange(.handle, payload: payload, timeoutMs: timeout)) } catch {
@@ -224,7 +227,8 @@ public final class WorkerProcess: @unchecked Sendable {
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
         let context = HostCallContext(app: spec.appID, requestID: Self.nextRequestID.add(1, ordering: .relaxed).newValue,
-                                      caller: payload.caller, deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000)
+                                      caller: payload.caller, deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000,
+                                      tag: payload.tag)
         do {
             let reply = try exchange(op, payload: payload, timeoutMs: timeoutMs, context: context)
             if let failure = hostCalls.endCall(context, commit: reply.status == 0 && reply.httpStatus < 500) {
@@ -240,6 +244,7 @@ public final class WorkerProcess: @unchecked Sendable {
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int, context: HostCallContext)
         throws(WorkerError) -> CallReply
     {
+        currentTag = context.tag
         defer { endCallLogs() }
         let id = context.requestID
         do throws(WireError) {
@@ -319,12 +324,14 @@ public final class WorkerProcess: @unchecked Sendable {
             return
         }
         logLines += 1
-        logSink(spec.appID, Int32(bitPattern: frame.op), String(decoding: frame.payload.prefix(4096), as: UTF8.self))
+        logSink(AppLogLine(app: spec.appID, level: Int32(bitPattern: frame.op),
+                           message: String(decoding: frame.payload.prefix(4096), as: UTF8.self), requestID: currentTag))
     }
 
     private func endCallLogs() {
         if droppedLogLines > 0 {
-            logSink(spec.appID, 3, "host: dropped \(droppedLogLines) log lines past \(Self.maxLogLinesPerCall) in one call")
+            logSink(AppLogLine(app: spec.appID, level: 3, message: "host: dropped \(droppedLogLines) log lines past \(Self.maxLogLinesPerCall) in one call",
+                               requestID: currentTag))
         }
         logLines = 0
         droppedLogLines = 0

@@ -61,7 +61,7 @@ import Testing
         w.shutdown()
         let entries = node.broker.audit.recent(100)
         #expect(entries.filter { $0.action == "sql_exec" }.count == 10)
-        #expect(entries.contains { $0.action == "denials" && $0.cause.hasPrefix("490 more denials in request") })
+        #expect(entries.contains { $0.action == "denials" && $0.cause.hasPrefix("490 more denials in this request") })
         let f = node.broker.complete(AppFootprint(), of: "store")
         #expect(f.denials == 500)
     }

@@ -8,7 +8,7 @@ import Testing
         let lib = try TestSupport.buildC("Tests/HostileApps/slots.c", name: "slots")
         let logs = LogLines()
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "slots", library: lib),
-                                             log: { _, level, line in logs.append("\(level) \(line)") })
+                                             log: { line in logs.append("\(line.level) \(line.message)") })
         let text = String(decoding: try worker.handle(method: "all").body, as: UTF8.self)
         var result: [String: (status: Int, message: String)] = [:]
         for line in text.split(separator: "\n") {

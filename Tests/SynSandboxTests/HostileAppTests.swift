@@ -61,7 +61,7 @@ import Testing
     @Test func aLogFloodIsCappedPerCall() throws {
         let lines = LogLines()
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library),
-                                             log: { _, _, line in lines.append(line) })
+                                             log: { line in lines.append(line.message) })
         #expect(try worker.handle(method: "log_flood").body == Array("flooded".utf8))
         #expect(lines.all.count == 201)
         #expect(lines.all.last == "host: dropped 4800 log lines past 200 in one call")

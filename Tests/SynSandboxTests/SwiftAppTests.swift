@@ -10,7 +10,7 @@ import Testing
     @Test func swiftAppUsesEveryLocalSlot() throws {
         let lines = LogLines()
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "swift-echo", library: Self.library("SwiftEchoApp")),
-                                             log: { app, level, line in lines.append("\(app) \(level) \(line)") })
+                                             log: { line in lines.append("\(line.app) \(line.level) \(line.message)") })
         #expect(try worker.handle(method: "echo", body: Array("héllo".utf8)).body == Array("héllo".utf8))
         let random1 = try worker.handle(method: "random").body
         let random2 = try worker.handle(method: "random").body

@@ -38,8 +38,8 @@ struct Exec: ParsableCommand {
         let callerKey = try parseCaller()
         let bodyBytes = body == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(body.utf8)
         let worker: WorkerProcess
-        let log: @Sendable (String, Int32, String) -> Void = { app, level, line in
-            FileHandle.standardError.write(Data("[\(app)] \(Self.levelName(level)): \(line)\n".utf8))
+        let log: @Sendable (AppLogLine) -> Void = { line in
+            FileHandle.standardError.write(Data("[\(line.app)] \(Self.levelName(line.level)): \(line.message)\n".utf8))
         }
         do { worker = try WorkerProcess.start(spec, hostCalls: broker, log: log) } catch {
             switch error {

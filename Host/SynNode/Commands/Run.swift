@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
             }
             let policy = SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth)
             let s = AppSupervisor(spec: spec, policy: policy, hostCalls: broker,
-                                  log: { app, level, line in Self.say("app \(app) [\(level)] \(line)") },
+                                  log: { line in Self.say("app \(line.app) [\(line.level)] \(line.message)") },
                                   onEvent: { event in
                                       Self.say("event \(event)")
                                       broker.audit.record(event)
