@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Syneroym",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "syneroym", targets: ["SynNode"]),
         .executable(name: "synapp-worker", targets: ["SynWorker"]),
@@ -15,6 +15,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        // Already in the graph through hummingbird; named because the gateway imports NIOCore and HTTPTypes.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // The C ABI: the only contract between host and apps.
@@ -50,14 +58,31 @@ let package = Package(
         // The capability broker: policy checks, storage, identity, per-request transactions.
         .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium"],
                 path: "Host/SynBroker"),
+        // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
+        .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
+        // The node (apps, lifecycle, management actions) and its HTTP gateway.
+        .target(name: "SynGateway", dependencies: [
+            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], path: "Host/SynGateway"),
         // The sandboxed worker executable.
         .executableTarget(name: "SynWorker", dependencies: [
             "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap",
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
-            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys",
+            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], path: "Host/SynNode"),
 
         // Swift test apps built as shared libraries against the C ABI.
@@ -67,6 +92,7 @@ let package = Package(
 
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
+        .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium"], path: "Tests/SynHTTPSigTests"),
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),

@@ -3,7 +3,7 @@ import SynSQLite
 
 /// SQL parameters and rows as JSON: numbers, strings, booleans and null map to SQLite values; a blob is
 /// `{"base64": "..."}` both ways.
-enum JSONValues {
+public enum JSONValues {
     static func parameters(_ bytes: [UInt8]) throws(BrokerFailure) -> [SQLValue] {
         if bytes.isEmpty { return [] }
         do {
@@ -35,7 +35,7 @@ enum JSONValues {
     }
 
     /// Whether `bytes` is one valid JSON value.
-    static func isJSON(_ bytes: [UInt8]) -> Bool {
+    public static func isJSON(_ bytes: [UInt8]) -> Bool {
         (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
     }
 

@@ -28,12 +28,11 @@ import Testing
     }
 
     @Test func appsStatsReadsWhatTheNodeWrote() throws {
-        let (node, stderr, seen, _) = try HostDeathTests.startNode()
-        #expect(seen.contains("event started("), "\(seen)")
+        let (node, stderr, seen, data) = try HostDeathTests.startNode()
+        #expect(seen.contains("event=started("), "\(seen)")
         kill(node.processIdentifier, SIGTERM)
-        _ = HostDeathTests.readUntil("stopped\n", from: stderr)
+        _ = HostDeathTests.readUntil("node stopped", from: stderr)
         node.waitUntilExit()
-        let data = try #require(node.arguments?.last)
         let r = try ExecCommandTests.syneroym(["apps", "stats", "--json", "--data", data])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])

@@ -1,12 +1,12 @@
 import Foundation
-import SynSandbox
+public import SynSandbox
 
 /// `<data>/stats.json`: the running node's per-app footprints, rewritten every few seconds and at shutdown,
 /// read by `syneroym apps stats`.
-enum StatsFile {
-    static func path(_ directory: String) -> String { directory + "/stats.json" }
+public enum StatsFile {
+    public static func path(_ directory: String) -> String { directory + "/stats.json" }
 
-    static func write(_ footprints: [(String, AppFootprint)], toDirectory directory: String) {
+    public static func write(_ footprints: [(String, AppFootprint)], toDirectory directory: String) {
         var apps: [String: Any] = [:]
         for (app, f) in footprints {
             apps[app] = [

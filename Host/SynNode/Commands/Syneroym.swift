@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `syneroym` command: the node and its CLI.
 @main
-struct Syneroym: ParsableCommand {
+struct Syneroym: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",

@@ -16,7 +16,9 @@ enum NodeSetup {
             do { try NodeConfig.granting(manifests).write(toFile: path, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("error: cannot write \(path): \(error)")
             }
-            if announce { Run.say("wrote \(path): each app is granted what its manifest requests; edit it to change that") }
+            if announce {
+                FileHandle.standardError.write(Data("wrote \(path): each app is granted what its manifest requests; edit it to change that\n".utf8))
+            }
         }
         do { return try NodeConfig.load(path: path) } catch { throw CLIError("error: \(error)") }
     }

@@ -1,0 +1,99 @@
+import Foundation
+public import Hummingbird
+import HTTPTypes
+import SynBroker
+import SynConfig
+import SynSandbox
+import SynSodium
+
+/// `/v1/admin/...`: the node owner's actions. Every request must be signed by a key listed in node.toml
+/// `[node] owners`; every action is audited with that key as the actor.
+struct AdminRoutes: Sendable {
+    let runtime: NodeRuntime
+    let signatures: SignatureCheck
+
+    func add(to router: Router<GatewayContext>) {
+        let admin = router.group("/v1/admin")
+        admin.get("/apps") { request, context in
+            _ = try await owner(request, context)
+            let apps: [[String: Any]] = runtime.apps().map { a in
+                var o: [String: Any] = ["id": a.id, "name": a.name, "version": a.version, "state": a.state,
+                                        "profile": a.profile, "public_methods": a.publicMethods]
+                if let problem = a.problem { o["problem"] = problem }
+                return o
+            }
+            return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
+        }
+        for action in ["enable", "disable", "restart"] {
+            admin.post("/apps/{app}/\(action)") { request, context in
+                let actor = try await owner(request, context)
+                let app = try context.parameters.require("app")
+                let runtime = self.runtime, tag = context.requestID
+                let status: AppStatus = try await Self.offThread { () throws(NodeError) -> AppStatus in
+                    switch action {
+                    case "enable": return try runtime.setEnabled(true, app: app, actor: actor, tag: tag)
+                    case "disable": return try runtime.setEnabled(false, app: app, actor: actor, tag: tag)
+                    default: return try runtime.restart(app: app, actor: actor, tag: tag)
+                    }
+                }
+                return GatewayJSON.response(.ok, ["app": status.id, "state": status.state, "request_id": context.requestID])
+            }
+        }
+        admin.get("/stats") { request, context in
+            _ = try await owner(request, context)
+            var apps: [String: Any] = [:]
+            for (app, f) in runtime.footprints() {
+                apps[app] = ["calls": f.calls, "errors": f.errors, "wall_ms": f.wallMs, "cpu_ms": f.cpuMs,
+                             "storage_bytes": f.storageBytes, "events_emitted": f.eventsEmitted, "denials": f.denials,
+                             "deaths": f.deaths]
+            }
+            return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
+        }
+        admin.get("/audit") { request, context in
+            _ = try await owner(request, context)
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+            let entries: [[String: Any]] = runtime.broker.audit.recent(limit).map { e in
+                ["seq": e.seq, "time_ns": e.timeNs, "actor": e.actor, "app": e.app, "action": e.action,
+                 "decision": e.decision, "cause": e.cause, "hash": Hex.encode(e.hash)]
+            }
+            return GatewayJSON.response(.ok, ["entries": entries, "request_id": context.requestID])
+        }
+    }
+
+    /// The verified owner key (base64url) of a signed request; 401 unsigned, 403 signed by a non-owner.
+    private func owner(_ request: Request, _ context: GatewayContext) async throws -> String {
+        let body = try await AppRoutes.body(request, limit: 64 * 1024)
+        let caller = try signatures.caller(of: request, body: body)
+        guard !caller.isEmpty else {
+            throw APIError(.unauthorized, "signature_required", "/v1/admin needs a request signed by a node owner (docs/request-signing.md)",
+                           headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
+        }
+        let id = Base64URL.encode(caller)
+        guard runtime.config.owners.contains(id) else {
+            runtime.broker.audit.append(actor: id, app: "", action: "admin", decision: "denied",
+                                        cause: "\(request.method.rawValue) \(request.uri.path): not listed in node.toml [node] owners [request \(context.requestID)]")
+            throw APIError(.forbidden, "not_an_owner", "key \(id) is not listed in node.toml [node] owners")
+        }
+        return id
+    }
+
+    /// Runs a blocking management action on its own thread, off the event loops.
+    static func offThread<T: Sendable>(_ body: @escaping @Sendable () throws(NodeError) -> T) async throws -> T {
+        let result: Result<T, NodeError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                do throws(NodeError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.start()
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error):
+            let status: HTTPResponse.Status = error.code == .unknownApp ? .notFound : (error.code == .appLoad ? .conflict : .internalServerError)
+            throw APIError(status, error.code.rawValue, error.message)
+        }
+    }
+}

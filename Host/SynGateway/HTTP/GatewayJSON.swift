@@ -1,0 +1,19 @@
+import Foundation
+public import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// JSON bodies the gateway writes. Values are built with `JSONSerialization` types, so nothing is hand-escaped.
+enum GatewayJSON {
+    static func error(code: String, message: String, requestID: String) -> [String: Any] {
+        ["error": ["code": code, "message": message], "request_id": requestID]
+    }
+
+    static func response(_ status: HTTPResponse.Status, _ object: [String: Any], headers: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data(#"{"error":{"code":"internal","message":"unencodable response"}}"#.utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,304 @@
+import Dispatch
+import Foundation
+public import Logging
+public import SynBroker
+public import SynConfig
+public import SynSandbox
+
+/// The node: every app in the manifests directory under its profile and grants, the broker, the event dispatcher,
+/// and the owner's management actions (enable, disable, restart), each audited. The gateway and the CLI drive it.
+public final class NodeRuntime: @unchecked Sendable {
+    public let layout: NodeLayout
+    public let broker: Broker
+    public let logger: Logger
+    private let dispatcher: EventDispatcher
+    private let lock = Mutex()
+    private var node: NodeConfig
+    private var entries: [String: AppEntry] = [:]
+    private var order: [String] = []
+    private var timers: [any DispatchSourceTimer] = []
+    private var inFlight = 0
+    private var stopped = false
+
+    /// One app as the node knows it.
+    struct AppEntry {
+        let manifest: AppManifest
+        var profile: SandboxProfile?
+        var spec: WorkerSpec?
+        var supervisor: AppSupervisor?
+        var attached = false
+        /// Why the app cannot run (profile or library missing), if it cannot.
+        var problem: String?
+    }
+
+    /// The node's configuration as last loaded.
+    public var config: NodeConfig { lock.withLock { node } }
+
+    /// Loads everything and opens the broker; apps start with `start()`. Writes a node.toml granting the
+    /// manifests' requests when there is none. A manifest that does not parse is skipped with a log line.
+    public init(layout: NodeLayout, logger: Logger) throws(NodeError) {
+        self.layout = layout
+        self.logger = logger
+        umask(0o077)
+        do { try FileManager.default.createDirectory(atPath: layout.data, withIntermediateDirectories: true) } catch {
+            throw NodeError(.io, "cannot create the data directory \(layout.data): \(error.localizedDescription)")
+        }
+        var manifests: [AppManifest] = []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: layout.manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        for file in files {
+            let path = (layout.manifests as NSString).appendingPathComponent(file)
+            do { manifests.append(try AppManifest.load(path: path)) } catch {
+                logger.error("skipping manifest", metadata: ["file": "\(path)", "error": "\(error)"])
+            }
+        }
+        let firstStart = !FileManager.default.fileExists(atPath: layout.nodeToml)
+        if firstStart {
+            do { try NodeConfig.granting(manifests).write(toFile: layout.nodeToml, atomically: true, encoding: .utf8) } catch {
+                throw NodeError(.io, "cannot write \(layout.nodeToml): \(error.localizedDescription)")
+            }
+            logger.notice("wrote node.toml: each app is granted what its manifest requests", metadata: ["path": "\(layout.nodeToml)"])
+        }
+        do { node = try NodeConfig.load(path: layout.nodeToml) } catch { throw NodeError(.config, "\(error)") }
+        do { broker = try Broker(dataDirectory: layout.data, node: node) } catch { throw NodeError(.storage, error.message) }
+        dispatcher = EventDispatcher(store: broker.events)
+        for manifest in manifests where entries[manifest.id] == nil {
+            var entry = AppEntry(manifest: manifest)
+            do { try broker.register(manifest) } catch { entry.problem = error.message }
+            if entry.problem == nil { resolve(&entry) }
+            entries[manifest.id] = entry
+            order.append(manifest.id)
+        }
+        let dispatcher = self.dispatcher
+        broker.onCommit = { dispatcher.notify() }
+        if firstStart {
+            broker.audit.append(actor: "node", app: "", action: "config.create", decision: "ok",
+                                cause: "wrote \(layout.nodeToml) granting the manifests' requests to \(order.joined(separator: ", "))")
+        }
+        let digest = (try? FileDigest.sha256Hex(path: layout.nodeToml)) ?? "unreadable"
+        broker.audit.append(actor: "node", app: "", action: "node.start", decision: "ok",
+                            cause: "apps \(manifests.map { "\($0.id) \($0.version)" }.joined(separator: ", ")); node.toml sha256 \(digest)")
+    }
+
+    /// The profile (the node owner's choice, else the manifest's) and the library of `entry`.
+    private func resolve(_ entry: inout AppEntry) {
+        let manifest = entry.manifest
+        let name = node.apps[manifest.id]?.profile ?? manifest.profile
+        let path = (layout.profiles as NSString).appendingPathComponent("\(name).toml")
+        do {
+            let profile = try SandboxProfile.load(path: path)
+            let library = try manifest.resolveLibrary(searchDirectories: layout.libraryDirectories)
+            entry.profile = profile
+            entry.spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
+        } catch {
+            entry.problem = "\(error)"
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts every enabled app, event delivery, the statistics file and the event log's retention.
+    public func start() {
+        for id in lock.withLock({ order }) where node.apps[id]?.enabled != false { _ = startApp(id) }
+        let stats = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        stats.schedule(deadline: .now() + 5, repeating: 5)
+        stats.setEventHandler { [weak self] in self?.writeStats() }
+        stats.resume()
+        let retention = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        retention.schedule(deadline: .now(), repeating: 3600)
+        retention.setEventHandler { [weak self] in self?.applyRetention() }
+        retention.resume()
+        lock.withLock { timers = [stats, retention] }
+        writeStats()
+    }
+
+    /// Starts (or restarts after a stop) app `id`'s supervisor; the problem if it cannot run.
+    private func startApp(_ id: String) -> String? {
+        guard let entry = lock.withLock({ entries[id] }) else { return "unknown app '\(id)'" }
+        if let problem = entry.problem { return problem }
+        guard let spec = entry.spec, let profile = entry.profile else { return "app '\(id)' has no worker spec" }
+        if let existing = entry.supervisor {
+            existing.start()
+            return nil
+        }
+        let broker = self.broker, logger = self.logger
+        let supervisor = AppSupervisor(
+            spec: spec,
+            policy: SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth),
+            hostCalls: broker,
+            log: { line in
+                var metadata: Logger.Metadata = ["app": "\(line.app)"]
+                if !line.requestID.isEmpty { metadata["request_id"] = "\(line.requestID)" }
+                logger.log(level: Self.level(line.level), "\(line.message)", metadata: metadata)
+            },
+            onEvent: { event in
+                logger.info("app event", metadata: ["app": "\(id)", "event": "\(event)"])
+                broker.audit.record(event)
+            })
+        supervisor.start()
+        let policy = Policy(manifest: entry.manifest, node: lock.withLock { node })
+        lock.withLock {
+            entries[id]?.supervisor = supervisor
+            entries[id]?.attached = true
+        }
+        dispatcher.attach(app: id, policy: policy, supervisor: supervisor)
+        logger.info("app started", metadata: ["app": "\(id)", "version": "\(entry.manifest.version)", "profile": "\(profile.name)",
+                                              "instances": "\(profile.limits.instances)"])
+        return nil
+    }
+
+    /// `SYN_LOG_*` (0 trace … 4 error) as a swift-log level.
+    static func level(_ level: Int32) -> Logger.Level {
+        switch level {
+        case ...0: .trace
+        case 1: .debug
+        case 2: .info
+        case 3: .warning
+        default: .error
+        }
+    }
+
+    /// Stops taking calls, lets calls in flight finish for up to `drainSeconds`, stops every worker, writes the
+    /// last statistics, audits the stop and closes the databases.
+    public func shutdown(reason: String, drainSeconds: Int) {
+        let already: Bool = lock.withLock {
+            defer { stopped = true }
+            return stopped
+        }
+        guard !already else { return }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(drainSeconds, 0)) * 1_000_000_000
+        while lock.withLock({ inFlight }) > 0 && DispatchTime.now().uptimeNanoseconds < deadline { usleep(5_000) }
+        let abandoned = lock.withLock { inFlight }
+        for t in lock.withLock({ timers }) { t.cancel() }
+        dispatcher.stop()
+        let supervisors = lock.withLock { entries.values.compactMap(\.supervisor) }
+        for s in supervisors { s.stop() }
+        for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
+        writeStats()
+        broker.audit.append(actor: "node", app: "", action: "node.stop", decision: "ok",
+                            cause: reason + (abandoned > 0 ? "; \(abandoned) call(s) still running after \(drainSeconds) s were stopped" : ""))
+        broker.close()
+        logger.notice("node stopped", metadata: ["reason": "\(reason)"])
+    }
+
+    // MARK: - Calls
+
+    /// Why a call did not reach the app, or did not come back.
+    public enum CallFailure: Error, Sendable, Equatable {
+        case unknownApp(String)
+        case notRunning(app: String, state: String, why: String?)
+        case call(CallError)
+        /// No answer within the gateway's limit; the call itself may still finish.
+        case timedOut(ms: Int)
+    }
+
+    /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for at most
+    /// `timeoutMs` (nil: as long as the app's own call timeout allows).
+    public func call(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
+                     timeoutMs: Int? = nil) async throws(CallFailure) -> CallReply {
+        let (entry, isStopped) = lock.withLock { (entries[app], stopped) }
+        guard let entry else { throw .unknownApp(app) }
+        guard !isStopped else { throw .notRunning(app: app, state: "stopping", why: "the node is shutting down") }
+        guard let supervisor = entry.supervisor else {
+            throw .notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem)
+        }
+        lock.withLock { inFlight += 1 }
+        let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
+                // The call is over for the drain count when the worker answers, even after a timeout.
+                lock.withLock { inFlight -= 1 }
+                once.resume(result.mapError { error in
+                    error.code == .unavailable
+                        ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason ?? error.message)
+                        : .call(error)
+                })
+            }
+            if let timeoutMs {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
+                    once.resume(.failure(.timedOut(ms: timeoutMs)))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    // MARK: - Status and management
+
+    /// Every app, in manifest order.
+    public func apps() -> [AppStatus] {
+        lock.withLock { order.compactMap { entries[$0].map(Self.status) } }
+    }
+
+    /// One app, or nil.
+    public func app(_ id: String) -> AppStatus? { lock.withLock { entries[id].map(Self.status) } }
+
+    private static func status(_ e: AppEntry) -> AppStatus {
+        let state: String
+        if let s = e.supervisor { state = s.state.rawValue } else { state = e.problem == nil ? "disabled" : "failed" }
+        return AppStatus(id: e.manifest.id, name: e.manifest.name, version: e.manifest.version, state: state,
+                         profile: e.profile?.name ?? e.manifest.profile, publicMethods: e.manifest.publicMethods,
+                         problem: e.problem ?? e.supervisor?.failureReason)
+    }
+
+    /// Enables or disables `app`: persisted in node.toml (`apps.<id>.enabled`), applied now, and audited.
+    @discardableResult
+    public func setEnabled(_ enabled: Bool, app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
+        guard lock.withLock({ entries[app] }) != nil else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
+        let updated = try NodeTomlEditor.setEnabled(enabled, app: app, path: layout.nodeToml)
+        lock.withLock { node = updated }
+        var problem: String?
+        if enabled {
+            problem = startApp(app)
+        } else {
+            lock.withLock { entries[app]?.supervisor }?.stop()
+        }
+        broker.audit.append(actor: actor, app: app, action: enabled ? "app.enable" : "app.disable",
+                            decision: problem == nil ? "ok" : "failed",
+                            cause: (problem ?? "node.toml apps.\(app).enabled = \(enabled)") + Self.suffix(tag))
+        if let problem { throw NodeError(.appLoad, problem) }
+        return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
+    }
+
+    /// Restarts `app`'s workers (clearing a `failed` state); audited.
+    @discardableResult
+    public func restart(app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
+        guard let entry = lock.withLock({ entries[app] }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
+        guard lock.withLock({ node.apps[app]?.enabled }) != false else {
+            throw NodeError(.appLoad, "app '\(app)' is disabled (node.toml apps.\(app).enabled); enable it first")
+        }
+        if let supervisor = entry.supervisor {
+            supervisor.stop()
+            for _ in 0..<500 where supervisor.hasLiveThreads { usleep(10_000) }
+        }
+        let problem = startApp(app)
+        broker.audit.append(actor: actor, app: app, action: "app.restart", decision: problem == nil ? "ok" : "failed",
+                            cause: (problem ?? "restarted by the node owner") + Self.suffix(tag))
+        if let problem { throw NodeError(.appLoad, problem) }
+        return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
+    }
+
+    private static func suffix(_ tag: String) -> String { tag.isEmpty ? "" : " [request \(tag)]" }
+
+    /// Per-app footprints (calls, errors, time, storage, events, denials, deaths).
+    public func footprints() -> [(app: String, footprint: AppFootprint)] {
+        let running = lock.withLock { order.compactMap { id in entries[id]?.supervisor.map { (id, $0) } } }
+        return running.map { ($0.0, broker.complete($0.1.footprint, of: $0.0)) }
+    }
+
+    private func writeStats() {
+        StatsFile.write(footprints().map { ($0.app, $0.footprint) }, toDirectory: layout.data)
+    }
+
+    private func applyRetention() {
+        let node = config
+        let cutoff = EventStore.wallNs() - Int64(node.eventRetentionDays) * 86_400 * 1_000_000_000
+        let (deleted, undelivered) = broker.events.prune(olderThanNs: cutoff, maxEvents: node.maxEvents,
+                                                         subscribers: dispatcher.subscribers)
+        guard deleted > 0 else { return }
+        logger.notice("event log pruned", metadata: ["removed": "\(deleted)", "undelivered": "\(undelivered)"])
+        if undelivered > 0 {
+            broker.audit.append(actor: "node", app: "", action: "events.retention", decision: "dropped",
+                                cause: "\(undelivered) undelivered events removed by node.toml [events] retention_days=\(node.eventRetentionDays) / max_events=\(node.maxEvents)")
+        }
+    }
+}
