@@ -78,7 +78,7 @@ let package = Package(
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
-            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway",
+            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynHTTPSig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,6 +92,11 @@ let package = Package(
 
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
+        .testTarget(name: "SynGatewayTests", dependencies: [
+            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Tests/SynGatewayTests"),
         .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium"], path: "Tests/SynHTTPSigTests"),
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),

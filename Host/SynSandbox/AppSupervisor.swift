@@ -79,6 +79,9 @@ public final class AppSupervisor: @unchecked Sendable {
     /// Whether instance threads are still running (they exit after `stop`, once their workers are shut down).
     public var hasLiveThreads: Bool { lock.withLock { liveThreads > 0 } }
 
+    /// Instances in the middle of a call now.
+    public var busyInstances: Int { lock.withLock { busy.count } }
+
     /// Why the app failed, if it did.
     public var failureReason: String? { lock.withLock { failure } }
 

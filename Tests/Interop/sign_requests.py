@@ -3,7 +3,7 @@
 
 Install: python3 -m pip install requests-http-signature   (add --break-system-packages on a Debian-managed python)
 
-Usage: sign_requests.py --seed HEX32 --other-seed HEX32 --now UNIX_SECONDS
+Usage: sign_requests.py --seed HEX32 --other-seed HEX32 --now UNIX_SECONDS [--url POST_URL] [--get-url GET_URL]
 Prints one JSON object: {"library": version, "keyid": ..., "cases": [{"name", "expect", "method", "url",
 "headers": [[name, value], ...], "body_b64"}]}. "expect" is "ok" or the error code the Swift verifier must return.
 No request is ever sent: each is built with requests.Request(...).prepare() and signed in place.
@@ -27,7 +27,8 @@ except ImportError as error:  # pragma: no cover - reported to the Swift test
     print(f"missing python package: {error}", file=sys.stderr)
     sys.exit(3)
 
-URL = "http://127.0.0.1:7420/v1/apps/hello/echo"
+URL = "http://127.0.0.1:7420/v1/apps/hello/echo"  # POST cases (--url)
+GET_URL = URL  # GET cases (--get-url); a live gateway verifies GETs on /v1/admin/apps
 BODY = b'{"message":"hello","n":1}'
 
 
@@ -81,11 +82,16 @@ def case(name, expect, request, *, url=None, body=None):
 
 
 def main():
+    global URL, GET_URL
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", required=True)
     parser.add_argument("--other-seed", required=True)
     parser.add_argument("--now", type=int, required=True)
+    parser.add_argument("--url", default=URL)
+    parser.add_argument("--get-url", default=None)
     args = parser.parse_args()
+    URL = args.url
+    GET_URL = args.get_url or args.url
 
     key = private_key(args.seed)
     other = private_key(args.other_seed)
@@ -93,10 +99,10 @@ def main():
     now = args.now
     cases = []
 
-    cases.append(case("get", "ok", signed("GET", URL, None, make_auth(key, kid, now))))
-    cases.append(case("get-nonce", "ok", signed("GET", URL, None, make_auth(key, kid, now, nonce=True))))
+    cases.append(case("get", "ok", signed("GET", GET_URL, None, make_auth(key, kid, now))))
+    cases.append(case("get-nonce", "ok", signed("GET", GET_URL, None, make_auth(key, kid, now, nonce=True))))
     cases.append(case("get-query", "ok",
-                      signed("GET", URL + "?a=1&b=two", None, make_auth(key, kid, now - 60, nonce=True))))
+                      signed("GET", GET_URL + "?a=1&b=two", None, make_auth(key, kid, now - 60, nonce=True))))
     cases.append(case("post", "ok", signed("POST", URL, BODY, make_auth(key, kid, now, nonce=True))))
     cases.append(case("post-no-alg", "ok",
                       signed("POST", URL, BODY, make_auth(key, kid, now + 60, include_alg=False))))
@@ -109,13 +115,13 @@ def main():
     rehashed.headers["Content-Digest"] = "sha-256=:" + base64.b64encode(hashlib.sha256(new_body).digest()).decode() + ":"
     cases.append(case("tampered-body-and-digest", "signature_bad_signature", rehashed, body=new_body))
 
-    moved = signed("GET", URL, None, make_auth(key, kid, now, nonce=True))
-    cases.append(case("tampered-url", "signature_bad_signature", moved, url=URL.replace("hello", "other")))
+    moved = signed("GET", GET_URL, None, make_auth(key, kid, now, nonce=True))
+    cases.append(case("tampered-url", "signature_bad_signature", moved, url=GET_URL + "?tampered=1"))
 
     cases.append(case("wrong-key", "signature_bad_signature",
                       signed("POST", URL, BODY, make_auth(other, kid, now, nonce=True))))
-    cases.append(case("stale", "signature_stale", signed("GET", URL, None, make_auth(key, kid, now - 1000))))
-    cases.append(case("future", "signature_stale", signed("GET", URL, None, make_auth(key, kid, now + 1000))))
+    cases.append(case("stale", "signature_stale", signed("GET", GET_URL, None, make_auth(key, kid, now - 1000))))
+    cases.append(case("future", "signature_stale", signed("GET", GET_URL, None, make_auth(key, kid, now + 1000))))
 
     json.dump({"library": version("requests-http-signature"), "keyid": kid, "cases": cases}, sys.stdout)
     print()

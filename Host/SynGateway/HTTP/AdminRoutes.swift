@@ -18,7 +18,7 @@ struct AdminRoutes: Sendable {
             _ = try await owner(request, context)
             let apps: [[String: Any]] = runtime.apps().map { a in
                 var o: [String: Any] = ["id": a.id, "name": a.name, "version": a.version, "state": a.state,
-                                        "profile": a.profile, "public_methods": a.publicMethods]
+                                        "profile": a.profile, "public_methods": a.publicMethods, "busy_instances": a.busyInstances]
                 if let problem = a.problem { o["problem"] = problem }
                 return o
             }
@@ -38,6 +38,18 @@ struct AdminRoutes: Sendable {
                 }
                 return GatewayJSON.response(.ok, ["app": status.id, "state": status.state, "request_id": context.requestID])
             }
+        }
+        admin.get("/apps/{app}/logs") { request, context in
+            _ = try await owner(request, context)
+            let app = try context.parameters.require("app")
+            guard runtime.app(app) != nil else { throw APIError(.notFound, "unknown_app", "no app '\(app)' on this node") }
+            let count = min(max(request.uri.queryParameters.get("lines", as: Int.self) ?? 100, 1), 1000)
+            let names = ["trace", "debug", "info", "warn", "error"]
+            let lines: [[String: Any]] = runtime.logs(of: app, count: count).map { line in
+                ["ts": line.time.timeIntervalSince1970, "level": names.indices.contains(Int(line.level)) ? names[Int(line.level)] : "\(line.level)",
+                 "message": line.message, "request_id": line.requestID]
+            }
+            return GatewayJSON.response(.ok, ["app": app, "lines": lines, "request_id": context.requestID])
         }
         admin.get("/stats") { request, context in
             _ = try await owner(request, context)

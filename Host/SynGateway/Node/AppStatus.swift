@@ -10,4 +10,6 @@ public struct AppStatus: Sendable, Equatable {
     public let publicMethods: [String]
     /// Why the app failed or could not load, if it did.
     public let problem: String?
+    /// Instances in the middle of a call.
+    public var busyInstances = 0
 }

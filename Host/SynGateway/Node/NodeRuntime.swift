@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+public import Foundation
 public import Logging
 public import SynBroker
 public import SynConfig
@@ -12,6 +12,7 @@ public final class NodeRuntime: @unchecked Sendable {
     public let broker: Broker
     public let logger: Logger
     private let dispatcher: EventDispatcher
+    private let logRing = AppLogRing()
     private let lock = Mutex()
     private var node: NodeConfig
     private var entries: [String: AppEntry] = [:]
@@ -120,12 +121,13 @@ public final class NodeRuntime: @unchecked Sendable {
             existing.start()
             return nil
         }
-        let broker = self.broker, logger = self.logger
+        let broker = self.broker, logger = self.logger, ring = self.logRing
         let supervisor = AppSupervisor(
             spec: spec,
             policy: SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth),
             hostCalls: broker,
             log: { line in
+                ring.append(line)
                 var metadata: Logger.Metadata = ["app": "\(line.app)"]
                 if !line.requestID.isEmpty { metadata["request_id"] = "\(line.requestID)" }
                 logger.log(level: Self.level(line.level), "\(line.message)", metadata: metadata)
@@ -195,9 +197,10 @@ public final class NodeRuntime: @unchecked Sendable {
     /// `timeoutMs` (nil: as long as the app's own call timeout allows).
     public func call(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
                      timeoutMs: Int? = nil) async throws(CallFailure) -> CallReply {
-        let (entry, isStopped) = lock.withLock { (entries[app], stopped) }
+        let (entry, isStopped, enabled) = lock.withLock { (entries[app], stopped, node.apps[app]?.enabled ?? true) }
         guard let entry else { throw .unknownApp(app) }
         guard !isStopped else { throw .notRunning(app: app, state: "stopping", why: "the node is shutting down") }
+        guard enabled else { throw .notRunning(app: app, state: "disabled", why: "node.toml apps.\(app).enabled = false") }
         guard let supervisor = entry.supervisor else {
             throw .notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem)
         }
@@ -209,7 +212,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 lock.withLock { inFlight -= 1 }
                 once.resume(result.mapError { error in
                     error.code == .unavailable
-                        ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason ?? error.message)
+                        ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
                         : .call(error)
                 })
             }
@@ -226,18 +229,28 @@ public final class NodeRuntime: @unchecked Sendable {
 
     /// Every app, in manifest order.
     public func apps() -> [AppStatus] {
-        lock.withLock { order.compactMap { entries[$0].map(Self.status) } }
+        lock.withLock { order.compactMap { id in entries[id].map { status($0, enabled: node.apps[id]?.enabled ?? true) } } }
     }
 
     /// One app, or nil.
-    public func app(_ id: String) -> AppStatus? { lock.withLock { entries[id].map(Self.status) } }
+    public func app(_ id: String) -> AppStatus? {
+        lock.withLock { entries[id].map { status($0, enabled: node.apps[id]?.enabled ?? true) } }
+    }
 
-    private static func status(_ e: AppEntry) -> AppStatus {
+    private func status(_ e: AppEntry, enabled: Bool) -> AppStatus {
         let state: String
-        if let s = e.supervisor { state = s.state.rawValue } else { state = e.problem == nil ? "disabled" : "failed" }
-        return AppStatus(id: e.manifest.id, name: e.manifest.name, version: e.manifest.version, state: state,
-                         profile: e.profile?.name ?? e.manifest.profile, publicMethods: e.manifest.publicMethods,
-                         problem: e.problem ?? e.supervisor?.failureReason)
+        if e.problem != nil {
+            state = "failed"
+        } else if !enabled {
+            state = "disabled"
+        } else {
+            state = e.supervisor?.state.rawValue ?? "stopped"
+        }
+        var status = AppStatus(id: e.manifest.id, name: e.manifest.name, version: e.manifest.version, state: state,
+                               profile: e.profile?.name ?? e.manifest.profile, publicMethods: e.manifest.publicMethods,
+                               problem: e.problem ?? e.supervisor?.failureReason)
+        status.busyInstances = e.supervisor?.busyInstances ?? 0
+        return status
     }
 
     /// Enables or disables `app`: persisted in node.toml (`apps.<id>.enabled`), applied now, and audited.
@@ -278,6 +291,12 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     private static func suffix(_ tag: String) -> String { tag.isEmpty ? "" : " [request \(tag)]" }
+
+    /// The most recent log lines of `app` (at most 1000 are kept), oldest first: time, `SYN_LOG_*` level,
+    /// message and request id.
+    public func logs(of app: String, count: Int) -> [(time: Date, level: Int32, message: String, requestID: String)] {
+        logRing.recent(app, count: count).map { ($0.time, $0.level, $0.message, $0.requestID) }
+    }
 
     /// Per-app footprints (calls, errors, time, storage, events, denials, deaths).
     public func footprints() -> [(app: String, footprint: AppFootprint)] {

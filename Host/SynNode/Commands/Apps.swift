@@ -2,8 +2,11 @@ import ArgumentParser
 import Foundation
 
 /// `syneroym apps`: the node's apps.
-struct Apps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect the node's apps.", subcommands: [AppsStats.self])
+struct Apps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, inspect and manage the node's apps.",
+        subcommands: [AppsList.self, AppsStatus.self, AppsEnable.self, AppsDisable.self, AppsRestart.self, AppsLogs.self,
+                      AppsStats.self])
 }
 
 /// Per-app footprints of the running (or last run) node, from `<data>/stats.json`.

@@ -6,6 +6,6 @@ struct Syneroym: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",
-        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Keys.self, Audit.self, Exec.self, Bench.self]
+        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Keys.self, Call.self, Audit.self, Exec.self, Bench.self]
     )
 }

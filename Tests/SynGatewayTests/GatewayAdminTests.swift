@@ -1,0 +1,49 @@
+import Foundation
+import SynBroker
+import SynConfig
+import SynGateway
+import SynSodium
+import Testing
+
+/// `/v1/admin`: only node owners, every action audited with the owner's key and the request id.
+@Suite struct GatewayAdminTests {
+    @Test func onlyOwnersAdministerAndEveryActionIsAudited() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        #expect(try await node.request("GET", "/v1/admin/apps").status == 401)
+        let stranger = try GatewayTests.key(node, "stranger")
+        let refused = try await node.request("GET", "/v1/admin/apps", sign: stranger)
+        #expect(refused.status == 403 && refused.errorCode == "not_an_owner")
+
+        let disabled = try await node.request("POST", "/v1/admin/apps/hello/disable", sign: node.owner,
+                                              headers: [("X-Request-Id", "disable-1")])
+        #expect(disabled.status == 200 && disabled.json["state"] as? String == "disabled", "\(disabled.text)")
+        // Persisted in node.toml, comments kept.
+        let toml = try String(contentsOfFile: node.data + "/node.toml", encoding: .utf8)
+        #expect(try NodeConfig.parse(toml, file: "node.toml").apps["hello"]?.enabled == false)
+        #expect(toml.contains("# Syneroym node configuration"))
+        let off = try await node.request("POST", "/v1/apps/hello/echo", body: "{}")
+        #expect(off.status == 503 && off.errorCode == "app_disabled" && off.text.contains("apps.hello.enabled"), "\(off.text)")
+
+        #expect(try await node.request("POST", "/v1/admin/apps/hello/enable", sign: node.owner).status == 200)
+        for _ in 0..<500 where node.runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await node.request("POST", "/v1/apps/hello/echo", body: "{}").status == 200)
+        #expect(try await node.request("POST", "/v1/admin/apps/hello/restart", sign: node.owner).status == 200)
+        #expect(try await node.request("POST", "/v1/admin/apps/ghost/restart", sign: node.owner).status == 404)
+
+        let audit = try await node.request("GET", "/v1/admin/audit?limit=50", sign: node.owner)
+        let entries = try #require(audit.json["entries"] as? [[String: Any]])
+        let owner = Base64URL.encode(node.owner.publicKey)
+        let disable = try #require(entries.first { $0["action"] as? String == "app.disable" })
+        #expect(disable["actor"] as? String == owner && (disable["cause"] as? String)?.contains("[request disable-1]") == true)
+        for action in ["app.enable", "app.restart"] {
+            #expect(entries.contains { $0["action"] as? String == action && $0["actor"] as? String == owner })
+        }
+        #expect(entries.contains { $0["action"] as? String == "admin" && $0["decision"] as? String == "denied" })
+
+        let logs = try await node.request("GET", "/v1/admin/apps/hello/logs?lines=10", sign: node.owner)
+        #expect((logs.json["lines"] as? [[String: Any]])?.isEmpty == false, "\(logs.text)")
+        let stats = try await node.request("GET", "/v1/admin/stats", sign: node.owner)
+        #expect(((stats.json["apps"] as? [String: Any])?["hello"] as? [String: Any])?["calls"] as? Int ?? 0 >= 1)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import ServiceLifecycle
+import SynConfig
+import SynGateway
+import SynHTTPSig
+import SynSodium
+import Testing
+
+/// A real node in this process: its own data, manifests and profiles directories, the hello and hostile C apps
+/// built with `cc`, real sandboxed workers, and the real gateway on a loopback port.
+final class LiveNode: @unchecked Sendable {
+    let root: String
+    let runtime: NodeRuntime
+    let port: Int
+    let owner: SigningKey
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    var base: String { "http://127.0.0.1:\(port)" }
+    var data: String { root + "/data" }
+
+    /// `gateway` lines replace node.toml's `[gateway]` keys; `limits` lines override the test profile's `[limits]`.
+    static func start(gateway: String = "", limits: String = "") async throws -> LiveNode {
+        let root = Paths.scratch + "/node-\(UInt32.random(in: 0...UInt32.max))"
+        let fm = FileManager.default
+        for dir in ["manifests", "profiles", "data", "keys"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
+        chmod(root, 0o755)
+        chmod(root + "/manifests", 0o755)
+        try Paths.buildC("Plugins/Examples/hello-c/hello.c", output: root + "/manifests/libhello.so")
+        try Paths.buildC("Tests/HostileApps/hostile.c", output: root + "/manifests/libhostile.so")
+        try fm.copyItem(atPath: Paths.root + "/manifests/hello.toml", toPath: root + "/manifests/hello.toml")
+        try """
+            [app]
+            id = "hostile"
+            name = "Hostile"
+            version = "1"
+            abi = 1
+            library = "libhostile.so"
+            [sandbox]
+            profile = "gatewaytest"
+            [methods]
+            public = ["ping", "spin", "null_deref"]
+            """.write(toFile: root + "/manifests/hostile.toml", atomically: true, encoding: .utf8)
+        // The default profile with test limits: short call timeout, one instance, a queue of one.
+        var profile = try String(contentsOfFile: Paths.root + "/sandbox-profiles/default.toml", encoding: .utf8)
+        profile = profile.replacingOccurrences(of: "name = \"default\"", with: "name = \"gatewaytest\"")
+        try profile.write(toFile: root + "/profiles/gatewaytest.toml", atomically: true, encoding: .utf8)
+        try fm.copyItem(atPath: Paths.root + "/sandbox-profiles/default.toml", toPath: root + "/profiles/default.toml")
+        if !limits.isEmpty { try Self.setLimits(limits, in: root + "/profiles/gatewaytest.toml") }
+        let (owner, _) = try KeyFile.loadOrCreate(path: root + "/keys/owner.key")
+        let manifests = [try AppManifest.load(path: root + "/manifests/hello.toml"), try AppManifest.load(path: root + "/manifests/hostile.toml")]
+        var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
+        for line in gateway.split(separator: "\n") {
+            let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+            toml.replace(try Regex("(?m)^\(key) *=.*$"), with: String(line))
+        }
+        try toml.write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
+        return try await LiveNode(root: root, owner: owner)
+    }
+
+    /// Replaces `key = value` lines of the profile's `[limits]` table.
+    static func setLimits(_ lines: String, in path: String) throws {
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in lines.split(separator: "\n") {
+            let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+            let pattern = try Regex("(?m)^\(key) *=.*$")
+            if text.contains(pattern) { text.replace(pattern, with: String(line)) } else {
+                text = text.replacingOccurrences(of: "[limits]\n", with: "[limits]\n\(line)\n")
+            }
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    private init(root: String, owner: SigningKey) async throws {
+        self.root = root
+        self.owner = owner
+        var logger = Logger(label: "test-node")
+        logger.logLevel = .warning
+        runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: root + "/profiles",
+                                                     libraryDirectories: [], worker: Paths.products + "/synapp-worker"),
+                                  logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Gateway.application(runtime: runtime, metrics: GatewayMetrics(), logger: logger, address: ("127.0.0.1", 0)) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        group = ServiceGroup(configuration: .init(services: [.init(service: NodeService(runtime: runtime)), .init(service: app)],
+                                                  logger: logger))
+        let group = self.group
+        task = Task { try await group.run() }
+        var bound = -1
+        for await p in ports { bound = p }
+        port = bound
+        try #require(port > 0, "the gateway did not start")
+        // The workers start with the group; wait (bounded) for the apps to answer.
+        for _ in 0..<500 where runtime.apps().contains(where: { $0.state != "running" }) { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Graceful shutdown, as SIGTERM would do it.
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    // MARK: - Requests
+
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    /// One request; `sign` adds an RFC 9421 signature by `sign`'s key; `headers` are sent as given.
+    func request(_ method: String, _ path: String, body: String = "", sign key: SigningKey? = nil,
+                 headers: [(String, String)] = []) async throws -> Reply {
+        let url = base + path
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = method
+        if !body.isEmpty { request.httpBody = Data(body.utf8) }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let key {
+            let signed = try RequestSigner(key: key).sign(method: method, url: url, body: Array(body.utf8),
+                                                          created: Int64(Date().timeIntervalSince1970))
+            for field in signed.fields { request.setValue(field.value, forHTTPHeaderField: field.name) }
+        }
+        return try await Self.send(request)
+    }
+
+    static func send(_ request: URLRequest) async throws -> Reply {
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        var headers: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
+        return Reply(status: http.statusCode, headers: headers, body: data)
+    }
+}
+
+/// Repository paths and the C compiler, as app developers build apps.
+enum Paths {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let products: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("synapp-worker").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.path
+    }()
+
+    static let scratch: String = {
+        let dir = NSTemporaryDirectory() + "syneroym-gateway-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        return dir
+    }()
+
+    static func buildC(_ source: String, output: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", output, root + "/" + source]
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "cc failed for \(source)")
+    }
+}
