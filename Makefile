@@ -7,8 +7,8 @@ SWIFT        ?= swift
 CC           ?= cc
 CONFIG       ?= debug
 DATA         ?= $(CURDIR)/.data
-APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make
-BENCH_PACKAGES := bubblewrap
+APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make python3
+BENCH_PACKAGES := bubblewrap wrk
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PRODUCTS      = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
@@ -33,8 +33,11 @@ plugins:
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -I PluginABI/include -o $(PRODUCTS)/libhello.so Plugins/Examples/hello-c/hello.c
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -I PluginABI/include -o $(PRODUCTS)/libstore.so Tests/HostileApps/store.c
 
-## run: start a node with every app in manifests/ (Ctrl-C stops it)
+## run: start a node with every app in manifests/ on 127.0.0.1:7420 (Ctrl-C stops it). The first time it makes
+## your signing key `default` and a node in $(DATA) that you own.
 run: build
+	@$(PRODUCTS)/syneroym keys list | grep -q '^default	' || $(PRODUCTS)/syneroym keys new default
+	$(PRODUCTS)/syneroym init --data $(DATA) --owner default --manifests manifests
 	$(PRODUCTS)/syneroym run --manifests manifests --profiles sandbox-profiles --data $(DATA)
 
 ## test: the whole suite (real workers, real sandboxes)
