@@ -107,6 +107,11 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
             total += 1 << 20;
         }
     }
+    if (is(req, "slow")) { /* busy for 300 ms of the monotonic clock, then a normal answer */
+        uint64_t until = host->clock_ns(ctx, 1) + 300000000ull;
+        while (host->clock_ns(ctx, 1) < until) never = never;
+        return reply(ctx, res, "slow done", 9, 200);
+    }
     if (is(req, "spin")) {
         for (;;) never = never;
     }

@@ -54,10 +54,16 @@ static int split(syn_buf body, char sep, syn_buf *a, syn_buf *b) {
     return 0;
 }
 
-static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res) {
+static syn_status handle(syn_ctx *ctx, const syn_request *original, syn_response *res) {
     char buf[4096];
     syn_status s;
     syn_buf a, b;
+    /* Through the HTTP gateway bodies are JSON: a JSON string without escapes stands for its contents. */
+    syn_request unwrapped = *original;
+    const syn_request *req = &unwrapped;
+    if (original->body.len >= 2 && original->body.ptr[0] == '"' && original->body.ptr[original->body.len - 1] == '"'
+        && !memchr(original->body.ptr, '\\', original->body.len))
+        unwrapped.body = (syn_buf){ original->body.ptr + 1, original->body.len - 2 };
     if (is(req, "put")) { /* key=value */
         uint64_t v = 0;
         if (!split(req->body, '=', &a, &b)) return SYN_E_BAD_ARG;

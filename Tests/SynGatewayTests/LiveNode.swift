@@ -32,6 +32,20 @@ final class LiveNode: @unchecked Sendable {
         chmod(root + "/manifests", 0o755)
         try Paths.buildC("Plugins/Examples/hello-c/hello.c", output: root + "/manifests/libhello.so")
         try Paths.buildC("Tests/HostileApps/hostile.c", output: root + "/manifests/libhostile.so")
+        try Paths.buildC("Tests/HostileApps/store.c", output: root + "/manifests/libstore.so")
+        try """
+            [app]
+            id = "store"
+            name = "Store"
+            version = "1"
+            abi = 1
+            library = "libstore.so"
+            [capabilities]
+            storage.kv = true
+            timers = true
+            [methods]
+            public = ["put", "get", "timer", "scan"]
+            """.write(toFile: root + "/manifests/store.toml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: Paths.root + "/manifests/hello.toml", toPath: root + "/manifests/hello.toml")
         try """
             [app]
@@ -43,7 +57,7 @@ final class LiveNode: @unchecked Sendable {
             [sandbox]
             profile = "gatewaytest"
             [methods]
-            public = ["ping", "spin", "null_deref"]
+            public = ["ping", "spin", "slow", "null_deref"]
             """.write(toFile: root + "/manifests/hostile.toml", atomically: true, encoding: .utf8)
         // The default profile with test limits: short call timeout, one instance, a queue of one.
         var profile = try String(contentsOfFile: Paths.root + "/sandbox-profiles/default.toml", encoding: .utf8)
@@ -52,7 +66,7 @@ final class LiveNode: @unchecked Sendable {
         try fm.copyItem(atPath: Paths.root + "/sandbox-profiles/default.toml", toPath: root + "/profiles/default.toml")
         if !limits.isEmpty { try Self.setLimits(limits, in: root + "/profiles/gatewaytest.toml") }
         let (owner, _) = try KeyFile.loadOrCreate(path: root + "/keys/owner.key")
-        let manifests = [try AppManifest.load(path: root + "/manifests/hello.toml"), try AppManifest.load(path: root + "/manifests/hostile.toml")]
+        let manifests = try ["hello", "hostile", "store"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
@@ -73,6 +87,11 @@ final class LiveNode: @unchecked Sendable {
             }
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// A new node over `previous`'s directories (stopped first): the same data, keys and node.toml.
+    static func reopen(_ previous: LiveNode) async throws -> LiveNode {
+        try await LiveNode(root: previous.root, owner: previous.owner)
     }
 
     private init(root: String, owner: SigningKey) async throws {
