@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 import Logging
+import NIOCore
 
 /// The outermost middleware: accepts a sane `X-Request-Id` or makes one, puts it on every log line and response
 /// (errors included), turns every thrown error into the JSON error shape, and records the request's metrics.
@@ -38,8 +39,24 @@ struct RequestIDMiddleware: RouterMiddleware {
             response = apiError.response(requestID: id)
         }
         response.headers[.requestID] = id
+        if response.status == .contentTooLarge { response = Self.closingAfterWrite(response, channel: context.channel) }
         metrics.requestFinished(route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
                                 status: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+}
+
+extension RequestIDMiddleware {
+    /// Hummingbird would read and discard the rest of an oversized upload to keep the connection: instead the
+    /// 413 is written whole and then the connection is closed.
+    static func closingAfterWrite(_ response: Response, channel: any Channel) -> Response {
+        var response = response
+        let original = response.body
+        response.headers[.connection] = "close"
+        response.body = ResponseBody(contentLength: original.contentLength) { writer in
+            try await original.write(writer)
+            channel.close(promise: nil)
+        }
         return response
     }
 }
