@@ -69,3 +69,36 @@ import Testing
         #expect(broken.stdout.contains("FAIL  node key") && broken.stdout.contains("fix: chmod 600"), "\(broken.stdout)")
     }
 }
+
+/// `syneroym run --log-format json`: every stderr line is one JSON object.
+@Suite struct NodeLogFormatTests {
+    @Test func jsonLogsAreOneObjectPerLine() throws {
+        let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-jsonlog")
+        let dir = TestSupport.scratch + "/jsonlog-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/libhello.so")
+        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/hello.toml", toPath: dir + "/manifests/hello.toml")
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
+        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                          "--data", dir + "/data", "--listen", "127.0.0.1:0", "--log-format", "json"]
+        let err = Pipe()
+        node.standardError = err
+        try node.run()
+        let watched = Watched(node)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
+        var seen = HostDeathTests.readUntil("started(app", from: err.fileHandleForReading)
+        kill(node.processIdentifier, SIGTERM)
+        seen += HostDeathTests.readUntil("node stopped", from: err.fileHandleForReading)
+        node.waitUntilExit()
+        #expect(node.terminationStatus == 0)
+        let lines = seen.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count >= 4)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] is String && object?["level"] is String && object?["msg"] is String, "\(line)")
+        }
+        #expect(lines.contains { $0.contains("\"msg\":\"gateway listening\"") })
+        #expect(lines.contains { $0.contains("\"app\":\"hello\"") })
+    }
+}

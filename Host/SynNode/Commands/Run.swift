@@ -40,6 +40,7 @@ struct Run: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "syneroym")
+        Self.raiseOpenFileLimit(logger)
         let layout = NodeLayout(data: options.data, manifests: manifests, profiles: profiles,
                                 libraryDirectories: [NodePaths.products], worker: NodePaths.worker)
         let runtime: NodeRuntime
@@ -65,6 +66,19 @@ struct Run: AsyncParsableCommand {
             logger.critical("the node failed", metadata: ["error": "\(error)"])
             runtime.shutdown(reason: "failure: \(error)", drainSeconds: 0)
             throw ExitCode(1)
+        }
+    }
+
+    /// Every connection is a descriptor: take the soft limit up to the hard one (at most 1,048,576), so a
+    /// thousand clients do not hit the usual 1024. Workers set their own, far lower, limit from their profile.
+    static func raiseOpenFileLimit(_ logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 1 << 20)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+            logger.warning("cannot raise the open-file limit", metadata: ["errno": "\(errno)"])
         }
     }
 }
