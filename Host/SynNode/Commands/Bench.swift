@@ -9,7 +9,7 @@ import SynWire
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the sandboxed runtime (JSON output).",
-        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self])
+        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self])
 
     struct Common: ParsableArguments {
         @Option(help: "The app to measure.") var manifest: String = "manifests/hello.toml"
