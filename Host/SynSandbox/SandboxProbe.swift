@@ -57,9 +57,9 @@ public enum SandboxProbe {
         defer { group.remove() }
         if let why = group.unavailable {
             return Result(ok: false, detail: "workers run without cgroup limits (rlimits only): \(why)",
-                          fix: group.isV2 || WorkerCgroup.ownCgroups()[""] != nil
+                          fix: WorkerCgroup.ownCgroups()["memory"] == nil
                               ? "delegate a cgroup v2 subtree to the node (systemd: Delegate=yes, see deploy/syneroym.service)"
-                              : "run the node as root, or mount the v1 memory, pids and cpu controllers writable for its user")
+                              : "cgroup v1: run the node as root with write access to /sys/fs/cgroup/{memory,pids,cpu}, or chown its cgroups there to the node's user")
         }
         let kind = group.isV2 ? "cgroup v2" : "cgroup v1"
         return Result(ok: true, detail: "\(kind) memory, pids and cpu limits can be set for workers", fix: "")

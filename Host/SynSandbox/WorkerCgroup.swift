@@ -6,7 +6,7 @@ import Glibc
 ///
 /// Uses the v1 memory, pids and cpu controllers where mounted, or cgroup v2 where those controllers are enabled.
 /// Where neither is usable (not root, no delegation) the worker runs with rlimits only and `unavailable` says why.
-final class WorkerCgroup: @unchecked Sendable {
+public final class WorkerCgroup: @unchecked Sendable {
     /// Limits written into the cgroup.
     struct Limits: Equatable {
         var memoryBytes: UInt64
@@ -28,8 +28,12 @@ final class WorkerCgroup: @unchecked Sendable {
     init(name: String, limits: Limits) {
         _ = Self.sweepOnce
         let own = Self.ownCgroups()
-        if let v2 = own[""], Self.isReadable("/sys/fs/cgroup/cgroup.controllers") {
-            createV2(parent: "/sys/fs/cgroup" + v2, name: name, limits: limits)
+        if own[""] != nil, Self.isReadable("/sys/fs/cgroup/cgroup.controllers") {
+            if let parent = Self.v2Parent.directory {
+                createV2(parent: parent, name: name, limits: limits)
+            } else {
+                unavailable = Self.v2Parent.problem
+            }
         } else {
             createV1(own: own, name: name, limits: limits)
         }
@@ -91,13 +95,46 @@ final class WorkerCgroup: @unchecked Sendable {
         if !ok { unavailable = "cannot write cgroup v1 limits under \(memory)"; remove() }
     }
 
-    private func createV2(parent: String, name: String, limits: Limits) {
-        let enabled = Self.read(parent + "/cgroup.subtree_control") ?? ""
-        let needed = ["memory", "pids", "cpu"].filter { !enabled.contains($0) }
-        if !needed.isEmpty && !Self.write(parent + "/cgroup.subtree_control", needed.map { "+" + $0 }.joined(separator: " ")) {
-            unavailable = "cgroup v2: cannot enable \(needed.joined(separator: ",")) in \(parent) (delegate a cgroup to the node)"
-            return
+    /// The leaf a v2 host moves itself into, so that its own cgroup may hand controllers to worker cgroups.
+    static let hostLeaf = "syneroym-host"
+
+    /// cgroup v2: the directory worker cgroups go under (the host's own cgroup, with memory, pids and cpu enabled
+    /// for its children), prepared once per process; or why there is none.
+    ///
+    /// The kernel lets a cgroup enable controllers for its children only while it holds no processes itself. Under
+    /// systemd with `Delegate=yes` the node is alone in its cgroup, so it first moves itself into a leaf
+    /// (`syneroym-host`) and then enables the controllers. Call `prepare()` before any worker or template starts,
+    /// since they would otherwise stay behind in the parent.
+    static let v2Parent: (directory: String?, problem: String?) = {
+        guard var path = ownCgroups()[""], isReadable("/sys/fs/cgroup/cgroup.controllers") else {
+            return (nil, "cgroup v2 is not mounted")
         }
+        if path.hasSuffix("/" + hostLeaf) { path = String(path.dropLast(hostLeaf.count + 1)) }
+        let parent = "/sys/fs/cgroup" + (path == "/" ? "" : path)
+        func enable() -> [String]? {
+            let enabled = read(parent + "/cgroup.subtree_control") ?? ""
+            let needed = ["memory", "pids", "cpu"].filter { !enabled.contains($0) }
+            return needed.isEmpty || write(parent + "/cgroup.subtree_control", needed.map { "+" + $0 }.joined(separator: " ")) ? nil : needed
+        }
+        guard let needed = enable() else { return (parent, nil) }
+        // Move this process out of the way, then try again.
+        let leaf = parent + "/" + hostLeaf
+        if mkdir(leaf, 0o755) == 0 || errno == EEXIST, write(leaf + "/cgroup.procs", String(getpid())), enable() == nil {
+            return (parent, nil)
+        }
+        return (nil, "cgroup v2: cannot enable \(needed.joined(separator: ",")) for the children of \(parent): delegate a cgroup "
+            + "to the node in which it runs alone (systemd: Delegate=yes, see deploy/syneroym.service)")
+    }()
+
+    /// Prepares the cgroups workers will use (see `v2Parent`); returns why workers will run without cgroup
+    /// limits, or nil when they will have them.
+    public static func prepare() -> String? {
+        _ = sweepOnce
+        if ownCgroups()[""] != nil, isReadable("/sys/fs/cgroup/cgroup.controllers") { return v2Parent.problem }
+        return nil
+    }
+
+    private func createV2(parent: String, name: String, limits: Limits) {
         let dir = parent + "/" + name
         guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { unavailable = "cannot create \(dir): errno \(errno)"; return }
         directories = [dir]
@@ -114,7 +151,7 @@ final class WorkerCgroup: @unchecked Sendable {
     static let sweepOnce: Int = {
         let own = ownCgroups()
         var parents: [String] = []
-        if let v2 = own[""], isReadable("/sys/fs/cgroup/cgroup.controllers") { parents.append("/sys/fs/cgroup" + v2) }
+        if own[""] != nil, isReadable("/sys/fs/cgroup/cgroup.controllers"), let parent = v2Parent.directory { parents.append(parent) }
         for controller in ["memory", "pids", "cpu"] {
             if let path = own[controller] { parents.append("/sys/fs/cgroup/\(controller)\(path == "/" ? "" : path)") }
         }

@@ -47,3 +47,27 @@ import Testing
         #expect(again.runtime.broker.audit.recent(200).filter { $0.action == "node.start" }.count == 2)
     }
 }
+
+/// A manifest's `sha256` pins the library: the node runs a verified private copy, whatever later happens to the file.
+@Suite struct LibraryPinningTests {
+    @Test func aReplacedLibraryIsNotLoadedOnRestart() async throws {
+        let first = try await LiveNode.start()
+        await first.stop()
+        let library = first.root + "/manifests/libhello.so"
+        let sha = Hex.encode(Hash.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: library)))))
+        let manifest = first.root + "/manifests/hello.toml"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "library = \"libhello.so\"", with: "library = \"libhello.so\"\nsha256 = \"\(sha)\"")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        let node = try await LiveNode.reopen(first)
+        defer { Task { await node.stop() } }
+        #expect(FileManager.default.fileExists(atPath: node.data + "/apps/hello/lib/\(sha).so"))
+        // Someone swaps the file the manifest names; a restart still runs the verified copy.
+        try FileManager.default.removeItem(atPath: library)
+        try FileManager.default.copyItem(atPath: node.root + "/manifests/libhostile.so", toPath: library)
+        #expect(try await node.request("POST", "/v1/admin/apps/hello/restart", sign: node.owner).status == 200)
+        for _ in 0..<500 where node.runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        let echo = try await node.request("POST", "/v1/apps/hello/echo", body: #"{"still":"hello"}"#)
+        #expect(echo.status == 200 && echo.text == #"{"still":"hello"}"#, "\(echo.text)")
+    }
+}

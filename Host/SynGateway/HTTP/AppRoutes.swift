@@ -108,7 +108,7 @@ struct AppRoutes: Sendable {
     /// `syn_status` → HTTP status and error code.
     static func mapStatus(_ status: Int32) -> (HTTPResponse.Status, String) {
         switch status {
-        case -1: (.notFound, "not_found")
+        case -1: (.notFound, "app_not_found")
         case -2: (.badRequest, "bad_argument")
         case -3: (.forbidden, "denied")
         case -4: (HTTPResponse.Status(code: 507), "quota")

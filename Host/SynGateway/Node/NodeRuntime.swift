@@ -52,6 +52,10 @@ public final class NodeRuntime: @unchecked Sendable {
                 logger.error("skipping manifest", metadata: ["file": "\(path)", "error": "\(error)"])
             }
         }
+        // Before any worker or template process exists (cgroup v2 may move this process into a leaf first).
+        if let problem = WorkerCgroup.prepare() {
+            logger.warning("workers will run without cgroup limits (rlimits only)", metadata: ["reason": "\(problem)"])
+        }
         let firstStart = !FileManager.default.fileExists(atPath: layout.nodeToml)
         if firstStart {
             do { try NodeConfig.granting(manifests).write(toFile: layout.nodeToml, atomically: true, encoding: .utf8) } catch {
@@ -87,12 +91,41 @@ public final class NodeRuntime: @unchecked Sendable {
         let path = (layout.profiles as NSString).appendingPathComponent("\(name).toml")
         do {
             let profile = try SandboxProfile.load(path: path)
-            let library = try manifest.resolveLibrary(searchDirectories: layout.libraryDirectories)
+            var library = try manifest.resolveLibrary(searchDirectories: layout.libraryDirectories)
+            if let sha256 = manifest.sha256 { library = try pin(library, sha256: sha256, app: manifest.id) }
             entry.profile = profile
             entry.spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
         } catch {
             entry.problem = "\(error)"
         }
+    }
+
+    /// A library whose manifest names its sha256 is copied into the data directory (0400, named by its hash) and
+    /// verified there, and workers start from that copy: replacing the file the manifest points at cannot change
+    /// what a later restart loads.
+    private func pin(_ library: String, sha256: String, app: String) throws(NodeError) -> String {
+        let directory = layout.data + "/apps/\(app)/lib"
+        let pinned = directory + "/\(sha256).so"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            if !FileManager.default.fileExists(atPath: pinned) {
+                let temporary = pinned + ".tmp-\(getpid())"
+                try? FileManager.default.removeItem(atPath: temporary)
+                try FileManager.default.copyItem(atPath: library, toPath: temporary)
+                chmod(temporary, 0o400)
+                guard rename(temporary, pinned) == 0 else { throw NodeError(.io, "cannot place \(pinned): errno \(errno)") }
+            }
+        } catch let error as NodeError { throw error } catch {
+            throw NodeError(.io, "cannot pin \(library) for '\(app)': \(error.localizedDescription)")
+        }
+        let actual: String
+        do { actual = try FileDigest.sha256Hex(path: pinned) } catch { throw NodeError(.io, "\(error)") }
+        guard actual == sha256 else {
+            unlink(pinned)
+            throw NodeError(.appLoad, "the pinned copy of \(library) has sha256 \(actual), not the manifest's app.sha256 \(sha256)")
+        }
+        return pinned
     }
 
     // MARK: - Lifecycle
@@ -257,8 +290,10 @@ public final class NodeRuntime: @unchecked Sendable {
     @discardableResult
     public func setEnabled(_ enabled: Bool, app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
         guard lock.withLock({ entries[app] }) != nil else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
-        let updated = try NodeTomlEditor.setEnabled(enabled, app: app, path: layout.nodeToml)
-        lock.withLock { node = updated }
+        // Only this key takes effect now: other edits to node.toml (grants, owners, limits) wait for a restart,
+        // as documented, rather than half-apply.
+        _ = try NodeTomlEditor.setEnabled(enabled, app: app, path: layout.nodeToml)
+        lock.withLock { node.apps[app, default: NodeConfig.App()].enabled = enabled }
         var problem: String?
         if enabled {
             problem = startApp(app)
