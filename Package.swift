@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "SwiftEchoApp", type: .dynamic, targets: ["SwiftEchoApp"]),
         .library(name: "SwiftFatalApp", type: .dynamic, targets: ["SwiftFatalApp"]),
         .library(name: "SwiftFoundationApp", type: .dynamic, targets: ["SwiftFoundationApp"]),
+        .library(name: "KitTestApp", type: .dynamic, targets: ["KitTestApp"]),
+        // The Swift SDK for SynApps.
+        .library(name: "SynAppKit", targets: ["SynAppKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -85,7 +88,11 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], path: "Host/SynNode"),
 
+        // SynAppKit: the Swift SDK over the C ABI (typed handlers, storage, identity, events, migrations).
+        .target(name: "SynAppKit", dependencies: ["PluginABI"], path: "Plugins/SynAppKit"),
+
         // Swift test apps built as shared libraries against the C ABI.
+        .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),
         .target(name: "SwiftEchoApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftEchoApp"),
         .target(name: "SwiftFatalApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFatalApp"),
         .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),

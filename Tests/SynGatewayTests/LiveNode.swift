@@ -63,10 +63,30 @@ final class LiveNode: @unchecked Sendable {
         var profile = try String(contentsOfFile: Paths.root + "/sandbox-profiles/default.toml", encoding: .utf8)
         profile = profile.replacingOccurrences(of: "name = \"default\"", with: "name = \"gatewaytest\"")
         try profile.write(toFile: root + "/profiles/gatewaytest.toml", atomically: true, encoding: .utf8)
-        try fm.copyItem(atPath: Paths.root + "/sandbox-profiles/default.toml", toPath: root + "/profiles/default.toml")
+        for shipped in ["default", "swift"] {
+            try fm.copyItem(atPath: Paths.root + "/sandbox-profiles/\(shipped).toml", toPath: root + "/profiles/\(shipped).toml")
+        }
         if !limits.isEmpty { try Self.setLimits(limits, in: root + "/profiles/gatewaytest.toml") }
         let (owner, _) = try KeyFile.loadOrCreate(path: root + "/keys/owner.key")
-        let manifests = try ["hello", "hostile", "store"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
+        try """
+            [app]
+            id = "kit"
+            name = "SynAppKit test app"
+            version = "1.0.0"
+            abi = 1
+            library = "libKitTestApp.so"
+            [sandbox]
+            profile = "swift"
+            [capabilities]
+            storage.kv = true
+            storage.sql = true
+            identity.sign = true
+            timers = true
+            events.publish = ["kit.*"]
+            [methods]
+            public = ["kv.get"]
+            """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)
+        let manifests = try ["hello", "hostile", "store", "kit"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
@@ -100,7 +120,7 @@ final class LiveNode: @unchecked Sendable {
         var logger = Logger(label: "test-node")
         logger.logLevel = .warning
         runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: root + "/profiles",
-                                                     libraryDirectories: [], worker: Paths.products + "/synapp-worker"),
+                                                     libraryDirectories: [Paths.products], worker: Paths.products + "/synapp-worker"),
                                   logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Gateway.application(runtime: runtime, metrics: GatewayMetrics(), logger: logger, address: ("127.0.0.1", 0)) { port in

@@ -1,0 +1,136 @@
+public import FoundationEssentials
+import PluginABI
+
+/// Everything a handler may use during one call: who is calling, the request id, and the app's capabilities.
+public struct Context: Sendable {
+    let host: Host
+    /// The verified caller, or nil for an unsigned request (or an event, or a timer).
+    public let caller: CallerKey?
+    /// The node's id for this request, for logs and receipts.
+    public let requestID: UInt64
+
+    /// Key-value storage.
+    public var kv: KV { KV(host: host) }
+    /// SQL storage.
+    public var sql: SQL { SQL(host: host) }
+    /// The app's identity.
+    public var identity: Identity { Identity(host: host) }
+    /// Domain events and timers.
+    public var events: Events { Events(host: host) }
+
+    /// The verified caller, or 401 `caller_required`.
+    public func requireCaller() throws(AppError) -> CallerKey {
+        guard let caller else { throw .unauthenticated() }
+        return caller
+    }
+
+    /// Wall-clock time.
+    public var now: Date {
+        Date(timeIntervalSince1970: Double(host.table.pointee.clock_ns(host.ctx, 0)) / 1e9)
+    }
+
+    /// Wall-clock milliseconds since the Unix epoch.
+    public var nowMs: Int64 { Int64(host.table.pointee.clock_ns(host.ctx, 0) / 1_000_000) }
+
+    /// `count` cryptographically secure random bytes (at most 65536).
+    public func random(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: max(0, min(count, 65536)))
+        _ = out.withUnsafeMutableBufferPointer { host.table.pointee.random(host.ctx, $0.baseAddress, $0.count) }
+        return out
+    }
+
+    /// A random identifier: 16 bytes as 32 hex characters.
+    public func newID() -> String { Hex.encode(random(16)) }
+
+    /// A log line attributed to the app (and to this request by the node).
+    public func log(_ level: LogLevel = .info, _ message: String) {
+        Host.withBuf(Array(message.utf8)) { host.table.pointee.log(host.ctx, level.rawValue, $0) }
+    }
+
+    public enum LogLevel: Int32, Sendable { case trace, debug, info, warn, error }
+}
+
+/// A verified caller's ed25519 public key.
+public struct CallerKey: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The 32 raw bytes.
+    public let bytes: [UInt8]
+    /// The key id the node uses: unpadded base64url of the 32 bytes.
+    public var id: String { Base64URL.encode(bytes) }
+    public var hex: String { Hex.encode(bytes) }
+    public var description: String { id }
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Parses a key id (base64url, 43 characters) or 64 hex characters.
+    public init?(_ text: String) {
+        if text.utf8.count == 64, let raw = Hex.decode(text) { self.bytes = raw; return }
+        guard let raw = Base64URL.decode(text), raw.count == 32 else { return nil }
+        self.bytes = raw
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        guard let key = CallerKey(try c.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an ed25519 key id (base64url) or 64 hex characters")
+        }
+        self = key
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(id)
+    }
+}
+
+/// Hex and base64url, as the node writes keys.
+public enum Hex {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i < chars.count {
+            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}
+
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var s = Data(bytes).base64EncodedString()
+        s = s.replacing("+", with: "-").replacing("/", with: "_")
+        while s.hasSuffix("=") { s.removeLast() }
+        return s
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }) else {
+            return nil
+        }
+        var s = text.replacing("-", with: "+").replacing("_", with: "/")
+        while s.utf8.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s).map(Array.init)
+    }
+}

@@ -1,0 +1,24 @@
+import FoundationEssentials
+import PluginABI
+
+/// Durable domain events (`events.publish`) and timers (`timers`), both kept only if the call succeeds.
+public struct Events: Sendable {
+    let host: Host
+
+    /// Appends `type` (e.g. `homeservices.order.confirmed`) with `payload` as JSON to the node's event log.
+    public func emit<T: Encodable>(_ type: String, _ payload: T) throws {
+        let json = Array(try JSONEncoder().encode(payload))
+        let status = Host.withBuf(Array(type.utf8)) { t in Host.withBuf(json) { p in host.table.pointee.event_emit(host.ctx, t, p) } }
+        try host.check(status, "event_emit")
+    }
+
+    /// Delivers `payload` (JSON) to this app's timer handler after `delayMs`; returns the timer's token.
+    @discardableResult
+    public func setTimer<T: Encodable>(afterMs delayMs: UInt64, _ payload: T) throws -> UInt64 {
+        let json = Array(try JSONEncoder().encode(payload))
+        var token: UInt64 = 0
+        let status = Host.withBuf(json) { host.table.pointee.timer_set(host.ctx, delayMs, $0, &token) }
+        try host.check(status, "timer_set")
+        return token
+    }
+}

@@ -1,0 +1,87 @@
+import SynAppKit
+
+/// A test app written with SynAppKit: typed methods, KV and SQL with migrations, identity, events and timers.
+
+struct Note: Codable, Sendable {
+    var title: String
+    var stars: Int
+}
+
+struct Saved: Codable, Sendable {
+    var id: String
+    var version: UInt64?
+}
+
+struct ByID: Codable, Sendable {
+    var id: String
+}
+
+struct Signed: Codable, Sendable {
+    var message: String
+    var signature: String
+    var publicKey: String
+}
+
+struct Later: Codable, Sendable {
+    var delayMs: UInt64
+    var note: String
+}
+
+let app = SynApp(id: "kit", version: "1.0.0", migrations: [
+    """
+    CREATE TABLE notes (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, stars INTEGER NOT NULL);
+    CREATE INDEX notes_owner ON notes(owner);
+    """,
+    "ALTER TABLE notes ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;",
+]) { routes in
+    routes.method("notes.add") { (note: Note, context) -> Reply<Saved> in
+        let caller = try context.requireCaller()
+        guard !note.title.isEmpty else { throw AppError.badRequest("title must not be empty", code: "bad_title") }
+        guard (0...5).contains(note.stars) else { throw AppError.badRequest("stars must be 0 to 5") }
+        let id = context.newID()
+        try context.sql.exec("INSERT INTO notes(id, owner, title, stars, created_ms) VALUES (?, ?, ?, ?, ?)",
+                             [.text(id), .text(caller.id), .text(note.title), SQLValue(note.stars), .integer(context.nowMs)])
+        try context.events.emit("kit.note.added", ByID(id: id))
+        return Reply(status: 201, Saved(id: id, version: nil))
+    }
+    routes.method("notes.mine") { (_: Empty, context) -> [Note] in
+        let caller = try context.requireCaller()
+        return try context.sql.query("SELECT title, stars FROM notes WHERE owner = ? ORDER BY created_ms, id", [.text(caller.id)])
+            .map { Note(title: $0.text(0) ?? "", stars: $0.int(1) ?? 0) }
+    }
+    routes.method("kv.put") { (note: Note, context) -> Saved in
+        let version = try context.kv.put("note:" + note.title, json: note, ifVersion: nil)
+        return Saved(id: note.title, version: version)
+    }
+    routes.method("kv.get") { (key: ByID, context) -> Note in
+        guard let (note, _) = try context.kv.get("note:" + key.id, as: Note.self) else {
+            throw AppError.notFound("no note \(key.id)")
+        }
+        return note
+    }
+    routes.method("sign") { (input: ByID, context) -> Signed in
+        let message = Array(input.id.utf8)
+        let signature = try context.identity.sign(message)
+        let key = try context.identity.publicKey()
+        guard context.identity.verify(publicKey: key, message: message, signature: signature) else {
+            throw AppError(status: 500, code: "verify_failed", "own signature did not verify")
+        }
+        return Signed(message: input.id, signature: Hex.encode(signature), publicKey: Hex.encode(key))
+    }
+    routes.method("later") { (input: Later, context) -> Saved in
+        let token = try context.events.setTimer(afterMs: input.delayMs, input)
+        return Saved(id: String(token), version: nil)
+    }
+    routes.method("fired") { (_: Empty, context) -> [String] in
+        try context.kv.scan(prefix: "fired:").entries.map { String(decoding: $0.entry.value, as: UTF8.self) }
+    }
+    routes.onTimer { (later: Later, token, context) in
+        try context.kv.put("fired:\(token)", Array(later.note.utf8))
+    }
+}
+
+@_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }
+@_cdecl("synapp_entry") public func synappEntry(_ host: UnsafeRawPointer?, _ minor: UnsafeMutablePointer<UInt32>?,
+                                                _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
+    app.entry(host, minor, out)
+}
