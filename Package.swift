@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node (apps, lifecycle, management actions) and its HTTP gateway.
         .target(name: "SynGateway", dependencies: [
-            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig",
+            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -269,3 +270,5 @@ int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag) {
     *b = n > 1 ? fds[1] : -1;
     return 0;
 }
+
+int csyn_malloc_trim(void) { return malloc_trim(0); }

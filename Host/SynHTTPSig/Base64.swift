@@ -8,7 +8,13 @@ public enum Base64 {
     /// Padded standard base64 of `bytes`.
     public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        encode(bytes, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the padded standard base64 of `bytes` to `out`.
+    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var index = 0
         while index < bytes.count {
             let b0 = UInt32(bytes[index])
@@ -21,55 +27,143 @@ public enum Base64 {
             out.append(index + 2 < bytes.count ? alphabet[Int(triple & 63)] : UInt8(ascii: "="))
             index += 3
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The bytes of padded standard base64 `text`, or nil if it is not canonical.
     public static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
 
     /// The bytes of padded standard base64 `text`, or nil if it is not canonical.
-    public static func decode(_ text: [UInt8]) -> [UInt8]? {
-        guard text.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 4 * 3)
-        var index = 0
-        while index < text.count {
-            let isLast = index + 4 == text.count
-            let padding = isLast ? (text[index + 3] == pad ? (text[index + 2] == pad ? 2 : 1) : 0) : 0
-            var quad: UInt32 = 0
-            for offset in 0..<4 {
-                let char = text[index + offset]
-                if offset >= 4 - padding {
-                    quad <<= 6
-                    continue
+    public static func decode(_ text: [UInt8]) -> [UInt8]? { text.withUnsafeBufferPointer { decode($0) } }
+
+    /// The bytes of padded standard base64 `text`, or nil if it is not canonical.
+    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let count = text.count
+        guard count % 4 == 0 else { return nil }
+        if count == 0 { return [] }
+        // Padding is only recognised in the last quad: "xx==" (2) or "xxx=" (1). Anywhere else `=` is refused as
+        // outside the alphabet.
+        let padding = text[count - 1] == pad ? (text[count - 2] == pad ? 2 : 1) : 0
+        let outCount = count / 4 * 3 - padding
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+            var index = 0
+            var written = 0
+            // Full quads (all but the last when it is padded).
+            let fullEnd = padding == 0 ? count : count - 4
+            while index < fullEnd {
+                let v0 = decodeTable[Int(text[index])], v1 = decodeTable[Int(text[index + 1])]
+                let v2 = decodeTable[Int(text[index + 2])], v3 = decodeTable[Int(text[index + 3])]
+                if (v0 | v1 | v2 | v3) & 0x80 != 0 {
+                    valid = false
+                    break
                 }
-                guard let value = value(of: char) else { return nil }
-                quad = quad << 6 | UInt32(value)
+                let quad = UInt32(v0) << 18 | UInt32(v1) << 12 | UInt32(v2) << 6 | UInt32(v3)
+                buffer[written] = UInt8(quad >> 16 & 0xff)
+                buffer[written + 1] = UInt8(quad >> 8 & 0xff)
+                buffer[written + 2] = UInt8(quad & 0xff)
+                written += 3
+                index += 4
             }
-            out.append(UInt8(quad >> 16 & 0xff))
-            if padding < 2 { out.append(UInt8(quad >> 8 & 0xff)) }
-            if padding < 1 { out.append(UInt8(quad & 0xff)) }
-            // Unused bits must be zero (canonical encoding).
-            if padding == 1 && quad & 0xff != 0 { return nil }
-            if padding == 2 && quad & 0xffff != 0 { return nil }
-            index += 4
+            if valid && padding > 0 {
+                let v0 = decodeTable[Int(text[index])], v1 = decodeTable[Int(text[index + 1])]
+                let v2 = padding == 1 ? decodeTable[Int(text[index + 2])] : 0
+                if (v0 | v1 | v2) & 0x80 != 0 {
+                    valid = false
+                } else {
+                    let quad = UInt32(v0) << 18 | UInt32(v1) << 12 | UInt32(v2) << 6
+                    buffer[written] = UInt8(quad >> 16 & 0xff)
+                    written += 1
+                    if padding == 1 {
+                        buffer[written] = UInt8(quad >> 8 & 0xff)
+                        written += 1
+                        // Unused bits must be zero (canonical encoding).
+                        if quad & 0xff != 0 { valid = false }
+                    } else if quad & 0xffff != 0 {
+                        valid = false
+                    }
+                }
+            }
+            if valid {
+                initialized = written
+            } else {
+                initialized = 0
+            }
         }
-        return out
+        return valid ? out : nil
     }
 
     /// Whether `byte` is in the standard alphabet (excluding `=`).
-    static func isAlphabet(_ byte: UInt8) -> Bool { value(of: byte) != nil }
+    static func isAlphabet(_ byte: UInt8) -> Bool { decodeTable[Int(byte)] & 0x80 == 0 }
 
     private static let pad = UInt8(ascii: "=")
 
-    private static func value(of char: UInt8) -> UInt8? {
+    /// Value of each byte in the standard alphabet; 0xff for every other byte (including `=`).
+    private static let decodeTable: [UInt8] = (0...255).map { byte -> UInt8 in
+        let char = UInt8(byte)
         switch char {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): char - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): char - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): char - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+"): 62
-        case UInt8(ascii: "/"): 63
-        default: nil
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return char - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return char - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return char - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): return 62
+        case UInt8(ascii: "/"): return 63
+        default: return 0xff
+        }
+    }
+}
+
+/// Strict decoding of a keyid: unpadded URL-safe base64 (RFC 4648 §5), exactly as libsodium's
+/// `sodium_base642bin` with `sodium_base64_VARIANT_URLSAFE_NO_PADDING` and no ignored characters accepts it
+/// (`SynSodium.Base64URL.decode`): only `A–Z a–z 0–9 - _`, no padding, no whitespace, a length that is not 1 mod 4,
+/// and zero unused trailing bits.
+enum KeyIDDecoder {
+    /// The bytes of `text`, or nil when libsodium would refuse it.
+    static func decode(_ text: String) -> [UInt8]? {
+        var copy = text
+        return copy.withUTF8 { decode($0) }
+    }
+
+    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let count = text.count
+        if count == 0 { return [] }
+        // libsodium accumulates 6 bits per character and emits a byte per 8; at the end at most 4 bits may be
+        // left over and they must be zero.
+        let leftoverBits = count * 6 % 8
+        guard leftoverBits <= 4 else { return nil }
+        let outCount = count * 6 / 8
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+            var accumulator: UInt32 = 0
+            var bits = 0
+            var written = 0
+            for byte in text {
+                let value = urlTable[Int(byte)]
+                if value & 0x80 != 0 {
+                    valid = false
+                    break
+                }
+                accumulator = (accumulator << 6 | UInt32(value)) & 0xffff
+                bits += 6
+                if bits >= 8 {
+                    bits -= 8
+                    buffer[written] = UInt8(truncatingIfNeeded: accumulator >> UInt32(bits))
+                    written += 1
+                }
+            }
+            if valid && accumulator & ((1 << UInt32(bits)) - 1) != 0 { valid = false }
+            initialized = valid ? written : 0
+        }
+        return valid ? out : nil
+    }
+
+    private static let urlTable: [UInt8] = (0...255).map { byte -> UInt8 in
+        let char = UInt8(byte)
+        switch char {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return char - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return char - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return char - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"): return 62
+        case UInt8(ascii: "_"): return 63
+        default: return 0xff
         }
     }
 }

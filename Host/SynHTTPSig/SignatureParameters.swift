@@ -15,10 +15,20 @@ public struct SignatureParameters: Sendable, Equatable {
     /// `tag`, if present.
     public let tag: String?
     /// The canonical RFC 8941 serialisation: the `@signature-params` value.
-    public let serialized: String
+    public var serialized: String { String(decoding: serializedBytes, as: UTF8.self) }
+    /// `serialized` as bytes: for a received member, the received bytes themselves (checked canonical).
+    let serializedBytes: ArraySlice<UInt8>
 
     /// Parameters this profile accepts; any other is refused.
     static let knownParameters: Set<String> = ["created", "expires", "keyid", "alg", "nonce", "tag"]
+
+    /// Whether `name` is in `knownParameters` (same answer, without hashing).
+    static func isKnownParameter(_ name: String) -> Bool {
+        switch name {
+        case "created", "expires", "keyid", "alg", "nonce", "tag": true
+        default: false
+        }
+    }
 
     /// Parameters for a new signature, in the order `created`, `keyid`, `alg`, `nonce`.
     init(components: [String], created: Int64, keyID: String, nonce: String?) {
@@ -35,8 +45,10 @@ public struct SignatureParameters: Sendable, Equatable {
         self.algorithm = "ed25519"
         self.nonce = nonce
         self.tag = nil
-        self.serialized = StructuredFieldSerializer.innerList(
-            components.map { SFItem(value: .string($0), parameters: []) }, parameters: parameters)
+        var sink = ByteSink()
+        StructuredFieldSerializer.writeInnerList(components.map { SFItem(value: .string($0), parameters: []) },
+                                                 parameters: parameters, to: &sink)
+        self.serializedBytes = sink.bytes[...]
     }
 
     /// Validates one received `Signature-Input` member.
@@ -46,21 +58,22 @@ public struct SignatureParameters: Sendable, Equatable {
     /// `created` or `keyid`, and a member whose received bytes differ from their canonical serialisation (so the
     /// signed `@signature-params` line is unambiguous); refuses (`.unsupportedAlgorithm`) any `alg` but `ed25519`.
     init(member: SFDictionaryMember, limits: SignatureLimits) throws(SignatureError) {
-        let label = Excerpt.quote(member.key)
+        var label: String { Excerpt.quote(member.key) }   // only built for a refusal
         guard case .innerList(let items, let parameters) = member.value else {
             throw SignatureError(.malformed, "Signature-Input \(label) is not an inner list of components")
         }
         var components: [String] = []
+        components.reserveCapacity(items.count)
         for item in items {
             guard case .string(let name) = item.value, item.parameters.isEmpty else {
                 throw SignatureError(.malformed, "Signature-Input \(label): every component must be a plain quoted "
                     + "string without parameters; got \(Excerpt.quote(StructuredFieldSerializer.item(item)))")
             }
-            guard !name.isEmpty, name == HeaderName.lowercased(name) else {
+            guard !name.isEmpty, !HeaderName.hasUppercase(name) else {
                 throw SignatureError(.malformed, "Signature-Input \(label): component \(Excerpt.quote(name)) must be "
                     + "non-empty and lowercase")
             }
-            if name.hasPrefix("@") && !SignatureBase.derivedComponents.contains(name) {
+            if SignatureBase.isDerivedName(name) && !SignatureBase.isSupportedDerived(name) {
                 throw SignatureError(.malformed, "Signature-Input \(label): derived component \(Excerpt.quote(name)) "
                     + "is not supported")
             }
@@ -78,7 +91,7 @@ public struct SignatureParameters: Sendable, Equatable {
         var tag: String?
         for parameter in parameters {
             let name = parameter.key
-            guard Self.knownParameters.contains(name) else {
+            guard Self.isKnownParameter(name) else {
                 throw SignatureError(.malformed, "Signature-Input \(label): unknown parameter \(Excerpt.quote(name)); "
                     + "accepted: alg, created, expires, keyid, nonce, tag")
             }
@@ -106,8 +119,8 @@ public struct SignatureParameters: Sendable, Equatable {
         guard let keyID else {
             throw SignatureError(.malformed, "Signature-Input \(label): the keyid parameter is required")
         }
-        let canonical = StructuredFieldSerializer.innerList(items, parameters: parameters)
-        guard Array(canonical.utf8) == member.raw else {
+        guard StructuredFieldSerializer.isCanonicalInnerList(member.raw, items: items, parameters: parameters) else {
+            let canonical = StructuredFieldSerializer.innerList(items, parameters: parameters)
             throw SignatureError(.malformed, "Signature-Input \(label) is not in canonical RFC 8941 form: received "
                 + "\(Excerpt.quote(member.raw, limit: 96)); canonical is \(Excerpt.quote(canonical, limit: 96))")
         }
@@ -118,7 +131,7 @@ public struct SignatureParameters: Sendable, Equatable {
         self.algorithm = algorithm
         self.nonce = nonce
         self.tag = tag
-        self.serialized = canonical
+        self.serializedBytes = member.raw
     }
 
     private static func bounded(_ value: String, _ name: String, _ label: String,

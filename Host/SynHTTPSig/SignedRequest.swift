@@ -34,12 +34,27 @@ public struct SignedRequest: Sendable, Equatable {
     /// The value of field `name` per RFC 9421 §2.1: each line's value with leading and trailing SP/HTAB removed,
     /// lines joined by `", "`; nil when no line has that name (compared case-insensitively).
     public func fieldValue(_ name: String) -> String? {
-        let wanted = HeaderName.lowercased(name)
-        var values: [String] = []
-        for field in headers where HeaderName.lowercased(field.name) == wanted {
-            values.append(HeaderName.trimmed(field.value))
+        var out: [UInt8] = []
+        guard appendFieldValue(name, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `fieldValue(name)` as bytes.
+    func fieldBytes(_ name: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        guard appendFieldValue(name, to: &out) else { return nil }
+        return out
+    }
+
+    /// Appends the bytes of `fieldValue(name)` to `out`; false (nothing appended) when no line has that name.
+    func appendFieldValue(_ name: String, to out: inout [UInt8]) -> Bool {
+        var found = false
+        for field in headers where HeaderName.matches(field.name, name) {
+            if found { out.append(contentsOf: [0x2c, 0x20]) }   // ", "
+            HeaderName.appendTrimmed(field.value, to: &out)
+            found = true
         }
-        return values.isEmpty ? nil : values.joined(separator: ", ")
+        return found
     }
 }
 
@@ -50,13 +65,52 @@ enum HeaderName {
         String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
+    /// Whether `text` has an ASCII A–Z byte, i.e. whether `lowercased(text)` differs from `text` (lowering only
+    /// rewrites those bytes, and for ASCII text String equality is byte equality).
+    static func hasUppercase(_ text: String) -> Bool { text.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }
+
+    /// `lowercased(fieldName) == lowercased(name)`, without building either string.
+    ///
+    /// For ASCII strings String equality is byte equality, so bytes are compared with A–Z folded. If either string
+    /// has a non-ASCII byte the String comparison itself is made (it applies Unicode canonical equivalence).
+    static func matches(_ fieldName: String, _ name: String) -> Bool {
+        let a = fieldName.utf8
+        let b = name.utf8
+        if a.count == b.count {
+            var ascii = true
+            var equal = true
+            for (x, y) in zip(a, b) {
+                if (x | y) >= 0x80 {
+                    ascii = false
+                    break
+                }
+                if fold(x) != fold(y) { equal = false }
+            }
+            if ascii { return equal }
+        } else if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) {
+            return false
+        }
+        return lowercased(fieldName) == lowercased(name)
+    }
+
+    @inline(__always) private static func fold(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
+
     /// `text` without leading and trailing SP and HTAB.
     static func trimmed(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        var start = 0
-        var end = bytes.count
-        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
-        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        var out: [UInt8] = []
+        appendTrimmed(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the bytes of `trimmed(text)` to `out`.
+    static func appendTrimmed(_ text: String, to out: inout [UInt8]) {
+        var copy = text
+        copy.withUTF8 { bytes in
+            var start = 0
+            var end = bytes.count
+            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+            while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+        }
     }
 }

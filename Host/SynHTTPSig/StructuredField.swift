@@ -26,11 +26,12 @@ enum SFMemberValue: Equatable, Sendable {
     case innerList([SFItem], parameters: [SFParameter])
 }
 
-/// One dictionary member, with the exact bytes of its value as received (after `=`, through its parameters).
+/// One dictionary member, with the exact bytes of its value as received (after `=`, through its parameters): a
+/// slice of the parsed field, so no copy is made.
 struct SFDictionaryMember: Equatable, Sendable {
     let key: String
     let value: SFMemberValue
-    let raw: [UInt8]
+    let raw: ArraySlice<UInt8>
 }
 
 extension [SFParameter] {

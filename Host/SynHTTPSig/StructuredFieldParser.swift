@@ -4,14 +4,15 @@
 /// the last win; we refuse, so a signature can never be read two ways), decimals, and more members, inner-list items
 /// or parameters than the bounds given. Every failure is `.malformed` and names the field.
 struct StructuredFieldParser {
-    private let input: [UInt8]
+    private let input: UnsafeBufferPointer<UInt8>
     private var index = 0
     private let field: String
     private let maxMembers: Int
     private let maxItems: Int
     private let maxParameters: Int
 
-    private init(_ input: [UInt8], field: String, maxMembers: Int, maxItems: Int, maxParameters: Int) {
+    private init(_ input: UnsafeBufferPointer<UInt8>, field: String, maxMembers: Int, maxItems: Int,
+                 maxParameters: Int) {
         self.input = input
         self.field = field
         self.maxMembers = maxMembers
@@ -19,19 +20,24 @@ struct StructuredFieldParser {
         self.maxParameters = maxParameters
     }
 
-    /// Parses `text` as an RFC 8941 dictionary.
+    /// Parses `text` as an RFC 8941 dictionary. Each member's `raw` is a slice of `text`.
     static func dictionary(_ text: [UInt8], field: String, maxMembers: Int, maxItems: Int,
                            maxParameters: Int) throws(SignatureError) -> [SFDictionaryMember] {
-        var parser = StructuredFieldParser(text, field: field, maxMembers: maxMembers, maxItems: maxItems,
-                                           maxParameters: maxParameters)
-        return try parser.parseDictionary()
+        let parsed: Result<[(key: String, value: SFMemberValue, raw: Range<Int>)], SignatureError> =
+            text.withUnsafeBufferPointer { buffer in
+                var parser = StructuredFieldParser(buffer, field: field, maxMembers: maxMembers, maxItems: maxItems,
+                                                   maxParameters: maxParameters)
+                return Result { () throws(SignatureError) in try parser.parseDictionary() }
+            }
+        return try parsed.get().map { SFDictionaryMember(key: $0.key, value: $0.value, raw: text[$0.raw]) }
     }
 
     // MARK: - Grammar
 
-    private mutating func parseDictionary() throws(SignatureError) -> [SFDictionaryMember] {
+    private mutating func parseDictionary() throws(SignatureError)
+        -> [(key: String, value: SFMemberValue, raw: Range<Int>)] {
         skip(where: { $0 == SP })
-        var members: [SFDictionaryMember] = []
+        var members: [(key: String, value: SFMemberValue, raw: Range<Int>)] = []
         while index < input.count {
             let key = try parseKey()
             if members.contains(where: { $0.key == key }) {
@@ -48,7 +54,7 @@ struct StructuredFieldParser {
                 start = index
                 value = .item(SFItem(value: .boolean(true), parameters: try parseParameters()))
             }
-            members.append(SFDictionaryMember(key: key, value: value, raw: Array(input[start..<index])))
+            members.append((key: key, value: value, raw: start..<index))
             skip(where: { $0 == SP || $0 == HTAB })
             if index == input.count { return members }
             guard peek == COMMA else { throw fail("expected ',' between members") }
@@ -147,6 +153,19 @@ struct StructuredFieldParser {
 
     private mutating func parseString() throws(SignatureError) -> SFBareItem {
         index += 1   // opening quote
+        // Fast path: printable ASCII without escapes up to the closing quote. Anything else (an escape, a byte
+        // outside printable ASCII, no closing quote) takes the general loop below from the start, which decides.
+        var end = index
+        while end < input.count {
+            let byte = input[end]
+            if byte == QUOTE {
+                let text = ascii(index..<end)
+                index = end + 1
+                return .string(text)
+            }
+            if byte == BACKSLASH || byte < 0x20 || byte > 0x7e { break }
+            end += 1
+        }
         var out: [UInt8] = []
         while let byte = peek {
             index += 1
@@ -178,7 +197,7 @@ struct StructuredFieldParser {
         let start = index
         skip(where: { Base64.isAlphabet($0) || $0 == EQUALS })
         guard peek == COLON else { throw fail("byte sequence is not terminated by ':' or has non-base64 characters") }
-        let text = Array(input[start..<index])
+        let text = UnsafeBufferPointer(rebasing: input[start..<index])
         index += 1
         guard let bytes = Base64.decode(text) else {
             throw fail("byte sequence is not canonical padded base64 \(Excerpt.quote(text))")
@@ -204,7 +223,9 @@ struct StructuredFieldParser {
         while index < input.count && predicate(input[index]) { index += 1 }
     }
 
-    private func ascii(_ range: Range<Int>) -> String { String(decoding: input[range], as: UTF8.self) }
+    private func ascii(_ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: input[range]), as: UTF8.self)
+    }
 
     private func fail(_ what: String) -> SignatureError {
         SignatureError(.malformed, "\(field) is not a valid RFC 8941 dictionary: \(what)")
@@ -218,7 +239,10 @@ private func isDigit(_ byte: UInt8) -> Bool { byte >= ZERO && byte <= NINE }
 private func isTokenChar(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), ZERO...NINE: true
-    default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+         UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+         UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+    default: false
     }
 }
 

@@ -4,13 +4,13 @@ import Glibc
 
 /// Starts a detached OS thread. The supervisor's instance threads block in `poll` and in worker calls, which
 /// must not happen on Swift's cooperative pool; a worker's spawning thread must also outlive the worker.
-enum OSThread {
+public enum OSThread {
     private final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    static func start(_ body: @escaping @Sendable () -> Void) {
+    public static func start(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         var attr = pthread_attr_t()

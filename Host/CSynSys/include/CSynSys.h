@@ -22,6 +22,8 @@ pid_t csyn_fork(void);
 /* Forks a child that tries unshare(flags) and exits; returns 0 if it could, its errno if not, -1 if the probe
  * itself failed. The child calls only unshare and _exit, so this is safe in a threaded process. */
 int csyn_probe_unshare(int flags);
+/* Returns freed heap memory to the kernel. The corresponding C function is `malloc_trim`. */
+int csyn_malloc_trim(void);
 /* prctl(PR_SET_PDEATHSIG, sig). */
 int csyn_set_parent_death_signal(int sig);
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */

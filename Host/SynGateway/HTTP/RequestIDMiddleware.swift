@@ -23,18 +23,18 @@ struct RequestIDMiddleware: RouterMiddleware {
                 next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         var context = context
-        let id = request.headers[.requestID].flatMap { Self.isSane($0) ? $0 : nil } ?? UUID().uuidString.lowercased()
+        let id = request.headers[.requestID].flatMap { Self.isSane($0) ? $0 : nil } ?? Self.newID()
         context.requestID = id
-        context.logger[metadataKey: "request_id"] = .string(id)
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)
             if apiError.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "code": "\(apiError.code)"])
+                context.logger.error("request failed", metadata: ["error": "\(error)", "code": "\(apiError.code)", "request_id": "\(id)"])
             } else {
-                context.logger.info("request refused", metadata: ["status": "\(apiError.status.code)", "code": "\(apiError.code)"])
+                context.logger.info("request refused", metadata: ["status": "\(apiError.status.code)", "code": "\(apiError.code)",
+                                                                  "request_id": "\(id)"])
             }
             response = apiError.response(requestID: id)
         }
@@ -47,6 +47,21 @@ struct RequestIDMiddleware: RouterMiddleware {
 }
 
 extension RequestIDMiddleware {
+    /// 128 random bits as 32 hex digits, from the system generator (getrandom; no file to open per request).
+    static func newID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: 32)
+        for half in 0..<2 {
+            var v = rng.next()
+            for k in 0..<16 {
+                out[half * 16 + k] = digits[Int(v & 15)]
+                v >>= 4
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Hummingbird would read and discard the rest of an oversized upload to keep the connection: instead the
     /// 413 is written whole and then the connection is closed.
     static func closingAfterWrite(_ response: Response, channel: any Channel) -> Response {

@@ -1,9 +1,13 @@
+import CSynSys
 import Dispatch
 public import Foundation
 public import Logging
 public import SynBroker
 public import SynConfig
 public import SynSandbox
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The node: every app in the manifests directory under its profile and grants, the broker, the event dispatcher,
 /// and the owner's management actions (enable, disable, restart), each audited. The gateway and the CLI drive it.
@@ -13,6 +17,7 @@ public final class NodeRuntime: @unchecked Sendable {
     public let logger: Logger
     private let dispatcher: EventDispatcher
     private let logRing = AppLogRing()
+    private let deadlines = CallDeadlines()
     private let lock = Mutex()
     private var node: NodeConfig
     private var entries: [String: AppEntry] = [:]
@@ -238,21 +243,19 @@ public final class NodeRuntime: @unchecked Sendable {
             throw .notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem)
         }
         lock.withLock { inFlight += 1 }
+        let deadlines = self.deadlines
         let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
+            let deadline = timeoutMs.map { ms in deadlines.add(afterMs: ms) { once.resume(.failure(.timedOut(ms: ms))) } }
             supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
                 // The call is over for the drain count when the worker answers, even after a timeout.
                 lock.withLock { inFlight -= 1 }
+                if let deadline { deadlines.cancel(deadline) }
                 once.resume(result.mapError { error in
                     error.code == .unavailable
                         ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
                         : .call(error)
                 })
-            }
-            if let timeoutMs {
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
-                    once.resume(.failure(.timedOut(ms: timeoutMs)))
-                }
             }
         }
         return try result.get()
@@ -341,6 +344,8 @@ public final class NodeRuntime: @unchecked Sendable {
 
     private func writeStats() {
         StatsFile.write(footprints().map { ($0.app, $0.footprint) }, toDirectory: layout.data)
+        // After a burst of connections the allocator keeps the freed memory; hand it back while idle.
+        if lock.withLock({ inFlight }) == 0 { _ = csyn_malloc_trim() }
     }
 
     private func applyRetention() {
