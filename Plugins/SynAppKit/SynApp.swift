@@ -22,6 +22,7 @@ public final class SynApp: @unchecked Sendable {
     public let id: String
     public let version: String
     let migrations: [String]
+    let workflows: [Workflow]
     let routes: Routes
     let onInit: (@Sendable (Context) throws -> Void)?
     /// `syn_magic`, static for the life of the process.
@@ -29,11 +30,13 @@ public final class SynApp: @unchecked Sendable {
 
     /// `migrations` are SQL scripts applied in order, once each, when the app starts (each in the start's
     /// transaction, recorded in `syn_migrations`): append new ones, never edit old ones. `onInit` runs after them.
-    public init(id: String, version: String, migrations: [String] = [], onInit: (@Sendable (Context) throws -> Void)? = nil,
-                routes build: (inout Routes) -> Void) {
+    /// `workflows` get their tables at start and their timed transitions fired by the SDK.
+    public init(id: String, version: String, migrations: [String] = [], workflows: [Workflow] = [],
+                onInit: (@Sendable (Context) throws -> Void)? = nil, routes build: (inout Routes) -> Void) {
         self.id = id
         self.version = version
         self.migrations = migrations
+        self.workflows = workflows
         self.onInit = onInit
         var routes = Routes()
         build(&routes)
@@ -81,12 +84,15 @@ final class Runtime: @unchecked Sendable {
 
     private func context(_ ctx: OpaquePointer?, caller: [UInt8] = [], requestID: UInt64 = 0) -> (SynApp, Context)? {
         guard let app, let table, let ctx else { return nil }
-        return (app, Context(host: Host(table: table, ctx: ctx), caller: CallerKey(bytes: caller), requestID: requestID))
+        return (app, Context(host: Host(table: table, ctx: ctx), appID: app.id, caller: CallerKey(bytes: caller), requestID: requestID))
     }
 
     func initialize(_ ctx: OpaquePointer?) -> syn_status {
         guard let (app, context) = context(ctx) else { return SYN_E_INTERNAL }
         do {
+            let problems = app.workflows.flatMap(\.problems)
+            guard problems.isEmpty else { throw AppError(status: 500, code: "bad_workflow", problems.joined(separator: "; ")) }
+            if !app.workflows.isEmpty { for statement in WorkflowStore.schema { try context.sql.exec(statement) } }
             try Migrations.apply(app.migrations, context)
             try app.onInit?(context)
             return SYN_OK
@@ -133,6 +139,17 @@ final class Runtime: @unchecked Sendable {
         do {
             switch Int32(e.kind) {
             case SYN_EVENT_TIMER:
+                if let fired = try? JSONDecoder().decode(WorkflowTimer.self, from: Data(payload)) {
+                    // A timed transition: taken only if the instance has not moved since it was scheduled.
+                    guard let workflow = app.workflows.first(where: { $0.name == fired.synappkitWorkflow }) else { return SYN_OK }
+                    do {
+                        _ = try context.workflow(workflow).take(fired.transition, on: fired.id, actor: nil, system: true,
+                                                                 expectedVersion: fired.version)
+                    } catch let refusal as AppError where refusal.status < 500 {
+                        context.log(.info, "timed \(workflow.name) \(fired.transition) on \(fired.id) not taken: \(refusal.message)")
+                    }
+                    return SYN_OK
+                }
                 guard let timer = app.routes.timer else { return SYN_OK }
                 try timer(payload, e.token, context)
             case SYN_EVENT_DOMAIN:

@@ -1,4 +1,5 @@
 import Foundation
+import SynBroker
 import SynGateway
 import SynSodium
 import Testing
@@ -61,5 +62,68 @@ import Testing
         #expect(try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"x","stars":1}"#).status == 401)
         let unknown = try await node.request("POST", "/v1/apps/kit/nope", sign: alice)
         #expect(unknown.status == 404 && unknown.text.contains("no method 'nope'"))
+    }
+}
+
+/// SynAppKit's workflow state machine through the real gateway: roles, states, history and timed transitions.
+@Suite struct SynAppKitWorkflowTests {
+    @Test func transitionsCheckRoleAndStateAndAreRecorded() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
+        let stranger = try GatewayTests.key(node, "stranger")
+        let providerID = Base64URL.encode(provider.publicKey)
+        let created = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"o1","provider":"\#(providerID)"}"#,
+                                             sign: consumer)
+        #expect(created.status == 201 && created.json["state"] as? String == "requested", "\(created.text)")
+
+        func take(_ transition: String, _ key: SigningKey) async throws -> LiveNode.Reply {
+            try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"o1","transition":"\#(transition)"}"#, sign: key)
+        }
+        // A consumer cannot confirm, a stranger cannot cancel, nobody but the node can expire.
+        let wrongRole = try await take("confirm", consumer)
+        #expect(wrongRole.status == 403 && wrongRole.text.contains("only the order's provider"), "\(wrongRole.text)")
+        #expect(try await take("cancel", stranger).status == 403)
+        #expect(try await take("expire", provider).status == 403)
+        #expect(try await take("fly", provider).status == 400)
+        #expect(try await take("confirm", provider).json["state"] as? String == "confirmed")
+        // A transition from the wrong state is a conflict naming the state.
+        let again = try await take("confirm", provider)
+        #expect(again.status == 409 && again.text.contains("that is confirmed"), "\(again.text)")
+        let done = try await take("complete", provider)
+        #expect(done.json["state"] as? String == "completed")
+        #expect(try await take("cancel", consumer).status == 409)
+
+        let history = try #require(done.json["history"] as? [[String: Any]])
+        #expect(history.map { $0["transition"] as? String } == ["create", "confirm", "complete"])
+        #expect(history[1]["actor"] as? String == providerID && history[1]["role"] as? String == "provider")
+        #expect(history.allSatisfy { ($0["atMs"] as? Int ?? 0) > 0 })
+        // Every transition is an event in the node's event log.
+        let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
+        #expect(types.contains("kit.order.confirm") && types.contains("kit.order.complete"), "\(types)")
+    }
+
+    @Test func anUnconfirmedOrderExpiresByItsTimer() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
+        let providerID = Base64URL.encode(provider.publicKey)
+        for id in ["waits", "confirmed"] {
+            _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"\#(id)","provider":"\#(providerID)"}"#, sign: consumer)
+        }
+        _ = try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
+        var state = ""
+        for _ in 0..<500 where state != "expired" {
+            state = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer).json["state"] as? String ?? ""
+            if state != "expired" { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(state == "expired")
+        let view = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer)
+        let last = try #require((view.json["history"] as? [[String: Any]])?.last)
+        #expect(last["transition"] as? String == "expire" && last["actor"] as? String == "node" && last["role"] as? String == "system")
+        // The confirmed one left "requested" before its timer fired: the timer finds it moved on and does nothing.
+        try await Task.sleep(for: .milliseconds(400))
+        let kept = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"confirmed"}"#, sign: consumer)
+        #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
     }
 }

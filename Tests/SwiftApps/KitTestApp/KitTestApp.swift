@@ -27,13 +27,40 @@ struct Later: Codable, Sendable {
     var note: String
 }
 
+struct NewOrder: Codable, Sendable {
+    var id: String
+    var provider: String
+    var expireMs: UInt64?
+}
+
+struct Take: Codable, Sendable {
+    var id: String
+    var transition: String
+}
+
+struct OrderView: Codable, Sendable {
+    var state: String
+    var history: [WorkflowStep]
+}
+
+/// requested → confirmed → completed; the consumer may cancel before completion; unconfirmed orders expire.
+let order = Workflow("order", initial: "requested", transitions: [
+    .init("confirm", from: ["requested"], to: "confirmed", by: .provider),
+    .init("complete", from: ["confirmed"], to: "completed", by: .provider),
+    .init("cancel", from: ["requested", "confirmed"], to: "cancelled", by: .consumer),
+    .init("expire", from: ["requested"], to: "expired", by: .system, after: .milliseconds(300)),
+    .init("note", from: ["confirmed"], to: "confirmed", by: .party, guard: { instance, _ in
+        if instance.updatedMs == 0 { throw AppError.conflict("never") }
+    }),
+])
+
 let app = SynApp(id: "kit", version: "1.0.0", migrations: [
     """
     CREATE TABLE notes (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, stars INTEGER NOT NULL);
     CREATE INDEX notes_owner ON notes(owner);
     """,
     "ALTER TABLE notes ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;",
-]) { routes in
+], workflows: [order]) { routes in
     routes.method("notes.add") { (note: Note, context) -> Reply<Saved> in
         let caller = try context.requireCaller()
         guard !note.title.isEmpty else { throw AppError.badRequest("title must not be empty", code: "bad_title") }
@@ -74,6 +101,21 @@ let app = SynApp(id: "kit", version: "1.0.0", migrations: [
     }
     routes.method("fired") { (_: Empty, context) -> [String] in
         try context.kv.scan(prefix: "fired:").entries.map { String(decoding: $0.entry.value, as: UTF8.self) }
+    }
+    routes.method("order.create") { (input: NewOrder, context) -> Reply<OrderView> in
+        let consumer = try context.requireCaller()
+        guard let provider = CallerKey(input.provider) else { throw AppError.badRequest("provider must be a key id") }
+        let instance = try context.workflow(order).create(id: input.id, consumer: consumer, provider: provider, data: Empty(),
+                                                          by: consumer)
+        return Reply(status: 201, OrderView(state: instance.state, history: try context.workflow(order).history(input.id)))
+    }
+    routes.method("order.take") { (input: Take, context) -> OrderView in
+        let instance = try context.workflow(order).take(input.transition, on: input.id, by: context.caller)
+        return OrderView(state: instance.state, history: try context.workflow(order).history(input.id))
+    }
+    routes.method("order.get") { (input: ByID, context) -> OrderView in
+        guard let instance = try context.workflow(order).get(input.id) else { throw AppError.notFound("no order \(input.id)") }
+        return OrderView(state: instance.state, history: try context.workflow(order).history(input.id))
     }
     routes.onTimer { (later: Later, token, context) in
         try context.kv.put("fired:\(token)", Array(later.note.utf8))
