@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "SwiftFatalApp", type: .dynamic, targets: ["SwiftFatalApp"]),
         .library(name: "SwiftFoundationApp", type: .dynamic, targets: ["SwiftFoundationApp"]),
         .library(name: "KitTestApp", type: .dynamic, targets: ["KitTestApp"]),
+        // The SynApps.
+        .library(name: "HomeServices", type: .dynamic, targets: ["HomeServices"]),
         // The Swift SDK for SynApps.
         .library(name: "SynAppKit", targets: ["SynAppKit"]),
     ],
@@ -90,6 +92,8 @@ let package = Package(
 
         // SynAppKit: the Swift SDK over the C ABI (typed handlers, storage, identity, events, migrations).
         .target(name: "SynAppKit", dependencies: ["PluginABI"], path: "Plugins/SynAppKit"),
+        // HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
+        .target(name: "HomeServices", dependencies: ["SynAppKit"], path: "Plugins/HomeServices"),
 
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),

@@ -7,7 +7,7 @@ public struct Events: Sendable {
 
     /// Appends `type` (e.g. `homeservices.order.confirmed`) with `payload` as JSON to the node's event log.
     public func emit<T: Encodable>(_ type: String, _ payload: T) throws {
-        let json = Array(try JSONEncoder().encode(payload))
+        let json = Array(try JSONKeys.current.encoder.encode(payload))
         let status = Host.withBuf(Array(type.utf8)) { t in Host.withBuf(json) { p in host.table.pointee.event_emit(host.ctx, t, p) } }
         try host.check(status, "event_emit")
     }

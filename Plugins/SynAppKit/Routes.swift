@@ -60,7 +60,7 @@ public struct Routes: Sendable {
 
     static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws(AppError) -> T {
         let bytes = body.isEmpty ? Array("{}".utf8) : body
-        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch let error as DecodingError {
+        do { return try JSONKeys.current.decoder.decode(T.self, from: Data(bytes)) } catch let error as DecodingError {
             throw AppError.badRequest(Self.describe(error), code: "bad_input")
         } catch {
             throw AppError.badRequest("the body is not valid JSON", code: "bad_input")
@@ -68,17 +68,17 @@ public struct Routes: Sendable {
     }
 
     static func encode<T: Encodable>(_ value: T) throws(AppError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do { return Array(try encoder.encode(value)) } catch {
+        do { return Array(try JSONKeys.current.encoder.encode(value)) } catch {
             throw AppError(status: 500, code: "encode_failed", "the response could not be encoded: \(error)")
         }
     }
 
     /// A decoding error as a sentence naming the field: `field "slot.start": expected a number`.
     static func describe(_ error: DecodingError) -> String {
+        let snake = JSONKeys.current == .snakeCase
         func path(_ keys: [any CodingKey]) -> String {
-            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? (snake ? Self.snakeCased($0.stringValue) : $0.stringValue) }
+                .joined(separator: ".")
             return p.isEmpty ? "the body" : "field \"\(p)\""
         }
         switch error {
@@ -98,5 +98,15 @@ public struct Routes: Sendable {
         case is Bool.Type: "true or false"
         default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
+    }
+
+    /// `startMs` → `start_ms`, as the snake-case strategy writes it.
+    static func snakeCased(_ name: String) -> String {
+        var out = ""
+        for ch in name {
+            if ch.isUppercase, !out.isEmpty { out += "_" }
+            out += ch.lowercased()
+        }
+        return out
     }
 }

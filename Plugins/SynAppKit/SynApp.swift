@@ -23,6 +23,8 @@ public final class SynApp: @unchecked Sendable {
     public let version: String
     let migrations: [String]
     let workflows: [Workflow]
+    /// How Swift property names appear in requests, responses and event payloads.
+    public let jsonKeys: JSONKeys
     let routes: Routes
     let onInit: (@Sendable (Context) throws -> Void)?
     /// `syn_magic`, static for the life of the process.
@@ -31,8 +33,9 @@ public final class SynApp: @unchecked Sendable {
     /// `migrations` are SQL scripts applied in order, once each, when the app starts (each in the start's
     /// transaction, recorded in `syn_migrations`): append new ones, never edit old ones. `onInit` runs after them.
     /// `workflows` get their tables at start and their timed transitions fired by the SDK.
-    public init(id: String, version: String, migrations: [String] = [], workflows: [Workflow] = [],
+    public init(id: String, version: String, migrations: [String] = [], workflows: [Workflow] = [], jsonKeys: JSONKeys = .asDeclared,
                 onInit: (@Sendable (Context) throws -> Void)? = nil, routes build: (inout Routes) -> Void) {
+        self.jsonKeys = jsonKeys
         self.id = id
         self.version = version
         self.migrations = migrations
@@ -56,6 +59,27 @@ public final class SynApp: @unchecked Sendable {
         out.pointee = UnsafeRawPointer(Runtime.plugin)
         return SYN_OK
     }
+}
+
+/// JSON key style: property names as declared (`startMs`), or converted to snake case (`start_ms`).
+public enum JSONKeys: Sendable {
+    case asDeclared, snakeCase
+
+    var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        if self == .snakeCase { d.keyDecodingStrategy = .convertFromSnakeCase }
+        return d
+    }
+
+    var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        if self == .snakeCase { e.keyEncodingStrategy = .convertToSnakeCase }
+        return e
+    }
+
+    /// The running app's style.
+    static var current: JSONKeys { Runtime.shared.app?.jsonKeys ?? .asDeclared }
 }
 
 /// The one app and host table of this worker, and the C entry points that dispatch into them.

@@ -86,7 +86,8 @@ final class LiveNode: @unchecked Sendable {
             [methods]
             public = ["kv.get"]
             """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)
-        let manifests = try ["hello", "hostile", "store", "kit"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
+        try fm.copyItem(atPath: Paths.root + "/manifests/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
+        let manifests = try ["hello", "hostile", "store", "kit", "homeservices"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,16 @@
+import SynAppKit
+
+/// HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
+///
+/// This release: Spaces (create, update, get, managers) and catalogs (upsert, remove, list). Availability,
+/// bookings, jobs and quotes, orders, reviews, search and history follow.
+let app = SynApp(id: "homeservices", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
+    Spaces.register(&routes)
+    Catalog.register(&routes)
+}
+
+@_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }
+@_cdecl("synapp_entry") public func synappEntry(_ host: UnsafeRawPointer?, _ minor: UnsafeMutablePointer<UInt32>?,
+                                                _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
+    app.entry(host, minor, out)
+}

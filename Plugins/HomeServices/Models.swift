@@ -1,0 +1,114 @@
+import SynAppKit
+
+/// Where a Space is, and how far it travels.
+struct Location: Codable, Sendable, Equatable {
+    var city: String
+    var lat: Double
+    var lon: Double
+}
+
+/// How a Space presents itself.
+struct Branding: Codable, Sendable, Equatable {
+    var primaryColor: String?
+    var logoURL: String?
+    var tagline: String?
+}
+
+/// Free until `freeUntilHours` before the start, then `feePercent` of the price.
+struct CancellationPolicy: Codable, Sendable, Equatable {
+    var freeUntilHours: Int
+    var feePercent: Int
+}
+
+/// What `spaces.create` takes (and `spaces.update`, every field optional there).
+struct SpaceInput: Codable, Sendable {
+    var name: String
+    var trade: String
+    var description: String
+    var location: Location
+    var serviceAreaKm: Double
+    var branding: Branding?
+    var terms: String
+    var cancellation: CancellationPolicy
+    var timeZone: String
+}
+
+struct SpaceUpdate: Codable, Sendable {
+    var id: String
+    var name: String?
+    var trade: String?
+    var description: String?
+    var location: Location?
+    var serviceAreaKm: Double?
+    var branding: Branding?
+    var terms: String?
+    var cancellation: CancellationPolicy?
+    var timeZone: String?
+}
+
+/// A Space as every method returns it.
+struct Space: Codable, Sendable, Equatable {
+    var id: String
+    var name: String
+    var trade: String
+    var description: String
+    var location: Location
+    var serviceAreaKm: Double
+    var branding: Branding
+    var terms: String
+    var cancellation: CancellationPolicy
+    var timeZone: String
+    var managers: [String]
+    var createdMs: Int64
+    var updatedMs: Int64
+}
+
+struct SpaceRef: Codable, Sendable { var id: String }
+
+struct ManagerChange: Codable, Sendable {
+    var spaceId: String
+    var manager: String
+}
+
+/// A price: `fixed` or `hourly` with an amount in minor units, or `quote` (priced per job).
+struct Price: Codable, Sendable, Equatable {
+    var model: String
+    var amount: Int?
+    var currency: String
+}
+
+struct CatalogItemInput: Codable, Sendable {
+    var spaceId: String
+    var id: String?
+    var title: String
+    var description: String
+    var kind: String
+    var durationMinutes: Int
+    var price: Price
+    /// Falls back to the Space's default policy.
+    var cancellation: CancellationPolicy?
+}
+
+struct CatalogItem: Codable, Sendable, Equatable {
+    var spaceId: String
+    var id: String
+    var title: String
+    var description: String
+    var kind: String
+    var durationMinutes: Int
+    var price: Price
+    var cancellation: CancellationPolicy
+    var updatedMs: Int64
+}
+
+struct CatalogRef: Codable, Sendable {
+    var spaceId: String
+    var id: String
+}
+
+struct SpaceItems: Codable, Sendable {
+    var spaceId: String
+    var items: [CatalogItem]
+}
+
+struct Removed: Codable, Sendable { var removed: Bool }

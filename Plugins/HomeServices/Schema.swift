@@ -1,0 +1,26 @@
+/// HomeServices' database, as SynAppKit migrations: append new scripts, never edit old ones.
+enum Schema {
+    static let migrations = [
+        """
+        CREATE TABLE spaces (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, trade TEXT NOT NULL, description TEXT NOT NULL,
+            city TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, service_area_km REAL NOT NULL,
+            branding TEXT NOT NULL, terms TEXT NOT NULL, time_zone TEXT NOT NULL,
+            cancel_free_hours INTEGER NOT NULL, cancel_fee_percent INTEGER NOT NULL,
+            created_by TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+        );
+        CREATE TABLE space_managers (
+            space_id TEXT NOT NULL REFERENCES spaces(id), manager TEXT NOT NULL, added_by TEXT NOT NULL,
+            added_ms INTEGER NOT NULL, PRIMARY KEY (space_id, manager)
+        ) WITHOUT ROWID;
+        CREATE INDEX space_managers_by_key ON space_managers(manager);
+        CREATE TABLE catalog (
+            space_id TEXT NOT NULL REFERENCES spaces(id), id TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('slot', 'job')), duration_minutes INTEGER NOT NULL,
+            price_model TEXT NOT NULL CHECK (price_model IN ('fixed', 'hourly', 'quote')), amount INTEGER, currency TEXT NOT NULL,
+            cancel_free_hours INTEGER, cancel_fee_percent INTEGER, updated_ms INTEGER NOT NULL,
+            PRIMARY KEY (space_id, id)
+        ) WITHOUT ROWID;
+        """,
+    ]
+}
