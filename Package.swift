@@ -108,6 +108,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),
+        .testTarget(name: "SynAppKitTests", dependencies: ["SynAppKit"], path: "Tests/SynAppKitTests"),
         .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium"], path: "Tests/SynHTTPSigTests"),
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
