@@ -2,11 +2,14 @@ import SynAppKit
 
 /// HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
 ///
-/// This release: Spaces (create, update, get, managers) and catalogs (upsert, remove, list). Availability,
-/// bookings, jobs and quotes, orders, reviews, search and history follow.
-let app = SynApp(id: "homeservices", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
+/// This release: Spaces (create, update, get, managers), catalogs (upsert, remove, list), availability and
+/// slots, bookings and orders. Jobs and quotes, reviews, search and history follow.
+let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrations, workflows: [Orders.workflow],
+                 jsonKeys: .snakeCase) { routes in
     Spaces.register(&routes)
     Catalog.register(&routes)
+    Availability.register(&routes)
+    Orders.register(&routes)
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

@@ -22,5 +22,15 @@ enum Schema {
             PRIMARY KEY (space_id, id)
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE availability (
+            space_id TEXT PRIMARY KEY REFERENCES spaces(id), rules TEXT NOT NULL, updated_ms INTEGER NOT NULL
+        );
+        CREATE TABLE bookings (
+            order_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, item_id TEXT NOT NULL, start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX bookings_by_time ON bookings(space_id, active, start_ms);
+        """,
     ]
 }

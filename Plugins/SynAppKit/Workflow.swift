@@ -33,15 +33,19 @@ public struct Workflow: Sendable {
         public let role: Role
         /// Taken by the node this long after the instance entered one of `from`, if it is still there.
         public let after: Delay?
+        /// The delay per instance (for example from the instance's data), instead of a fixed `after`.
+        public let delay: (@Sendable (WorkflowInstance) -> Delay?)?
         public let guardCheck: (@Sendable (WorkflowInstance, Context) throws -> Void)?
 
         public init(_ name: String, from: Set<String>, to: String, by role: Role, after: Delay? = nil,
+                    delay: (@Sendable (WorkflowInstance) -> Delay?)? = nil,
                     guard guardCheck: (@Sendable (WorkflowInstance, Context) throws -> Void)? = nil) {
             self.name = name
             self.from = from
             self.to = to
-            self.role = after == nil ? role : .system
+            self.role = after == nil && delay == nil ? role : .system
             self.after = after
+            self.delay = delay
             self.guardCheck = guardCheck
         }
     }
@@ -52,12 +56,16 @@ public struct Workflow: Sendable {
     /// Whether each transition is emitted as `<app id>.<workflow>.<transition>` (the manifest must then request
     /// `events.publish` for it).
     public let emitsEvents: Bool
+    /// Runs after every transition (timed ones included), in the same transaction: for the app's own bookkeeping.
+    public let onTransition: (@Sendable (_ instance: WorkflowInstance, _ transition: String, Context) throws -> Void)?
 
-    public init(_ name: String, initial: String, emitsEvents: Bool = true, transitions: [Transition]) {
+    public init(_ name: String, initial: String, emitsEvents: Bool = true, transitions: [Transition],
+                onTransition: (@Sendable (_ instance: WorkflowInstance, _ transition: String, Context) throws -> Void)? = nil) {
         self.name = name
         self.initial = initial
         self.emitsEvents = emitsEvents
         self.transitions = transitions
+        self.onTransition = onTransition
     }
 
     /// Every state named by the workflow.

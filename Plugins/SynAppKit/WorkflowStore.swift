@@ -80,6 +80,13 @@ public struct WorkflowStore: Sendable {
         try take(transition, on: id, actor: actor, system: false, expectedVersion: nil)
     }
 
+    /// Takes `transition` as `actor` acting in `role`, which the app has established itself (for example: the
+    /// caller manages the provider's Space). The transition must still allow that role; history records `actor`.
+    @discardableResult
+    public func take(_ transition: String, on id: String, by actor: CallerKey, acting role: Workflow.Role) throws -> WorkflowInstance {
+        try take(transition, on: id, actor: actor, system: false, expectedVersion: nil, assumed: role)
+    }
+
     /// The recorded transitions of instance `id`, oldest first.
     public func history(_ id: String) throws(HostError) -> [WorkflowStep] {
         try context.sql.query("""
@@ -91,13 +98,21 @@ public struct WorkflowStore: Sendable {
         }
     }
 
-    func take(_ name: String, on id: String, actor: CallerKey?, system: Bool, expectedVersion: Int?) throws -> WorkflowInstance {
+    func take(_ name: String, on id: String, actor: CallerKey?, system: Bool, expectedVersion: Int?,
+              assumed: Workflow.Role? = nil) throws -> WorkflowInstance {
         guard let instance = try get(id) else { throw AppError.notFound("no \(workflow.name) \(id)") }
         guard let t = workflow.transitions.first(where: { $0.name == name }) else {
             throw AppError.badRequest("\(workflow.name) has no transition '\(name)'", code: "unknown_transition")
         }
         if let expectedVersion, instance.version != expectedVersion { return instance }
         let role: String
+        if let assumed, assumed != .system {
+            guard t.role == assumed || (t.role == .party && (assumed == .consumer || assumed == .provider)) else {
+                throw AppError.forbidden(t.role == .system ? "only the node takes '\(name)' (it is timed)"
+                                                            : "only the \(workflow.name)'s \(t.role.rawValue) may \(name) it")
+            }
+            role = assumed.rawValue
+        } else {
         switch t.role {
         case .system:
             guard system else { throw AppError.forbidden("only the node takes '\(name)' (it is timed)") }
@@ -114,6 +129,7 @@ public struct WorkflowStore: Sendable {
             }
             role = actor == instance.consumer ? "consumer" : "provider"
         }
+        }
         guard t.from.contains(instance.state) else {
             throw AppError.conflict("cannot \(name) a \(workflow.name) that is \(instance.state)", code: "invalid_state")
         }
@@ -127,6 +143,7 @@ public struct WorkflowStore: Sendable {
                                     provider: instance.provider, data: instance.data, version: instance.version + 1, updatedMs: now)
         try record(next, transition: name, from: instance.state, role: role, actor: actor?.id ?? "node", at: now)
         try schedule(next)
+        try workflow.onTransition?(next, name, context)
         return next
     }
 
@@ -145,8 +162,8 @@ public struct WorkflowStore: Sendable {
     /// Timers for the timed transitions out of the instance's new state; each fires only if the instance is
     /// still at this version then.
     private func schedule(_ instance: WorkflowInstance) throws {
-        for t in workflow.transitions where t.after != nil && t.from.contains(instance.state) {
-            guard let delay = t.after else { continue }
+        for t in workflow.transitions where (t.after != nil || t.delay != nil) && t.from.contains(instance.state) {
+            guard let delay = t.delay?(instance) ?? t.after else { continue }
             try context.events.setTimer(afterMs: delay.milliseconds,
                                         WorkflowTimer(synappkitWorkflow: workflow.name, id: instance.id, transition: t.name,
                                                       version: instance.version))

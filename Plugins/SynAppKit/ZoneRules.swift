@@ -242,6 +242,9 @@ public enum Civil {
     /// 0 = Sunday … 6 = Saturday.
     public static func weekday(ofDay day: Int) -> Int { ((day % 7) + 7 + 4) % 7 }
 
+    /// Days in a month of a year.
+    public static func daysInMonthPublic(year: Int, month: Int) -> Int { daysInMonth(year: year, month: month) }
+
     static func daysInMonth(year: Int, month: Int) -> Int {
         days(year: month == 12 ? year + 1 : year, month: month == 12 ? 1 : month + 1, day: 1) - days(year: year, month: month, day: 1)
     }

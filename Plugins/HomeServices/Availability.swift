@@ -1,0 +1,213 @@
+import FoundationEssentials
+import SynAppKit
+
+/// Opening hours: weekly hours, breaks, dated exceptions, a buffer between bookings, a minimum notice, a horizon,
+/// and how long an unconfirmed booking request may wait.
+struct AvailabilityRules: Codable, Sendable, Equatable {
+    struct Hours: Codable, Sendable, Equatable {
+        /// "mon" ... "sun".
+        var day: String
+        /// "HH:MM", local time in the Space's zone.
+        var start: String
+        var end: String
+    }
+    struct Exception: Codable, Sendable, Equatable {
+        /// "YYYY-MM-DD".
+        var date: String
+        /// Open only these hours that day; empty or absent: closed all day.
+        var hours: [Span]?
+    }
+    struct Span: Codable, Sendable, Equatable {
+        var start: String
+        var end: String
+    }
+
+    var weekly: [Hours]
+    var breaks: [Hours]?
+    var exceptions: [Exception]?
+    var bufferMinutes: Int?
+    var minNoticeMinutes: Int?
+    var horizonDays: Int?
+    var requestExpiryMinutes: Int?
+}
+
+struct AvailabilityInput: Codable, Sendable {
+    var spaceId: String
+    var rules: AvailabilityRules
+}
+
+/// One bookable interval.
+struct Slot: Codable, Sendable, Equatable {
+    var startMs: Int64
+    var endMs: Int64
+    /// The local start, e.g. "2026-12-01T09:00+01:00".
+    var local: String
+}
+
+struct SlotsQuery: Codable, Sendable {
+    var spaceId: String
+    var itemId: String
+    /// "YYYY-MM-DD", local; default today.
+    var from: String?
+    /// 1 to 90; default 7.
+    var days: Int?
+}
+
+struct SlotList: Codable, Sendable {
+    var spaceId: String
+    var itemId: String
+    var timeZone: String
+    var slots: [Slot]
+}
+
+enum Availability {
+    static let weekdays = ["sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6]
+
+    static func register(_ routes: inout Routes) {
+        routes.method("availability.set") { (input: AvailabilityInput, context) -> AvailabilityRules in
+            let caller = try context.requireCaller()
+            let space = try Spaces.load(input.spaceId, context)
+            try Spaces.requireManager(space, caller)
+            try check(input.rules)
+            try context.sql.exec("""
+                INSERT INTO availability(space_id, rules, updated_ms) VALUES (?, ?, ?)
+                ON CONFLICT(space_id) DO UPDATE SET rules = excluded.rules, updated_ms = excluded.updated_ms
+                """, [.text(space.id), .text(try Spaces.json(input.rules)), .integer(context.nowMs)])
+            return input.rules
+        }
+        routes.method("slots.list") { (query: SlotsQuery, context) -> SlotList in
+            let space = try Spaces.load(query.spaceId, context)
+            guard let item = try Catalog.items(space, context, id: query.itemId).first else {
+                throw AppError.notFound("no catalog item \(query.itemId) in Space \(space.id)")
+            }
+            guard item.kind == "slot" else { throw AppError.badRequest("item \(item.id) is a job: ask for a quote with jobs.request", code: "not_bookable") }
+            let zone = try ZoneRules.named(space.timeZone)
+            let days = query.days ?? 7
+            guard (1...90).contains(days) else { throw AppError.badRequest("days must be 1 to 90", code: "invalid_field") }
+            let today = localDay(context.nowMs, zone)
+            let first = try query.from.map { text throws(AppError) in try parseDate(text, "from") } ?? today
+            let slots = try free(space: space, item: item, zone: zone, fromDay: first, days: days, context: context)
+            return SlotList(spaceId: space.id, itemId: item.id, timeZone: space.timeZone, slots: slots)
+        }
+    }
+
+    static func rules(_ spaceID: String, _ context: Context) throws -> AvailabilityRules? {
+        guard let text = try context.sql.first("SELECT rules FROM availability WHERE space_id = ?", [.text(spaceID)])?.text(0) else { return nil }
+        return try JSONDecoder().decode(AvailabilityRules.self, from: Data(text.utf8))
+    }
+
+    static func check(_ r: AvailabilityRules) throws(AppError) {
+        guard r.weekly.count <= 7 * 8 else { throw .badRequest("weekly has too many entries", code: "invalid_field") }
+        for (i, h) in r.weekly.enumerated() { try checkHours(h, "weekly[\(i)]") }
+        for (i, h) in (r.breaks ?? []).enumerated() { try checkHours(h, "breaks[\(i)]") }
+        guard (r.exceptions ?? []).count <= 366 else { throw .badRequest("at most 366 exceptions", code: "invalid_field") }
+        for (i, e) in (r.exceptions ?? []).enumerated() {
+            _ = try parseDate(e.date, "exceptions[\(i)].date")
+            for (k, span) in (e.hours ?? []).enumerated() {
+                let a = try parseTime(span.start, "exceptions[\(i)].hours[\(k)].start"), b = try parseTime(span.end, "exceptions[\(i)].hours[\(k)].end")
+                guard a < b else { throw .badRequest("exceptions[\(i)].hours[\(k)] ends before it starts", code: "invalid_field") }
+            }
+        }
+        for (value, name, range) in [(r.bufferMinutes, "buffer_minutes", 0...1440), (r.minNoticeMinutes, "min_notice_minutes", 0...43_200),
+                                     (r.horizonDays, "horizon_days", 1...365), (r.requestExpiryMinutes, "request_expiry_minutes", 1...10_080)] {
+            if let value, !range.contains(value) { throw .badRequest("\(name) must be \(range.lowerBound) to \(range.upperBound)", code: "invalid_field") }
+        }
+    }
+
+    static func checkHours(_ h: AvailabilityRules.Hours, _ field: String) throws(AppError) {
+        guard weekdays[h.day] != nil else { throw .badRequest("\(field).day must be mon, tue, wed, thu, fri, sat or sun", code: "invalid_field") }
+        let a = try parseTime(h.start, "\(field).start"), b = try parseTime(h.end, "\(field).end")
+        guard a < b else { throw .badRequest("\(field) ends before it starts (\(h.start)–\(h.end))", code: "invalid_field") }
+    }
+
+    /// "HH:MM" as minutes after midnight (24:00 allowed as an end).
+    static func parseTime(_ text: String, _ field: String) throws(AppError) -> Int {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+              (0...24).contains(h), (0...59).contains(m), h < 24 || m == 0 else {
+            throw .badRequest("\(field) must be a time \"HH:MM\", got \"\(text)\"", code: "invalid_field")
+        }
+        return h * 60 + m
+    }
+
+    /// "YYYY-MM-DD" as days since the epoch.
+    static func parseDate(_ text: String, _ field: String) throws(AppError) -> Int {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1970...2200).contains(y), (1...12).contains(m),
+              (1...Civil.daysInMonthPublic(year: y, month: m)).contains(d) else {
+            throw .badRequest("\(field) must be a date \"YYYY-MM-DD\", got \"\(text)\"", code: "invalid_field")
+        }
+        return Civil.days(year: y, month: m, day: d)
+    }
+
+    static func localDay(_ ms: Int64, _ zone: ZoneRules) -> Int {
+        let seconds = ms / 1000
+        let local = seconds + Int64(zone.offset(atUTC: seconds))
+        return Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+    }
+
+    /// The free slots of `item` over `days` local days from `fromDay`.
+    static func free(space: Space, item: CatalogItem, zone: ZoneRules, fromDay: Int, days: Int, context: Context) throws -> [Slot] {
+        guard let rules = try rules(space.id, context) else { return [] }
+        let durationMs = Int64(item.durationMinutes) * 60_000
+        let bufferMs = Int64(rules.bufferMinutes ?? 0) * 60_000
+        let now = context.nowMs
+        let earliest = now + Int64(rules.minNoticeMinutes ?? 0) * 60_000
+        let latest = now + Int64(rules.horizonDays ?? 90) * 86_400_000
+        let fromMs = (zone.utc(fromLocal: Int64(fromDay) * 86_400) - 86_400) * 1000
+        let toMs = (zone.utc(fromLocal: Int64(fromDay + days) * 86_400) + 86_400) * 1000
+        let taken = try context.sql.query("""
+            SELECT start_ms, end_ms FROM bookings WHERE space_id = ? AND active = 1 AND end_ms > ? AND start_ms < ? ORDER BY start_ms
+            """, [.text(space.id), .integer(fromMs - bufferMs), .integer(toMs + bufferMs)])
+            .map { (Int64($0.int(0) ?? 0), Int64($0.int(1) ?? 0)) }
+        var exceptions: [Int: [AvailabilityRules.Span]] = [:]
+        for e in rules.exceptions ?? [] { if let d = try? parseDate(e.date, "date") { exceptions[d] = e.hours ?? [] } }
+        var out: [Slot] = []
+        for day in fromDay..<(fromDay + days) {
+            let weekday = Civil.weekday(ofDay: day)
+            var open: [(Int, Int)]
+            if let special = exceptions[day] {
+                open = special.compactMap { s in (try? parseTime(s.start, "")).flatMap { a in (try? parseTime(s.end, "")).map { (a, $0) } } }
+            } else {
+                open = rules.weekly.filter { weekdays[$0.day] == weekday }.compactMap { h in
+                    (try? parseTime(h.start, "")).flatMap { a in (try? parseTime(h.end, "")).map { (a, $0) } }
+                }
+            }
+            let pauses = (rules.breaks ?? []).filter { weekdays[$0.day] == weekday }.compactMap { h in
+                (try? parseTime(h.start, "")).flatMap { a in (try? parseTime(h.end, "")).map { (a, $0) } }
+            }
+            for (openStart, openEnd) in open.sorted(by: { $0.0 < $1.0 }) {
+                var minute = openStart
+                while minute + item.durationMinutes <= openEnd {
+                    let end = minute + item.durationMinutes
+                    if let pause = pauses.first(where: { $0.0 < end && minute < $0.1 }) {
+                        minute = max(minute + item.durationMinutes, pause.1)
+                        continue
+                    }
+                    let startMs = zone.utc(fromLocal: Int64(day) * 86_400 + Int64(minute) * 60) * 1000
+                    let endMs = startMs + durationMs
+                    let clash = taken.contains { $0.0 < endMs + bufferMs && startMs < $0.1 + bufferMs }
+                    if !clash && startMs >= earliest && startMs <= latest {
+                        out.append(Slot(startMs: startMs, endMs: endMs, local: localText(startMs, zone)))
+                    }
+                    minute += item.durationMinutes
+                }
+            }
+        }
+        return out
+    }
+
+    /// "2026-12-01T09:00+01:00".
+    static func localText(_ ms: Int64, _ zone: ZoneRules) -> String {
+        let seconds = ms / 1000
+        let offset = Int(zone.offset(atUTC: seconds))
+        let local = seconds + Int64(offset)
+        let day = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+        let (y, m, d) = Civil.date(ofDay: day)
+        let minuteOfDay = Int(local - Int64(day) * 86_400) / 60
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let sign = offset < 0 ? "-" : "+"
+        return "\(y)-\(two(m))-\(two(d))T\(two(minuteOfDay / 60)):\(two(minuteOfDay % 60))\(sign)\(two(abs(offset) / 3600)):\(two(abs(offset) % 3600 / 60))"
+    }
+}
