@@ -3,13 +3,17 @@ import SynAppKit
 /// HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
 ///
 /// This release: Spaces (create, update, get, managers), catalogs (upsert, remove, list), availability and
-/// slots, bookings and orders. Jobs and quotes, reviews, search and history follow.
+/// slots, bookings and orders, reviews with signed receipts, vouches and reputation. Jobs and quotes, search and
+/// history follow.
 let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrations, workflows: [Orders.workflow],
                  jsonKeys: .snakeCase) { routes in
     Spaces.register(&routes)
     Catalog.register(&routes)
     Availability.register(&routes)
     Orders.register(&routes)
+    Reviews.register(&routes)
+    // The review window's end publishes whatever reviews the order has.
+    routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.publish(timer.publishReviewsOf, context) }
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

@@ -74,6 +74,10 @@ enum Orders {
         if !active.contains(instance.state) && instance.state != "completed" {
             try context.sql.exec("UPDATE bookings SET active = 0 WHERE order_id = ?", [.text(instance.id)])
         }
+        if instance.state == "completed" {
+            let data = try JSONDecoder().decode(OrderData.self, from: Data(instance.data))
+            try Reviews.completed(instance, data.spaceId, context)
+        }
     })
 
     static func register(_ routes: inout Routes) {

@@ -32,5 +32,17 @@ enum Schema {
         );
         CREATE INDEX bookings_by_time ON bookings(space_id, active, start_ms);
         """,
+        """
+        CREATE TABLE reviews (
+            order_id TEXT NOT NULL, author_role TEXT NOT NULL CHECK (author_role IN ('consumer', 'provider')),
+            space_id TEXT NOT NULL, author TEXT NOT NULL, subject TEXT NOT NULL, rating INTEGER NOT NULL,
+            text TEXT NOT NULL, created_ms INTEGER NOT NULL, published_ms INTEGER, receipt TEXT, signature TEXT,
+            PRIMARY KEY (order_id, author_role)
+        ) WITHOUT ROWID;
+        CREATE INDEX reviews_by_space ON reviews(space_id, author_role, published_ms);
+        CREATE TABLE completions (order_id TEXT PRIMARY KEY, space_id TEXT NOT NULL, consumer TEXT NOT NULL, completed_ms INTEGER NOT NULL);
+        CREATE TABLE vouches (space_id TEXT NOT NULL, voucher TEXT NOT NULL, text TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                              PRIMARY KEY (space_id, voucher)) WITHOUT ROWID;
+        """,
     ]
 }

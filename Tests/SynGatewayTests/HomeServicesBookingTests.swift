@@ -140,3 +140,54 @@ import Testing
         #expect(try await H.call(node, "availability.set", rules, as: carl).status == 403)
     }
 }
+
+/// Reviews, signed receipts and reputation through the real gateway.
+@Suite struct HomeServicesReviewTests {
+    typealias H = HomeServicesTests
+
+    @Test func doubleBlindReviewsWithReceiptsThatVerifyOutsideTheApp() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl"), dora = try GatewayTests.key(node, "dora")
+        let (space, item) = try await HomeServicesBookingTests.setUp(node, ada)
+        let start = try #require(try await HomeServicesBookingTests.slots(node, space, item, from: HomeServicesBookingTests.parisDate(inDays: 2)).first?["start_ms"] as? Int)
+        let order = try #require(try await H.call(node, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
+        let review = #"{"order_id":"\#(order)","rating":5,"text":"Fixed in twenty minutes, spotless."}"#
+        let early = try await H.call(node, "reviews.create", review, as: carl)
+        #expect(early.status == 409 && early.text.contains("only a completed order"), "\(early.text)")
+        for t in ["confirm", "start", "complete"] {
+            #expect(try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada).status == 200)
+        }
+        #expect(try await H.call(node, "reviews.create", review, as: dora).status == 404)
+        #expect(try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":6,"text":""}"#, as: carl).status == 400)
+        let first = try await H.call(node, "reviews.create", review, as: carl)
+        #expect(first.status == 200 && first.json["published"] as? Bool == false, "\(first.text)")
+        #expect(try await H.call(node, "reviews.create", review, as: carl).status == 409)
+        // Double-blind: nothing is visible until the other side has reviewed too.
+        #expect((try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
+        let second = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":4,"text":"Clear instructions."}"#, as: ada)
+        #expect(second.json["published"] as? Bool == true, "\(second.text)")
+
+        let list = try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil)
+        let published = try #require((list.json["reviews"] as? [[String: Any]])?.first)
+        let signed = try #require(Data(base64Encoded: published["signed_json"] as? String ?? ""))
+        let signature = try #require(Hex.decode(published["signature"] as? String ?? ""))
+        let appKey = try #require(Hex.decode(published["app_key"] as? String ?? ""))
+        // libsodium, outside the app: the receipt verifies in the app's signature domain, and only there.
+        #expect(Ed25519.verify(publicKey: appKey, domain: .app("homeservices"), message: Array(signed), signature: signature))
+        #expect(!Ed25519.verify(publicKey: appKey, domain: .app("other"), message: Array(signed), signature: signature))
+        #expect(appKey == node.runtime.broker.publicKey(of: "homeservices"))
+        let receipt = try #require(try JSONSerialization.jsonObject(with: signed) as? [String: Any])
+        #expect(receipt["orderId"] as? String == order && receipt["rating"] as? Int == 5 && receipt["space"] as? String == space)
+        #expect(receipt["consumer"] as? String == Base64URL.encode(carl.publicKey) && (receipt["timeMs"] as? Int ?? 0) > 0)
+
+        // Reputation: the documented formula and its components.
+        let rep = try await H.call(node, "reputation.get", #"{"id":"\#(space)"}"#, as: nil)
+        #expect(rep.json["score"] as? Double == 3.75 && rep.json["rating_count"] as? Int == 1, "\(rep.text)")
+        #expect((rep.json["formula"] as? String)?.contains("(C*m + sum_ratings) / (C + n)") == true)
+        #expect(try await H.call(node, "vouch", #"{"space_id":"\#(space)"}"#, as: ada).status == 403)
+        let vouched = try await H.call(node, "vouch", #"{"space_id":"\#(space)","text":"Trusted neighbour"}"#, as: dora)
+        #expect(vouched.json["vouches"] as? Int == 1 && vouched.json["score"] as? Double == 3.8, "\(vouched.text)")
+        #expect(try await H.call(node, "vouch", #"{"space_id":"\#(space)"}"#, as: dora).status == 409)
+    }
+}
