@@ -10,6 +10,7 @@ enum AppPolicy {
     /// Pragmas that may be queried but not set.
     static let queryOnlyPragmas: Set<String> = [
         "application_id", "page_count", "page_size", "freelist_count", "max_page_count",
+        "data_version", // a change counter; FTS5 reads it to notice writes by other connections
     ]
     /// Pragmas that may be queried and set.
     static let writablePragmas: Set<String> = ["user_version"]

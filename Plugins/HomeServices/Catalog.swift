@@ -29,6 +29,7 @@ enum Catalog {
                       SQLValue(input.durationMinutes), .text(input.price.model), input.price.amount.map { .integer(Int64($0)) } ?? .null,
                       .text(input.price.currency), input.cancellation.map { SQLValue($0.freeUntilHours) } ?? .null,
                       input.cancellation.map { SQLValue($0.feePercent) } ?? .null, .integer(context.nowMs)])
+            try Search.index(space.id, context)
             guard let item = try items(space, context, id: id).first else { throw AppError(status: 500, code: "internal", "the item vanished") }
             return item
         }
@@ -39,6 +40,7 @@ enum Catalog {
             guard try context.sql.exec("DELETE FROM catalog WHERE space_id = ? AND id = ?", [.text(space.id), .text(input.id)]) == 1 else {
                 throw AppError.notFound("no catalog item \(input.id) in Space \(space.id)")
             }
+            try Search.index(space.id, context)
             return Removed(removed: true)
         }
         routes.method("catalog.list") { (input: SpaceRef, context) -> SpaceItems in

@@ -12,6 +12,7 @@ let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrat
     Availability.register(&routes)
     Orders.register(&routes)
     Reviews.register(&routes)
+    Search.register(&routes)
     // The review window's end publishes whatever reviews the order has.
     routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.publish(timer.publishReviewsOf, context) }
 }

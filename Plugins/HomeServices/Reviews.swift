@@ -146,6 +146,10 @@ enum Reviews {
             }
             try context.sql.exec("UPDATE reviews SET published_ms = ?, receipt = ?, signature = ? WHERE order_id = ? AND author_role = ?",
                                  [.integer(now), receiptJSON, signature, .text(orderID), .text(r.text(0) ?? "")])
+            if r.text(0) == "consumer" {
+                try context.sql.exec("UPDATE spaces SET rating_sum = rating_sum + ?, rating_count = rating_count + 1 WHERE id = ?",
+                                     [SQLValue(r.int(3) ?? 0), .text(r.text(1) ?? "")])
+            }
         }
         try context.events.emit("homeservices.review.published", OrderRef(orderId: orderID))
     }

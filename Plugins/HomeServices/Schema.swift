@@ -44,5 +44,26 @@ enum Schema {
         CREATE TABLE vouches (space_id TEXT NOT NULL, voucher TEXT NOT NULL, text TEXT NOT NULL, created_ms INTEGER NOT NULL,
                               PRIMARY KEY (space_id, voucher)) WITHOUT ROWID;
         """,
+        """
+        CREATE VIRTUAL TABLE spaces_fts USING fts5(space_id UNINDEXED, name, description, trade, city);
+        ALTER TABLE spaces ADD COLUMN rating_sum INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE spaces ADD COLUMN rating_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE spaces ADD COLUMN min_price INTEGER;
+        ALTER TABLE spaces ADD COLUMN max_price INTEGER;
+        CREATE INDEX spaces_by_place ON spaces(lat, lon);
+        CREATE INDEX spaces_by_trade ON spaces(trade, city);
+        """,
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY, space_id TEXT NOT NULL, item_id TEXT NOT NULL, consumer TEXT NOT NULL, description TEXT NOT NULL,
+            from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, state TEXT NOT NULL, created_ms INTEGER NOT NULL
+        );
+        CREATE TABLE quotes (
+            id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), author TEXT NOT NULL, amount INTEGER NOT NULL,
+            currency TEXT NOT NULL, note TEXT NOT NULL, valid_until_ms INTEGER NOT NULL, state TEXT NOT NULL,
+            order_id TEXT, created_ms INTEGER NOT NULL
+        );
+        CREATE INDEX quotes_by_job ON quotes(job_id);
+        """,
     ]
 }

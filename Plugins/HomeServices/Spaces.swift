@@ -19,6 +19,7 @@ enum Spaces {
                       .text(caller.id), .integer(now), .integer(now)])
             try context.sql.exec("INSERT INTO space_managers(space_id, manager, added_by, added_ms) VALUES (?, ?, ?, ?)",
                                  [.text(id), .text(caller.id), .text(caller.id), .integer(now)])
+            try Search.index(id, context)
             try context.events.emit("homeservices.space.created", SpaceRef(id: id))
             return Reply(status: 201, try load(id, context))
         }
@@ -46,6 +47,7 @@ enum Spaces {
                       .real(space.location.lat), .real(space.location.lon), .real(space.serviceAreaKm), .text(try json(space.branding)),
                       .text(space.terms), .text(space.timeZone), SQLValue(space.cancellation.freeUntilHours),
                       SQLValue(space.cancellation.feePercent), .integer(context.nowMs), .text(space.id)])
+            try Search.index(space.id, context)
             try context.events.emit("homeservices.space.updated", SpaceRef(id: space.id))
             return try load(space.id, context)
         }

@@ -1,0 +1,119 @@
+import FoundationEssentials
+import SynAppKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Near: Codable, Sendable {
+    var lat: Double
+    var lon: Double
+    var km: Double
+}
+
+struct SearchQuery: Codable, Sendable {
+    /// Words to find in names, descriptions, trades and cities.
+    var q: String?
+    var trade: String?
+    var city: String?
+    /// Catalog prices in minor units: some fixed or hourly item at or above / at or below.
+    var priceMin: Int?
+    var priceMax: Int?
+    var ratingMin: Double?
+    var near: Near?
+    var limit: Int?
+}
+
+struct SearchHit: Codable, Sendable {
+    var spaceId: String
+    var name: String
+    var trade: String
+    var city: String
+    var distanceKm: Double?
+    var rating: Double
+    var score: Double
+    /// How the score was made: text relevance, rating and proximity, each weighted 1.
+    var components: [String: Double]
+}
+
+struct SearchResult: Codable, Sendable {
+    var hits: [SearchHit]
+    var formula: String
+}
+
+/// Discovery: FTS5 keyword search combined with attribute filters, ranges and distance, every score explained.
+enum Search {
+    static func register(_ routes: inout Routes) {
+        routes.method("search") { (query: SearchQuery, context) -> SearchResult in
+            let limit = query.limit ?? 20
+            guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
+            if let q = query.q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
+            if let near = query.near {
+                try Validate.location(Location(city: "-", lat: near.lat, lon: near.lon))
+                guard near.km.isFinite, near.km > 0, near.km <= 1000 else { throw AppError.badRequest("near.km must be above 0 and at most 1000", code: "invalid_field") }
+            }
+            if let a = query.priceMin, let b = query.priceMax, a > b { throw AppError.badRequest("price_min is above price_max", code: "invalid_field") }
+            if let r = query.ratingMin, !(0...5).contains(r) { throw AppError.badRequest("rating_min must be 0 to 5", code: "invalid_field") }
+
+            var from = "spaces s"
+            var conditions: [String] = [], parameters: [SQLValue] = []
+            var textScore = "0.0"
+            if let terms = ftsQuery(query.q ?? "") {
+                from = "spaces_fts f JOIN spaces s ON s.id = f.space_id"
+                conditions.append("spaces_fts MATCH ?")
+                parameters.append(.text(terms))
+                textScore = "-bm25(spaces_fts)"
+            }
+            if let trade = query.trade { conditions.append("s.trade = ?"); parameters.append(.text(trade)) }
+            if let city = query.city { conditions.append("lower(s.city) = lower(?)"); parameters.append(.text(city)) }
+            if let min = query.priceMin { conditions.append("s.max_price >= ?"); parameters.append(SQLValue(min)) }
+            if let max = query.priceMax { conditions.append("s.min_price <= ?"); parameters.append(SQLValue(max)) }
+            let rating = "((5 * 3.5 + s.rating_sum) * 1.0 / (5 + s.rating_count))"
+            if let r = query.ratingMin { conditions.append("\(rating) >= ?"); parameters.append(.real(r)) }
+            var distance = "NULL"
+            if let near = query.near {
+                // Equirectangular distance (km), exact enough for a trade's service area; a bounding box first.
+                let kx = 111.32 * cos(near.lat * .pi / 180), ky = 110.57
+                let dLat = near.km / ky, dLon = near.km / max(kx, 0.01)
+                conditions.append("s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ?")
+                parameters += [.real(near.lat - dLat), .real(near.lat + dLat), .real(near.lon - dLon), .real(near.lon + dLon)]
+                let dx = "((s.lon - \(near.lon)) * \(kx))", dy = "((s.lat - \(near.lat)) * \(ky))"
+                distance = "(\(dx) * \(dx) + \(dy) * \(dy))"
+                conditions.append("\(distance) <= ?")
+                parameters.append(.real(near.km * near.km))
+            }
+            // distance is squared here (SQLite may lack sqrt); proximity = 1 - (d/km)^2.
+            let proximity = query.near.map { "(1.0 - \(distance) / \($0.km * $0.km))" } ?? "0.0"
+            let sql = """
+                SELECT s.id, s.name, s.trade, s.city, \(distance), \(rating), \(textScore), \(proximity)
+                FROM \(from) \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY \(textScore) + \(rating) / 5.0 + \(proximity) DESC, s.id LIMIT \(limit)
+                """
+            let rows = try context.sql.query(sql, parameters)
+            return SearchResult(hits: rows.map { r in
+                let text = r.double(6) ?? 0, stars = r.double(5) ?? 3.5, near = r.double(7) ?? 0
+                return SearchHit(spaceId: r.text(0) ?? "", name: r.text(1) ?? "", trade: r.text(2) ?? "", city: r.text(3) ?? "",
+                                 distanceKm: r.double(4).map { (sqrt($0) * 100).rounded() / 100 }, rating: (stars * 1000).rounded() / 1000,
+                                 score: ((text + stars / 5 + near) * 1000).rounded() / 1000,
+                                 components: ["text": (text * 1000).rounded() / 1000, "rating": (stars / 5 * 1000).rounded() / 1000,
+                                              "proximity": (near * 1000).rounded() / 1000])
+            }, formula: "score = text + rating/5 + proximity; text = -bm25 over name, description, trade and city; rating = the reputation's Bayesian average; proximity = 1 - (distance/near.km)^2, with distance in km (equirectangular)")
+        }
+    }
+
+    /// The words of `q` as an FTS5 query (each a quoted prefix term, all required), or nil when there are none.
+    static func ftsQuery(_ q: String) -> String? {
+        let words = q.split { !($0.isLetter || $0.isNumber) }.prefix(8).map { "\"" + $0.lowercased() + "\"*" }
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+
+    /// Keeps the search index and the price range of a Space current.
+    static func index(_ spaceID: String, _ context: Context) throws {
+        try context.sql.exec("DELETE FROM spaces_fts WHERE space_id = ?", [.text(spaceID)])
+        try context.sql.exec("INSERT INTO spaces_fts(space_id, name, description, trade, city) SELECT id, name, description, trade, city FROM spaces WHERE id = ?",
+                             [.text(spaceID)])
+        try context.sql.exec("""
+            UPDATE spaces SET min_price = (SELECT min(amount) FROM catalog WHERE space_id = ?1 AND amount IS NOT NULL),
+                              max_price = (SELECT max(amount) FROM catalog WHERE space_id = ?1 AND amount IS NOT NULL) WHERE id = ?1
+            """, [.text(spaceID)])
+    }
+}
