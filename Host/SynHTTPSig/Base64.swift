@@ -51,8 +51,8 @@ public enum Base64 {
             // Full quads (all but the last when it is padded).
             let fullEnd = padding == 0 ? count : count - 4
             while index < fullEnd {
-                let v0 = decodeTable[Int(text[index])], v1 = decodeTable[Int(text[index + 1])]
-                let v2 = decodeTable[Int(text[index + 2])], v3 = decodeTable[Int(text[index + 3])]
+                let v0 = value(text[index]), v1 = value(text[index + 1])
+                let v2 = value(text[index + 2]), v3 = value(text[index + 3])
                 if (v0 | v1 | v2 | v3) & 0x80 != 0 {
                     valid = false
                     break
@@ -65,8 +65,8 @@ public enum Base64 {
                 index += 4
             }
             if valid && padding > 0 {
-                let v0 = decodeTable[Int(text[index])], v1 = decodeTable[Int(text[index + 1])]
-                let v2 = padding == 1 ? decodeTable[Int(text[index + 2])] : 0
+                let v0 = value(text[index]), v1 = value(text[index + 1])
+                let v2 = padding == 1 ? value(text[index + 2]) : 0
                 if (v0 | v1 | v2) & 0x80 != 0 {
                     valid = false
                 } else {
@@ -93,20 +93,19 @@ public enum Base64 {
     }
 
     /// Whether `byte` is in the standard alphabet (excluding `=`).
-    static func isAlphabet(_ byte: UInt8) -> Bool { decodeTable[Int(byte)] & 0x80 == 0 }
+    static func isAlphabet(_ byte: UInt8) -> Bool { value(byte) & 0x80 == 0 }
 
     private static let pad = UInt8(ascii: "=")
 
-    /// Value of each byte in the standard alphabet; 0xff for every other byte (including `=`).
-    private static let decodeTable: [UInt8] = (0...255).map { byte -> UInt8 in
-        let char = UInt8(byte)
-        switch char {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return char - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): return char - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return char - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+"): return 62
-        case UInt8(ascii: "/"): return 63
-        default: return 0xff
+    /// The value of `byte` in the standard alphabet; 0xff for every other byte (including `=`).
+    @inline(__always) private static func value(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte &- UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte &- UInt8(ascii: "a") &+ 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0") &+ 52
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: 0xff
         }
     }
 }
@@ -136,7 +135,7 @@ enum KeyIDDecoder {
             var bits = 0
             var written = 0
             for byte in text {
-                let value = urlTable[Int(byte)]
+                let value = urlValue(byte)
                 if value & 0x80 != 0 {
                     valid = false
                     break
@@ -155,15 +154,15 @@ enum KeyIDDecoder {
         return valid ? out : nil
     }
 
-    private static let urlTable: [UInt8] = (0...255).map { byte -> UInt8 in
-        let char = UInt8(byte)
-        switch char {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return char - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): return char - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return char - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "-"): return 62
-        case UInt8(ascii: "_"): return 63
-        default: return 0xff
+    /// The value of `byte` in the URL-safe alphabet; 0xff for every other byte.
+    @inline(__always) private static func urlValue(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte &- UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte &- UInt8(ascii: "a") &+ 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0") &+ 52
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        default: 0xff
         }
     }
 }

@@ -11,10 +11,9 @@ public enum ContentDigest {
     /// The `Content-Digest` value for an already computed SHA-256 `digest`.
     static func header(digest: [UInt8]) -> String { "\(algorithm)=:\(Base64.encode(digest)):" }
 
-    /// Checks that `value` is exactly one `sha-256` member whose bytes equal `digest` (the body's SHA-256).
-    /// Throws `.digestMismatch` naming what differs.
-    static func check(_ value: String, digest: [UInt8], limits: SignatureLimits) throws(SignatureError) {
-        let bytes = Array(value.utf8)
+    /// Checks that the field value `bytes` is exactly one `sha-256` member whose bytes equal `digest` (the body's
+    /// SHA-256). Throws `.digestMismatch` naming what differs.
+    static func check(_ bytes: [UInt8], digest: [UInt8], limits: SignatureLimits) throws(SignatureError) {
         guard bytes.count <= limits.maxContentDigestBytes else {
             throw SignatureError(.digestMismatch,
                                  "Content-Digest is \(bytes.count) bytes; at most \(limits.maxContentDigestBytes)")

@@ -19,10 +19,7 @@ public struct SignatureParameters: Sendable, Equatable {
     /// `serialized` as bytes: for a received member, the received bytes themselves (checked canonical).
     let serializedBytes: ArraySlice<UInt8>
 
-    /// Parameters this profile accepts; any other is refused.
-    static let knownParameters: Set<String> = ["created", "expires", "keyid", "alg", "nonce", "tag"]
-
-    /// Whether `name` is in `knownParameters` (same answer, without hashing).
+    /// Whether `name` is a parameter this profile accepts (any other is refused).
     static func isKnownParameter(_ name: String) -> Bool {
         switch name {
         case "created", "expires", "keyid", "alg", "nonce", "tag": true
@@ -49,6 +46,19 @@ public struct SignatureParameters: Sendable, Equatable {
         StructuredFieldSerializer.writeInnerList(components.map { SFItem(value: .string($0), parameters: []) },
                                                  parameters: parameters, to: &sink)
         self.serializedBytes = sink.bytes[...]
+    }
+
+    /// Parameters already validated by `SignatureInputShortcut`.
+    init(components: [String], created: Int64, expires: Int64?, keyID: String, algorithm: String?, nonce: String?,
+         tag: String?, serializedBytes: ArraySlice<UInt8>) {
+        self.components = components
+        self.created = created
+        self.expires = expires
+        self.keyID = keyID
+        self.algorithm = algorithm
+        self.nonce = nonce
+        self.tag = tag
+        self.serializedBytes = serializedBytes
     }
 
     /// Validates one received `Signature-Input` member.
@@ -98,10 +108,10 @@ public struct SignatureParameters: Sendable, Equatable {
             switch (name, parameter.value) {
             case ("created", .integer(let value)) where value >= 0: created = value
             case ("expires", .integer(let value)) where value >= 0: expires = value
-            case ("keyid", .string(let value)): keyID = try Self.bounded(value, name, label, limits)
+            case ("keyid", .string(let value)): keyID = try Self.bounded(value, name, member.key, limits)
             case ("alg", .string(let value)): algorithm = value
-            case ("nonce", .string(let value)): nonce = try Self.bounded(value, name, label, limits)
-            case ("tag", .string(let value)): tag = try Self.bounded(value, name, label, limits)
+            case ("nonce", .string(let value)): nonce = try Self.bounded(value, name, member.key, limits)
+            case ("tag", .string(let value)): tag = try Self.bounded(value, name, member.key, limits)
             case ("created", _), ("expires", _):
                 throw SignatureError(.malformed, "Signature-Input \(label): \(name) must be a non-negative integer "
                     + "(seconds since the Unix epoch)")
@@ -134,10 +144,10 @@ public struct SignatureParameters: Sendable, Equatable {
         self.serializedBytes = member.raw
     }
 
-    private static func bounded(_ value: String, _ name: String, _ label: String,
+    private static func bounded(_ value: String, _ name: String, _ key: String,
                                 _ limits: SignatureLimits) throws(SignatureError) -> String {
         guard !value.isEmpty, value.utf8.count <= limits.maxParameterStringBytes else {
-            throw SignatureError(.malformed, "Signature-Input \(label): \(name) is empty or longer than "
+            throw SignatureError(.malformed, "Signature-Input \(Excerpt.quote(key)): \(name) is empty or longer than "
                 + "\(limits.maxParameterStringBytes) bytes")
         }
         return value

@@ -39,11 +39,29 @@ public struct SignedRequest: Sendable, Equatable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `fieldValue(name)` as bytes.
-    func fieldBytes(_ name: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        guard appendFieldValue(name, to: &out) else { return nil }
-        return out
+    /// The bytes of `fieldValue` for `signature-input`, `signature` and `content-digest`, in one pass over the
+    /// headers.
+    func signatureFields() -> (input: [UInt8]?, signature: [UInt8]?, contentDigest: [UInt8]?) {
+        var input: [UInt8]?
+        var signature: [UInt8]?
+        var contentDigest: [UInt8]?
+        func add(_ value: String, to out: inout [UInt8]?) {
+            if out == nil {
+                out = []
+            } else {
+                out!.append(contentsOf: [0x2c, 0x20])   // ", "
+            }
+            HeaderName.appendTrimmed(value, to: &out!)
+        }
+        for field in headers {
+            switch HeaderName.signatureField(field.name) {
+            case 1: add(field.value, to: &input)
+            case 2: add(field.value, to: &signature)
+            case 3: add(field.value, to: &contentDigest)
+            default: break
+            }
+        }
+        return (input, signature, contentDigest)
     }
 
     /// Appends the bytes of `fieldValue(name)` to `out`; false (nothing appended) when no line has that name.
@@ -74,35 +92,65 @@ enum HeaderName {
     /// For ASCII strings String equality is byte equality, so bytes are compared with A–Z folded. If either string
     /// has a non-ASCII byte the String comparison itself is made (it applies Unicode canonical equivalence).
     static func matches(_ fieldName: String, _ name: String) -> Bool {
-        let a = fieldName.utf8
-        let b = name.utf8
-        if a.count == b.count {
-            var ascii = true
-            var equal = true
-            for (x, y) in zip(a, b) {
-                if (x | y) >= 0x80 {
-                    ascii = false
-                    break
-                }
-                if fold(x) != fold(y) { equal = false }
-            }
-            if ascii { return equal }
-        } else if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) {
-            return false
+        let answer: Bool?? = fieldName.utf8.withContiguousStorageIfAvailable { a in
+            name.utf8.withContiguousStorageIfAvailable { b in asciiMatch(a, b) } ?? nil
         }
+        if let known = answer ?? nil { return known }
         return lowercased(fieldName) == lowercased(name)
     }
 
-    @inline(__always) private static func fold(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
-
-    /// `text` without leading and trailing SP and HTAB.
-    static func trimmed(_ text: String) -> String {
-        var out: [UInt8] = []
-        appendTrimmed(text, to: &out)
-        return String(decoding: out, as: UTF8.self)
+    /// Which of `signature-input` (1), `signature` (2) and `content-digest` (3) `fieldName` matches as `matches`
+    /// would say; 0 for none.
+    static func signatureField(_ fieldName: String) -> Int {
+        let known: Int? = fieldName.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+            var high: UInt8 = 0
+            for byte in bytes { high |= byte }
+            guard high & 0x80 == 0 else { return nil }
+            switch bytes.count {
+            case 15: return equalFolded(bytes, "signature-input") ? 1 : 0
+            case 9: return equalFolded(bytes, "signature") ? 2 : 0
+            case 14: return equalFolded(bytes, "content-digest") ? 3 : 0
+            default: return 0
+            }
+        } ?? nil
+        if let known { return known }
+        if matches(fieldName, "signature-input") { return 1 }
+        if matches(fieldName, "signature") { return 2 }
+        if matches(fieldName, "content-digest") { return 3 }
+        return 0
     }
 
-    /// Appends the bytes of `trimmed(text)` to `out`.
+    /// Whether ASCII `bytes` equal lowercase ASCII `lowercase` with A–Z folded.
+    private static func equalFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let wanted = lowercase.utf8Start
+        for index in 0..<bytes.count where fold(bytes[index]) != wanted[index] { return false }
+        return true
+    }
+
+    /// Whether `a` and `b` are equal with A–Z folded, or nil if either has a non-ASCII byte.
+    private static func asciiMatch(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool? {
+        if a.count == b.count {
+            var high: UInt8 = 0
+            var equal = true
+            for index in 0..<a.count {
+                let x = a[index], y = b[index]
+                high |= x | y
+                if fold(x) != fold(y) { equal = false }
+            }
+            return high & 0x80 == 0 ? equal : nil
+        }
+        var high: UInt8 = 0
+        for byte in a { high |= byte }
+        for byte in b { high |= byte }
+        return high & 0x80 == 0 ? false : nil
+    }
+
+    @inline(__always) private static func fold(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+    }
+
+    /// Appends the bytes of `text` without leading and trailing SP and HTAB to `out`.
     static func appendTrimmed(_ text: String, to out: inout [UInt8]) {
         var copy = text
         copy.withUTF8 { bytes in

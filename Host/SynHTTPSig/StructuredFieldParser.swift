@@ -4,6 +4,9 @@
 /// the last win; we refuse, so a signature can never be read two ways), decimals, and more members, inner-list items
 /// or parameters than the bounds given. Every failure is `.malformed` and names the field.
 struct StructuredFieldParser {
+    /// The field's bytes, for slicing members' `raw`.
+    private let source: [UInt8]
+    /// The same bytes, for reading.
     private let input: UnsafeBufferPointer<UInt8>
     private var index = 0
     private let field: String
@@ -11,8 +14,9 @@ struct StructuredFieldParser {
     private let maxItems: Int
     private let maxParameters: Int
 
-    private init(_ input: UnsafeBufferPointer<UInt8>, field: String, maxMembers: Int, maxItems: Int,
-                 maxParameters: Int) {
+    private init(_ source: [UInt8], _ input: UnsafeBufferPointer<UInt8>, field: String, maxMembers: Int,
+                 maxItems: Int, maxParameters: Int) {
+        self.source = source
         self.input = input
         self.field = field
         self.maxMembers = maxMembers
@@ -23,21 +27,50 @@ struct StructuredFieldParser {
     /// Parses `text` as an RFC 8941 dictionary. Each member's `raw` is a slice of `text`.
     static func dictionary(_ text: [UInt8], field: String, maxMembers: Int, maxItems: Int,
                            maxParameters: Int) throws(SignatureError) -> [SFDictionaryMember] {
-        let parsed: Result<[(key: String, value: SFMemberValue, raw: Range<Int>)], SignatureError> =
-            text.withUnsafeBufferPointer { buffer in
-                var parser = StructuredFieldParser(buffer, field: field, maxMembers: maxMembers, maxItems: maxItems,
-                                                   maxParameters: maxParameters)
-                return Result { () throws(SignatureError) in try parser.parseDictionary() }
+        if maxMembers >= 1, let member = singleByteSequence(text) { return [member] }
+        var failure: SignatureError?
+        let members = text.withUnsafeBufferPointer { buffer -> [SFDictionaryMember] in
+            var parser = StructuredFieldParser(text, buffer, field: field, maxMembers: maxMembers, maxItems: maxItems,
+                                               maxParameters: maxParameters)
+            do throws(SignatureError) {
+                return try parser.parseDictionary()
+            } catch {
+                failure = error
+                return []
             }
-        return try parsed.get().map { SFDictionaryMember(key: $0.key, value: $0.value, raw: text[$0.raw]) }
+        }
+        if let failure { throw failure }
+        return members
+    }
+
+    /// The one member of `text` when it is exactly `key=:base64:` (a key, `=`, a byte sequence in canonical
+    /// base64, nothing else): the usual `Signature` and `Content-Digest` values. Nil for anything else, which the
+    /// full parser then reads. For this form the full parser returns exactly this member (no whitespace, no
+    /// parameters, one member, and the same decoded bytes), so the shortcut changes no outcome.
+    private static func singleByteSequence(_ text: [UInt8]) -> SFDictionaryMember? {
+        text.withUnsafeBufferPointer { input -> SFDictionaryMember? in
+            guard let first = input.first, isLowerAlpha(first) || first == STAR else { return nil }
+            var index = 1
+            while index < input.count, isKeyChar(input[index]) { index += 1 }
+            let keyEnd = index
+            guard input.count - keyEnd >= 3, input[keyEnd] == EQUALS, input[keyEnd + 1] == COLON,
+                  input[input.count - 1] == COLON else { return nil }
+            let body = UnsafeBufferPointer(rebasing: input[(keyEnd + 2)..<(input.count - 1)])
+            guard body.allSatisfy({ Base64.isAlphabet($0) || $0 == EQUALS }), let bytes = Base64.decode(body) else {
+                return nil
+            }
+            let key = String(decoding: UnsafeBufferPointer(rebasing: input[0..<keyEnd]), as: UTF8.self)
+            return SFDictionaryMember(key: key, value: .item(SFItem(value: .bytes(bytes), parameters: [])),
+                                      raw: text[(keyEnd + 1)...])
+        }
     }
 
     // MARK: - Grammar
 
-    private mutating func parseDictionary() throws(SignatureError)
-        -> [(key: String, value: SFMemberValue, raw: Range<Int>)] {
+    private mutating func parseDictionary() throws(SignatureError) -> [SFDictionaryMember] {
         skip(where: { $0 == SP })
-        var members: [(key: String, value: SFMemberValue, raw: Range<Int>)] = []
+        var members: [SFDictionaryMember] = []
+        members.reserveCapacity(min(maxMembers, 4))
         while index < input.count {
             let key = try parseKey()
             if members.contains(where: { $0.key == key }) {
@@ -54,7 +87,7 @@ struct StructuredFieldParser {
                 start = index
                 value = .item(SFItem(value: .boolean(true), parameters: try parseParameters()))
             }
-            members.append((key: key, value: value, raw: start..<index))
+            members.append(SFDictionaryMember(key: key, value: value, raw: source[start..<index]))
             skip(where: { $0 == SP || $0 == HTAB })
             if index == input.count { return members }
             guard peek == COMMA else { throw fail("expected ',' between members") }
@@ -73,6 +106,7 @@ struct StructuredFieldParser {
     private mutating func parseInnerList() throws(SignatureError) -> SFMemberValue {
         index += 1   // "("
         var items: [SFItem] = []
+        items.reserveCapacity(min(maxItems, 8))
         while index < input.count {
             skip(where: { $0 == SP })
             if peek == CLOSE {
@@ -96,6 +130,7 @@ struct StructuredFieldParser {
     private mutating func parseParameters() throws(SignatureError) -> [SFParameter] {
         var parameters: [SFParameter] = []
         while peek == SEMICOLON {
+            if parameters.isEmpty { parameters.reserveCapacity(min(maxParameters, 8)) }
             index += 1
             skip(where: { $0 == SP })
             let key = try parseKey()
@@ -118,7 +153,7 @@ struct StructuredFieldParser {
             throw fail("expected a key (lowercase letter or '*')\(here)")
         }
         let start = index
-        skip(where: { isLowerAlpha($0) || isDigit($0) || $0 == UNDERSCORE || $0 == DASH || $0 == DOT || $0 == STAR })
+        skip(where: isKeyChar)
         return ascii(start..<index)
     }
 
@@ -234,6 +269,10 @@ struct StructuredFieldParser {
 
 private func isLowerAlpha(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }
 private func isDigit(_ byte: UInt8) -> Bool { byte >= ZERO && byte <= NINE }
+/// A byte allowed after the first in a key.
+private func isKeyChar(_ byte: UInt8) -> Bool {
+    isLowerAlpha(byte) || isDigit(byte) || byte == UNDERSCORE || byte == DASH || byte == DOT || byte == STAR
+}
 
 /// RFC 9110 tchar.
 private func isTokenChar(_ byte: UInt8) -> Bool {

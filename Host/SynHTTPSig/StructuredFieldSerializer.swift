@@ -1,3 +1,5 @@
+import Glibc
+
 /// Canonical RFC 8941 serialisation (§4.1) of the values this module writes.
 ///
 /// One implementation, generic over where the bytes go: `ByteSink` collects them (for the `String` results), and
@@ -18,27 +20,6 @@ enum StructuredFieldSerializer {
         return sink.string
     }
 
-    /// `;key=value` for each parameter; `;key` alone for boolean true.
-    static func serialize(_ parameters: [SFParameter]) -> String {
-        var sink = ByteSink()
-        writeParameters(parameters, to: &sink)
-        return sink.string
-    }
-
-    /// One bare item.
-    static func bareItem(_ value: SFBareItem) -> String {
-        var sink = ByteSink()
-        writeBareItem(value, to: &sink)
-        return sink.string
-    }
-
-    /// `"text"` with `\` and `"` escaped.
-    static func quoted(_ text: String) -> String {
-        var sink = ByteSink()
-        writeQuoted(text, to: &sink)
-        return sink.string
-    }
-
     /// Whether `raw` is exactly the canonical serialisation of the inner list `items` with `parameters`.
     static func isCanonicalInnerList(_ raw: ArraySlice<UInt8>, items: [SFItem], parameters: [SFParameter]) -> Bool {
         raw.withUnsafeBufferPointer { expected in
@@ -52,9 +33,9 @@ enum StructuredFieldSerializer {
 
     static func writeInnerList<Sink: SFSink>(_ items: [SFItem], parameters: [SFParameter], to sink: inout Sink) {
         sink.write(UInt8(ascii: "("))
-        for (position, item) in items.enumerated() {
+        for position in items.indices {
             if position > 0 { sink.write(UInt8(ascii: " ")) }
-            writeItem(item, to: &sink)
+            writeItem(items[position], to: &sink)
         }
         sink.write(UInt8(ascii: ")"))
         writeParameters(parameters, to: &sink)
@@ -68,11 +49,11 @@ enum StructuredFieldSerializer {
     static func writeParameters<Sink: SFSink>(_ parameters: [SFParameter], to sink: inout Sink) {
         for parameter in parameters {
             sink.write(UInt8(ascii: ";"))
-            sink.write(parameter.key.utf8)
-            if parameter.value != .boolean(true) {
-                sink.write(UInt8(ascii: "="))
-                writeBareItem(parameter.value, to: &sink)
-            }
+            var key = parameter.key
+            key.withUTF8 { sink.write(buffer: $0) }
+            if case .boolean(true) = parameter.value { continue }   // `;key` alone
+            sink.write(UInt8(ascii: "="))
+            writeBareItem(parameter.value, to: &sink)
         }
     }
 
@@ -109,9 +90,16 @@ enum StructuredFieldSerializer {
     /// sequence is ASCII, so this escapes exactly the scalars `\` and `"`.
     static func writeQuoted<Sink: SFSink>(_ text: String, to sink: inout Sink) {
         sink.write(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { sink.write(UInt8(ascii: "\\")) }
-            sink.write(byte)
+        var copy = text
+        copy.withUTF8 { bytes in
+            if !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) {
+                sink.write(buffer: bytes)
+                return
+            }
+            for byte in bytes {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { sink.write(UInt8(ascii: "\\")) }
+                sink.write(byte)
+            }
         }
         sink.write(UInt8(ascii: "\""))
     }
@@ -121,6 +109,7 @@ enum StructuredFieldSerializer {
 protocol SFSink {
     mutating func write(_ byte: UInt8)
     mutating func write<Bytes: Sequence<UInt8>>(_ bytes: Bytes)
+    mutating func write(buffer: UnsafeBufferPointer<UInt8>)
 }
 
 /// Collects serialised bytes.
@@ -129,6 +118,7 @@ struct ByteSink: SFSink {
 
     mutating func write(_ byte: UInt8) { bytes.append(byte) }
     mutating func write<Bytes: Sequence<UInt8>>(_ bytes: Bytes) { self.bytes.append(contentsOf: bytes) }
+    mutating func write(buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
 }
@@ -158,5 +148,19 @@ struct CanonicalMatcher: SFSink {
             write(byte)
             if !matches { return }
         }
+    }
+
+    mutating func write(buffer: UnsafeBufferPointer<UInt8>) {
+        guard matches else { return }
+        guard buffer.count <= expected.count - position else {
+            matches = false
+            return
+        }
+        if let source = buffer.baseAddress, let target = expected.baseAddress,
+           memcmp(source, target + position, buffer.count) != 0 {
+            matches = false
+            return
+        }
+        position += buffer.count
     }
 }
