@@ -109,7 +109,7 @@ import Testing
         let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
         let providerID = Base64URL.encode(provider.publicKey)
         for id in ["waits", "confirmed"] {
-            _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"\#(id)","provider":"\#(providerID)"}"#, sign: consumer)
+            _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"\#(id)","provider":"\#(providerID)","expireMs":300}"#, sign: consumer)
         }
         _ = try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
         var state = ""

@@ -109,16 +109,23 @@ struct Doctor: CheckedCommand {
         }
     }
 
-    /// Starts each app once in a real sandbox, without capabilities, and reads its init reply.
+    /// Starts each app once in a real sandbox, with a throwaway data directory that grants what its manifest asks
+    /// (so an app whose init migrates its database can start), and reads its init reply.
     private func checkApps(_ report: inout DoctorReport) {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        let scratch = NSTemporaryDirectory() + "syneroym-doctor-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         for file in files {
             let path = (manifests as NSString).appendingPathComponent(file)
             do {
                 let (manifest, profile, spec) = try AppLoader.spec(manifestPath: path, profilePath: nil, profileDirectory: profiles)
+                let data = scratch + "/" + manifest.id
+                let node = try NodeSetup.nodeConfig(data: data, manifests: [manifest], announce: false)
+                let broker = try NodeSetup.broker(data: data, node: node, manifests: [manifest])
+                defer { broker.close() }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 do {
-                    let worker = try WorkerProcess.start(spec)
+                    let worker = try WorkerProcess.start(spec, hostCalls: broker)
                     let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
                     worker.shutdown()
                     report.add("sandbox \(manifest.id)", .init(ok: true, detail: String(format: "started under profile %@ in %.1f ms", profile.name, ms), fix: ""))

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import SynAppKit
 
 /// A test app written with SynAppKit: typed methods, KV and SQL with migrations, identity, events and timers.
@@ -48,7 +49,10 @@ let order = Workflow("order", initial: "requested", transitions: [
     .init("confirm", from: ["requested"], to: "confirmed", by: .provider),
     .init("complete", from: ["confirmed"], to: "completed", by: .provider),
     .init("cancel", from: ["requested", "confirmed"], to: "cancelled", by: .consumer),
-    .init("expire", from: ["requested"], to: "expired", by: .system, after: .milliseconds(300)),
+    // Only orders created with expire_ms expire (so other tests never race a timer).
+    .init("expire", from: ["requested"], to: "expired", by: .system, delay: { instance in
+        (try? JSONDecoder().decode(NewOrder.self, from: Data(instance.data)))?.expireMs.map { .milliseconds($0) }
+    }),
     .init("note", from: ["confirmed"], to: "confirmed", by: .party, guard: { instance, _ in
         if instance.updatedMs == 0 { throw AppError.conflict("never") }
     }),
@@ -105,7 +109,7 @@ let app = SynApp(id: "kit", version: "1.0.0", migrations: [
     routes.method("order.create") { (input: NewOrder, context) -> Reply<OrderView> in
         let consumer = try context.requireCaller()
         guard let provider = CallerKey(input.provider) else { throw AppError.badRequest("provider must be a key id") }
-        let instance = try context.workflow(order).create(id: input.id, consumer: consumer, provider: provider, data: Empty(),
+        let instance = try context.workflow(order).create(id: input.id, consumer: consumer, provider: provider, data: input,
                                                           by: consumer)
         return Reply(status: 201, OrderView(state: instance.state, history: try context.workflow(order).history(input.id)))
     }
