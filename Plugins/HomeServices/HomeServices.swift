@@ -3,8 +3,8 @@ import SynAppKit
 /// HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
 ///
 /// This release: Spaces (create, update, get, managers), catalogs (upsert, remove, list), availability and
-/// slots, bookings and orders, reviews with signed receipts, vouches and reputation. Jobs and quotes, search and
-/// history follow.
+/// slots, bookings, jobs and quotes, orders, reviews with signed receipts, vouches and reputation, search and
+/// the service history of a provider–consumer pair.
 let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrations, workflows: [Orders.workflow],
                  jsonKeys: .snakeCase) { routes in
     Spaces.register(&routes)
@@ -13,6 +13,8 @@ let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrat
     Orders.register(&routes)
     Reviews.register(&routes)
     Search.register(&routes)
+    Jobs.register(&routes)
+    History.register(&routes)
     // The review window's end publishes whatever reviews the order has.
     routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.publish(timer.publishReviewsOf, context) }
 }

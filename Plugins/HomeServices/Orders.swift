@@ -138,8 +138,9 @@ enum Orders {
                                             [.text(caller.id)]).compactMap { $0.text(0) }
             case "provider":
                 ids = try context.sql.query("""
-                    SELECT b.order_id FROM bookings b JOIN space_managers m ON m.space_id = b.space_id
-                    WHERE m.manager = ? ORDER BY b.start_ms DESC LIMIT 500
+                    SELECT b.order_id FROM bookings b JOIN space_managers m ON m.space_id = b.space_id WHERE m.manager = ?1
+                    UNION SELECT q.order_id FROM quotes q JOIN jobs j ON j.id = q.job_id JOIN space_managers m ON m.space_id = j.space_id
+                    WHERE m.manager = ?1 AND q.order_id IS NOT NULL LIMIT 500
                     """, [.text(caller.id)]).compactMap { $0.text(0) }
             default:
                 throw AppError.badRequest("role must be consumer or provider", code: "invalid_field")
