@@ -59,3 +59,50 @@ import Testing
         }
     }
 }
+
+/// Jobs, quotes and the pair's history.
+@Suite struct HomeServicesJobTests {
+    typealias H = HomeServicesTests
+
+    @Test func aQuotedJobBecomesAConfirmedOrderInThePairsHistory() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl"), dora = try GatewayTests.key(node, "dora")
+        let space = try #require(try await H.call(node, "spaces.create", H.space, as: ada).json["id"] as? String)
+        let job = #"{"space_id":"\#(space)","id":"refit","title":"Bathroom refit","description":"","kind":"job","duration_minutes":480,"price":{"model":"quote","currency":"EUR"}}"#
+        #expect(try await H.call(node, "catalog.upsert", job, as: ada).status == 200)
+        let now = Int(Date().timeIntervalSince1970 * 1000), week = 7 * 86_400_000
+        let window = #""window":{"from_ms":\#(now + week),"to_ms":\#(now + 2 * week)}"#
+        for (body, message) in [
+            (#"{"space_id":"\#(space)","item_id":"refit","description":"","window":{"from_ms":\#(now + week),"to_ms":\#(now + 2 * week)}}"#, "description must not be empty"),
+            (#"{"space_id":"\#(space)","item_id":"refit","description":"x","window":{"from_ms":\#(now + 2 * week),"to_ms":\#(now + week)}}"#, "window.to_ms must be after"),
+            (#"{"space_id":"\#(space)","item_id":"refit","description":"x","window":{"from_ms":1000,"to_ms":2000}}"#, "the window is in the past"),
+        ] {
+            let r = try await H.call(node, "jobs.request", body, as: carl)
+            #expect(r.status == 400 && r.text.contains(message), "\(r.text)")
+        }
+        let requested = try await H.call(node, "jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"New shower and tiles",\#(window)}"#, as: carl)
+        #expect(requested.status == 201, "\(requested.text)")
+        let jobID = try #require(requested.json["id"] as? String)
+        // Only the Space's managers quote; strangers do not even see the job.
+        #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":420000,"currency":"EUR","valid_for_hours":48}"#, as: dora).status == 404)
+        #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":-1,"currency":"EUR","valid_for_hours":48}"#, as: ada).status == 400)
+        let quote = try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":420000,"currency":"EUR","note":"Materials included","valid_for_hours":48}"#, as: ada)
+        #expect(quote.status == 201, "\(quote.text)")
+        let quoteID = try #require(quote.json["id"] as? String)
+        #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: ada).status == 403)  // only the consumer
+        let order = try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: carl)
+        #expect(order.status == 200 && order.json["state"] as? String == "confirmed" && order.json["kind"] as? String == "job", "\(order.text)")
+        #expect((order.json["price"] as? [String: Any])?["amount"] as? Int == 420000)
+        #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: carl).status == 409)
+
+        // The pair's history: visible to the consumer and to the Space's managers, to nobody else.
+        let mine = try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: carl)
+        #expect((mine.json["orders"] as? [[String: Any]])?.count == 1, "\(mine.text)")
+        let carlID = Base64URL.encode(carl.publicKey)
+        let theirs = try await H.call(node, "history", #"{"space_id":"\#(space)","consumer":"\#(carlID)"}"#, as: ada)
+        #expect((theirs.json["orders"] as? [[String: Any]])?.count == 1)
+        #expect(try await H.call(node, "history", #"{"space_id":"\#(space)","consumer":"\#(carlID)"}"#, as: dora).status == 403)
+        #expect((try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: dora).json["orders"] as? [Any])?.isEmpty == true)
+    }
+}
