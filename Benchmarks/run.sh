@@ -23,3 +23,7 @@ echo "# kv: storage through the broker; put+get request vs a no-op request, and 
 "$bin" bench kv --manifest Benchmarks/store.toml
 echo "# gateway: wrk -t2 -c64 echo through the hello app vs GET /v1/health (same run), and idle PSS of a node with three apps"
 Benchmarks/gateway.sh "$products"
+echo "# sig: the gateway's RFC 9421 check vs one ed25519 verify plus SHA-256 of the body, same run"
+"$bin" bench sig
+echo "# homeservices: slots.list over 90 days with 500 bookings, search over 10,000 Spaces (through the gateway), worker PSS"
+"$bin" bench homeservices --manifests manifests --profiles sandbox-profiles

@@ -6,10 +6,10 @@ import SynSandbox
 import SynWire
 
 /// `syneroym bench`: runtime benchmarks, each printing one JSON object. Speed lives here, not in tests.
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the sandboxed runtime (JSON output).",
-        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self])
+        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self, BenchHomeServices.self])
 
     struct Common: ParsableArguments {
         @Option(help: "The app to measure.") var manifest: String = "manifests/hello.toml"

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import ServiceLifecycle
+import SynGateway
+import SynHTTPSig
+import SynSodium
+
+/// HomeServices end to end through the real gateway (in this process, on a loopback port): `slots.list` over 90
+/// days of rules with 500 bookings, `search` over 10,000 Spaces, and the worker's proportional memory.
+struct BenchHomeServices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "homeservices", abstract: "HomeServices latency and memory (JSON).")
+    @Option(help: "Directory holding homeservices.toml.") var manifests: String = "manifests"
+    @Option(help: "Directory of sandbox profiles.") var profiles: String = "sandbox-profiles"
+    @Option(help: "Spaces to index for search.") var spaces: Int = 10_000
+    @Option(help: "Bookings to place before timing slots.list.") var bookings: Int = 500
+    @Option(help: "Timed requests per measurement.") var samples: Int = 200
+
+    func run() async throws {
+        let root = NSTemporaryDirectory() + "syneroym-bench-hs-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: manifests + "/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: profiles,
+                                                         libraryDirectories: [NodePaths.products], worker: NodePaths.worker), logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Gateway.application(runtime: runtime, metrics: GatewayMetrics(), logger: logger, address: ("127.0.0.1", 0)) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: NodeService(runtime: runtime)), .init(service: app)], logger: logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in ports { port = p }
+        for _ in 0..<500 where runtime.app("homeservices")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        let provider = try KeyFile.loadOrCreate(path: root + "/provider.key").key
+        let consumer = try KeyFile.loadOrCreate(path: root + "/consumer.key").key
+        let client = BenchClient(base: "http://127.0.0.1:\(port)")
+
+        // One Space open 08:00–20:00 every day for a year, a 30-minute slot item, and `bookings` booked slots.
+        let space = try await client.json("spaces.create", Self.space("Bench Plumbing", "plumbing", 45.76, 4.84, 0), provider)["id"] as? String ?? ""
+        _ = try await client.json("catalog.upsert", #"{"space_id":"\#(space)","id":"slot","title":"Call-out","description":"","kind":"slot","duration_minutes":30,"price":{"model":"fixed","amount":6000,"currency":"EUR"}}"#, provider)
+        let week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"08:00","end":"20:00"}"# }.joined(separator: ",")
+        _ = try await client.json("availability.set", #"{"space_id":"\#(space)","rules":{"weekly":[\#(week)],"breaks":[{"day":"mon","start":"12:00","end":"13:00"}],"horizon_days":365,"request_expiry_minutes":10080}}"#, provider)
+        let slotsQuery = #"{"space_id":"\#(space)","item_id":"slot","days":90}"#
+        let free = try await client.json("slots.list", slotsQuery, nil)["slots"] as? [[String: Any]] ?? []
+        for slot in free.prefix(bookings) {
+            _ = try await client.json("bookings.request", #"{"space_id":"\#(space)","item_id":"slot","start_ms":\#(slot["start_ms"] as? Int ?? 0)}"#, consumer)
+        }
+        let slotTimes = try await client.time(samples) { _ = try await client.json("slots.list", slotsQuery, nil) }
+        let slotCount = (try await client.json("slots.list", slotsQuery, nil)["slots"] as? [Any])?.count ?? 0
+
+        // 10,000 Spaces across France with a few trades.
+        let trades = ["plumbing", "electrical", "carpentry", "painting", "heating", "roofing"]
+        var rng = SystemRandomNumberGenerator()
+        for i in 1..<spaces {
+            let lat = Double.random(in: 43.0...49.5, using: &rng), lon = Double.random(in: -1.0...7.0, using: &rng)
+            _ = try await client.json("spaces.create", Self.space("Space \(i)", trades[i % trades.count], lat, lon, i), provider)
+        }
+        let queries = [#"{"q":"boiler leaks"}"#, #"{"trade":"heating","near":{"lat":45.76,"lon":4.84,"km":50}}"#,
+                       #"{"q":"plumbing","near":{"lat":48.85,"lon":2.35,"km":30},"limit":10}"#, #"{"city":"Lyon","trade":"plumbing"}"#]
+        var k = 0
+        let searchTimes = try await client.time(samples) {
+            k += 1
+            _ = try await client.json("search", queries[k % queries.count], nil)
+        }
+        let pss = Self.workerPSS()
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        print(JSONText.object([
+            ("slots_list_ms_p50", JSONText.number(Stats.quantile(slotTimes, 0.5), places: 3)),
+            ("slots_list_ms_p90", JSONText.number(Stats.quantile(slotTimes, 0.9), places: 3)),
+            ("slots_returned", "\(slotCount)"), ("bookings", "\(min(bookings, free.count))"),
+            ("search_ms_p50", JSONText.number(Stats.quantile(searchTimes, 0.5), places: 3)),
+            ("search_ms_p90", JSONText.number(Stats.quantile(searchTimes, 0.9), places: 3)),
+            ("spaces", "\(spaces)"),
+            ("homeservices_worker_pss_kb", "\(pss)"),
+            ("targets", #"{"slots_list_ms_p50": "< 5", "search_ms_p50": "< 10", "homeservices_worker_pss_kb": "< 10240"}"#),
+        ]))
+    }
+
+    static func space(_ name: String, _ trade: String, _ lat: Double, _ lon: Double, _ i: Int) -> String {
+        let cities = ["Lyon", "Paris", "Lille", "Nantes", "Toulouse", "Marseille", "Bordeaux", "Grenoble"]
+        let words = ["boiler", "leaks", "rewiring", "tiles", "roof", "gutters", "heat pumps", "bathrooms", "kitchens", "doors"]
+        return #"{"name":"\#(name)","trade":"\#(trade)","description":"\#(words[i % words.count]) and \#(words[(i / 3) % words.count])","location":{"city":"\#(cities[i % cities.count])","lat":\#(lat),"lon":\#(lon)},"service_area_km":25,"terms":"","cancellation":{"free_until_hours":24,"fee_percent":20},"time_zone":"Europe/Paris"}"#
+    }
+
+    /// Proportional memory of the homeservices worker: its outer process, init and app.
+    static func workerPSS() -> Int {
+        // Children are listed per thread (/proc/PID/task/TID/children): workers are started from instance threads.
+        func children(_ pid: Int32) -> [Int32] {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            return tasks.flatMap { tid -> [Int32] in
+                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? ""
+                return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+        }
+        // A worker's outer process has the worker's init (and through it the app) as children; the pre-started
+        // template, which has the same command line, has none.
+        var total = 0
+        for outer in children(getpid()) {
+            let cmdline = (try? String(contentsOfFile: "/proc/\(outer)/cmdline", encoding: .utf8)) ?? ""
+            let below = children(outer)
+            guard cmdline.contains("synapp-worker"), !below.isEmpty else { continue }
+            var stack = [outer] + below
+            var seen: Set<Int32> = []
+            while let pid = stack.popLast() {
+                guard seen.insert(pid).inserted else { continue }
+                total += BenchMemory.field(pid, "Pss:")
+                if pid != outer { stack += children(pid) }
+            }
+        }
+        return total
+    }
+}
+
+/// Signed POSTs to one node's HomeServices, with latency samples.
+struct BenchClient: Sendable {
+    let base: String
+
+    func json(_ method: String, _ body: String, _ key: SigningKey?) async throws -> [String: Any] {
+        let url = base + "/v1/apps/homeservices/" + method
+        guard let target = URL(string: url) else { throw CLIError("bad URL \(url)") }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        if let key {
+            let signed = try RequestSigner(key: key).sign(method: "POST", url: url, body: Array(body.utf8), created: Int64(Date().timeIntervalSince1970))
+            for f in signed.fields { request.setValue(f.value, forHTTPHeaderField: f.name) }
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else {
+            throw CLIError("\(method) failed: \(String(decoding: data, as: UTF8.self))")
+        }
+        return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// Milliseconds per call of `body`, `count` times after 10 warm-up calls.
+    func time(_ count: Int, _ body: () async throws -> Void) async throws -> [Double] {
+        for _ in 0..<10 { try await body() }
+        var out: [Double] = []
+        for _ in 0..<count {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try await body()
+            out.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return out
+    }
+}
