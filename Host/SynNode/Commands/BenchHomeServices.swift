@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import ServiceLifecycle
 import SynGateway
@@ -125,19 +122,16 @@ struct BenchClient: Sendable {
 
     func json(_ method: String, _ body: String, _ key: SigningKey?) async throws -> [String: Any] {
         let url = base + "/v1/apps/homeservices/" + method
-        guard let target = URL(string: url) else { throw CLIError("bad URL \(url)") }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body.utf8)
+        var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let key {
             let signed = try RequestSigner(key: key).sign(method: "POST", url: url, body: Array(body.utf8), created: Int64(Date().timeIntervalSince1970))
-            for f in signed.fields { request.setValue(f.value, forHTTPHeaderField: f.name) }
+            headers += signed.fields.map { ($0.name, $0.value) }
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        guard let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else {
-            throw CLIError("\(method) failed: \(String(decoding: data, as: UTF8.self))")
+        let reply = try await HTTPClient.send("POST", url, headers: headers, body: Array(body.utf8))
+        guard (200..<300).contains(reply.status) else {
+            throw CLIError("\(method) failed: \(String(decoding: reply.body, as: UTF8.self))")
         }
-        return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        return (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]) ?? [:]
     }
 
     /// Milliseconds per call of `body`, `count` times after 10 warm-up calls.

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import SynHTTPSig
 import SynSodium
 
@@ -19,27 +16,17 @@ struct GatewayClient {
 
     /// Sends `method path` with `body`, signed per docs/request-signing.md when there is a key.
     func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(CLIError) -> Reply {
-        let urlText = base + path
-        guard let url = URL(string: urlText) else { throw CLIError("error: not a URL: \(urlText)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 120
-        if !body.isEmpty {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
+        let url = base + path
+        var headers: [(String, String)] = []
+        if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
         if let key {
             do {
-                let signed = try RequestSigner(key: key).sign(method: method, url: urlText, body: body,
+                let signed = try RequestSigner(key: key).sign(method: method, url: url, body: body,
                                                               created: Int64(Date().timeIntervalSince1970))
-                for field in signed.fields { request.setValue(field.value, forHTTPHeaderField: field.name) }
+                headers += signed.fields.map { ($0.name, $0.value) }
             } catch { throw CLIError("error: cannot sign the request: \(error.message)") }
         }
-        let data: Data, response: URLResponse
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw CLIError("error: cannot reach the node at \(base): \(error.localizedDescription) (is `syneroym run` running? --node URL)")
-        }
-        guard let http = response as? HTTPURLResponse else { throw CLIError("error: \(base) did not answer HTTP") }
-        return Reply(status: http.statusCode, body: data, requestID: http.value(forHTTPHeaderField: "X-Request-Id") ?? "")
+        let reply = try await HTTPClient.send(method, url, headers: headers, body: body)
+        return Reply(status: reply.status, body: Data(reply.body), requestID: reply.header("X-Request-Id") ?? "")
     }
 }

@@ -1,0 +1,69 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A plain HTTP/1.1 client for the CLI and the benchmarks, on SwiftNIO (already in the node for the gateway).
+/// Not FoundationNetworking: that would load libcurl, OpenSSL, Kerberos and LDAP into every `syneroym` process,
+/// the running node included, for about 10 MB of memory the node never uses.
+enum HTTPClient {
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [(String, String)]
+        let body: [UInt8]
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    /// One request on a fresh connection to `url` (http only), with `headers` as given and `Host` from the URL.
+    static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
+                     timeoutSeconds: Int64 = 120) async throws(CLIError) -> Reply {
+        guard url.hasPrefix("http://") else { throw CLIError("error: only http:// URLs are supported, got \(url)") }
+        let rest = url.dropFirst("http://".count)
+        let authority = String(rest.prefix { $0 != "/" })
+        let path = rest.dropFirst(authority.count).isEmpty ? "/" : String(rest.dropFirst(authority.count))
+        let (host, port): (String, Int)
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            port = Int(authority[authority.index(after: close)...].dropFirst()) ?? 80
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            port = Int(authority[authority.index(after: colon)...]) ?? 80
+        } else {
+            (host, port) = (authority, 80)
+        }
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            return try await channel.executeThenClose { inbound, outbound in
+                var fields = HTTPHeaders([("Host", authority), ("Content-Length", String(body.count)), ("Connection", "close")])
+                for (name, value) in headers { fields.add(name: name, value: value) }
+                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: fields)))
+                if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+                var status = 0, replyHeaders: [(String, String)] = [], data: [UInt8] = []
+                for try await part in inbound {
+                    switch part {
+                    case .head(let head):
+                        status = Int(head.status.code)
+                        replyHeaders = head.headers.map { ($0.name, $0.value) }
+                    case .body(let buffer):
+                        data += Array(buffer.readableBytesView)
+                        if data.count > 64 << 20 { throw CLIError("error: the answer from \(authority) is larger than 64 MiB") }
+                    case .end:
+                        return Reply(status: status, headers: replyHeaders, body: data)
+                    }
+                }
+                throw CLIError("error: \(authority) closed the connection before answering")
+            }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("error: cannot reach the node at \(authority): \(error) (is `syneroym run` running? --node URL)")
+        }
+    }
+}
