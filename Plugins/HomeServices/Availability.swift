@@ -75,7 +75,7 @@ enum Availability {
                 """, [.text(space.id), .text(try Spaces.json(input.rules)), .integer(context.nowMs)])
             return input.rules
         }
-        routes.method("slots.list") { (query: SlotsQuery, context) -> SlotList in
+        routes.method("slots.list") { (query: SlotsQuery, context) -> RawJSON in
             let space = try Spaces.load(query.spaceId, context)
             guard let item = try Catalog.items(space, context, id: query.itemId).first else {
                 throw AppError.notFound("no catalog item \(query.itemId) in Space \(space.id)")
@@ -87,7 +87,15 @@ enum Availability {
             let today = localDay(context.nowMs, zone)
             let first = try query.from.map { text throws(AppError) in try parseDate(text, "from") } ?? today
             let slots = try free(space: space, item: item, zone: zone, fromDay: first, days: days, context: context)
-            return SlotList(spaceId: space.id, itemId: item.id, timeZone: space.timeZone, slots: slots)
+            // Up to thousands of slots: written directly (ids and the zone are validated names, nothing to escape).
+            var out = "{\"item_id\":\(JSONQuote.quote(item.id)),\"slots\":["
+            out.reserveCapacity(64 + slots.count * 96)
+            for (i, slot) in slots.enumerated() {
+                if i > 0 { out += "," }
+                out += "{\"end_ms\":\(slot.endMs),\"local\":\"\(slot.local)\",\"start_ms\":\(slot.startMs)}"
+            }
+            out += "],\"space_id\":\(JSONQuote.quote(space.id)),\"time_zone\":\(JSONQuote.quote(space.timeZone))}"
+            return RawJSON(out)
         }
     }
 
@@ -163,21 +171,37 @@ enum Availability {
             .map { (Int64($0.int(0) ?? 0), Int64($0.int(1) ?? 0)) }
         var exceptions: [Int: [AvailabilityRules.Span]] = [:]
         for e in rules.exceptions ?? [] { if let d = try? parseDate(e.date, "date") { exceptions[d] = e.hours ?? [] } }
+        // Hours and breaks per weekday, parsed once.
+        func minutes(_ list: [AvailabilityRules.Hours]) -> [[(Int, Int)]] {
+            var out = [[(Int, Int)]](repeating: [], count: 7)
+            for h in list {
+                guard let d = weekdays[h.day], let a = try? parseTime(h.start, ""), let b = try? parseTime(h.end, "") else { continue }
+                out[d].append((a, b))
+            }
+            return out.map { $0.sorted { $0.0 < $1.0 } }
+        }
+        let weeklyOpen = minutes(rules.weekly), weeklyBreaks = minutes(rules.breaks ?? [])
         var out: [Slot] = []
+        out.reserveCapacity(256)
+        var next = 0 // the first booking that may still clash (slots come in time order)
         for day in fromDay..<(fromDay + days) {
+            // One offset for the whole day unless a transition falls inside it.
+            let dayStart = Int64(day) * 86_400
+            let morning = zone.utc(fromLocal: dayStart), evening = zone.utc(fromLocal: dayStart + 86_399)
+            let steady = morning + 86_399 == evening
             let weekday = Civil.weekday(ofDay: day)
-            var open: [(Int, Int)]
+            let open: [(Int, Int)]
             if let special = exceptions[day] {
                 open = special.compactMap { s in (try? parseTime(s.start, "")).flatMap { a in (try? parseTime(s.end, "")).map { (a, $0) } } }
+                    .sorted { $0.0 < $1.0 }
             } else {
-                open = rules.weekly.filter { weekdays[$0.day] == weekday }.compactMap { h in
-                    (try? parseTime(h.start, "")).flatMap { a in (try? parseTime(h.end, "")).map { (a, $0) } }
-                }
+                open = weeklyOpen[weekday]
             }
-            let pauses = (rules.breaks ?? []).filter { weekdays[$0.day] == weekday }.compactMap { h in
-                (try? parseTime(h.start, "")).flatMap { a in (try? parseTime(h.end, "")).map { (a, $0) } }
-            }
-            for (openStart, openEnd) in open.sorted(by: { $0.0 < $1.0 }) {
+            let pauses = weeklyBreaks[weekday]
+            // The day's date and offset, written once; each slot adds its time.
+            let datePrefix = localDatePrefix(day)
+            let offsetSuffix = offsetText(zone.offset(atUTC: morning))
+            for (openStart, openEnd) in open {
                 var minute = openStart
                 while minute + item.durationMinutes <= openEnd {
                     let end = minute + item.durationMinutes
@@ -185,17 +209,40 @@ enum Availability {
                         minute = max(minute + item.durationMinutes, pause.1)
                         continue
                     }
-                    let startMs = zone.utc(fromLocal: Int64(day) * 86_400 + Int64(minute) * 60) * 1000
+                    let local = dayStart + Int64(minute) * 60
+                    let startMs = (steady ? morning + Int64(minute) * 60 : zone.utc(fromLocal: local)) * 1000
                     let endMs = startMs + durationMs
-                    let clash = taken.contains { $0.0 < endMs + bufferMs && startMs < $0.1 + bufferMs }
+                    while next < taken.count && taken[next].1 + bufferMs <= startMs { next += 1 }
+                    var clash = false
+                    var k = next
+                    while k < taken.count && taken[k].0 < endMs + bufferMs {
+                        if startMs < taken[k].1 + bufferMs { clash = true; break }
+                        k += 1
+                    }
                     if !clash && startMs >= earliest && startMs <= latest {
-                        out.append(Slot(startMs: startMs, endMs: endMs, local: localText(startMs, zone)))
+                        let local = steady ? datePrefix + twoDigits(minute / 60) + ":" + twoDigits(minute % 60) + offsetSuffix
+                                           : localText(startMs, zone)
+                        out.append(Slot(startMs: startMs, endMs: endMs, local: local))
                     }
                     minute += item.durationMinutes
                 }
             }
         }
         return out
+    }
+
+    static func twoDigits(_ v: Int) -> String { v < 10 ? "0" + String(v) : String(v) }
+
+    /// "2026-12-01T" for a local day.
+    static func localDatePrefix(_ day: Int) -> String {
+        let (y, m, d) = Civil.date(ofDay: day)
+        return String(y) + "-" + twoDigits(m) + "-" + twoDigits(d) + "T"
+    }
+
+    /// "+01:00" for an offset in seconds.
+    static func offsetText(_ offset: Int32) -> String {
+        let o = Int(offset)
+        return (o < 0 ? "-" : "+") + twoDigits(abs(o) / 3600) + ":" + twoDigits(abs(o) % 3600 / 60)
     }
 
     /// "2026-12-01T09:00+01:00".

@@ -5,6 +5,17 @@ public struct Empty: Codable, Sendable, Equatable {
     public init() {}
 }
 
+/// A body the handler has already written as JSON (for large lists where `JSONEncoder` would dominate); the SDK
+/// sends it as it is, so the handler must produce valid JSON.
+public struct RawJSON: Encodable, Sendable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ text: String) { self.bytes = Array(text.utf8) }
+    public func encode(to encoder: any Encoder) throws {
+        throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "RawJSON is written as it is, not encoded"))
+    }
+}
+
 /// A handler's answer with a status other than 200 (e.g. 201 Created).
 public struct Reply<Body: Encodable>: Sendable where Body: Sendable {
     public let status: Int
@@ -68,6 +79,7 @@ public struct Routes: Sendable {
     }
 
     static func encode<T: Encodable>(_ value: T) throws(AppError) -> [UInt8] {
+        if let raw = value as? RawJSON { return raw.bytes }
         do { return Array(try JSONKeys.current.encoder.encode(value)) } catch {
             throw AppError(status: 500, code: "encode_failed", "the response could not be encoded: \(error)")
         }

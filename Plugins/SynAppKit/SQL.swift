@@ -104,6 +104,12 @@ public struct Row: Sendable, Equatable {
     }
 }
 
+/// JSON string quoting, for apps that write a `RawJSON` body by hand.
+public enum JSONQuote {
+    /// `s` as a JSON string literal, quotes included.
+    public static func quote(_ s: String) -> String { JSONText.quote(s) }
+}
+
 /// JSON string quoting for the few places the SDK writes JSON by hand.
 enum JSONText {
     static func quote(_ s: String) -> String {
