@@ -106,3 +106,54 @@ import Testing
         #expect((try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: dora).json["orders"] as? [Any])?.isEmpty == true)
     }
 }
+
+/// Every HomeServices method that acts on someone's Space, order, job or quote, tried by a stranger's signed key:
+/// refused (403, or 404 where even the existence is private), and nothing changes.
+@Suite struct HomeServicesAuthorizationTests {
+    typealias H = HomeServicesTests
+
+    @Test func everyMethodRefusesTheWrongCaller() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl"), eve = try GatewayTests.key(node, "eve")
+        let (space, item) = try await HomeServicesBookingTests.setUp(node, ada)
+        let job = #"{"space_id":"\#(space)","id":"refit","title":"Refit","description":"","kind":"job","duration_minutes":480,"price":{"model":"quote","currency":"EUR"}}"#
+        _ = try await H.call(node, "catalog.upsert", job, as: ada)
+        let start = try #require(try await HomeServicesBookingTests.slots(node, space, item, from: HomeServicesBookingTests.parisDate(inDays: 4)).first?["start_ms"] as? Int)
+        let order = try #require(try await H.call(node, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
+        let now = Int(Date().timeIntervalSince1970 * 1000)
+        let jobID = try #require(try await H.call(node, "jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"Tiles","window":{"from_ms":\#(now + 86_400_000),"to_ms":\#(now + 172_800_000)}}"#, as: carl).json["id"] as? String)
+        let quote = try #require(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":1000,"currency":"EUR","valid_for_hours":24}"#, as: ada).json["id"] as? String)
+        let before = try await H.call(node, "spaces.get", #"{"id":"\#(space)"}"#, as: nil).text
+        let eveID = Base64URL.encode(eve.publicKey), adaID = Base64URL.encode(ada.publicKey), carlID = Base64URL.encode(carl.publicKey)
+
+        for (method, body) in [
+            ("spaces.update", #"{"id":"\#(space)","name":"Eve's now"}"#),
+            ("spaces.managers.add", #"{"space_id":"\#(space)","manager":"\#(eveID)"}"#),
+            ("spaces.managers.remove", #"{"space_id":"\#(space)","manager":"\#(adaID)"}"#),
+            ("catalog.upsert", #"{"space_id":"\#(space)","id":"x","title":"x","description":"","kind":"slot","duration_minutes":30,"price":{"model":"fixed","amount":1,"currency":"EUR"}}"#),
+            ("catalog.remove", #"{"space_id":"\#(space)","id":"\#(item)"}"#),
+            ("availability.set", #"{"space_id":"\#(space)","rules":{"weekly":[]}}"#),
+            ("orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#),
+            ("orders.transition", #"{"order_id":"\#(order)","transition":"cancel"}"#),
+            ("orders.get", #"{"order_id":"\#(order)"}"#),
+            ("orders.cancel_preview", #"{"order_id":"\#(order)"}"#),
+            ("jobs.get", #"{"job_id":"\#(jobID)"}"#),
+            ("quotes.create", #"{"job_id":"\#(jobID)","amount":1,"currency":"EUR","valid_for_hours":1}"#),
+            ("quotes.accept", #"{"quote_id":"\#(quote)"}"#),
+            ("reviews.create", #"{"order_id":"\#(order)","rating":1,"text":"spam"}"#),
+            ("history", #"{"space_id":"\#(space)","consumer":"\#(carlID)"}"#),
+            ("vouch", #"{"space_id":"nope"}"#),
+        ] {
+            let r = try await H.call(node, method, body, as: eve)
+            #expect([403, 404].contains(r.status), "\(method) by a stranger → \(r.status) \(r.text)")
+        }
+        // A consumer cannot act as the provider either.
+        #expect(try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: carl).status == 403)
+        #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":1,"currency":"EUR","valid_for_hours":1}"#, as: carl).status == 404)
+        // Nothing changed.
+        #expect(try await H.call(node, "spaces.get", #"{"id":"\#(space)"}"#, as: nil).text == before)
+        #expect(try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl).json["state"] as? String == "requested")
+        #expect((try await H.call(node, "catalog.list", #"{"id":"\#(space)"}"#, as: nil).json["items"] as? [Any])?.count == 2)
+    }
+}
