@@ -157,3 +157,36 @@ import Testing
         #expect((try await H.call(node, "catalog.list", #"{"id":"\#(space)"}"#, as: nil).json["items"] as? [Any])?.count == 2)
     }
 }
+
+/// The issue's scenario in one go, through the real gateway with a provider key and a consumer key.
+@Suite struct HomeServicesScenarioTests {
+    typealias H = HomeServicesTests
+
+    @Test func fromSearchToAVerifiedReview() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let provider = try GatewayTests.key(node, "provider"), consumer = try GatewayTests.key(node, "consumer")
+        // The provider: a Space, a catalog item, availability.
+        let (space, item) = try await HomeServicesBookingTests.setUp(node, provider)
+        // The consumer: finds the plumber by keyword and distance, lists slots, books one.
+        let hits = try await H.call(node, "search", #"{"q":"leaks","trade":"plumbing","near":{"lat":45.75,"lon":4.85,"km":15}}"#, as: nil)
+        #expect((hits.json["hits"] as? [[String: Any]])?.first?["space_id"] as? String == space, "\(hits.text)")
+        let slot = try #require(try await HomeServicesBookingTests.slots(node, space, item, from: HomeServicesBookingTests.parisDate(inDays: 6)).first)
+        let booked = try await H.call(node, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(slot["start_ms"] as? Int ?? 0)}"#, as: consumer)
+        let order = try #require(booked.json["id"] as? String)
+        // Confirmed, done, reviewed by both sides.
+        for t in ["confirm", "start", "complete"] {
+            #expect(try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: provider).status == 200)
+        }
+        #expect(try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Great"}"#, as: consumer).status == 200)
+        #expect(try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Punctual"}"#, as: provider).status == 200)
+        // The review receipt verifies with libsodium outside the app.
+        let review = try #require((try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]])?.first)
+        let signed = try #require(Data(base64Encoded: review["signed_json"] as? String ?? ""))
+        #expect(Ed25519.verify(publicKey: try #require(Hex.decode(review["app_key"] as? String ?? "")), domain: .app("homeservices"),
+                               message: Array(signed), signature: try #require(Hex.decode(review["signature"] as? String ?? ""))))
+        let history = try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: consumer)
+        #expect(((history.json["orders"] as? [[String: Any]])?.first?["state"] as? String) == "completed")
+        #expect(try await H.call(node, "reputation.get", #"{"id":"\#(space)"}"#, as: nil).json["rating_count"] as? Int == 1)
+    }
+}
