@@ -31,7 +31,9 @@ struct AppsStats: ParsableCommand {
         }
         let updated = (object["updated_unix"] as? Int).map { Date(timeIntervalSince1970: TimeInterval($0)) }
         print("as of \(updated.map { "\($0)" } ?? "unknown")")
-        print("app".padding(toLength: 16, withPad: " ", startingAt: 0) + "calls  errors  wall_ms   cpu_ms  storage_kb  events  denials  deaths")
+        let titles = ["calls", "errors", "wall_ms", "cpu_ms", "store_kb", "events", "denials"]
+        print("app".padding(toLength: 16, withPad: " ", startingAt: 0)
+              + titles.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined() + "deaths")
         for (app, f) in apps.sorted(by: { $0.key < $1.key }) {
             let deaths = (f["deaths"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             let cols: [String] = [
@@ -39,7 +41,7 @@ struct AppsStats: ParsableCommand {
                 "\(((f["storage_bytes"] as? Int) ?? 0) / 1024)", "\(f["events_emitted"] ?? 0)", "\(f["denials"] ?? 0)",
             ]
             print(app.padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + cols.map { $0.padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
+                  + cols.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined()
                   + (deaths.isEmpty ? "-" : deaths.joined(separator: ",")))
         }
     }
