@@ -25,5 +25,7 @@ echo "# gateway: wrk -t2 -c64 echo through the hello app vs GET /v1/health (same
 Benchmarks/gateway.sh "$products"
 echo "# sig: the gateway's RFC 9421 check vs one ed25519 verify plus SHA-256 of the body, same run"
 "$bin" bench sig
+echo "# coldstart of HomeServices (SynAppKit, swift profile, migrations at init), spawn to its init reply"
+"$bin" bench coldstart --manifest manifests/homeservices.toml --broker --runs 20
 echo "# homeservices: slots.list over 90 days with 500 bookings, search over 10,000 Spaces (through the gateway), worker PSS"
 "$bin" bench homeservices --manifests manifests --profiles sandbox-profiles
