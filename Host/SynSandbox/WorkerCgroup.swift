@@ -117,9 +117,12 @@ public final class WorkerCgroup: @unchecked Sendable {
             return needed.isEmpty || write(parent + "/cgroup.subtree_control", needed.map { "+" + $0 }.joined(separator: " ")) ? nil : needed
         }
         guard let needed = enable() else { return (parent, nil) }
-        // Move this process out of the way, then try again.
+        // Move this process out of the way, then try again; only when it is alone in its cgroup (a delegated
+        // service), never in a login session's cgroup, which belongs to systemd and holds other processes.
+        let members = (read(parent + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
         let leaf = parent + "/" + hostLeaf
-        if mkdir(leaf, 0o755) == 0 || errno == EEXIST, write(leaf + "/cgroup.procs", String(getpid())), enable() == nil {
+        if members == [getpid()], mkdir(leaf, 0o755) == 0 || errno == EEXIST, write(leaf + "/cgroup.procs", String(getpid())),
+           enable() == nil {
             return (parent, nil)
         }
         return (nil, "cgroup v2: cannot enable \(needed.joined(separator: ",")) for the children of \(parent): delegate a cgroup "
