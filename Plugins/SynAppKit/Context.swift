@@ -3,7 +3,7 @@ import PluginABI
 
 /// Everything a handler may use during one call: who is calling, the request id, and the app's capabilities.
 public struct Context: Sendable {
-    let host: Host
+    var host: Host
     /// The app's id.
     public let appID: String
     /// The verified caller, or nil for an unsigned request (or an event, or a timer).

@@ -8,7 +8,16 @@ public struct Events: Sendable {
     /// Appends `type` (e.g. `homeservices.order.confirmed`) with `payload` as JSON to the node's event log.
     public func emit<T: Encodable>(_ type: String, _ payload: T) throws {
         let json = Array(try JSONKeys.current.encoder.encode(payload))
-        let status = Host.withBuf(Array(type.utf8)) { t in Host.withBuf(json) { p in host.table.pointee.event_emit(host.ctx, t, p) } }
+        // In a method call, events wait for the handler to succeed: a refused call announces nothing.
+        if let call = host.call {
+            call.events.append((Array(type.utf8), json))
+            return
+        }
+        try send(Array(type.utf8), json)
+    }
+
+    func send(_ type: [UInt8], _ json: [UInt8]) throws(HostError) {
+        let status = Host.withBuf(type) { t in Host.withBuf(json) { p in host.table.pointee.event_emit(host.ctx, t, p) } }
         try host.check(status, "event_emit")
     }
 

@@ -129,11 +129,22 @@ final class Runtime: @unchecked Sendable {
     func handle(_ ctx: OpaquePointer?, _ request: UnsafePointer<syn_request>?, _ response: UnsafeMutablePointer<syn_response>?) -> syn_status {
         guard let request, let response else { return SYN_E_BAD_ARG }
         let r = request.pointee
-        guard let (app, context) = context(ctx, caller: Host.bytes(r.caller), requestID: r.request_id) else { return SYN_E_INTERNAL }
+        guard let (app, plain) = context(ctx, caller: Host.bytes(r.caller), requestID: r.request_id) else { return SYN_E_INTERNAL }
         let method = String(decoding: Host.bytes(r.method), as: UTF8.self)
-        let (status, body): (Int, [UInt8])
+        let call = CallState()
+        var context = plain
+        context.host.call = call
+        var (status, body): (Int, [UInt8]) = (500, [])
         if let handler = app.routes.methods[method] {
-            do { (status, body) = try handler(Host.bytes(r.body), context) } catch { (status, body) = Self.answer(error, context) }
+            do {
+                let answered = try handler(Host.bytes(r.body), context)
+                for event in call.events { try Events(host: context.host).send(event.type, event.payload) }
+                (status, body) = answered
+            } catch {
+                // Undo the call's writes (a 4xx would otherwise commit them) and announce nothing.
+                if call.savepoint { _ = try? SQL(host: Host(table: context.host.table, ctx: context.host.ctx)).exec("ROLLBACK TO synappkit_call") }
+                (status, body) = Self.answer(error, context)
+            }
         } else {
             (status, body) = Self.answer(AppError.notFound("no method '\(method)' in app '\(app.id)'"), context)
         }

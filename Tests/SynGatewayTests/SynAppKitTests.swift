@@ -60,6 +60,12 @@ import Testing
         }
         // Not public: the gateway already refuses unsigned calls; the app also refuses a missing caller itself.
         #expect(try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"x","stars":1}"#).status == 401)
+        // A handler that writes, emits and then throws a 4xx leaves nothing behind.
+        let refused = try await node.request("POST", "/v1/apps/kit/notes.add_then_refuse", body: #"{"title":"ghost","stars":1}"#, sign: alice)
+        #expect(refused.status == 409, "\(refused.text)")
+        #expect(try await node.request("POST", "/v1/apps/kit/notes.mine", sign: alice).text == "[]")
+        #expect(try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"ghost"}"#).status == 404)
+        #expect(!node.runtime.broker.events.pending(for: "observer", limit: 100).contains { $0.type == "kit.note.added" })
         let unknown = try await node.request("POST", "/v1/apps/kit/nope", sign: alice)
         #expect(unknown.status == 404 && unknown.text.contains("no method 'nope'"))
     }

@@ -75,6 +75,15 @@ let app = SynApp(id: "kit", version: "1.0.0", migrations: [
         try context.events.emit("kit.note.added", ByID(id: id))
         return Reply(status: 201, Saved(id: id, version: nil))
     }
+    routes.method("notes.add_then_refuse") { (note: Note, context) -> Saved in
+        // Writes, emits, then refuses with a 4xx: the SDK must leave no trace.
+        let caller = try context.requireCaller()
+        try context.sql.exec("INSERT INTO notes(id, owner, title, stars) VALUES (?, ?, ?, ?)",
+                             [.text(context.newID()), .text(caller.id), .text(note.title), SQLValue(note.stars)])
+        try context.kv.put("note:" + note.title, json: note)
+        try context.events.emit("kit.note.added", ByID(id: "refused"))
+        throw AppError.conflict("changed my mind")
+    }
     routes.method("notes.mine") { (_: Empty, context) -> [Note] in
         let caller = try context.requireCaller()
         return try context.sql.query("SELECT title, stars FROM notes WHERE owner = ? ORDER BY created_ms, id", [.text(caller.id)])
