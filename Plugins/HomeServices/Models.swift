@@ -31,6 +31,8 @@ struct SpaceInput: Codable, Sendable {
     var terms: String
     var cancellation: CancellationPolicy
     var timeZone: String
+    /// How long after an order completes both sides may review it (1 to 90 days; default 14).
+    var reviewWindowDays: Int?
 }
 
 struct SpaceUpdate: Codable, Sendable {
@@ -44,6 +46,7 @@ struct SpaceUpdate: Codable, Sendable {
     var terms: String?
     var cancellation: CancellationPolicy?
     var timeZone: String?
+    var reviewWindowDays: Int?
 }
 
 /// A Space as every method returns it.
@@ -58,6 +61,7 @@ struct Space: Codable, Sendable, Equatable {
     var terms: String
     var cancellation: CancellationPolicy
     var timeZone: String
+    var reviewWindowDays: Int
     var managers: [String]
     var createdMs: Int64
     var updatedMs: Int64

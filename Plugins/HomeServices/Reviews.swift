@@ -58,11 +58,9 @@ struct PublishTimer: Codable, Sendable {
     var publishReviewsOf: String
 }
 
-/// Reviews: once per completed order per side, within the window, published double-blind (when both sides have
+/// Reviews: once per completed order per side, within the Space's review window (`review_window_days`), published double-blind (when both sides have
 /// reviewed or the window closes), each consumer review as a receipt signed by the app. Vouches and reputation.
 enum Reviews {
-    /// How long after completion both sides may review.
-    static let windowMs: Int64 = 14 * 86_400_000
 
     static func register(_ routes: inout Routes) {
         routes.method("reviews.create") { (input: ReviewInput, context) -> ReviewState in
@@ -71,12 +69,13 @@ enum Reviews {
             try Validate.text(input.text, "text", max: 2000, allowEmpty: true)
             let (instance, data) = try Orders.load(input.orderId, context)
             let role = try Orders.role(of: caller, instance, data, context)
-            guard instance.state == "completed", let done = try context.sql.first("SELECT completed_ms FROM completions WHERE order_id = ?",
-                                                                                  [.text(instance.id)]) else {
+            guard instance.state == "completed",
+                  let done = try context.sql.first("SELECT completed_ms, window_ms FROM completions WHERE order_id = ?", [.text(instance.id)]) else {
                 throw AppError.conflict("only a completed order can be reviewed", code: "invalid_state")
             }
+            let windowMs = Int64(done.int(1) ?? 14 * 86_400_000)
             guard context.nowMs <= Int64(done.int(0) ?? 0) + windowMs else {
-                throw AppError.conflict("the review window closed 14 days after completion", code: "window_closed")
+                throw AppError.conflict("the review window closed \(windowMs / 86_400_000) days after completion", code: "window_closed")
             }
             let side = role == .consumer ? "consumer" : "provider"
             let subject = role == .consumer ? data.spaceId : (instance.consumer?.id ?? "")
@@ -123,8 +122,11 @@ enum Reviews {
 
     /// Called when an order completes: opens the window, and schedules its close (which publishes what there is).
     static func completed(_ instance: WorkflowInstance, _ spaceID: String, _ context: Context) throws {
-        try context.sql.exec("INSERT OR IGNORE INTO completions(order_id, space_id, consumer, completed_ms) VALUES (?, ?, ?, ?)",
-                             [.text(instance.id), .text(spaceID), .text(instance.consumer?.id ?? ""), .integer(context.nowMs)])
+        // The Space's window as it is now: a later change does not move the deadline of a completed order.
+        let days = try context.sql.first("SELECT review_window_days FROM spaces WHERE id = ?", [.text(spaceID)])?.int(0) ?? 14
+        let windowMs = Int64(days) * 86_400_000
+        try context.sql.exec("INSERT OR IGNORE INTO completions(order_id, space_id, consumer, completed_ms, window_ms) VALUES (?, ?, ?, ?, ?)",
+                             [.text(instance.id), .text(spaceID), .text(instance.consumer?.id ?? ""), .integer(context.nowMs), .integer(windowMs)])
         try context.events.setTimer(afterMs: UInt64(windowMs), PublishTimer(publishReviewsOf: instance.id))
     }
 

@@ -65,5 +65,9 @@ enum Schema {
         );
         CREATE INDEX quotes_by_job ON quotes(job_id);
         """,
+        """
+        ALTER TABLE spaces ADD COLUMN review_window_days INTEGER NOT NULL DEFAULT 14;
+        ALTER TABLE completions ADD COLUMN window_ms INTEGER NOT NULL DEFAULT 1209600000;
+        """,
     ]
 }

@@ -10,13 +10,13 @@ enum Spaces {
             let id = context.newID(), now = context.nowMs
             try context.sql.exec("""
                 INSERT INTO spaces(id, name, trade, description, city, lat, lon, service_area_km, branding, terms, time_zone,
-                                   cancel_free_hours, cancel_fee_percent, created_by, created_ms, updated_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   cancel_free_hours, cancel_fee_percent, created_by, created_ms, updated_ms, review_window_days)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(id), .text(input.name), .text(input.trade), .text(input.description), .text(input.location.city),
                       .real(input.location.lat), .real(input.location.lon), .real(input.serviceAreaKm),
                       .text(try json(input.branding ?? Branding())), .text(input.terms), .text(input.timeZone),
                       SQLValue(input.cancellation.freeUntilHours), SQLValue(input.cancellation.feePercent),
-                      .text(caller.id), .integer(now), .integer(now)])
+                      .text(caller.id), .integer(now), .integer(now), SQLValue(input.reviewWindowDays ?? 14)])
             try context.sql.exec("INSERT INTO space_managers(space_id, manager, added_by, added_ms) VALUES (?, ?, ?, ?)",
                                  [.text(id), .text(caller.id), .text(caller.id), .integer(now)])
             try Search.index(id, context)
@@ -36,17 +36,19 @@ enum Spaces {
             if let v = input.terms { space.terms = v }
             if let v = input.cancellation { space.cancellation = v }
             if let v = input.timeZone { space.timeZone = v }
+            if let v = input.reviewWindowDays { space.reviewWindowDays = v }
             try check(SpaceInput(name: space.name, trade: space.trade, description: space.description, location: space.location,
                                  serviceAreaKm: space.serviceAreaKm, branding: space.branding, terms: space.terms,
-                                 cancellation: space.cancellation, timeZone: space.timeZone))
+                                 cancellation: space.cancellation, timeZone: space.timeZone, reviewWindowDays: space.reviewWindowDays))
             try context.sql.exec("""
                 UPDATE spaces SET name = ?, trade = ?, description = ?, city = ?, lat = ?, lon = ?, service_area_km = ?, branding = ?,
-                                  terms = ?, time_zone = ?, cancel_free_hours = ?, cancel_fee_percent = ?, updated_ms = ?
+                                  terms = ?, time_zone = ?, cancel_free_hours = ?, cancel_fee_percent = ?, updated_ms = ?,
+                                  review_window_days = ?
                 WHERE id = ?
                 """, [.text(space.name), .text(space.trade), .text(space.description), .text(space.location.city),
                       .real(space.location.lat), .real(space.location.lon), .real(space.serviceAreaKm), .text(try json(space.branding)),
                       .text(space.terms), .text(space.timeZone), SQLValue(space.cancellation.freeUntilHours),
-                      SQLValue(space.cancellation.feePercent), .integer(context.nowMs), .text(space.id)])
+                      SQLValue(space.cancellation.feePercent), .integer(context.nowMs), SQLValue(space.reviewWindowDays), .text(space.id)])
             try Search.index(space.id, context)
             try context.events.emit("homeservices.space.updated", SpaceRef(id: space.id))
             return try load(space.id, context)
@@ -85,13 +87,17 @@ enum Spaces {
         try Validate.text(input.terms, "terms", max: 20_000, allowEmpty: true)
         try Validate.cancellation(input.cancellation, "cancellation")
         try Validate.timeZone(input.timeZone)
+        _ = try ZoneRules.named(input.timeZone)
+        if let days = input.reviewWindowDays, !(1...90).contains(days) {
+            throw AppError.badRequest("review_window_days must be 1 to 90", code: "invalid_field")
+        }
     }
 
     /// The Space with its managers; 404 if there is none.
     static func load(_ id: String, _ context: Context) throws -> Space {
         guard let r = try context.sql.first("""
             SELECT name, trade, description, city, lat, lon, service_area_km, branding, terms, time_zone, cancel_free_hours,
-                   cancel_fee_percent, created_ms, updated_ms FROM spaces WHERE id = ?
+                   cancel_fee_percent, created_ms, updated_ms, review_window_days FROM spaces WHERE id = ?
             """, [.text(id)]) else { throw AppError.notFound("no Space \(id)") }
         let managers = try context.sql.query("SELECT manager FROM space_managers WHERE space_id = ? ORDER BY added_ms, manager", [.text(id)])
             .compactMap { $0.text(0) }
@@ -100,7 +106,7 @@ enum Spaces {
                      location: Location(city: r.text(3) ?? "", lat: r.double(4) ?? 0, lon: r.double(5) ?? 0),
                      serviceAreaKm: r.double(6) ?? 0, branding: branding, terms: r.text(8) ?? "",
                      cancellation: CancellationPolicy(freeUntilHours: r.int(10) ?? 0, feePercent: r.int(11) ?? 0),
-                     timeZone: r.text(9) ?? "UTC", managers: managers, createdMs: Int64(r.int(12) ?? 0), updatedMs: Int64(r.int(13) ?? 0))
+                     timeZone: r.text(9) ?? "UTC", reviewWindowDays: r.int(14) ?? 14, managers: managers, createdMs: Int64(r.int(12) ?? 0), updatedMs: Int64(r.int(13) ?? 0))
     }
 
     static func requireManager(_ space: Space, _ caller: CallerKey) throws(AppError) {

@@ -28,6 +28,7 @@ import Testing
         #expect(created.json["managers"] as? [String] == [Base64URL.encode(ada.publicKey)])
         #expect((created.json["location"] as? [String: Any])?["city"] as? String == "Lyon")
         #expect((created.json["cancellation"] as? [String: Any])?["fee_percent"] as? Int == 30)
+        #expect(created.json["review_window_days"] as? Int == 14)
 
         // Anyone reads it, unsigned; only managers change it.
         let read = try await Self.call(node, "spaces.get", #"{"id":"\#(id)"}"#, as: nil)
@@ -76,6 +77,8 @@ import Testing
         (#""time_zone":"../../etc/passwd","#, "time_zone must be an IANA zone name"),
         (#""branding":{"primary_color":"blue"},"#, "branding.primary_color must be #rrggbb"),
         (#""service_area_km":"far","#, #"field \"service_area_km\": expected a number"#),
+        (#""time_zone":"Mars/Olympus","#, "unknown time zone"),
+        (#""review_window_days":0,"#, "review_window_days must be 1 to 90"),
     ])
     func badSpaceInputIs400WithTheField(_ override: String, _ message: String) async throws {
         let node = try await LiveNode.start()
