@@ -81,6 +81,9 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// ` [request <id>]`, how an entry made during a gateway request names it (empty without one).
+    public static func requestSuffix(_ tag: String) -> String { tag.isEmpty ? "" : " [request \(tag)]" }
+
     /// Checkpoints and closes.
     public func close() {
         lock.withLock {

@@ -319,9 +319,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     /// ` [request <id>]` for a call the gateway tagged, so audit entries and logs line up.
-    static func requestSuffix(_ context: HostCallContext) -> String {
-        context.tag.isEmpty ? "" : " [request \(context.tag)]"
-    }
+    static func requestSuffix(_ context: HostCallContext) -> String { AuditLog.requestSuffix(context.tag) }
 
     /// Who an app's call acts for: the verified caller's base64url key, or `anonymous`.
     public static func actor(_ caller: [UInt8]) -> String {

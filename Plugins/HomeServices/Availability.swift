@@ -53,13 +53,6 @@ struct SlotsQuery: Codable, Sendable {
     var days: Int?
 }
 
-struct SlotList: Codable, Sendable {
-    var spaceId: String
-    var itemId: String
-    var timeZone: String
-    var slots: [Slot]
-}
-
 enum Availability {
     static let weekdays = ["sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6]
 

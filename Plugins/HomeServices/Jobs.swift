@@ -83,7 +83,7 @@ enum Jobs {
         routes.method("quotes.create") { (input: QuoteInput, context) -> Reply<Quote> in
             let caller = try context.requireCaller()
             let job = try load(input.jobId, context)
-            guard try isManager(caller, job.spaceId, context) else { throw AppError.notFound("no job \(input.jobId)") }
+            guard try Spaces.isManager(caller, of: job.spaceId, context) else { throw AppError.notFound("no job \(input.jobId)") }
             guard job.state == "open" else { throw AppError.conflict("the job is \(job.state)", code: "invalid_state") }
             try Validate.price(Price(model: "fixed", amount: input.amount, currency: input.currency))
             guard (1...720).contains(input.validForHours) else { throw AppError.badRequest("valid_for_hours must be 1 to 720", code: "invalid_field") }
@@ -131,12 +131,8 @@ enum Jobs {
         }
     }
 
-    static func isManager(_ key: CallerKey, _ spaceID: String, _ context: Context) throws -> Bool {
-        try context.sql.first("SELECT 1 FROM space_managers WHERE space_id = ? AND manager = ?", [.text(spaceID), .text(key.id)]) != nil
-    }
-
     static func requireParty(_ job: Job, _ caller: CallerKey, _ context: Context) throws {
-        let manager = try isManager(caller, job.spaceId, context)
+        let manager = try Spaces.isManager(caller, of: job.spaceId, context)
         guard job.consumer == caller.id || manager else { throw AppError.notFound("no job \(job.id)") }
     }
 

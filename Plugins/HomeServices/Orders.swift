@@ -187,9 +187,7 @@ enum Orders {
     /// strangers learn nothing of other people's orders.
     static func role(of caller: CallerKey, _ instance: WorkflowInstance, _ data: OrderData, _ context: Context) throws -> Workflow.Role {
         if caller == instance.consumer { return .consumer }
-        if try context.sql.first("SELECT 1 FROM space_managers WHERE space_id = ? AND manager = ?", [.text(data.spaceId), .text(caller.id)]) != nil {
-            return .provider
-        }
+        if try Spaces.isManager(caller, of: data.spaceId, context) { return .provider }
         throw AppError.notFound("no order \(instance.id)")
     }
 

@@ -109,6 +109,11 @@ enum Spaces {
                      timeZone: r.text(9) ?? "UTC", reviewWindowDays: r.int(14) ?? 14, managers: managers, createdMs: Int64(r.int(12) ?? 0), updatedMs: Int64(r.int(13) ?? 0))
     }
 
+    /// Whether `key` manages Space `spaceID` (without loading the Space).
+    static func isManager(_ key: CallerKey, of spaceID: String, _ context: Context) throws -> Bool {
+        try context.sql.first("SELECT 1 FROM space_managers WHERE space_id = ? AND manager = ?", [.text(spaceID), .text(key.id)]) != nil
+    }
+
     static func requireManager(_ space: Space, _ caller: CallerKey) throws(AppError) {
         guard space.managers.contains(caller.id) else { throw AppError.forbidden("only a manager of Space \(space.id) may change it") }
     }

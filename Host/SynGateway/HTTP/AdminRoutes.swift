@@ -83,7 +83,7 @@ struct AdminRoutes: Sendable {
         let id = Base64URL.encode(caller)
         guard runtime.config.owners.contains(id) else {
             runtime.broker.audit.append(actor: id, app: "", action: "admin", decision: "denied",
-                                        cause: "\(request.method.rawValue) \(request.uri.path): not listed in node.toml [node] owners [request \(context.requestID)]")
+                                        cause: "\(request.method.rawValue) \(request.uri.path): not listed in node.toml [node] owners" + AuditLog.requestSuffix(context.requestID))
             throw APIError(.forbidden, "not_an_owner", "key \(id) is not listed in node.toml [node] owners")
         }
         return id

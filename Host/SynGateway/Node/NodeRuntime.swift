@@ -305,7 +305,7 @@ public final class NodeRuntime: @unchecked Sendable {
         }
         broker.audit.append(actor: actor, app: app, action: enabled ? "app.enable" : "app.disable",
                             decision: problem == nil ? "ok" : "failed",
-                            cause: (problem ?? "node.toml apps.\(app).enabled = \(enabled)") + Self.suffix(tag))
+                            cause: (problem ?? "node.toml apps.\(app).enabled = \(enabled)") + AuditLog.requestSuffix(tag))
         if let problem { throw NodeError(.appLoad, problem) }
         return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
     }
@@ -323,12 +323,10 @@ public final class NodeRuntime: @unchecked Sendable {
         }
         let problem = startApp(app)
         broker.audit.append(actor: actor, app: app, action: "app.restart", decision: problem == nil ? "ok" : "failed",
-                            cause: (problem ?? "restarted by the node owner") + Self.suffix(tag))
+                            cause: (problem ?? "restarted by the node owner") + AuditLog.requestSuffix(tag))
         if let problem { throw NodeError(.appLoad, problem) }
         return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
     }
-
-    private static func suffix(_ tag: String) -> String { tag.isEmpty ? "" : " [request \(tag)]" }
 
     /// The most recent log lines of `app` (at most 1000 are kept), oldest first: time, `SYN_LOG_*` level,
     /// message and request id.

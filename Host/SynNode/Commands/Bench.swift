@@ -199,9 +199,13 @@ struct BenchMemory: ParsableCommand {
         ]))
     }
 
+    /// Child processes of `pid`, started from any of its threads (/proc/PID/task/TID/children is per thread).
     static func children(_ pid: Int32) -> [Int32] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { tid -> [Int32] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 
     static func privateKB(_ pid: Int32) -> Int { field(pid, "Private_Clean:") + field(pid, "Private_Dirty:") }

@@ -90,27 +90,19 @@ struct BenchHomeServices: AsyncParsableCommand {
 
     /// Proportional memory of the homeservices worker: its outer process, init and app.
     static func workerPSS() -> Int {
-        // Children are listed per thread (/proc/PID/task/TID/children): workers are started from instance threads.
-        func children(_ pid: Int32) -> [Int32] {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-            return tasks.flatMap { tid -> [Int32] in
-                let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? ""
-                return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            }
-        }
         // A worker's outer process has the worker's init (and through it the app) as children; the pre-started
         // template, which has the same command line, has none.
         var total = 0
-        for outer in children(getpid()) {
+        for outer in BenchMemory.children(getpid()) {
             let cmdline = (try? String(contentsOfFile: "/proc/\(outer)/cmdline", encoding: .utf8)) ?? ""
-            let below = children(outer)
+            let below = BenchMemory.children(outer)
             guard cmdline.contains("synapp-worker"), !below.isEmpty else { continue }
             var stack = [outer] + below
             var seen: Set<Int32> = []
             while let pid = stack.popLast() {
                 guard seen.insert(pid).inserted else { continue }
                 total += BenchMemory.field(pid, "Pss:")
-                if pid != outer { stack += children(pid) }
+                if pid != outer { stack += BenchMemory.children(pid) }
             }
         }
         return total
