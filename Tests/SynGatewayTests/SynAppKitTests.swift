@@ -114,12 +114,15 @@ import Testing
         defer { Task { await node.stop() } }
         let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
         let providerID = Base64URL.encode(provider.publicKey)
-        for id in ["waits", "confirmed"] {
-            _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"\#(id)","provider":"\#(providerID)","expireMs":300}"#, sign: consumer)
-        }
-        _ = try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
+        // "confirmed" is confirmed well before its 1 s expiry; "waits" expires later (set after it, 1.2 s). The node
+        // delivers an app's timers one at a time in due order, so once "waits" has expired, the timer of
+        // "confirmed" has already fired, found the order moved on, and done nothing: no sleep needed.
+        _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":1000}"#, sign: consumer)
+        let confirmed = try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
+        try #require(confirmed.status == 200, "the confirm came after the 1 s expiry on this machine: \(confirmed.text)")
+        _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":1200}"#, sign: consumer)
         var state = ""
-        for _ in 0..<500 where state != "expired" {
+        for _ in 0..<3000 where state != "expired" {
             state = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer).json["state"] as? String ?? ""
             if state != "expired" { try await Task.sleep(for: .milliseconds(10)) }
         }
@@ -127,8 +130,6 @@ import Testing
         let view = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer)
         let last = try #require((view.json["history"] as? [[String: Any]])?.last)
         #expect(last["transition"] as? String == "expire" && last["actor"] as? String == "node" && last["role"] as? String == "system")
-        // The confirmed one left "requested" before its timer fired: the timer finds it moved on and does nothing.
-        try await Task.sleep(for: .milliseconds(400))
         let kept = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"confirmed"}"#, sign: consumer)
         #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
     }

@@ -134,22 +134,8 @@ final class LoadNode: @unchecked Sendable {
     /// app shed calls past 64 waiting with 503 app_busy, by design, and 1,000 connections can each have a call
     /// waiting. That backpressure has its own tests; this one is about the gateway holding the connections.
     static func start() throws -> LoadNode {
-        let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-load")
-        let dir = TestSupport.scratch + "/load-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
+        let dir = try TestSupport.helloNodeDirectory("load")
         try FileManager.default.createDirectory(atPath: dir + "/profiles", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/libhello.so")
-        try """
-            [app]
-            id = "hello"
-            name = "Hello"
-            version = "1.0.0"
-            abi = 1
-            library = "libhello.so"
-
-            [methods]
-            public = ["hello", "echo"]
-            """.write(toFile: dir + "/manifests/hello.toml", atomically: true, encoding: .utf8)
         let shipped = try String(contentsOfFile: TestSupport.root + "/sandbox-profiles/default.toml", encoding: .utf8)
         let lines = shipped.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             line.hasPrefix("queue_depth") ? "queue_depth = 1024" : String(line)

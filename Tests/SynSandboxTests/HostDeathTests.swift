@@ -24,18 +24,7 @@ import Testing
 
     /// Starts `syneroym run` with the hello app; returns once the worker has started.
     static func startNode() throws -> (node: Process, stderr: FileHandle, log: String, data: String) {
-        let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-hostdeath")
-        let dir = TestSupport.scratch + "/hostdeath-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/libhello.so")
-        try """
-            [app]
-            id = "hello"
-            name = "Hello"
-            version = "1.0.0"
-            abi = 1
-            library = "libhello.so"
-            """.write(toFile: dir + "/manifests/hello.toml", atomically: true, encoding: .utf8)
+        let dir = try TestSupport.helloNodeDirectory("hostdeath")
         let node = Process()
         node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
         node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",

@@ -73,11 +73,7 @@ import Testing
 /// `syneroym run --log-format json`: every stderr line is one JSON object.
 @Suite struct NodeLogFormatTests {
     @Test func jsonLogsAreOneObjectPerLine() throws {
-        let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-jsonlog")
-        let dir = TestSupport.scratch + "/jsonlog-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/libhello.so")
-        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/hello.toml", toPath: dir + "/manifests/hello.toml")
+        let dir = try TestSupport.helloNodeDirectory("jsonlog")
         let node = Process()
         node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
         node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",

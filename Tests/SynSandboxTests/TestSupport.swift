@@ -51,6 +51,17 @@ enum TestSupport {
         return output
     }
 
+    /// A fresh directory holding `manifests/` with the hello-c app (built with `cc`) and its shipped manifest,
+    /// for tests that run `syneroym run` on it.
+    static func helloNodeDirectory(_ label: String) throws -> String {
+        let lib = try buildC("Plugins/Examples/hello-c/hello.c", name: "hello-\(label)")
+        let dir = scratch + "/\(label)-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir + "/manifests", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/libhello.so")
+        try FileManager.default.copyItem(atPath: root + "/manifests/hello.toml", toPath: dir + "/manifests/hello.toml")
+        return dir
+    }
+
     /// A shipped profile from `sandbox-profiles/`.
     static func profile(_ name: String) throws -> SandboxProfile {
         try SandboxProfile.load(path: root + "/sandbox-profiles/\(name).toml")
