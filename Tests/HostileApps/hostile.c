@@ -53,6 +53,14 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         int fd = open("/etc/passwd", O_RDONLY);
         return reply(ctx, res, "opened fd %ld errno %ld", fd, errno);
     }
+    if (is(req, "open_write")) { /* allowed opens are read-only: creating a file must be stopped */
+        int fd = open("/tmp-escape", O_WRONLY | O_CREAT, 0600);
+        return reply(ctx, res, "opened for writing fd %ld errno %ld", fd, errno);
+    }
+    if (is(req, "open_zone")) { /* what the swift profile binds in, read-only */
+        int fd = open("/usr/share/zoneinfo/UTC", O_RDONLY);
+        return reply(ctx, res, "zone fd %ld errno %ld", fd, errno);
+    }
     if (is(req, "socket_inet")) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         return reply(ctx, res, "socket fd %ld errno %ld", fd, errno);

@@ -115,3 +115,27 @@ import Testing
         worker.shutdown()
     }
 }
+
+/// The `swift` profile allows opens, read-only: the time-zone files it binds in can be read, nothing can be written
+/// or created, and the host's files are not there to open.
+@Suite struct SwiftProfileContainmentTests {
+    static func worker() throws -> WorkerProcess {
+        try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: HostileAppTests.library, profile: "swift"))
+    }
+
+    @Test func readOnlyOpensOfWhatIsBoundIn() throws {
+        let w = try Self.worker()
+        defer { w.shutdown() }
+        let zone = String(decoding: try w.handle(method: "open_zone").body, as: UTF8.self)
+        #expect(zone.hasPrefix("zone fd ") && !zone.hasPrefix("zone fd -1"), "\(zone)")
+        // The host's /etc is not in the sandbox's root.
+        #expect(String(decoding: try w.handle(method: "open_file").body, as: UTF8.self) == "opened fd -1 errno 2")
+    }
+
+    @Test func openingForWritingKillsTheWorker() throws {
+        let w = try Self.worker()
+        #expect(throws: WorkerError.self) { try w.handle(method: "open_write") }
+        #expect(w.death?.outcome == .seccompViolation, "\(String(describing: w.death))")
+        #expect(w.death?.detail.contains("openat") == true, "\(String(describing: w.death))")
+    }
+}
