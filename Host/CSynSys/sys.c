@@ -222,6 +222,8 @@ long long csyn_copy_fd_to_new_file(int in_fd, const char *path, unsigned mode) {
     return total;
 }
 
+int csyn_set_thread_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+
 int csyn_eventfd(int semaphore) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0)); }
 
 pid_t csyn_clone_parent(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0); }

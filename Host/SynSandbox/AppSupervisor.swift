@@ -20,7 +20,8 @@ public final class AppSupervisor: @unchecked Sendable {
     private let onEvent: @Sendable (SupervisorEvent) -> Void
 
     private let lock = Mutex()
-    private let work = EventFD(semaphore: true)
+    /// Signalled only when an instance sleeps with the queue empty: a busy instance finds new calls by itself.
+    private let work = EventFD(semaphore: false)
     private let wake = EventFD(semaphore: false)
     private var queue: [Pending] = []
     private var queueHead = 0
@@ -40,13 +41,14 @@ public final class AppSupervisor: @unchecked Sendable {
     private var recent: [WorkerDeath] = []
 
     private struct Pending {
-        enum Work {
-            case handle(method: String, caller: [UInt8], body: [UInt8], tag: String)
-            case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
-        }
-        let work: Work
+        let work: WorkerCall
         let complete: @Sendable (Result<CallReply, CallError>) -> Void
     }
+
+    /// At most this many calls, and `maxPipelinedBytes`, go to a worker in one batch (`WorkerProcess.pipeline`).
+    static let maxPipelinedCalls = 16
+    /// Small enough that a batch sits in the socket buffer whole, so sending never waits on the worker.
+    static let maxPipelinedBytes = 32 * 1024
 
     public init(spec: WorkerSpec, policy: SupervisorPolicy, hostCalls: any HostCallHandler = UnsupportedHostCalls(),
                 log: @escaping @Sendable (AppLogLine) -> Void = { _ in },
@@ -101,7 +103,7 @@ public final class AppSupervisor: @unchecked Sendable {
             return first
         }
         for instance in first..<max(first, policy.instances) {
-            OSThread.start { [self] in self.serve(instance: instance) }
+            OSThread.start(name: "\(spec.appID)#\(instance)") { [self] in self.serve(instance: instance) }
         }
     }
 
@@ -138,7 +140,8 @@ public final class AppSupervisor: @unchecked Sendable {
         enqueue(.event(kind: kind, topic: topic, payload: payload, token: token), complete)
     }
 
-    private func enqueue(_ item: Pending.Work, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+    private func enqueue(_ item: WorkerCall, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        var wakeNeeded = false
         let refusal: CallError? = lock.withLock {
             if let failure { return CallError(.unavailable, failure) }
             if stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
@@ -147,9 +150,10 @@ public final class AppSupervisor: @unchecked Sendable {
                 return CallError(.busy, "all \(policy.instances) instance(s) of '\(spec.appID)' are busy and \(waiting) call(s) are queued (profile keys limits.instances, limits.queue_depth)")
             }
             queue.append(Pending(work: item, complete: complete))
+            wakeNeeded = idle > 0
             return nil
         }
-        if let refusal { complete(.failure(refusal)) } else { work.signal() }
+        if let refusal { complete(.failure(refusal)) } else if wakeNeeded { work.signal() }
     }
 
     // MARK: - Instance threads
@@ -163,53 +167,67 @@ public final class AppSupervisor: @unchecked Sendable {
                 if worker == nil { continue }
             }
             guard let current = worker else { continue }
-            lock.withLock { idle += 1 }
-            let (sock, pidfd) = current.watchDescriptors
-            var fds = [pollfd(fd: work.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: sock, events: 0, revents: 0),
-                       pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-            let r = poll(&fds, 4, -1)
-            lock.withLock { idle -= 1 }
-            if r < 0 { continue }
-            if fds[2].revents != 0 || fds[3].revents != 0 || fds[0].revents == 0 {
-                if let death = current.checkIdle() {
+            // Sleep only with nothing queued; `enqueue` signals `work` only while some instance sleeps.
+            let sleeps: Bool = lock.withLock {
+                guard queueHead == queue.count else { return false }
+                idle += 1
+                return true
+            }
+            if sleeps {
+                let (sock, pidfd) = current.watchDescriptors
+                var fds = [pollfd(fd: work.fd, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: sock, events: 0, revents: 0),
+                           pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+                let r = poll(&fds, 4, -1)
+                lock.withLock { idle -= 1 }
+                if fds[0].revents != 0 { _ = work.take() }
+                if r > 0 && (fds[2].revents != 0 || fds[3].revents != 0), let death = current.checkIdle() {
                     worker = nil
                     forget(instance)
                     backoff(instance: instance, after: death)
                 }
-                if fds[0].revents == 0 { continue }
+                continue
             }
-            guard worker != nil, work.take(), let call = dequeue() else { continue }
+            let batch = dequeueBatch()
+            guard !batch.isEmpty else { continue }
             lock.withLock { _ = busy.insert(instance) }
-            defer { lock.withLock { _ = busy.remove(instance) } }
-            let started = WorkerProcess.nowNs()
-            do {
-                let reply: CallReply
-                switch call.work {
-                case .handle(let method, let caller, let body, let tag):
-                    reply = try current.handle(method: method, caller: caller, body: body, tag: tag)
-                case .event(let kind, let topic, let payload, let token):
-                    reply = try current.deliver(kind: kind, topic: topic, payload: payload, token: token)
+            var started = WorkerProcess.nowNs()
+            var diedCall: (index: Int, death: WorkerDeath)?
+            var unstarted: [Pending] = []
+            let gone = current.pipeline(batch.map(\.work)) { i, outcome in
+                switch outcome {
+                case .reply(let reply):
+                    lock.withLock {
+                        consecutiveDeaths = 0
+                        count(started, failed: reply.status != 0 || reply.httpStatus >= 500)
+                    }
+                    started = WorkerProcess.nowNs()
+                    batch[i].complete(.success(reply))
+                case .died(let error):
+                    switch error {
+                    case .died(let d): diedCall = (i, d)
+                    case .refused(let e): diedCall = (i, WorkerDeath(.protocolViolation, e.message))
+                    }
+                case .notStarted:
+                    unstarted.append(batch[i])
                 }
-                lock.withLock {
-                    consecutiveDeaths = 0
-                    count(started, failed: reply.status != 0 || reply.httpStatus >= 500)
-                }
-                call.complete(.success(reply))
-            } catch {
-                let death: WorkerDeath
-                switch error {
-                case .died(let d): death = d
-                case .refused(let e): death = WorkerDeath(.protocolViolation, e.message)
-                }
-                worker = nil
-                forget(instance)
-                lock.withLock { count(started, failed: true) }
-                let wait = noteDeath(instance: instance, death)
-                call.complete(.failure(CallError(.workerDied, "the worker of '\(spec.appID)' died during the call: \(death)", death: death)))
-                sleep(wait)
             }
+            lock.withLock { _ = busy.remove(instance) }
+            guard let gone else { continue }
+            worker = nil
+            forget(instance)
+            requeue(unstarted)
+            guard let diedCall else {
+                // Died between calls: like an idle death, no call is blamed.
+                backoff(instance: instance, after: gone)
+                continue
+            }
+            lock.withLock { count(started, failed: true) }
+            let wait = noteDeath(instance: instance, diedCall.death)
+            batch[diedCall.index].complete(.failure(CallError(.workerDied, "the worker of '\(spec.appID)' died during the call: \(diedCall.death)",
+                                                              death: diedCall.death)))
+            sleep(wait)
         }
         if let worker {
             worker.shutdown()
@@ -291,17 +309,45 @@ public final class AppSupervisor: @unchecked Sendable {
 
     private func isStopping() -> Bool { lock.withLock { stopped || failure != nil } }
 
-    private func dequeue() -> Pending? {
+    /// The next calls for one instance: the oldest, then those behind it while the batch stays within
+    /// `maxPipelinedCalls` and `maxPipelinedBytes`, and within this instance's share of the queue.
+    private func dequeueBatch() -> [Pending] {
         lock.withLock {
-            guard queueHead < queue.count else { return nil }
-            let p = queue[queueHead]
+            let waiting = queue.count - queueHead
+            guard waiting > 0 else { return [] }
+            let share = min(Self.maxPipelinedCalls, (waiting + policy.instances - 1) / max(policy.instances, 1))
+            var batch = [queue[queueHead]]
+            var bytes = queue[queueHead].work.wireSize
             queueHead += 1
+            while batch.count < share, queueHead < queue.count {
+                let next = queue[queueHead]
+                bytes += next.work.wireSize
+                guard bytes <= Self.maxPipelinedBytes else { break }
+                batch.append(next)
+                queueHead += 1
+            }
             if queueHead > 64 && queueHead * 2 > queue.count {
                 queue.removeFirst(queueHead)
                 queueHead = 0
             }
-            return p
+            return batch
         }
+    }
+
+    /// Puts calls a dead worker never started back at the head of the queue, in order, for the next worker; when
+    /// the app is stopping or failed they fail as unavailable instead.
+    private func requeue(_ calls: [Pending]) {
+        guard !calls.isEmpty else { return }
+        var wakeNeeded = false
+        let refusal: String? = lock.withLock {
+            if let failure { return failure }
+            if stopped { return "app '\(spec.appID)' was stopped" }
+            queue.insert(contentsOf: calls, at: queueHead)
+            wakeNeeded = idle > 0
+            return nil
+        }
+        if let refusal { for p in calls { p.complete(.failure(CallError(.unavailable, refusal))) } }
+        if wakeNeeded { work.signal() }
     }
 
     /// Empties the queue (caller holds the lock).

@@ -35,7 +35,7 @@ public final class CallDeadlines: @unchecked Sendable {
         defer { pthread_mutex_unlock(&mutex) }
         if !started {
             started = true
-            OSThread.start { [self] in run() }
+            OSThread.start(name: "syn-deadlines") { [self] in run() }
         }
         nextID += 1
         pending[nextID] = (deadline, fire)

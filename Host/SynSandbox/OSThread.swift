@@ -1,3 +1,4 @@
+import CSynSys
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +11,13 @@ public enum OSThread {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    public static func start(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    /// - Parameter name: the thread's name in `ps -L`, `top -H` and `perf` (cut to 15 bytes, the kernel's limit).
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        let short = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+        let box = Unmanaged.passRetained(Box {
+            _ = csyn_set_thread_name(short)
+            body()
+        }).toOpaque()
         var thread = pthread_t()
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)

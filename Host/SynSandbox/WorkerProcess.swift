@@ -155,13 +155,6 @@ public final class WorkerProcess: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Delivers an event to the app's `on_event`.
-    public func deliver(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64) throws(WorkerError) -> CallReply {
-        var w = WireWriter()
-        w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
-        return try locked(.event, w.bytes, spec.callTimeoutMs)
-    }
-
     /// Asks the app to shut down, then makes sure the worker is gone.
     public func shutdown() {
         guard death == nil else { return }
@@ -218,41 +211,101 @@ public final class WorkerProcess: @unchecked Sendable {
 
     // MARK: - The exchange
 
+    /// Sends `calls` back to back, so the worker serves one after another without waiting for the host in between,
+    /// then collects the replies in order and reports each call's outcome through `each` as its reply arrives.
+    /// Each call's timeout runs from its turn: when the worker answered the call before it.
+    ///
+    /// The caller keeps a batch small (`AppSupervisor` sends at most `maxPipelinedBytes`), so it fits the socket
+    /// buffer and sending never waits on the worker. If the worker dies, the call it was serving reports `died` and
+    /// the later ones `notStarted`: the worker serves calls strictly in order, so it never ran them. A worker that
+    /// was already gone, or dies between calls, starts none of them and no call is blamed. Returns the worker's
+    /// death, if it is gone after the batch.
+    @discardableResult
+    public func pipeline(_ calls: [WorkerCall], timeoutMs: Int? = nil, each: (Int, PipelineOutcome) -> Void) -> WorkerDeath? {
+        callLock.withLock { () -> WorkerDeath? in
+            let timeout = timeoutMs ?? spec.callTimeoutMs
+            if let death {
+                for i in calls.indices { each(i, .notStarted) }
+                return death
+            }
+            var sent: [(id: UInt64, payload: HandlePayload)] = []
+            var sendError: WireError?
+            for call in calls {
+                let id = Self.nextRequestID.add(1, ordering: .relaxed).newValue
+                let payload = call.payload
+                do throws(WireError) {
+                    try link.send(.call, requestID: id, op: call.op.rawValue, count: payload.count) { payload.write(into: $0) }
+                } catch {
+                    sendError = error
+                    break
+                }
+                sent.append((id, payload))
+            }
+            for (i, call) in sent.enumerated() {
+                switch turn(id: call.id, payload: call.payload, timeoutMs: timeout) {
+                case .success(let reply): each(i, .reply(reply))
+                case .failure(let error):
+                    each(i, .died(error))
+                    for j in (i + 1)..<calls.count { each(j, .notStarted) }
+                    return death
+                }
+            }
+            if let sendError {
+                // Every call that went out was answered, then the link failed: the worker died between calls, and the
+                // call that could not be sent never reached it. No call is blamed; the caller sees the death returned.
+                _ = linkFailure(sendError)
+                for j in sent.count..<calls.count { each(j, .notStarted) }
+            }
+            return death
+        }
+    }
+
     private func exchange(_ op: CallOp, payload: [UInt8], timeoutMs: Int) throws(WorkerError) -> CallReply {
         try exchange(op, payload: HandlePayload(raw: payload), timeoutMs: timeoutMs)
     }
 
-    /// One call, and the verdict on its storage writes: commit only on SYN_OK below 500, else roll back. A call whose
-    /// writes the host could not keep comes back as the host's failure.
+    /// One call: sent, then its turn.
     private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int) throws(WorkerError) -> CallReply {
         if let death { throw .died(death) }
-        let context = HostCallContext(app: spec.appID, requestID: Self.nextRequestID.add(1, ordering: .relaxed).newValue,
-                                      caller: payload.caller, deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000,
-                                      tag: payload.tag)
-        do {
-            let reply = try exchange(op, payload: payload, timeoutMs: timeoutMs, context: context)
-            if let failure = hostCalls.endCall(context, commit: reply.status == 0 && reply.httpStatus < 500) {
-                return CallReply(status: failure.status, httpStatus: 0, body: Array(failure.message.utf8.prefix(4096)))
-            }
-            return reply
-        } catch {
-            _ = hostCalls.endCall(context, commit: false)
-            throw error
-        }
-    }
-
-    private func exchange(_ op: CallOp, payload: HandlePayload, timeoutMs: Int, context: HostCallContext)
-        throws(WorkerError) -> CallReply
-    {
-        currentTag = context.tag
-        defer { endCallLogs() }
-        let id = context.requestID
+        let id = Self.nextRequestID.add(1, ordering: .relaxed).newValue
         do throws(WireError) {
             try link.send(.call, requestID: id, op: op.rawValue, count: payload.count) { payload.write(into: $0) }
         } catch {
-            // A dead peer may still have left its last words in the socket: read them before classifying.
-            throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
+            throw linkFailure(error)
         }
+        return try turn(id: id, payload: payload, timeoutMs: timeoutMs).get()
+    }
+
+    /// What a failed send means: a dead peer may still have left its last words in the socket, so read them before
+    /// classifying; any other failure is the worker breaking the protocol.
+    private func linkFailure(_ error: WireError) -> WorkerError {
+        guard error.code == .closed else { return .died(kill(.protocolViolation, error.message)) }
+        do throws(WorkerError) { return .died(try drainAfterFatal()) } catch { return error }
+    }
+
+    /// A sent call's turn: its reply (and host calls) within `timeoutMs` from now, and the verdict on its storage
+    /// writes: commit only on SYN_OK below 500, else roll back. A call whose writes the host could not keep comes
+    /// back as the host's failure.
+    private func turn(id: UInt64, payload: HandlePayload, timeoutMs: Int) -> Result<CallReply, WorkerError> {
+        let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller,
+                                      deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000, tag: payload.tag)
+        do throws(WorkerError) {
+            let reply = try awaitReply(context, timeoutMs: timeoutMs)
+            if let failure = hostCalls.endCall(context, commit: reply.status == 0 && reply.httpStatus < 500) {
+                return .success(CallReply(status: failure.status, httpStatus: 0, body: Array(failure.message.utf8.prefix(4096))))
+            }
+            return .success(reply)
+        } catch {
+            _ = hostCalls.endCall(context, commit: false)
+            return .failure(error)
+        }
+    }
+
+    /// Reads frames until the call's reply, answering its host calls and forwarding its log lines.
+    private func awaitReply(_ context: HostCallContext, timeoutMs: Int) throws(WorkerError) -> CallReply {
+        currentTag = context.tag
+        defer { endCallLogs() }
+        let id = context.requestID
         let deadline = context.deadlineNs / 1_000_000
         while true {
             let remaining = deadline - Self.nowMs()

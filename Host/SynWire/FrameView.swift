@@ -4,4 +4,11 @@ public struct FrameView {
     public let requestID: UInt64
     public let op: UInt32
     public let payload: UnsafeRawBufferPointer
+
+    public init(kind: FrameKind, requestID: UInt64, op: UInt32, payload: UnsafeRawBufferPointer) {
+        self.kind = kind
+        self.requestID = requestID
+        self.op = op
+        self.payload = payload
+    }
 }

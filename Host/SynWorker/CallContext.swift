@@ -16,6 +16,11 @@ final class CallContext {
     /// The host has accepted a `kv_put` from this app, so blind puts may be written behind (the grant is fixed for
     /// the worker's life; the host still checks every write).
     var kvWritable = false
+    /// Calls the host pipelined behind the current one, read while waiting for a host call's answer; served next.
+    private var stashed: [Frame] = []
+    private var stashedHead = 0
+    /// More than the host ever pipelines (`AppSupervisor.maxPipelinedCalls`).
+    static let maxStashed = 64
     private var chunks: [(base: UnsafeMutableRawPointer, size: Int)] = []
     private var used = 0
     private var total = 0
@@ -68,6 +73,26 @@ final class CallContext {
         used = 0
         lastError = nil
         pending.clear()
+    }
+
+    /// Keeps a pipelined call for later; false past `maxStashed` (the host broke the protocol).
+    func stash(_ frame: Frame) -> Bool {
+        guard stashed.count - stashedHead < Self.maxStashed else { return false }
+        stashed.append(frame)
+        return true
+    }
+
+    /// The oldest stashed call, if any.
+    func takeStashed() -> Frame? {
+        guard stashedHead < stashed.count else { return nil }
+        defer {
+            stashedHead += 1
+            if stashedHead == stashed.count {
+                stashed.removeAll(keepingCapacity: true)
+                stashedHead = 0
+            }
+        }
+        return stashed[stashedHead]
     }
 
     /// Hands the held-back puts to the host (no answer comes back).

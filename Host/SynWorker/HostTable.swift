@@ -178,7 +178,12 @@ extension CallContext {
             // Held-back puts go first, so the host sees the call's writes in the order the app made them.
             try flushWrites()
             try link.send(.hostCall, requestID: requestID, op: op.rawValue, payload: args.bytes)
-            let reply = try link.receive()
+            var reply = try link.receive()
+            while reply.kind == .call {
+                // A call the host pipelined behind this one: it waits its turn.
+                guard stash(reply) else { exit(72) } // more than the host ever pipelines: the link is broken
+                reply = try link.receive()
+            }
             guard reply.kind == .hostReply, reply.requestID == requestID else {
                 return fail(SYN_E_INTERNAL, "\(op.slotName): unexpected \(reply.kind) frame from host")
             }

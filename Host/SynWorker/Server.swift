@@ -12,23 +12,30 @@ struct Server {
 
     func run() -> Never {
         while true {
+            // Calls the host pipelined behind one that made host calls were read while waiting for those answers.
+            if let next = context.takeStashed() {
+                next.payload.withUnsafeBytes { serve(FrameView(kind: next.kind, requestID: next.requestID, op: next.op, payload: $0)) }
+                continue
+            }
             do {
-                try link.receiveView { view throws(WireError) in
-                    guard view.kind == .call, let op = CallOp(rawValue: view.op) else { exit(72) }
-                    context.requestID = view.requestID
-                    defer { context.reset() }
-                    switch op {
-                    case .setup: exit(72)
-                    case .initialize: initialize(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
-                    case .handle: handle(view)
-                    case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
-                    case .shutdown:
-                        if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
-                        reply(SYN_OK, view.requestID, [0, 0, 0, 0])
-                        exit(0)
-                    }
-                }
+                try link.receiveView { view throws(WireError) in serve(view) }
             } catch { exit(error.code == .closed ? 0 : 72) }
+        }
+    }
+
+    private func serve(_ view: FrameView) {
+        guard view.kind == .call, let op = CallOp(rawValue: view.op) else { exit(72) }
+        context.requestID = view.requestID
+        defer { context.reset() }
+        switch op {
+        case .setup: exit(72)
+        case .initialize: initialize(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+        case .handle: handle(view)
+        case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+        case .shutdown:
+            if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
+            reply(SYN_OK, view.requestID, [0, 0, 0, 0])
+            exit(0)
         }
     }
 

@@ -70,6 +70,8 @@ int csyn_send_frame(int fd, uint16_t kind, uint64_t request_id, uint32_t op, con
 int csyn_getrandom(void *out, size_t n);
 /* eventfd(2), close-on-exec and non-blocking; semaphore mode when `semaphore` is non-zero. */
 int csyn_eventfd(int semaphore);
+/// Names the calling thread (at most 15 bytes are kept), for ps, top and perf.
+int csyn_set_thread_name(const char *name);
 /* pidfd_open(2). */
 int csyn_pidfd_open(pid_t pid);
 /* Pins the calling thread (pid 0) or process to one CPU. */

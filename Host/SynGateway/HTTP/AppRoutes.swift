@@ -29,16 +29,8 @@ struct AppRoutes: Sendable {
         let app = try context.parameters.require("app"), method = try context.parameters.require("method")
         let body = try await Self.body(request, limit: settings.maxBodyKB * 1024)
         let caller = try signatures.caller(of: request, body: body)
-        guard let status = runtime.app(app) else {
-            throw APIError(.notFound, "unknown_app", "no app '\(app)' on this node (GET /v1/apps lists them)")
-        }
         guard NameRules.isMethodName(method) else {
             throw APIError(.badRequest, "bad_method", "method names match ^[a-z][a-z0-9_.-]{0,127}$")
-        }
-        if caller.isEmpty && !status.publicMethods.contains(method) {
-            throw APIError(.unauthorized, "signature_required",
-                           "\(app).\(method) is not public (its manifest's [methods] public); sign the request (docs/request-signing.md)",
-                           headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
         }
         guard body.isEmpty || JSONScan.isJSON(body) else {
             throw APIError(.badRequest, "bad_json", "the request body must be JSON")
@@ -75,7 +67,11 @@ struct AppRoutes: Sendable {
     private func failure(_ error: NodeRuntime.CallFailure, app: String) -> APIError {
         switch error {
         case .unknownApp(let id):
-            return APIError(.notFound, "unknown_app", "no app '\(id)' on this node")
+            return APIError(.notFound, "unknown_app", "no app '\(id)' on this node (GET /v1/apps lists them)")
+        case .notPublic(let id, let method):
+            return APIError(.unauthorized, "signature_required",
+                            "\(id).\(method) is not public (its manifest's [methods] public); sign the request (docs/request-signing.md)",
+                            headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
         case .notRunning(_, let state, let why):
             metrics.appCall(app: app, outcome: "unavailable")
             return APIError(.serviceUnavailable, state == "disabled" ? "app_disabled" : "app_unavailable",

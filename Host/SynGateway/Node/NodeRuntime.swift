@@ -229,20 +229,32 @@ public final class NodeRuntime: @unchecked Sendable {
         case call(CallError)
         /// No answer within the gateway's limit; the call itself may still finish.
         case timedOut(ms: Int)
+        /// An anonymous call to a method the manifest does not list under `[methods] public`.
+        case notPublic(app: String, method: String)
     }
 
     /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for at most
-    /// `timeoutMs` (nil: as long as the app's own call timeout allows).
+    /// `timeoutMs` (nil: as long as the app's own call timeout allows). An anonymous caller (empty `caller`)
+    /// reaches only the manifest's public methods.
     public func call(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
                      timeoutMs: Int? = nil) async throws(CallFailure) -> CallReply {
-        let (entry, isStopped, enabled) = lock.withLock { (entries[app], stopped, node.apps[app]?.enabled ?? true) }
-        guard let entry else { throw .unknownApp(app) }
-        guard !isStopped else { throw .notRunning(app: app, state: "stopping", why: "the node is shutting down") }
-        guard enabled else { throw .notRunning(app: app, state: "disabled", why: "node.toml apps.\(app).enabled = false") }
-        guard let supervisor = entry.supervisor else {
-            throw .notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem)
+        // One lock for every check, copying out only the supervisor: this runs for every request.
+        let admitted: Result<AppSupervisor, CallFailure> = lock.withLock {
+            guard let entry = entries[app] else { return .failure(.unknownApp(app)) }
+            if caller.isEmpty && !entry.manifest.publicMethods.contains(method) {
+                return .failure(.notPublic(app: app, method: method))
+            }
+            guard !stopped else { return .failure(.notRunning(app: app, state: "stopping", why: "the node is shutting down")) }
+            guard node.apps[app]?.enabled ?? true else {
+                return .failure(.notRunning(app: app, state: "disabled", why: "node.toml apps.\(app).enabled = false"))
+            }
+            guard let supervisor = entry.supervisor else {
+                return .failure(.notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem))
+            }
+            inFlight += 1
+            return .success(supervisor)
         }
-        lock.withLock { inFlight += 1 }
+        let supervisor = try admitted.get()
         let deadlines = self.deadlines
         let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)

@@ -1,0 +1,46 @@
+import SynWire
+
+/// One call for a worker: a request for the app's `handle`, or an event, timer or message for its `on_event`.
+public enum WorkerCall: Sendable {
+    case handle(method: String, caller: [UInt8], body: [UInt8], tag: String)
+    case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
+
+    var op: CallOp {
+        switch self {
+        case .handle: .handle
+        case .event: .event
+        }
+    }
+
+    /// The call frame's payload (`HandlePayload` layout for `handle`; `kind, topic, payload, token` for events).
+    var payload: HandlePayload {
+        switch self {
+        case .handle(let method, let caller, let body, let tag):
+            var p = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
+            p.tag = tag
+            return p
+        case .event(let kind, let topic, let payload, let token):
+            var w = WireWriter()
+            w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
+            return HandlePayload(raw: w.bytes)
+        }
+    }
+
+    /// Bytes on the link, for sizing a pipelined batch.
+    var wireSize: Int {
+        switch self {
+        case .handle(let method, let caller, let body, _): 8 + method.utf8.count + caller.count + body.count
+        case .event(_, let topic, let payload, _): 20 + topic.count + payload.count
+        }
+    }
+}
+
+/// What became of one call of a pipelined batch (`WorkerProcess.pipeline`).
+public enum PipelineOutcome: Sendable {
+    /// The app answered (a failed `syn_status` is an answer too).
+    case reply(CallReply)
+    /// The worker died, or was killed, while serving this call.
+    case died(WorkerError)
+    /// The worker died before it could start this call: the app never ran it, so it may be sent elsewhere.
+    case notStarted
+}
