@@ -1,7 +1,8 @@
 import FoundationEssentials
 import PluginABI
 
-/// Durable domain events (`events.publish`) and timers (`timers`), both kept only if the call succeeds.
+/// Durable domain events (`events.publish`) and timers (`timers`), both kept only if the call succeeds: in a method
+/// call the SDK holds them until the handler returns.
 public struct Events: Sendable {
     let host: Host
 
@@ -21,13 +22,26 @@ public struct Events: Sendable {
         try host.check(status, "event_emit")
     }
 
-    /// Delivers `payload` (JSON) to this app's timer handler after `delayMs`; returns the timer's token.
-    @discardableResult
-    public func setTimer<T: Encodable>(afterMs delayMs: UInt64, _ payload: T) throws -> UInt64 {
+    /// The longest delay the node accepts (30 days).
+    public static let maxTimerDelayMs: UInt64 = 30 * 24 * 3_600_000
+
+    /// Delivers `payload` (JSON) to this app's timer handler after `delayMs`; the handler receives the timer's token.
+    /// In a method call the timer is set only if the handler succeeds, like an event.
+    public func setTimer<T: Encodable>(afterMs delayMs: UInt64, _ payload: T) throws {
+        guard delayMs <= Self.maxTimerDelayMs else {
+            throw AppError(status: 500, code: "bad_timer", "setTimer: the delay may be at most 30 days, not \(delayMs) ms")
+        }
         let json = Array(try JSONEncoder().encode(payload))
+        if let call = host.call {
+            call.timers.append((delayMs, json))
+            return
+        }
+        try sendTimer(delayMs, json)
+    }
+
+    func sendTimer(_ delayMs: UInt64, _ json: [UInt8]) throws(HostError) {
         var token: UInt64 = 0
         let status = Host.withBuf(json) { host.table.pointee.timer_set(host.ctx, delayMs, $0, &token) }
         try host.check(status, "timer_set")
-        return token
     }
 }

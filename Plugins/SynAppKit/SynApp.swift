@@ -137,11 +137,17 @@ final class Runtime: @unchecked Sendable {
         var (status, body): (Int, [UInt8]) = (500, [])
         if let handler = app.routes.methods[method] {
             do {
-                let answered = try handler(Host.bytes(r.body), context)
-                for event in call.events { try Events(host: context.host).send(event.type, event.payload) }
-                (status, body) = answered
+                (status, body) = try handler(Host.bytes(r.body), context)
+                do throws(HostError) {
+                    let events = Events(host: context.host)
+                    for event in call.events { try events.send(event.type, event.payload) }
+                    for timer in call.timers { try events.sendTimer(timer.delayMs, timer.payload) }
+                } catch {
+                    // Some already reached the node's outbox: only a 5xx makes the node drop them with the writes.
+                    (status, body) = Self.answer(AppError(status: 500, code: error.appError.code, "\(error)"), context)
+                }
             } catch {
-                // Undo the call's writes (a 4xx would otherwise commit them) and announce nothing.
+                // Undo the call's writes (a 4xx would otherwise commit them) and announce and schedule nothing.
                 if call.savepoint { _ = try? SQL(host: Host(table: context.host.table, ctx: context.host.ctx)).exec("ROLLBACK TO synappkit_call") }
                 (status, body) = Self.answer(error, context)
             }

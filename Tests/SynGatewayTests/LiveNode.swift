@@ -154,6 +154,7 @@ final class LiveNode: @unchecked Sendable {
         let body: Data
         var text: String { String(decoding: body, as: UTF8.self) }
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+        var jsonArray: Any? { try? JSONSerialization.jsonObject(with: body) }
         var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     }
 

@@ -133,4 +133,23 @@ import Testing
         let kept = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"confirmed"}"#, sign: consumer)
         #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
     }
+
+    @Test func aHandlerThatThrowsLeavesNoTimerAndNoEvent() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let caller = try GatewayTests.key(node, "consumer")
+        let refused = try await node.request("POST", "/v1/apps/kit/later_then_fail", body: #"{"delayMs":0,"note":"refused"}"#, sign: caller)
+        #expect(refused.status == 409, "\(refused.text)")
+        let kept = try await node.request("POST", "/v1/apps/kit/later", body: #"{"delayMs":1,"note":"kept"}"#, sign: caller)
+        #expect(kept.status == 200, "\(kept.text)")
+        // Timers fire one at a time in due order: once "kept" has fired, "refused" (due earlier) would have too.
+        var fired: [String] = []
+        for _ in 0..<3000 where !fired.contains("kept") {
+            fired = (try await node.request("POST", "/v1/apps/kit/fired", body: "{}", sign: caller).jsonArray as? [String]) ?? []
+            if !fired.contains("kept") { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(fired == ["kept"])
+        let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
+        #expect(!types.contains("kit.never"), "\(types)")
+    }
 }

@@ -109,8 +109,13 @@ let app = SynApp(id: "kit", version: "1.0.0", migrations: [
         return Signed(message: input.id, signature: Hex.encode(signature), publicKey: Hex.encode(key))
     }
     routes.method("later") { (input: Later, context) -> Saved in
-        let token = try context.events.setTimer(afterMs: input.delayMs, input)
-        return Saved(id: String(token), version: nil)
+        try context.events.setTimer(afterMs: input.delayMs, input)
+        return Saved(id: input.note, version: nil)
+    }
+    routes.method("later_then_fail") { (input: Later, context) -> Saved in
+        try context.events.setTimer(afterMs: input.delayMs, input)
+        try context.events.emit("kit.never", input)
+        throw AppError.conflict("changed my mind")
     }
     routes.method("fired") { (_: Empty, context) -> [String] in
         try context.kv.scan(prefix: "fired:").entries.map { String(decoding: $0.entry.value, as: UTF8.self) }
