@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
         .testTarget(name: "SynGatewayTests", dependencies: [
-            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker",
+            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),

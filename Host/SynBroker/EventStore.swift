@@ -143,7 +143,7 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// How many timers `app` has pending.
-    func pendingTimerCount(for app: String) -> Int {
+    public func pendingTimerCount(for app: String) -> Int {
         lock.withLock {
             guard let row = try? db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first,
                   case .integer(let n) = row[0] else { return 0 }

@@ -16,7 +16,7 @@ let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrat
     Jobs.register(&routes)
     History.register(&routes)
     // The review window's end publishes whatever reviews the order has.
-    routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.publish(timer.publishReviewsOf, context) }
+    routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.closeWindow(timer.publishReviewsOf, context) }
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

@@ -70,11 +70,13 @@ enum Reviews {
             let (instance, data) = try Orders.load(input.orderId, context)
             let role = try Orders.role(of: caller, instance, data, context)
             guard instance.state == "completed",
-                  let done = try context.sql.first("SELECT completed_ms, window_ms FROM completions WHERE order_id = ?", [.text(instance.id)]) else {
+                  let done = try context.sql.first("SELECT completed_ms, window_ms, closed_ms FROM completions WHERE order_id = ?", [.text(instance.id)]) else {
                 throw AppError.conflict("only a completed order can be reviewed", code: "invalid_state")
             }
             let windowMs = Int64(done.int(1) ?? 14 * 86_400_000)
-            guard context.nowMs <= Int64(done.int(0) ?? 0) + windowMs else {
+            // Closed by the clock, or by its timer (which has published what there was: a later review would not
+            // be blind).
+            guard context.nowMs <= Int64(done.int(0) ?? 0) + windowMs, done.int(2) == nil else {
                 throw AppError.conflict("the review window closed \(windowMs / 86_400_000) days after completion", code: "window_closed")
             }
             let side = role == .consumer ? "consumer" : "provider"
@@ -118,6 +120,13 @@ enum Reviews {
         routes.method("reputation.get") { (input: SpaceRef, context) -> Reputation in
             try reputation(try Spaces.load(input.id, context).id, context)
         }
+    }
+
+    /// The window's timer: closes it for good and publishes what there is.
+    static func closeWindow(_ orderID: String, _ context: Context) throws {
+        try context.sql.exec("UPDATE completions SET closed_ms = ? WHERE order_id = ? AND closed_ms IS NULL",
+                             [.integer(context.nowMs), .text(orderID)])
+        try publish(orderID, context)
     }
 
     /// Called when an order completes: opens the window, and schedules its close (which publishes what there is).

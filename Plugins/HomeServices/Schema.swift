@@ -69,5 +69,9 @@ enum Schema {
         ALTER TABLE spaces ADD COLUMN review_window_days INTEGER NOT NULL DEFAULT 14;
         ALTER TABLE completions ADD COLUMN window_ms INTEGER NOT NULL DEFAULT 1209600000;
         """,
+        // When the window's timer closed it: from then on no review is taken, whatever the clock says.
+        """
+        ALTER TABLE completions ADD COLUMN closed_ms INTEGER;
+        """,
     ]
 }

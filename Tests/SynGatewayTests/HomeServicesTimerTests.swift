@@ -1,0 +1,113 @@
+import Foundation
+import SynBroker
+import SynGateway
+import SynSQLite
+import SynSodium
+import Testing
+
+/// HomeServices' long timers, fired for real: a request's expiry (at least a minute) and a review window's close
+/// (at least 14 days). The node is stopped and each timer's due time, kept in `node.db`, is moved to now, as if that
+/// much time had passed; the restarted node's dispatcher then delivers it to the app like any other.
+@Suite struct HomeServicesTimerTests {
+    typealias H = HomeServicesTests
+    typealias B = HomeServicesBookingTests
+
+    /// Stops `node`, makes every HomeServices timer due now, and starts it again. Returns the new node and how
+    /// many timers were moved.
+    static func afterTheWait(_ node: LiveNode) async throws -> (LiveNode, Int) {
+        await node.stop()
+        let db = try Database(path: node.data + "/node.db")
+        let moved = try db.execute("UPDATE timers SET due_ns = 0 WHERE app = 'homeservices'", [])
+        db.close()
+        return (try await LiveNode.reopen(node), moved)
+    }
+
+    /// Polls `orders.get` until the order reaches `state` (the dispatcher delivers in the background).
+    static func waitForState(_ node: LiveNode, _ order: String, _ state: String, as key: SigningKey) async throws -> LiveNode.Reply {
+        var reply = try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: key)
+        for _ in 0..<1000 where reply.json["state"] as? String != state {
+            try await Task.sleep(for: .milliseconds(10))
+            reply = try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: key)
+        }
+        return reply
+    }
+
+    @Test func anUnconfirmedRequestExpiresAndFreesItsSlot() async throws {
+        let first = try await LiveNode.start()
+        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
+        let (space, item) = try await B.setUp(first, ada)   // request_expiry_minutes = 60
+        let date = B.parisDate(inDays: 3)
+        let start = try #require(try await B.slots(first, space, item, from: date).first?["start_ms"] as? Int)
+        let booked = try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl)
+        let order = try #require(booked.json["id"] as? String, "\(booked.text)")
+        #expect(try await B.slots(first, space, item, from: date).count == 2)
+
+        let (node, moved) = try await Self.afterTheWait(first)
+        defer { Task { await node.stop() } }
+        #expect(moved == 1)
+        let expired = try await Self.waitForState(node, order, "expired", as: carl)
+        #expect(expired.json["state"] as? String == "expired", "\(expired.text)")
+        let last = try #require((expired.json["history"] as? [[String: Any]])?.last)
+        #expect(last["transition"] as? String == "expire" && last["role"] as? String == "system", "\(last)")
+        // The slot is free again, and the provider can no longer confirm.
+        #expect(try await B.slots(node, space, item, from: date).count == 3)
+        let late = try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: ada)
+        #expect(late.status == 409, "\(late.text)")
+        let types = node.runtime.broker.events.pending(for: "observer", limit: 500).map(\.type)
+        #expect(types.contains("homeservices.order.expire"), "\(types)")
+    }
+
+    @Test func aConfirmedRequestDoesNotExpire() async throws {
+        let first = try await LiveNode.start()
+        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
+        let (space, item) = try await B.setUp(first, ada)
+        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 3)).first?["start_ms"] as? Int)
+        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
+        #expect(try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: ada).status == 200)
+
+        let (node, moved) = try await Self.afterTheWait(first)
+        defer { Task { await node.stop() } }
+        #expect(moved == 1)
+        // The expiry timer fires and finds the order moved on. Its delivery is done once the timer is gone.
+        for _ in 0..<1000 where node.runtime.broker.events.pendingTimerCount(for: "homeservices") > 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(node.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
+        let kept = try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl)
+        #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
+    }
+
+    @Test func aClosedReviewWindowPublishesTheOneSidedReview() async throws {
+        let first = try await LiveNode.start()
+        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
+        let (space, item) = try await B.setUp(first, ada)
+        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 2)).first?["start_ms"] as? Int)
+        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
+        for t in ["confirm", "start", "complete"] {
+            #expect(try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada).status == 200)
+        }
+        let review = try await H.call(first, "reviews.create", #"{"order_id":"\#(order)","rating":2,"text":"Came late."}"#, as: carl)
+        #expect(review.json["published"] as? Bool == false, "\(review.text)")
+        #expect((try await H.call(first, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
+
+        // The provider never answers: when the window closes, the consumer's review is published anyway.
+        let (node, moved) = try await Self.afterTheWait(first)
+        defer { Task { await node.stop() } }
+        #expect(moved >= 1)
+        var reviews: [[String: Any]] = []
+        for _ in 0..<1000 where reviews.isEmpty {
+            reviews = try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
+            if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let published = try #require(reviews.first)
+        let signed = try #require(Data(base64Encoded: published["signed_json"] as? String ?? ""))
+        let signature = try #require(Hex.decode(published["signature"] as? String ?? ""))
+        #expect(Ed25519.verify(publicKey: try #require(node.runtime.broker.publicKey(of: "homeservices")), domain: .app("homeservices"),
+                               message: Array(signed), signature: signature))
+        let receipt = try #require(try JSONSerialization.jsonObject(with: signed) as? [String: Any])
+        #expect(receipt["orderId"] as? String == order && receipt["rating"] as? Int == 2, "\(receipt)")
+        // The window is closed: the provider can no longer review.
+        let late = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Too late."}"#, as: ada)
+        #expect(late.status == 409, "\(late.text)")
+    }
+}
