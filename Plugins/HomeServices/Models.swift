@@ -10,7 +10,7 @@ struct Location: Codable, Sendable, Equatable {
 /// How a Space presents itself.
 struct Branding: Codable, Sendable, Equatable {
     var primaryColor: String?
-    var logoURL: String?
+    var logoUrl: String?
     var tagline: String?
 }
 

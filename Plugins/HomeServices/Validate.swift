@@ -47,7 +47,7 @@ enum Validate {
                 throw .badRequest("branding.primary_color must be #rrggbb", code: "invalid_field")
             }
         }
-        if let url = b.logoURL {
+        if let url = b.logoUrl {
             try text(url, "branding.logo_url", max: 500)
             guard url.hasPrefix("https://") else { throw .badRequest("branding.logo_url must be an https URL", code: "invalid_field") }
         }

@@ -88,9 +88,17 @@ public struct Routes: Sendable {
     /// A decoding error as a sentence naming the field: `field "slot.start": expected a number`.
     static func describe(_ error: DecodingError) -> String {
         let snake = JSONKeys.current == .snakeCase
+        // `rules.weekly[0].day`: names joined by dots, array positions in brackets.
         func path(_ keys: [any CodingKey]) -> String {
-            let p = keys.map { $0.intValue.map { "[\($0)]" } ?? (snake ? Self.snakeCased($0.stringValue) : $0.stringValue) }
-                .joined(separator: ".")
+            var p = ""
+            for key in keys {
+                if let index = key.intValue {
+                    p += "[\(index)]"
+                } else {
+                    if !p.isEmpty { p += "." }
+                    p += snake ? Self.snakeCased(key.stringValue) : key.stringValue
+                }
+            }
             return p.isEmpty ? "the body" : "field \"\(p)\""
         }
         switch error {
