@@ -189,9 +189,8 @@ public final class AppSupervisor: @unchecked Sendable {
                 }
                 continue
             }
-            let batch = dequeueBatch()
+            let batch = dequeueBatch(for: instance)
             guard !batch.isEmpty else { continue }
-            lock.withLock { _ = busy.insert(instance) }
             var started = WorkerProcess.nowNs()
             var diedCall: (index: Int, death: WorkerDeath)?
             var unstarted: [Pending] = []
@@ -309,12 +308,15 @@ public final class AppSupervisor: @unchecked Sendable {
 
     private func isStopping() -> Bool { lock.withLock { stopped || failure != nil } }
 
-    /// The next calls for one instance: the oldest, then those behind it while the batch stays within
-    /// `maxPipelinedCalls` and `maxPipelinedBytes`, and within this instance's share of the queue.
-    private func dequeueBatch() -> [Pending] {
+    /// The next calls for `instance`: the oldest, then those behind it while the batch stays within
+    /// `maxPipelinedCalls` and `maxPipelinedBytes`, and within this instance's share of the queue. The instance is
+    /// marked busy in the same step, so a `stop` from now on interrupts its worker rather than letting it start
+    /// calls after the stop.
+    private func dequeueBatch(for instance: Int) -> [Pending] {
         lock.withLock {
             let waiting = queue.count - queueHead
             guard waiting > 0 else { return [] }
+            busy.insert(instance)
             let share = min(Self.maxPipelinedCalls, (waiting + policy.instances - 1) / max(policy.instances, 1))
             var batch = [queue[queueHead]]
             var bytes = queue[queueHead].work.wireSize
