@@ -127,7 +127,7 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// The app's timers due at `nowNs`, and when its next one is due.
-    func timers(for app: String, dueBy nowNs: Int64) -> (due: [Timer], next: Int64?) {
+    public func timers(for app: String, dueBy nowNs: Int64) -> (due: [Timer], next: Int64?) {
         lock.withLock {
             let rows = (try? db.query("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
                                       [.text(app)])) ?? []

@@ -57,10 +57,23 @@ struct AppRoutes: Sendable {
             throw APIError(.badGateway, "bad_app_status", "the app answered with HTTP status \(reply.httpStatus)")
         }
         metrics.appCall(app: app, outcome: "ok")
-        let type = JSONScan.isJSON(reply.body) ? "application/json"
+        let isJSON = JSONScan.isJSON(reply.body)
+        let type = isJSON ? "application/json"
             : (String(validating: reply.body, as: UTF8.self) != nil ? "text/plain; charset=utf-8" : "application/octet-stream")
-        return Response(status: HTTPResponse.Status(code: Int(reply.httpStatus)), headers: [.contentType: type],
-                        body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+        let status = HTTPResponse.Status(code: Int(reply.httpStatus))
+        if reply.httpStatus >= 400, isJSON, let error = Self.withRequestID(reply.body, context.requestID) {
+            return GatewayJSON.response(status, error)
+        }
+        return Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+    }
+
+    /// An app's JSON error (`{"error": {...}}`) with the request id added, as the gateway's own errors carry it;
+    /// nil for any other body, which passes through unchanged.
+    static func withRequestID(_ body: [UInt8], _ requestID: String) -> [String: Any]? {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+              object["error"] is [String: Any], object["request_id"] == nil else { return nil }
+        object["request_id"] = requestID
+        return object
     }
 
     /// Why the call failed, as the gateway's answer: 503 busy or unavailable, 504 timeouts, 502 a dead worker.
