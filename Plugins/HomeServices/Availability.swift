@@ -98,27 +98,41 @@ enum Availability {
     }
 
     static func check(_ r: AvailabilityRules) throws(AppError) {
-        guard r.weekly.count <= 7 * 8 else { throw .badRequest("weekly has too many entries", code: "invalid_field") }
-        for (i, h) in r.weekly.enumerated() { try checkHours(h, "weekly[\(i)]") }
-        for (i, h) in (r.breaks ?? []).enumerated() { try checkHours(h, "breaks[\(i)]") }
-        guard (r.exceptions ?? []).count <= 366 else { throw .badRequest("at most 366 exceptions", code: "invalid_field") }
+        guard r.weekly.count <= 7 * 8 else { throw .badRequest("rules.weekly has more than 56 entries", code: "invalid_field") }
+        guard (r.breaks ?? []).count <= 7 * 8 else { throw .badRequest("rules.breaks has more than 56 entries", code: "invalid_field") }
+        var open: [(day: Int, start: Int, end: Int, index: Int)] = []
+        for (i, h) in r.weekly.enumerated() {
+            let (start, end) = try checkHours(h, "rules.weekly[\(i)]")
+            open.append((weekdays[h.day] ?? 0, start, end, i))
+        }
+        // Overlapping hours would offer the same time twice.
+        open.sort { ($0.day, $0.start) < ($1.day, $1.start) }
+        for (a, b) in zip(open, open.dropFirst()) where a.day == b.day && b.start < a.end {
+            throw .badRequest("rules.weekly[\(b.index)] overlaps rules.weekly[\(a.index)]", code: "invalid_field")
+        }
+        for (i, h) in (r.breaks ?? []).enumerated() { _ = try checkHours(h, "rules.breaks[\(i)]") }
+        guard (r.exceptions ?? []).count <= 366 else { throw .badRequest("rules.exceptions has more than 366 entries", code: "invalid_field") }
         for (i, e) in (r.exceptions ?? []).enumerated() {
-            _ = try parseDate(e.date, "exceptions[\(i)].date")
+            _ = try parseDate(e.date, "rules.exceptions[\(i)].date")
+            guard (e.hours ?? []).count <= 8 else { throw .badRequest("rules.exceptions[\(i)].hours has more than 8 entries", code: "invalid_field") }
             for (k, span) in (e.hours ?? []).enumerated() {
-                let a = try parseTime(span.start, "exceptions[\(i)].hours[\(k)].start"), b = try parseTime(span.end, "exceptions[\(i)].hours[\(k)].end")
-                guard a < b else { throw .badRequest("exceptions[\(i)].hours[\(k)] ends before it starts", code: "invalid_field") }
+                let field = "rules.exceptions[\(i)].hours[\(k)]"
+                let a = try parseTime(span.start, field + ".start"), b = try parseTime(span.end, field + ".end")
+                guard a < b else { throw .badRequest("\(field) ends before it starts", code: "invalid_field") }
             }
         }
         for (value, name, range) in [(r.bufferMinutes, "buffer_minutes", 0...1440), (r.minNoticeMinutes, "min_notice_minutes", 0...43_200),
                                      (r.horizonDays, "horizon_days", 1...365), (r.requestExpiryMinutes, "request_expiry_minutes", 1...10_080)] {
-            if let value, !range.contains(value) { throw .badRequest("\(name) must be \(range.lowerBound) to \(range.upperBound)", code: "invalid_field") }
+            if let value, !range.contains(value) { throw .badRequest("rules.\(name) must be \(range.lowerBound) to \(range.upperBound)", code: "invalid_field") }
         }
     }
 
-    static func checkHours(_ h: AvailabilityRules.Hours, _ field: String) throws(AppError) {
+    /// Checks one day's hours; returns them as minutes after midnight.
+    static func checkHours(_ h: AvailabilityRules.Hours, _ field: String) throws(AppError) -> (start: Int, end: Int) {
         guard weekdays[h.day] != nil else { throw .badRequest("\(field).day must be mon, tue, wed, thu, fri, sat or sun", code: "invalid_field") }
         let a = try parseTime(h.start, "\(field).start"), b = try parseTime(h.end, "\(field).end")
         guard a < b else { throw .badRequest("\(field) ends before it starts (\(h.start)–\(h.end))", code: "invalid_field") }
+        return (a, b)
     }
 
     /// "HH:MM" as minutes after midnight (24:00 allowed as an end).

@@ -14,6 +14,10 @@ enum Catalog {
                 throw AppError.badRequest("duration_minutes must be 5 to 1440", code: "invalid_field")
             }
             try Validate.price(input.price)
+            // A slot is booked at its price; only a job is priced by a quote.
+            guard input.kind == "job" || input.price.model != "quote" else {
+                throw AppError.badRequest("price.model quote is only for job items (a slot is booked at a fixed or hourly price)", code: "invalid_field")
+            }
             if let c = input.cancellation { try Validate.cancellation(c, "cancellation") }
             let id = input.id ?? context.newID()
             try Validate.text(id, "id", max: 64)

@@ -5,7 +5,7 @@ import SynAppKit
 /// This release: Spaces (create, update, get, managers), catalogs (upsert, remove, list), availability and
 /// slots, bookings, jobs and quotes, orders, reviews with signed receipts, vouches and reputation, search and
 /// the service history of a provider–consumer pair.
-let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrations, workflows: [Orders.workflow],
+let app = SynApp(id: "homeservices", version: "0.2.1", migrations: Schema.migrations, workflows: [Orders.workflow],
                  jsonKeys: .snakeCase) { routes in
     Spaces.register(&routes)
     Catalog.register(&routes)
@@ -16,7 +16,7 @@ let app = SynApp(id: "homeservices", version: "0.2.0", migrations: Schema.migrat
     Jobs.register(&routes)
     History.register(&routes)
     // The review window's end publishes whatever reviews the order has.
-    routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.closeWindow(timer.publishReviewsOf, context) }
+    routes.onTimer { (timer: PublishTimer, _, context) in try Reviews.windowTimer(timer, context) }
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

@@ -85,7 +85,7 @@ enum Jobs {
             let job = try load(input.jobId, context)
             guard try Spaces.isManager(caller, of: job.spaceId, context) else { throw AppError.notFound("no job \(input.jobId)") }
             guard job.state == "open" else { throw AppError.conflict("the job is \(job.state)", code: "invalid_state") }
-            try Validate.price(Price(model: "fixed", amount: input.amount, currency: input.currency))
+            try Validate.price(Price(model: "fixed", amount: input.amount, currency: input.currency), "")
             guard (1...720).contains(input.validForHours) else { throw AppError.badRequest("valid_for_hours must be 1 to 720", code: "invalid_field") }
             try Validate.text(input.note ?? "", "note", max: 2000, allowEmpty: true)
             let id = context.newID()
@@ -106,6 +106,11 @@ enum Jobs {
             guard let row = try context.sql.first("SELECT job_id, author, amount, currency, valid_until_ms, state FROM quotes WHERE id = ?",
                                                   [.text(input.quoteId)]) else { throw AppError.notFound("no quote \(input.quoteId)") }
             let job = try load(row.text(0) ?? "", context)
+            // A stranger learns nothing about the quote; the Space's managers may see it but not accept it.
+            let manager = try Spaces.isManager(caller, of: job.spaceId, context)
+            guard job.consumer == caller.id || manager else {
+                throw AppError.notFound("no quote \(input.quoteId)")
+            }
             guard job.consumer == caller.id else {
                 throw AppError.forbidden("only the consumer who requested the job may accept its quotes")
             }
@@ -142,8 +147,11 @@ enum Jobs {
         let quotes = try context.sql.query("""
             SELECT id, amount, currency, note, valid_until_ms, state, order_id FROM quotes WHERE job_id = ? ORDER BY created_ms, id
             """, [.text(id)]).map { q in
-            Quote(id: q.text(0) ?? "", jobId: id, amount: q.int(1) ?? 0, currency: q.text(2) ?? "", note: q.text(3) ?? "",
-                  validUntilMs: Int64(q.int(4) ?? 0), state: q.text(5) ?? "", orderId: q.text(6))
+            let validUntil = Int64(q.int(4) ?? 0)
+            // An offer past its validity reads as expired (nothing else changes it: accepting it is refused).
+            let state = q.text(5) == "offered" && context.nowMs > validUntil ? "expired" : (q.text(5) ?? "")
+            return Quote(id: q.text(0) ?? "", jobId: id, amount: q.int(1) ?? 0, currency: q.text(2) ?? "", note: q.text(3) ?? "",
+                         validUntilMs: validUntil, state: state, orderId: q.text(6))
         }
         return Job(id: id, spaceId: r.text(0) ?? "", itemId: r.text(1) ?? "", consumer: r.text(2) ?? "", description: r.text(3) ?? "",
                    window: Window(fromMs: Int64(r.int(4) ?? 0), toMs: Int64(r.int(5) ?? 0)), state: r.text(6) ?? "", quotes: quotes)

@@ -54,8 +54,12 @@ struct Reputation: Codable, Sendable {
     var components: [String: Double]
 }
 
+/// The review window's timer. A window longer than the node's longest timer (30 days) is closed by a chain of
+/// timers: each one that fires before `closesAtMs` sets the next.
 struct PublishTimer: Codable, Sendable {
     var publishReviewsOf: String
+    /// When the window closes (absent in timers set before version 0.2.1: they close it when they fire).
+    var closesAtMs: Int64?
 }
 
 /// Reviews: once per completed order per side, within the Space's review window (`review_window_days`), published double-blind (when both sides have
@@ -122,7 +126,23 @@ enum Reviews {
         }
     }
 
-    /// The window's timer: closes it for good and publishes what there is.
+    /// The window's timer: closes it for good and publishes what there is, or, before the window's end, sets the
+    /// next timer of the chain.
+    static func windowTimer(_ timer: PublishTimer, _ context: Context) throws {
+        if let closes = timer.closesAtMs, closes > context.nowMs {
+            return try scheduleClose(timer.publishReviewsOf, closesAtMs: closes, context)
+        }
+        try closeWindow(timer.publishReviewsOf, context)
+    }
+
+    /// Sets the window's next timer: at its close, or as far as a timer reaches.
+    static func scheduleClose(_ orderID: String, closesAtMs: Int64, _ context: Context) throws {
+        let delay = UInt64(max(closesAtMs - context.nowMs, 0))
+        try context.events.setTimer(afterMs: min(delay, Events.maxTimerDelayMs),
+                                    PublishTimer(publishReviewsOf: orderID, closesAtMs: closesAtMs))
+    }
+
+    /// Closes the window for good and publishes what there is.
     static func closeWindow(_ orderID: String, _ context: Context) throws {
         try context.sql.exec("UPDATE completions SET closed_ms = ? WHERE order_id = ? AND closed_ms IS NULL",
                              [.integer(context.nowMs), .text(orderID)])
@@ -136,15 +156,16 @@ enum Reviews {
         let windowMs = Int64(days) * 86_400_000
         try context.sql.exec("INSERT OR IGNORE INTO completions(order_id, space_id, consumer, completed_ms, window_ms) VALUES (?, ?, ?, ?, ?)",
                              [.text(instance.id), .text(spaceID), .text(instance.consumer?.id ?? ""), .integer(context.nowMs), .integer(windowMs)])
-        try context.events.setTimer(afterMs: UInt64(windowMs), PublishTimer(publishReviewsOf: instance.id))
+        try scheduleClose(instance.id, closesAtMs: context.nowMs + windowMs, context)
     }
 
     /// Publishes the order's reviews; a consumer review gets its signed receipt.
     static func publish(_ orderID: String, _ context: Context) throws {
         let now = context.nowMs
-        for r in try context.sql.query("""
+        let unpublished = try context.sql.query("""
             SELECT author_role, space_id, author, rating, text FROM reviews WHERE order_id = ? AND published_ms IS NULL
-            """, [.text(orderID)]) {
+            """, [.text(orderID)])
+        for r in unpublished {
             var receiptJSON: SQLValue = .null, signature: SQLValue = .null
             if r.text(0) == "consumer" {
                 let receipt = ReviewReceipt(orderId: orderID, space: r.text(1) ?? "", consumer: r.text(2) ?? "", rating: r.int(3) ?? 0,
@@ -162,7 +183,7 @@ enum Reviews {
                                      [SQLValue(r.int(3) ?? 0), .text(r.text(1) ?? "")])
             }
         }
-        try context.events.emit("homeservices.review.published", OrderRef(orderId: orderID))
+        if !unpublished.isEmpty { try context.events.emit("homeservices.review.published", OrderRef(orderId: orderID)) }
     }
 
     /// Score = (C·m + Σ ratings) / (C + n) + v·min(vouches, 10), with prior mean m = 3.5, prior weight C = 5 and

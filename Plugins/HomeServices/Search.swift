@@ -18,6 +18,9 @@ struct SearchQuery: Codable, Sendable {
     /// Catalog prices in minor units: some fixed or hourly item at or above / at or below.
     var priceMin: Int?
     var priceMax: Int?
+    /// Only items priced in this currency (ISO 4217) count for `price_min` and `price_max`; without it, amounts in
+    /// every currency are compared as they are.
+    var currency: String?
     var ratingMin: Double?
     var near: Near?
     var limit: Int?
@@ -48,8 +51,13 @@ enum Search {
             guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
             if let q = query.q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
             if let near = query.near {
-                try Validate.location(Location(city: "-", lat: near.lat, lon: near.lon))
+                try Validate.point(lat: near.lat, lon: near.lon, "near")
                 guard near.km.isFinite, near.km > 0, near.km <= 1000 else { throw AppError.badRequest("near.km must be above 0 and at most 1000", code: "invalid_field") }
+            }
+            if let currency = query.currency {
+                guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
+                    throw AppError.badRequest("currency must be an ISO 4217 code such as \"EUR\"", code: "invalid_field")
+                }
             }
             if let a = query.priceMin, let b = query.priceMax, a > b { throw AppError.badRequest("price_min is above price_max", code: "invalid_field") }
             if let r = query.ratingMin, !(0...5).contains(r) { throw AppError.badRequest("rating_min must be 0 to 5", code: "invalid_field") }
@@ -65,8 +73,17 @@ enum Search {
             }
             if let trade = query.trade { conditions.append("s.trade = ?"); parameters.append(.text(trade)) }
             if let city = query.city { conditions.append("lower(s.city) = lower(?)"); parameters.append(.text(city)) }
-            if let min = query.priceMin { conditions.append("s.max_price >= ?"); parameters.append(SQLValue(min)) }
-            if let max = query.priceMax { conditions.append("s.min_price <= ?"); parameters.append(SQLValue(max)) }
+            if query.priceMin != nil || query.priceMax != nil || query.currency != nil {
+                // Some fixed or hourly item within the range (and in the currency, when one is given): the Space's
+                // own price range only rules Spaces out cheaply first.
+                if let min = query.priceMin { conditions.append("s.max_price >= ?"); parameters.append(SQLValue(min)) }
+                if let max = query.priceMax { conditions.append("s.min_price <= ?"); parameters.append(SQLValue(max)) }
+                var item = ["c.space_id = s.id", "c.amount IS NOT NULL"]
+                if let min = query.priceMin { item.append("c.amount >= ?"); parameters.append(SQLValue(min)) }
+                if let max = query.priceMax { item.append("c.amount <= ?"); parameters.append(SQLValue(max)) }
+                if let currency = query.currency { item.append("c.currency = ?"); parameters.append(.text(currency)) }
+                conditions.append("EXISTS (SELECT 1 FROM catalog c WHERE \(item.joined(separator: " AND ")))")
+            }
             let rating = "((5 * 3.5 + s.rating_sum) * 1.0 / (5 + s.rating_count))"
             if let r = query.ratingMin { conditions.append("\(rating) >= ?"); parameters.append(.real(r)) }
             var distance = "NULL"

@@ -19,8 +19,13 @@ enum Validate {
 
     static func location(_ l: Location) throws(AppError) {
         try text(l.city, "location.city", max: 120)
-        guard (-90...90).contains(l.lat), l.lat.isFinite else { throw .badRequest("location.lat must be between -90 and 90", code: "invalid_field") }
-        guard (-180...180).contains(l.lon), l.lon.isFinite else { throw .badRequest("location.lon must be between -180 and 180", code: "invalid_field") }
+        try point(lat: l.lat, lon: l.lon, "location")
+    }
+
+    /// A latitude and longitude, named `field.lat` and `field.lon` in messages.
+    static func point(lat: Double, lon: Double, _ field: String) throws(AppError) {
+        guard (-90...90).contains(lat), lat.isFinite else { throw .badRequest("\(field).lat must be between -90 and 90", code: "invalid_field") }
+        guard (-180...180).contains(lon), lon.isFinite else { throw .badRequest("\(field).lon must be between -180 and 180", code: "invalid_field") }
     }
 
     static func serviceArea(_ km: Double) throws(AppError) {
@@ -54,18 +59,21 @@ enum Validate {
         if let tagline = b.tagline { try text(tagline, "branding.tagline", max: 200, allowEmpty: true) }
     }
 
-    static func price(_ p: Price) throws(AppError) {
+    /// A price; its fields are named `field.model` and so on in messages (just `amount` and `currency` when `field`
+    /// is empty, as in a quote).
+    static func price(_ p: Price, _ field: String = "price") throws(AppError) {
+        let prefix = field.isEmpty ? "" : field + "."
         guard ["fixed", "hourly", "quote"].contains(p.model) else {
-            throw .badRequest("price.model must be fixed, hourly or quote", code: "invalid_field")
+            throw .badRequest("\(prefix)model must be fixed, hourly or quote", code: "invalid_field")
         }
         guard p.currency.utf8.count == 3, p.currency.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-            throw .badRequest("price.currency must be an ISO 4217 code such as \"EUR\"", code: "invalid_field")
+            throw .badRequest("\(prefix)currency must be an ISO 4217 code such as \"EUR\"", code: "invalid_field")
         }
         switch (p.model, p.amount) {
-        case ("quote", .some): throw .badRequest("price.amount must be absent for a quote (the quote sets it)", code: "invalid_field")
+        case ("quote", .some): throw .badRequest("\(prefix)amount must be absent for a quote (the quote sets it)", code: "invalid_field")
         case ("quote", nil): break
-        case (_, nil): throw .badRequest("price.amount is required for a \(p.model) price (minor units)", code: "invalid_field")
-        case (_, .some(let a)) where a < 0 || a > 100_000_000_00: throw .badRequest("price.amount must be 0 to 10,000,000,000 minor units", code: "invalid_field")
+        case (_, nil): throw .badRequest("\(prefix)amount is required for a \(p.model) price (minor units)", code: "invalid_field")
+        case (_, .some(let a)) where a < 0 || a > 100_000_000_00: throw .badRequest("\(prefix)amount must be 0 to 10,000,000,000 minor units", code: "invalid_field")
         default: break
         }
     }

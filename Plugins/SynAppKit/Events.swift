@@ -6,7 +6,7 @@ import PluginABI
 public struct Events: Sendable {
     let host: Host
 
-    /// Appends `type` (e.g. `homeservices.order.confirmed`) with `payload` as JSON to the node's event log.
+    /// Appends `type` (e.g. `homeservices.order.confirm`) with `payload` as JSON to the node's event log.
     public func emit<T: Encodable>(_ type: String, _ payload: T) throws {
         let json = Array(try JSONKeys.current.encoder.encode(payload))
         // In a method call, events wait for the handler to succeed: a refused call announces nothing.

@@ -120,6 +120,8 @@ import Testing
             let error = r.json["error"] as? [String: Any]
             #expect(r.status == 400 && error?["code"] as? String == "bad_input" && (error?["message"] as? String)?.contains(message) == true,
                     "\(method) \(body) → \(r.status) \(r.text), wanted: \(message)")
+            // The gateway adds the request id to the app's error, as to its own.
+            #expect(r.json["request_id"] as? String == r.headers["x-request-id"] && r.headers["x-request-id"] != nil, "\(r.headers)")
             checked += 1
         }
         for (method, body, required) in Self.methods {
@@ -179,13 +181,13 @@ import Testing
             ("slots.list", #"{"space_id":"\#(space)","item_id":"refit"}"#, "is a job: ask for a quote"),
             ("bookings.request", #"{"space_id":"\#(space)","item_id":"refit","start_ms":\#(now + week)}"#, "is a job: ask for a quote"),
             ("slots.list", #"{"space_id":"\#(space)","item_id":"\#(slot)","days":91}"#, "days must be 1 to 90"),
-            ("availability.set", rules(#""weekly":[\#(Array(repeating: monday, count: 57).joined(separator: ","))]"#), "weekly has too many entries"),
-            ("availability.set", rules(#""weekly":[],"exceptions":[\#((0..<367).map { _ in #"{"date":"2030-01-01"}"# }.joined(separator: ","))]"#), "at most 366 exceptions"),
-            ("availability.set", rules(#""weekly":[{"day":"funday","start":"09:00","end":"12:00"}]"#), "weekly[0].day must be mon, tue"),
+            ("availability.set", rules(#""weekly":[\#(Array(repeating: monday, count: 57).joined(separator: ","))]"#), "rules.weekly has more than 56 entries"),
+            ("availability.set", rules(#""weekly":[],"exceptions":[\#((0..<367).map { _ in #"{"date":"2030-01-01"}"# }.joined(separator: ","))]"#), "rules.exceptions has more than 366 entries"),
+            ("availability.set", rules(#""weekly":[{"day":"funday","start":"09:00","end":"12:00"}]"#), "rules.weekly[0].day must be mon, tue"),
             ("availability.set", rules(#""weekly":[{"day":"mon","start":"9am","end":"12:00"}]"#), "must be a time"),
             ("availability.set", rules(#""weekly":[{"day":"mon","start":"12:00","end":"09:00"}]"#), "ends before it starts"),
             ("availability.set", rules(#""weekly":[],"exceptions":[{"date":"2030-13-45"}]"#), "must be a date"),
-            ("availability.set", rules(#""weekly":[],"buffer_minutes":1441"#), "buffer_minutes must be 0 to 1440"),
+            ("availability.set", rules(#""weekly":[],"buffer_minutes":1441"#), "rules.buffer_minutes must be 0 to 1440"),
             ("availability.set", rules(#""weekly":[],"min_notice_minutes":-1"#), "min_notice_minutes must be 0 to 43200"),
             ("availability.set", rules(#""weekly":[],"horizon_days":0"#), "horizon_days must be 1 to 365"),
             ("availability.set", rules(#""weekly":[],"request_expiry_minutes":0"#), "request_expiry_minutes must be 1 to 10080"),
@@ -199,7 +201,13 @@ import Testing
             ("jobs.request", #"{"space_id":"\#(space)","item_id":"\#(slot)","description":"x","window":{"from_ms":\#(now + week),"to_ms":\#(now + 2 * week)}}"#, "is booked by slot"),
             ("jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"x","window":{"from_ms":\#(now + week),"to_ms":\#(now + 60 * week)}}"#, "at most a year"),
             ("quotes.create", #"{"job_id":"\#(jobID)","amount":100,"currency":"EUR","valid_for_hours":0}"#, "valid_for_hours must be 1 to 720"),
-            ("quotes.create", #"{"job_id":"\#(jobID)","amount":-1,"currency":"EUR","valid_for_hours":24}"#, "price.amount must be 0"),
+            ("quotes.create", #"{"job_id":"\#(jobID)","amount":-1,"currency":"EUR","valid_for_hours":24}"#, "amount must be 0 to"),
+            ("quotes.create", #"{"job_id":"\#(jobID)","amount":1,"currency":"euro","valid_for_hours":24}"#, "currency must be an ISO 4217 code"),
+            ("availability.set", rules(#""weekly":[\#(monday),{"day":"mon","start":"11:00","end":"13:00"}]"#), "rules.weekly[1] overlaps rules.weekly[0]"),
+            ("availability.set", rules(#""weekly":[],"breaks":[\#(Array(repeating: monday, count: 57).joined(separator: ","))]"#), "rules.breaks has more than 56 entries"),
+            ("availability.set", rules(#""weekly":[],"exceptions":[{"date":"2030-01-01","hours":[\#(Array(repeating: #"{"start":"09:00","end":"10:00"}"#, count: 9).joined(separator: ","))]}]"#), "rules.exceptions[0].hours has more than 8 entries"),
+            ("catalog.upsert", item("").replacingOccurrences(of: #""price":{"model":"fixed","amount":1,"currency":"EUR"}"#, with: #""price":{"model":"quote","currency":"EUR"}"#), "price.model quote is only for job items"),
+            ("search", #"{"near":{"lat":91,"lon":2,"km":3}}"#, "near.lat must be between -90 and 90"),
             ("reviews.create", #"{"order_id":"o1","rating":6,"text":""}"#, "rating must be 1 to 5"),
             ("reviews.create", #"{"order_id":"o1","rating":0,"text":""}"#, "rating must be 1 to 5"),
             ("spaces.managers.add", #"{"space_id":"\#(space)","manager":"not a key"}"#, "manager must be a key id"),

@@ -38,6 +38,12 @@ import Testing
         #expect(names(try await search(#"{"q":"boiler","city":"lyon"}"#)) == ["Ada Plumbing"])
         #expect(names(try await search(#"{"trade":"electrical"}"#)) == ["Volt Brothers"])
         #expect(names(try await search(#"{"price_min":8000,"price_max":10000}"#)) == ["Ada Plumbing", "Paris Pipes"])
+        // A range matches an item inside it, not a Space whose cheapest and dearest items merely straddle it.
+        let straddle = #"{"space_id":"\#(ids["Volt Brothers"] ?? "")","id":"rewire","title":"Rewire","description":"","kind":"slot","duration_minutes":480,"price":{"model":"fixed","amount":250000,"currency":"CHF"}}"#
+        #expect(try await H.call(node, "catalog.upsert", straddle, as: ada).status == 200)
+        #expect(names(try await search(#"{"price_min":8000,"price_max":10000}"#)) == ["Ada Plumbing", "Paris Pipes"])
+        #expect(names(try await search(#"{"price_min":200000,"currency":"CHF"}"#)) == ["Volt Brothers"])
+        #expect(names(try await search(#"{"price_min":200000,"currency":"EUR"}"#)).isEmpty)
         // 10 km around Lyon's centre: not Paris.
         let near = try await search(#"{"q":"boiler","near":{"lat":45.76,"lon":4.84,"km":10}}"#)
         #expect(names(near) == ["Ada Plumbing", "Rhone Heating"])
@@ -91,6 +97,8 @@ import Testing
         #expect(quote.status == 201, "\(quote.text)")
         let quoteID = try #require(quote.json["id"] as? String)
         #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: ada).status == 403)  // only the consumer
+        let stranger = try GatewayTests.key(node, "stranger")
+        #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: stranger).status == 404)  // who learns nothing
         let order = try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: carl)
         #expect(order.status == 200 && order.json["state"] as? String == "confirmed" && order.json["kind"] as? String == "job", "\(order.text)")
         #expect((order.json["price"] as? [String: Any])?["amount"] as? Int == 420000)

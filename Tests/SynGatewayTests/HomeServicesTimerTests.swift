@@ -13,11 +13,18 @@ import Testing
     typealias B = HomeServicesBookingTests
 
     /// Stops `node`, makes every HomeServices timer due now, and starts it again. Returns the new node and how
-    /// many timers were moved.
-    static func afterTheWait(_ node: LiveNode) async throws -> (LiveNode, Int) {
+    /// many timers were moved. With `windowsEnd`, the review windows' ends (`closesAtMs` in a window timer's
+    /// payload) have come too; without it, only the timers' own due times have.
+    static func afterTheWait(_ node: LiveNode, windowsEnd: Bool = false) async throws -> (LiveNode, Int) {
         await node.stop()
         let db = try Database(path: node.data + "/node.db")
         let moved = try db.execute("UPDATE timers SET due_ns = 0 WHERE app = 'homeservices'", [])
+        if windowsEnd {
+            _ = try db.execute("""
+                UPDATE timers SET payload = CAST(json_set(CAST(payload AS TEXT), '$.closesAtMs', 0) AS BLOB)
+                WHERE app = 'homeservices' AND json_type(CAST(payload AS TEXT), '$.closesAtMs') IS NOT NULL
+                """, [])
+        }
         db.close()
         return (try await LiveNode.reopen(node), moved)
     }
@@ -91,7 +98,7 @@ import Testing
         #expect((try await H.call(first, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
 
         // The provider never answers: when the window closes, the consumer's review is published anyway.
-        let (node, moved) = try await Self.afterTheWait(first)
+        let (node, moved) = try await Self.afterTheWait(first, windowsEnd: true)
         defer { Task { await node.stop() } }
         #expect(moved >= 1)
         var reviews: [[String: Any]] = []
@@ -109,5 +116,45 @@ import Testing
         // The window is closed: the provider can no longer review.
         let late = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Too late."}"#, as: ada)
         #expect(late.status == 409, "\(late.text)")
+    }
+
+    @Test func aReviewWindowLongerThanATimerIsClosedByAChain() async throws {
+        let first = try await LiveNode.start()
+        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
+        let (space, item) = try await B.setUp(first, ada)
+        #expect(try await H.call(first, "spaces.update", #"{"id":"\#(space)","review_window_days":60}"#, as: ada).status == 200)
+        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 2)).first?["start_ms"] as? Int)
+        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
+        for t in ["confirm", "start", "complete"] {
+            let r = try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada)
+            #expect(r.status == 200, "\(t): \(r.text)")
+        }
+        // Node timers reach at most 30 days: the first timer of the window's chain fires, finds 60 days not yet
+        // passed, and sets the next one, due 30 days later.
+        let (node, moved) = try await Self.afterTheWait(first)
+        defer { Task { await node.stop() } }
+        #expect(moved == 2)   // the request's expiry (the order moved on) and the window's first timer
+        let thirtyDaysNs = Int64(30 * 86_400) * 1_000_000_000
+        var next: Int64?
+        for _ in 0..<1000 {
+            next = node.runtime.broker.events.timers(for: "homeservices", dueBy: 0).next
+            if let next, next > EventStore.wallNs() + thirtyDaysNs - 3_600_000_000_000 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect((next ?? 0) > EventStore.wallNs() + thirtyDaysNs - 3_600_000_000_000, "\(String(describing: next))")
+        // The window is still open.
+        let review = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":4,"text":"Good."}"#, as: carl)
+        #expect(review.status == 200 && review.json["published"] as? Bool == false, "\(review.text)")
+
+        // Sixty days on, the last timer of the chain closes the window and publishes the review.
+        let (later, _) = try await Self.afterTheWait(node, windowsEnd: true)
+        defer { Task { await later.stop() } }
+        var reviews: [[String: Any]] = []
+        for _ in 0..<1000 where reviews.isEmpty {
+            reviews = try await H.call(later, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
+            if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(reviews.count == 1)
+        #expect(later.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
     }
 }
