@@ -42,7 +42,9 @@ public struct WorkflowStore: Sendable {
                   .blob(json), .integer(now)])
         let instance = WorkflowInstance(workflow: workflow.name, id: id, state: workflow.initial, consumer: consumer,
                                         provider: provider, data: json, version: 1, updatedMs: now)
-        try record(instance, transition: "create", from: "", role: "create", actor: actor?.id ?? "node", at: now)
+        // The creator's role: the node when no caller, else which side they are (or "other", creating for others).
+        let role = actor == nil ? "system" : actor == consumer ? "consumer" : actor == provider ? "provider" : "other"
+        try record(instance, transition: "create", from: "", role: role, actor: actor?.id ?? "node", at: now)
         try schedule(instance)
         return instance
     }

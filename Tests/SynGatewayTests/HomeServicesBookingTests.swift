@@ -66,6 +66,8 @@ import Testing
         #expect(done.json["state"] as? String == "completed")
         let history = try #require(done.json["history"] as? [[String: Any]])
         #expect(history.map { $0["transition"] as? String } == ["create", "confirm", "start", "complete"])
+        #expect(history.map { $0["role"] as? String } == ["consumer", "provider", "provider", "provider"])
+        #expect(history[0]["actor"] as? String == Base64URL.encode(carl.publicKey))
         #expect(history[1]["actor"] as? String == Base64URL.encode(ada.publicKey))
 
         let mine = try await node.request("POST", "/v1/apps/homeservices/orders.list", body: #"{"role":"consumer"}"#, sign: carl)
