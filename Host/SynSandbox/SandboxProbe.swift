@@ -65,6 +65,18 @@ public enum SandboxProbe {
         return Result(ok: true, detail: "\(kind) memory, pids and cpu limits can be set for workers", fix: "")
     }
 
+    /// The uids a root-run node gives its workers, clear of every account, group and subordinate range.
+    public static func workerUIDs() -> Result {
+        guard getuid() == 0 else {
+            return Result(ok: true, detail: "not root: each worker keeps the node's uid, mapped to root in its own user namespace", fix: "")
+        }
+        guard let base = WorkerUIDs.base else {
+            return Result(ok: false, detail: "no block of \(WorkerUIDs.blockSize) uids below 2^31 is free of /etc/passwd, /etc/group, /etc/subuid and /etc/subgid",
+                          fix: "shrink or move the subordinate ranges in /etc/subuid and /etc/subgid")
+        }
+        return Result(ok: true, detail: "workers run as uids \(base)–\(base + WorkerUIDs.blockSize - 1), which no account, group or subuid/subgid range uses", fix: "")
+    }
+
     private static func read(_ path: String) -> String? { WorkerCgroup.read(path) }
 }
 

@@ -50,6 +50,11 @@ public final class WorkerProcess: @unchecked Sendable {
                              log: @escaping @Sendable (AppLogLine) -> Void = { _ in })
         throws(WorkerError) -> WorkerProcess
     {
+        // Checked first, so that nothing is left to clean up when it fails.
+        let uidBase = WorkerUIDs.base ?? 0
+        if getuid() == 0 && spec.setup.uid == nil && WorkerUIDs.base == nil {
+            throw .refused(SandboxError(.spawn, "no block of \(WorkerUIDs.blockSize) uids below 2^31 is free of /etc/passwd, /etc/group, /etc/subuid and /etc/subgid: workers need ids of their own"))
+        }
         let libraryFD = open(spec.libraryPath, O_RDONLY | O_CLOEXEC)
         guard libraryFD >= 0 else {
             throw .refused(SandboxError(.spawn, "cannot open library \(spec.libraryPath): errno \(errno)"))
@@ -66,8 +71,9 @@ public final class WorkerProcess: @unchecked Sendable {
         var setup = spec.setup
         setup.cgroupProcs = cgroup.procsFiles
         if getuid() == 0 && setup.uid == nil {
-            // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership.
-            setup.uid = UInt32(200_000 + (Int(getpid()) % 1000) * 1000 + n % 1000)
+            // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership. The
+            // ids come from a block that no account or subordinate range on this machine uses.
+            setup.uid = UInt32(uidBase + UInt64(Int(getpid()) % 1000) * 1000 + UInt64(n % 1000))
             setup.gid = setup.uid
         }
         var pid: pid_t = 0

@@ -59,7 +59,7 @@ import Testing
         let healthy = try home.run(["doctor", "--data", home.data, "--manifests", TestSupport.root + "/manifests",
                                     "--profiles", TestSupport.root + "/sandbox-profiles"])
         #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
-        for check in ["user namespaces", "seccomp", "cgroups", "node key", "data directory", "sandbox hello"] {
+        for check in ["user namespaces", "seccomp", "cgroups", "worker uids", "node key", "data directory", "sandbox hello"] {
             #expect(healthy.stdout.contains("ok    \(check)"), "\(healthy.stdout)")
         }
         chmod(home.data + "/node.key", 0o644)

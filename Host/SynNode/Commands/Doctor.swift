@@ -20,6 +20,7 @@ struct Doctor: CheckedCommand {
         report.add("user namespaces", SandboxProbe.namespaces())
         report.add("seccomp", SandboxProbe.seccomp())
         report.add("cgroups", SandboxProbe.cgroups())
+        report.add("worker uids", SandboxProbe.workerUIDs())
         report.add("worker executable", FileManager.default.isExecutableFile(atPath: NodePaths.worker)
             ? .init(ok: true, detail: NodePaths.worker, fix: "")
             : .init(ok: false, detail: "\(NodePaths.worker) is missing", fix: "make build (or set SYNEROYM_WORKER)"))
