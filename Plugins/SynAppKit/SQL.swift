@@ -24,7 +24,7 @@ public struct SQL: Sendable {
             Host.withBuf(SQLValue.json(parameters)) { p in host.table.pointee.sql_query(host.ctx, s, p, &rows) }
         }
         try host.check(status, "sql_query")
-        guard let decoded = try? JSONDecoder().decode([[SQLValue]].self, from: Data(Host.bytes(rows))) else {
+        guard let decoded = JSONRows.parse(Host.bytes(rows)) else {
             throw HostError(status: -10, slot: "sql_query", message: "the host returned rows that are not JSON")
         }
         return decoded.map(Row.init)
