@@ -39,13 +39,25 @@ public enum JSONValues {
         (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
     }
 
+    /// Written byte by byte: a query's rows are the largest answer most calls get.
     static func rows(_ rows: [[SQLValue]]) -> [UInt8] {
-        var out = "["
+        var out: [UInt8] = [0x5B]
+        out.reserveCapacity(2 + rows.count * (2 + (rows.first?.count ?? 0) * 12))
         for (i, row) in rows.enumerated() {
-            if i > 0 { out += "," }
-            out += "[" + row.map(value).joined(separator: ",") + "]"
+            if i > 0 { out.append(0x2C) }
+            out.append(0x5B)
+            for (k, v) in row.enumerated() {
+                if k > 0 { out.append(0x2C) }
+                switch v {
+                case .integer(let n): out.append(contentsOf: String(n).utf8)
+                case .text(let s): JSONString.append(s, to: &out)
+                default: out.append(contentsOf: value(v).utf8)
+                }
+            }
+            out.append(0x5D)
         }
-        return Array((out + "]").utf8)
+        out.append(0x5D)
+        return out
     }
 
     static func value(_ v: SQLValue) -> String {
