@@ -313,7 +313,9 @@ public final class AppSupervisor: @unchecked Sendable {
     /// marked busy in the same step, so a `stop` from now on interrupts its worker rather than letting it start
     /// calls after the stop.
     private func dequeueBatch(for instance: Int) -> [Pending] {
-        lock.withLock {
+        var passOn = false
+        defer { if passOn { work.signal() } }
+        return lock.withLock {
             let waiting = queue.count - queueHead
             guard waiting > 0 else { return [] }
             busy.insert(instance)
@@ -332,6 +334,9 @@ public final class AppSupervisor: @unchecked Sendable {
                 queue.removeFirst(queueHead)
                 queueHead = 0
             }
+            // Sleeping instances share one eventfd, and the first to wake resets it: calls left for the others
+            // would wait for the next enqueue unless the wake-up is passed on.
+            passOn = queueHead < queue.count && idle > 0
             return batch
         }
     }
