@@ -142,7 +142,11 @@ public final class AppSupervisor: @unchecked Sendable {
 
     private func enqueue(_ item: WorkerCall, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
         var wakeNeeded = false
+        let size = item.wireSize
         let refusal: CallError? = lock.withLock {
+            guard size <= spec.maxMessage else {
+                return CallError(.tooLarge, "the call's \(size) bytes exceed the \(spec.maxMessage / 1024) KiB '\(spec.appID)' accepts (profile key limits.max_frame_kb)")
+            }
             if let failure { return CallError(.unavailable, failure) }
             if stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
             let waiting = queue.count - queueHead

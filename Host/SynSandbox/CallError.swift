@@ -7,6 +7,9 @@ public struct CallError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
         /// The worker died while handling this call; `death` says why.
         case workerDied = "worker_died"
+        /// The call is larger than the app's frame limit (profile key limits.max_frame_kb): refused before sending,
+        /// since the worker would have to drop its link.
+        case tooLarge = "too_large"
     }
     public let code: Code
     public let message: String

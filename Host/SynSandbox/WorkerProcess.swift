@@ -223,9 +223,9 @@ public final class WorkerProcess: @unchecked Sendable {
     ///
     /// The caller keeps a batch small (`AppSupervisor` sends at most `maxPipelinedBytes`), so it fits the socket
     /// buffer and sending never waits on the worker. If the worker dies, the call it was serving reports `died` and
-    /// the later ones `notStarted`: the worker serves calls strictly in order, so it never ran them. A worker that
-    /// was already gone, or dies between calls, starts none of them and no call is blamed. Returns the worker's
-    /// death, if it is gone after the batch.
+    /// the later ones `notStarted`: the worker serves calls strictly in order, so it never ran them. A worker known
+    /// to be gone starts none of them; one that dies between calls blames no call, unless the batch's first call
+    /// could not even be sent. Returns the worker's death, if it is gone after the batch.
     @discardableResult
     public func pipeline(_ calls: [WorkerCall], timeoutMs: Int? = nil, each: (Int, PipelineOutcome) -> Void) -> WorkerDeath? {
         callLock.withLock { () -> WorkerDeath? in
@@ -257,10 +257,13 @@ public final class WorkerProcess: @unchecked Sendable {
                 }
             }
             if let sendError {
-                // Every call that went out was answered, then the link failed: the worker died between calls, and the
-                // call that could not be sent never reached it. No call is blamed; the caller sees the death returned.
-                _ = linkFailure(sendError)
-                for j in sent.count..<calls.count { each(j, .notStarted) }
+                // Every call that went out was answered, then the link failed. A first call that could not be sent
+                // takes the death, as `handle` would: its own bytes may be what the worker could not take, and it
+                // must not be sent again and again. After answered calls, the worker died between calls and the rest
+                // never reached it.
+                let failure = linkFailure(sendError)
+                if sent.isEmpty { each(0, .died(failure)) }
+                for j in max(sent.count, 1)..<calls.count { each(j, .notStarted) }
             }
             return death
         }

@@ -81,4 +81,24 @@ import Testing
         }
         #expect(s.state == .running)
     }
+
+    @Test func aCallLargerThanTheFrameLimitIsRefusedWithoutHarmingTheWorker() async throws {
+        let spec = try TestSupport.spec(appID: "hostile", library: Self.hostile, maxFrameKB: 1)
+        let s = AppSupervisor(spec: spec, policy: SupervisorPolicy(instances: 1, queueDepth: 8, initialBackoffMs: 1,
+                                                                   maxBackoffMs: 4, maxDeaths: 2, windowMs: 600_000))
+        s.start()
+        defer { s.stop() }
+        #expect(try await s.call(method: "ping").body == Array("pong".utf8))
+        // Sent, it would make the worker drop its link; retried, it would do so again until the app failed.
+        for _ in 0..<3 {
+            do {
+                _ = try await s.call(method: "ping", body: [UInt8](repeating: 0x61, count: 2048))
+                Issue.record("an oversized call was sent")
+            } catch {
+                #expect(error.code == .tooLarge && error.message.contains("limits.max_frame_kb"), "\(error)")
+            }
+        }
+        #expect(try await s.call(method: "ping").body == Array("pong".utf8))
+        #expect(s.footprint.deaths.isEmpty && s.state == .running)
+    }
 }

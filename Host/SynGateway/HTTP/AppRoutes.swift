@@ -98,6 +98,9 @@ struct AppRoutes: Sendable {
             case .busy:
                 metrics.appCall(app: app, outcome: "busy")
                 return APIError(.serviceUnavailable, "app_busy", callError.message, headers: [.retryAfter: String(settings.retryAfterS)])
+            case .tooLarge:
+                metrics.appCall(app: app, outcome: "too_large")
+                return APIError(.contentTooLarge, "too_large", callError.message)
             case .unavailable:
                 metrics.appCall(app: app, outcome: "unavailable")
                 return APIError(.serviceUnavailable, "app_unavailable", callError.message, headers: [.retryAfter: String(settings.retryAfterS)])
