@@ -169,6 +169,12 @@ import Testing
         #expect((try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
         let second = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":4,"text":"Clear instructions."}"#, as: ada)
         #expect(second.json["published"] as? Bool == true, "\(second.text)")
+        // The provider's review of the consumer is shown only in the pair's history, to the two of them.
+        let pair = try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: carl)
+        let pairReviews = try #require(pair.json["reviews"] as? [[String: Any]], "\(pair.text)")
+        #expect(pairReviews.map { $0["author_role"] as? String } == ["consumer", "provider"])
+        #expect(pairReviews.last?["rating"] as? Int == 4 && pairReviews.last?["text"] as? String == "Clear instructions.")
+        #expect((try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: dora).json["reviews"] as? [Any])?.isEmpty == true)
 
         let list = try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil)
         let published = try #require((list.json["reviews"] as? [[String: Any]])?.first)
