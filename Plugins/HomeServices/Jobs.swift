@@ -101,6 +101,36 @@ enum Jobs {
             }
             return Reply(status: 201, quote)
         }
+        routes.method("jobs.cancel") { (input: JobRef, context) -> Job in
+            let caller = try context.requireCaller()
+            let job = try load(input.jobId, context)
+            try requireParty(job, caller, context)
+            guard job.consumer == caller.id else { throw AppError.forbidden("only the consumer who requested the job may cancel it") }
+            guard job.state == "open" else { throw AppError.conflict("the job is \(job.state)", code: "invalid_state") }
+            try context.sql.exec("UPDATE jobs SET state = 'cancelled' WHERE id = ?", [.text(job.id)])
+            // Its open offers can no longer be accepted.
+            try context.sql.exec("UPDATE quotes SET state = 'cancelled' WHERE job_id = ? AND state = 'offered'", [.text(job.id)])
+            try context.events.emit("homeservices.job.cancelled", JobRef(jobId: job.id))
+            return try load(job.id, context)
+        }
+        routes.method("quotes.withdraw") { (input: QuoteRef, context) -> Quote in
+            let caller = try context.requireCaller()
+            guard let row = try context.sql.first("SELECT job_id, state FROM quotes WHERE id = ?", [.text(input.quoteId)]) else {
+                throw AppError.notFound("no quote \(input.quoteId)")
+            }
+            let job = try load(row.text(0) ?? "", context)
+            try requireParty(job, caller, context)
+            guard try Spaces.isManager(caller, of: job.spaceId, context) else {
+                throw AppError.forbidden("only a manager of the Space may withdraw its quotes")
+            }
+            guard row.text(1) == "offered" else { throw AppError.conflict("the quote is \(row.text(1) ?? "?")", code: "invalid_state") }
+            try context.sql.exec("UPDATE quotes SET state = 'withdrawn' WHERE id = ?", [.text(input.quoteId)])
+            try context.events.emit("homeservices.quote.withdrawn", QuoteRef(quoteId: input.quoteId))
+            guard let quote = try load(job.id, context).quotes.first(where: { $0.id == input.quoteId }) else {
+                throw AppError(status: 500, code: "internal", "the quote vanished")
+            }
+            return quote
+        }
         routes.method("quotes.accept") { (input: QuoteRef, context) -> OrderView in
             let caller = try context.requireCaller()
             guard let row = try context.sql.first("SELECT job_id, author, amount, currency, valid_until_ms, state FROM quotes WHERE id = ?",

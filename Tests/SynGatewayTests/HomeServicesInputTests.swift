@@ -40,6 +40,8 @@ import Testing
         ("quotes.create", #"{"job_id":"j1","amount":100,"currency":"EUR","note":"n","valid_for_hours":24}"#,
          ["job_id", "amount", "currency", "valid_for_hours"]),
         ("quotes.accept", #"{"quote_id":"q1"}"#, ["quote_id"]),
+        ("quotes.withdraw", #"{"quote_id":"q1"}"#, ["quote_id"]),
+        ("jobs.cancel", #"{"job_id":"j1"}"#, ["job_id"]),
         ("reviews.create", #"{"order_id":"o1","rating":5,"text":"t"}"#, ["order_id", "rating", "text"]),
         ("reviews.list", #"{"id":"s1"}"#, ["id"]),
         ("vouch", #"{"space_id":"s1","text":"t"}"#, ["space_id"]),

@@ -104,6 +104,27 @@ import Testing
         #expect((order.json["price"] as? [String: Any])?["amount"] as? Int == 420000)
         #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(quoteID)"}"#, as: carl).status == 409)
 
+        // A second job: one quote is withdrawn by the provider, then the consumer cancels the job.
+        let job2 = try #require(try await H.call(node, "jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"Shower","window":{"from_ms":\#(now + week),"to_ms":\#(now + 2 * week)}}"#, as: carl).json["id"] as? String)
+        func offer(_ amount: Int) async throws -> String {
+            try #require(try await H.call(node, "quotes.create", #"{"job_id":"\#(job2)","amount":\#(amount),"currency":"EUR","valid_for_hours":24}"#, as: ada).json["id"] as? String)
+        }
+        let q2 = try await offer(1000), q3 = try await offer(2000)
+        #expect(try await H.call(node, "quotes.withdraw", #"{"quote_id":"\#(q2)"}"#, as: carl).status == 403)      // the consumer
+        #expect(try await H.call(node, "quotes.withdraw", #"{"quote_id":"\#(q2)"}"#, as: stranger).status == 404)  // a stranger
+        let withdrawn = try await H.call(node, "quotes.withdraw", #"{"quote_id":"\#(q2)"}"#, as: ada)
+        #expect(withdrawn.status == 200 && withdrawn.json["state"] as? String == "withdrawn", "\(withdrawn.text)")
+        #expect(try await H.call(node, "quotes.withdraw", #"{"quote_id":"\#(q2)"}"#, as: ada).status == 409)
+        #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(q2)"}"#, as: carl).status == 409)
+        #expect(try await H.call(node, "jobs.cancel", #"{"job_id":"\#(job2)"}"#, as: ada).status == 403)       // a manager
+        #expect(try await H.call(node, "jobs.cancel", #"{"job_id":"\#(job2)"}"#, as: stranger).status == 404)
+        let cancelled = try await H.call(node, "jobs.cancel", #"{"job_id":"\#(job2)"}"#, as: carl)
+        #expect(cancelled.json["state"] as? String == "cancelled", "\(cancelled.text)")
+        #expect((cancelled.json["quotes"] as? [[String: Any]])?.map { $0["state"] as? String } == ["withdrawn", "cancelled"])
+        #expect(try await H.call(node, "quotes.accept", #"{"quote_id":"\#(q3)"}"#, as: carl).status == 409)
+        #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(job2)","amount":5,"currency":"EUR","valid_for_hours":1}"#, as: ada).status == 409)
+        #expect(try await H.call(node, "jobs.cancel", #"{"job_id":"\#(jobID)"}"#, as: carl).status == 409)     // already accepted
+
         // The pair's history: visible to the consumer and to the Space's managers, to nobody else.
         let mine = try await H.call(node, "history", #"{"space_id":"\#(space)"}"#, as: carl)
         #expect((mine.json["orders"] as? [[String: Any]])?.count == 1, "\(mine.text)")
@@ -149,6 +170,8 @@ import Testing
             ("jobs.get", #"{"job_id":"\#(jobID)"}"#),
             ("quotes.create", #"{"job_id":"\#(jobID)","amount":1,"currency":"EUR","valid_for_hours":1}"#),
             ("quotes.accept", #"{"quote_id":"\#(quote)"}"#),
+            ("quotes.withdraw", #"{"quote_id":"\#(quote)"}"#),
+            ("jobs.cancel", #"{"job_id":"\#(jobID)"}"#),
             ("reviews.create", #"{"order_id":"\#(order)","rating":1,"text":"spam"}"#),
             ("history", #"{"space_id":"\#(space)","consumer":"\#(carlID)"}"#),
             ("vouch", #"{"space_id":"nope"}"#),
