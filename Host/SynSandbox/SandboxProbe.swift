@@ -57,8 +57,8 @@ public enum SandboxProbe {
         defer { group.remove() }
         if let why = group.unavailable {
             return Result(ok: false, detail: "workers run without cgroup limits (rlimits only): \(why)",
-                          fix: WorkerCgroup.ownCgroups()["memory"] == nil
-                              ? "delegate a cgroup v2 subtree to the node (systemd: Delegate=yes, see deploy/syneroym.service)"
+                          fix: WorkerCgroup.hostUsesV2
+                              ? "delegate a cgroup v2 subtree with the memory, pids and cpu controllers to the node, and run it alone there (systemd: Delegate=yes, see deploy/syneroym.service)"
                               : "cgroup v1: run the node as root with write access to /sys/fs/cgroup/{memory,pids,cpu}, or chown its cgroups there to the node's user")
         }
         let kind = group.isV2 ? "cgroup v2" : "cgroup v1"

@@ -28,7 +28,7 @@ public final class WorkerCgroup: @unchecked Sendable {
     init(name: String, limits: Limits) {
         _ = Self.sweepOnce
         let own = Self.ownCgroups()
-        if own[""] != nil, Self.isReadable("/sys/fs/cgroup/cgroup.controllers") {
+        if Self.hostUsesV2 {
             if let parent = Self.v2Parent.directory {
                 createV2(parent: parent, name: name, limits: limits)
             } else {
@@ -125,6 +125,12 @@ public final class WorkerCgroup: @unchecked Sendable {
            enable() == nil {
             return (parent, nil)
         }
+        let offered = (read(parent + "/cgroup.controllers") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        let missing = needed.filter { !offered.contains($0) }
+        if !missing.isEmpty {
+            return (nil, "cgroup v2: \(parent) is not offered the \(missing.joined(separator: ",")) controller(s) (its parent must "
+                + "enable them; on a hybrid host they belong to cgroup v1)")
+        }
         return (nil, "cgroup v2: cannot enable \(needed.joined(separator: ",")) for the children of \(parent): delegate a cgroup "
             + "to the node in which it runs alone (systemd: Delegate=yes, see deploy/syneroym.service)")
     }()
@@ -133,9 +139,12 @@ public final class WorkerCgroup: @unchecked Sendable {
     /// limits, or nil when they will have them.
     public static func prepare() -> String? {
         _ = sweepOnce
-        if ownCgroups()[""] != nil, isReadable("/sys/fs/cgroup/cgroup.controllers") { return v2Parent.problem }
-        return nil
+        return hostUsesV2 ? v2Parent.problem : nil
     }
+
+    /// Whether workers get cgroup v2 groups: this process has a v2 cgroup and v2 is mounted at /sys/fs/cgroup (on a
+    /// hybrid host, where v1 holds the controllers, v2 is mounted elsewhere or not at all).
+    public static var hostUsesV2: Bool { ownCgroups()[""] != nil && isReadable("/sys/fs/cgroup/cgroup.controllers") }
 
     private func createV2(parent: String, name: String, limits: Limits) {
         let dir = parent + "/" + name

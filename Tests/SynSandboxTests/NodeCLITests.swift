@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SynConfig
 import SynSodium
 import Testing
@@ -51,6 +54,54 @@ import Testing
         // init is a management action: audited, and the log verifies.
         #expect(try home.run(["audit", "show", "--data", home.data]).stdout.contains("config.create"))
         #expect(try home.run(["audit", "verify", "--data", home.data]).status == 0)
+    }
+
+    /// A shell command in a fresh mount namespace (as root).
+    static func unshared(_ script: String) throws -> ExecCommandTests.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["-m", "sh", "-c", script]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// cgroup v2, on any host: the node runs alone in a cgroup of a private cgroup2 mount, as under systemd with
+    /// `Delegate=yes`. It moves itself into the `syneroym-host` leaf, so that its cgroup may hand controllers to
+    /// worker cgroups. Where v2 has the controllers, workers get v2 limits; where v1 holds them (this kind of host),
+    /// doctor names the v2 fix and workers still start, under rlimits.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func aNodeAloneInAV2CgroupMovesIntoItsLeaf() throws {
+        let home = Home()
+        _ = try home.run(["init", "--data", home.data, "--manifests", TestSupport.root + "/manifests"])
+        let group = "/sys/fs/cgroup/syneroym-test-\(UInt32.random(in: 0...UInt32.max))"
+        let binary = TestSupport.products + "/syneroym"
+        let doctor = try Self.unshared("""
+            mount -t cgroup2 none /sys/fs/cgroup || exit 90
+            mkdir -p \(group) && echo $$ > \(group)/cgroup.procs || exit 91
+            cd \(TestSupport.root) && exec \(binary) doctor --data \(home.data) --manifests manifests --profiles sandbox-profiles
+            """)
+        let after = try Self.unshared("""
+            mount -t cgroup2 none /sys/fs/cgroup || exit 90
+            test -d \(group)/syneroym-host && echo leaf
+            echo "controllers: $(cat \(group)/cgroup.controllers)"
+            rmdir \(group)/syneroym-host \(group)
+            """)
+        try #require(doctor.status != 90 && doctor.status != 91, "cannot mount cgroup2 or join a cgroup: \(doctor.stderr)")
+        #expect(after.stdout.contains("leaf"), "\(after.stdout)\(after.stderr)")
+        let controllers = after.stdout.split(separator: "\n").first { $0.hasPrefix("controllers:") } ?? ""
+        if ["memory", "pids", "cpu"].allSatisfy({ controllers.contains($0) }) {
+            #expect(doctor.stdout.contains("ok    cgroups: cgroup v2"), "\(doctor.stdout)")
+        } else {
+            #expect(doctor.stdout.contains("FAIL  cgroups") && doctor.stdout.contains("is not offered the memory,pids,cpu controller(s)"),
+                    "\(doctor.stdout)")
+            #expect(doctor.stdout.contains("Delegate=yes") && !doctor.stdout.contains("fix: cgroup v1"), "\(doctor.stdout)")
+        }
+        #expect(doctor.stdout.contains("ok    sandbox hello"), "\(doctor.stdout)")
     }
 
     @Test func doctorPassesOnAHealthyNodeAndNamesTheFixOtherwise() throws {
