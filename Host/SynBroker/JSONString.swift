@@ -1,25 +1,14 @@
-import Foundation
-
 /// JSON string literals, escaped exactly (quotes, backslashes, control characters), shared by the broker and the CLI.
 public enum JSONString {
     public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        append(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `s` as a JSON string literal to `out`, byte by byte: the same escapes as `quote`, without building
-    /// a String (rows of a query are written this way).
+    /// Appends `s` as a JSON string literal to `out`, byte by byte, without building a String (rows of a query are
+    /// written this way).
     public static func append(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
         for b in s.utf8 {

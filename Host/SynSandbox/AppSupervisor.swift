@@ -42,6 +42,8 @@ public final class AppSupervisor: @unchecked Sendable {
 
     private struct Pending {
         let work: WorkerCall
+        /// `work.wireSize`, measured once at the door.
+        let size: Int
         let complete: @Sendable (Result<CallReply, CallError>) -> Void
     }
 
@@ -153,7 +155,7 @@ public final class AppSupervisor: @unchecked Sendable {
             guard waiting < policy.queueDepth + idle else {
                 return CallError(.busy, "all \(policy.instances) instance(s) of '\(spec.appID)' are busy and \(waiting) call(s) are queued (profile keys limits.instances, limits.queue_depth)")
             }
-            queue.append(Pending(work: item, complete: complete))
+            queue.append(Pending(work: item, size: size, complete: complete))
             wakeNeeded = idle > 0
             return nil
         }
@@ -325,11 +327,11 @@ public final class AppSupervisor: @unchecked Sendable {
             busy.insert(instance)
             let share = min(Self.maxPipelinedCalls, (waiting + policy.instances - 1) / max(policy.instances, 1))
             var batch = [queue[queueHead]]
-            var bytes = queue[queueHead].work.wireSize
+            var bytes = queue[queueHead].size
             queueHead += 1
             while batch.count < share, queueHead < queue.count {
                 let next = queue[queueHead]
-                bytes += next.work.wireSize
+                bytes += next.size
                 guard bytes <= Self.maxPipelinedBytes else { break }
                 batch.append(next)
                 queueHead += 1

@@ -125,7 +125,7 @@ public final class WorkerProcess: @unchecked Sendable {
         } catch {
             throw .died(kill(.protocolViolation, "cannot send setup: \(error)"))
         }
-        let reply = try exchange(.initialize, payload: spec.config, timeoutMs: spec.initTimeoutMs)
+        let reply = try exchange(.initialize, payload: HandlePayload(raw: spec.config), timeoutMs: spec.initTimeoutMs)
         guard reply.status == 0 else {
             let message = String(decoding: reply.body, as: UTF8.self)
             terminate(.exit, "init failed")
@@ -141,18 +141,12 @@ public final class WorkerProcess: @unchecked Sendable {
     public func handle(method: String, caller: [UInt8] = [], body: [UInt8] = [], timeoutMs: Int? = nil, tag: String = "")
         throws(WorkerError) -> CallReply
     {
-        var payload = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
-        payload.tag = tag
-        let timeout = timeoutMs ?? spec.callTimeoutMs
-        let result: Result<CallReply, WorkerError> = callLock.withLock {
-            do throws(WorkerError) { return .success(try exchange(.handle, payload: payload, timeoutMs: timeout)) } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try locked(.handle, WorkerCall.handle(method: method, caller: caller, body: body, tag: tag).payload,
+                   timeoutMs ?? spec.callTimeoutMs)
     }
 
-    private func locked(_ op: CallOp, _ payload: [UInt8], _ timeoutMs: Int) throws(WorkerError) -> CallReply {
+    /// One call under the call lock.
+    private func locked(_ op: CallOp, _ payload: HandlePayload, _ timeoutMs: Int) throws(WorkerError) -> CallReply {
         let result: Result<CallReply, WorkerError> = callLock.withLock {
             do throws(WorkerError) { return .success(try exchange(op, payload: payload, timeoutMs: timeoutMs)) } catch {
                 return .failure(error)
@@ -164,7 +158,7 @@ public final class WorkerProcess: @unchecked Sendable {
     /// Asks the app to shut down, then makes sure the worker is gone.
     public func shutdown() {
         guard death == nil else { return }
-        _ = try? locked(.shutdown, [], min(spec.callTimeoutMs, 2000))
+        _ = try? locked(.shutdown, HandlePayload(raw: []), min(spec.callTimeoutMs, 2000))
         if death == nil { terminate(.exit, "shut down by the host") }
     }
 
@@ -267,10 +261,6 @@ public final class WorkerProcess: @unchecked Sendable {
             }
             return death
         }
-    }
-
-    private func exchange(_ op: CallOp, payload: [UInt8], timeoutMs: Int) throws(WorkerError) -> CallReply {
-        try exchange(op, payload: HandlePayload(raw: payload), timeoutMs: timeoutMs)
     }
 
     /// One call: sent, then its turn.

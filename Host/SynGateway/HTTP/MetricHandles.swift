@@ -19,22 +19,22 @@ final class MetricHandles: @unchecked Sendable {
     }
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = Self.key(label, dimensions)
-        return lock.withLock {
-            if let c = counters[key] { return c }
-            let c = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
-            counters[key] = c
-            return c
-        }
+        handle(\.counters, label, dimensions) { CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        handle(\.timers, label, dimensions) { Metrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    /// The cached handle for `label` and `dimensions` in `cache`, made by `make` on first use.
+    private func handle<H>(_ cache: ReferenceWritableKeyPath<MetricHandles, [[String]: H]>, _ label: String,
+                           _ dimensions: [(String, String)], make: () -> H) -> H {
         let key = Self.key(label, dimensions)
         return lock.withLock {
-            if let t = timers[key] { return t }
-            let t = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
-            timers[key] = t
-            return t
+            if let h = self[keyPath: cache][key] { return h }
+            let h = make()
+            self[keyPath: cache][key] = h
+            return h
         }
     }
 }

@@ -3,32 +3,25 @@ public import Logging
 
 /// One JSON object per line on stderr: `ts`, `level`, `label`, `msg`, and every metadata key (`request_id`, `app`...).
 /// swift-log ships only a text handler; `--log-format json` selects this one.
-public struct JSONLogHandler: LogHandler {
+public struct JSONLogHandler: LineLogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
-    let label: String
-    let write: @Sendable (String) -> Void
+    public let label: String
+    public let write: @Sendable (String) -> Void
 
     /// Lines go to `write`, or to stderr.
     public init(label: String, write: (@Sendable (String) -> Void)? = nil) {
         self.label = label
-        self.write = write ?? { FileHandle.standardError.write(Data($0.utf8)) }
+        self.write = write ?? Self.standardError
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        var merged = metadata
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+    public func line(for event: LogEvent, metadata: Logger.Metadata) -> String? {
         var object: [String: Any] = ["ts": Self.timestamp(), "level": event.level.rawValue, "label": label,
                                      "msg": event.message.description]
-        for (key, value) in merged where object[key] == nil { object[key] = Self.unwrap(value) }
+        for (key, value) in metadata where object[key] == nil { object[key] = Self.unwrap(value) }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { return }
-        write(String(decoding: data, as: UTF8.self) + "\n")
+        else { return nil }
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     static func unwrap(_ value: Logger.Metadata.Value) -> Any {
