@@ -39,14 +39,34 @@ import Testing
         return reply
     }
 
+    /// A Space of ada's (see `HomeServicesBookingTests.setUp`, optionally with its review window changed), carl's
+    /// booking of its first slot `inDays` ahead, and the order taken through `transitions` by ada.
+    struct Booked {
+        let ada: SigningKey, carl: SigningKey
+        let space: String, item: String, order: String
+    }
+
+    static func booked(_ node: LiveNode, inDays: Int, then transitions: [String], reviewWindowDays: Int? = nil) async throws -> Booked {
+        let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
+        let (space, item) = try await B.setUp(node, ada)   // request_expiry_minutes = 60
+        if let days = reviewWindowDays {
+            #expect(try await H.call(node, "spaces.update", #"{"id":"\#(space)","review_window_days":\#(days)}"#, as: ada).status == 200)
+        }
+        let start = try #require(try await B.slots(node, space, item, from: B.parisDate(inDays: inDays)).first?["start_ms"] as? Int)
+        let booked = try await H.call(node, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl)
+        let order = try #require(booked.json["id"] as? String, "\(booked.text)")
+        for t in transitions {
+            let r = try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada)
+            #expect(r.status == 200, "\(t): \(r.text)")
+        }
+        return Booked(ada: ada, carl: carl, space: space, item: item, order: order)
+    }
+
     @Test func anUnconfirmedRequestExpiresAndFreesItsSlot() async throws {
         let first = try await LiveNode.start()
-        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
-        let (space, item) = try await B.setUp(first, ada)   // request_expiry_minutes = 60
+        let b = try await Self.booked(first, inDays: 3, then: [])
+        let (ada, carl, space, item, order) = (b.ada, b.carl, b.space, b.item, b.order)
         let date = B.parisDate(inDays: 3)
-        let start = try #require(try await B.slots(first, space, item, from: date).first?["start_ms"] as? Int)
-        let booked = try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl)
-        let order = try #require(booked.json["id"] as? String, "\(booked.text)")
         #expect(try await B.slots(first, space, item, from: date).count == 2)
 
         let (node, moved) = try await Self.afterTheWait(first)
@@ -66,11 +86,8 @@ import Testing
 
     @Test func aConfirmedRequestDoesNotExpire() async throws {
         let first = try await LiveNode.start()
-        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
-        let (space, item) = try await B.setUp(first, ada)
-        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 3)).first?["start_ms"] as? Int)
-        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
-        #expect(try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: ada).status == 200)
+        let b = try await Self.booked(first, inDays: 3, then: ["confirm"])
+        let (carl, order) = (b.carl, b.order)
 
         let (node, moved) = try await Self.afterTheWait(first)
         defer { Task { await node.stop() } }
@@ -86,13 +103,8 @@ import Testing
 
     @Test func aClosedReviewWindowPublishesTheOneSidedReview() async throws {
         let first = try await LiveNode.start()
-        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
-        let (space, item) = try await B.setUp(first, ada)
-        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 2)).first?["start_ms"] as? Int)
-        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
-        for t in ["confirm", "start", "complete"] {
-            #expect(try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada).status == 200)
-        }
+        let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"])
+        let (ada, carl, space, order) = (b.ada, b.carl, b.space, b.order)
         let review = try await H.call(first, "reviews.create", #"{"order_id":"\#(order)","rating":2,"text":"Came late."}"#, as: carl)
         #expect(review.json["published"] as? Bool == false, "\(review.text)")
         #expect((try await H.call(first, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
@@ -120,15 +132,8 @@ import Testing
 
     @Test func aReviewWindowLongerThanATimerIsClosedByAChain() async throws {
         let first = try await LiveNode.start()
-        let ada = try GatewayTests.key(first, "ada"), carl = try GatewayTests.key(first, "carl")
-        let (space, item) = try await B.setUp(first, ada)
-        #expect(try await H.call(first, "spaces.update", #"{"id":"\#(space)","review_window_days":60}"#, as: ada).status == 200)
-        let start = try #require(try await B.slots(first, space, item, from: B.parisDate(inDays: 2)).first?["start_ms"] as? Int)
-        let order = try #require(try await H.call(first, "bookings.request", #"{"space_id":"\#(space)","item_id":"\#(item)","start_ms":\#(start)}"#, as: carl).json["id"] as? String)
-        for t in ["confirm", "start", "complete"] {
-            let r = try await H.call(first, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(t)"}"#, as: ada)
-            #expect(r.status == 200, "\(t): \(r.text)")
-        }
+        let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"], reviewWindowDays: 60)
+        let (carl, space, order) = (b.carl, b.space, b.order)
         // Node timers reach at most 30 days: the first timer of the window's chain fires, finds 60 days not yet
         // passed, and sets the next one, due 30 days later.
         let (node, moved) = try await Self.afterTheWait(first)

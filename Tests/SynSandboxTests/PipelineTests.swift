@@ -8,6 +8,15 @@ import Testing
 @Suite struct PipelineTests {
     static let hostile: String = (try? TestSupport.buildC("Tests/HostileApps/hostile.c", name: "hostile-pipe")) ?? ""
 
+    /// A running supervisor of the hostile app with one instance and fast restarts.
+    static func supervisor(timeoutMs: Int = 5000, maxFrameKB: Int = 64, queueDepth: Int, maxDeaths: Int) throws -> AppSupervisor {
+        let spec = try TestSupport.spec(appID: "hostile", library: hostile, timeoutMs: timeoutMs, maxFrameKB: maxFrameKB)
+        let s = AppSupervisor(spec: spec, policy: SupervisorPolicy(instances: 1, queueDepth: queueDepth, initialBackoffMs: 1,
+                                                                   maxBackoffMs: 4, maxDeaths: maxDeaths, windowMs: 600_000))
+        s.start()
+        return s
+    }
+
     /// Each call's outcome, in order, as text: the body, `died: OUTCOME DETAIL` or `not started`.
     static func run(_ w: WorkerProcess, _ calls: [(String, String)]) -> [String] {
         var outcomes = [String](repeating: "missing", count: calls.count)
@@ -55,10 +64,7 @@ import Testing
     }
 
     @Test func callsQueuedBehindACrashAreServedByTheNextWorker() async throws {
-        let spec = try TestSupport.spec(appID: "hostile", library: Self.hostile, timeoutMs: 60_000)
-        let s = AppSupervisor(spec: spec, policy: SupervisorPolicy(instances: 1, queueDepth: 64, initialBackoffMs: 1,
-                                                                   maxBackoffMs: 4, maxDeaths: 5, windowMs: 600_000))
-        s.start()
+        let s = try Self.supervisor(timeoutMs: 60_000, queueDepth: 64, maxDeaths: 5)
         defer { s.stop() }
         // While `slow` holds the only instance, the crash and the pings queue up and usually go out as one batch.
         // However they are grouped, only the crashing call may fail: the pings behind it were never started.
@@ -83,10 +89,7 @@ import Testing
     }
 
     @Test func aCallLargerThanTheFrameLimitIsRefusedWithoutHarmingTheWorker() async throws {
-        let spec = try TestSupport.spec(appID: "hostile", library: Self.hostile, maxFrameKB: 1)
-        let s = AppSupervisor(spec: spec, policy: SupervisorPolicy(instances: 1, queueDepth: 8, initialBackoffMs: 1,
-                                                                   maxBackoffMs: 4, maxDeaths: 2, windowMs: 600_000))
-        s.start()
+        let s = try Self.supervisor(maxFrameKB: 1, queueDepth: 8, maxDeaths: 2)
         defer { s.stop() }
         #expect(try await s.call(method: "ping").body == Array("pong".utf8))
         // Sent, it would make the worker drop its link; retried, it would do so again until the app failed.
