@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "CSynSys", "CSynSeccomp"],
                 path: "Host/SynSandbox"),
         // The capability broker: policy checks, storage, identity, per-request transactions.
-        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium"],
+        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "PluginABI"],
                 path: "Host/SynBroker"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),

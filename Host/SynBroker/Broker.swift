@@ -1,5 +1,6 @@
 public import SynConfig
 public import SynSandbox
+import PluginABI
 import SynSodium
 import SynSQLite
 public import SynWire
@@ -41,7 +42,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     static let maxOutboxBytes = 1 << 20
     /// Timers one app may have pending at once.
     static let maxPendingTimers = 10_000
-    static let maxTimerDelayMs: UInt64 = 30 * 24 * 3600 * 1000
+    static let maxTimerDelayMs = UInt64(SYN_TIMER_MAX_DELAY_MS)
 
     private struct Outbox {
         var events: [(app: String, caller: String, type: String, payload: [UInt8])] = []

@@ -40,6 +40,9 @@ extern "C" {
 #define SYN_ABI_MAJOR 1
 #define SYN_ABI_MINOR 0
 
+/* The longest delay timer_set accepts: 30 days. */
+#define SYN_TIMER_MAX_DELAY_MS 2592000000ULL
+
 /* Exported symbol visibility for the two entry points. */
 #if defined(__GNUC__) || defined(__clang__)
 #define SYN_EXPORT __attribute__((visibility("default")))
@@ -176,10 +179,11 @@ typedef struct syn_host {
 
     /* Ephemeral message on a topic, best-effort to current subscribers. */
     syn_status (*msg_publish)(syn_ctx *, syn_buf topic, syn_buf payload);
-    /* Durable typed domain event appended to the node's event log (e.g. "homeservices.order.confirmed"). */
+    /* Durable typed domain event appended to the node's event log (e.g. "homeservices.order.confirm"). */
     syn_status (*event_emit)(syn_ctx *, syn_buf type, syn_buf payload_json);
 
-    /* Schedules an on_event(kind 2) after delay_ms carrying `payload`; *token identifies it. */
+    /* Schedules an on_event(kind 2) after delay_ms (at most SYN_TIMER_MAX_DELAY_MS) carrying `payload`; *token
+       identifies it. */
     syn_status (*timer_set)(syn_ctx *, uint64_t delay_ms, syn_buf payload, uint64_t *token);
     /* Nanoseconds: monotonic != 0 for a monotonic clock, else since the Unix epoch. */
     uint64_t (*clock_ns)(syn_ctx *, int32_t monotonic);

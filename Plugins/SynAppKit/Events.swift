@@ -22,8 +22,8 @@ public struct Events: Sendable {
         try host.check(status, "event_emit")
     }
 
-    /// The longest delay the node accepts (30 days).
-    public static let maxTimerDelayMs: UInt64 = 30 * 24 * 3_600_000
+    /// The longest delay the node accepts (30 days, `SYN_TIMER_MAX_DELAY_MS` in synapp.h).
+    public static let maxTimerDelayMs = UInt64(SYN_TIMER_MAX_DELAY_MS)
 
     /// Delivers `payload` (JSON) to this app's timer handler after `delayMs`; the handler receives the timer's token.
     /// In a method call the timer is set only if the handler succeeds, like an event.
