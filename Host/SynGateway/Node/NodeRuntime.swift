@@ -238,6 +238,18 @@ public final class NodeRuntime: @unchecked Sendable {
     /// reaches only the manifest's public methods.
     public func call(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
                      timeoutMs: Int? = nil) async throws(CallFailure) -> CallReply {
+        let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
+            submit(app: app, method: method, caller: caller, body: body, tag: tag, timeoutMs: timeoutMs) {
+                continuation.resume(returning: $0)
+            }
+        }
+        return try result.get()
+    }
+
+    /// `call` without a task: `complete` runs exactly once, on an instance thread, a deadline thread, or at once
+    /// when the call is refused.
+    public func submit(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String, timeoutMs: Int? = nil,
+                       complete: @escaping @Sendable (Result<CallReply, CallFailure>) -> Void) {
         // One lock for every check, copying out only the supervisor: this runs for every request.
         let admitted: Result<AppSupervisor, CallFailure> = lock.withLock {
             guard let entry = entries[app] else { return .failure(.unknownApp(app)) }
@@ -254,23 +266,23 @@ public final class NodeRuntime: @unchecked Sendable {
             inFlight += 1
             return .success(supervisor)
         }
-        let supervisor = try admitted.get()
-        let deadlines = self.deadlines
-        let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            let deadline = timeoutMs.map { ms in deadlines.add(afterMs: ms) { once.resume(.failure(.timedOut(ms: ms))) } }
-            supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
-                // The call is over for the drain count when the worker answers, even after a timeout.
-                lock.withLock { inFlight -= 1 }
-                if let deadline { deadlines.cancel(deadline) }
-                once.resume(result.mapError { error in
-                    error.code == .unavailable
-                        ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
-                        : .call(error)
-                })
-            }
+        let supervisor: AppSupervisor
+        switch admitted {
+        case .success(let s): supervisor = s
+        case .failure(let refusal): return complete(.failure(refusal))
         }
-        return try result.get()
+        let once = ResumeOnce(complete)
+        let deadline = timeoutMs.map { ms in deadlines.add(afterMs: ms) { once.resume(.failure(.timedOut(ms: ms))) } }
+        supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
+            // The call is over for the drain count when the worker answers, even after a timeout.
+            lock.withLock { inFlight -= 1 }
+            if let deadline { deadlines.cancel(deadline) }
+            once.resume(result.mapError { error in
+                error.code == .unavailable
+                    ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
+                    : .call(error)
+            })
+        }
     }
 
     // MARK: - Status and management

@@ -1,17 +1,17 @@
 import SynSandbox
 
-/// A continuation that the first of several racers resumes; later resumptions are ignored.
+/// A completion that the first of several racers runs; later ones are ignored.
 final class ResumeOnce<T: Sendable>: @unchecked Sendable {
     private let lock = Mutex()
-    private var continuation: CheckedContinuation<T, Never>?
+    private var complete: (@Sendable (T) -> Void)?
 
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+    init(_ complete: @escaping @Sendable (T) -> Void) { self.complete = complete }
 
     func resume(_ value: T) {
-        let pending: CheckedContinuation<T, Never>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
+        let pending: (@Sendable (T) -> Void)? = lock.withLock {
+            defer { complete = nil }
+            return complete
         }
-        pending?.resume(returning: value)
+        pending?(value)
     }
 }
