@@ -25,9 +25,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
-        // Already in the graph through hummingbird; named because the gateway imports NIOCore and HTTPTypes.
+        // Already in the graph through hummingbird; named because the gateway imports NIOCore, HTTPTypes
+        // and NIOHTTPTypes.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
     ],
     targets: [
         // The C ABI: the only contract between host and apps.
@@ -70,6 +72,7 @@ let package = Package(
             "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

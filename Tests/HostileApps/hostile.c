@@ -115,8 +115,11 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
             total += 1 << 20;
         }
     }
-    if (is(req, "slow")) { /* busy for 300 ms of the monotonic clock, then a normal answer */
-        uint64_t until = host->clock_ns(ctx, 1) + 300000000ull;
+    if (is(req, "slow")) { /* busy for 300 ms of the monotonic clock (or the body's decimal ms), then a normal answer */
+        char digits[16] = {0};
+        memcpy(digits, req->body.ptr, req->body.len < 15 ? req->body.len : 15);
+        unsigned long ms = strtoul(digits, NULL, 10);
+        uint64_t until = host->clock_ns(ctx, 1) + (ms > 0 && ms <= 60000 ? ms : 300) * 1000000ull;
         while (host->clock_ns(ctx, 1) < until) never = never;
         return reply(ctx, res, "slow done", 9, 200);
     }

@@ -8,7 +8,8 @@ import Testing
 @Suite struct NodeLifecycleTests {
     @Test func shutdownLetsACallInFlightFinish() async throws {
         let node = try await LiveNode.start()
-        let slow = Task { try await node.request("POST", "/v1/apps/hostile/slow", body: "{}") }
+        // Busy for 3 s: time enough to see it in flight even when the whole suite loads the machine.
+        let slow = Task { try await node.request("POST", "/v1/apps/hostile/slow", body: "3000") }
         for _ in 0..<1000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(node.runtime.app("hostile")?.busyInstances == 1)
         await node.stop()

@@ -41,6 +41,11 @@ public struct APIError: Error, Sendable {
         }
     }
 
+    /// The JSON error for the event-loop path.
+    func answer(requestID: String) -> AppAnswer {
+        AppAnswer(status: status, headers: headers, json: GatewayJSON.error(code: code, message: message, requestID: requestID))
+    }
+
     func response(requestID: String) -> Response {
         GatewayJSON.response(status, GatewayJSON.error(code: code, message: message, requestID: requestID), headers: headers)
     }

@@ -5,15 +5,20 @@ import SynConfig
 
 /// The HTTP gateway: the router over a `NodeRuntime`, served by Hummingbird as a ServiceLifecycle service.
 public enum Gateway {
-    /// The router: request ids and JSON errors outermost, then the app, admin, health and metrics routes.
-    public static func router(runtime: NodeRuntime, metrics: GatewayMetrics) -> Router<GatewayContext> {
-        let settings = runtime.config.gateway
-        let signatures = SignatureCheck(windowSeconds: settings.signatureWindowS, replayEntries: settings.replayCacheEntries,
-                                        metrics: metrics)
+    /// The `Server` header of every response.
+    static let serverName = "syneroym"
+    /// A keep-alive connection with no request in progress is closed after this long without traffic.
+    static let idleTimeout = TimeAmount.seconds(60)
+
+    /// The router: request ids and JSON errors outermost, then the app list, admin, health and metrics routes.
+    /// App calls do not reach it (`AppCallHandler`).
+    static func router(runtime: NodeRuntime, signatures: SignatureCheck, metrics: GatewayMetrics, logger: Logger)
+        -> Router<GatewayContext>
+    {
         let router = Router(context: GatewayContext.self)
         // Middleware wraps only the routes added after it.
-        router.add(middleware: RequestIDMiddleware(metrics: metrics))
-        AppRoutes(runtime: runtime, settings: settings, signatures: signatures, metrics: metrics).add(to: router)
+        router.add(middleware: RequestIDMiddleware(metrics: metrics, logger: logger))
+        AppRoutes(runtime: runtime, metrics: metrics).add(to: router)
         AdminRoutes(runtime: runtime, signatures: signatures).add(to: router)
         return router
     }
@@ -25,11 +30,19 @@ public enum Gateway {
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol
     {
-        let listen = address ?? runtime.config.gateway.hostAndPort ?? ("127.0.0.1", 7420)
+        let settings = runtime.config.gateway
+        let listen = address ?? settings.hostAndPort ?? ("127.0.0.1", 7420)
+        // One replay cache for every signed request, app calls and admin alike.
+        let signatures = SignatureCheck(windowSeconds: settings.signatureWindowS, replayEntries: settings.replayCacheEntries,
+                                        metrics: metrics)
+        let calls = AppCalls(runtime: runtime, settings: settings, signatures: signatures, metrics: metrics)
         return Application(
-            router: router(runtime: runtime, metrics: metrics),
-            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
-            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "syneroym",
+            router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger),
+            // The handler keeps the idle timeout itself: Hummingbird's connection-state handler, after it in the
+            // pipeline, does not see app calls.
+            server: .http1(configuration: .init(additionalChannelHandlers: [AppCallHandler(calls: calls, logger: logger,
+                                                                                          idleTimeout: idleTimeout)])),
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: serverName,
                                  backlog: 1024),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
             logger: logger)

@@ -10,10 +10,16 @@ enum GatewayJSON {
     }
 
     static func response(_ status: HTTPResponse.Status, _ object: [String: Any], headers: HTTPFields = [:]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data(#"{"error":{"code":"internal","message":"unencodable response"}}"#.utf8)
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: encode(object))))
+    }
+
+    /// Sorted keys, slashes unescaped.
+    static func encode(_ object: [String: Any]) -> [UInt8] {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return Array(#"{"error":{"code":"internal","message":"unencodable response"}}"#.utf8)
+        }
+        return Array(data)
     }
 }

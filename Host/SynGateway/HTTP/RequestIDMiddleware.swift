@@ -10,6 +10,7 @@ import Synchronization
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let metrics: GatewayMetrics
+    let logger: Logger
 
     /// 1–128 characters of `[A-Za-z0-9._:-]`; anything else is replaced, not echoed.
     static func isSane(_ s: String) -> Bool {
@@ -31,12 +32,7 @@ struct RequestIDMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)
-            if apiError.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "code": "\(apiError.code)", "request_id": "\(id)"])
-            } else {
-                context.logger.info("request refused", metadata: ["status": "\(apiError.status.code)", "code": "\(apiError.code)",
-                                                                  "request_id": "\(id)"])
-            }
+            Self.log(apiError, cause: error, requestID: id, logger: logger)
             response = apiError.response(requestID: id)
         }
         response.headers[.requestID] = id
@@ -48,6 +44,16 @@ struct RequestIDMiddleware: RouterMiddleware {
 }
 
 extension RequestIDMiddleware {
+    /// A failure (5xx) as an error line with its cause, a refusal as an info line.
+    static func log(_ apiError: APIError, cause: any Error, requestID: String, logger: Logger) {
+        if apiError.status.code >= 500 {
+            logger.error("request failed", metadata: ["error": "\(cause)", "code": "\(apiError.code)", "request_id": "\(requestID)"])
+        } else {
+            logger.info("request refused", metadata: ["status": "\(apiError.status.code)", "code": "\(apiError.code)",
+                                                      "request_id": "\(requestID)"])
+        }
+    }
+
     /// 32 hex digits: a random prefix drawn once per process, then a per-request counter passed through a keyed
     /// bijective mix (splitmix64's finaliser), so ids are unique within a run, unrelated across runs, and do not
     /// show how many requests the node has served. No system call per request.

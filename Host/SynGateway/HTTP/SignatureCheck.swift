@@ -17,11 +17,11 @@ struct SignatureCheck: Sendable {
 
     /// The caller's public key, or empty when the request is unsigned. Throws 401 (503 when the replay cache is
     /// full) naming what was wrong.
-    func caller(of request: Request, body: [UInt8]) throws(APIError) -> [UInt8] {
-        guard request.headers[.signature] != nil || request.headers[.signatureInput] != nil else { return [] }
-        let fields = request.headers.map { SynHTTPSig.HTTPField(name: $0.name.rawName, value: $0.value) }
-        let signed = SignedRequest(method: request.method.rawValue, scheme: request.head.scheme ?? "http",
-                                   authority: request.head.authority ?? "", target: request.head.path ?? "",
+    func caller(of request: HTTPRequest, body: [UInt8]) throws(APIError) -> [UInt8] {
+        guard request.headerFields[.signature] != nil || request.headerFields[.signatureInput] != nil else { return [] }
+        let fields = request.headerFields.map { SynHTTPSig.HTTPField(name: $0.name.rawName, value: $0.value) }
+        let signed = SignedRequest(method: request.method.rawValue, scheme: request.scheme ?? "http",
+                                   authority: request.authority ?? "", target: request.path ?? "",
                                    headers: fields, body: body)
         do {
             return try verifier.verify(signed, now: Int64(Date().timeIntervalSince1970)).publicKey

@@ -1,0 +1,145 @@
+import Foundation
+import HTTPTypes
+import SynBroker
+import SynConfig
+import SynSandbox
+
+/// `POST /v1/apps/{app}/{method}` without the transport: the checks before a call, the call, and the answer.
+/// `AppCallHandler` serves it on the connection's event loop.
+struct AppCalls: Sendable {
+    let runtime: NodeRuntime
+    let settings: GatewaySettings
+    let signatures: SignatureCheck
+    let metrics: GatewayMetrics
+
+    /// The route's template, as the request metrics label it.
+    static let route = "/v1/apps/{app}/{method}"
+
+    /// The app and method a request calls, when it is a `POST` to the route: its path (without the query) is
+    /// `/v1/apps/` and two non-empty segments, an empty segment being skipped as the router skips it.
+    static func target(of request: HTTPRequest) -> (app: String, method: String)? {
+        guard request.method == .post, let full = request.path else { return nil }
+        let path = full.utf8.prefix { $0 != UInt8(ascii: "?") }
+        let segments = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        guard segments.count == 4, segments[0].elementsEqual("v1".utf8), segments[1].elementsEqual("apps".utf8) else {
+            return nil
+        }
+        return (String(decoding: segments[2], as: UTF8.self), String(decoding: segments[3], as: UTF8.self))
+    }
+
+    /// Authenticates the request and calls the app; `complete` runs once with the answer or the error to send,
+    /// on whatever thread finishes the call. The checks run in this order: signature (401), method name and JSON
+    /// body (400), then the node's own (unknown app, public method, app state, queue).
+    func call(_ request: HTTPRequest, app: String, method: String, body: [UInt8], requestID: String,
+              complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
+        let caller: [UInt8]
+        do throws(APIError) {
+            caller = try signatures.caller(of: request, body: body)
+            guard NameRules.isMethodName(method) else {
+                throw APIError(.badRequest, "bad_method", "method names match ^[a-z][a-z0-9_.-]{0,127}$")
+            }
+            guard body.isEmpty || JSONScan.isJSON(body) else {
+                throw APIError(.badRequest, "bad_json", "the request body must be JSON")
+            }
+        } catch {
+            return complete(.failure(error))
+        }
+        runtime.submit(app: app, method: method, caller: caller, body: body, tag: requestID,
+                       timeoutMs: settings.requestTimeoutMs) { [self] result in
+            switch result {
+            case .success(let reply):
+                do throws(APIError) { complete(.success(try answer(reply, app: app, requestID: requestID))) } catch {
+                    complete(.failure(error))
+                }
+            case .failure(let failure): complete(.failure(self.failure(failure, app: app)))
+            }
+        }
+    }
+
+    /// The app's own answer: its status and body, or its `syn_status` failure as a JSON error.
+    private func answer(_ reply: CallReply, app: String, requestID: String) throws(APIError) -> AppAnswer {
+        guard reply.status == 0 else {
+            metrics.appCall(app: app, outcome: "app_error")
+            let (http, code) = Self.mapStatus(reply.status)
+            throw APIError(http, code, String(decoding: reply.body.prefix(4096), as: UTF8.self))
+        }
+        guard (100...599).contains(reply.httpStatus) else {
+            metrics.appCall(app: app, outcome: "bad_status")
+            throw APIError(.badGateway, "bad_app_status", "the app answered with HTTP status \(reply.httpStatus)")
+        }
+        metrics.appCall(app: app, outcome: "ok")
+        let isJSON = JSONScan.isJSON(reply.body)
+        let type = isJSON ? "application/json"
+            : (String(validating: reply.body, as: UTF8.self) != nil ? "text/plain; charset=utf-8" : "application/octet-stream")
+        let status = HTTPResponse.Status(code: Int(reply.httpStatus))
+        if reply.httpStatus >= 400, isJSON, let error = Self.withRequestID(reply.body, requestID) {
+            return AppAnswer(status: status, headers: [:], json: error)
+        }
+        return AppAnswer(status: status, headers: [.contentType: type], body: reply.body)
+    }
+
+    /// An app's JSON error (`{"error": {...}}`) with the request id added, as the gateway's own errors carry it;
+    /// nil for any other body, which passes through unchanged.
+    static func withRequestID(_ body: [UInt8], _ requestID: String) -> [String: Any]? {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+              object["error"] is [String: Any], object["request_id"] == nil else { return nil }
+        object["request_id"] = requestID
+        return object
+    }
+
+    /// Why the call failed, as the gateway's answer: 503 busy or unavailable, 504 timeouts, 502 a dead worker.
+    private func failure(_ error: NodeRuntime.CallFailure, app: String) -> APIError {
+        switch error {
+        case .unknownApp(let id):
+            return APIError(.notFound, "unknown_app", "no app '\(id)' on this node (GET /v1/apps lists them)")
+        case .notPublic(let id, let method):
+            return APIError(.unauthorized, "signature_required",
+                            "\(id).\(method) is not public (its manifest's [methods] public); sign the request (docs/request-signing.md)",
+                            headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
+        case .notRunning(_, let state, let why):
+            metrics.appCall(app: app, outcome: "unavailable")
+            return APIError(.serviceUnavailable, state == "disabled" ? "app_disabled" : "app_unavailable",
+                            "app '\(app)' is \(state)" + (why.map { ": \($0)" } ?? ""),
+                            headers: [.retryAfter: String(settings.retryAfterS)])
+        case .timedOut(let ms):
+            metrics.appCall(app: app, outcome: "timeout")
+            return APIError(.gatewayTimeout, "gateway_timeout", "no answer from '\(app)' within \(ms) ms (node.toml [gateway] request_timeout_ms)")
+        case .call(let callError):
+            switch callError.code {
+            case .busy:
+                metrics.appCall(app: app, outcome: "busy")
+                return APIError(.serviceUnavailable, "app_busy", callError.message, headers: [.retryAfter: String(settings.retryAfterS)])
+            case .tooLarge:
+                metrics.appCall(app: app, outcome: "too_large")
+                return APIError(.contentTooLarge, "too_large", callError.message)
+            case .unavailable:
+                metrics.appCall(app: app, outcome: "unavailable")
+                return APIError(.serviceUnavailable, "app_unavailable", callError.message, headers: [.retryAfter: String(settings.retryAfterS)])
+            case .workerDied:
+                let death = callError.death
+                if death?.outcome == .timeout {
+                    metrics.appCall(app: app, outcome: "timeout")
+                    return APIError(.gatewayTimeout, "call_timeout", death?.detail ?? callError.message)
+                }
+                metrics.appCall(app: app, outcome: "died")
+                let outcome = death?.outcome.rawValue ?? "unknown"
+                return APIError(.badGateway, "worker_died", "the app's worker died mid-call (\(outcome)): \(death?.detail ?? callError.message)")
+            }
+        }
+    }
+
+    /// `syn_status` → HTTP status and error code.
+    static func mapStatus(_ status: Int32) -> (HTTPResponse.Status, String) {
+        switch status {
+        case -1: (.notFound, "app_not_found")
+        case -2: (.badRequest, "bad_argument")
+        case -3: (.forbidden, "denied")
+        case -4: (HTTPResponse.Status(code: 507), "quota")
+        case -5: (.gatewayTimeout, "app_timeout")
+        case -6: (.notImplemented, "unsupported")
+        case -7: (.conflict, "conflict")
+        case -8: (.contentTooLarge, "too_large")
+        default: (.internalServerError, "app_error")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One plain TCP connection to the gateway, for what URLSession hides: pipelining, `Connection: close`, and the
+/// server closing the connection. Reads block, on a thread of their own (never the tasks' pool, which the node
+/// under test needs), with a 30 s guard against a hung test, never as a measurement. Used by one task at a time.
+final class RawConnection: @unchecked Sendable {
+    struct Response: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: String
+    }
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawError("socket: errno \(errno)") }
+        var guardTime = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guardTime, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let r = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard r == 0 else { close(fd); throw RawError("connect: errno \(errno)") }
+    }
+
+    deinit { close(fd) }
+
+    /// A request's bytes: `Host`, the headers given, and `Content-Length` when there is a body.
+    static func request(_ method: String, _ path: String, body: String = "", headers: [(String, String)] = []) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
+        return text + "\r\n" + body
+    }
+
+    /// Sends everything in one write where the kernel allows.
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw RawError("send: errno \(errno)") }
+            sent += n
+        }
+    }
+
+    /// The next response (bodies are read by their `Content-Length`).
+    func response() async throws -> Response { try await Self.onThread { try self.readResponse() } }
+
+    /// Whether the server has closed the connection (after any bytes still unread).
+    func isClosedByServer() async throws -> Bool { try await Self.onThread { try self.readClose() } }
+
+    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    private func readResponse() throws -> Response {
+        var end: Int?
+        while true {
+            end = Self.find([13, 10, 13, 10], in: buffer)
+            if end != nil { break }
+            guard try fill() else { throw RawError("closed before a response") }
+        }
+        guard let end else { throw RawError("no header end") }
+        let head = String(decoding: buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        buffer.removeFirst(end + 4)
+        let statusLine = head[0].split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw RawError("bad status line \(head[0])") }
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < length {
+            guard try fill() else { throw RawError("closed inside a body") }
+        }
+        let body = String(decoding: buffer[..<length], as: UTF8.self)
+        buffer.removeFirst(length)
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    private func readClose() throws -> Bool {
+        while buffer.isEmpty {
+            if try !fill() { return true }
+        }
+        return false
+    }
+
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n == 0 { return false }
+        if n < 0 { throw RawError(errno == EAGAIN ? "no answer within the 30 s guard" : "recv: errno \(errno)") }
+        buffer += chunk[..<n]
+        return true
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        return nil
+    }
+}
+
+struct RawError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
