@@ -14,6 +14,9 @@ public struct GatewaySettings: Sendable, Equatable {
     public var replayCacheEntries = 100_000
     /// How long SIGTERM/SIGINT waits for calls in flight before stopping the workers.
     public var drainTimeoutS = 10
+    /// A connection with no request in progress (or stalled halfway through sending one) closes after this long
+    /// without traffic.
+    public var idleTimeoutS = 60
 
     public init() {}
 
@@ -27,7 +30,7 @@ public struct GatewaySettings: Sendable, Equatable {
     }
 
     static let keys = ["listen", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
-                       "replay_cache_entries", "drain_timeout_s"]
+                       "replay_cache_entries", "drain_timeout_s", "idle_timeout_s"]
 
     static func parse(_ table: TableReader) throws(ConfigError) -> GatewaySettings {
         var g = GatewaySettings()
@@ -43,6 +46,7 @@ public struct GatewaySettings: Sendable, Equatable {
         g.signatureWindowS = try table.integer("signature_window_s", in: 1...3600) ?? g.signatureWindowS
         g.replayCacheEntries = try table.integer("replay_cache_entries", in: 1000...100_000_000) ?? g.replayCacheEntries
         g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
+        g.idleTimeoutS = try table.integer("idle_timeout_s", in: 1...3600) ?? g.idleTimeoutS
         return g
     }
 }

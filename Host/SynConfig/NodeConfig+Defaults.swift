@@ -19,6 +19,7 @@ extension NodeConfig {
             signature_window_s = 300       # how far a signature's `created` may be from this node's clock
             replay_cache_entries = 100000  # nonces and signatures remembered against replay
             drain_timeout_s = 10           # on SIGTERM/SIGINT, how long calls in flight may finish
+            idle_timeout_s = 60            # a connection quiet this long with no request in progress is closed
 
             [events]
             retention_days = 7             # events older than this are deleted, delivered or not

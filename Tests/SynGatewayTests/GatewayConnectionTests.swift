@@ -71,4 +71,21 @@ import Testing
         #expect(try await connection.isClosedByServer())
         await stopping.value
     }
+
+    @Test func theIdleTimeoutSparesAConnectionOwedAnAnswer() async throws {
+        let node = try await LiveNode.start(gateway: "idle_timeout_s = 1")
+        defer { Task { await node.stop() } }
+        // A call three times longer than the idle timeout is still answered on its connection...
+        let waiting = try RawConnection(port: node.port)
+        try waiting.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "3000"))
+        let reply = try await waiting.response()
+        #expect(reply.status == 200 && reply.body == "slow done", "\(reply)")
+        // ...which closes once it has been quiet for the timeout; so do a silent one and one that stalls mid-request.
+        #expect(try await waiting.isClosedByServer())
+        let silent = try RawConnection(port: node.port)
+        #expect(try await silent.isClosedByServer())
+        let stalled = try RawConnection(port: node.port)
+        try stalled.send("POST /v1/apps/hello/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n[1")
+        #expect(try await stalled.isClosedByServer())
+    }
 }

@@ -7,8 +7,6 @@ import SynConfig
 public enum Gateway {
     /// The `Server` header of every response.
     static let serverName = "syneroym"
-    /// A keep-alive connection with no request in progress is closed after this long without traffic.
-    static let idleTimeout = TimeAmount.seconds(60)
 
     /// The router: request ids and JSON errors outermost, then the app list, admin, health and metrics routes.
     /// App calls do not reach it (`AppCallHandler`).
@@ -41,7 +39,7 @@ public enum Gateway {
             // The handler keeps the idle timeout itself: Hummingbird's connection-state handler, after it in the
             // pipeline, does not see app calls.
             server: .http1(configuration: .init(additionalChannelHandlers: [AppCallHandler(calls: calls, logger: logger,
-                                                                                          idleTimeout: idleTimeout)])),
+                                                                                          idleTimeout: .seconds(Int64(settings.idleTimeoutS)))])),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: serverName,
                                  backlog: 1024),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
