@@ -35,6 +35,19 @@ import Testing
         #expect(try await connection.response().body == "[1]")
     }
 
+    @Test func aMalformedRequestBehindAnAppCallIsAnsweredAfterIt() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let connection = try RawConnection(port: node.port)
+        // The parse error is found at once, while the call is still with the worker: its 400 must wait its turn.
+        try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "200") + "NOT HTTP AT ALL\r\n\r\n")
+        let call = try await connection.response()
+        #expect(call.status == 200 && call.body == "slow done", "\(call)")
+        let refused = try await connection.response()
+        #expect(refused.status == 400, "\(refused)")
+        #expect(try await connection.isClosedByServer())
+    }
+
     @Test func connectionCloseIsHonouredByAnAppCall() async throws {
         let node = try await LiveNode.start()
         defer { Task { await node.stop() } }

@@ -33,6 +33,8 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests passed to the router whose responses are not written yet.
     private var routed = 0
     private var held = CircularBuffer<HTTPRequestPart>()
+    /// A parse error behind held requests: the router answers it with 400 and closes, so it waits its turn too.
+    private var heldError: (any Error)?
     private var readPending = false
     /// After a 413 the rest of the upload is not read: the connection closes once the answer is written.
     private var closing = false
@@ -184,6 +186,10 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // The router's channel hands parts on at the end of a read: released parts make one.
         if held.count < before { context.fireChannelReadComplete() }
+        if held.isEmpty, current == nil, let error = heldError {
+            heldError = nil
+            context.fireErrorCaught(error)
+        }
         if held.isEmpty && readPending {
             readPending = false
             context.read()
@@ -205,6 +211,10 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Not from inside the router's write: the held parts go on in the next tick.
             context.eventLoop.assumeIsolated().execute { self.release(context: context) }
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if held.isEmpty && current == nil { context.fireErrorCaught(error) } else if heldError == nil { heldError = error }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
