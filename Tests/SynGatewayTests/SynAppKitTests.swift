@@ -1,6 +1,7 @@
 import Foundation
 import SynBroker
 import SynGateway
+import SynSQLite
 import SynSodium
 import Testing
 
@@ -110,17 +111,23 @@ import Testing
     }
 
     @Test func anUnconfirmedOrderExpiresByItsTimer() async throws {
-        let node = try await LiveNode.start()
-        defer { Task { await node.stop() } }
-        let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
+        let first = try await LiveNode.start()
+        let consumer = try GatewayTests.key(first, "consumer"), provider = try GatewayTests.key(first, "provider")
         let providerID = Base64URL.encode(provider.publicKey)
-        // "confirmed" is confirmed well before its 1 s expiry; "waits" expires later (set after it, 1.2 s). The node
-        // delivers an app's timers one at a time in due order, so once "waits" has expired, the timer of
-        // "confirmed" has already fired, found the order moved on, and done nothing: no sleep needed.
-        _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":1000}"#, sign: consumer)
-        let confirmed = try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
-        try #require(confirmed.status == 200, "the confirm came after the 1 s expiry on this machine: \(confirmed.text)")
-        _ = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":1200}"#, sign: consumer)
+        // Both expire in an hour, "waits" a millisecond after "confirmed". The node is stopped and the timers' due
+        // times in node.db moved two hours back, in the same order, as if the time had passed. The node delivers an
+        // app's timers one at a time in due order, so once "waits" has expired, the timer of "confirmed" has already
+        // fired, found the order moved on, and done nothing.
+        _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":3600000}"#, sign: consumer)
+        let confirmed = try await first.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
+        #expect(confirmed.status == 200, "\(confirmed.text)")
+        _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":3600001}"#, sign: consumer)
+        await first.stop()
+        let db = try Database(path: first.data + "/node.db")
+        #expect(try db.execute("UPDATE timers SET due_ns = due_ns - 7200000000000 WHERE app = 'kit'", []) == 2)
+        db.close()
+        let node = try await LiveNode.reopen(first)
+        defer { Task { await node.stop() } }
         var state = ""
         for _ in 0..<3000 where state != "expired" {
             state = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer).json["state"] as? String ?? ""
