@@ -48,6 +48,20 @@ import Testing
         #expect(try await connection.isClosedByServer())
     }
 
+    @Test func aClientThatStopsSendingStillGetsItsAnswers() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let connection = try RawConnection(port: node.port)
+        // Two calls and a half-close: the end of the input reaches the node while the first is with the worker.
+        try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "200")
+                            + RawConnection.request("POST", "/v1/apps/hello/echo", body: "[5]"))
+        connection.finishSending()
+        let first = try await connection.response(), second = try await connection.response()
+        #expect(first.status == 200 && first.body == "slow done", "\(first)")
+        #expect(second.status == 200 && second.body == "[5]", "\(second)")
+        #expect(try await connection.isClosedByServer())
+    }
+
     @Test func connectionCloseIsHonouredByAnAppCall() async throws {
         let node = try await LiveNode.start()
         defer { Task { await node.stop() } }

@@ -52,6 +52,9 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Closes the sending side, as a client does that has nothing more to ask.
+    func finishSending() { _ = shutdown(fd, Int32(SHUT_WR)) }
+
     /// The next response (bodies are read by their `Content-Length`).
     func response() async throws -> Response { try await Self.onThread { try self.readResponse() } }
 

@@ -33,10 +33,13 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests passed to the router whose responses are not written yet.
     private var routed = 0
     private var held = CircularBuffer<HTTPRequestPart>()
-    /// A parse error behind held requests: the router answers it with 400 and closes, so it waits its turn too.
-    private var heldError: (any Error)?
+    /// What the router would act on at once, held while an app call is in progress or requests wait: a parse
+    /// error (the router answers 400 and closes) and the client's half-close (the router closes once its
+    /// requests are answered, not knowing of ours).
+    private var heldSignals: [HeldSignal] = []
     private var readPending = false
-    /// After a 413 the rest of the upload is not read: the connection closes once the answer is written.
+    /// Set by a 413, `Connection: close` or a shutdown: nothing more is read, and the connection closes once the
+    /// answer is written.
     private var closing = false
     private var date = HTTPDate()
     private let idleTimeout: TimeAmount
@@ -46,6 +49,11 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleCheck: Scheduled<Void>?
     /// Set by a graceful shutdown: the connection closes once what is in progress is answered.
     private var quiescing = false
+
+    private enum HeldSignal {
+        case error(any Error)
+        case event(Any)
+    }
 
     private final class Current {
         let request: HTTPRequest
@@ -186,9 +194,15 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // The router's channel hands parts on at the end of a read: released parts make one.
         if held.count < before { context.fireChannelReadComplete() }
-        if held.isEmpty, current == nil, let error = heldError {
-            heldError = nil
-            context.fireErrorCaught(error)
+        if held.isEmpty && current == nil && !heldSignals.isEmpty {
+            let signals = heldSignals
+            heldSignals = []
+            for signal in signals {
+                switch signal {
+                case .error(let error): context.fireErrorCaught(error)
+                case .event(let event): context.fireUserInboundEventTriggered(event)
+                }
+            }
         }
         if held.isEmpty && readPending {
             readPending = false
@@ -214,7 +228,12 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if held.isEmpty && current == nil { context.fireErrorCaught(error) } else if heldError == nil { heldError = error }
+        if held.isEmpty && current == nil && heldSignals.isEmpty { context.fireErrorCaught(error) } else { hold(.error(error)) }
+    }
+
+    /// At most a few signals are kept: a parse error ends the input, so nothing follows it.
+    private func hold(_ signal: HeldSignal) {
+        if heldSignals.count < 4 { heldSignals.append(signal) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -260,6 +279,9 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent, current != nil || !held.isEmpty || !heldSignals.isEmpty {
+            return hold(.event(event))
+        }
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         quiescing = true
         // With an app call in progress, its answer closes the connection (held requests are dropped with it);
