@@ -183,7 +183,7 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         lastActivity = .now()
         if close {
             closing = true
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             release(context: context)
