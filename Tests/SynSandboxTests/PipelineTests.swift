@@ -63,6 +63,21 @@ import Testing
         #expect(Self.run(w, [("ping", ""), ("ping", "")]) == ["not started", "not started"])
     }
 
+    @Test func aHostThatPipelinesPastTheWorkersLimitLosesTheWorker() throws {
+        // The supervisor sends at most 16 calls at once; a host that sends 80 behind a call making a host call makes
+        // the worker keep 79 aside while it waits for the answer. Past 64 it exits rather than buffer without end.
+        let node = try BrokerTests.Node()
+        let w = try node.start()
+        let outcomes = Self.run(w, [("put", "a=1")] + Array(repeating: ("get", "a"), count: 79))
+        #expect(outcomes[0].hasPrefix("died: exit") && outcomes[0].contains("72"), "\(outcomes[0])")
+        #expect(outcomes.dropFirst().allSatisfy { $0 == "not started" }, "\(Set(outcomes.dropFirst()))")
+        // With 64 aside it still serves them all, in order.
+        let again = try node.start()
+        defer { again.shutdown() }
+        let served = Self.run(again, [("put", "b=1")] + Array(repeating: ("get", "b"), count: 64))
+        #expect(served == ["version 1"] + Array(repeating: "1@1", count: 64))
+    }
+
     @Test func callsQueuedBehindACrashAreServedByTheNextWorker() async throws {
         let s = try Self.supervisor(timeoutMs: 60_000, queueDepth: 64, maxDeaths: 5)
         defer { s.stop() }
