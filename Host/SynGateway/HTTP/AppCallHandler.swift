@@ -17,12 +17,13 @@ import SynConfig
 /// `RequestIDMiddleware`).
 ///
 /// The checks before a call run on the event loop, as the call's hand-off does: a signature costs about 55 µs (one
-/// ed25519 verify and the body's SHA-256) and a body at the default 1 MiB limit up to a few milliseconds of hashing
-/// and scanning, for which the loop's other connections wait.
+/// ed25519 verify and the body's SHA-256), and a body's hashing and scanning grow with it (up to a few milliseconds
+/// at the default 1 MiB `max_body_kb`), for which the loop's other connections wait.
 ///
 /// Responses leave in request order: an app call waits while the router still owes responses on the connection,
 /// and any request waits while an app call is served. Waiting parts are held, and the connection is not read
-/// further until they have gone, so a pipelining client cannot grow the backlog.
+/// further until they have gone, nor while its answers wait to be sent, so a pipelining client cannot grow the
+/// backlog either way.
 final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -41,15 +42,26 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// error (the router answers 400 and closes) and the client's half-close (the router closes once its
     /// requests are answered, not knowing of ours).
     private var heldSignals: [HeldSignal] = []
+    /// A `read` held back while parts wait or the connection's outbound buffer is full.
     private var readPending = false
-    /// Set by a 413, `Connection: close` or a shutdown: nothing more is read, and the connection closes once the
-    /// answer is written.
+    /// Set by a 413, `Connection: close` or a shutdown: nothing more is served (what arrives is discarded), and
+    /// the connection closes once the answer is written: first its sending side, then, once the client has
+    /// closed its own (or after `linger`), the rest. Closing at once with the client's bytes unread would reset
+    /// the connection, and the client could lose the answer.
     private var closing = false
+    /// The client has closed its sending side.
+    private var inputEnded = false
+    /// How long a half-closed connection waits for the client to close its side.
+    static let linger = TimeAmount.seconds(2)
+    /// A routed request asked for `Connection: close`: the router closes after answering it, so nothing behind it
+    /// is served.
+    private var lastRoutedRequest = false
     private var date = HTTPDate()
     private let idleTimeout: TimeAmount
     private var lastActivity = NIODeadline.now()
     /// Whether a request's head has been read and not yet its end.
     private var reading = false
+    /// The pending idle check; nil while the connection waits for an answer (the answer schedules the next).
     private var idleCheck: Scheduled<Void>?
     /// Set by a graceful shutdown: the connection closes once what is in progress is answered.
     private var quiescing = false
@@ -66,6 +78,8 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let id: String
         let start = ContinuousClock.now
         var body: [UInt8] = []
+        /// Its end has been read and the call handed to the app.
+        var served = false
 
         init(request: HTTPRequest, app: String, method: String, id: String) {
             self.request = request
@@ -95,9 +109,14 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) -> Bool {
         switch part {
         case .head(let request):
+            if lastRoutedRequest {
+                closing = true
+                return true
+            }
             guard current == nil else { return false }
             guard let target = AppCalls.target(of: request) else {
                 routed += 1
+                if request.headerFields[.connection] == "close" { lastRoutedRequest = true }
                 context.fireChannelRead(wrapInboundOut(part))
                 return true
             }
@@ -138,14 +157,14 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if declared > maxBody { refuseOversized(call, context: context) } else { call.body.reserveCapacity(min(declared, 65536)) }
     }
 
-    /// 413, then the connection closes: the rest of an oversized upload is not read.
+    /// 413, then the connection closes: nothing after the oversized request is served.
     private func refuseOversized(_ call: Current, context: ChannelHandlerContext) {
         closing = true
-        held.removeAll()
         respond(call, .failure(APIError.bodyTooLarge(limit: maxBody)), context: context)
     }
 
     private func serve(_ call: Current, context: ChannelHandlerContext) {
+        call.served = true
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context, call), eventLoop: loop)
         calls.call(call.request, app: call.app, method: call.method, body: call.body, requestID: call.id) { result in
@@ -169,7 +188,8 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let close = closing || quiescing || call.request.headerFields[.connection] == "close"
         var fields = answer.headers
-        fields[.contentLength] = String(answer.body.count)
+        // 204 and 304 carry no body (`AppCalls` refuses one) and no length.
+        if answer.status != .noContent && answer.status != .notModified { fields[.contentLength] = String(answer.body.count) }
         fields[.requestID] = call.id
         fields[.date] = date.now()
         fields[.server] = Gateway.serverName
@@ -180,63 +200,104 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         calls.metrics.requestFinished(route: AppCalls.route, method: "POST", status: answer.status.code,
                                       duration: ContinuousClock.now - call.start)
-        lastActivity = .now()
+        answered(context: context)
         if close {
             closing = true
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            held.removeAll()
+            heldSignals.removeAll()
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                self.finishConnection(context: context)
+            }
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             release(context: context)
         }
     }
 
-    /// Takes the held parts that can go now, then reads again once none is left.
+    /// After the last answer: closes the sending side, and the whole connection once the client's side is closed
+    /// too (or could not be closed alone).
+    private func finishConnection(context: ChannelHandlerContext) {
+        guard !inputEnded else { return context.close(promise: nil) }
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        context.close(mode: .output, promise: halfClosed)
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.linger) { context.close(promise: nil) }
+        resumeReading(context: context)
+    }
+
+    /// Takes the held parts that can go now, then passes on held signals and reads again once nothing waits.
     private func release(context: ChannelHandlerContext) {
         let before = held.count
-        while let part = held.first, !closing {
-            guard take(part, context: context) else { break }
-            held.removeFirst()
+        // Taken off first: taking a part can close the connection, and closing empties `held`.
+        while !closing, let part = held.popFirst() {
+            if !take(part, context: context) {
+                held.prepend(part)
+                break
+            }
         }
         // The router's channel hands parts on at the end of a read: released parts make one.
         if held.count < before { context.fireChannelReadComplete() }
-        if held.isEmpty && current == nil && !heldSignals.isEmpty {
-            let signals = heldSignals
-            heldSignals = []
-            for signal in signals {
-                switch signal {
-                case .error(let error): context.fireErrorCaught(error)
-                case .event(let event): context.fireUserInboundEventTriggered(event)
+        if held.isEmpty && !heldSignals.isEmpty {
+            abandonIncomplete()
+            if current == nil {
+                let signals = heldSignals
+                heldSignals = []
+                for signal in signals {
+                    switch signal {
+                    case .error(let error): context.fireErrorCaught(error)
+                    case .event(let event): context.fireUserInboundEventTriggered(event)
+                    }
                 }
             }
         }
-        if held.isEmpty && readPending {
-            readPending = false
-            context.read()
-        }
+        resumeReading(context: context)
     }
 
+    /// The input ended (a half-close or an error) in the middle of an app call's request: it can never be
+    /// served, so no answer is owed for it.
+    private func abandonIncomplete() {
+        if let current, !current.served { self.current = nil }
+    }
+
+    // MARK: - Reads and writes
+
+    /// Reads go on only when no part waits and the outbound buffer has room: a client that pipelines requests
+    /// and never reads the answers cannot grow either.
     func read(context: ChannelHandlerContext) {
-        if held.isEmpty { context.read() } else { readPending = true }
+        // Closing, the client's bytes are read (and dropped) until it closes its side.
+        if closing || (held.isEmpty && context.channel.isWritable) { context.read() } else { readPending = true }
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        guard readPending && (closing || (held.isEmpty && context.channel.isWritable)) else { return }
+        readPending = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReading(context: context)
+        context.fireChannelWritabilityChanged()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
         context.write(data, promise: promise)
         guard isEnd else { return }
-        lastActivity = .now()
+        answered(context: context)
         // Never below zero: the router also answers what never reached it as a request (a parse error's 400).
         routed = max(routed - 1, 0)
-        if routed == 0 && !held.isEmpty {
+        if routed == 0 && (!held.isEmpty || !heldSignals.isEmpty) {
             // Not from inside the router's write: the held parts go on in the next tick.
             context.eventLoop.assumeIsolated().execute { self.release(context: context) }
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if held.isEmpty { abandonIncomplete() }
         if held.isEmpty && current == nil && heldSignals.isEmpty { context.fireErrorCaught(error) } else { hold(.error(error)) }
     }
 
-    /// At most a few signals are kept: a parse error ends the input, so nothing follows it.
+    /// At most a few signals are kept: an error or a half-close ends the input, so little follows it.
     private func hold(_ signal: HeldSignal) {
         if heldSignals.count < 4 { heldSignals.append(signal) }
     }
@@ -265,32 +326,43 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    /// An answer was written: the quiet time counts from now, and a check paused while the answer was owed is
+    /// scheduled again.
+    private func answered(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        if idleCheck == nil { scheduleIdleCheck(context: context, in: idleTimeout) }
+    }
+
     private func scheduleIdleCheck(context: ChannelHandlerContext, in delay: TimeAmount) {
         idleCheck?.cancel()
         idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { self.checkIdle(context: context) }
     }
 
-    /// Closes a connection quiet for `idleTimeout`, unless it waits for a response to a request read whole (a
-    /// client that stalls halfway through sending a request is closed).
+    /// Closes a connection quiet for `idleTimeout`, unless it waits for an answer: to a request read whole, or
+    /// to one ahead of requests held behind it. A client that stalls halfway through sending a request is closed.
     private func checkIdle(context: ChannelHandlerContext) {
         idleCheck = nil
-        let waitingForUs = !reading && (current != nil || routed > 0)
+        if !closing && (!held.isEmpty || (!reading && (current != nil || routed > 0))) { return }
         let quietUntil = lastActivity + idleTimeout
-        if waitingForUs || NIODeadline.now() < quietUntil {
-            scheduleIdleCheck(context: context, in: waitingForUs ? idleTimeout : quietUntil - .now())
+        if NIODeadline.now() < quietUntil {
+            scheduleIdleCheck(context: context, in: quietUntil - .now())
         } else {
             context.close(promise: nil)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed = event as? ChannelEvent, current != nil || !held.isEmpty || !heldSignals.isEmpty {
-            return hold(.event(event))
+        if case .inputClosed = event as? ChannelEvent {
+            inputEnded = true
+            if closing { return context.close(promise: nil) }
+            if held.isEmpty { abandonIncomplete() }
+            if held.isEmpty && current == nil && heldSignals.isEmpty { context.fireUserInboundEventTriggered(event) } else { hold(.event(event)) }
+            return
         }
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
         quiescing = true
-        // With an app call in progress, its answer closes the connection (held requests are dropped with it);
-        // otherwise the connection-state handler closes it once the router's requests are answered.
-        if current == nil { context.fireUserInboundEventTriggered(event) } else { held.removeAll() }
+        // With an app call in progress, its answer closes the connection, and requests held behind it are not
+        // served; otherwise the connection-state handler closes it once the router's requests are answered.
+        if current == nil { context.fireUserInboundEventTriggered(event) }
     }
 }

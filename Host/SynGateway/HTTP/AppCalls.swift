@@ -63,9 +63,11 @@ struct AppCalls: Sendable {
             let (http, code) = Self.mapStatus(reply.status)
             throw APIError(http, code, String(decoding: reply.body.prefix(4096), as: UTF8.self))
         }
-        guard (100...599).contains(reply.httpStatus) else {
+        // 1xx would announce another response to come; 204 and 304 must not carry a body.
+        guard (200...599).contains(reply.httpStatus), reply.body.isEmpty || (reply.httpStatus != 204 && reply.httpStatus != 304) else {
             metrics.appCall(app: app, outcome: "bad_status")
-            throw APIError(.badGateway, "bad_app_status", "the app answered with HTTP status \(reply.httpStatus)")
+            throw APIError(.badGateway, "bad_app_status", "the app answered with HTTP status \(reply.httpStatus)"
+                           + (reply.body.isEmpty ? "" : " and a \(reply.body.count)-byte body"))
         }
         metrics.appCall(app: app, outcome: "ok")
         let isJSON = JSONScan.isJSON(reply.body)
