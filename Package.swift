@@ -53,6 +53,11 @@ let package = Package(
         .target(name: "SynSodium", dependencies: ["CSynSodium"], path: "Host/SynSodium"),
         // SQLite connections, statements, the app-database policy (authorizer) and quotas.
         .target(name: "SynSQLite", dependencies: ["CSynSQLite"], path: "Host/SynSQLite"),
+        // Text encodings shared by the host and the worker: JSON validation and quoting, standard base64.
+        .target(name: "SynText", path: "Host/SynText"),
+        // The app's own database, run inside its worker: KV, SQL with JSON parameters and rows, one transaction
+        // per call, and the outbox of events and timers.
+        .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynText"], path: "Host/SynAppStore"),
         // Frames on the host<->worker link, shared by both sides.
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
@@ -60,16 +65,17 @@ let package = Package(
             "SynWire", "SynSodium", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
         ], path: "Host/SynConfig"),
         // Host side: spawning, cgroups, the worker link, death classification, supervision.
-        .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "CSynSys", "CSynSeccomp"],
+        .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "SynAppStore", "CSynSys", "CSynSeccomp"],
                 path: "Host/SynSandbox"),
         // The capability broker: policy checks, storage, identity, per-request transactions.
-        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "PluginABI"],
+        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "SynText",
+                                                "SynAppStore", "PluginABI"],
                 path: "Host/SynBroker"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
-        .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
+        .target(name: "SynHTTPSig", dependencies: ["SynSodium", "SynText"], path: "Host/SynHTTPSig"),
         // The node (apps, lifecycle, management actions) and its HTTP gateway.
         .target(name: "SynGateway", dependencies: [
-            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "CSynSys",
+            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -82,11 +88,12 @@ let package = Package(
         ], path: "Host/SynGateway"),
         // The sandboxed worker executable.
         .executableTarget(name: "SynWorker", dependencies: [
-            "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap",
+            "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap", "SynAppStore",
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
             "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynHTTPSig",
+            "SynText", "SynAppStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -115,8 +122,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),
         .testTarget(name: "SynAppKitTests", dependencies: ["SynAppKit"], path: "Tests/SynAppKitTests"),
-        .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium"], path: "Tests/SynHTTPSigTests"),
+        .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium", "SynText"], path: "Tests/SynHTTPSigTests"),
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
+        .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
+        .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),

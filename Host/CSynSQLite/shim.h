@@ -1,4 +1,7 @@
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* SQLITE_TRANSIENT is a cast macro Swift cannot import: SQLite copies the bound bytes before returning. */
 static inline sqlite3_destructor_type csyn_sqlite3_transient(void) {
@@ -9,4 +12,10 @@ static inline sqlite3_destructor_type csyn_sqlite3_transient(void) {
    SQLITE_DBCONFIG_DEFENSIVE. Pass value -1 to read without changing; the resulting setting goes to *result. */
 static inline int csyn_sqlite3_db_config_flag(sqlite3 *db, int op, int value, int *result) {
     return sqlite3_db_config(db, op, value, result);
+}
+
+/* fstat(2) as the fstat system call itself: glibc's fstat() issues newfstatat, which also takes a path. The
+   descriptor jail gives SQLite this one, so a sandbox can allow fstat without allowing stat of any path. */
+static inline int csyn_sqlite3_raw_fstat(int fd, struct stat *st) {
+    return (int)syscall(SYS_fstat, fd, st);
 }

@@ -273,4 +273,58 @@ int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag) {
     return 0;
 }
 
+int csyn_ignore_sigxfsz(void) { return signal(SIGXFSZ, SIG_IGN) == SIG_ERR ? -1 : 0; }
+
+int csyn_send_fd_array(int sock, const int *fds, int n, int32_t tag) {
+    if (n < 1 || n > 8) { errno = EINVAL; return -1; }
+    char control[CMSG_SPACE(sizeof(int) * 8)];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { &tag, sizeof tag };
+    struct msghdr msg = { 0 };
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+    ssize_t r;
+    do { r = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+    return r == (ssize_t)sizeof tag ? 0 : -1;
+}
+
+int csyn_recv_fd_array(int sock, int *fds, int max, int *n, int32_t *tag) {
+    char control[CMSG_SPACE(sizeof(int) * 8)];
+    struct iovec iov = { tag, sizeof *tag };
+    struct msghdr msg = { 0 };
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    *n = 0;
+    ssize_t r;
+    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r == 0) return 1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    int got = 0, all[8];
+    if (r > 0 && c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (got > 8) got = 8;
+        memcpy(all, CMSG_DATA(c), sizeof(int) * (size_t)got);
+    }
+    int ok = r == (ssize_t)sizeof *tag && !(msg.msg_flags & MSG_CTRUNC) && max >= 0 && max <= 8;
+    for (int i = 0; i < got; i++) {
+        if (ok && i < max) fds[(*n)++] = all[i];
+        else close(all[i]);
+    }
+    if (!ok) {
+        for (int i = 0; i < *n; i++) close(fds[i]);
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
 int csyn_malloc_trim(void) { return malloc_trim(0); }

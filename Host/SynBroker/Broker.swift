@@ -1,16 +1,18 @@
 public import SynConfig
 public import SynSandbox
 import PluginABI
+import SynAppStore
 import SynSodium
-import SynSQLite
+import SynText
 public import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The capability broker: runs the host functions an app calls, after checking its effective grants
-/// (manifest ∩ node.toml). Storage is the app's own SQLite database, one transaction per request; identity is
-/// the app's own ed25519 key, which never leaves the host.
+/// (manifest ∩ node.toml). Identity is the app's own ed25519 key, which never leaves the host. Storage is the
+/// app's own SQLite database, which the host creates and hands to the app's worker as open files: the worker runs
+/// the app's SQL, one transaction per call, and the host never does.
 ///
 /// Data directory layout: `node.key`, `node.toml`, `apps/<id>/app.key`, `apps/<id>/app.db`.
 public final class Broker: HostCallHandler, @unchecked Sendable {
@@ -31,8 +33,6 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     private var counters: [String: (denials: Int, events: Int)] = [:]
     /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
     private var requestDenials: [UInt64: Int] = [:]
-    /// The first failed written-behind write of each request in flight.
-    private var writeFailures: [UInt64: BrokerFailure] = [:]
     static let maxAuditedDenials = 10
     /// Events and timers of requests in flight, written only if the request commits.
     private var outboxes: [UInt64: Outbox] = [:]
@@ -65,15 +65,14 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     private let node: NodeConfig
     private let lock = Mutex()
     private var apps: [String: AppState] = [:]
-    /// Largest key, value, SQL text and message the broker accepts from an app.
-    static let maxKey = 1024
+    /// Largest message the broker accepts from an app.
     static let maxValue = 1 << 20
-    static let maxSQL = 64 * 1024
 
     private struct AppState {
         let policy: Policy
         let key: SigningKey
-        let storage: AppStorage
+        /// The app's database, when it may use storage.
+        let storage: WorkerStorage?
     }
 
     /// Opens (creating) the data directory and the node key. Refuses a key file readable by others.
@@ -92,7 +91,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         events = try EventStore(path: dataDirectory + "/node.db")
     }
 
-    /// Makes `manifest`'s app known: its directory, key and database.
+    /// Makes `manifest`'s app known: its directory, key and, when it may use storage, its database files (a fresh
+    /// database if it has none; an existing one is never opened here: the app wrote it).
     public func register(_ manifest: AppManifest) throws(BrokerError) {
         let dir = dataDirectory + "/apps/" + manifest.id
         try Self.makeDirectory(dir)
@@ -100,35 +100,41 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         do { key = try KeyFile.loadOrCreate(path: dir + "/app.key").key } catch {
             throw BrokerError(.identity, "app key of '\(manifest.id)': \(error.message)")
         }
-        let quota = Int64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
-        let storage: AppStorage
-        do { storage = try AppStorage(appID: manifest.id, directory: dir, quotaBytes: quota) } catch {
-            throw BrokerError(.storage, error.message)
+        let policy = Policy(manifest: manifest, node: node)
+        let kv = policy.denial(.storageKV) == nil, sql = policy.denial(.storageSQL) == nil
+        var storage: WorkerStorage?
+        if kv || sql {
+            do throws(StoreFailure) { try AppStoreFiles.prepare(directory: dir) } catch {
+                throw BrokerError(.storage, "the database of '\(manifest.id)': \(error.message)")
+            }
+            let quota = UInt64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
+            storage = WorkerStorage(directory: dir, quotaBytes: quota, kv: kv, sql: sql)
         }
-        let state = AppState(policy: Policy(manifest: manifest, node: node), key: key, storage: storage)
+        let state = AppState(policy: policy, key: key, storage: storage)
         lock.withLock { apps[manifest.id] = state }
     }
+
+    /// The app's database files and grants, for its workers.
+    public func storage(for app: String) -> WorkerStorage? { lock.withLock { apps[app]?.storage } }
 
     /// Adds the broker's share of an app's footprint: denials, committed events and its database's size.
     public func complete(_ footprint: AppFootprint, of app: String) -> AppFootprint {
         var f = footprint
-        let (c, storage) = lock.withLock { (counters[app] ?? (0, 0), apps[app]?.storage) }
+        let c = lock.withLock { counters[app] ?? (0, 0) }
         f.denials = c.denials
         f.eventsEmitted = c.events
-        if let storage {
-            f.storageBytes = ["", "-wal"].reduce(Int64(0)) { total, suffix in
-                var st = stat()
-                return total + (stat(storage.path + suffix, &st) == 0 ? Int64(st.st_size) : 0)
-            }
+        // Sizes from the file system: the host does not open a database the app wrote.
+        let dir = dataDirectory + "/apps/" + app + "/"
+        f.storageBytes = AppStoreFiles.names.reduce(Int64(0)) { total, name in
+            var st = stat()
+            return total + (lstat(dir + name, &st) == 0 ? Int64(st.st_size) : 0)
         }
         return f
     }
 
-    /// The app's public key, if registered.
-    /// Closes every app's database (rolling back a request still in flight), the event log and the audit log
-    /// (after a last signed checkpoint). For the node's shutdown, once the workers are stopped.
+    /// Closes the event log and the audit log (after a last signed checkpoint). For the node's shutdown, once the
+    /// workers are stopped.
     public func close() {
-        for storage in lock.withLock({ apps.values.map(\.storage) }) { storage.close() }
         events.close()
         audit.close()
     }
@@ -141,38 +147,12 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         guard let app = lock.withLock({ apps[context.app] }) else {
             return (BrokerStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
         }
-        // After a written-behind write failed, the call is lost: say so at the next chance instead of working on.
-        if let failed = lock.withLock({ writeFailures[context.requestID] }) {
-            return (failed.status, Array(failed.message.utf8))
-        }
         do {
             var reader = WireReader(payload)
             return (BrokerStatus.ok, try run(op, app, context, &reader))
         } catch {
             let failure = answer(error, op, context)
             return (failure.status, Array(failure.message.utf8))
-        }
-    }
-
-    /// Applies blind `kv_put`s the worker wrote behind (records of key and value), in order. The first failure
-    /// stops them and fails the call when it ends.
-    public func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {
-        guard lock.withLock({ writeFailures[context.requestID] }) == nil else { return }
-        guard let app = lock.withLock({ apps[context.app] }) else { return }
-        var r = WireReader(payload)
-        do {
-            guard op == .kvPut else {
-                throw BrokerFailure(BrokerStatus.badArg, "\(op.slotName) cannot be written behind; only a blind kv_put can")
-            }
-            try require(app, .storageKV, op)
-            while r.remaining > 0 {
-                let key = try key(&r), value = try r.data(limit: Self.maxValue)
-                _ = try app.storage.put(context.requestID, key: key, value: value, ifVersion: 0, wantVersion: false)
-            }
-        } catch {
-            let failure = answer(error, op, context)
-            let message = "an earlier kv_put of this call, written behind, failed: \(failure.message)"
-            lock.withLock { writeFailures[context.requestID] = BrokerFailure(failure.status, message) }
         }
     }
 
@@ -197,22 +177,13 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     public func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? {
-        let writeFailure = lock.withLock { writeFailures.removeValue(forKey: context.requestID) }
-        var failure = writeFailure
-        if let storage = lock.withLock({ apps[context.app] })?.storage,
-           let commitFailure = storage.finish(context.requestID, commit: commit && writeFailure == nil)
-        {
-            failure = commitFailure
-        }
         let denials = lock.withLock { requestDenials.removeValue(forKey: context.requestID) ?? 0 }
         if denials > Self.maxAuditedDenials {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
                          cause: "\(denials - Self.maxAuditedDenials) more denials in this request not itemised" + Self.requestSuffix(context))
         }
         let outbox = lock.withLock { outboxes.removeValue(forKey: context.requestID) }
-        guard commit else { return nil }
-        if let failure { return HostCallFailure(status: failure.status, message: failure.message) }
-        guard let outbox else { return nil }
+        guard commit, let outbox else { return nil }
         do {
             try events.commit(events: outbox.events, timers: outbox.timers)
             lock.withLock { counters[context.app, default: (0, 0)].events += outbox.events.count }
@@ -243,39 +214,19 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             guard Ed25519.verify(publicKey: key, domain: .app(context.app), message: message, signature: signature) else {
                 throw BrokerFailure(BrokerStatus.denied, "id_verify: the signature does not verify")
             }
-        case .kvGet:
+        case .kvGet, .kvPut, .kvDelete, .kvScan:
             try require(app, .storageKV, op)
-            let (value, version) = try app.storage.get(id, key: try key(&r))
-            w.u64(version); w.data(value)
-        case .kvPut:
-            try require(app, .storageKV, op)
-            let key = try key(&r), value = try r.data(limit: Self.maxValue)
-            w.u64(try app.storage.put(id, key: key, value: value, ifVersion: try r.u64()))
-        case .kvDelete:
-            try require(app, .storageKV, op)
-            let key = try key(&r)
-            try app.storage.delete(id, key: key, ifVersion: try r.u64())
-        case .kvScan:
-            try require(app, .storageKV, op)
-            let prefix = try r.data(limit: Self.maxKey), cursor = try r.data(limit: Self.maxKey)
-            let (page, next) = try app.storage.scan(id, prefix: prefix, cursor: cursor, limit: try r.u32())
-            w.data(page); w.data(next)
-        case .sqlExec:
+            throw Self.servedByWorker(op)
+        case .sqlExec, .sqlQuery:
             try require(app, .storageSQL, op)
-            let (sql, parameters) = try statement(&r)
-            w.u64(try app.storage.exec(id, sql: sql, parameters: parameters, deadlineNs: context.deadlineNs))
-        case .sqlQuery:
-            try require(app, .storageSQL, op)
-            let (sql, parameters) = try statement(&r)
-            w.data(JSONValues.rows(try app.storage.query(id, sql: sql, parameters: parameters, maxBytes: Self.maxValue,
-                                                          deadlineNs: context.deadlineNs)))
+            throw Self.servedByWorker(op)
         case .eventEmit:
             let typeBytes = try r.data(limit: 128), payload = try r.data(limit: Self.maxEventPayload)
             guard let type = String(validating: typeBytes, as: UTF8.self), Self.isEventType(type) else {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
             }
             try require(app, .eventsPublish(type: type), op)
-            guard payload.isEmpty || JSONValues.isJSON(payload) else {
+            guard payload.isEmpty || JSONScan.isJSON(payload) else {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
             try reserveOutbox(id, bytes: payload.count + type.utf8.count, slot: op.slotName)
@@ -309,6 +260,12 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         return w.bytes
     }
 
+    /// A granted storage slot asked of the host: the worker runs storage itself, so only a worker that bypassed its
+    /// own table sends one.
+    static func servedByWorker(_ op: HostOp) -> BrokerFailure {
+        BrokerFailure(BrokerStatus.unsupported, "\(op.slotName) is served inside the app's worker, on its own database; the host runs no app SQL")
+    }
+
     /// `shop.order.paid`: dot-separated segments of `[a-z0-9_-]`, at most 128 bytes.
     static func isEventType(_ s: String) -> Bool {
         guard !s.isEmpty, s.utf8.count <= 128 else { return false }
@@ -333,24 +290,10 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
     }
 
-    private func key(_ r: inout WireReader) throws -> [UInt8] {
-        let key = try r.data(limit: Self.maxKey)
-        guard !key.isEmpty else { throw BrokerFailure(BrokerStatus.badArg, "keys must not be empty") }
-        return key
-    }
-
     private func raw(_ r: inout WireReader, _ n: Int) throws -> [UInt8] {
         var out: [UInt8] = []
         for _ in 0..<n { out.append(try r.u8()) }
         return out
-    }
-
-    private func statement(_ r: inout WireReader) throws -> (String, [SQLValue]) {
-        let sqlBytes = try r.data(limit: Self.maxSQL)
-        guard let sql = String(validating: sqlBytes, as: UTF8.self) else {
-            throw BrokerFailure(BrokerStatus.badArg, "SQL must be UTF-8")
-        }
-        return (sql, try JSONValues.parameters(try r.data(limit: Self.maxValue)))
     }
 
     private static func makeDirectory(_ path: String) throws(BrokerError) {

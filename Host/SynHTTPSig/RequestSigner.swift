@@ -1,3 +1,4 @@
+import SynText
 public import SynSodium
 
 /// Client-side signing in Syneroym's profile, for the CLI: covers `@method`, `@authority`, `@target-uri`, and

@@ -10,6 +10,25 @@ extension Database {
         /// Lock the file exclusively for the connection's life (`locking_mode=EXCLUSIVE`, set before WAL is entered,
         /// so the WAL index lives in the heap): no other connection or process can open it meanwhile.
         public var exclusive = false
+        /// The file comes from somewhere the host does not trust (an app's database read by the host): open it
+        /// with `cell_size_check`, no memory mapping and `query_only`, as SQLite advises for such files.
+        public var untrusted = false
+        /// Size limits applied to every statement on the connection.
+        public var limits = Limits()
+
+        public init() {}
+    }
+
+    /// `sqlite3_limit` values; the defaults bound what one statement can make SQLite allocate.
+    public struct Limits: Sendable {
+        /// The largest string or blob, bytes (SQLite's default is 1 GB).
+        public var length: Int32 = 16 << 20
+        /// The longest SQL text, bytes.
+        public var sqlLength: Int32 = 1 << 20
+        public var exprDepth: Int32 = 1000
+        public var compoundSelect: Int32 = 500
+        public var triggerDepth: Int32 = 100
+        public var likePatternLength: Int32 = 50_000
 
         public init() {}
     }

@@ -4,8 +4,9 @@ import CSynSQLite
 ///
 /// Explicitly not `Sendable` (as in GRDB): create it, use it and close it on one thread. Every connection is opened
 /// in WAL mode with `synchronous=NORMAL`, `foreign_keys=ON`, defensive mode on, `trusted_schema` off, extension
-/// loading disabled and `ATTACH` limited to zero databases (so `VACUUM` through `execute` fails too: use `vacuum()`).
-/// Call `applyAppPolicy()` before running an app's SQL.
+/// loading and the two-argument `fts3_tokenizer()` disabled, no helper threads, and the length limits of
+/// `Options.Limits`; `ATTACH` is limited to zero databases (so `VACUUM` through `execute` fails too: use `vacuum()`).
+/// Call `applyAppPolicy()` before running an app's SQL; open a file the host does not trust with `Options.untrusted`.
 public final class Database {
     /// The path the connection was opened with.
     public let path: String
@@ -55,7 +56,24 @@ public final class Database {
         try setFlag(SQLITE_DBCONFIG_DEFENSIVE, true, name: "defensive mode")
         try setFlag(SQLITE_DBCONFIG_TRUSTED_SCHEMA, false, name: "trusted_schema")
         try setFlag(SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, false, name: "load_extension")
+        // Debian builds SQLite with the FTS3 tokenizer interface: fts3_tokenizer('x', <bytes>) installs a function
+        // pointer of the caller's choosing.
+        try setFlag(SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, false, name: "fts3_tokenizer")
         sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0)
+        sqlite3_limit(db, SQLITE_LIMIT_WORKER_THREADS, 0)
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, options.limits.length)
+        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, options.limits.sqlLength)
+        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, options.limits.exprDepth)
+        sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, options.limits.compoundSelect)
+        sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, options.limits.triggerDepth)
+        sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, options.limits.likePatternLength)
+        if options.untrusted {
+            // SQLite's advice for database files from elsewhere: check cells as they are read, never map the
+            // file, and refuse any write.
+            try execute("PRAGMA cell_size_check=ON")
+            try execute("PRAGMA mmap_size=0")
+            try execute("PRAGMA query_only=ON")
+        }
         if options.exclusive { try execute("PRAGMA locking_mode=EXCLUSIVE") }
         if !options.readOnly {
             let sql = "PRAGMA journal_mode=WAL"
@@ -91,6 +109,22 @@ public final class Database {
 
     /// Whether the connection is open.
     public var isOpen: Bool { handle != nil }
+
+    /// The OS error (`errno`) behind the most recent I/O failure, e.g. `EFBIG` past `RLIMIT_FSIZE`; 0 if none.
+    /// The corresponding C function is `sqlite3_system_errno`.
+    public var systemErrno: Int32 {
+        guard let handle else { return 0 }
+        return sqlite3_system_errno(handle)
+    }
+
+    /// Keeps the WAL file when the last connection closes (`SQLITE_FCNTL_PERSIST_WAL`), so it is never unlinked
+    /// and need never be created again. The corresponding C function is `sqlite3_file_control`.
+    public func keepWALOnClose() throws(SQLiteError) {
+        guard let handle else { throw Database.closedError(sql: nil) }
+        var on: Int32 = 1
+        let rc = sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
+        guard rc == SQLITE_OK else { throw error(rc, sql: nil) }
+    }
 
     /// Rows changed by the most recent INSERT, UPDATE or DELETE; 0 when closed.
     /// The corresponding C function is `sqlite3_changes64`.

@@ -24,14 +24,33 @@ public protocol HostCallHandler: Sendable {
     /// Runs one host function. Returns the `syn_status` and the reply payload (on failure, a UTF-8 message for
     /// `last_error`).
     func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8])
-    /// Runs host functions the worker wrote behind (a `hostWrite` frame): nothing is answered, and a failure must
-    /// fail the call when `endCall` is asked.
-    func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8])
-    /// The call ended. `commit` is true only when the app returned SYN_OK with a status below 500; a failure, a
-    /// timeout or the worker's death ends it with `commit` false. Storage writes made during the call follow it.
-    /// Returns why the host could not keep a call the app wanted committed (a written-behind write failed, or the
-    /// commit itself did): the call then fails with that status and message, and none of its writes are kept.
+    /// The call ended. `commit` is true exactly when the worker committed the call's transaction: the app returned
+    /// SYN_OK (with a 2xx or 3xx status for a method call) and the commit succeeded; a failure, a timeout or the
+    /// worker's death ends it with `commit` false. Returns why the host could not keep what the call produced: the
+    /// call then fails with that status and message.
     func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure?
+    /// The app's database, if the app may use storage: the worker opens it itself, on these files.
+    func storage(for app: String) -> WorkerStorage?
+}
+
+extension HostCallHandler {
+    public func storage(for app: String) -> WorkerStorage? { nil }
+}
+
+/// Where an app's database lives and what its worker may do with it.
+public struct WorkerStorage: Sendable, Equatable {
+    /// The directory holding `app.db`, `app.db-wal` and `app.db-shm` (see `AppStoreFiles`).
+    public let directory: String
+    public let quotaBytes: UInt64
+    /// `storage.kv` and `storage.sql` granted (manifest ∩ node.toml).
+    public let kv: Bool
+    public let sql: Bool
+    public init(directory: String, quotaBytes: UInt64, kv: Bool, sql: Bool) {
+        self.directory = directory
+        self.quotaBytes = quotaBytes
+        self.kv = kv
+        self.sql = sql
+    }
 }
 
 /// Why the host failed a call the app itself completed.
@@ -48,7 +67,6 @@ public struct HostCallFailure: Error, Sendable, Equatable {
 /// The handler used without a capability broker: every capability slot is callable and says why it fails.
 public struct UnsupportedHostCalls: HostCallHandler {
     public init() {}
-    public func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {}
     public func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? { nil }
     public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
         let message = "\(op.slotName) is not supported by this node yet: the capability broker that serves it is not installed"

@@ -1,5 +1,6 @@
 import CSynSeccomp
 import CSynSys
+import SynAppStore
 import Synchronization
 public import SynWire
 #if canImport(Glibc)
@@ -70,6 +71,18 @@ public final class WorkerProcess: @unchecked Sendable {
                                                 cpuPercent: spec.setup.threads || spec.cpuPercent < 100 ? spec.cpuPercent : nil))
         var setup = spec.setup
         setup.cgroupProcs = cgroup.procsFiles
+        // The app's database: the worker opens it on these descriptors, and the kernel caps its files at the quota.
+        var databaseFDs: [Int32] = []
+        defer { for fd in databaseFDs { close(fd) } }
+        if let storage = hostCalls.storage(for: spec.appID) {
+            do throws(StoreFailure) { databaseFDs = try AppStoreFiles.openAll(directory: storage.directory) } catch {
+                close(fds[0]); close(fds[1])
+                cgroup.remove()
+                throw .refused(SandboxError(.spawn, error.message))
+            }
+            setup.storage = WorkerSetup.Storage(quotaBytes: storage.quotaBytes, kv: storage.kv, sql: storage.sql,
+                                                callTimeoutMs: UInt32(clamping: spec.callTimeoutMs))
+        }
         if getuid() == 0 && setup.uid == nil {
             // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership. The
             // ids come from a block that no account or subordinate range on this machine uses.
@@ -97,7 +110,7 @@ public final class WorkerProcess: @unchecked Sendable {
         }
         let worker = WorkerProcess(spec: spec, pid: pid, socket: fds[0], cgroup: cgroup, hostCalls: hostCalls,
                                    log: log)
-        try worker.handshake(setup)
+        try worker.handshake(setup, databaseFDs: databaseFDs)
         return worker
     }
 
@@ -119,11 +132,14 @@ public final class WorkerProcess: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
     }
 
-    private func handshake(_ setup: WorkerSetup) throws(WorkerError) {
+    private func handshake(_ setup: WorkerSetup, databaseFDs: [Int32]) throws(WorkerError) {
         do throws(WireError) {
             try link.send(.call, op: CallOp.setup.rawValue, payload: setup.encode())
         } catch {
             throw .died(kill(.protocolViolation, "cannot send setup: \(error)"))
+        }
+        if !databaseFDs.isEmpty && databaseFDs.withUnsafeBufferPointer({ csyn_send_fd_array(socket, $0.baseAddress, Int32($0.count), 0) }) != 0 {
+            throw .died(kill(.protocolViolation, "cannot pass the app's database files: errno \(errno)"))
         }
         let reply = try exchange(.initialize, payload: HandlePayload(raw: spec.config), timeoutMs: spec.initTimeoutMs)
         guard reply.status == 0 else {
@@ -242,7 +258,7 @@ public final class WorkerProcess: @unchecked Sendable {
                 sent.append((id, payload))
             }
             for (i, call) in sent.enumerated() {
-                switch turn(id: call.id, payload: call.payload, timeoutMs: timeout) {
+                switch turn(id: call.id, op: calls[i].op, payload: call.payload, timeoutMs: timeout) {
                 case .success(let reply): each(i, .reply(reply))
                 case .failure(let error):
                     each(i, .died(error))
@@ -272,7 +288,7 @@ public final class WorkerProcess: @unchecked Sendable {
         } catch {
             throw linkFailure(error)
         }
-        return try turn(id: id, payload: payload, timeoutMs: timeoutMs).get()
+        return try turn(id: id, op: op, payload: payload, timeoutMs: timeoutMs).get()
     }
 
     /// What a failed send means: a dead peer may still have left its last words in the socket, so read them before
@@ -282,15 +298,17 @@ public final class WorkerProcess: @unchecked Sendable {
         do throws(WorkerError) { return .died(try drainAfterFatal()) } catch { return error }
     }
 
-    /// A sent call's turn: its reply (and host calls) within `timeoutMs` from now, and the verdict on its storage
-    /// writes: commit only on SYN_OK below 500, else roll back. A call whose writes the host could not keep comes
-    /// back as the host's failure.
-    private func turn(id: UInt64, payload: HandlePayload, timeoutMs: Int) -> Result<CallReply, WorkerError> {
+    /// A sent call's turn: its reply (and host calls) within `timeoutMs` from now. The worker committed the call's
+    /// transaction exactly when the app returned SYN_OK, with a 2xx or 3xx status for a method call (a failed
+    /// commit comes back as a failed call); the host keeps what the call produced on the same rule. A call whose
+    /// results the host could not keep comes back as the host's failure.
+    private func turn(id: UInt64, op: CallOp, payload: HandlePayload, timeoutMs: Int) -> Result<CallReply, WorkerError> {
         let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller,
                                       deadlineNs: Self.nowNs() + Int64(timeoutMs) * 1_000_000, tag: payload.tag)
         do throws(WorkerError) {
             let reply = try awaitReply(context, timeoutMs: timeoutMs)
-            if let failure = hostCalls.endCall(context, commit: reply.status == 0 && reply.httpStatus < 500) {
+            let committed = reply.status == 0 && (op != .handle || (200..<400).contains(reply.httpStatus))
+            if let failure = hostCalls.endCall(context, commit: committed) {
                 return .success(CallReply(status: failure.status, httpStatus: 0, body: Array(failure.message.utf8.prefix(4096))))
             }
             return .success(reply)
@@ -353,11 +371,6 @@ public final class WorkerProcess: @unchecked Sendable {
                 } catch {
                     throw .died(error.code == .closed ? try drainAfterFatal() : kill(.protocolViolation, error.message))
                 }
-            case .hostWrite where frame.requestID == id:
-                guard let hostOp = HostOp(rawValue: frame.op) else {
-                    throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))
-                }
-                hostCalls.hostWrite(context, op: hostOp, payload: frame.payload)
             case .log:
                 forwardLog(frame)
             case .fatal:

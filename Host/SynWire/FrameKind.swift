@@ -14,9 +14,7 @@ public enum FrameKind: UInt16, Sendable {
     case log = 6
     /// Worker (or its init, or its SIGSYS reporter) reports why it is about to die.
     case fatal = 7
-    /// Worker hands the host host-function calls it wrote behind (blind `kv_put`s), nested inside a call; never
-    /// answered. A failure among them fails the whole call when it ends.
-    case hostWrite = 8
+    // 8 was `hostWrite` (blind puts handed to the host); storage now runs in the worker. Never reuse it.
 }
 
 /// Operation codes carried in the header's `op` field of `call` frames.

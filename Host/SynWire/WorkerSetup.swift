@@ -47,6 +47,27 @@ public struct WorkerSetup: Sendable, Equatable {
     public var pinCPU: Int32 = -1
     /// Skip namespaces, mounts and seccomp: only for `synapp-worker` self-tests; the host never sets it.
     public var unsandboxed: Bool = false
+    /// The app's own database, when the app may use storage. Its three files (`app.db`, `-wal`, `-shm`) follow
+    /// this frame on the link as descriptors, in one message.
+    public var storage: Storage?
+
+    /// What the worker needs to run the app's database itself.
+    public struct Storage: Sendable, Equatable {
+        /// The storage quota: `RLIMIT_FSIZE` of the app process and SQLite's page limit.
+        public var quotaBytes: UInt64
+        /// Whether `kv_*` are granted (`storage.kv`); ungranted slots go to the host, which denies and audits them.
+        public var kv: Bool
+        /// Whether `sql_*` are granted (`storage.sql`).
+        public var sql: Bool
+        /// How long one call may run (`limits.call_timeout_ms`): the app's statements stop a little before.
+        public var callTimeoutMs: UInt32
+        public init(quotaBytes: UInt64, kv: Bool, sql: Bool, callTimeoutMs: UInt32) {
+            self.quotaBytes = quotaBytes
+            self.kv = kv
+            self.sql = sql
+            self.callTimeoutMs = callTimeoutMs
+        }
+    }
 
     /// A syscall answered with an errno instead of the default action.
     public struct ErrnoRule: Sendable, Equatable {
@@ -62,7 +83,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = WireWriter(capacity: 512)
-        w.u32(1) // format version
+        w.u32(2) // format version
         w.u32(uid ?? UInt32.max)
         w.u32(gid ?? UInt32.max)
         w.strings(cgroupProcs)
@@ -81,12 +102,16 @@ public struct WorkerSetup: Sendable, Equatable {
         w.string(appID)
         w.i32(pinCPU)
         w.bool(unsandboxed)
+        w.bool(storage != nil)
+        if let storage {
+            w.u64(storage.quotaBytes); w.bool(storage.kv); w.bool(storage.sql); w.u32(storage.callTimeoutMs)
+        }
         return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> WorkerSetup {
         var r = WireReader(bytes)
-        guard try r.u32() == 1 else { throw WireError(.badPayload, "unknown setup format version") }
+        guard try r.u32() == 2 else { throw WireError(.badPayload, "unknown setup format version") }
         var s = WorkerSetup()
         let uid = try r.u32(), gid = try r.u32()
         s.uid = uid == UInt32.max ? nil : uid
@@ -111,6 +136,9 @@ public struct WorkerSetup: Sendable, Equatable {
         s.appID = try r.string(limit: 255)
         s.pinCPU = try r.i32()
         s.unsandboxed = try r.bool()
+        if try r.bool() {
+            s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32())
+        }
         return s
     }
 }

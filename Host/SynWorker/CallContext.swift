@@ -1,3 +1,4 @@
+import SynAppStore
 import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -11,11 +12,11 @@ final class CallContext {
     let arenaLimit: Int
     var requestID: UInt64 = 0
     var lastError: [UInt8]? = nil
-    /// Blind `kv_put`s held back in this call.
-    var pending = WriteBehind()
-    /// The host has accepted a `kv_put` from this app, so blind puts may be written behind (the grant is fixed for
-    /// the worker's life; the host still checks every write).
-    var kvWritable = false
+    /// The app's database, when it has a storage grant; the call's transaction lives here.
+    let store: AppStore?
+    /// The store behind `kv_*` when `storage.kv` is granted, and behind `sql_*` when `storage.sql` is.
+    let kvStore: AppStore?
+    let sqlStore: AppStore?
     /// Calls the host pipelined behind the current one, read while waiting for a host call's answer; served next.
     private var stashed: [Frame] = []
     private var stashedHead = 0
@@ -26,9 +27,12 @@ final class CallContext {
     private var total = 0
     private static let chunkSize = 64 * 1024
 
-    init(link: FrameLink, arenaLimit: Int) {
+    init(link: FrameLink, arenaLimit: Int, store: AppStore? = nil, kv: Bool = false, sql: Bool = false) {
         self.link = link
         self.arenaLimit = arenaLimit
+        self.store = store
+        self.kvStore = kv ? store : nil
+        self.sqlStore = sql ? store : nil
     }
 
     /// The opaque pointer the app sees.
@@ -72,7 +76,6 @@ final class CallContext {
         total = chunks.first?.size ?? 0
         used = 0
         lastError = nil
-        pending.clear()
     }
 
     /// Keeps a pipelined call for later; false past `maxStashed` (the host broke the protocol).
@@ -93,11 +96,5 @@ final class CallContext {
             }
         }
         return stashed[stashedHead]
-    }
-
-    /// Hands the held-back puts to the host (no answer comes back).
-    func flushWrites() throws(WireError) {
-        guard !pending.isEmpty else { return }
-        try link.send(.hostWrite, requestID: requestID, op: HostOp.kvPut.rawValue, payload: pending.take())
     }
 }

@@ -1,12 +1,15 @@
 import CSynSys
 import PluginABI
+import SynAppStore
 import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The `syn_host` table handed to the app. Local slots run in the worker; capability slots become nested
-/// `hostCall` frames answered by the host.
+/// The `syn_host` table handed to the app. Local slots run in the worker, and so does storage when it is granted
+/// (the app's own database, `AppStore`); other capability slots become nested `hostCall` frames answered by the
+/// host. An ungranted storage slot goes to the host too, without its arguments: the host denies it, audits the
+/// denial and names the key that grants it.
 enum HostTable {
     /// Built once; lives for the life of the process.
     nonisolated(unsafe) static let table: UnsafeMutablePointer<syn_host> = {
@@ -49,63 +52,75 @@ enum HostTable {
         }
         h.kv_get = { ctx, key, value, version in
             guard let c = CallContext.from(ctx), let value else { return SYN_E_BAD_ARG }
-            let keyBytes = HostTable.bytes(key)
-            if version == nil, let held = c.pending.value(for: keyBytes) {
-                let out = c.buf(held)
-                guard held.isEmpty || out.ptr != nil else {
-                    return c.fail(SYN_E_QUOTA, "kv_get: the call's arena is full (it grows with profile keys limits.memory_mb and limits.max_frame_kb)")
-                }
-                value.pointee = out
-                return SYN_OK
+            guard let store = c.kvStore else {
+                var w = WireWriter(); w.data(HostTable.bytes(key))
+                return c.forward(.kvGet, w) { _ throws(WireError) in }
             }
-            var w = WireWriter(); w.data(keyBytes)
-            return c.forward(.kvGet, w) { r throws(WireError) in
-                let v = try r.u64()
-                value.pointee = c.buf(try r.data())
-                version?.pointee = v
+            return c.local("kv_get") { () throws(StoreFailure) in
+                let found = try store.get(key: HostTable.bytes(key))
+                value.pointee = try c.output(found.value, "kv_get")
+                version?.pointee = found.version
             }
         }
         h.kv_put = { ctx, key, value, ifVersion, newVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            let keyBytes = HostTable.bytes(key), valueBytes = HostTable.bytes(value)
-            if c.kvWritable, ifVersion == 0, newVersion == nil,
-               WriteBehind.accepts(keyLength: keyBytes.count, valueLength: valueBytes.count)
-            {
-                if !c.pending.fits(keyLength: keyBytes.count, valueLength: valueBytes.count) {
-                    do throws(WireError) { try c.flushWrites() } catch {
-                        return c.fail(SYN_E_INTERNAL, "kv_put: link to host failed: \(error)")
-                    }
-                }
-                c.pending.add(key: keyBytes, value: valueBytes)
-                return SYN_OK
+            guard let store = c.kvStore else {
+                var w = WireWriter(); w.data(HostTable.bytes(key)); w.data([]); w.u64(ifVersion)
+                return c.forward(.kvPut, w) { _ throws(WireError) in }
             }
-            var w = WireWriter(); w.data(keyBytes); w.data(valueBytes); w.u64(ifVersion)
-            let status = c.forward(.kvPut, w) { r throws(WireError) in newVersion?.pointee = try r.u64() }
-            if status == SYN_OK { c.kvWritable = true }
-            return status
+            return c.local("kv_put") { () throws(StoreFailure) in
+                let v = try store.put(key: HostTable.bytes(key, limit: AppStore.maxKey + 1),
+                                      value: HostTable.bytes(value, limit: AppStore.maxValue + 1),
+                                      ifVersion: ifVersion, wantVersion: newVersion != nil)
+                newVersion?.pointee = v
+            }
         }
         h.kv_delete = { ctx, key, ifVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(key)); w.u64(ifVersion)
-            return c.forward(.kvDelete, w) { _ throws(WireError) in }
+            guard let store = c.kvStore else {
+                var w = WireWriter(); w.data(HostTable.bytes(key)); w.u64(ifVersion)
+                return c.forward(.kvDelete, w) { _ throws(WireError) in }
+            }
+            return c.local("kv_delete") { () throws(StoreFailure) in
+                try store.delete(key: HostTable.bytes(key, limit: AppStore.maxKey + 1), ifVersion: ifVersion)
+            }
         }
         h.kv_scan = { ctx, prefix, cursor, limit, page, next in
             guard let c = CallContext.from(ctx), let page, let next else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(prefix)); w.data(HostTable.bytes(cursor)); w.u32(limit)
-            return c.forward(.kvScan, w) { r throws(WireError) in
-                page.pointee = c.buf(try r.data())
-                next.pointee = c.buf(try r.data())
+            guard let store = c.kvStore else {
+                var w = WireWriter(); w.data([]); w.data([]); w.u32(limit)
+                return c.forward(.kvScan, w) { _ throws(WireError) in }
+            }
+            return c.local("kv_scan") { () throws(StoreFailure) in
+                let result = try store.scan(prefix: HostTable.bytes(prefix, limit: AppStore.maxKey + 1),
+                                            cursor: HostTable.bytes(cursor, limit: AppStore.maxKey + 1), limit: limit)
+                page.pointee = try c.output(result.page, "kv_scan")
+                next.pointee = try c.output(result.next, "kv_scan")
             }
         }
         h.sql_exec = { ctx, sql, params, changes in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(sql)); w.data(HostTable.bytes(params))
-            return c.forward(.sqlExec, w) { r throws(WireError) in changes?.pointee = try r.u64() }
+            guard let store = c.sqlStore else {
+                var w = WireWriter(); w.data([]); w.data([])
+                return c.forward(.sqlExec, w) { _ throws(WireError) in }
+            }
+            return c.local("sql_exec") { () throws(StoreFailure) in
+                let n = try store.exec(sql: HostTable.bytes(sql, limit: AppStore.maxSQL + 1),
+                                       parameters: HostTable.bytes(params, limit: AppStore.maxValue + 1))
+                changes?.pointee = n
+            }
         }
         h.sql_query = { ctx, sql, params, rows in
             guard let c = CallContext.from(ctx), let rows else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(sql)); w.data(HostTable.bytes(params))
-            return c.forward(.sqlQuery, w) { r throws(WireError) in rows.pointee = c.buf(try r.data()) }
+            guard let store = c.sqlStore else {
+                var w = WireWriter(); w.data([]); w.data([])
+                return c.forward(.sqlQuery, w) { _ throws(WireError) in }
+            }
+            return c.local("sql_query") { () throws(StoreFailure) in
+                let json = try store.query(sql: HostTable.bytes(sql, limit: AppStore.maxSQL + 1),
+                                           parameters: HostTable.bytes(params, limit: AppStore.maxValue + 1))
+                rows.pointee = try c.output(json, "sql_query")
+            }
         }
         h.net_send = { ctx, peer, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
@@ -166,6 +181,25 @@ enum HostTable {
 }
 
 extension CallContext {
+    /// Runs a storage slot in the worker; a failure becomes the slot's status and `last_error`.
+    func local(_ slot: String, _ body: () throws(StoreFailure) -> Void) -> Int32 {
+        do throws(StoreFailure) {
+            try body()
+            return SYN_OK
+        } catch {
+            return fail(error.status, error.message)
+        }
+    }
+
+    /// A `syn_buf` over a copy of `bytes` in the arena; a full arena is the slot's failure.
+    func output(_ bytes: [UInt8], _ slot: String) throws(StoreFailure) -> syn_buf {
+        let out = buf(bytes)
+        guard bytes.isEmpty || out.ptr != nil else {
+            throw StoreFailure(SYN_E_QUOTA, "\(slot): the call's arena is full (it grows with profile keys limits.memory_mb and limits.max_frame_kb)")
+        }
+        return out
+    }
+
     /// A `syn_buf` over a copy of `bytes` in the arena (empty if the arena is exhausted).
     func buf(_ bytes: [UInt8]) -> syn_buf {
         guard !bytes.isEmpty, let p = copy(bytes) else { return syn_buf(ptr: nil, len: 0) }
@@ -175,8 +209,6 @@ extension CallContext {
     /// Sends a nested host call and decodes the reply with `decode` when the host answers SYN_OK.
     func forward(_ op: HostOp, _ args: WireWriter, decode: (inout WireReader) throws(WireError) -> Void) -> Int32 {
         do throws(WireError) {
-            // Held-back puts go first, so the host sees the call's writes in the order the app made them.
-            try flushWrites()
             try link.send(.hostCall, requestID: requestID, op: op.rawValue, payload: args.bytes)
             var reply = try link.receive()
             while reply.kind == .call {

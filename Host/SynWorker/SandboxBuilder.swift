@@ -92,7 +92,9 @@ struct SandboxBuilder {
         let limits: [(Int32, UInt64, String)] = [
             (0, setup.addressSpace == 0 ? UInt64.max : setup.addressSpace, "AS"),
             (1, setup.openFiles, "NOFILE"), (2, setup.processes, "NPROC"), (3, setup.cpuSeconds, "CPU"),
-            (4, 0, "FSIZE"), (5, 0, "CORE"),
+            // No file may grow, except the app's database files, up to the storage quota (the kernel enforces it
+            // whatever the app does to its own connection).
+            (4, setup.storage?.quotaBytes ?? 0, "FSIZE"), (5, 0, "CORE"),
         ]
         for (which, value, name) in limits where csyn_set_rlimit(which, value) != 0 {
             throw .setup("setrlimit(RLIMIT_\(name), \(value))", errno: errno)

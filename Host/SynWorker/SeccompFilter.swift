@@ -14,6 +14,14 @@ struct SeccompFilter {
     /// Extra syscalls the dynamic loader needs during `dlopen` (stage A only).
     static let loaderExtra = ["openat", "newfstatat", "fstat", "mmap", "mprotect", "close", "pread64", "lseek",
                               "munmap", "readlink"]
+    /// What SQLite needs on the app's database descriptors once they are open (the worker opens them before any
+    /// filter, through the descriptor jail, so nothing here takes a path): reads and writes at offsets, sync,
+    /// size, and locks. `fcntl` is further limited to `storageFcntl`.
+    static let storage = ["pread64", "pwrite64", "fsync", "fdatasync", "fstat", "ftruncate", "getpid",
+                          "clock_nanosleep"]
+    /// The `fcntl` commands SQLite uses: F_GETFD, F_GETFL, F_GETLK, F_SETLK, F_SETLKW and F_DUPFD_CLOEXEC. Not
+    /// leases, signals, pipe sizes or seals.
+    static let storageFcntl: [UInt64] = [1, 3, 5, 6, 7, 1030]
     /// Never allowed, whatever the profile lists.
     static let alwaysDenied = SyscallPolicy.alwaysDenied.filter { $0 != "clone3" && $0 != "tkill" }
     static let protExec: UInt64 = 0x4
@@ -55,6 +63,7 @@ struct SeccompFilter {
         let denied = Set(Self.alwaysDenied).subtracting(loader ? ["seccomp"] : [])
         let errnoNames = Set(setup.errnoRules.map(\.syscall))
         var allowed = Set(Self.workerBase).union(setup.allow).subtracting(denied).subtracting(errnoNames)
+        if setup.storage != nil { allowed.formUnion(Self.storage) }
         allowed.remove("clone"); allowed.remove("clone3"); allowed.remove("tkill")
         // Calls allowed only when an argument check passes; anything else meets the violation action.
         var checks: [(name: String, arg: UInt32, mask: UInt64, value: UInt64)] = []
@@ -70,6 +79,10 @@ struct SeccompFilter {
         if allowed.contains("openat") && !(loader && errnoNames.contains("openat")) {
             allowed.remove("openat")
             checks.append(("openat", 2, Self.openWriteMask, 0))
+        }
+        // fcntl, for storage, only with the commands SQLite uses (a profile may still allow every command).
+        if setup.storage != nil && !allowed.contains("fcntl") && !errnoNames.contains("fcntl") {
+            for command in Self.storageFcntl { checks.append(("fcntl", 1, 0xFFFF_FFFF, command)) }
         }
         // prctl only names threads (PR_SET_NAME, PR_GET_NAME).
         if allowed.remove("prctl") != nil {

@@ -1,4 +1,5 @@
 import PluginABI
+import SynAppStore
 import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,9 @@ struct Server {
         case .handle: handle(view)
         case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
         case .shutdown:
+            context.store?.beginCall(nowNs: Self.nowNs())
             if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
+            _ = context.store?.endCall(commit: false)
             reply(SYN_OK, view.requestID, [0, 0, 0, 0])
             exit(0)
         }
@@ -41,10 +44,14 @@ struct Server {
 
     private func initialize(_ frame: Frame) {
         var status = SYN_OK
+        context.store?.beginCall(nowNs: Self.nowNs())
         if app.has(\syn_plugin.`init`), let initFunction = app.plugin.pointee.`init` {
             status = frame.payload.withUnsafeBufferPointer { config in
                 initFunction(context.opaque, syn_buf(ptr: config.baseAddress, len: config.count))
             }
+        }
+        if let failure = finish(commit: status == SYN_OK) {
+            return replyError(failure.status, frame.requestID, "init", message: failure.message)
         }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "init") }
         var w = WireWriter()
@@ -57,6 +64,7 @@ struct Server {
         // Method, caller and body are read in place from the link's buffer: no copies on the hot path. (A nested
         // host call reads into a second buffer, so they stay valid while the app runs.)
         var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
+        context.store?.beginCall(nowNs: Self.nowNs())
         let status: Int32? = {
             let p = frame.payload.bindMemory(to: UInt8.self)
             guard let base = p.baseAddress else { return nil }
@@ -75,14 +83,18 @@ struct Server {
             return app.plugin.pointee.handle(context.opaque, &request, &response)
         }()
         guard let status else { exit(72) }
+        let validBody = response.body.len == 0 || response.body.ptr != nil
+        // One transaction per call: kept only for a 2xx or 3xx answer.
+        if let failure = finish(commit: status == SYN_OK && validBody && (200..<400).contains(response.status)) {
+            return replyError(failure.status, frame.requestID, "handle", message: failure.message)
+        }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "handle") }
-        guard response.body.len == 0 || response.body.ptr != nil else {
+        guard validBody else {
             return replyError(SYN_E_BAD_ARG, frame.requestID, "handle",
                               message: "the response body is NULL with length \(response.body.len)")
         }
         let body = response.body
         do {
-            try context.flushWrites()
             try link.send(.reply, requestID: frame.requestID, op: UInt32(bitPattern: SYN_OK), count: 4 + body.len) { out in
                 out.storeBytes(of: response.status.littleEndian, as: UInt32.self)
                 if let src = body.ptr, body.len > 0 {
@@ -99,6 +111,7 @@ struct Server {
         guard app.has(\syn_plugin.on_event), let onEvent = app.plugin.pointee.on_event else {
             return replyError(SYN_E_UNSUPPORTED, frame.requestID, "on_event", message: "the app has no on_event slot")
         }
+        context.store?.beginCall(nowNs: Self.nowNs())
         let status = topic.withUnsafeBufferPointer { t in
             payload.withUnsafeBufferPointer { p in
                 var e = syn_event(kind: kind, topic: syn_buf(ptr: t.baseAddress, len: t.count),
@@ -106,8 +119,23 @@ struct Server {
                 return onEvent(context.opaque, &e)
             }
         }
+        if let failure = finish(commit: status == SYN_OK) {
+            return replyError(failure.status, frame.requestID, "on_event", message: failure.message)
+        }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "on_event") }
         reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
+    }
+
+    /// Ends the call's transaction: commits when the call succeeded, else rolls back. Returns why a wanted commit
+    /// did not happen; the call then fails with it (nothing it wrote is kept).
+    private func finish(commit: Bool) -> StoreFailure? {
+        context.store?.endCall(commit: commit)
+    }
+
+    static func nowNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// A failed call's reply carries `u32 0` then the app's last error (or a default message).
@@ -123,8 +151,6 @@ struct Server {
     /// Every reply payload starts with a `u32` HTTP-like status (0 where none applies).
     private func reply(_ status: Int32, _ id: UInt64, _ payload: [UInt8]) {
         do {
-            // A failed call rolls back, so its held-back puts need not travel.
-            if status == SYN_OK { try context.flushWrites() }
             try link.send(.reply, requestID: id, op: UInt32(bitPattern: status), payload: payload)
         } catch {
             exit(error.code == .closed ? 0 : 72)

@@ -1,4 +1,6 @@
 import CSynSys
+import SynAppStore
+import SynSQLite
 import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -21,13 +23,28 @@ enum WorkerMain {
             guard frame.kind == .call, frame.op == CallOp.setup.rawValue else { exit(72) }
             setup = try WorkerSetup.decode(frame.payload)
         } catch { exit(72) }
+        // The app's database files follow the setup, as descriptors the host opened.
+        var databaseFDs: [Int32] = []
+        if setup.storage != nil {
+            var fds = [Int32](repeating: -1, count: 8), n: Int32 = 0, tag: Int32 = 0
+            guard csyn_recv_fd_array(linkFD, &fds, 3, &n, &tag) == 0, n == 3 else { exit(72) }
+            databaseFDs = Array(fds.prefix(3))
+        }
         if setup.pinCPU >= 0 { _ = csyn_pin_cpu(0, setup.pinCPU) }
         do throws(WorkerFailure) {
-            let handle = setup.unsandboxed ? try LoadedApp.open(path: "/proc/self/fd/4") : try enterSandbox(setup)
+            let handle: UnsafeMutableRawPointer
+            var store: AppStore?
+            if setup.unsandboxed {
+                store = try openStore(setup, databaseFDs)
+                handle = try LoadedApp.open(path: "/proc/self/fd/4")
+            } else {
+                (handle, store) = try enterSandbox(setup, databaseFDs)
+            }
             let app = try LoadedApp.bind(handle, expectedID: setup.appID)
             let serving = FrameLink(fd: linkFD, maxMessage: Int(clamping: setup.maxMessage))
-            Server(link: serving, app: app, context: CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit)))
-                .run()
+            let context = CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit), store: store,
+                                      kv: setup.storage?.kv ?? false, sql: setup.storage?.sql ?? false)
+            Server(link: serving, app: app, context: context).run()
         } catch {
             var w = WireWriter()
             w.raw(error.message.utf8.prefix(4000))
@@ -36,38 +53,64 @@ enum WorkerMain {
         }
     }
 
-    /// Steps 1 to 9 of ARCHITECTURE §4. Returns (in the app process only) the opened library.
-    private static func enterSandbox(_ setup: WorkerSetup) throws(WorkerFailure) -> UnsafeMutableRawPointer {
+    /// Steps 1 to 9 of ARCHITECTURE §4. Returns (in the app process only) the opened library and the app's
+    /// database, opened before any of the app's code runs.
+    private static func enterSandbox(_ setup: WorkerSetup, _ databaseFDs: [Int32]) throws(WorkerFailure)
+        -> (UnsafeMutableRawPointer, AppStore?)
+    {
         let builder = SandboxBuilder(setup: setup)
         try builder.joinCgroups()
         let outer = try builder.dropToUnprivileged()
         try builder.enterNamespaces(outer: outer)
         let initPID = csyn_fork()
         guard initPID >= 0 else { throw .setup("fork init", errno: errno) }
-        if initPID > 0 { waitForInit(initPID) }
+        if initPID > 0 { waitForInit(initPID, closing: databaseFDs) }
         // PID 1 of the new namespace.
         _ = csyn_set_parent_death_signal(SIGKILL)
         let appPID = csyn_fork()
         guard appPID >= 0 else { throw .setup("fork app", errno: errno) }
-        if appPID > 0 { runInit(app: appPID) }
+        if appPID > 0 { runInit(app: appPID, closing: databaseFDs) }
         // PID 2: the app process.
         _ = csyn_set_parent_death_signal(SIGKILL)
         try builder.buildRoot()
         try builder.limitAndDropPrivileges()
+        let store = try openStore(setup, databaseFDs)
         guard csyn_install_sigsys_reporter(linkFD) == 0 else { throw .setup("install SIGSYS reporter", errno: errno) }
         let filter = SeccompFilter(setup: setup)
         try filter.installLoaderStage()
         let handle = try LoadedApp.open(path: "/app/" + setup.libraryName)
         try filter.installProfileStage()
-        return handle
+        return (handle, store)
+    }
+
+    /// Where SQLite finds the app's files: names only, served from the host's descriptors by the jail.
+    static let databasePath = "/syneroym/app.db"
+
+    /// Opens the app's database on the descriptors the host passed: SQLite is confined to them (no path is ever
+    /// opened), and a write past the quota fails with EFBIG instead of killing the process.
+    private static func openStore(_ setup: WorkerSetup, _ fds: [Int32]) throws(WorkerFailure) -> AppStore? {
+        guard let storage = setup.storage, fds.count == 3 else { return nil }
+        guard csyn_ignore_sigxfsz() == 0 else { throw .setup("ignore SIGXFSZ", errno: errno) }
+        do throws(SQLiteError) {
+            try DescriptorJail.install([databasePath: fds[0], databasePath + "-wal": fds[1], databasePath + "-shm": fds[2]])
+        } catch {
+            throw .setup("confine SQLite to the app's files: \(error.message)")
+        }
+        do throws(StoreFailure) {
+            return try AppStore(path: databasePath, quotaBytes: Int64(clamping: storage.quotaBytes),
+                                callTimeoutMs: Int(storage.callTimeoutMs))
+        } catch {
+            throw .setup(error.message)
+        }
     }
 
     /// The outer process: waits for init and exits with its status (128+signal if it was killed). If the host
     /// closes its end of the link (it exited or released the worker), kills the whole namespace.
     ///
     /// A parent-death signal is not used here: it follows the host *thread* that spawned us, not the process.
-    private static func waitForInit(_ pid: pid_t) -> Never {
+    private static func waitForInit(_ pid: pid_t, closing databaseFDs: [Int32]) -> Never {
         close(4)
+        for fd in databaseFDs { close(fd) }
         let pidfd = csyn_pidfd_open(pid)
         var fds = [pollfd(fd: linkFD, events: 0, revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
         while pidfd >= 0 {
@@ -83,8 +126,9 @@ enum WorkerMain {
     }
 
     /// PID 1: reaps everything and reports the app's fate faithfully on the link.
-    private static func runInit(app: pid_t) -> Never {
+    private static func runInit(app: pid_t, closing databaseFDs: [Int32]) -> Never {
         close(4)
+        for fd in databaseFDs { close(fd) }
         var status: Int32 = 0
         while true {
             let pid = waitpid(-1, &status, 0)

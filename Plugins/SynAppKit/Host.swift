@@ -8,17 +8,6 @@ struct Host: @unchecked Sendable {
     /// The method call's own bookkeeping (nil for init, events and timers).
     var call: CallState? = nil
 
-    /// Before the call's first write: a savepoint, so that an error the handler throws undoes its writes (the node
-    /// commits anything below 500). Apps without `storage.sql` cannot take one; their first try is remembered.
-    func beforeWrite() {
-        guard let call, !call.savepoint, !CallState.savepointsUnavailable else { return }
-        var changes: UInt64 = 0
-        let status = Host.withBuf(Array("SAVEPOINT synappkit_call".utf8)) { s in
-            Host.withBuf(Array("[]".utf8)) { p in table.pointee.sql_exec(ctx, s, p, &changes) }
-        }
-        if status == SYN_OK { call.savepoint = true } else { CallState.savepointsUnavailable = true }
-    }
-
     /// `bytes` as a `syn_buf` for the duration of `body`.
     static func withBuf<R>(_ bytes: [UInt8], _ body: (syn_buf) -> R) -> R {
         bytes.withUnsafeBufferPointer { body(syn_buf(ptr: $0.baseAddress, len: $0.count)) }

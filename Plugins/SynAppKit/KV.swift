@@ -27,7 +27,6 @@ public struct KV: Sendable {
     /// Returns the new version, or nil for a blind write (whose failure fails the whole call instead).
     @discardableResult
     public func put(_ key: String, _ value: [UInt8], ifVersion: Version? = nil) throws(HostError) -> UInt64? {
-        host.beforeWrite()
         let keyBytes = Array(key.utf8)
         let status: syn_status
         var newVersion: UInt64 = 0
@@ -46,7 +45,6 @@ public struct KV: Sendable {
     /// Deletes `key` (optionally only at `ifVersion`); false if it did not exist.
     @discardableResult
     public func delete(_ key: String, ifVersion: UInt64 = 0) throws(HostError) -> Bool {
-        host.beforeWrite()
         let status = Host.withBuf(Array(key.utf8)) { host.table.pointee.kv_delete(host.ctx, $0, ifVersion) }
         if status == SYN_E_NOT_FOUND { return false }
         try host.check(status, "kv_delete")

@@ -8,7 +8,6 @@ public struct SQL: Sendable {
     /// Runs a statement; returns the rows it changed.
     @discardableResult
     public func exec(_ sql: String, _ parameters: [SQLValue] = []) throws(HostError) -> Int {
-        host.beforeWrite()
         var changes: UInt64 = 0
         let status = Host.withBuf(Array(sql.utf8)) { s in
             Host.withBuf(SQLValue.json(parameters)) { p in host.table.pointee.sql_exec(host.ctx, s, p, &changes) }

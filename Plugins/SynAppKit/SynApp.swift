@@ -143,12 +143,11 @@ final class Runtime: @unchecked Sendable {
                     for event in call.events { try events.send(event.type, event.payload) }
                     for timer in call.timers { try events.sendTimer(timer.delayMs, timer.payload) }
                 } catch {
-                    // Some already reached the node's outbox: only a 5xx makes the node drop them with the writes.
+                    // Some already reached the node's outbox: the 500 makes the node drop them with the writes.
                     (status, body) = Self.answer(AppError(status: 500, code: error.appError.code, "\(error)"), context)
                 }
             } catch {
-                // Undo the call's writes (a 4xx would otherwise commit them) and announce and schedule nothing.
-                if call.savepoint { _ = try? SQL(host: Host(table: context.host.table, ctx: context.host.ctx)).exec("ROLLBACK TO synappkit_call") }
+                // The error's 4xx or 5xx makes the node roll the call's writes back; nothing is announced or scheduled.
                 (status, body) = Self.answer(error, context)
             }
         } else {
@@ -159,7 +158,8 @@ final class Runtime: @unchecked Sendable {
         return SYN_OK
     }
 
-    /// Any error as a status and the JSON error body. A 5xx rolls the call's writes back (the node's rule).
+    /// Any error as a status and the JSON error body. Anything but a 2xx or 3xx rolls the call's writes back (the
+    /// node's rule).
     static func answer(_ error: any Error, _ context: Context) -> (Int, [UInt8]) {
         let e: AppError
         switch error {

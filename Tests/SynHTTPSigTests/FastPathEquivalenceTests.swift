@@ -1,3 +1,4 @@
+import SynText
 @testable import SynHTTPSig
 import SynSodium
 import Testing

@@ -1,3 +1,4 @@
+import SynText
 import SynHTTPSig
 import SynSodium
 import Testing

@@ -202,10 +202,7 @@ import Testing
             lock.withLock { bytes.append(payload); bytes.append(answer.payload) }
             return answer
         }
-        func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {
-            lock.withLock { bytes.append(payload) }
-            inner.hostWrite(context, op: op, payload: payload)
-        }
+        func storage(for app: String) -> WorkerStorage? { inner.storage(for: app) }
         func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? { inner.endCall(context, commit: commit) }
         var all: [[UInt8]] { lock.withLock { bytes } }
     }

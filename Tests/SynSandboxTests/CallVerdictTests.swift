@@ -16,7 +16,6 @@ import Testing
             w.u64(1)
             return (0, w.bytes)
         }
-        func hostWrite(_ context: HostCallContext, op: HostOp, payload: [UInt8]) {}
         func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? {
             lock.withLock { verdicts.append((context, commit)) }
             return nil

@@ -66,16 +66,19 @@ import Testing
     @Test func aHostThatPipelinesPastTheWorkersLimitLosesTheWorker() throws {
         // The supervisor sends at most 16 calls at once; a host that sends 80 behind a call making a host call makes
         // the worker keep 79 aside while it waits for the answer. Past 64 it exits rather than buffer without end.
+        // (`pubkey` makes a host call; storage runs in the worker and makes none.)
         let node = try BrokerTests.Node()
         let w = try node.start()
-        let outcomes = Self.run(w, [("put", "a=1")] + Array(repeating: ("get", "a"), count: 79))
+        #expect(try BrokerTests.call(w, "put", "a=1") == "version 1")
+        let outcomes = Self.run(w, [("pubkey", "")] + Array(repeating: ("get", "a"), count: 79))
         #expect(outcomes[0].hasPrefix("died: exit") && outcomes[0].contains("72"), "\(outcomes[0])")
         #expect(outcomes.dropFirst().allSatisfy { $0 == "not started" }, "\(Set(outcomes.dropFirst()))")
         // With 64 aside it still serves them all, in order.
         let again = try node.start()
         defer { again.shutdown() }
-        let served = Self.run(again, [("put", "b=1")] + Array(repeating: ("get", "b"), count: 64))
-        #expect(served == ["version 1"] + Array(repeating: "1@1", count: 64))
+        let served = Self.run(again, [("pubkey", "")] + Array(repeating: ("get", "a"), count: 64))
+        #expect(served.first?.count == 64)
+        #expect(Array(served.dropFirst()) == Array(repeating: "1@1", count: 64))
     }
 
     @Test func callsQueuedBehindACrashAreServedByTheNextWorker() async throws {

@@ -92,4 +92,11 @@ pid_t csyn_clone_parent(void);
 int csyn_send_fds(int sock, int a, int b, int32_t tag);
 /* Receives what csyn_send_fds sent: returns 0 and sets *a, *b (-1 if absent), *tag; 1 on end of file; -1 on error. */
 int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag);
+/* Ignores SIGXFSZ, so a write past RLIMIT_FSIZE fails with EFBIG instead of killing the process. */
+int csyn_ignore_sigxfsz(void);
+/* Sends `n` descriptors (1...8) and a 4-byte tag in one message over a unix socket with SCM_RIGHTS. 0 or -1. */
+int csyn_send_fd_array(int sock, const int *fds, int n, int32_t tag);
+/* Receives one csyn_send_fd_array message: at most `max` (≤ 8) descriptors into fds, their count into *n (extras are
+ * closed), the tag into *tag. Returns 0, 1 on end of file, or -1 on error (no descriptors are left open then). */
+int csyn_recv_fd_array(int sock, int *fds, int max, int *n, int32_t *tag);
 #endif

@@ -1,3 +1,4 @@
+import SynAppStore
 import ArgumentParser
 import CSynSys
 import Foundation
@@ -84,7 +85,7 @@ struct BenchKV: ParsableCommand {
         return 10_000 / (Double(Bench.nowNs() - t0) / 1e9)
     }
 
-    /// The same writes made directly: the broker's own storage code in this process, 100 transactions.
+    /// The same writes made directly: the worker's own storage code (`AppStore`) in this process, 100 transactions.
     static func direct(path: String) throws -> UInt64 {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         do { return try StorageBaseline.directPuts(directory: path, requests: 100, putsPerRequest: 100) } catch {

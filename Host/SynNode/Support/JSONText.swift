@@ -1,3 +1,4 @@
+import SynText
 import Foundation
 import SynBroker
 

@@ -1,4 +1,4 @@
-import SynHTTPSig
+import SynText
 import Testing
 
 struct Base64Tests {

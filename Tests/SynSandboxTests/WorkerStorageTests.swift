@@ -1,33 +1,31 @@
 import Foundation
 import SynBroker
 import SynSandbox
+import SynWire
 import Testing
 
-/// Blind `kv_put`s are written behind by the worker and applied by the host inside the call's transaction: the
-/// call reads its own writes, commits or rolls back as a whole, and a failed write fails the call.
-@Suite struct WriteBehindTests {
+/// Storage runs in the app's own worker: a call reads its own writes, commits or rolls back as a whole, and a
+/// write past the quota fails the call. The host runs none of it.
+@Suite struct WorkerStorageTests {
     typealias Node = BrokerTests.Node
 
     static func call(_ w: WorkerProcess, _ method: String, _ body: String = "") throws -> String {
         try BrokerTests.call(w, method, body)
     }
 
-    @Test func aCallReadsItsOwnBlindWritesInOrder() throws {
+    @Test func aCallReadsItsOwnWritesInOrder() throws {
         let node = try Node()
         let w = try node.start()
-        // The first put is answered by the host; from then on blind puts are held back by the worker.
         #expect(try Self.call(w, "put", "warm=1") == "version 1")
-        // get: answered from the held-back puts; ver: needs a version, so they are sent first.
         #expect(try Self.call(w, "blind", "a=1;b=2;get:a;a=3;get:a;ver:a;get:b") == "1;3;3@2;2;")
         #expect(try Self.call(w, "blind", "ver:a;ver:b") == "3@2;2@1;")
-        // A delete after a held-back put of the same key sees it, in order.
         #expect(try Self.call(w, "blind", "p=1;del:p;get:p").hasPrefix("ERR -1 kv_get: no such key"))
         #expect(try Self.call(w, "putget_blind", "round trip") == "round trip")
         w.shutdown()
     }
 
     @Test(arguments: ["fail", "crash"])
-    func blindWritesOfAFailedCallAreNotKept(_ ending: String) throws {
+    func writesOfAFailedCallAreNotKept(_ ending: String) throws {
         let node = try Node()
         var w = try node.start()
         #expect(try Self.call(w, "put", "kept=yes") == "version 1")
@@ -42,33 +40,41 @@ import Testing
         w.shutdown()
     }
 
-    @Test func aBlindWritePastTheQuotaFailsTheCall() throws {
+    @Test func aWritePastTheQuotaFailsTheCall() throws {
         let node = try Node(quotaMB: 1)
         let w = try node.start()
         #expect(try Self.call(w, "put", "kept=before the quota") == "version 1")
-        // The app saw every put succeed; the host could not keep them, so the call fails and keeps nothing.
+        // The app answers 200 after its put failed; SQLite had rolled the call back, so the call fails.
         let reply = try w.handle(method: "fill_blind", body: [])
         let message = String(decoding: reply.body, as: UTF8.self)
         #expect(reply.status == -4, "\(message)")
-        #expect(message.contains("written behind") && message.contains("storage_quota_mb"), "\(message)")
+        #expect(message.contains("storage_quota_mb") && message.contains("nothing it wrote is kept"), "\(message)")
         #expect(try Self.call(w, "get", "fill0").hasPrefix("ERR -1"))
         #expect(try Self.call(w, "get", "kept") == "before the quota@1")
         #expect(try Self.call(w, "query", "PRAGMA integrity_check") == #"[["ok"]]"#)
         w.shutdown()
     }
 
-    /// A hostile app skips the host table and sends a raw written-behind put: the host still checks the grant,
-    /// audits the denial and fails the call.
-    @Test func aForgedWriteIsCheckedAgainstTheGrant() throws {
-        let node = try Node(grants: "storage.sql = true")
+    /// A hostile app skips the host table and sends a raw frame of the kind that once carried written-behind puts:
+    /// no such frame exists any more, and the worker dies for it.
+    @Test func aForgedWriteFrameIsAProtocolViolation() throws {
+        let node = try Node()
         let w = try node.start()
-        let reply = try w.handle(method: "forge_write", body: [])
-        let message = String(decoding: reply.body, as: UTF8.self)
-        #expect(reply.status == -3, "\(message)")
-        #expect(message.contains("storage.kv"), "\(message)")
-        #expect(try Self.call(w, "query", "SELECT count(*) FROM syn_kv") == "[[0]]")
-        w.shutdown()
-        let denials = node.broker.audit.recent(100).filter { $0.decision == "denied" && $0.action == "kv_put" }
-        #expect(denials.count == 1)
+        #expect(throws: WorkerError.self) { try w.handle(method: "forge_write", body: []) }
+        #expect(w.death?.outcome == .protocolViolation)
+        let again = try node.start()
+        #expect(try Self.call(again, "query", "SELECT count(*) FROM syn_kv") == "[[0]]")
+        again.shutdown()
+    }
+
+    /// A granted storage slot sent to the host by hand is refused: the host runs no app SQL.
+    @Test func theHostRunsNoStorageSlot() throws {
+        let node = try Node()
+        let context = HostCallContext(app: "store", requestID: 1, caller: [])
+        for op in [HostOp.kvGet, .kvPut, .sqlExec, .sqlQuery] {
+            let answer = node.broker.hostCall(context, op: op, payload: [])
+            #expect(answer.status == -6, "\(op)")
+            #expect(String(decoding: answer.payload, as: UTF8.self).contains("served inside the app's worker"))
+        }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import SynBroker
+import SynText
 import Testing
 
 /// The allocation-free JSON check agrees with Foundation's parser.

@@ -1,10 +1,10 @@
 import Foundation
-@testable import SynBroker
+import SynAppStore
 import SynSQLite
 import Testing
 
-/// Query rows as the broker writes them for `sql_query`: valid JSON that reads back as the same values.
-@Suite struct JSONValuesTests {
+/// Query rows as the worker writes them for `sql_query`: valid JSON that reads back as the same values.
+@Suite struct SQLRowsTests {
     @Test func rowsReadBackExactly() throws {
         let texts = ["", "plain", "quote \" backslash \\ slash /", "controls \u{0}\u{1}\u{8}\u{c}\n\r\t\u{1f}", "é中😀", "\u{7f}"]
         let rows: [[SQLValue]] = [
@@ -12,7 +12,7 @@ import Testing
             [.integer(0), .integer(.max), .integer(.min), .real(2.5), .real(.infinity), .null, .blob([0, 1, 255])],
             [],
         ]
-        let bytes = JSONValues.rows(rows)
+        let bytes = SQLRows.json(rows)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [[Any]])
         #expect(parsed.count == 3)
         #expect(parsed[0].compactMap { $0 as? String } == texts)

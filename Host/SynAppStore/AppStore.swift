@@ -1,0 +1,302 @@
+public import SynSQLite
+import SynText
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One app's database as its own worker runs it: the `syn_kv` table behind the `kv_*` slots, the app's SQL behind
+/// `sql_*`, and one transaction per call.
+///
+/// The transaction begins (`BEGIN IMMEDIATE`) with the call's first storage slot and ends with the call:
+/// `endCall(commit:)` commits or rolls back. Instances of one app share the file through SQLite's WAL locking, so
+/// their writing calls take turns, each waiting at most its call's time. Each statement of the app stops at
+/// `maxStatementMs` or a little before the call's deadline. Not `Sendable`: the worker uses it on one thread.
+public final class AppStore {
+    /// Largest key, value and SQL text a slot accepts.
+    public static let maxKey = 1024
+    public static let maxValue = 1 << 20
+    public static let maxSQL = 64 * 1024
+    /// Most entries one `kv_scan` page holds, and most rows one `sql_query` returns.
+    public static let maxScan = 1000
+    public static let maxRows = 10_000
+    /// No single statement of the app runs longer.
+    public static let maxStatementMs = 5000
+    /// The WAL is cut back to this size after a checkpoint.
+    static let walKeepBytes: Int64 = 4 << 20
+
+    public let database: Database
+    public let quotaBytes: Int64
+    private let callTimeoutMs: Int
+    private var statements: [String: Statement] = [:]
+    /// The call's transaction is open.
+    private var began = false
+    /// SQLite rolled the call's transaction back (a full quota, say): it cannot commit, and says so.
+    private var lost: StoreFailure?
+    private var callDeadlineNs: Int64 = .max
+
+    /// Opens the app's database at `path` (through the descriptor jail in a worker), capped at `quotaBytes`.
+    ///
+    /// Temporary tables and indices live in memory, counted against the worker's memory limit; the WAL is kept on
+    /// close and cut back after checkpoints; the app policy (authorizer) covers everything the app runs.
+    public init(path: String, quotaBytes: Int64, callTimeoutMs: Int) throws(StoreFailure) {
+        self.quotaBytes = quotaBytes
+        self.callTimeoutMs = max(callTimeoutMs, 1)
+        do {
+            var options = Database.Options()
+            options.create = false
+            options.busyTimeoutMs = Int32(clamping: self.callTimeoutMs)
+            let db = try Database(path: path, options: options)
+            try db.execute("PRAGMA temp_store=MEMORY")
+            try db.execute("PRAGMA journal_size_limit=\(Self.walKeepBytes)")
+            try db.keepWALOnClose()
+            try db.setMaxSize(bytes: quotaBytes)
+            // Reads the schema, which opens the WAL and its index now, before any sandbox filter applies.
+            try db.execute(AppStoreFiles.schema)
+            db.applyAppPolicy()
+            database = db
+        } catch {
+            throw StoreFailure(StoreStatus.io, "cannot open the app's database: \(error.message)")
+        }
+    }
+
+    // MARK: - One transaction per call
+
+    /// A call starts: nothing is begun until it uses storage.
+    public func beginCall(nowNs: Int64) {
+        callDeadlineNs = nowNs + Int64(callTimeoutMs) * 1_000_000
+        lost = nil
+    }
+
+    /// Whether the call in progress has an open (or lost) transaction.
+    public var hasTransaction: Bool { began }
+
+    /// Ends the call's transaction, if it had one: commits when `commit`, else rolls back. Returns why a wanted
+    /// commit did not happen (nothing the call wrote is kept then).
+    public func endCall(commit: Bool) -> StoreFailure? {
+        defer {
+            began = false
+            lost = nil
+        }
+        guard began else { return nil }
+        if let lost {
+            rollback()
+            return commit ? lost : nil
+        }
+        guard commit else {
+            rollback()
+            return nil
+        }
+        do { _ = try run("COMMIT", []) } catch {
+            rollback()
+            return failure(error, "commit")
+        }
+        return nil
+    }
+
+    private func rollback() {
+        if database.isInTransaction { _ = try? run("ROLLBACK", []) }
+    }
+
+    /// The call's transaction, begun on first use.
+    private func transaction() throws(StoreFailure) {
+        if let lost { throw lost }
+        guard !began else { return }
+        do { _ = try run("BEGIN IMMEDIATE", []) } catch { throw failure(error, "begin a transaction") }
+        began = true
+    }
+
+    // MARK: - KV
+
+    public func get(key: [UInt8]) throws(StoreFailure) -> (value: [UInt8], version: UInt64) {
+        let rows = try kv("SELECT value, version FROM syn_kv WHERE key = ?", [.blob(try Self.checked(key))])
+        guard let row = rows.first, case .blob(let value) = row[0], case .integer(let version) = row[1] else {
+            throw StoreFailure(StoreStatus.notFound, "kv_get: no such key")
+        }
+        return (value, UInt64(version))
+    }
+
+    /// `ifVersion` 0: any; `UInt64.max`: only if absent; else the current version must match. Returns the new
+    /// version (0 for a blind put when `wantVersion` is false).
+    public func put(key: [UInt8], value: [UInt8], ifVersion: UInt64, wantVersion: Bool = true) throws(StoreFailure) -> UInt64 {
+        let key = try Self.checked(key)
+        guard value.count <= Self.maxValue else {
+            throw StoreFailure(StoreStatus.tooLarge, "kv_put: the value is \(value.count) bytes; at most \(Self.maxValue)")
+        }
+        if ifVersion == 0 {
+            // One statement: insert at version 1, or bump the version in place.
+            _ = try kv("INSERT INTO syn_kv(key, value, version) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = syn_kv.version + 1",
+                       [.blob(key), .blob(value)])
+            guard wantVersion else { return 0 }
+            guard let row = try kv("SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first,
+                  case .integer(let version) = row[0] else {
+                throw StoreFailure(StoreStatus.io, "kv_put: the key vanished inside its own transaction")
+            }
+            return UInt64(version)
+        }
+        let current = try version(of: key)
+        switch (ifVersion, current) {
+        case (UInt64.max, .some(let v)): throw StoreFailure(StoreStatus.conflict, "kv_put: the key exists (version \(v)) and if_version asks for absent")
+        case (UInt64.max, nil): break
+        case (let want, let have) where have != want:
+            throw StoreFailure(StoreStatus.conflict, "kv_put: version is \(have.map(String.init) ?? "absent"), if_version was \(want)")
+        default: break
+        }
+        let next = (current ?? 0) + 1
+        _ = try kv("INSERT INTO syn_kv(key, value, version) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
+                   [.blob(key), .blob(value), .integer(Int64(next))])
+        return next
+    }
+
+    public func delete(key: [UInt8], ifVersion: UInt64) throws(StoreFailure) {
+        let key = try Self.checked(key)
+        guard let current = try version(of: key) else { throw StoreFailure(StoreStatus.notFound, "kv_delete: no such key") }
+        guard ifVersion == 0 || current == ifVersion else {
+            throw StoreFailure(StoreStatus.conflict, "kv_delete: version is \(current), if_version was \(ifVersion)")
+        }
+        _ = try kv("DELETE FROM syn_kv WHERE key = ?", [.blob(key)])
+    }
+
+    /// Keys with `prefix` after `cursor`, at most `limit` (1...1000; 0 means 100), as a JSON page; the next cursor is
+    /// empty at the end.
+    public func scan(prefix: [UInt8], cursor: [UInt8], limit: UInt32) throws(StoreFailure) -> (page: [UInt8], next: [UInt8]) {
+        guard prefix.count <= Self.maxKey, cursor.count <= Self.maxKey else {
+            throw StoreFailure(StoreStatus.tooLarge, "kv_scan: the prefix and cursor may be at most \(Self.maxKey) bytes")
+        }
+        let n = limit == 0 ? 100 : min(Int(limit), Self.maxScan)
+        let rows = try kv("""
+            SELECT key, value, version FROM syn_kv
+            WHERE substr(key, 1, length(?1)) = ?1 AND key > ?2 ORDER BY key LIMIT ?3
+            """, [.blob(prefix), .blob(cursor), .integer(Int64(n + 1))])
+        var page: [UInt8] = [0x5B]
+        var last: [UInt8] = []
+        for row in rows.prefix(n) {
+            guard case .blob(let k) = row[0], case .blob(let v) = row[1], case .integer(let version) = row[2] else { continue }
+            if page.count > 1 { page.append(0x2C) }
+            page.append(contentsOf: "{\"key\":".utf8)
+            SQLRows.append(bytes: k, to: &page)
+            page.append(contentsOf: ",\"value\":".utf8)
+            SQLRows.append(bytes: v, to: &page)
+            page.append(contentsOf: ",\"version\":\(version)}".utf8)
+            last = k
+        }
+        page.append(0x5D)
+        return (page, rows.count > n ? last : [])
+    }
+
+    private func version(of key: [UInt8]) throws(StoreFailure) -> UInt64? {
+        guard let row = try kv("SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first,
+              case .integer(let v) = row[0] else { return nil }
+        return UInt64(v)
+    }
+
+    private static func checked(_ key: [UInt8]) throws(StoreFailure) -> [UInt8] {
+        guard !key.isEmpty else { throw StoreFailure(StoreStatus.badArg, "keys must not be empty") }
+        guard key.count <= maxKey else {
+            throw StoreFailure(StoreStatus.tooLarge, "the key is \(key.count) bytes; at most \(maxKey)")
+        }
+        return key
+    }
+
+    // MARK: - SQL
+
+    /// Runs the app's statement with JSON parameters; returns the rows it changed.
+    public func exec(sql: [UInt8], parameters: [UInt8]) throws(StoreFailure) -> UInt64 {
+        let (text, values) = try Self.statement(sql, parameters)
+        return try appSQL("sql_exec") { () throws(SQLiteError) -> UInt64 in UInt64(max(try database.execute(text, values), 0)) }
+    }
+
+    /// Runs the app's query with JSON parameters; returns its rows as JSON (at most `maxRows` rows, `maxBytes`).
+    public func query(sql: [UInt8], parameters: [UInt8], maxBytes: Int = AppStore.maxValue) throws(StoreFailure) -> [UInt8] {
+        let (text, values) = try Self.statement(sql, parameters)
+        let rows = try appSQL("sql_query") { () throws(SQLiteError) -> [[SQLValue]] in
+            try database.query(text, values, limitRows: Self.maxRows, limitBytes: maxBytes)
+        }
+        return SQLRows.json(rows)
+    }
+
+    private static func statement(_ sql: [UInt8], _ parameters: [UInt8]) throws(StoreFailure) -> (String, [SQLValue]) {
+        guard sql.count <= maxSQL else {
+            throw StoreFailure(StoreStatus.tooLarge, "the SQL text is \(sql.count) bytes; at most \(maxSQL)")
+        }
+        guard let text = String(validating: sql, as: UTF8.self) else { throw StoreFailure(StoreStatus.badArg, "SQL must be UTF-8") }
+        guard parameters.count <= maxValue else {
+            throw StoreFailure(StoreStatus.tooLarge, "params_json is \(parameters.count) bytes; at most \(maxValue)")
+        }
+        return (text, try SQLParameters.parse(parameters))
+    }
+
+    /// Runs the app's own SQL inside the call's transaction, under the statement time limit.
+    private func appSQL<T>(_ slot: String, _ body: () throws(SQLiteError) -> T) throws(StoreFailure) -> T {
+        try transaction()
+        let limit = statementLimitMs()
+        database.limitStatements(toMilliseconds: limit)
+        defer { database.limitStatements(toMilliseconds: nil) }
+        do { return try body() } catch { throw lose(failure(error, slot, limitMs: limit)) }
+    }
+
+    /// One cached statement of the store's own (the KV table) inside the call's transaction.
+    private func kv(_ sql: String, _ parameters: [SQLValue]) throws(StoreFailure) -> [[SQLValue]] {
+        try transaction()
+        do { return try run(sql, parameters) } catch { throw lose(failure(error, "kv")) }
+    }
+
+    private func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
+        let statement: Statement
+        if let cached = statements[sql] { statement = cached } else {
+            statement = try database.prepare(sql)
+            statements[sql] = statement
+        }
+        defer { try? statement.reset() }
+        try statement.bind(parameters)
+        var rows: [[SQLValue]] = []
+        while try statement.step() { rows.append(statement.row()) }
+        return rows
+    }
+
+    /// A failed statement may have made SQLite roll back the whole transaction (a full quota can): then the call
+    /// is lost, and says so from now on instead of writing on outside any transaction.
+    private func lose(_ failure: StoreFailure) -> StoreFailure {
+        guard began, !database.isInTransaction else { return failure }
+        let lostFailure = StoreFailure(failure.status,
+                                       failure.message + "; SQLite rolled back this call's transaction, so nothing it wrote is kept")
+        lost = lostFailure
+        return lostFailure
+    }
+
+    /// How long the next statement may run: at most `maxStatementMs`, and never past the call's deadline (less a
+    /// margin to answer in time).
+    private func statementLimitMs() -> Int {
+        let remainingMs = (callDeadlineNs - Self.nowNs()) / 1_000_000 - 50
+        return Int(max(1, min(Int64(Self.maxStatementMs), remainingMs)))
+    }
+
+    /// SQLite errors as app-facing statuses: full or past the file-size limit → quota, authorizer → denied,
+    /// constraint → conflict, interrupted → timeout.
+    func failure(_ error: SQLiteError, _ what: String, limitMs: Int = AppStore.maxStatementMs) -> StoreFailure {
+        let quota = "\(what): the app's storage quota is full (node.toml key apps.<id>.storage_quota_mb)"
+        switch error.code {
+        case SQLiteError.full: return StoreFailure(StoreStatus.quota, quota)
+        case SQLiteError.ioError where database.systemErrno == EFBIG: return StoreFailure(StoreStatus.quota, quota)
+        case SQLiteError.noMemory:
+            return StoreFailure(StoreStatus.quota, "\(what): SQLite ran out of memory (profile key limits.memory_mb)")
+        case SQLiteError.auth: return StoreFailure(StoreStatus.denied, "\(what): \(error.message)")
+        case SQLiteError.constraint: return StoreFailure(StoreStatus.conflict, "\(what): \(error.message)")
+        case SQLiteError.tooBig: return StoreFailure(StoreStatus.tooLarge, "\(what): \(error.message)")
+        case SQLiteError.busy: return StoreFailure(StoreStatus.io, "\(what): the database stayed busy with another instance of the app")
+        case SQLiteError.interrupt:
+            return StoreFailure(StoreStatus.timeout, "\(what): the statement ran longer than \(limitMs) ms and was stopped")
+        case SQLiteError.error, SQLiteError.range, SQLiteError.misuse:
+            return StoreFailure(StoreStatus.badArg, "\(what): \(error.message)")
+        default: return StoreFailure(StoreStatus.io, "\(what): \(error.message)")
+        }
+    }
+
+    static func nowNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+@available(*, unavailable)
+extension AppStore: Sendable {}

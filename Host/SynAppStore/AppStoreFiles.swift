@@ -1,0 +1,74 @@
+import SynSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An app's database files as the host keeps them in `apps/<id>/`: `app.db`, `app.db-wal` and `app.db-shm`.
+///
+/// The host creates them and hands them to each of the app's workers as open descriptors; it never runs SQL on a
+/// database an app has written. A missing `app.db` is made fresh (WAL mode, the store's tables) by the host's own
+/// trusted SQL; missing `-wal` and `-shm` files are created empty.
+public enum AppStoreFiles {
+    /// The three files, in the order `openAll` returns their descriptors.
+    public static let names = ["app.db", "app.db-wal", "app.db-shm"]
+
+    /// The store's own table, created by the host in a fresh database and checked by every worker.
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+                                           version INTEGER NOT NULL) WITHOUT ROWID
+        """
+
+    /// Creates whatever of the three files is missing in `directory`.
+    public static func prepare(directory: String) throws(StoreFailure) {
+        let path = directory + "/app.db"
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            guard errno == ENOENT else { throw io("cannot inspect \(path)", errno) }
+            try create(path)
+        } else if st.st_mode & S_IFMT != S_IFREG {
+            throw StoreFailure(StoreStatus.io, "\(path) is not a regular file; move it away so the node can make a fresh database")
+        }
+        for suffix in ["-wal", "-shm"] {
+            let fd = open(path + suffix, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else { throw io("cannot create \(path + suffix)", errno) }
+            close(fd)
+        }
+    }
+
+    /// Opens the three files read-write (never following a link); the caller owns and closes the descriptors.
+    public static func openAll(directory: String) throws(StoreFailure) -> [Int32] {
+        var fds: [Int32] = []
+        for name in names {
+            let path = directory + "/" + name
+            let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+            var st = stat()
+            guard fd >= 0, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                let code = errno
+                if fd >= 0 { close(fd) }
+                for f in fds { close(f) }
+                throw io("cannot open \(path) for the app's worker", code)
+            }
+            fds.append(fd)
+        }
+        return fds
+    }
+
+    /// A fresh database, built under a temporary name and renamed into place.
+    private static func create(_ path: String) throws(StoreFailure) {
+        let temporary = path + ".new"
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
+        do {
+            let db = try Database(path: temporary)
+            try db.execute(schema)
+            db.close()
+        } catch {
+            throw StoreFailure(StoreStatus.io, "cannot create \(path): \(error.message)")
+        }
+        for suffix in ["-wal", "-shm"] { unlink(temporary + suffix) }
+        guard rename(temporary, path) == 0 else { throw io("cannot rename \(temporary) to \(path)", errno) }
+    }
+
+    private static func io(_ what: String, _ code: Int32) -> StoreFailure {
+        StoreFailure(StoreStatus.io, "\(what): \(String(cString: strerror(code)))")
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The storage benchmark's baseline: the same KV writes through the same `AppStore` code (same statements, one
+/// transaction per request), called directly in one process with no sandbox and no IPC.
+public enum StorageBaseline {
+    /// Runs `requests` transactions of `putsPerRequest` blind puts of 64-byte values into a fresh database in
+    /// `directory`, with keys `k<i>` as the benchmark app writes them. Returns the elapsed nanoseconds.
+    public static func directPuts(directory: String, requests: Int, putsPerRequest: Int) throws(StoreFailure) -> UInt64 {
+        try AppStoreFiles.prepare(directory: directory)
+        let store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000)
+        let value = [UInt8](repeating: 1, count: 64)
+        let start = AppStore.nowNs()
+        for request in 0..<requests {
+            store.beginCall(nowNs: AppStore.nowNs())
+            for i in (request * putsPerRequest)..<((request + 1) * putsPerRequest) {
+                _ = try store.put(key: Array("k\(i)".utf8), value: value, ifVersion: 0, wantVersion: false)
+            }
+            if let failure = store.endCall(commit: true) { throw failure }
+        }
+        return UInt64(AppStore.nowNs() - start)
+    }
+}

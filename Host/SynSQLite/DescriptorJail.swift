@@ -1,0 +1,101 @@
+import CSynSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Confines SQLite's unix VFS in this process to a few files the process already holds open: opening one of their
+/// names hands SQLite a duplicate of its descriptor, and every other path-based call fails. No file is created,
+/// opened by path, renamed, linked or unlinked, so a sandbox needs no path-based syscall for storage.
+///
+/// It uses the VFS's documented system-call overrides (`xSetSystemCall`): `open`, `access`, `stat`, `lstat`,
+/// `fstat` (as the raw `fstat` syscall), `unlink`, `mkdir`, `rmdir`, `readlink`, `getcwd`, `openDirectory`,
+/// `fchmod` and `fchown`. The overrides are process-wide: install the jail only in a process whose every SQLite
+/// connection should be confined (the sandboxed worker), once, before the first connection is opened.
+/// The corresponding C function is `sqlite3_vfs.xSetSystemCall`.
+public enum DescriptorJail {
+    /// The jailed names and their descriptors. Written once by `install`, before any connection exists.
+    nonisolated(unsafe) private static var files: [(path: [UInt8], fd: Int32)] = []
+
+    /// Confines SQLite to `files` (absolute path → open read-write descriptor).
+    public static func install(_ files: [String: Int32]) throws(SQLiteError) {
+        Self.files = files.map { (Array($0.key.utf8), $0.value) }
+        guard let vfs = sqlite3_vfs_find(nil), let set = vfs.pointee.xSetSystemCall else {
+            throw SQLiteError(extendedCode: SQLITE_ERROR, message: "the default VFS cannot override system calls")
+        }
+        func override(_ name: String, _ function: sqlite3_syscall_ptr) throws(SQLiteError) {
+            let rc = set(vfs, name, function)
+            guard rc == SQLITE_OK else {
+                throw SQLiteError(extendedCode: rc, message: "cannot override the VFS system call \(name)")
+            }
+        }
+        typealias Open = @convention(c) (UnsafePointer<CChar>?, Int32, Int32) -> Int32
+        typealias Access = @convention(c) (UnsafePointer<CChar>?, Int32) -> Int32
+        typealias Stat = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<stat>?) -> Int32
+        typealias FStat = @convention(c) (Int32, UnsafeMutablePointer<stat>?) -> Int32
+        typealias Path = @convention(c) (UnsafePointer<CChar>?) -> Int32
+        typealias PathMode = @convention(c) (UnsafePointer<CChar>?, mode_t) -> Int32
+        typealias ReadLink = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int) -> Int
+        typealias GetCwd = @convention(c) (UnsafeMutablePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?
+        typealias OpenDirectory = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
+        typealias FChmod = @convention(c) (Int32, mode_t) -> Int32
+        typealias FChown = @convention(c) (Int32, uid_t, gid_t) -> Int32
+
+        let open: Open = { path, _, _ in
+            guard let fd = DescriptorJail.descriptor(path) else { return DescriptorJail.fail(EACCES) }
+            return fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        }
+        let access: Access = { path, _ in DescriptorJail.descriptor(path) == nil ? DescriptorJail.fail(ENOENT) : 0 }
+        let stat: Stat = { path, out in
+            guard let fd = DescriptorJail.descriptor(path) else { return DescriptorJail.fail(ENOENT) }
+            return csyn_sqlite3_raw_fstat(fd, out)
+        }
+        let fstat: FStat = { fd, out in csyn_sqlite3_raw_fstat(fd, out) }
+        let refuse: Path = { _ in DescriptorJail.fail(EACCES) }
+        let refuseMode: PathMode = { _, _ in DescriptorJail.fail(EACCES) }
+        let readlink: ReadLink = { _, _, _ in Int(DescriptorJail.fail(EINVAL)) }
+        let getcwd: GetCwd = { buffer, size in
+            guard let buffer, size >= 2 else { return nil }
+            buffer[0] = 0x2F
+            buffer[1] = 0
+            return buffer
+        }
+        let openDirectory: OpenDirectory = { _, out in
+            out?.pointee = -1
+            return SQLITE_CANTOPEN
+        }
+        let fchmod: FChmod = { _, _ in 0 }
+        let fchown: FChown = { _, _, _ in 0 }
+        try override("open", unsafeBitCast(open, to: sqlite3_syscall_ptr.self))
+        try override("access", unsafeBitCast(access, to: sqlite3_syscall_ptr.self))
+        try override("stat", unsafeBitCast(stat, to: sqlite3_syscall_ptr.self))
+        try override("lstat", unsafeBitCast(stat, to: sqlite3_syscall_ptr.self))
+        try override("fstat", unsafeBitCast(fstat, to: sqlite3_syscall_ptr.self))
+        try override("unlink", unsafeBitCast(refuse, to: sqlite3_syscall_ptr.self))
+        try override("rmdir", unsafeBitCast(refuse, to: sqlite3_syscall_ptr.self))
+        try override("mkdir", unsafeBitCast(refuseMode, to: sqlite3_syscall_ptr.self))
+        try override("readlink", unsafeBitCast(readlink, to: sqlite3_syscall_ptr.self))
+        try override("getcwd", unsafeBitCast(getcwd, to: sqlite3_syscall_ptr.self))
+        try override("openDirectory", unsafeBitCast(openDirectory, to: sqlite3_syscall_ptr.self))
+        try override("fchmod", unsafeBitCast(fchmod, to: sqlite3_syscall_ptr.self))
+        try override("fchown", unsafeBitCast(fchown, to: sqlite3_syscall_ptr.self))
+    }
+
+    /// The descriptor jailed under `path`, if any.
+    private static func descriptor(_ path: UnsafePointer<CChar>?) -> Int32? {
+        guard let path else { return nil }
+        let length = strlen(path)
+        for file in files where file.path.count == length {
+            let same = file.path.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress else { return length == 0 }
+                return memcmp(base, path, length) == 0
+            }
+            if same { return file.fd }
+        }
+        return nil
+    }
+
+    private static func fail(_ code: Int32) -> Int32 {
+        errno = code
+        return -1
+    }
+}
