@@ -26,6 +26,10 @@ public final class AppStore {
 
     public let database: Database
     public let quotaBytes: Int64
+    /// The call's transaction control, compiled once outside the app policy (which refuses it in app SQL).
+    private let beginStatement: Statement
+    private let commitStatement: Statement
+    private let rollbackStatement: Statement
     private let callTimeoutMs: Int
     private var statements: [String: Statement] = [:]
     /// The call's transaction is open.
@@ -53,6 +57,9 @@ public final class AppStore {
             // Reads the schema, which opens the WAL and its index now, before any sandbox filter applies.
             try db.execute(AppStoreFiles.schema)
             db.applyAppPolicy()
+            beginStatement = try db.prepareTrusted("BEGIN IMMEDIATE")
+            commitStatement = try db.prepareTrusted("COMMIT")
+            rollbackStatement = try db.prepareTrusted("ROLLBACK")
             database = db
         } catch {
             throw StoreFailure(StoreStatus.io, "cannot open the app's database: \(error.message)")
@@ -86,7 +93,7 @@ public final class AppStore {
             rollback()
             return nil
         }
-        do { _ = try run("COMMIT", []) } catch {
+        do { try database.runTrusted(commitStatement) } catch {
             rollback()
             return failure(error, "commit")
         }
@@ -94,14 +101,15 @@ public final class AppStore {
     }
 
     private func rollback() {
-        if database.isInTransaction { _ = try? run("ROLLBACK", []) }
+        if database.isInTransaction { try? database.runTrusted(rollbackStatement) }
     }
+
 
     /// The call's transaction, begun on first use.
     private func transaction() throws(StoreFailure) {
         if let lost { throw lost }
         guard !began else { return }
-        do { _ = try run("BEGIN IMMEDIATE", []) } catch { throw failure(error, "begin a transaction") }
+        do { try database.runTrusted(beginStatement) } catch { throw failure(error, "begin a transaction") }
         began = true
     }
 

@@ -22,6 +22,8 @@ enum AppPolicy {
             return "ATTACH is not allowed in app databases"
         case SQLITE_DETACH:
             return "DETACH is not allowed in app databases"
+        case SQLITE_TRANSACTION:
+            return "\((first ?? "BEGIN").uppercased()) is not allowed in app SQL: each call is one transaction, committed on a 2xx or 3xx answer (SAVEPOINT nests inside it)"
         case SQLITE_FUNCTION where second?.lowercased() == "load_extension":
             return "load_extension() is not allowed in app databases"
         case SQLITE_PRAGMA:

@@ -1,0 +1,128 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `syneroym run` in a process of its own, with hello (the neighbour) and extra C apps built with `cc`, on a
+/// loopback port; its stderr drained continuously. Hostile apps are aimed at it, and the test reads the node's
+/// pid and memory from /proc.
+final class ProcessNode: @unchecked Sendable {
+    let process: Process
+    let port: Int
+    let data: String
+    private let collector: Collector
+
+    var pid: Int32 { process.processIdentifier }
+    var log: String { collector.text }
+
+    private init(process: Process, port: Int, data: String, collector: Collector) {
+        self.process = process
+        self.port = port
+        self.data = data
+        self.collector = collector
+    }
+
+    deinit { stop() }
+
+    /// Starts a node with hello and each app in `apps` (id → C source; its manifest text), after `syneroym init`,
+    /// with `edit` applied to node.toml and `limits` lines replacing the `default` profile's.
+    static func start(apps: [(id: String, source: String, manifest: String)], limits: [String: String] = [:],
+                      edit: (String) -> String = { $0 }) throws -> ProcessNode {
+        let dir = try TestSupport.helloNodeDirectory("process")
+        for app in apps {
+            let lib = try TestSupport.buildC(app.source, name: "\(app.id)-process")
+            try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/lib\(app.id).so")
+            try app.manifest.write(toFile: dir + "/manifests/\(app.id).toml", atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/profiles", withIntermediateDirectories: true)
+        let shipped = try String(contentsOfFile: TestSupport.root + "/sandbox-profiles/default.toml", encoding: .utf8)
+        let lines = shipped.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            for (key, value) in limits where line.hasPrefix(key + " ") { return "\(key) = \(value)" }
+            return String(line)
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/profiles/default.toml", atomically: true, encoding: .utf8)
+        let initialized = try ExecCommandTests.syneroym(["init", "--data", dir + "/data", "--manifests", dir + "/manifests"])
+        guard initialized.status == 0 else { throw TestFailure("init failed: \(initialized.stderr)") }
+        let toml = try String(contentsOfFile: dir + "/data/node.toml", encoding: .utf8)
+        try edit(toml).write(toFile: dir + "/data/node.toml", atomically: true, encoding: .utf8)
+
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
+        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", dir + "/profiles",
+                          "--data", dir + "/data", "--listen", "127.0.0.1:0"]
+        let err = Pipe()
+        node.standardError = err
+        try node.run()
+        let watched = Watched(node)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 240) { watched.killIfRunning() }
+        let collector = Collector()
+        let handle = err.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                collector.append(String(decoding: chunk, as: UTF8.self))
+            }
+            collector.finish()
+        }
+        let started = ["gateway listening"] + (["hello"] + apps.map(\.id)).map { "event=started(app: \"\($0)\"" }
+        guard collector.waitFor(started, seconds: 60) else {
+            watched.killIfRunning()
+            throw TestFailure("the node did not start: \(collector.text.suffix(3000))")
+        }
+        guard let port = LoadNode.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
+        return ProcessNode(process: node, port: port, data: dir + "/data", collector: collector)
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Whether the node process is still the one started, and running.
+    var isRunning: Bool { process.isRunning && HostDeathTests.isRunning(pid) }
+
+    /// VmRSS of the node process, MiB.
+    var residentMB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return -1 }
+        return kb / 1024
+    }
+
+    /// An anonymous `POST /v1/apps/APP/METHOD` with a JSON body; its status and body. Blocking, with a 60 s guard.
+    func call(_ app: String, _ method: String, _ body: String) throws -> (status: Int, body: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+        defer { close(fd) }
+        var guardTime = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &guardTime, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect: errno \(errno)") }
+        let request = "POST /v1/apps/\(app)/\(method) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+        let bytes = Array(request.utf8)
+        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+            throw TestFailure("send: errno \(errno)")
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusLine = text.split(separator: "\r\n").first, let status = Int(statusLine.split(separator: " ")[1]),
+              let split = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP response: \(text)") }
+        return (status, String(text[split.upperBound...]))
+    }
+}
