@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "SynText", path: "Host/SynText"),
         // The app's own database, run inside its worker: KV, SQL with JSON parameters and rows, one transaction
         // per call, and the outbox of events and timers.
-        .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynText"], path: "Host/SynAppStore"),
+        .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynText", "SynWire"], path: "Host/SynAppStore"),
         // Frames on the host<->worker link, shared by both sides.
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).

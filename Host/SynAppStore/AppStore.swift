@@ -33,7 +33,16 @@ public final class AppStore {
     private let callTimeoutMs: Int
     private var statements: [String: Statement] = [:]
     /// The call's transaction is open.
-    private var began = false
+    var began = false
+    /// The outbox's identity (`syn_meta.outbox_epoch`), sent with each batch.
+    public let outboxEpoch: [UInt8]
+    /// The host has stored every outbox row up to here; rows up to `outboxDeleted` are gone from the table.
+    var outboxAcknowledged: Int64 = 0
+    var outboxDeleted: Int64 = 0
+    /// What the current transaction deletes from the outbox when it commits.
+    var outboxDeleting: Int64 = 0
+    /// Rows may be waiting for the host (written by this call, left by an earlier worker, or not yet acknowledged).
+    public internal(set) var outboxPending = false
     /// SQLite rolled the call's transaction back (a full quota, say): it cannot commit, and says so.
     private var lost: StoreFailure?
     private var callDeadlineNs: Int64 = .max
@@ -45,7 +54,7 @@ public final class AppStore {
     public init(path: String, quotaBytes: Int64, callTimeoutMs: Int) throws(StoreFailure) {
         self.quotaBytes = quotaBytes
         self.callTimeoutMs = max(callTimeoutMs, 1)
-        do {
+        do throws(SQLiteError) {
             var options = Database.Options()
             options.create = false
             options.busyTimeoutMs = Int32(clamping: self.callTimeoutMs)
@@ -56,6 +65,11 @@ public final class AppStore {
             try db.setMaxSize(bytes: quotaBytes)
             // Reads the schema, which opens the WAL and its index now, before any sandbox filter applies.
             try db.execute(AppStoreFiles.schema)
+            guard case .blob(let epoch)? = try db.query("SELECT value FROM syn_meta WHERE key = 'outbox_epoch'").first?.first,
+                  case .integer(let waiting)? = try db.query("SELECT EXISTS (SELECT 1 FROM syn_outbox)").first?.first
+            else { throw SQLiteError(extendedCode: 1, message: "the outbox epoch is missing") }
+            outboxEpoch = epoch
+            outboxPending = waiting != 0
             db.applyAppPolicy()
             beginStatement = try db.prepareTrusted("BEGIN IMMEDIATE")
             commitStatement = try db.prepareTrusted("COMMIT")
@@ -97,6 +111,7 @@ public final class AppStore {
             rollback()
             return failure(error, "commit")
         }
+        outboxDeleted = max(outboxDeleted, outboxDeleting)
         return nil
     }
 
@@ -105,12 +120,19 @@ public final class AppStore {
     }
 
 
-    /// The call's transaction, begun on first use.
-    private func transaction() throws(StoreFailure) {
+    /// The call's transaction, begun on first use. It also drops the outbox rows the host has acknowledged.
+    func transaction() throws(StoreFailure) {
         if let lost { throw lost }
         guard !began else { return }
         do { try database.runTrusted(beginStatement) } catch { throw failure(error, "begin a transaction") }
         began = true
+        outboxDeleting = outboxDeleted
+        if outboxAcknowledged > outboxDeleted {
+            do {
+                _ = try run("DELETE FROM syn_outbox WHERE seq <= ?", [.integer(outboxAcknowledged)])
+                outboxDeleting = outboxAcknowledged
+            } catch { throw lose(failure(error, "outbox")) }
+        }
     }
 
     // MARK: - KV
@@ -243,27 +265,30 @@ public final class AppStore {
     }
 
     /// One cached statement of the store's own (the KV table) inside the call's transaction.
-    private func kv(_ sql: String, _ parameters: [SQLValue]) throws(StoreFailure) -> [[SQLValue]] {
+    func kv(_ sql: String, _ parameters: [SQLValue]) throws(StoreFailure) -> [[SQLValue]] {
         try transaction()
         do { return try run(sql, parameters) } catch { throw lose(failure(error, "kv")) }
     }
 
-    private func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
-        let statement: Statement
-        if let cached = statements[sql] { statement = cached } else {
-            statement = try database.prepare(sql)
-            statements[sql] = statement
+    /// One of the store's own statements (trusted, cached), outside the app policy.
+    func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
+        try database.asHost { () throws(SQLiteError) -> [[SQLValue]] in
+            let statement: Statement
+            if let cached = statements[sql] { statement = cached } else {
+                statement = try database.prepare(sql)
+                statements[sql] = statement
+            }
+            defer { try? statement.reset() }
+            try statement.bind(parameters)
+            var rows: [[SQLValue]] = []
+            while try statement.step() { rows.append(statement.row()) }
+            return rows
         }
-        defer { try? statement.reset() }
-        try statement.bind(parameters)
-        var rows: [[SQLValue]] = []
-        while try statement.step() { rows.append(statement.row()) }
-        return rows
     }
 
     /// A failed statement may have made SQLite roll back the whole transaction (a full quota can): then the call
     /// is lost, and says so from now on instead of writing on outside any transaction.
-    private func lose(_ failure: StoreFailure) -> StoreFailure {
+    func lose(_ failure: StoreFailure) -> StoreFailure {
         guard began, !database.isInTransaction else { return failure }
         let lostFailure = StoreFailure(failure.status,
                                        failure.message + "; SQLite rolled back this call's transaction, so nothing it wrote is kept")

@@ -12,10 +12,17 @@ public enum AppStoreFiles {
     /// The three files, in the order `openAll` returns their descriptors.
     public static let names = ["app.db", "app.db-wal", "app.db-shm"]
 
-    /// The store's own table, created by the host in a fresh database and checked by every worker.
+    /// The store's own tables, created by the host in a fresh database and checked by every worker: the KV
+    /// table, the outbox of events and timers, and the outbox's epoch (a random identity, so sequence numbers of
+    /// a replaced database are never mistaken for old ones).
     static let schema = """
         CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
-                                           version INTEGER NOT NULL) WITHOUT ROWID
+                                           version INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS syn_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id INTEGER NOT NULL,
+            kind INTEGER NOT NULL, type BLOB NOT NULL, payload BLOB NOT NULL, token INTEGER NOT NULL,
+            due_ns INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS syn_meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+        INSERT OR IGNORE INTO syn_meta(key, value) VALUES ('outbox_epoch', randomblob(16));
         """
 
     /// Creates whatever of the three files is missing in `directory`.

@@ -3,6 +3,7 @@ public import SynSandbox
 import PluginABI
 import SynAppStore
 import SynSodium
+import SynSQLite
 import SynText
 public import SynWire
 #if canImport(Glibc)
@@ -34,28 +35,25 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
     private var requestDenials: [UInt64: Int] = [:]
     static let maxAuditedDenials = 10
-    /// Events and timers of requests in flight, written only if the request commits.
-    private var outboxes: [UInt64: Outbox] = [:]
     static let maxEventPayload = 64 * 1024
-    /// What one request may buffer before it commits.
+    /// What one request may emit; the events and timers themselves wait in the app's outbox, in its database.
     static let maxOutboxItems = 1000
     static let maxOutboxBytes = 1 << 20
     /// Timers one app may have pending at once.
     static let maxPendingTimers = 10_000
     static let maxTimerDelayMs = UInt64(SYN_TIMER_MAX_DELAY_MS)
+    /// What each request in flight has emitted so far: events and timers, and their bytes.
+    private var emitted: [UInt64: (items: Int, timers: Int, bytes: Int)] = [:]
+    /// Who recent calls that emitted acted for, so outbox rows are attributed by the host, not by the app.
+    private var callers = RecentCallers(capacity: 4096)
 
-    private struct Outbox {
-        var events: [(app: String, caller: String, type: String, payload: [UInt8])] = []
-        var timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])] = []
-        var bytes = 0
-        var items: Int { events.count + timers.count }
-    }
-
-    /// Reserves room for one more event or timer of `bytes` in request `id`'s outbox.
-    private func reserveOutbox(_ id: UInt64, bytes: Int, slot: String) throws(BrokerFailure) {
+    /// Counts one more event or timer of `bytes` against request `id`'s allowance.
+    private func reserveOutbox(_ id: UInt64, bytes: Int, timer: Bool, slot: String) throws(BrokerFailure) {
         let ok: Bool = lock.withLock {
-            let box = outboxes[id] ?? Outbox()
-            return box.items < Self.maxOutboxItems && box.bytes + bytes <= Self.maxOutboxBytes
+            let used = emitted[id] ?? (0, 0, 0)
+            guard used.items < Self.maxOutboxItems && used.bytes + bytes <= Self.maxOutboxBytes else { return false }
+            emitted[id] = (used.items + 1, used.timers + (timer ? 1 : 0), used.bytes + bytes)
+            return true
         }
         guard ok else {
             throw BrokerFailure(BrokerStatus.quota,
@@ -102,8 +100,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
         let policy = Policy(manifest: manifest, node: node)
         let kv = policy.denial(.storageKV) == nil, sql = policy.denial(.storageSQL) == nil
+        // Events and timers wait in the app's outbox, in its database, so an app with either has one too.
+        let emits = policy.denial(.timers) == nil
+            || (!policy.requested.eventsPublish.isEmpty && !policy.granted.eventsPublish.isEmpty)
         var storage: WorkerStorage?
-        if kv || sql {
+        if kv || sql || emits {
             do throws(StoreFailure) { try AppStoreFiles.prepare(directory: dir) } catch {
                 throw BrokerError(.storage, "the database of '\(manifest.id)': \(error.message)")
             }
@@ -182,16 +183,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
                          cause: "\(denials - Self.maxAuditedDenials) more denials in this request not itemised" + Self.requestSuffix(context))
         }
-        let outbox = lock.withLock { outboxes.removeValue(forKey: context.requestID) }
-        guard commit, let outbox else { return nil }
-        do {
-            try events.commit(events: outbox.events, timers: outbox.timers)
-            lock.withLock { counters[context.app, default: (0, 0)].events += outbox.events.count }
-            onCommit()
-        } catch {
-            audit.append(actor: "node", app: context.app, action: "event_emit", decision: "lost",
-                         cause: "could not write the request's events and timers: \(error)")
-        }
+        _ = lock.withLock { emitted.removeValue(forKey: context.requestID) }
         return nil
     }
 
@@ -222,37 +214,29 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             throw Self.servedByWorker(op)
         case .eventEmit:
             let typeBytes = try r.data(limit: 128), payload = try r.data(limit: Self.maxEventPayload)
-            guard let type = String(validating: typeBytes, as: UTF8.self), Self.isEventType(type) else {
-                throw BrokerFailure(BrokerStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
-            }
+            let type = try Self.eventType(typeBytes)
             try require(app, .eventsPublish(type: type), op)
             guard payload.isEmpty || JSONScan.isJSON(payload) else {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
-            try reserveOutbox(id, bytes: payload.count + type.utf8.count, slot: op.slotName)
-            let event = (app: context.app, caller: Self.actor(context.caller), type: type, payload: payload)
-            lock.withLock {
-                outboxes[id, default: Outbox()].events.append(event)
-                outboxes[id, default: Outbox()].bytes += payload.count + type.utf8.count
-            }
+            try reserveOutbox(id, bytes: payload.count + type.utf8.count, timer: false, slot: op.slotName)
+            lock.withLock { callers.record(id, Self.actor(context.caller)) }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
             guard delay <= Self.maxTimerDelayMs else {
                 throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
             }
-            try reserveOutbox(id, bytes: payload.count, slot: op.slotName)
-            let buffered = lock.withLock { outboxes[id]?.timers.count ?? 0 }
-            guard events.pendingTimerCount(for: context.app) + buffered < Self.maxPendingTimers else {
+            try reserveOutbox(id, bytes: payload.count, timer: true, slot: op.slotName)
+            let buffered = lock.withLock { emitted[id]?.timers ?? 0 }
+            guard events.pendingTimerCount(for: context.app) + buffered <= Self.maxPendingTimers else {
                 throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
             }
-            let token = Int64.random(in: 1...Int64.max)
-            let timer = (token: token, app: context.app, dueNs: EventStore.nowNs() + Int64(delay) * 1_000_000, payload: payload)
-            lock.withLock {
-                outboxes[id, default: Outbox()].timers.append(timer)
-                outboxes[id, default: Outbox()].bytes += payload.count
-            }
-            w.u64(UInt64(token))
+            lock.withLock { callers.record(id, Self.actor(context.caller)) }
+            w.u64(UInt64(Int64.random(in: 1...Int64.max)))
+            w.u64(UInt64(bitPattern: EventStore.nowNs() + Int64(delay) * 1_000_000))
+        case .outbox:
+            w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
         case .netSend, .netRequest, .msgPublish:
             throw BrokerFailure(BrokerStatus.unsupported,
                                 "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
@@ -264,6 +248,60 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// own table sends one.
     static func servedByWorker(_ op: HostOp) -> BrokerFailure {
         BrokerFailure(BrokerStatus.unsupported, "\(op.slotName) is served inside the app's worker, on its own database; the host runs no app SQL")
+    }
+
+    /// Stores what the app's worker committed to its outbox, as the host would have accepted it from `event_emit`
+    /// and `timer_set`: a row the app wrote past those checks (its database is its own) is refused and audited.
+    /// Returns the last sequence number stored; a re-sent row is stored once.
+    private func storeOutbox(_ app: AppState, _ context: HostCallContext, _ batch: OutboxBatch) throws(BrokerFailure) -> Int64 {
+        let now = EventStore.nowNs()
+        let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
+        let recent = lock.withLock { callers }
+        let result: (through: Int64, events: Int, refused: [String])
+        do {
+            result = try events.applyOutbox(app: context.app, epoch: batch.epoch, rows: batch.rows) { row, pendingTimers in
+                switch row.kind {
+                case OutboxRow.event:
+                    guard let type = try? Self.eventType(row.type) else { return .refuse("event \(row.seq): a malformed type") }
+                    if let denial = app.policy.denial(.eventsPublish(type: type)) { return .refuse("event \(row.seq): \(denial)") }
+                    guard row.payload.count <= Self.maxEventPayload, row.payload.isEmpty || JSONScan.isJSON(row.payload) else {
+                        return .refuse("event \(row.seq): the payload is not JSON of at most 64 KiB")
+                    }
+                    return .event(caller: recent.actor(row.requestID) ?? "unattributed", type: type, payload: row.payload)
+                case OutboxRow.timer:
+                    if let denial = app.policy.denial(.timers) { return .refuse("timer \(row.seq): \(denial)") }
+                    guard row.payload.count <= Self.maxEventPayload, row.dueNs <= maxDue, row.token > 0, row.token <= UInt64(Int64.max) else {
+                        return .refuse("timer \(row.seq): a payload over 64 KiB, a due time past 30 days or a bad token")
+                    }
+                    guard pendingTimers < Self.maxPendingTimers else {
+                        return .refuse("timer \(row.seq): app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
+                    }
+                    return .timer(token: Int64(row.token), dueNs: row.dueNs, payload: row.payload)
+                default:
+                    return .refuse("row \(row.seq): unknown kind \(row.kind)")
+                }
+            }
+        } catch {
+            throw BrokerFailure(BrokerStatus.io, "outbox: the node could not store the events and timers (they stay in the app's outbox): \(error.message)")
+        }
+        lock.withLock { counters[context.app, default: (0, 0)].events += result.events }
+        for why in result.refused.prefix(Self.maxAuditedDenials) {
+            audit.append(actor: "node", app: context.app, action: "outbox", decision: "refused", cause: why + Self.requestSuffix(context))
+        }
+        if result.refused.count > Self.maxAuditedDenials {
+            audit.append(actor: "node", app: context.app, action: "outbox", decision: "refused",
+                         cause: "\(result.refused.count - Self.maxAuditedDenials) more rows refused" + Self.requestSuffix(context))
+        }
+        onCommit()
+        return result.through
+    }
+
+    /// An event type from the wire, checked.
+    static func eventType(_ bytes: [UInt8]) throws(BrokerFailure) -> String {
+        guard let type = String(validating: bytes, as: UTF8.self), isEventType(type) else {
+            throw BrokerFailure(BrokerStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
+        }
+        return type
     }
 
     /// `shop.order.paid`: dot-separated segments of `[a-z0-9_-]`, at most 128 bytes.

@@ -1,5 +1,6 @@
 import SynSQLite
 import SynSandbox
+import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,8 @@ public final class EventStore: @unchecked Sendable {
                 CREATE TABLE IF NOT EXISTS timers (token INTEGER PRIMARY KEY, app TEXT NOT NULL, due_ns INTEGER NOT NULL,
                     payload BLOB NOT NULL);
                 CREATE INDEX IF NOT EXISTS timers_due ON timers(app, due_ns);
+                CREATE TABLE IF NOT EXISTS outbox_cursors (app TEXT PRIMARY KEY, epoch BLOB NOT NULL,
+                    last_seq INTEGER NOT NULL);
                 """)
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
@@ -76,29 +79,63 @@ public final class EventStore: @unchecked Sendable {
     /// Closes the event log; later calls find it closed.
     public func close() { lock.withLock { db.close() } }
 
-    /// Appends events and timers of one committed request, atomically.
-    func commit(events: [(app: String, caller: String, type: String, payload: [UInt8])],
-                timers: [(token: Int64, app: String, dueNs: Int64, payload: [UInt8])]) throws(SQLiteError) {
-        let failure: SQLiteError? = lock.withLock {
+    /// What the broker makes of one row of an app's outbox.
+    enum OutboxDecision {
+        case event(caller: String, type: String, payload: [UInt8])
+        case timer(token: Int64, dueNs: Int64, payload: [UInt8])
+        case refuse(String)
+    }
+
+    /// Stores the rows of an app's outbox past the app's cursor (rows at or below it were stored before: a
+    /// re-send), each as `decide` says, and moves the cursor, in one transaction. A new `epoch` (a new database)
+    /// starts the count again. Returns the last sequence number now stored, how many events were stored, and why
+    /// rows were refused.
+    func applyOutbox(app: String, epoch: [UInt8], rows: [OutboxRow],
+                     decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError)
+        -> (through: Int64, events: Int, refused: [String])
+    {
+        let result: Result<(Int64, Int, [String]), SQLiteError> = lock.withLock {
             do throws(SQLiteError) {
                 try db.beginImmediate()
+                var last: Int64 = 0
+                if let row = try db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+                   case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch {
+                    last = seq
+                }
+                var pending = 0
+                if case .integer(let n)? = try db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first?.first {
+                    pending = Int(n)
+                }
                 let now = Self.nowNs()
-                for e in events {
-                    _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
-                                       [.integer(now), .text(e.app), .text(e.caller), .text(e.type), .blob(e.payload)])
+                var events = 0
+                var refused: [String] = []
+                for row in rows where row.seq > last {
+                    last = row.seq
+                    switch decide(row, pending) {
+                    case .event(let caller, let type, let payload):
+                        _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
+                                           [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
+                        events += 1
+                    case .timer(let token, let due, let payload):
+                        let added = try db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
+                                                   [.integer(token), .text(app), .integer(due), .blob(payload)])
+                        if added > 0 { pending += 1 } else { refused.append("timer token \(token) is taken") }
+                    case .refuse(let why):
+                        refused.append(why)
+                    }
                 }
-                for t in timers {
-                    _ = try db.execute("INSERT INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
-                                       [.integer(t.token), .text(t.app), .integer(t.dueNs), .blob(t.payload)])
-                }
+                _ = try db.execute("""
+                    INSERT INTO outbox_cursors(app, epoch, last_seq) VALUES (?, ?, ?)
+                    ON CONFLICT(app) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
+                    """, [.text(app), .blob(epoch), .integer(last)])
                 try db.commit()
-                return nil
+                return .success((last, events, refused))
             } catch {
                 try? db.rollback()
-                return error
+                return .failure(error)
             }
         }
-        if let failure { throw failure }
+        return try result.get()
     }
 
     /// Events after `subscriber`'s cursor, oldest first.

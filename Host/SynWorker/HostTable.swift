@@ -144,13 +144,33 @@ enum HostTable {
         }
         h.event_emit = { ctx, type, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(type)); w.data(HostTable.bytes(payload))
-            return c.forward(.eventEmit, w) { _ throws(WireError) in }
+            let typeBytes = HostTable.bytes(type), payloadBytes = HostTable.bytes(payload)
+            var w = WireWriter(); w.data(typeBytes); w.data(payloadBytes)
+            // The host checks the grant, the type and the payload; the event itself goes into the outbox, in the
+            // call's transaction, and reaches the host after the commit.
+            let status = c.forward(.eventEmit, w) { _ throws(WireError) in }
+            guard status == SYN_OK else { return status }
+            return c.outbox("event_emit") { (store: AppStore) throws(StoreFailure) in
+                try store.enqueue(kind: OutboxRow.event, type: typeBytes, payload: payloadBytes, token: 0, dueNs: 0,
+                               requestID: c.requestID)
+            }
         }
         h.timer_set = { ctx, delay, payload, token in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.u64(delay); w.data(HostTable.bytes(payload))
-            return c.forward(.timerSet, w) { r throws(WireError) in token?.pointee = try r.u64() }
+            let payloadBytes = HostTable.bytes(payload)
+            var w = WireWriter(); w.u64(delay); w.data(payloadBytes)
+            var issued: UInt64 = 0, dueNs: Int64 = 0
+            let status = c.forward(.timerSet, w) { r throws(WireError) in
+                issued = try r.u64()
+                dueNs = Int64(bitPattern: try r.u64())
+            }
+            guard status == SYN_OK else { return status }
+            let stored = c.outbox("timer_set") { (store: AppStore) throws(StoreFailure) in
+                try store.enqueue(kind: OutboxRow.timer, type: [], payload: payloadBytes, token: issued, dueNs: dueNs,
+                               requestID: c.requestID)
+            }
+            if stored == SYN_OK { token?.pointee = issued }
+            return stored
         }
         h.clock_ns = { _, monotonic in
             var ts = timespec()
@@ -189,6 +209,14 @@ extension CallContext {
         } catch {
             return fail(error.status, error.message)
         }
+    }
+
+    /// Writes to the app's outbox, which every app with events or timers has.
+    func outbox(_ slot: String, _ body: (AppStore) throws(StoreFailure) -> Void) -> Int32 {
+        guard let store else {
+            return fail(SYN_E_INTERNAL, "\(slot): the app has no database to hold its outbox")
+        }
+        return local(slot) { () throws(StoreFailure) in try body(store) }
     }
 
     /// A `syn_buf` over a copy of `bytes` in the arena; a full arena is the slot's failure.

@@ -10,6 +10,8 @@ struct Server {
     let link: FrameLink
     let app: LoadedApp
     let context: CallContext
+    /// The largest message the host accepts on the link.
+    let maxMessage: Int
 
     func run() -> Never {
         while true {
@@ -44,6 +46,8 @@ struct Server {
 
     private func initialize(_ frame: Frame) {
         var status = SYN_OK
+        // What an earlier worker committed and never handed over goes first.
+        deliverOutbox()
         context.store?.beginCall(nowNs: Self.nowNs())
         if app.has(\syn_plugin.`init`), let initFunction = app.plugin.pointee.`init` {
             status = frame.payload.withUnsafeBufferPointer { config in
@@ -126,10 +130,33 @@ struct Server {
         reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
     }
 
-    /// Ends the call's transaction: commits when the call succeeded, else rolls back. Returns why a wanted commit
-    /// did not happen; the call then fails with it (nothing it wrote is kept).
+    /// Ends the call's transaction: commits when the call succeeded, else rolls back, then hands the host what the
+    /// commit put in the outbox. Returns why a wanted commit did not happen; the call then fails with it (nothing it
+    /// wrote is kept).
     private func finish(commit: Bool) -> StoreFailure? {
-        context.store?.endCall(commit: commit)
+        guard let store = context.store else { return nil }
+        let hadTransaction = store.hasTransaction
+        if let failure = store.endCall(commit: commit) { return failure }
+        if commit && hadTransaction { deliverOutbox() }
+        return nil
+    }
+
+    /// Hands committed outbox rows to the host, a frame's worth at a time, until it has them all or refuses; what it
+    /// refuses stays in the outbox for the next commit (or the next worker).
+    private func deliverOutbox() {
+        guard let store = context.store, store.outboxPending else { return }
+        for _ in 0..<16 {
+            let batch = store.undelivered(maxBytes: maxMessage - 4096)
+            guard let last = batch.rows.last?.seq else { return }
+            var stored: Int64 = 0
+            var w = WireWriter()
+            w.raw(batch.encode())
+            let status = context.forward(.outbox, w) { r throws(WireError) in stored = Int64(bitPattern: try r.u64()) }
+            context.lastError = nil
+            guard status == SYN_OK, stored >= batch.rows[0].seq else { return }
+            store.acknowledge(through: stored)
+            if stored < last { return }
+        }
     }
 
     static func nowNs() -> Int64 {

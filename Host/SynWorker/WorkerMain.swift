@@ -44,7 +44,7 @@ enum WorkerMain {
             let serving = FrameLink(fd: linkFD, maxMessage: Int(clamping: setup.maxMessage))
             let context = CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit), store: store,
                                       kv: setup.storage?.kv ?? false, sql: setup.storage?.sql ?? false)
-            Server(link: serving, app: app, context: context).run()
+            Server(link: serving, app: app, context: context, maxMessage: Int(clamping: setup.maxMessage)).run()
         } catch {
             var w = WireWriter()
             w.raw(error.message.utf8.prefix(4000))

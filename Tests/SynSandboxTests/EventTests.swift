@@ -2,6 +2,7 @@ import Foundation
 @testable import SynBroker
 import SynConfig
 import SynSandbox
+import SynWire
 import Testing
 
 /// Domain events and timers through real supervisors, workers and the durable log in node.db.
@@ -123,9 +124,15 @@ import Testing
         return try EventStore(path: dir + "/node.db")
     }
 
+    /// `n` events stored as an app's worker hands them over: one outbox batch.
     static func emit(_ store: EventStore, _ n: Int) throws {
-        try store.commit(events: (0..<n).map { i in (app: "a", caller: "node", type: "t.e", payload: Array("\(i)".utf8)) },
-                         timers: [])
+        let rows = (0..<n).map { i in
+            OutboxRow(seq: Int64(i + 1), requestID: 1, kind: OutboxRow.event, type: Array("t.e".utf8), payload: Array("\(i)".utf8),
+                      token: 0, dueNs: 0)
+        }
+        _ = try store.applyOutbox(app: "a", epoch: [1], rows: rows) { row, _ in
+            .event(caller: "node", type: "t.e", payload: row.payload)
+        }
     }
 
     @Test func expiredEventsGoAndUndeliveredOnesAreCounted() throws {

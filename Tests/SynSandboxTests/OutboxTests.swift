@@ -1,0 +1,113 @@
+import Foundation
+@testable import SynBroker
+import SynSandbox
+import SynWire
+import Testing
+
+/// Events and timers go into the app's outbox in the call's own transaction and reach the node after the commit:
+/// never lost after a commit, never sent after a rollback, stored once however often they are handed over.
+@Suite struct OutboxTests {
+    static let grants = ["store": "events.publish = [\"shop.*\"]\ntimers = true"]
+
+    /// The broker, except that it refuses (or doubles) the worker's outbox hand-overs while told to.
+    final class Flaky: HostCallHandler, @unchecked Sendable {
+        let inner: Broker
+        private let lock = NSLock()
+        private var refusing = false
+        private var doubling = false
+        private(set) var handOvers = 0
+        init(_ inner: Broker) { self.inner = inner }
+        func refuse(_ on: Bool) { lock.withLock { refusing = on } }
+        func double(_ on: Bool) { lock.withLock { doubling = on } }
+        func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
+            guard op == .outbox else { return inner.hostCall(context, op: op, payload: payload) }
+            let (refuse, twice) = lock.withLock { () -> (Bool, Bool) in
+                handOvers += 1
+                return (refusing, doubling)
+            }
+            if refuse { return (-9, Array("the node's disk is full".utf8)) }
+            if twice { _ = inner.hostCall(context, op: op, payload: payload) }
+            return inner.hostCall(context, op: op, payload: payload)
+        }
+        func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? { inner.endCall(context, commit: commit) }
+        func storage(for app: String) -> WorkerStorage? { inner.storage(for: app) }
+    }
+
+    static func stored(_ node: BrokerTests.Node) -> [EventStore.Event] {
+        node.broker.events.pending(for: "reader-\(UInt32.random(in: 0...UInt32.max))", limit: 1000)
+    }
+
+    @Test func aCommittedEventTheNodeCouldNotTakeIsHandedOverByTheNextWorker() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let flaky = Flaky(node.broker)
+        flaky.refuse(true)
+        let first = try node.start(hostCalls: flaky)
+        #expect(try BrokerTests.call(first, "emit", #"shop.order.paid|{"n":1}"#) == "emitted")
+        // The call committed; the node refused the hand-over, so the event waits in the app's database.
+        #expect(Self.stored(node).isEmpty)
+        first.terminate()
+        flaky.refuse(false)
+        // A new worker hands it over before the app's init runs.
+        let second = try node.start(hostCalls: flaky)
+        defer { second.shutdown() }
+        let events = Self.stored(node)
+        #expect(events.map(\.type) == ["shop.order.paid"] && events.first?.payload == Array(#"{"n":1}"#.utf8))
+        #expect(events.first?.caller == "unattributed" || events.first?.caller == "anonymous")
+        // And only once, whatever comes after.
+        #expect(try BrokerTests.call(second, "emit", #"shop.order.shipped|{}"#) == "emitted")
+        #expect(Self.stored(node).map(\.type) == ["shop.order.paid", "shop.order.shipped"])
+    }
+
+    @Test func aHandOverMadeTwiceIsStoredOnce() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let flaky = Flaky(node.broker)
+        flaky.double(true)
+        let w = try node.start(hostCalls: flaky)
+        defer { w.shutdown() }
+        #expect(try BrokerTests.call(w, "emit", #"shop.a|{}"#) == "emitted")
+        #expect(try BrokerTests.call(w, "timer", "86400000|later").hasPrefix("token "))
+        #expect(try BrokerTests.call(w, "emit", #"shop.b|{}"#) == "emitted")
+        #expect(Self.stored(node).map(\.type) == ["shop.a", "shop.b"])
+        #expect(node.broker.events.pendingTimerCount(for: "store") == 1)
+    }
+
+    @Test func aRolledBackCallLeavesNothingInTheOutbox() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let flaky = Flaky(node.broker)
+        let w = try node.start(hostCalls: flaky)
+        defer { w.shutdown() }
+        #expect(try BrokerTests.call(w, "emit_then_500", #"shop.lost|{}"#) == "emitted")
+        #expect(flaky.handOvers == 0)
+        #expect(try BrokerTests.call(w, "put", "k=v") == "version 1")
+        #expect(flaky.handOvers == 0)
+        #expect(Self.stored(node).isEmpty)
+    }
+
+    /// App SQL cannot reach the outbox; a worker that forges rows anyway (its database is its own) gets them checked
+    /// against its grants like `event_emit`, refused and audited.
+    @Test func forgedOutboxRowsAreCheckedAgainstTheGrants() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let w = try node.start()
+        defer { w.shutdown() }
+        #expect(try BrokerTests.call(w, "sql", "INSERT INTO syn_outbox(request_id, kind, type, payload, token, due_ns) VALUES (1, 1, 'billing.x', '{}', 0, 0)")
+            .hasPrefix("ERR -3 sql_exec: not authorized: the table syn_outbox belongs to the node"))
+        let forged = OutboxBatch(epoch: [7], rows: [
+            OutboxRow(seq: 1, requestID: 99, kind: OutboxRow.event, type: Array("billing.invoice".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
+            OutboxRow(seq: 2, requestID: 99, kind: OutboxRow.event, type: Array("shop.ok".utf8), payload: Array("not json".utf8), token: 0, dueNs: 0),
+            OutboxRow(seq: 3, requestID: 99, kind: OutboxRow.timer, type: [], payload: [], token: 5, dueNs: Int64.max),
+            OutboxRow(seq: 4, requestID: 99, kind: 9, type: [], payload: [], token: 0, dueNs: 0),
+            OutboxRow(seq: 5, requestID: 99, kind: OutboxRow.event, type: Array("shop.ok".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
+        ])
+        let context = HostCallContext(app: "store", requestID: 99, caller: [])
+        let answer = node.broker.hostCall(context, op: .outbox, payload: forged.encode())
+        #expect(answer.status == 0)
+        #expect(answer.payload == [5, 0, 0, 0, 0, 0, 0, 0])
+        let events = Self.stored(node)
+        #expect(events.map(\.type) == ["shop.ok"] && events.first?.caller == "unattributed")
+        #expect(node.broker.events.pendingTimerCount(for: "store") == 0)
+        let refused = node.broker.audit.recent(100).filter { $0.action == "outbox" && $0.decision == "refused" }
+        #expect(refused.count == 4, "\(refused.map(\.cause))")
+        // A malformed batch is an error, not a crash.
+        #expect(node.broker.hostCall(context, op: .outbox, payload: [1, 2, 3]).status == -2)
+    }
+}
