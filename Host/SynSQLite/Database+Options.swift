@@ -1,3 +1,5 @@
+import CSynSQLite
+
 extension Database {
     /// How to open a database.
     public struct Options: Sendable {
@@ -31,5 +33,14 @@ extension Database {
         public var likePatternLength: Int32 = 50_000
 
         public init() {}
+    }
+}
+
+extension Database {
+    /// Caps the memory SQLite may allocate in this whole process, for a process that reads files it does not trust
+    /// (a CLI command; never the node, whose databases are its own). The corresponding C function is
+    /// `sqlite3_hard_heap_limit64`.
+    public static func limitHeap(bytes: Int64) {
+        _ = sqlite3_hard_heap_limit64(bytes)
     }
 }

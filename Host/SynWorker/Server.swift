@@ -1,3 +1,4 @@
+import CSynSys
 import PluginABI
 import SynAppStore
 import SynWire

@@ -154,12 +154,9 @@ typedef struct syn_host {
     /* SYN_OK if `signature` is a valid app signature by `public_key` over `message`, SYN_E_DENIED if not. */
     syn_status (*id_verify)(syn_ctx *, const uint8_t public_key[32], syn_buf message, const uint8_t signature[64]);
 
-    /* Key-value storage in the app's own database. Versions start at 1; if_version 0 means "any version" for
-     * kv_put and kv_delete, and for kv_put UINT64_MAX means "only if absent". A mismatch is SYN_E_CONFLICT.
-     * A blind kv_put (if_version 0, new_version NULL) may be written behind: it returns SYN_OK at once and reaches
-     * the host with the call's next host call or its reply. A kv_get of that key with version NULL reads it back.
-     * If the host cannot keep it (quota, grant), the whole call fails with that status and keeps none of its
-     * writes. Pass new_version to learn of a failure at the call site. */
+    /* Key-value storage in the app's own database, run inside the app's worker in the call's transaction (which
+     * commits only on a 2xx or 3xx answer). Versions start at 1; if_version 0 means "any version" for kv_put and
+     * kv_delete, and for kv_put UINT64_MAX means "only if absent". A mismatch is SYN_E_CONFLICT. */
     syn_status (*kv_get)(syn_ctx *, syn_buf key, syn_buf *value, uint64_t *version);
     syn_status (*kv_put)(syn_ctx *, syn_buf key, syn_buf value, uint64_t if_version, uint64_t *new_version);
     syn_status (*kv_delete)(syn_ctx *, syn_buf key, uint64_t if_version);
@@ -167,7 +164,8 @@ typedef struct syn_host {
      * page_json is a JSON array of {"key":..., "value":..., "version":...}; next_cursor is empty at the end. */
     syn_status (*kv_scan)(syn_ctx *, syn_buf prefix, syn_buf cursor, uint32_t limit, syn_buf *page_json,
                           syn_buf *next_cursor);
-    /* SQL with bound parameters; params_json is a JSON array. rows_json is a JSON array of arrays. */
+    /* SQL on the app's own database, in the call's transaction; params_json is a JSON array. rows_json is a JSON
+     * array of arrays. BEGIN, COMMIT and ROLLBACK are the node's (SYN_E_DENIED); SAVEPOINT nests. */
     syn_status (*sql_exec)(syn_ctx *, syn_buf sql, syn_buf params_json, uint64_t *changes);
     syn_status (*sql_query)(syn_ctx *, syn_buf sql, syn_buf params_json, syn_buf *rows_json);
 

@@ -181,13 +181,24 @@ struct BenchColdStart: ParsableCommand {
 struct BenchMemory: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "memory", abstract: "Worker private memory.")
     @OptionGroup var common: Bench.Common
+    @Flag(help: "Serve the app's host calls from a throwaway broker granting its manifest: the worker opens its database.")
+    var broker = false
+    @Option(help: "The method called once before measuring, with body \"warm\".") var warm: String = "echo"
 
     func run() throws {
         var spec = try Bench.spec(common)
         spec.setup.pinCPU = -1
-        let worker = try WorkerProcess.start(spec)
+        var hostCalls: any HostCallHandler = UnsupportedHostCalls()
+        let scratch = NSTemporaryDirectory() + "syneroym-bench-memory-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if broker {
+            let manifest = try Bench.load(common.manifest).0
+            let node = try NodeSetup.nodeConfig(data: scratch, manifests: [manifest], announce: false)
+            hostCalls = try NodeSetup.broker(data: scratch, node: node, manifests: [manifest])
+        }
+        let worker = try WorkerProcess.start(spec, hostCalls: hostCalls)
         defer { worker.shutdown() }
-        _ = try worker.handle(method: "echo", body: Array("warm".utf8))
+        _ = try worker.handle(method: warm, body: Array("warm".utf8))
         let outer = worker.pid
         let initPID = Self.children(outer).first ?? 0
         let appPID = Self.children(initPID).first ?? 0

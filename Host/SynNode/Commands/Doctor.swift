@@ -89,22 +89,33 @@ struct Doctor: CheckedCommand {
         }
     }
 
-    /// `PRAGMA quick_check` of an app database, read-only; a running node holds it exclusively, which is fine.
+    /// What `quickCheck` allows itself: SQLite's heap in this process, and time.
+    static let heapLimitBytes: Int64 = 256 << 20
+    static let checkLimitMs = 10_000
+
+    /// `PRAGMA quick_check` of an app database, read-only. The app wrote the file, so it is opened as SQLite advises
+    /// for untrusted files (`Database.Options.untrusted`), with SQLite's heap in this process capped and the check
+    /// stopped after `checkLimitMs`.
     static func quickCheck(_ path: String) -> SandboxProbe.Result {
         guard FileManager.default.fileExists(atPath: path) else { return .init(ok: true, detail: "no database yet", fix: "") }
         var options = Database.Options()
         options.readOnly = true
+        options.untrusted = true
         options.busyTimeoutMs = 0
+        Database.limitHeap(bytes: Self.heapLimitBytes)
         do {
             let db = try Database(path: path, options: options)
             defer { db.close() }
+            db.limitStatements(toMilliseconds: Self.checkLimitMs)
             let rows = try db.query("PRAGMA quick_check")
             guard case .text(let verdict)? = rows.first?.first, verdict == "ok" else {
                 return .init(ok: false, detail: "quick_check: \(rows.prefix(3))", fix: "stop the node and restore \(path) from a backup")
             }
             return .init(ok: true, detail: "\(path): quick_check ok", fix: "")
         } catch where error.code == SQLiteError.busy {
-            return .init(ok: true, detail: "\(path): held by the running node (not checked)", fix: "")
+            return .init(ok: true, detail: "\(path): busy (not checked)", fix: "")
+        } catch where error.code == SQLiteError.interrupt {
+            return .init(ok: false, detail: "\(path): quick_check ran past \(Self.checkLimitMs / 1000) s and was stopped", fix: "stop the node and restore \(path) from a backup")
         } catch {
             return .init(ok: false, detail: "\(path): \(error.message)", fix: "stop the node and restore \(path) from a backup")
         }
