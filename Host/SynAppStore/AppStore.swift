@@ -23,6 +23,9 @@ public final class AppStore {
     public static let maxStatementMs = 5000
     /// The WAL is cut back to this size after a checkpoint.
     static let walKeepBytes: Int64 = 4 << 20
+    /// SQLite's page cache in the worker, KiB (its default is 2000): the worker's memory is small, and pages it
+    /// drops are read again from the kernel's page cache.
+    static let pageCacheKiB = 512
 
     public let database: Database
     public let quotaBytes: Int64
@@ -51,15 +54,19 @@ public final class AppStore {
     ///
     /// Temporary tables and indices live in memory, counted against the worker's memory limit; the WAL is kept on
     /// close and cut back after checkpoints; the app policy (authorizer) covers everything the app runs.
-    public init(path: String, quotaBytes: Int64, callTimeoutMs: Int) throws(StoreFailure) {
+    /// `shared`: other processes use the database at the same time (WAL locking); otherwise this connection holds
+    /// it exclusively for its life, with the WAL index in its own memory and no lock calls per transaction.
+    public init(path: String, quotaBytes: Int64, callTimeoutMs: Int, shared: Bool = true) throws(StoreFailure) {
         self.quotaBytes = quotaBytes
         self.callTimeoutMs = max(callTimeoutMs, 1)
         do throws(SQLiteError) {
             var options = Database.Options()
             options.create = false
             options.busyTimeoutMs = Int32(clamping: self.callTimeoutMs)
+            options.exclusive = !shared
             let db = try Database(path: path, options: options)
             try db.execute("PRAGMA temp_store=MEMORY")
+            try db.execute("PRAGMA cache_size=-\(Self.pageCacheKiB)")
             try db.execute("PRAGMA journal_size_limit=\(Self.walKeepBytes)")
             try db.keepWALOnClose()
             try db.setMaxSize(bytes: quotaBytes)

@@ -9,7 +9,7 @@ public enum StorageBaseline {
     /// `directory`, with keys `k<i>` as the benchmark app writes them. Returns the elapsed nanoseconds.
     public static func directPuts(directory: String, requests: Int, putsPerRequest: Int) throws(StoreFailure) -> UInt64 {
         try AppStoreFiles.prepare(directory: directory)
-        let store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000)
+        let store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000, shared: false)
         let value = [UInt8](repeating: 1, count: 64)
         let start = AppStore.nowNs()
         for request in 0..<requests {

@@ -81,7 +81,8 @@ public final class WorkerProcess: @unchecked Sendable {
                 throw .refused(SandboxError(.spawn, error.message))
             }
             setup.storage = WorkerSetup.Storage(quotaBytes: storage.quotaBytes, kv: storage.kv, sql: storage.sql,
-                                                callTimeoutMs: UInt32(clamping: spec.callTimeoutMs))
+                                                callTimeoutMs: UInt32(clamping: spec.callTimeoutMs),
+                                                shared: spec.sharedDatabase)
         }
         if getuid() == 0 && setup.uid == nil {
             // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership. The

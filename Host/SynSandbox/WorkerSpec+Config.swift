@@ -43,6 +43,7 @@ extension WorkerSpec {
                   memoryBytes: memoryBytes, pids: limits.pids, cpuPercent: limits.cpuPercent,
                   callTimeoutMs: limits.callTimeoutMs, initTimeoutMs: max(limits.callTimeoutMs, 10_000),
                   maxMessage: limits.maxFrameKB * 1024, workerExecutable: workerExecutable)
+        sharedDatabase = limits.instances > 1
     }
 
     /// The address-space backstop. The cgroup is the real memory limit; this one must leave room for reservations

@@ -20,6 +20,8 @@ public struct WorkerSpec: Sendable {
     public var maxMessage: Int
     /// The `synapp-worker` executable.
     public var workerExecutable: String
+    /// More than one instance of the app runs at once (`limits.instances`), so they share its database.
+    public var sharedDatabase = false
 
     public init(appID: String, libraryPath: String, config: [UInt8], setup: WorkerSetup, memoryBytes: UInt64,
                 pids: Int, cpuPercent: Int, callTimeoutMs: Int, initTimeoutMs: Int = 10_000, maxMessage: Int,

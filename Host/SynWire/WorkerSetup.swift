@@ -61,11 +61,15 @@ public struct WorkerSetup: Sendable, Equatable {
         public var sql: Bool
         /// How long one call may run (`limits.call_timeout_ms`): the app's statements stop a little before.
         public var callTimeoutMs: UInt32
-        public init(quotaBytes: UInt64, kv: Bool, sql: Bool, callTimeoutMs: UInt32) {
+        /// Several instances of the app share the database (WAL locking through `-shm`); a lone instance holds it
+        /// exclusively, which spares the locks of every transaction.
+        public var shared: Bool
+        public init(quotaBytes: UInt64, kv: Bool, sql: Bool, callTimeoutMs: UInt32, shared: Bool) {
             self.quotaBytes = quotaBytes
             self.kv = kv
             self.sql = sql
             self.callTimeoutMs = callTimeoutMs
+            self.shared = shared
         }
     }
 
@@ -105,6 +109,7 @@ public struct WorkerSetup: Sendable, Equatable {
         w.bool(storage != nil)
         if let storage {
             w.u64(storage.quotaBytes); w.bool(storage.kv); w.bool(storage.sql); w.u32(storage.callTimeoutMs)
+            w.bool(storage.shared)
         }
         return w.bytes
     }
@@ -137,7 +142,8 @@ public struct WorkerSetup: Sendable, Equatable {
         s.pinCPU = try r.i32()
         s.unsandboxed = try r.bool()
         if try r.bool() {
-            s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32())
+            s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32(),
+                                shared: try r.bool())
         }
         return s
     }

@@ -98,7 +98,7 @@ enum WorkerMain {
         }
         do throws(StoreFailure) {
             return try AppStore(path: databasePath, quotaBytes: Int64(clamping: storage.quotaBytes),
-                                callTimeoutMs: Int(storage.callTimeoutMs))
+                                callTimeoutMs: Int(storage.callTimeoutMs), shared: storage.shared)
         } catch {
             throw .setup(error.message)
         }

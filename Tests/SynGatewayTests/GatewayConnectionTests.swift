@@ -139,13 +139,14 @@ import Testing
     }
 
     @Test func aGracefulShutdownAnswersTheCallInFlightThenCloses() async throws {
-        let node = try await LiveNode.start(gateway: "max_body_kb = 1")
+        let node = try await LiveNode.start(gateway: "max_body_kb = 1", limits: "call_timeout_ms = 30000")
         let connection = try RawConnection(port: node.port)
-        // Busy for 3 s: time enough to see it in flight even when the whole suite loads the machine. Behind it,
+        // Busy for 8 s (the drain allows 10): time enough to see it in flight, and for the shutdown to reach the
+        // gateway, even when the whole suite loads the machine. Behind it,
         // the start of a second request, which is held.
-        try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "3000")
+        try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "8000")
                             + "POST /v1/apps/hello/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n[1")
-        for _ in 0..<1000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
+        for _ in 0..<6000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(node.runtime.app("hostile")?.busyInstances == 1)
         let stopping = Task { await node.stop() }
         // Once the gateway stops taking connections, the rest of the second request arrives: it stays held and is

@@ -4,7 +4,8 @@ import Testing
 /// What every connection refuses whatever SQL it is given, and how a file from elsewhere is opened.
 @Suite struct HardeningTests {
     @Test func theTwoArgumentFTS3TokenizerIsOff() throws {
-        let db = try Database(path: TempDir().file("a.db"))
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
         // The one-argument form only reads; the two-argument form would install a function pointer.
         let error = sqliteError { () throws(SQLiteError) in
             _ = try db.query("SELECT fts3_tokenizer('evil', x'4141414141414141')")
@@ -13,7 +14,8 @@ import Testing
     }
 
     @Test func aStringOrBlobPastTheLengthLimitIsTooBig() throws {
-        let db = try Database(path: TempDir().file("a.db"))
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
         let error = sqliteError { () throws(SQLiteError) in
             _ = try db.query("SELECT length(zeroblob(900000000) || x'00')")
         }
@@ -36,7 +38,8 @@ import Testing
     }
 
     @Test func transactionControlIsRefusedInAppSQLButNotToTheHost() throws {
-        let db = try Database(path: TempDir().file("a.db"))
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
         db.applyAppPolicy()
         try db.beginImmediate()
         try db.execute("CREATE TABLE t(x)")
@@ -50,7 +53,8 @@ import Testing
     }
 
     @Test func theNodesOutboxTablesAreOutOfReachOfAppSQL() throws {
-        let db = try Database(path: TempDir().file("a.db"))
+        let dir = TempDir()
+        let db = try Database(path: dir.file("a.db"))
         try db.execute("CREATE TABLE syn_outbox(x); CREATE TABLE syn_meta(k, v)")
         db.applyAppPolicy()
         for sql in ["SELECT * FROM syn_outbox", "INSERT INTO syn_outbox VALUES (1)", "DELETE FROM syn_meta",

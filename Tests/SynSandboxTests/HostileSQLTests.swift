@@ -3,8 +3,8 @@ import Testing
 
 /// The review's attack on the node through SQL, made by a hostile app against a real node process. Each attack
 /// runs in the app's own worker: the node keeps its pid and its memory, hello keeps answering, and the attacker
-/// gets an error or dies.
-@Suite struct HostileSQLTests {
+/// gets an error or dies. One node at a time: the attacks load the machine, and other suites time things.
+@Suite(.serialized) struct HostileSQLTests {
     static let methods = ["sql", "query", "put", "commit_then_crash", "temp_fill", "direct_fts3", "direct_zeroblob",
                           "direct_open", "direct_spin", "grow_fds"]
     static let manifest = """

@@ -78,3 +78,26 @@ import Testing
         }
     }
 }
+
+/// Several instances of one app share its database through SQLite's WAL locking.
+@Suite struct SharedDatabaseTests {
+    @Test func twoInstancesSeeEachOthersCommittedWrites() throws {
+        let node = try BrokerTests.Node()
+        var spec = try node.spec("store")
+        spec.sharedDatabase = true
+        let a = try WorkerProcess.start(spec, hostCalls: node.broker)
+        let b = try WorkerProcess.start(spec, hostCalls: node.broker)
+        defer { a.shutdown(); b.shutdown() }
+        #expect(try BrokerTests.call(a, "put", "from=a") == "version 1")
+        #expect(try BrokerTests.call(b, "get", "from") == "a@1")
+        #expect(try BrokerTests.call(b, "put", "from=b") == "version 2")
+        #expect(try BrokerTests.call(a, "get", "from") == "b@2")
+        // Interleaved writers: each call is its own transaction, and none is lost.
+        for i in 0..<20 {
+            _ = try BrokerTests.call(i % 2 == 0 ? a : b, "put", "n\(i)=\(i)")
+        }
+        let counted = try BrokerTests.call(a, "query", "SELECT count(*) FROM syn_kv WHERE substr(key, 1, 1) = x'6e'")
+        #expect(counted == "[[20]]", "\(counted)")
+        #expect(try BrokerTests.call(b, "query", "PRAGMA integrity_check") == #"[["ok"]]"#)
+    }
+}

@@ -43,7 +43,25 @@ import Testing
         s.errnoRules = [.init(syscall: "openat", errno: 2)]; s.threads = true; s.execMemory = false
         s.maxMessage = 4096; s.arenaLimit = 8192; s.appID = "x"; s.pinCPU = 1
         #expect(try WorkerSetup.decode(s.encode()) == s)
+        s.storage = .init(quotaBytes: 1 << 20, kv: true, sql: false, callTimeoutMs: 5000, shared: true)
+        #expect(try WorkerSetup.decode(s.encode()) == s)
         let truncated = Array(s.encode().dropLast(3))
         #expect(throws: WireError.self) { try WorkerSetup.decode(truncated) }
+    }
+}
+
+/// Outbox batches on the link: exact round trips, bounded counts, nothing trailing.
+@Suite struct OutboxBatchTests {
+    @Test func roundTripsAndRefusesWhatItCannotHold() throws {
+        let batch = OutboxBatch(epoch: [1, 2, 3], rows: [
+            OutboxRow(seq: 1, requestID: 7, kind: OutboxRow.event, type: Array("a.b".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
+            OutboxRow(seq: 2, requestID: .max, kind: OutboxRow.timer, type: [], payload: [0, 255], token: 42, dueNs: -5),
+        ])
+        #expect(try OutboxBatch.decode(batch.encode()) == batch)
+        #expect(throws: WireError.self) { try OutboxBatch.decode(batch.encode() + [0]) }
+        #expect(throws: WireError.self) { try OutboxBatch.decode(Array(batch.encode().dropLast())) }
+        var tooMany = WireWriter()
+        tooMany.data([1]); tooMany.u32(UInt32(OutboxBatch.maxRows + 1))
+        #expect(throws: WireError.self) { try OutboxBatch.decode(tooMany.bytes) }
     }
 }
