@@ -306,15 +306,20 @@ int csyn_recv_fd_array(int sock, int *fds, int max, int *n, int32_t *tag) {
     *n = 0;
     ssize_t r;
     do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
-    if (r == 0) return 1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (r < 0) return -1;
+    /* Every descriptor that arrived, from every control message, is either kept or closed. */
     int got = 0, all[8];
-    if (r > 0 && c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        if (got > 8) got = 8;
-        memcpy(all, CMSG_DATA(c), sizeof(int) * (size_t)got);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + sizeof(int) * (size_t)i, sizeof fd);
+            if (got < 8) all[got++] = fd; else close(fd);
+        }
     }
-    int ok = r == (ssize_t)sizeof *tag && !(msg.msg_flags & MSG_CTRUNC) && max >= 0 && max <= 8;
+    if (r == 0 && got == 0) return 1;
+    int ok = r == (ssize_t)sizeof *tag && !(msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) && max >= 0 && max <= 8;
     for (int i = 0; i < got; i++) {
         if (ok && i < max) fds[(*n)++] = all[i];
         else close(all[i]);

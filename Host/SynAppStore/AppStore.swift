@@ -89,6 +89,9 @@ public final class AppStore {
 
     // MARK: - One transaction per call
 
+    /// When the call in progress must be answered (monotonic nanoseconds).
+    public var deadlineNs: Int64 { callDeadlineNs }
+
     /// A call starts: nothing is begun until it uses storage.
     public func beginCall(nowNs: Int64) {
         callDeadlineNs = nowNs + Int64(callTimeoutMs) * 1_000_000
@@ -131,6 +134,8 @@ public final class AppStore {
     func transaction() throws(StoreFailure) {
         if let lost { throw lost }
         guard !began else { return }
+        // Another instance may hold the write lock: wait at most until shortly before the call's deadline.
+        database.setBusyTimeout(milliseconds: statementLimitMs())
         do { try database.runTrusted(beginStatement) } catch { throw failure(error, "begin a transaction") }
         began = true
         outboxDeleting = outboxDeleted

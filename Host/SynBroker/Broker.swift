@@ -44,6 +44,13 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     static let maxTimerDelayMs = UInt64(SYN_TIMER_MAX_DELAY_MS)
     /// What each request in flight has emitted so far: events and timers, and their bytes.
     private var emitted: [UInt64: (items: Int, timers: Int, bytes: Int)] = [:]
+    /// What each request in flight has handed over from its outbox: hand-overs, rows and bytes. A worker hands over
+    /// at most `maxOutboxRowsPerCall` rows per call, twice what one call may emit, so a backlog drains and a worker
+    /// that forges rows stores no more than an honest one.
+    private var handedOver: [UInt64: (calls: Int, rows: Int, bytes: Int)] = [:]
+    static let maxOutboxRowsPerCall = 2 * maxOutboxItems
+    static let maxOutboxBytesPerCall = 2 * maxOutboxBytes
+    static let maxOutboxCallsPerCall = 16
     /// Who recent calls that emitted acted for, so outbox rows are attributed by the host, not by the app.
     private var callers = RecentCallers(capacity: 4096)
 
@@ -157,6 +164,20 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
     }
 
+    /// Audits a denial or refusal of request `context`: the first `maxAuditedDenials` one by one, the rest summed
+    /// up when the call ends.
+    private func auditDenial(_ context: HostCallContext, action: String, decision: String, cause: String) {
+        let nth: Int = lock.withLock {
+            counters[context.app, default: (0, 0)].denials += 1
+            requestDenials[context.requestID, default: 0] += 1
+            return requestDenials[context.requestID] ?? 0
+        }
+        if nth <= Self.maxAuditedDenials {
+            audit.append(actor: Self.actor(context.caller), app: context.app, action: action, decision: decision,
+                         cause: cause + Self.requestSuffix(context))
+        }
+    }
+
     /// A slot's failure as the app sees it; policy denials and authorizer refusals are audited (a signature that
     /// fails to verify is an answer, not a denial).
     private func answer(_ error: any Error, _ op: HostOp, _ context: HostCallContext) -> BrokerFailure {
@@ -164,15 +185,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             return BrokerFailure(BrokerStatus.badArg, "\(op.slotName): malformed arguments")
         }
         if failure.status == BrokerStatus.denied && op != .idVerify {
-            let nth: Int = lock.withLock {
-                counters[context.app, default: (0, 0)].denials += 1
-                requestDenials[context.requestID, default: 0] += 1
-                return requestDenials[context.requestID] ?? 0
-            }
-            if nth <= Self.maxAuditedDenials {
-                audit.append(actor: Self.actor(context.caller), app: context.app, action: op.slotName,
-                             decision: "denied", cause: failure.message + Self.requestSuffix(context))
-            }
+            auditDenial(context, action: op.slotName, decision: "denied", cause: failure.message)
         }
         return failure
     }
@@ -183,7 +196,10 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
                          cause: "\(denials - Self.maxAuditedDenials) more denials in this request not itemised" + Self.requestSuffix(context))
         }
-        _ = lock.withLock { emitted.removeValue(forKey: context.requestID) }
+        lock.withLock {
+            emitted.removeValue(forKey: context.requestID)
+            handedOver.removeValue(forKey: context.requestID)
+        }
         return nil
     }
 
@@ -220,7 +236,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
             try reserveOutbox(id, bytes: payload.count + type.utf8.count, timer: false, slot: op.slotName)
-            lock.withLock { callers.record(id, Self.actor(context.caller)) }
+            lock.withLock { callers.record(context.app, id, Self.actor(context.caller)) }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
@@ -232,7 +248,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             guard events.pendingTimerCount(for: context.app) + buffered <= Self.maxPendingTimers else {
                 throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
             }
-            lock.withLock { callers.record(id, Self.actor(context.caller)) }
+            lock.withLock { callers.record(context.app, id, Self.actor(context.caller)) }
             w.u64(UInt64(Int64.random(in: 1...Int64.max)))
             w.u64(UInt64(bitPattern: EventStore.nowNs() + Int64(delay) * 1_000_000))
         case .outbox:
@@ -254,12 +270,28 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// and `timer_set`: a row the app wrote past those checks (its database is its own) is refused and audited.
     /// Returns the last sequence number stored; a re-sent row is stored once.
     private func storeOutbox(_ app: AppState, _ context: HostCallContext, _ batch: OutboxBatch) throws(BrokerFailure) -> Int64 {
+        guard !batch.rows.isEmpty, !batch.epoch.isEmpty else {
+            throw BrokerFailure(BrokerStatus.badArg, "outbox: an empty hand-over")
+        }
+        let bytes = batch.rows.reduce(0) { $0 + $1.wireSize }
+        let allowed: Bool = lock.withLock {
+            let used = handedOver[context.requestID] ?? (0, 0, 0)
+            guard used.calls < Self.maxOutboxCallsPerCall, used.rows + batch.rows.count <= Self.maxOutboxRowsPerCall,
+                  used.bytes + bytes <= Self.maxOutboxBytesPerCall else { return false }
+            handedOver[context.requestID] = (used.calls + 1, used.rows + batch.rows.count, used.bytes + bytes)
+            return true
+        }
+        guard allowed else {
+            throw BrokerFailure(BrokerStatus.quota, "outbox: one call hands over at most \(Self.maxOutboxRowsPerCall) rows, \(Self.maxOutboxBytesPerCall >> 20) MiB, in \(Self.maxOutboxCallsPerCall) hand-overs; the rest waits for the next call")
+        }
         let now = EventStore.nowNs()
         let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
         let recent = lock.withLock { callers }
+        let appID = context.app
         let result: (through: Int64, events: Int, refused: [String])
         do {
-            result = try events.applyOutbox(app: context.app, epoch: batch.epoch, rows: batch.rows) { row, pendingTimers in
+            result = try events.applyOutbox(app: context.app, epoch: batch.epoch, highWater: batch.highWater,
+                                            rows: batch.rows) { row, pendingTimers in
                 switch row.kind {
                 case OutboxRow.event:
                     guard let type = try? Self.eventType(row.type) else { return .refuse("event \(row.seq): a malformed type") }
@@ -267,7 +299,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                     guard row.payload.count <= Self.maxEventPayload, row.payload.isEmpty || JSONScan.isJSON(row.payload) else {
                         return .refuse("event \(row.seq): the payload is not JSON of at most 64 KiB")
                     }
-                    return .event(caller: recent.actor(row.requestID) ?? "unattributed", type: type, payload: row.payload)
+                    return .event(caller: recent.actor(appID, row.requestID) ?? "unattributed", type: type, payload: row.payload)
                 case OutboxRow.timer:
                     if let denial = app.policy.denial(.timers) { return .refuse("timer \(row.seq): \(denial)") }
                     guard row.payload.count <= Self.maxEventPayload, row.dueNs <= maxDue, row.token > 0, row.token <= UInt64(Int64.max) else {
@@ -285,13 +317,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             throw BrokerFailure(BrokerStatus.io, "outbox: the node could not store the events and timers (they stay in the app's outbox): \(error.message)")
         }
         lock.withLock { counters[context.app, default: (0, 0)].events += result.events }
-        for why in result.refused.prefix(Self.maxAuditedDenials) {
-            audit.append(actor: "node", app: context.app, action: "outbox", decision: "refused", cause: why + Self.requestSuffix(context))
-        }
-        if result.refused.count > Self.maxAuditedDenials {
-            audit.append(actor: "node", app: context.app, action: "outbox", decision: "refused",
-                         cause: "\(result.refused.count - Self.maxAuditedDenials) more rows refused" + Self.requestSuffix(context))
-        }
+        for why in result.refused { auditDenial(context, action: "outbox", decision: "refused", cause: why) }
         onCommit()
         return result.through
     }

@@ -1,23 +1,29 @@
-/// Who the most recent calls that emitted events or timers acted for, by request id: the host attributes each
-/// outbox row by the call that wrote it, whatever the row says. Bounded; the oldest entries go first.
+/// Who the most recent calls that emitted events or timers acted for, by app and request id: the host attributes
+/// each outbox row by its own record of the call that wrote it, never by what the row says, and an app can name
+/// only its own calls. Bounded; the oldest entries go first (a row older than that is stored "unattributed").
 struct RecentCallers {
+    private struct Key: Hashable {
+        let app: String
+        let requestID: UInt64
+    }
     private let capacity: Int
-    private var actors: [UInt64: String] = [:]
-    private var order: [UInt64] = []
+    private var actors: [Key: String] = [:]
+    private var order: [Key] = []
     private var oldest = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
-    mutating func record(_ requestID: UInt64, _ actor: String) {
-        guard actors.updateValue(actor, forKey: requestID) == nil else { return }
+    mutating func record(_ app: String, _ requestID: UInt64, _ actor: String) {
+        let key = Key(app: app, requestID: requestID)
+        guard actors.updateValue(actor, forKey: key) == nil else { return }
         if order.count < capacity {
-            order.append(requestID)
+            order.append(key)
         } else {
             actors.removeValue(forKey: order[oldest])
-            order[oldest] = requestID
+            order[oldest] = key
             oldest = (oldest + 1) % capacity
         }
     }
 
-    func actor(_ requestID: UInt64) -> String? { actors[requestID] }
+    func actor(_ app: String, _ requestID: UInt64) -> String? { actors[Key(app: app, requestID: requestID)] }
 }

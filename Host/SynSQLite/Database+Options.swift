@@ -15,6 +15,9 @@ extension Database {
         /// The file comes from somewhere the host does not trust (an app's database read by the host): open it
         /// with `cell_size_check`, no memory mapping and `query_only`, as SQLite advises for such files.
         public var untrusted = false
+        /// Read the main file only, as if nothing else could change it: no locks, no WAL and no shared-memory index
+        /// (`immutable=1`), so another process writing them cannot feed this one. Implies `readOnly`.
+        public var immutable = false
         /// Size limits applied to every statement on the connection.
         public var limits = Limits()
 

@@ -25,14 +25,19 @@ public final class Database {
             throw SQLiteError(extendedCode: SQLITE_CANTOPEN, message: "the database path contains a NUL character")
         }
         var flags = SQLITE_OPEN_EXRESCODE
-        if options.readOnly {
+        var name = path
+        if options.immutable {
+            flags |= SQLITE_OPEN_URI
+            name = "file:" + Database.uriEscaped(path) + "?immutable=1"
+        }
+        if options.readOnly || options.immutable {
             flags |= SQLITE_OPEN_READONLY
         } else {
             flags |= SQLITE_OPEN_READWRITE
             if options.create { flags |= SQLITE_OPEN_CREATE }
         }
         var opened: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        let rc = sqlite3_open_v2(name, &opened, flags, nil)
         guard rc == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(opened)
@@ -75,7 +80,7 @@ public final class Database {
             try execute("PRAGMA query_only=ON")
         }
         if options.exclusive { try execute("PRAGMA locking_mode=EXCLUSIVE") }
-        if !options.readOnly {
+        if !options.readOnly && !options.immutable {
             let sql = "PRAGMA journal_mode=WAL"
             let mode = try query(sql).first?.first
             // In-memory and temporary databases cannot use WAL; files must.
@@ -85,6 +90,20 @@ public final class Database {
         }
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
+    }
+
+    /// `path` for a `file:` URI: `%`, `?` and `#` percent-encoded.
+    static func uriEscaped(_ path: String) -> String {
+        var out = ""
+        for c in path.unicodeScalars {
+            switch c {
+            case "%": out += "%25"
+            case "?": out += "%3F"
+            case "#": out += "%23"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 
     /// Sets a boolean `sqlite3_db_config` option and checks that it took.
@@ -115,6 +134,13 @@ public final class Database {
     public var systemErrno: Int32 {
         guard let handle else { return 0 }
         return sqlite3_system_errno(handle)
+    }
+
+    /// How long a statement waits for another connection's lock before failing with `SQLiteError.busy`.
+    /// The corresponding C function is `sqlite3_busy_timeout`.
+    public func setBusyTimeout(milliseconds: Int) {
+        guard let handle else { return }
+        sqlite3_busy_timeout(handle, Int32(clamping: max(milliseconds, 0)))
     }
 
     /// Keeps the WAL file when the last connection closes (`SQLITE_FCNTL_PERSIST_WAL`), so it is never unlinked

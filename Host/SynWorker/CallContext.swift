@@ -27,8 +27,12 @@ final class CallContext {
     private var total = 0
     private static let chunkSize = 64 * 1024
 
-    init(link: FrameLink, arenaLimit: Int, store: AppStore? = nil, kv: Bool = false, sql: Bool = false) {
+    /// The largest message the host accepts on the link.
+    let maxMessage: Int
+
+    init(link: FrameLink, arenaLimit: Int, maxMessage: Int, store: AppStore? = nil, kv: Bool = false, sql: Bool = false) {
         self.link = link
+        self.maxMessage = maxMessage
         self.arenaLimit = arenaLimit
         self.store = store
         self.kvStore = kv ? store : nil

@@ -152,7 +152,7 @@ enum HostTable {
             guard status == SYN_OK else { return status }
             return c.outbox("event_emit") { (store: AppStore) throws(StoreFailure) in
                 try store.enqueue(kind: OutboxRow.event, type: typeBytes, payload: payloadBytes, token: 0, dueNs: 0,
-                               requestID: c.requestID)
+                               requestID: c.requestID, maxMessage: c.maxMessage)
             }
         }
         h.timer_set = { ctx, delay, payload, token in
@@ -167,7 +167,7 @@ enum HostTable {
             guard status == SYN_OK else { return status }
             let stored = c.outbox("timer_set") { (store: AppStore) throws(StoreFailure) in
                 try store.enqueue(kind: OutboxRow.timer, type: [], payload: payloadBytes, token: issued, dueNs: dueNs,
-                               requestID: c.requestID)
+                               requestID: c.requestID, maxMessage: c.maxMessage)
             }
             if stored == SYN_OK { token?.pointee = issued }
             return stored

@@ -11,8 +11,6 @@ struct Server {
     let link: FrameLink
     let app: LoadedApp
     let context: CallContext
-    /// The largest message the host accepts on the link.
-    let maxMessage: Int
 
     func run() -> Never {
         while true {
@@ -47,9 +45,9 @@ struct Server {
 
     private func initialize(_ frame: Frame) {
         var status = SYN_OK
+        context.store?.beginCall(nowNs: Self.nowNs())
         // What an earlier worker committed and never handed over goes first.
         deliverOutbox()
-        context.store?.beginCall(nowNs: Self.nowNs())
         if app.has(\syn_plugin.`init`), let initFunction = app.plugin.pointee.`init` {
             status = frame.payload.withUnsafeBufferPointer { config in
                 initFunction(context.opaque, syn_buf(ptr: config.baseAddress, len: config.count))
@@ -136,18 +134,18 @@ struct Server {
     /// wrote is kept).
     private func finish(commit: Bool) -> StoreFailure? {
         guard let store = context.store else { return nil }
-        let hadTransaction = store.hasTransaction
-        if let failure = store.endCall(commit: commit) { return failure }
-        if commit && hadTransaction { deliverOutbox() }
-        return nil
+        let failure = store.endCall(commit: commit)
+        deliverOutbox()
+        return failure
     }
 
-    /// Hands committed outbox rows to the host, a frame's worth at a time, until it has them all or refuses; what it
-    /// refuses stays in the outbox for the next commit (or the next worker).
+    /// Hands committed outbox rows to the host, a message's worth at a time, until it has them all, refuses, or the
+    /// call's deadline nears; what is left stays in the outbox for the next call (or the next worker).
     private func deliverOutbox() {
         guard let store = context.store, store.outboxPending else { return }
         for _ in 0..<16 {
-            let batch = store.undelivered(maxBytes: maxMessage - 4096)
+            guard store.deadlineNs - Self.nowNs() > Self.deliveryMarginNs else { return }
+            let batch = store.undelivered(maxMessage: context.maxMessage)
             guard let last = batch.rows.last?.seq else { return }
             var stored: Int64 = 0
             var w = WireWriter()
@@ -159,6 +157,9 @@ struct Server {
             if stored < last { return }
         }
     }
+
+    /// Outbox rows are handed over only while this much of the call's time is left.
+    static let deliveryMarginNs: Int64 = 200_000_000
 
     static func nowNs() -> Int64 {
         var ts = timespec()

@@ -42,9 +42,10 @@ enum WorkerMain {
             }
             let app = try LoadedApp.bind(handle, expectedID: setup.appID)
             let serving = FrameLink(fd: linkFD, maxMessage: Int(clamping: setup.maxMessage))
-            let context = CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit), store: store,
+            let context = CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit),
+                                      maxMessage: Int(clamping: setup.maxMessage), store: store,
                                       kv: setup.storage?.kv ?? false, sql: setup.storage?.sql ?? false)
-            Server(link: serving, app: app, context: context, maxMessage: Int(clamping: setup.maxMessage)).run()
+            Server(link: serving, app: app, context: context).run()
         } catch {
             var w = WireWriter()
             w.raw(error.message.utf8.prefix(4000))

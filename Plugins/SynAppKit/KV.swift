@@ -24,7 +24,7 @@ public struct KV: Sendable {
 
     /// Stores `value`. `ifVersion`: nil for any version (a blind write, the fastest), `.absent` only if the key
     /// does not exist, or the version it must have (`SYN_E_CONFLICT` → `HostError` status -7 otherwise).
-    /// Returns the new version, or nil for a blind write (whose failure fails the whole call instead).
+    /// Returns the new version, or nil for a blind write (which skips reading it back).
     @discardableResult
     public func put(_ key: String, _ value: [UInt8], ifVersion: Version? = nil) throws(HostError) -> UInt64? {
         let keyBytes = Array(key.utf8)

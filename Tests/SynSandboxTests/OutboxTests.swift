@@ -110,4 +110,65 @@ import Testing
         // A malformed batch is an error, not a crash.
         #expect(node.broker.hostCall(context, op: .outbox, payload: [1, 2, 3]).status == -2)
     }
+
+    /// A worker that forges rows in a loop stores no more per call than an honest one could emit, and the refusals
+    /// of what it forges are summed up rather than each written to the audit log.
+    @Test func aForgingWorkerStoresNoMoreThanAnHonestOne() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let context = HostCallContext(app: "store", requestID: 4242, caller: [])
+        var seq: Int64 = 0
+        var refusedAt: Int?
+        for handOver in 0..<40 {
+            let rows = (0..<200).map { _ -> OutboxRow in
+                seq += 1
+                return OutboxRow(seq: seq, requestID: 4242, kind: seq % 2 == 0 ? OutboxRow.event : 9, type: Array("shop.flood".utf8),
+                                 payload: Array("{}".utf8), token: 0, dueNs: 0)
+            }
+            let answer = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [1], highWater: seq, rows: rows).encode())
+            if answer.status != 0 {
+                #expect(answer.status == -4 && String(decoding: answer.payload, as: UTF8.self).contains("at most 2000 rows"))
+                refusedAt = handOver
+                break
+            }
+        }
+        #expect(refusedAt == 10)
+        #expect(Self.stored(node).count == 1000)
+        _ = node.broker.endCall(context, commit: true)
+        let audited = node.broker.audit.recent(1000).filter { $0.app == "store" && ($0.action == "outbox" || $0.action == "denials") }
+        #expect(audited.count == 11, "\(audited.count)")
+        // An empty hand-over is refused without touching node.db.
+        #expect(node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [1], rows: []).encode()).status == -2)
+    }
+
+    /// Rows are attributed by the host's record of the call that wrote them, for the app that wrote them only.
+    @Test func anAppCannotBorrowAnotherAppsCaller() throws {
+        let node = try BrokerTests.Node(apps: ["store", "other"], capabilities: ["store": "events.publish = [\"shop.*\"]",
+                                                                               "other": "events.publish = [\"shop.*\"]"])
+        let bob = [UInt8](repeating: 7, count: 32)
+        var emit = WireWriter()
+        emit.data(Array("shop.real".utf8)); emit.data(Array("{}".utf8))
+        #expect(node.broker.hostCall(HostCallContext(app: "other", requestID: 77, caller: bob), op: .eventEmit, payload: emit.bytes).status == 0)
+        let forged = OutboxBatch(epoch: [3], highWater: 1, rows: [
+            OutboxRow(seq: 1, requestID: 77, kind: OutboxRow.event, type: Array("shop.fake".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
+        ])
+        _ = node.broker.hostCall(HostCallContext(app: "store", requestID: 78, caller: []), op: .outbox, payload: forged.encode())
+        #expect(Self.stored(node).map(\.caller) == ["unattributed"])
+    }
+
+    /// A database restored from an older copy numbers its outbox from below the node's cursor: its new rows are
+    /// stored, not taken for re-sends.
+    @Test func aRestoredDatabaseStartsTheCountAgain() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        func row(_ seq: Int64, _ type: String) -> OutboxRow {
+            OutboxRow(seq: seq, requestID: 1, kind: OutboxRow.event, type: Array(type.utf8), payload: Array("{}".utf8), token: 0, dueNs: 0)
+        }
+        let context = HostCallContext(app: "store", requestID: 5, caller: [])
+        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 10, rows: (1...10).map { row($0, "shop.before") }).encode())
+        // A re-send of row 10 is dropped...
+        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 10, rows: [row(10, "shop.before")]).encode())
+        #expect(Self.stored(node).count == 10)
+        // ...but after a restore to a copy whose outbox had reached 4, row 5 is new.
+        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 5, rows: [row(5, "shop.after")]).encode())
+        #expect(Self.stored(node).map(\.type).last == "shop.after")
+    }
 }

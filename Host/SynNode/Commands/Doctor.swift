@@ -93,13 +93,15 @@ struct Doctor: CheckedCommand {
     static let heapLimitBytes: Int64 = 256 << 20
     static let checkLimitMs = 10_000
 
-    /// `PRAGMA quick_check` of an app database, read-only. The app wrote the file, so it is opened as SQLite advises
-    /// for untrusted files (`Database.Options.untrusted`), with SQLite's heap in this process capped and the check
-    /// stopped after `checkLimitMs`.
+    /// `PRAGMA quick_check` of an app database's main file. The app wrote the file, so it is opened as SQLite advises
+    /// for untrusted files (`Database.Options.untrusted`), immutable (the WAL and its shared index, which a running
+    /// worker may be writing, are not read), with SQLite's heap in this process capped and the check stopped after
+    /// `checkLimitMs`. Writes still in the WAL are not checked.
     static func quickCheck(_ path: String) -> SandboxProbe.Result {
         guard FileManager.default.fileExists(atPath: path) else { return .init(ok: true, detail: "no database yet", fix: "") }
         var options = Database.Options()
         options.readOnly = true
+        options.immutable = true
         options.untrusted = true
         options.busyTimeoutMs = 0
         Database.limitHeap(bytes: Self.heapLimitBytes)
