@@ -230,47 +230,15 @@ pid_t csyn_clone_parent(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | 
 
 int csyn_send_fds(int sock, int a, int b, int32_t tag) {
     int fds[2] = { a, b };
-    int n = b >= 0 ? 2 : 1;
-    char control[CMSG_SPACE(sizeof(fds))];
-    memset(control, 0, sizeof control);
-    struct iovec iov = { &tag, sizeof tag };
-    struct msghdr msg = { 0 };
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-    ssize_t r;
-    do { r = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
-    return r == (ssize_t)sizeof tag ? 0 : -1;
+    return csyn_send_fd_array(sock, fds, b >= 0 ? 2 : 1, tag);
 }
 
 int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag) {
-    char control[CMSG_SPACE(sizeof(int) * 2)];
-    struct iovec iov = { tag, sizeof *tag };
-    struct msghdr msg = { 0 };
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t r;
-    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
-    if (r == 0) return 1;
-    if (r != (ssize_t)sizeof *tag) return -1;
-    *a = -1;
-    *b = -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-    size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int fds[2] = { -1, -1 };
-    memcpy(fds, CMSG_DATA(c), sizeof(int) * (n > 2 ? 2 : n));
+    int fds[2] = { -1, -1 }, n = 0;
+    int r = csyn_recv_fd_array(sock, fds, 2, &n, tag);
     *a = fds[0];
     *b = n > 1 ? fds[1] : -1;
-    return 0;
+    return r == 0 && n < 1 ? -1 : r;
 }
 
 int csyn_ignore_sigxfsz(void) { return signal(SIGXFSZ, SIG_IGN) == SIG_ERR ? -1 : 0; }
