@@ -64,6 +64,7 @@ public final class AppStore {
             options.create = false
             options.busyTimeoutMs = Int32(clamping: self.callTimeoutMs)
             options.exclusive = !shared
+            options.lookaside = false
             let db = try Database(path: path, options: options)
             try db.execute("PRAGMA temp_store=MEMORY")
             try db.execute("PRAGMA cache_size=-\(Self.pageCacheKiB)")

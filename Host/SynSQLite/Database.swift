@@ -57,6 +57,7 @@ public final class Database {
     /// Applies the settings every connection gets (see the type's documentation).
     private func configure(_ db: OpaquePointer, _ options: Options) throws(SQLiteError) {
         sqlite3_extended_result_codes(db, 1)
+        if !options.lookaside { _ = csyn_sqlite3_lookaside(db, 0, 0) }
         sqlite3_busy_timeout(db, max(options.busyTimeoutMs, 0))
         try setFlag(SQLITE_DBCONFIG_DEFENSIVE, true, name: "defensive mode")
         try setFlag(SQLITE_DBCONFIG_TRUSTED_SCHEMA, false, name: "trusted_schema")

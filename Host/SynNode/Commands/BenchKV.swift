@@ -15,6 +15,8 @@ struct BenchKV: ParsableCommand {
     @Option(help: "The storage app's manifest.") var manifest: String = "Benchmarks/store.toml"
     @Option(help: "Pin both ends to this CPU (-1: do not pin).") var cpu: Int32 = 0
     @Option(help: "Round trips per latency sample set.") var iterations: Int = 20_000
+    @Flag(help: "Diagnostic: the same worker code without the sandbox (so a profiler can read its symbols).")
+    var unsandboxed = false
 
     func run() throws {
         if cpu >= 0 { _ = csyn_pin_cpu(0, cpu) }
@@ -23,6 +25,7 @@ struct BenchKV: ParsableCommand {
         let (loaded, _, baseSpec) = try Bench.load(manifest)
         var spec = baseSpec
         spec.setup.pinCPU = cpu
+        spec.setup.unsandboxed = unsandboxed
         let node = try NodeSetup.nodeConfig(data: data, manifests: [loaded], announce: false)
         let broker = try NodeSetup.broker(data: data, node: node, manifests: [loaded])
         let worker = try WorkerProcess.start(spec, hostCalls: broker)
