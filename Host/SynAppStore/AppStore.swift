@@ -34,7 +34,9 @@ public final class AppStore {
     private let commitStatement: Statement
     private let rollbackStatement: Statement
     private let callTimeoutMs: Int
-    private var statements: [String: Statement] = [:]
+    /// The store's own statements, compiled once, by the address of their SQL literal (hashing the text on every
+    /// call cost more than running some of them).
+    private var statements: [UInt: Statement] = [:]
     /// The call's transaction is open.
     var began = false
     /// The outbox's identity (`syn_meta.outbox_epoch`), sent with each batch.
@@ -65,6 +67,7 @@ public final class AppStore {
             options.busyTimeoutMs = Int32(clamping: self.callTimeoutMs)
             options.exclusive = !shared
             options.lookaside = false
+            options.singleThread = true
             let db = try Database(path: path, options: options)
             try db.execute("PRAGMA temp_store=MEMORY")
             try db.execute("PRAGMA cache_size=-\(Self.pageCacheKiB)")
@@ -278,18 +281,19 @@ public final class AppStore {
     }
 
     /// One cached statement of the store's own (the KV table) inside the call's transaction.
-    func kv(_ sql: String, _ parameters: [SQLValue]) throws(StoreFailure) -> [[SQLValue]] {
+    func kv(_ sql: StaticString, _ parameters: [SQLValue]) throws(StoreFailure) -> [[SQLValue]] {
         try transaction()
         do { return try run(sql, parameters) } catch { throw lose(failure(error, "kv")) }
     }
 
     /// One of the store's own statements (trusted, cached), outside the app policy.
-    func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
+    func run(_ sql: StaticString, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
         try database.asHost { () throws(SQLiteError) -> [[SQLValue]] in
             let statement: Statement
-            if let cached = statements[sql] { statement = cached } else {
-                statement = try database.prepare(sql)
-                statements[sql] = statement
+            let key = UInt(bitPattern: sql.utf8Start)
+            if let cached = statements[key] { statement = cached } else {
+                statement = try database.prepare(sql.description)
+                statements[key] = statement
             }
             defer { try? statement.reset() }
             try statement.bind(parameters)

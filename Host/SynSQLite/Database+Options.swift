@@ -18,6 +18,9 @@ extension Database {
         /// Read the main file only, as if nothing else could change it: no locks, no WAL and no shared-memory index
         /// (`immutable=1`), so another process writing them cannot feed this one. Implies `readOnly`.
         public var immutable = false
+        /// The connection is only ever used by one thread at a time (as `Database` requires): SQLite skips its own
+        /// per-call mutex (`SQLITE_OPEN_NOMUTEX`).
+        public var singleThread = false
         /// Give the connection SQLite's lookaside allocator (about 150 KiB set aside for small allocations). A
         /// sandboxed worker with a small memory budget turns it off.
         public var lookaside = true

@@ -25,6 +25,7 @@ public final class Database {
             throw SQLiteError(extendedCode: SQLITE_CANTOPEN, message: "the database path contains a NUL character")
         }
         var flags = SQLITE_OPEN_EXRESCODE
+        if options.singleThread { flags |= SQLITE_OPEN_NOMUTEX }
         var name = path
         if options.immutable {
             flags |= SQLITE_OPEN_URI
