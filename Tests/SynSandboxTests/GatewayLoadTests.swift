@@ -10,7 +10,10 @@ import Testing
 
     @Test func holdsAThousandConnectionsAndGivesTheMemoryBack() throws {
         let python = try #require(Self.python3(), "python3 is not on PATH: the gateway load test needs it (apt-get install python3)")
-        let node = try LoadNode.start()
+        // The shipped `default` profile's queue_depth of 64 makes the app shed calls past 64 waiting with 503
+        // app_busy, by design, and 1,000 connections can each have a call waiting. That backpressure has its own
+        // tests; this one is about the gateway holding the connections.
+        let node = try ProcessNode.start(apps: [], limits: ["queue_depth": "1024"])
         defer { node.killIfRunning() }
         let pid = node.process.processIdentifier
 
@@ -111,77 +114,6 @@ import Testing
               let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max open files") }) else { return nil }
         let soft = line.dropFirst("Max open files".count).split(separator: " ").first.map(String.init) ?? ""
         return soft == "unlimited" ? Int.max : Int(soft)
-    }
-}
-
-/// A `syneroym run` with the hello app for the load test, its stderr drained continuously (a full pipe would
-/// block the node's logging under load).
-final class LoadNode: @unchecked Sendable {
-    let process: Process
-    let port: Int
-    private let collector: Collector
-
-    private init(process: Process, port: Int, collector: Collector) {
-        self.process = process
-        self.port = port
-        self.collector = collector
-    }
-
-    var log: String { collector.text }
-
-    /// Starts the node on 127.0.0.1:0; returns once the gateway listens and the hello worker has started.
-    /// The profiles are the shipped ones except `default`'s `queue_depth`, raised to 1,024: the shipped 64 makes the
-    /// app shed calls past 64 waiting with 503 app_busy, by design, and 1,000 connections can each have a call
-    /// waiting. That backpressure has its own tests; this one is about the gateway holding the connections.
-    static func start() throws -> LoadNode {
-        let dir = try TestSupport.helloNodeDirectory("load")
-        try FileManager.default.createDirectory(atPath: dir + "/profiles", withIntermediateDirectories: true)
-        let shipped = try String(contentsOfFile: TestSupport.root + "/sandbox-profiles/default.toml", encoding: .utf8)
-        let lines = shipped.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasPrefix("queue_depth") ? "queue_depth = 1024" : String(line)
-        }
-        guard lines.contains("queue_depth = 1024") else { throw TestFailure("no queue_depth in sandbox-profiles/default.toml") }
-        try lines.joined(separator: "\n").write(toFile: dir + "/profiles/default.toml", atomically: true, encoding: .utf8)
-
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", dir + "/profiles",
-                          "--data", dir + "/data", "--listen", "127.0.0.1:0"]
-        let err = Pipe()
-        node.standardError = err
-        try node.run()
-        // Should the test hang anywhere, the node goes, and every wait below ends at end-of-file.
-        let watched = Watched(node)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 240) { watched.killIfRunning() }
-        let collector = Collector()
-        let handle = err.fileHandleForReading
-        Thread.detachNewThread {
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                collector.append(String(decoding: chunk, as: UTF8.self))
-            }
-            collector.finish()
-        }
-        guard collector.waitFor(["gateway listening", "event=started("], seconds: 60) else {
-            watched.killIfRunning()
-            throw TestFailure("the node did not start: \(collector.text.suffix(2000))")
-        }
-        guard let port = Self.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
-        return LoadNode(process: node, port: port, collector: collector)
-    }
-
-    /// Waits (bounded) until the log contains `marker`.
-    func waitFor(_ marker: String, seconds: Double) -> Bool { collector.waitFor([marker], seconds: seconds) }
-
-    func killIfRunning() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-
-    /// The port of the `gateway listening` line's `address=HOST:PORT`.
-    static func port(in log: String) -> Int? {
-        guard let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
-              let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") }),
-              let colon = address.lastIndex(of: ":") else { return nil }
-        return Int(address[address.index(after: colon)...])
     }
 }
 

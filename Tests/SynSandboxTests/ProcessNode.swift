@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// A `syneroym run` in a process of its own, with hello (the neighbour) and extra C apps built with `cc`, on a
-/// loopback port; its stderr drained continuously. Hostile apps are aimed at it, and the test reads the node's
-/// pid and memory from /proc.
+/// loopback port; its stderr drained continuously (a full pipe would block the node's logging under load). Hostile
+/// apps and the load test are aimed at it, and the tests read the node's pid and memory from /proc.
 final class ProcessNode: @unchecked Sendable {
     let process: Process
     let port: Int
@@ -70,8 +70,21 @@ final class ProcessNode: @unchecked Sendable {
             watched.killIfRunning()
             throw TestFailure("the node did not start: \(collector.text.suffix(3000))")
         }
-        guard let port = LoadNode.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
+        guard let port = Self.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
         return ProcessNode(process: node, port: port, data: dir + "/data", collector: collector)
+    }
+
+    /// Waits (bounded) until the log contains `marker`.
+    func waitFor(_ marker: String, seconds: Double) -> Bool { collector.waitFor([marker], seconds: seconds) }
+
+    func killIfRunning() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+    /// The port of the `gateway listening` line's `address=HOST:PORT`.
+    static func port(in log: String) -> Int? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
+              let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") }),
+              let colon = address.lastIndex(of: ":") else { return nil }
+        return Int(address[address.index(after: colon)...])
     }
 
     func stop() {
