@@ -104,7 +104,7 @@ let package = Package(
         ], path: "Host/SynNode"),
 
         // SynAppKit: the Swift SDK over the C ABI (typed handlers, storage, identity, events, migrations).
-        .target(name: "SynAppKit", dependencies: ["PluginABI"], path: "Plugins/SynAppKit"),
+        .target(name: "SynAppKit", dependencies: ["PluginABI", "SynText"], path: "Plugins/SynAppKit"),
         // HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
         .target(name: "HomeServices", dependencies: ["SynAppKit"], path: "Plugins/HomeServices"),
 

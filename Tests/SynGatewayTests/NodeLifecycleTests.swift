@@ -7,10 +7,11 @@ import Testing
 /// Graceful shutdown drains calls in flight; a restarted node resumes the same keys, data, timers and audit log.
 @Suite struct NodeLifecycleTests {
     @Test func shutdownLetsACallInFlightFinish() async throws {
-        let node = try await LiveNode.start()
-        // Busy for 3 s: time enough to see it in flight even when the whole suite loads the machine.
-        let slow = Task { try await node.request("POST", "/v1/apps/hostile/slow", body: "3000") }
-        for _ in 0..<1000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
+        let node = try await LiveNode.start(limits: "call_timeout_ms = 30000")
+        // Busy for 8 s (the drain allows 10): time enough to see it in flight even when the whole suite loads the
+        // machine; the wait for it is bounded only by the suite's patience.
+        let slow = Task { try await node.request("POST", "/v1/apps/hostile/slow", body: "8000") }
+        for _ in 0..<6000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
         #expect(node.runtime.app("hostile")?.busyInstances == 1)
         await node.stop()
         let reply = try await slow.value
