@@ -21,4 +21,24 @@ public enum StorageBaseline {
         }
         return UInt64(AppStore.nowNs() - start)
     }
+
+    /// The SQLite work of one put+get request alone: `rounds` transactions, each one blind put and one get of the
+    /// same key (as the benchmark app's `putget_blind`), in a fresh database in `directory`. Returns each
+    /// transaction's nanoseconds.
+    public static func putGetTransactions(directory: String, rounds: Int) throws(StoreFailure) -> [UInt64] {
+        try AppStoreFiles.prepare(directory: directory)
+        let store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000, shared: false)
+        let key = Array("bench".utf8), value = [UInt8](repeating: 0x76, count: 64)
+        var times: [UInt64] = []
+        times.reserveCapacity(rounds)
+        for _ in 0..<rounds {
+            let t0 = AppStore.nowNs()
+            store.beginCall(nowNs: t0)
+            _ = try store.put(key: key, value: value, ifVersion: 0, wantVersion: false)
+            _ = try store.get(key: key)
+            if let failure = store.endCall(commit: true) { throw failure }
+            times.append(UInt64(AppStore.nowNs() - t0))
+        }
+        return times
+    }
 }

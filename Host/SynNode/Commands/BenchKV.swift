@@ -59,6 +59,12 @@ struct BenchKV: ParsableCommand {
             syncRates.append(try Self.puts(worker, "putn", first: base + 50_000))
             directRates.append(10_000 / (Double(try Self.direct(path: data + "/direct\(repetition)")) / 1e9))
         }
+        // The SQLite work of a put+get request alone, in this process: what the request adds to a no-op at best.
+        let transactions: [Double]
+        try FileManager.default.createDirectory(atPath: data + "/txn", withIntermediateDirectories: true)
+        do {
+            transactions = try StorageBaseline.putGetTransactions(directory: data + "/txn", rounds: iterations).map { Double($0) / 1000 }
+        } catch { throw CLIError("baseline failed: \(error.message)") }
         let noopP50 = Stats.quantile(noop, 0.5), putgetP50 = Stats.quantile(putget, 0.5), blindP50 = Stats.quantile(blind, 0.5)
         let blindRate = Stats.quantile(blindRates, 0.5), syncRate = Stats.quantile(syncRates, 0.5)
         let directRate = Stats.quantile(directRates, 0.5)
@@ -66,6 +72,7 @@ struct BenchKV: ParsableCommand {
             ("noop_call_us_p50", JSONText.number(noopP50)),
             ("put_get_blind_call_us_p50", JSONText.number(blindP50)),
             ("put_get_blind_ratio_p50", JSONText.number(blindP50 / noopP50, places: 3)),
+            ("direct_put_get_transaction_us_p50", JSONText.number(Stats.quantile(transactions, 0.5))),
             ("put_get_versioned_call_us_p50", JSONText.number(putgetP50)),
             ("put_get_versioned_ratio_p50", JSONText.number(putgetP50 / noopP50, places: 3)),
             ("kv_blind_puts_per_s", JSONText.number(blindRate, places: 0)),
