@@ -2,20 +2,27 @@
 import Glibc
 #endif
 
-/// The storage benchmark's baseline: the same KV writes through the same `AppStore` code (same statements, one
-/// transaction per request), called directly in one process with no sandbox and no IPC.
-public enum StorageBaseline {
-    /// Runs `requests` transactions of `putsPerRequest` blind puts of 64-byte values into a fresh database in
-    /// `directory`, with keys `k<i>` as the benchmark app writes them. Returns the elapsed nanoseconds.
-    public static func directPuts(directory: String, requests: Int, putsPerRequest: Int) throws(StoreFailure) -> UInt64 {
+/// The storage benchmark's baseline: the same KV writes through the same `AppStore` code (same statements, same
+/// settings, one transaction per request), called directly in one process with no sandbox and no IPC, on a
+/// database that grows as the benchmark app's does.
+public final class StorageBaseline {
+    private let store: AppStore
+
+    /// A fresh database in `directory`, opened as a lone worker opens its own.
+    public init(directory: String) throws(StoreFailure) {
         try AppStoreFiles.prepare(directory: directory)
-        let store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000, shared: false)
+        store = try AppStore(path: directory + "/app.db", quotaBytes: 1 << 30, callTimeoutMs: 60_000, shared: false)
+    }
+
+    /// Runs `requests` transactions of `putsPerRequest` puts of 64-byte values, with keys `k<first>`, `k<first+1>`,
+    /// ... as the benchmark app writes them, asking for each new version or not. Returns the elapsed nanoseconds.
+    public func puts(first: Int, requests: Int, putsPerRequest: Int, wantVersion: Bool) throws(StoreFailure) -> UInt64 {
         let value = [UInt8](repeating: 1, count: 64)
         let start = AppStore.nowNs()
         for request in 0..<requests {
             store.beginCall(nowNs: AppStore.nowNs())
-            for i in (request * putsPerRequest)..<((request + 1) * putsPerRequest) {
-                _ = try store.put(key: Array("k\(i)".utf8), value: value, ifVersion: 0, wantVersion: false)
+            for i in (first + request * putsPerRequest)..<(first + (request + 1) * putsPerRequest) {
+                _ = try store.put(key: Array("k\(i)".utf8), value: value, ifVersion: 0, wantVersion: wantVersion)
             }
             if let failure = store.endCall(commit: true) { throw failure }
         }
