@@ -238,15 +238,20 @@ int csyn_recv_fds(int sock, int *a, int *b, int32_t *tag) {
     int r = csyn_recv_fd_array(sock, fds, 2, &n, tag);
     *a = fds[0];
     *b = n > 1 ? fds[1] : -1;
-    return r == 0 && n < 1 ? -1 : r;
+    if (r == 0 && n < 1) { errno = EBADMSG; return -1; }
+    return r;
 }
 
 int csyn_ignore_sigxfsz(void) { return signal(SIGXFSZ, SIG_IGN) == SIG_ERR ? -1 : 0; }
 
+/* Control-message space for up to 8 descriptors, aligned for struct cmsghdr. */
+typedef union { char bytes[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } fd_control;
+
 int csyn_send_fd_array(int sock, const int *fds, int n, int32_t tag) {
     if (n < 1 || n > 8) { errno = EINVAL; return -1; }
-    char control[CMSG_SPACE(sizeof(int) * 8)];
-    memset(control, 0, sizeof control);
+    fd_control storage;
+    char *control = storage.bytes;
+    memset(control, 0, sizeof storage.bytes);
     struct iovec iov = { &tag, sizeof tag };
     struct msghdr msg = { 0 };
     msg.msg_iov = &iov;
@@ -264,13 +269,14 @@ int csyn_send_fd_array(int sock, const int *fds, int n, int32_t tag) {
 }
 
 int csyn_recv_fd_array(int sock, int *fds, int max, int *n, int32_t *tag) {
-    char control[CMSG_SPACE(sizeof(int) * 8)];
+    fd_control storage;
+    char *control = storage.bytes;
     struct iovec iov = { tag, sizeof *tag };
     struct msghdr msg = { 0 };
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = sizeof storage.bytes;
     *n = 0;
     ssize_t r;
     do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);

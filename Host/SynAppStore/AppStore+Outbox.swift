@@ -26,14 +26,10 @@ extension AppStore {
     public func undelivered(maxMessage: Int) -> OutboxBatch {
         guard !began else { return OutboxBatch(epoch: outboxEpoch, rows: []) }
         let read: [[SQLValue]]
-        var highWater: Int64 = 0
         do {
             read = try run("""
                 SELECT seq, request_id, kind, type, payload, token, due_ns FROM syn_outbox WHERE seq > ? ORDER BY seq LIMIT ?
                 """, [.integer(outboxAcknowledged), .integer(Int64(OutboxBatch.maxRows))])
-            if case .integer(let n)? = try run("SELECT seq FROM sqlite_sequence WHERE name = 'syn_outbox'", []).first?.first {
-                highWater = n
-            }
         } catch {
             return OutboxBatch(epoch: outboxEpoch, rows: [])
         }
@@ -51,7 +47,7 @@ extension AppStore {
             batch.append(row)
         }
         if rows.isEmpty { outboxPending = false }
-        return OutboxBatch(epoch: outboxEpoch, highWater: max(highWater, batch.last?.seq ?? 0), rows: batch)
+        return OutboxBatch(epoch: outboxEpoch, rows: batch)
     }
 
     /// The host has stored every row up to `seq`.

@@ -58,7 +58,11 @@ public final class AppStore {
     /// close and cut back after checkpoints; the app policy (authorizer) covers everything the app runs.
     /// `shared`: other processes use the database at the same time (WAL locking); otherwise this connection holds
     /// it exclusively for its life, with the WAL index in its own memory and no lock calls per transaction.
-    public init(path: String, quotaBytes: Int64, callTimeoutMs: Int, shared: Bool = true) throws(StoreFailure) {
+    ///
+    /// `hostCursor` is the node's cursor of this outbox (`WorkerSetup.Storage.cursorEpoch`); a database whose outbox
+    /// is behind it under the same epoch was restored from an older copy, and gets a new epoch here.
+    public init(path: String, quotaBytes: Int64, callTimeoutMs: Int, shared: Bool = true,
+                hostCursor: (epoch: [UInt8], seq: Int64)? = nil) throws(StoreFailure) {
         self.quotaBytes = quotaBytes
         self.callTimeoutMs = max(callTimeoutMs, 1)
         do throws(SQLiteError) {
@@ -76,6 +80,18 @@ public final class AppStore {
             try db.setMaxSize(bytes: quotaBytes)
             // Reads the schema, which opens the WAL and its index now, before any sandbox filter applies.
             try db.execute(AppStoreFiles.schema)
+            if let hostCursor, !hostCursor.epoch.isEmpty {
+                try db.transaction { () throws(SQLiteError) in
+                    let epoch = try db.query("SELECT value FROM syn_meta WHERE key = 'outbox_epoch'").first?.first
+                    guard epoch == .blob(hostCursor.epoch) else { return }
+                    // Under this epoch the node has stored every row up to its cursor: those still here are done.
+                    try db.execute("DELETE FROM syn_outbox WHERE seq <= ?", [.integer(hostCursor.seq)])
+                    let reached = try db.query("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'syn_outbox'), 0)").first?.first
+                    if case .integer(let seq)? = reached, seq < hostCursor.seq {
+                        try db.execute("UPDATE syn_meta SET value = randomblob(16) WHERE key = 'outbox_epoch'")
+                    }
+                }
+            }
             guard case .blob(let epoch)? = try db.query("SELECT value FROM syn_meta WHERE key = 'outbox_epoch'").first?.first,
                   case .integer(let waiting)? = try db.query("SELECT EXISTS (SELECT 1 FROM syn_outbox)").first?.first
             else { throw SQLiteError(extendedCode: 1, message: "the outbox epoch is missing") }
@@ -95,6 +111,8 @@ public final class AppStore {
 
     /// When the call in progress must be answered (monotonic nanoseconds).
     public var deadlineNs: Int64 { callDeadlineNs }
+    /// How long a call may run.
+    public var callTimeoutNs: Int64 { Int64(callTimeoutMs) * 1_000_000 }
 
     /// A call starts: nothing is begun until it uses storage.
     public func beginCall(nowNs: Int64) {

@@ -122,8 +122,15 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         lock.withLock { apps[manifest.id] = state }
     }
 
-    /// The app's database files and grants, for its workers.
-    public func storage(for app: String) -> WorkerStorage? { lock.withLock { apps[app]?.storage } }
+    /// The app's database files and grants, and the node's cursor of its outbox, for its workers.
+    public func storage(for app: String) -> WorkerStorage? {
+        guard var storage = lock.withLock({ apps[app]?.storage }) else { return nil }
+        if let cursor = events.outboxCursor(app: app) {
+            storage.cursorEpoch = cursor.epoch
+            storage.cursorSeq = cursor.seq
+        }
+        return storage
+    }
 
     /// Adds the broker's share of an app's footprint: denials, committed events and its database's size.
     public func complete(_ footprint: AppFootprint, of app: String) -> AppFootprint {
@@ -290,8 +297,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         let appID = context.app
         let result: (through: Int64, events: Int, refused: [String])
         do {
-            result = try events.applyOutbox(app: context.app, epoch: batch.epoch, highWater: batch.highWater,
-                                            rows: batch.rows) { row, pendingTimers in
+            result = try events.applyOutbox(app: context.app, epoch: batch.epoch, rows: batch.rows) { row, pendingTimers in
                 switch row.kind {
                 case OutboxRow.event:
                     guard let type = try? Self.eventType(row.type) else { return .refuse("event \(row.seq): a malformed type") }

@@ -87,10 +87,10 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// Stores the rows of an app's outbox past the app's cursor (rows at or below it were stored before: a
-    /// re-send), each as `decide` says, and moves the cursor, in one transaction. A new `epoch` (a new database), or
-    /// a `highWater` below the cursor (a database restored from an older copy), starts the count again. Returns the
-    /// last sequence number now stored, how many events were stored, and why rows were refused.
-    func applyOutbox(app: String, epoch: [UInt8], highWater: Int64 = .max, rows: [OutboxRow],
+    /// re-send), each as `decide` says, and moves the cursor forward, in one transaction. A new `epoch` (a new or
+    /// restored database) starts the count again. Returns the cursor's sequence number afterwards, how many events
+    /// were stored, and why rows were refused.
+    func applyOutbox(app: String, epoch: [UInt8], rows: [OutboxRow],
                      decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError)
         -> (through: Int64, events: Int, refused: [String])
     {
@@ -99,7 +99,7 @@ public final class EventStore: @unchecked Sendable {
                 try db.beginImmediate()
                 var last: Int64 = 0
                 if let row = try db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
-                   case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch, highWater >= seq {
+                   case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch {
                     last = seq
                 }
                 var pending = 0
@@ -136,6 +136,15 @@ public final class EventStore: @unchecked Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// The app's outbox cursor: the epoch of the rows last stored, and the last sequence number.
+    public func outboxCursor(app: String) -> (epoch: [UInt8], seq: Int64)? {
+        lock.withLock {
+            guard let row = try? db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+                  case .blob(let epoch) = row[0], case .integer(let seq) = row[1] else { return nil }
+            return (epoch, seq)
+        }
     }
 
     /// Events after `subscriber`'s cursor, oldest first.

@@ -29,7 +29,12 @@ public final class Database {
         var name = path
         if options.immutable {
             flags |= SQLITE_OPEN_URI
-            name = "file:" + Database.uriEscaped(path) + "?immutable=1"
+            // `file://` then the absolute path: a path of its own starting with `//` is never read as an authority.
+            let absolute = path.hasPrefix("/") ? path : "./" + path
+            name = (path.hasPrefix("/") ? "file://" : "file:") + Database.uriEscaped(absolute) + "?immutable=1"
+        } else if path.hasPrefix("file:") {
+            // This SQLite reads names starting with `file:` as URIs (SQLITE_USE_URI); a path is a path.
+            name = "./" + path
         }
         if options.readOnly || options.immutable {
             flags |= SQLITE_OPEN_READONLY

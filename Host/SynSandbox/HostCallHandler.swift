@@ -45,6 +45,9 @@ public struct WorkerStorage: Sendable, Equatable {
     /// `storage.kv` and `storage.sql` granted (manifest ∩ node.toml).
     public let kv: Bool
     public let sql: Bool
+    /// The host's cursor of the app's outbox (see `WorkerSetup.Storage.cursorEpoch`).
+    public var cursorEpoch: [UInt8] = []
+    public var cursorSeq: Int64 = 0
     public init(directory: String, quotaBytes: UInt64, kv: Bool, sql: Bool) {
         self.directory = directory
         self.quotaBytes = quotaBytes

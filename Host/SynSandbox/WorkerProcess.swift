@@ -82,7 +82,8 @@ public final class WorkerProcess: @unchecked Sendable {
             }
             setup.storage = WorkerSetup.Storage(quotaBytes: storage.quotaBytes, kv: storage.kv, sql: storage.sql,
                                                 callTimeoutMs: UInt32(clamping: spec.callTimeoutMs),
-                                                shared: spec.sharedDatabase)
+                                                shared: spec.sharedDatabase, cursorEpoch: storage.cursorEpoch,
+                                                cursorSeq: storage.cursorSeq)
         }
         if getuid() == 0 && setup.uid == nil {
             // A distinct unprivileged id per worker: RLIMIT_NPROC binds, and no two apps share file ownership. The

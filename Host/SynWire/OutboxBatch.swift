@@ -3,19 +3,15 @@
 public struct OutboxBatch: Sendable, Equatable {
     /// The outbox's identity in its database: sequence numbers count within one epoch.
     public var epoch: [UInt8]
-    /// The highest sequence number the outbox has ever given: below the host's cursor, the database was restored
-    /// from an older copy, and its numbers start over.
-    public var highWater: Int64
     public var rows: [OutboxRow]
 
-    public init(epoch: [UInt8], highWater: Int64 = 0, rows: [OutboxRow]) {
+    public init(epoch: [UInt8], rows: [OutboxRow]) {
         self.epoch = epoch
-        self.highWater = highWater
         self.rows = rows
     }
 
     /// Bytes of a batch besides its rows (epoch of up to 64 bytes, counts) and of the frame header around it.
-    public static let overhead = 20 + 4 + 64 + 8 + 4
+    public static let overhead = 20 + 4 + 64 + 4
 
     /// Most rows in one batch.
     public static let maxRows = 1000
@@ -23,7 +19,6 @@ public struct OutboxBatch: Sendable, Equatable {
     public func encode() -> [UInt8] {
         var w = WireWriter()
         w.data(epoch)
-        w.u64(UInt64(bitPattern: highWater))
         w.u32(UInt32(rows.count))
         for row in rows {
             w.u64(UInt64(bitPattern: row.seq)); w.u64(row.requestID); w.u32(row.kind)
@@ -35,7 +30,6 @@ public struct OutboxBatch: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> OutboxBatch {
         var r = WireReader(bytes)
         let epoch = try r.data(limit: 64)
-        let highWater = Int64(bitPattern: try r.u64())
         let count = Int(try r.u32())
         guard count <= maxRows else { throw WireError(.badPayload, "an outbox batch holds at most \(maxRows) rows") }
         var rows: [OutboxRow] = []
@@ -46,7 +40,7 @@ public struct OutboxBatch: Sendable, Equatable {
                                   dueNs: Int64(bitPattern: try r.u64())))
         }
         guard r.remaining == 0 else { throw WireError(.badPayload, "bytes after the outbox batch") }
-        return OutboxBatch(epoch: epoch, highWater: highWater, rows: rows)
+        return OutboxBatch(epoch: epoch, rows: rows)
     }
 }
 

@@ -64,12 +64,20 @@ public struct WorkerSetup: Sendable, Equatable {
         /// Several instances of the app share the database (WAL locking through `-shm`); a lone instance holds it
         /// exclusively, which spares the locks of every transaction.
         public var shared: Bool
-        public init(quotaBytes: UInt64, kv: Bool, sql: Bool, callTimeoutMs: UInt32, shared: Bool) {
+        /// The host's cursor of this app's outbox: the epoch it last stored rows of, and the last sequence number.
+        /// A database whose outbox has not reached that number under that epoch was restored from an older copy;
+        /// the worker gives its outbox a new epoch, so the host does not take its new rows for re-sends.
+        public var cursorEpoch: [UInt8]
+        public var cursorSeq: Int64
+        public init(quotaBytes: UInt64, kv: Bool, sql: Bool, callTimeoutMs: UInt32, shared: Bool,
+                    cursorEpoch: [UInt8] = [], cursorSeq: Int64 = 0) {
             self.quotaBytes = quotaBytes
             self.kv = kv
             self.sql = sql
             self.callTimeoutMs = callTimeoutMs
             self.shared = shared
+            self.cursorEpoch = cursorEpoch
+            self.cursorSeq = cursorSeq
         }
     }
 
@@ -110,6 +118,7 @@ public struct WorkerSetup: Sendable, Equatable {
         if let storage {
             w.u64(storage.quotaBytes); w.bool(storage.kv); w.bool(storage.sql); w.u32(storage.callTimeoutMs)
             w.bool(storage.shared)
+            w.data(storage.cursorEpoch); w.u64(UInt64(bitPattern: storage.cursorSeq))
         }
         return w.bytes
     }
@@ -143,7 +152,8 @@ public struct WorkerSetup: Sendable, Equatable {
         s.unsandboxed = try r.bool()
         if try r.bool() {
             s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32(),
-                                shared: try r.bool())
+                                shared: try r.bool(), cursorEpoch: try r.data(limit: 64),
+                                cursorSeq: Int64(bitPattern: try r.u64()))
         }
         return s
     }

@@ -143,22 +143,25 @@ struct Server {
     /// call's deadline nears; what is left stays in the outbox for the next call (or the next worker).
     private func deliverOutbox() {
         guard let store = context.store, store.outboxPending else { return }
+        // The app's own last error outlives the hand-over: a failed call still replies with it.
+        let appError = context.lastError
+        defer { context.lastError = appError }
+        let margin = min(Self.deliveryMarginNs, store.callTimeoutNs / 4)
         for _ in 0..<16 {
-            guard store.deadlineNs - Self.nowNs() > Self.deliveryMarginNs else { return }
+            guard store.deadlineNs - Self.nowNs() > margin else { return }
             let batch = store.undelivered(maxMessage: context.maxMessage)
             guard let last = batch.rows.last?.seq else { return }
             var stored: Int64 = 0
             var w = WireWriter()
             w.raw(batch.encode())
             let status = context.forward(.outbox, w) { r throws(WireError) in stored = Int64(bitPattern: try r.u64()) }
-            context.lastError = nil
             guard status == SYN_OK, stored >= batch.rows[0].seq else { return }
             store.acknowledge(through: stored)
             if stored < last { return }
         }
     }
 
-    /// Outbox rows are handed over only while this much of the call's time is left.
+    /// Outbox rows are handed over only while this much of the call's time is left (a quarter of a shorter call's).
     static let deliveryMarginNs: Int64 = 200_000_000
 
     static func nowNs() -> Int64 {

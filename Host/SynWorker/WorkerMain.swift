@@ -99,7 +99,8 @@ enum WorkerMain {
         }
         do throws(StoreFailure) {
             return try AppStore(path: databasePath, quotaBytes: Int64(clamping: storage.quotaBytes),
-                                callTimeoutMs: Int(storage.callTimeoutMs), shared: storage.shared)
+                                callTimeoutMs: Int(storage.callTimeoutMs), shared: storage.shared,
+                                hostCursor: (storage.cursorEpoch, storage.cursorSeq))
         } catch {
             throw .setup(error.message)
         }
@@ -154,7 +155,12 @@ enum WorkerMain {
             var link: Int32 = -1, library: Int32 = -1, tag: Int32 = 0
             let r = csyn_recv_fds(control, &link, &library, &tag)
             if r == 1 { exit(0) }
-            if r != 0 { continue }
+            if r != 0 {
+                // The host waits for an answer to every request: a bad one gets an error, not silence.
+                var refused = Int32(-EPROTO)
+                _ = withUnsafeBytes(of: &refused) { write(control, $0.baseAddress, 4) }
+                continue
+            }
             let pid = csyn_clone_parent()
             if pid == 0 {
                 // The new worker: the link becomes fd 3 and the library fd 4, then the normal life begins.

@@ -64,4 +64,18 @@ import Testing
         }
         #expect(try db.asHost { () throws(SQLiteError) -> [[SQLValue]] in try db.query("SELECT count(*) FROM syn_outbox") } == [[.integer(0)]])
     }
+
+    /// An immutable open reads exactly the file named, whatever characters the path holds.
+    @Test func anImmutableOpenReadsTheNamedFile() throws {
+        let dir = TempDir()
+        let path = dir.file("odd ?name#%20.db")
+        try Database(path: path).execute("CREATE TABLE t(x); INSERT INTO t VALUES (42)")
+        var options = Database.Options()
+        options.immutable = true
+        options.untrusted = true
+        for name in [path, "/" + path] {
+            let db = try Database(path: name, options: options)
+            #expect(try db.query("SELECT x FROM t") == [[.integer(42)]], "\(name)")
+        }
+    }
 }

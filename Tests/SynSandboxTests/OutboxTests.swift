@@ -124,7 +124,7 @@ import Testing
                 return OutboxRow(seq: seq, requestID: 4242, kind: seq % 2 == 0 ? OutboxRow.event : 9, type: Array("shop.flood".utf8),
                                  payload: Array("{}".utf8), token: 0, dueNs: 0)
             }
-            let answer = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [1], highWater: seq, rows: rows).encode())
+            let answer = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [1], rows: rows).encode())
             if answer.status != 0 {
                 #expect(answer.status == -4 && String(decoding: answer.payload, as: UTF8.self).contains("at most 2000 rows"))
                 refusedAt = handOver
@@ -148,27 +148,54 @@ import Testing
         var emit = WireWriter()
         emit.data(Array("shop.real".utf8)); emit.data(Array("{}".utf8))
         #expect(node.broker.hostCall(HostCallContext(app: "other", requestID: 77, caller: bob), op: .eventEmit, payload: emit.bytes).status == 0)
-        let forged = OutboxBatch(epoch: [3], highWater: 1, rows: [
+        let forged = OutboxBatch(epoch: [3], rows: [
             OutboxRow(seq: 1, requestID: 77, kind: OutboxRow.event, type: Array("shop.fake".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
         ])
         _ = node.broker.hostCall(HostCallContext(app: "store", requestID: 78, caller: []), op: .outbox, payload: forged.encode())
         #expect(Self.stored(node).map(\.caller) == ["unattributed"])
     }
 
-    /// A database restored from an older copy numbers its outbox from below the node's cursor: its new rows are
-    /// stored, not taken for re-sends.
+    /// A database restored from an older copy numbers its outbox from below the node's cursor: its worker gives the
+    /// outbox a new epoch, so its new rows are stored, not taken for re-sends.
     @Test func aRestoredDatabaseStartsTheCountAgain() throws {
         let node = try BrokerTests.Node(capabilities: Self.grants)
-        func row(_ seq: Int64, _ type: String) -> OutboxRow {
-            OutboxRow(seq: seq, requestID: 1, kind: OutboxRow.event, type: Array(type.utf8), payload: Array("{}".utf8), token: 0, dueNs: 0)
+        let dir = node.data + "/apps/store/"
+        let files = ["app.db", "app.db-wal", "app.db-shm"]
+        var w = try node.start()
+        #expect(try BrokerTests.call(w, "emit", #"shop.one|{}"#) == "emitted")
+        w.shutdown()
+        // The backup, taken with the worker stopped.
+        let backup = TestSupport.scratch + "/backup-\(UInt32.random(in: 0...UInt32.max))/"
+        try FileManager.default.createDirectory(atPath: backup, withIntermediateDirectories: true)
+        for f in files { try FileManager.default.copyItem(atPath: dir + f, toPath: backup + f) }
+        w = try node.start()
+        #expect(try BrokerTests.call(w, "emit", #"shop.two|{}"#) == "emitted")
+        #expect(try BrokerTests.call(w, "emit", #"shop.three|{}"#) == "emitted")
+        w.shutdown()
+        // Restored: the outbox numbers from 2 again, below the node's cursor of 3.
+        for f in files {
+            try FileManager.default.removeItem(atPath: dir + f)
+            try FileManager.default.copyItem(atPath: backup + f, toPath: dir + f)
+        }
+        w = try node.start()
+        defer { w.shutdown() }
+        #expect(try BrokerTests.call(w, "emit", #"shop.after|{}"#) == "emitted")
+        #expect(Self.stored(node).map(\.type) == ["shop.one", "shop.two", "shop.three", "shop.after"])
+    }
+
+    /// Instances hand over in any order; the node's cursor only moves forward, and nothing is stored twice.
+    @Test func lateHandOversOfOtherInstancesAreDroppedAndTheCursorHolds() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        func row(_ seq: Int64) -> OutboxRow {
+            OutboxRow(seq: seq, requestID: 1, kind: OutboxRow.event, type: Array("shop.e\(seq)".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0)
         }
         let context = HostCallContext(app: "store", requestID: 5, caller: [])
-        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 10, rows: (1...10).map { row($0, "shop.before") }).encode())
-        // A re-send of row 10 is dropped...
-        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 10, rows: [row(10, "shop.before")]).encode())
-        #expect(Self.stored(node).count == 10)
-        // ...but after a restore to a copy whose outbox had reached 4, row 5 is new.
-        _ = node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], highWater: 5, rows: [row(5, "shop.after")]).encode())
-        #expect(Self.stored(node).map(\.type).last == "shop.after")
+        func hand(_ rows: ClosedRange<Int64>) -> [UInt8] {
+            node.broker.hostCall(context, op: .outbox, payload: OutboxBatch(epoch: [9], rows: rows.map(row)).encode()).payload
+        }
+        #expect(hand(1...20) == [20, 0, 0, 0, 0, 0, 0, 0])
+        #expect(hand(11...15) == [20, 0, 0, 0, 0, 0, 0, 0])
+        #expect(hand(16...25) == [25, 0, 0, 0, 0, 0, 0, 0])
+        #expect(Self.stored(node).count == 25)
     }
 }
