@@ -207,12 +207,24 @@ enum Paths {
         return dir
     }()
 
+    /// Each source is compiled once per process, one build at a time (Foundation's `Process.run` is not safe to
+    /// call from many threads at once on Linux), then copied where the node wants it.
+    private static let builds = NSLock()
+    nonisolated(unsafe) private static var built: [String: String] = [:]
+
     static func buildC(_ source: String, output: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", output, root + "/" + source]
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "cc failed for \(source)")
+        builds.lock()
+        defer { builds.unlock() }
+        if built[source] == nil {
+            let compiled = scratch + "/\(built.count)-" + (source as NSString).lastPathComponent + ".so"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", compiled, root + "/" + source]
+            try p.run()
+            p.waitUntilExit()
+            try #require(p.terminationStatus == 0, "cc failed for \(source)")
+            built[source] = compiled
+        }
+        if let compiled = built[source] { try FileManager.default.copyItem(atPath: compiled, toPath: output) }
     }
 }

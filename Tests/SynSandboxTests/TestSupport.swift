@@ -34,9 +34,19 @@ enum TestSupport {
         return dir
     }()
 
+    /// Builds already made in this process, by their command line, and the lock that makes one build at a time:
+    /// tests ask for the same libraries again and again, and Foundation's `Process.run` is not safe to call from
+    /// many threads at once on Linux (the suite once crashed inside it).
+    private static let builds = NSLock()
+    nonisolated(unsafe) private static var built: Set<[String]> = []
+
     /// Builds `source` (relative to the repo root) exactly as an app developer would: `cc -shared -fPIC`.
     static func buildC(_ source: String, name: String, extraFlags: [String] = []) throws -> String {
         let output = scratch + "/lib\(name).so"
+        let key = [source, name] + extraFlags
+        builds.lock()
+        defer { builds.unlock() }
+        if built.contains(key) { return output }
         // Tests run in parallel and may build the same library: compile to a private file, then rename it into
         // place atomically, so no test ever loads a half-written library.
         let temporary = output + ".tmp-\(UInt64.random(in: 0...UInt64.max))"
@@ -48,6 +58,8 @@ enum TestSupport {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("cc failed for \(source)") }
         guard rename(temporary, output) == 0 else { throw TestFailure("cannot rename \(temporary): errno \(errno)") }
+        built = built.filter { $0[1] != name }
+        built.insert(key)
         return output
     }
 
