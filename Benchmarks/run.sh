@@ -21,7 +21,7 @@ echo "# memory: private memory of a running C app's worker processes (outer, ini
 "$bin" bench memory
 echo "# memory with storage open: the store app (C) with its database, after one put+get"
 "$bin" bench memory --manifest Benchmarks/store.toml --broker --warm putget
-echo "# kv: storage through the broker; put+get request vs a no-op request, and 10,000 puts in 100 requests vs the same storage code called directly"
+echo "# kv: storage in the app's worker; put+get request vs a no-op request (and the transaction alone), and 10,000 puts in 100 requests vs the same storage code called directly"
 "$bin" bench kv --manifest Benchmarks/store.toml
 echo "# gateway: wrk -t2 -c64 echo through the hello app vs GET /v1/health (same run), and idle PSS of a node with three apps"
 Benchmarks/gateway.sh "$products"

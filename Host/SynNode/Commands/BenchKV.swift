@@ -7,11 +7,12 @@ import SynSandbox
 import SynSQLite
 import SynWire
 
-/// Storage through the broker against baselines measured in the same run: a request doing kv_put + kv_get
-/// against a request doing nothing (a bare round trip), and 10,000 puts over 100 requests against the same
-/// writes made directly in the host process through the same storage code (no sandbox, no IPC).
+/// Storage in the app's worker against baselines measured in the same run: a request doing kv_put + kv_get against
+/// a request doing nothing (a bare round trip) and against the same transaction made directly, and 10,000 puts over
+/// 100 requests against the same writes made directly in this process through the same storage code (no sandbox,
+/// no IPC).
 struct BenchKV: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kv", abstract: "KV through the broker vs baselines.")
+    static let configuration = CommandConfiguration(commandName: "kv", abstract: "KV in the app's worker vs baselines.")
     @Option(help: "The storage app's manifest.") var manifest: String = "Benchmarks/store.toml"
     @Option(help: "Pin both ends to this CPU (-1: do not pin).") var cpu: Int32 = 0
     @Option(help: "Round trips per latency sample set.") var iterations: Int = 20_000
@@ -31,8 +32,7 @@ struct BenchKV: ParsableCommand {
         let worker = try WorkerProcess.start(spec, hostCalls: broker)
         defer { worker.shutdown() }
 
-        // Latency: rotate no-op, put+get with versions (each slot a round trip to the host), and put+get without
-        // versions (the put written behind, the get answered from it).
+        // Latency: rotate no-op, put+get asking for versions, and put+get without versions (both run in the worker).
         var noop: [Double] = [], putget: [Double] = [], blind: [Double] = []
         let value = Array(String(repeating: "v", count: 64).utf8)
         let methods = ["noop", "putget", "putget_blind"]
