@@ -107,11 +107,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
         let policy = Policy(manifest: manifest, node: node)
         let kv = policy.denial(.storageKV) == nil, sql = policy.denial(.storageSQL) == nil
-        // Events and timers wait in the app's outbox, in its database, so an app with either has one too.
-        let emits = policy.denial(.timers) == nil
-            || (!policy.requested.eventsPublish.isEmpty && !policy.granted.eventsPublish.isEmpty)
         var storage: WorkerStorage?
-        if kv || sql || emits {
+        if policy.hasDatabase {
             do throws(StoreFailure) { try AppStoreFiles.prepare(directory: dir) } catch {
                 throw BrokerError(.storage, "the database of '\(manifest.id)': \(error.message)")
             }

@@ -1,5 +1,6 @@
 public import SynConfig
 public import SynSandbox
+import SynWire
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -74,9 +75,13 @@ public final class EventDispatcher: @unchecked Sendable {
             self.wakeup = wakeup
         }
 
+        /// When the app's outbox is next flushed (apps with a database only).
+        var nextFlushNs = EventStore.nowNs() + EventDispatcher.idleNs
+
         func run() {
             while !dispatcher.isStopped {
-                var nextNs = EventStore.nowNs() + EventDispatcher.idleNs
+                flushOutboxIfDue()
+                var nextNs = min(EventStore.nowNs() + EventDispatcher.idleNs, nextFlushNs)
                 if deliverEvents() && deliverTimers(&nextNs) {
                     backoffNs = 0
                 } else {
@@ -85,6 +90,14 @@ public final class EventDispatcher: @unchecked Sendable {
                 }
                 wakeup.wait(untilNs: nextNs)
             }
+        }
+
+        /// Every `idleNs`, asks the app's worker to hand over outbox rows earlier calls left behind, so they never
+        /// wait for the app's next call. Not awaited: a busy app takes it in turn.
+        private func flushOutboxIfDue() {
+            guard policy.hasDatabase, EventStore.nowNs() >= nextFlushNs else { return }
+            nextFlushNs = EventStore.nowNs() + EventDispatcher.idleNs
+            supervisor.submitEvent(kind: OutboxBatch.flushEventKind, topic: [], payload: [], token: 0) { _ in }
         }
 
         /// Delivers pending events in order; false when one failed (it will be retried).

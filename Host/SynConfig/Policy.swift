@@ -25,6 +25,13 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// Nil when allowed; otherwise why not, naming the key that would grant it.
+    /// Whether the app gets a database of its own: it may use storage, or set timers or publish events (which wait
+    /// in its database's outbox).
+    public var hasDatabase: Bool {
+        denial(.storageKV) == nil || denial(.storageSQL) == nil || denial(.timers) == nil
+            || (!requested.eventsPublish.isEmpty && !granted.eventsPublish.isEmpty)
+    }
+
     public func denial(_ capability: Capability) -> String? {
         switch capability {
         case .identitySign: flag("identity.sign", requested.identitySign, granted.identitySign)

@@ -15,6 +15,9 @@ public struct OutboxBatch: Sendable, Equatable {
 
     /// Most rows in one batch.
     public static let maxRows = 1000
+    /// The `event` call kind with which the host asks a worker to hand over what its outbox still holds (rows a call
+    /// near its deadline left behind). The app never sees it.
+    public static let flushEventKind: UInt32 = 0
 
     public func encode() -> [UInt8] {
         var w = WireWriter()

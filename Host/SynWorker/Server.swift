@@ -111,6 +111,12 @@ struct Server {
         var reader = WireReader(frame.payload)
         guard let kind = try? reader.u32(), let topic = try? reader.data(), let payload = try? reader.data(),
               let token = try? reader.u64() else { exit(72) }
+        if kind == OutboxBatch.flushEventKind {
+            // The host's own call, never the app's: hand over what earlier calls left in the outbox.
+            context.store?.beginCall(nowNs: Self.nowNs())
+            deliverOutbox()
+            return reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
+        }
         guard app.has(\syn_plugin.on_event), let onEvent = app.plugin.pointee.on_event else {
             return replyError(SYN_E_UNSUPPORTED, frame.requestID, "on_event", message: "the app has no on_event slot")
         }

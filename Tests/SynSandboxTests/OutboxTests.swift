@@ -58,6 +58,26 @@ import Testing
         #expect(Self.stored(node).map(\.type) == ["shop.order.paid", "shop.order.shipped"])
     }
 
+    /// Rows a call could not hand over (the node refused, or the call's time ran short) are handed over when the
+    /// node asks, without any call of the app's.
+    @Test func theNodesFlushHandsOverWhatCallsLeftBehind() throws {
+        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let flaky = Flaky(node.broker)
+        flaky.refuse(true)
+        let w = try node.start(hostCalls: flaky)
+        defer { w.shutdown() }
+        #expect(try BrokerTests.call(w, "emit", #"shop.left|{}"#) == "emitted")
+        #expect(Self.stored(node).isEmpty)
+        flaky.refuse(false)
+        var outcome: PipelineOutcome?
+        w.pipeline([.event(kind: OutboxBatch.flushEventKind, topic: [], payload: [], token: 0)]) { _, o in outcome = o }
+        guard case .reply(let reply)? = outcome else { Issue.record("no reply: \(String(describing: outcome))"); return }
+        #expect(reply.status == 0)
+        #expect(Self.stored(node).map(\.type) == ["shop.left"])
+        // The app never saw it: its on_event records every delivery in its KV.
+        #expect(try BrokerTests.call(w, "scan", "event:") == "[]|")
+    }
+
     @Test func aHandOverMadeTwiceIsStoredOnce() throws {
         let node = try BrokerTests.Node(capabilities: Self.grants)
         let flaky = Flaky(node.broker)
