@@ -52,11 +52,8 @@ enum HostTable {
         }
         h.kv_get = { ctx, key, value, version in
             guard let c = CallContext.from(ctx), let value else { return SYN_E_BAD_ARG }
-            guard let store = c.kvStore else {
-                var w = WireWriter(); w.data(HostTable.bytes(key))
-                return c.forward(.kvGet, w) { _ throws(WireError) in }
-            }
-            return c.local("kv_get") { () throws(StoreFailure) in
+            guard let store = c.kvStore else { return c.ungranted(.kvGet) }
+            return c.local { () throws(StoreFailure) in
                 let found = try store.get(key: HostTable.bytes(key))
                 value.pointee = try c.output(found.value, "kv_get")
                 version?.pointee = found.version
@@ -64,11 +61,8 @@ enum HostTable {
         }
         h.kv_put = { ctx, key, value, ifVersion, newVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            guard let store = c.kvStore else {
-                var w = WireWriter(); w.data(HostTable.bytes(key)); w.data([]); w.u64(ifVersion)
-                return c.forward(.kvPut, w) { _ throws(WireError) in }
-            }
-            return c.local("kv_put") { () throws(StoreFailure) in
+            guard let store = c.kvStore else { return c.ungranted(.kvPut) }
+            return c.local { () throws(StoreFailure) in
                 let v = try store.put(key: HostTable.bytes(key, limit: AppStore.maxKey + 1),
                                       value: HostTable.bytes(value, limit: AppStore.maxValue + 1),
                                       ifVersion: ifVersion, wantVersion: newVersion != nil)
@@ -77,21 +71,15 @@ enum HostTable {
         }
         h.kv_delete = { ctx, key, ifVersion in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            guard let store = c.kvStore else {
-                var w = WireWriter(); w.data(HostTable.bytes(key)); w.u64(ifVersion)
-                return c.forward(.kvDelete, w) { _ throws(WireError) in }
-            }
-            return c.local("kv_delete") { () throws(StoreFailure) in
+            guard let store = c.kvStore else { return c.ungranted(.kvDelete) }
+            return c.local { () throws(StoreFailure) in
                 try store.delete(key: HostTable.bytes(key, limit: AppStore.maxKey + 1), ifVersion: ifVersion)
             }
         }
         h.kv_scan = { ctx, prefix, cursor, limit, page, next in
             guard let c = CallContext.from(ctx), let page, let next else { return SYN_E_BAD_ARG }
-            guard let store = c.kvStore else {
-                var w = WireWriter(); w.data([]); w.data([]); w.u32(limit)
-                return c.forward(.kvScan, w) { _ throws(WireError) in }
-            }
-            return c.local("kv_scan") { () throws(StoreFailure) in
+            guard let store = c.kvStore else { return c.ungranted(.kvScan) }
+            return c.local { () throws(StoreFailure) in
                 let result = try store.scan(prefix: HostTable.bytes(prefix, limit: AppStore.maxKey + 1),
                                             cursor: HostTable.bytes(cursor, limit: AppStore.maxKey + 1), limit: limit)
                 page.pointee = try c.output(result.page, "kv_scan")
@@ -100,11 +88,8 @@ enum HostTable {
         }
         h.sql_exec = { ctx, sql, params, changes in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            guard let store = c.sqlStore else {
-                var w = WireWriter(); w.data([]); w.data([])
-                return c.forward(.sqlExec, w) { _ throws(WireError) in }
-            }
-            return c.local("sql_exec") { () throws(StoreFailure) in
+            guard let store = c.sqlStore else { return c.ungranted(.sqlExec) }
+            return c.local { () throws(StoreFailure) in
                 let n = try store.exec(sql: HostTable.bytes(sql, limit: AppStore.maxSQL + 1),
                                        parameters: HostTable.bytes(params, limit: AppStore.maxValue + 1))
                 changes?.pointee = n
@@ -112,11 +97,8 @@ enum HostTable {
         }
         h.sql_query = { ctx, sql, params, rows in
             guard let c = CallContext.from(ctx), let rows else { return SYN_E_BAD_ARG }
-            guard let store = c.sqlStore else {
-                var w = WireWriter(); w.data([]); w.data([])
-                return c.forward(.sqlQuery, w) { _ throws(WireError) in }
-            }
-            return c.local("sql_query") { () throws(StoreFailure) in
+            guard let store = c.sqlStore else { return c.ungranted(.sqlQuery) }
+            return c.local { () throws(StoreFailure) in
                 let json = try store.query(sql: HostTable.bytes(sql, limit: AppStore.maxSQL + 1),
                                            parameters: HostTable.bytes(params, limit: AppStore.maxValue + 1))
                 rows.pointee = try c.output(json, "sql_query")
@@ -201,8 +183,14 @@ enum HostTable {
 }
 
 extension CallContext {
+    /// A storage slot the app was not granted: the host denies it, audits the denial and names the key that grants
+    /// it. No argument travels (the host reads none), so no size of them can matter.
+    func ungranted(_ op: HostOp) -> Int32 {
+        forward(op, WireWriter()) { _ throws(WireError) in }
+    }
+
     /// Runs a storage slot in the worker; a failure becomes the slot's status and `last_error`.
-    func local(_ slot: String, _ body: () throws(StoreFailure) -> Void) -> Int32 {
+    func local(_ body: () throws(StoreFailure) -> Void) -> Int32 {
         do throws(StoreFailure) {
             try body()
             return SYN_OK
@@ -216,7 +204,7 @@ extension CallContext {
         guard let store else {
             return fail(SYN_E_INTERNAL, "\(slot): the app has no database to hold its outbox")
         }
-        return local(slot) { () throws(StoreFailure) in try body(store) }
+        return local { () throws(StoreFailure) in try body(store) }
     }
 
     /// A `syn_buf` over a copy of `bytes` in the arena; a full arena is the slot's failure.

@@ -72,6 +72,12 @@ static syn_status handle(syn_ctx *ctx, const syn_request *original, syn_response
         return text(ctx, res, buf, (size_t)n);
     }
     if (is(req, "noop")) return text(ctx, res, "ok", 2);
+    if (is(req, "bigkey")) { /* kv_get of a 1 MiB key */
+        static uint8_t key[1 << 20];
+        syn_buf value;
+        if ((s = host->kv_get(ctx, (syn_buf){ key, sizeof key }, &value, NULL)) != SYN_OK) return fail(ctx, res, s);
+        return text(ctx, res, "found", 5);
+    }
     if (is(req, "putget")) { /* one kv_put and one kv_get of the same key */
         uint64_t v = 0;
         syn_buf value;

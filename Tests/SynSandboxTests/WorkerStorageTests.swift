@@ -67,6 +67,18 @@ import Testing
         again.shutdown()
     }
 
+    /// A 1 MiB key is refused as too large where storage is granted, and denied (carrying nothing to the host)
+    /// where it is not; the worker lives on either way.
+    @Test(arguments: [("storage.kv = true", "ERR -8"), ("storage.sql = true", "ERR -3 kv_get denied: storage.kv is not granted")])
+    func anOversizedKeyIsRefusedNotFatal(_ grants: String, _ expected: String) throws {
+        let node = try Node(grants: grants)
+        let w = try node.start()
+        defer { w.shutdown() }
+        let answer = try Self.call(w, "bigkey")
+        #expect(answer.hasPrefix(expected), "\(answer)")
+        #expect(w.death == nil)
+    }
+
     /// A granted storage slot sent to the host by hand is refused: the host runs no app SQL.
     @Test func theHostRunsNoStorageSlot() throws {
         let node = try Node()
