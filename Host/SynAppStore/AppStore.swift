@@ -1,4 +1,4 @@
-public import SynSQLite
+import SynSQLite
 import SynText
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +27,7 @@ public final class AppStore {
     /// drops are read again from the kernel's page cache.
     static let pageCacheKiB = 512
 
-    public let database: Database
+    let database: Database
     public let quotaBytes: Int64
     /// The call's transaction control, compiled once outside the app policy (which refuses it in app SQL).
     private let beginStatement: Statement
@@ -109,19 +109,16 @@ public final class AppStore {
 
     // MARK: - One transaction per call
 
-    /// When the call in progress must be answered (monotonic nanoseconds).
-    public var deadlineNs: Int64 { callDeadlineNs }
+    /// How much of the call in progress's time is left, nanoseconds.
+    public var timeLeftNs: Int64 { callDeadlineNs - Self.nowNs() }
     /// How long a call may run.
     public var callTimeoutNs: Int64 { Int64(callTimeoutMs) * 1_000_000 }
 
-    /// A call starts: nothing is begun until it uses storage.
-    public func beginCall(nowNs: Int64) {
-        callDeadlineNs = nowNs + Int64(callTimeoutMs) * 1_000_000
+    /// A call starts now: nothing is begun until it uses storage.
+    public func beginCall() {
+        callDeadlineNs = Self.nowNs() + callTimeoutNs
         lost = nil
     }
-
-    /// Whether the call in progress has an open (or lost) transaction.
-    public var hasTransaction: Bool { began }
 
     /// Ends the call's transaction, if it had one: commits when `commit`, else rolls back. Returns why a wanted
     /// commit did not happen (nothing the call wrote is kept then).
@@ -334,7 +331,7 @@ public final class AppStore {
     /// How long the next statement may run: at most `maxStatementMs`, and never past the call's deadline (less a
     /// margin to answer in time).
     private func statementLimitMs() -> Int {
-        let remainingMs = (callDeadlineNs - Self.nowNs()) / 1_000_000 - 50
+        let remainingMs = timeLeftNs / 1_000_000 - 50
         return Int(max(1, min(Int64(Self.maxStatementMs), remainingMs)))
     }
 

@@ -20,7 +20,7 @@ public final class StorageBaseline {
         let value = [UInt8](repeating: 1, count: 64)
         let start = AppStore.nowNs()
         for request in 0..<requests {
-            store.beginCall(nowNs: AppStore.nowNs())
+            store.beginCall()
             for i in (first + request * putsPerRequest)..<(first + (request + 1) * putsPerRequest) {
                 _ = try store.put(key: Array("k\(i)".utf8), value: value, ifVersion: 0, wantVersion: wantVersion)
             }
@@ -40,7 +40,7 @@ public final class StorageBaseline {
         times.reserveCapacity(rounds)
         for _ in 0..<rounds {
             let t0 = AppStore.nowNs()
-            store.beginCall(nowNs: t0)
+            store.beginCall()
             _ = try store.put(key: key, value: value, ifVersion: 0, wantVersion: false)
             _ = try store.get(key: key)
             if let failure = store.endCall(commit: true) { throw failure }

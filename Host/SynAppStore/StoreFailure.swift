@@ -1,4 +1,4 @@
-/// A storage slot's failure: a `syn_status` and the message the app reads through `last_error`.
+/// A slot's failure: a `syn_status` and the message the app reads through `last_error`.
 public struct StoreFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public let status: Int32
     public let message: String

@@ -1,4 +1,4 @@
-/// `syn_status` codes as the app's store returns them (synapp.h; never renumbered).
+/// `syn_status` codes as host slots return them, in the worker's store and in the broker (synapp.h; never renumbered).
 public enum StoreStatus {
     public static let ok: Int32 = 0
     public static let notFound: Int32 = -1

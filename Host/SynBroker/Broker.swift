@@ -151,6 +151,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         audit.close()
     }
 
+    /// The app's public key, if registered.
     public func publicKey(of app: String) -> [UInt8]? { lock.withLock { apps[app]?.key.publicKey } }
 
     // MARK: - HostCallHandler

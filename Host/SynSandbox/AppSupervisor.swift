@@ -1,4 +1,4 @@
-public import SynWire
+import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,7 +2,7 @@ import CSynSeccomp
 import CSynSys
 import SynAppStore
 import Synchronization
-public import SynWire
+import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif

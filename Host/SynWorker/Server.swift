@@ -1,4 +1,3 @@
-import CSynSys
 import PluginABI
 import SynAppStore
 import SynWire
@@ -35,7 +34,7 @@ struct Server {
         case .handle: handle(view)
         case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
         case .shutdown:
-            context.store?.beginCall(nowNs: Self.nowNs())
+            context.store?.beginCall()
             if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
             _ = context.store?.endCall(commit: false)
             reply(SYN_OK, view.requestID, [0, 0, 0, 0])
@@ -45,7 +44,7 @@ struct Server {
 
     private func initialize(_ frame: Frame) {
         var status = SYN_OK
-        context.store?.beginCall(nowNs: Self.nowNs())
+        context.store?.beginCall()
         // What an earlier worker committed and never handed over goes first.
         deliverOutbox()
         if app.has(\syn_plugin.`init`), let initFunction = app.plugin.pointee.`init` {
@@ -67,7 +66,7 @@ struct Server {
         // Method, caller and body are read in place from the link's buffer: no copies on the hot path. (A nested
         // host call reads into a second buffer, so they stay valid while the app runs.)
         var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
-        context.store?.beginCall(nowNs: Self.nowNs())
+        context.store?.beginCall()
         let status: Int32? = {
             let p = frame.payload.bindMemory(to: UInt8.self)
             guard let base = p.baseAddress else { return nil }
@@ -113,14 +112,14 @@ struct Server {
               let token = try? reader.u64() else { exit(72) }
         if kind == OutboxBatch.flushEventKind {
             // The host's own call, never the app's: hand over what earlier calls left in the outbox.
-            context.store?.beginCall(nowNs: Self.nowNs())
+            context.store?.beginCall()
             deliverOutbox()
             return reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
         }
         guard app.has(\syn_plugin.on_event), let onEvent = app.plugin.pointee.on_event else {
             return replyError(SYN_E_UNSUPPORTED, frame.requestID, "on_event", message: "the app has no on_event slot")
         }
-        context.store?.beginCall(nowNs: Self.nowNs())
+        context.store?.beginCall()
         let status = topic.withUnsafeBufferPointer { t in
             payload.withUnsafeBufferPointer { p in
                 var e = syn_event(kind: kind, topic: syn_buf(ptr: t.baseAddress, len: t.count),
@@ -154,7 +153,7 @@ struct Server {
         defer { context.lastError = appError }
         let margin = min(Self.deliveryMarginNs, store.callTimeoutNs / 4)
         for _ in 0..<16 {
-            guard store.deadlineNs - Self.nowNs() > margin else { return }
+            guard store.timeLeftNs > margin else { return }
             let batch = store.undelivered(maxMessage: context.maxMessage)
             guard let last = batch.rows.last?.seq else { return }
             var stored: Int64 = 0
@@ -169,12 +168,6 @@ struct Server {
 
     /// Outbox rows are handed over only while this much of the call's time is left (a quarter of a shorter call's).
     static let deliveryMarginNs: Int64 = 200_000_000
-
-    static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 
     /// A failed call's reply carries `u32 0` then the app's last error (or a default message).
     private func replyError(_ status: Int32, _ id: UInt64, _ slot: String, message: String? = nil) {
