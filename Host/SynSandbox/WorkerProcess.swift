@@ -71,6 +71,8 @@ public final class WorkerProcess: @unchecked Sendable {
                                                 cpuPercent: spec.setup.threads || spec.cpuPercent < 100 ? spec.cpuPercent : nil))
         var setup = spec.setup
         setup.cgroupProcs = cgroup.procsFiles
+        // A Swift app's runtime libraries are loaded before the sandbox (and shared through its template).
+        setup.preload = RuntimeDirectories.preload(forNeeded: ELFDependencies.needed(fd: libraryFD))
         // The app's database: the worker opens it on these descriptors, and the kernel caps its files at the quota.
         var databaseFDs: [Int32] = []
         defer { for fd in databaseFDs { close(fd) } }
@@ -93,7 +95,7 @@ public final class WorkerProcess: @unchecked Sendable {
         }
         var pid: pid_t = 0
         var spawnError: Int32 = 0
-        if useTemplate, let cloned = WorkerTemplate.spawn(executable: spec.workerExecutable, link: fds[1], library: libraryFD) {
+        if useTemplate, let cloned = WorkerTemplate.spawn(executable: spec.workerExecutable, preload: setup.preload, link: fds[1], library: libraryFD) {
             pid = cloned
         } else {
             let argv = ["synapp-worker", spec.appID]

@@ -91,6 +91,19 @@ public enum RuntimeDirectories {
         return nil
     }()
 
+    /// The Swift runtime libraries that Swift modules link by default (concurrency, regex) and that SynAppKit adds
+    /// (synchronization, FoundationEssentials), in load order. The worker links none of them.
+    static let swiftLibraries = ["libswift_Concurrency.so", "libswift_RegexParser.so", "libswift_StringProcessing.so",
+                                 "libswiftSynchronization.so", "libFoundationEssentials.so"]
+
+    /// What a worker loads before its sandbox for an app library that names `needed` (its `DT_NEEDED`): all of
+    /// `swiftLibraries` if it names any of them (a Swift app: one template serves every Swift app), else nothing
+    /// (a C app never maps them).
+    public static func preload(forNeeded needed: [String]) -> [String] {
+        guard let runtime = swiftRuntime, needed.contains(where: swiftLibraries.contains) else { return [] }
+        return swiftLibraries.map { runtime + "/" + $0 }.filter { access($0, R_OK) == 0 }
+    }
+
     /// The directory holding the running executable (where `synapp-worker` and built products live).
     public static let executableDirectory: String? = {
         var buffer = [CChar](repeating: 0, count: 4096)

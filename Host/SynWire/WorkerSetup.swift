@@ -21,6 +21,10 @@ public struct WorkerSetup: Sendable, Equatable {
     public var libraryName: String = "app.so"
     /// Host directories bind-mounted read-only at the same path (Swift runtime, zoneinfo).
     public var bindDirectories: [String] = []
+    /// Runtime libraries (absolute host paths) the worker loads before it builds the sandbox, so that the worker's
+    /// three processes share one relocated copy and the app's `dlopen` finds them loaded. Only libraries the host
+    /// chose (the Swift runtime's, for a Swift app); never the app's own.
+    public var preload: [String] = []
     /// Bind-mount the host's `/dev/urandom` (without `nodev`).
     public var devURandom: Bool = false
     /// Mount a `/proc` of the sandbox's pid namespace, process directories only.
@@ -95,12 +99,13 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = WireWriter(capacity: 512)
-        w.u32(2) // format version
+        w.u32(3) // format version
         w.u32(uid ?? UInt32.max)
         w.u32(gid ?? UInt32.max)
         w.strings(cgroupProcs)
         w.string(libraryName)
         w.strings(bindDirectories)
+        w.strings(preload)
         w.bool(devURandom)
         w.bool(procfs)
         w.u64(addressSpace); w.u64(openFiles); w.u64(processes); w.u64(cpuSeconds)
@@ -125,7 +130,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> WorkerSetup {
         var r = WireReader(bytes)
-        guard try r.u32() == 2 else { throw WireError(.badPayload, "unknown setup format version") }
+        guard try r.u32() == 3 else { throw WireError(.badPayload, "unknown setup format version") }
         var s = WorkerSetup()
         let uid = try r.u32(), gid = try r.u32()
         s.uid = uid == UInt32.max ? nil : uid
@@ -133,6 +138,7 @@ public struct WorkerSetup: Sendable, Equatable {
         s.cgroupProcs = try r.strings()
         s.libraryName = try r.string(limit: 255)
         s.bindDirectories = try r.strings()
+        s.preload = try r.strings()
         s.devURandom = try r.bool()
         s.procfs = try r.bool()
         s.addressSpace = try r.u64(); s.openFiles = try r.u64(); s.processes = try r.u64(); s.cpuSeconds = try r.u64()

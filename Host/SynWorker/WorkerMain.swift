@@ -31,6 +31,9 @@ enum WorkerMain {
             databaseFDs = Array(fds.prefix(3))
         }
         if setup.pinCPU >= 0 { _ = csyn_pin_cpu(0, setup.pinCPU) }
+        // The host's choice of runtime libraries, loaded while the host's files are still visible and before any
+        // filter (a clone of a template has them already). One that fails to load is the app's `dlopen`'s to report.
+        preload(setup.preload)
         do throws(WorkerFailure) {
             let handle: UnsafeMutableRawPointer
             var store: AppStore?
@@ -149,7 +152,14 @@ enum WorkerMain {
     /// exec and dynamic linking. Each request carries the new worker's link and library descriptors; the clone
     /// is made with CLONE_PARENT, so the host is its parent (it reaps and classifies it as usual). The template
     /// answers with the new pid, and exits when the host closes the control socket.
+    /// Loads runtime libraries the host named (never the app's).
+    private static func preload(_ paths: [String]) {
+        for path in paths { _ = dlopen(path, RTLD_NOW | RTLD_LOCAL) }
+    }
+
+    /// A template: loads the runtime libraries named after `--template`, then clones a worker for each request.
     private static func serveAsTemplate() {
+        preload(Array(CommandLine.arguments.dropFirst(2)))
         let control = linkFD
         while true {
             var link: Int32 = -1, library: Int32 = -1, tag: Int32 = 0

@@ -37,7 +37,7 @@ import Testing
         var s = WorkerSetup()
         s.uid = 200_001; s.gid = 200_002
         s.cgroupProcs = ["/sys/fs/cgroup/memory/x/cgroup.procs"]
-        s.libraryName = "libx.so"; s.bindDirectories = ["/usr/share/zoneinfo"]; s.devURandom = true; s.procfs = true
+        s.libraryName = "libx.so"; s.bindDirectories = ["/usr/share/zoneinfo"]; s.preload = ["/opt/x/liby.so"]; s.devURandom = true; s.procfs = true
         s.addressSpace = 1 << 30; s.openFiles = 8; s.processes = 9; s.cpuSeconds = 10
         s.defaultAction = .errno; s.errnoValue = 1; s.allow = ["read", "write"]
         s.errnoRules = [.init(syscall: "openat", errno: 2)]; s.threads = true; s.execMemory = false
