@@ -97,6 +97,19 @@ public final class AuditLog: @unchecked Sendable {
         lock.withLock { (try? AuditVerifier.entries(db, limit: limit)) ?? [] }
     }
 
+    /// The most recent entries of the log in `node.db` at `path`, newest last, read without writing anything
+    /// (a running node may hold the directory).
+    public static func recent(path: String, limit: Int) throws(BrokerError) -> [AuditEntry] {
+        var options = Database.Options()
+        options.readOnly = true
+        options.create = false
+        do {
+            let db = try Database(path: path, options: options)
+            defer { db.close() }
+            return try AuditVerifier.entries(db, limit: limit)
+        } catch { throw BrokerError(.storage, "cannot read the audit log \(path): \(error)") }
+    }
+
     static func nowNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

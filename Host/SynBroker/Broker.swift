@@ -18,6 +18,8 @@ import Glibc
 /// Data directory layout: `node.key`, `node.toml`, `apps/<id>/app.key`, `apps/<id>/app.db`.
 public final class Broker: HostCallHandler, @unchecked Sendable {
     public let dataDirectory: String
+    /// This process's hold on the data directory, released by `close()`.
+    private let directoryLock: DataDirectoryLock
     /// The node's public key (its secret stays in this process).
     public let nodePublicKey: [UInt8]
     /// The node's audit log (`node.db`): denials here, app lifecycle from the supervisor.
@@ -81,10 +83,14 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     /// Opens (creating) the data directory and the node key. Refuses a key file readable by others.
-    public init(dataDirectory: String, node: NodeConfig) throws(BrokerError) {
+    /// Opens the node's data directory under `lock` (taken here when nil); `close()` releases it.
+    public init(dataDirectory: String, node: NodeConfig, lock directoryLock: DataDirectoryLock? = nil) throws(BrokerError) {
         self.dataDirectory = dataDirectory
         self.node = node
         try Self.makeDirectory(dataDirectory)
+        if let directoryLock { self.directoryLock = directoryLock } else {
+            self.directoryLock = try DataDirectoryLock(directory: dataDirectory)
+        }
         try Self.makeDirectory(dataDirectory + "/apps")
         let nodeKey: SigningKey
         do {
@@ -146,9 +152,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     /// Closes the event log and the audit log (after a last signed checkpoint). For the node's shutdown, once the
     /// workers are stopped.
+    /// Closes the node's databases, then lets the data directory go.
     public func close() {
         events.close()
         audit.close()
+        directoryLock.release()
     }
 
     /// The app's public key, if registered.

@@ -228,6 +228,7 @@ import Testing
 @Suite struct BrokerIdentityTests {
     @Test func aNodeKeyReadableByOthersStopsTheNode() throws {
         let node = try BrokerTests.Node()
+        node.broker.close() // one process at a time holds a data directory
         chmod(node.data + "/node.key", 0o644)
         do {
             _ = try Broker(dataDirectory: node.data, node: NodeConfig())
@@ -246,7 +247,9 @@ import Testing
         var st = stat()
         #expect(stat(node.data + "/node.key", &st) == 0)
         #expect(st.st_mode & 0o777 == 0o600)
+        node.broker.close() // one process at a time holds a data directory
         let again = try Broker(dataDirectory: node.data, node: NodeConfig())
+        defer { again.close() }
         #expect(again.nodePublicKey == node.broker.nodePublicKey)
     }
 

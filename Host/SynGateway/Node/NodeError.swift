@@ -2,6 +2,7 @@
 public struct NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case config, storage, unknownApp = "unknown_app", appLoad = "app_load", io
+        case dataDirectoryInUse = "data_directory_in_use"
     }
     public let code: Code
     public let message: String

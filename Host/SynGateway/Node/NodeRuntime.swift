@@ -49,6 +49,9 @@ public final class NodeRuntime: @unchecked Sendable {
         do { try FileManager.default.createDirectory(atPath: layout.data, withIntermediateDirectories: true) } catch {
             throw NodeError(.io, "cannot create the data directory \(layout.data): \(error.localizedDescription)")
         }
+        // Before anything in the directory is opened or written: one node per data directory.
+        let directoryLock: DataDirectoryLock
+        do { directoryLock = try DataDirectoryLock(directory: layout.data) } catch { throw NodeError(.dataDirectoryInUse, error.message) }
         var manifests: [AppManifest] = []
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: layout.manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
         for file in files {
@@ -69,7 +72,7 @@ public final class NodeRuntime: @unchecked Sendable {
             logger.notice("wrote node.toml: each app is granted what its manifest requests", metadata: ["path": "\(layout.nodeToml)"])
         }
         do { node = try NodeConfig.load(path: layout.nodeToml) } catch { throw NodeError(.config, "\(error)") }
-        do { broker = try Broker(dataDirectory: layout.data, node: node) } catch { throw NodeError(.storage, error.message) }
+        do { broker = try Broker(dataDirectory: layout.data, node: node, lock: directoryLock) } catch { throw NodeError(.storage, error.message) }
         dispatcher = EventDispatcher(store: broker.events)
         for manifest in manifests where entries[manifest.id] == nil {
             var entry = AppEntry(manifest: manifest)

@@ -34,20 +34,27 @@ struct AuditVerify: ParsableCommand {
     }
 }
 
-/// Prints the most recent entries, one per line.
+/// Prints the most recent entries, one per line: sequence, ISO-8601 UTC time, actor, app, action, decision, cause.
 struct AuditShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print recent audit entries.")
     @OptionGroup var options: DataOption
     @Option(help: "How many entries.") var limit: Int = 50
 
     func run() throws {
-        let log: AuditLog
-        do { log = try AuditLog(path: options.data + "/node.db", sign: { _ in [] }) } catch {
+        let entries: [AuditEntry]
+        do { entries = try AuditLog.recent(path: options.data + "/node.db", limit: max(limit, 0)) } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             throw ExitCode(2)
         }
-        for e in log.recent(max(limit, 0)) {
-            print("\(e.seq)\t\(e.timeNs / 1_000_000_000)\t\(e.actor)\t\(e.app)\t\(e.action)\t\(e.decision)\t\(e.cause)")
+        for e in entries {
+            print("\(e.seq)\t\(Self.iso8601(e.timeNs))\t\(e.actor)\t\(e.app)\t\(e.action)\t\(e.decision)\t\(e.cause)")
         }
+    }
+
+    /// `2026-12-02T14:05:09.123Z`.
+    static func iso8601(_ ns: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ns / 1_000_000) / 1000))
     }
 }

@@ -32,10 +32,13 @@ struct Init: CheckedCommand {
         let owners = try owner.map { spec throws(CLIError) in try Self.keyID(spec) }
         let loaded = try AppLoader.manifests(in: manifests)
         var written: [String] = []
+        do { try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true) } catch {
+            throw CLIError("error: cannot create the data directory \(data): \(error.localizedDescription)")
+        }
+        // Nothing is written while a node holds the directory.
+        let lock: DataDirectoryLock
+        do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError("error: \(error.message)") }
         if !hadToml {
-            do { try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true) } catch {
-                throw CLIError("error: cannot create the data directory \(data): \(error.localizedDescription)")
-            }
             do { try NodeConfig.granting(loaded, owners: owners).write(toFile: tomlPath, atomically: true, encoding: .utf8) } catch {
                 throw CLIError("error: cannot write \(tomlPath): \(error.localizedDescription)")
             }
@@ -43,7 +46,7 @@ struct Init: CheckedCommand {
         }
         let node = try NodeSetup.load(tomlPath)
         let broker: Broker
-        do { broker = try Broker(dataDirectory: data, node: node) } catch { throw CLIError("error: \(error.message)") }
+        do { broker = try Broker(dataDirectory: data, node: node, lock: lock) } catch { throw CLIError("error: \(error.message)") }
         if !hadKey { written.append("node.key (node id \(Base64URL.encode(broker.nodePublicKey)))") }
         broker.audit.append(actor: "node", app: "", action: "config.create", decision: "ok",
                             cause: "syneroym init wrote " + written.joined(separator: " and "))

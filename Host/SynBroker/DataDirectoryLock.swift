@@ -1,0 +1,59 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The exclusive hold of one process on a data directory: an `flock` on `<data>/node.lock`, which holds the
+/// holder's PID. Taken before anything in the directory is opened and released after the last database is closed,
+/// so two nodes (or a node and `syneroym init`) never share a directory. The kernel drops it when the holder dies.
+public final class DataDirectoryLock: Sendable {
+    public let path: String
+    /// The locked descriptor; -1 once released.
+    private let fd: Synchronization.Mutex<Int32>
+
+    /// Takes the lock, or throws `dataDirectoryInUse` naming the PID that holds it. Never waits.
+    public init(directory: String) throws(BrokerError) {
+        path = directory + "/node.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw BrokerError(.dataDirectory, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        var result: Int32
+        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        guard result == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let holder = Self.holder(fd)
+            close(fd)
+            guard busy else {
+                throw BrokerError(.dataDirectory, "cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+            let who = holder.map { "syneroym process \($0)" } ?? "another syneroym process"
+            throw BrokerError(.dataDirectoryInUse,
+                              "the data directory \(directory) is in use by \(who) (it holds \(path)); stop that node first, or pass another --data")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        self.fd = Synchronization.Mutex(fd)
+    }
+
+    deinit { release() }
+
+    /// Lets the directory go (idempotent). The PID stays in the file; only the lock says whether it is held.
+    public func release() {
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            close(fd)
+            fd = -1
+        }
+    }
+
+    /// The PID written by the holder, if it reads as one.
+    private static func holder(_ fd: Int32) -> Int32? {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        let text = String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n").first ?? ""
+        return Int32(text).flatMap { $0 > 0 ? $0 : nil }
+    }
+}

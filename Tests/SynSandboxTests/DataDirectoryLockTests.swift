@@ -1,0 +1,59 @@
+import Foundation
+import SynBroker
+import Testing
+
+/// One node per data directory: a second `run`, or `init`, on a directory a process holds exits 2 at once and
+/// names the holder's PID; the directory is free again once its holder closes its databases.
+@Suite(.serialized) struct DataDirectoryLockTests {
+    @Test func aHeldDirectoryRefusesASecondHolderUntilReleased() throws {
+        let dir = TestSupport.scratch + "/lock-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let first = try DataDirectoryLock(directory: dir)
+        #expect(try String(contentsOfFile: dir + "/node.lock", encoding: .utf8) == "\(getpid())\n")
+        do {
+            _ = try DataDirectoryLock(directory: dir)
+            Issue.record("a second lock on a held directory was granted")
+        } catch {
+            #expect(error.code == .dataDirectoryInUse)
+            #expect(error.message.contains("syneroym process \(getpid())"))
+        }
+        first.release()
+        let again = try DataDirectoryLock(directory: dir)
+        again.release()
+    }
+
+    @Test func initOnAHeldDirectoryExitsTwoNamingTheHolder() throws {
+        let dir = TestSupport.scratch + "/lock-init-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let held = try DataDirectoryLock(directory: dir)
+        defer { held.release() }
+        let result = try ExecCommandTests.syneroym(["init", "--data", dir, "--manifests", TestSupport.root + "/manifests"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("in use by syneroym process \(getpid())"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/node.toml"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/node.db"))
+    }
+
+    /// Seen: a second `run` stayed silent for about 10 s, then answered every call 503 "database is locked".
+    @Test func aSecondRunOnARunningNodesDirectoryExitsTwoAtOnce() throws {
+        let node = try ProcessNode.start(apps: [])
+        defer { node.stop() }
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
+        second.arguments = ["run", "--data", node.data, "--manifests", TestSupport.root + "/manifests",
+                            "--listen", "127.0.0.1:0"]
+        let err = Pipe()
+        second.standardError = err
+        second.standardOutput = FileHandle.nullDevice
+        try second.run()
+        // A guard only: a node that ignored the lock would serve until killed, and the test would then fail.
+        let pid = second.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if second.isRunning { kill(pid, SIGKILL) } }
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        second.waitUntilExit()
+        #expect(second.terminationReason == .exit && second.terminationStatus == 2, "\(stderr)")
+        #expect(stderr.contains("in use by syneroym process \(node.pid)"), "\(stderr)")
+        #expect(node.isRunning)
+        #expect(try node.call("hello", "echo", #"{"still":"serving"}"#).status == 200)
+    }
+}
