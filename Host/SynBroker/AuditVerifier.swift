@@ -1,22 +1,84 @@
 import SynSodium
 import SynSQLite
 
-/// Checks an audit log: every entry's hash, the chain between entries, and every checkpoint's signature.
+/// Checks an audit log: every entry's hash, the chain between entries, every checkpoint's signature, and that
+/// the log still holds, unchanged, the entry of the node's signed head and of any head kept elsewhere.
 public enum AuditVerifier {
     public struct Report: Sendable, Equatable {
         public let entries: Int
         public let checkpoints: Int
         /// The first broken entry (or checkpoint) and why; nil when the log is intact.
         public let firstBroken: (seq: Int64, reason: String)?
+        /// The node's latest signed head (`audit.head`), when there is one.
+        public var head: AuditHead? = nil
+
+        init(entries: Int, checkpoints: Int, firstBroken: (seq: Int64, reason: String)?, head: AuditHead? = nil) {
+            self.entries = entries
+            self.checkpoints = checkpoints
+            self.firstBroken = firstBroken
+            self.head = head
+        }
 
         public static func == (a: Report, b: Report) -> Bool {
             a.entries == b.entries && a.checkpoints == b.checkpoints && a.firstBroken?.seq == b.firstBroken?.seq
-                && a.firstBroken?.reason == b.firstBroken?.reason
+                && a.firstBroken?.reason == b.firstBroken?.reason && a.head == b.head
         }
     }
 
-    /// Verifies `node.db` at `path` against the node's public key.
-    public static func verify(path: String, nodePublicKey: [UInt8]) throws(BrokerError) -> Report {
+    /// Verifies `node.db` at `path` against the node's public key, the signed head at `headPath` (when given and
+    /// present) and `expected`, a head the caller kept (`audit verify --head`).
+    public static func verify(path: String, nodePublicKey: [UInt8], headPath: String? = nil,
+                              expected: AuditHead? = nil) throws(BrokerError) -> Report {
+        var report = try verifyChain(path: path, nodePublicKey: nodePublicKey)
+        guard report.firstBroken == nil else { return report }
+        let stored: AuditHead?
+        if let headPath {
+            do { stored = try AuditHead.load(path: headPath) } catch {
+                return Report(entries: report.entries, checkpoints: report.checkpoints, firstBroken: (0, error.message))
+            }
+        } else { stored = nil }
+        report.head = stored
+        for (head, name) in [(stored, "the node's signed head (\(headPath ?? ""))"), (expected, "the head given with --head")] {
+            guard let head else { continue }
+            if let broken = check(head, name: name, path: path, entries: report.entries, nodePublicKey: nodePublicKey) {
+                return Report(entries: report.entries, checkpoints: report.checkpoints, firstBroken: broken, head: stored)
+            }
+        }
+        if let stored, let expected, stored.seq < expected.seq {
+            return Report(entries: report.entries, checkpoints: report.checkpoints,
+                          firstBroken: (expected.seq, "the node's signed head went back from entry \(expected.seq) to entry \(stored.seq)"),
+                          head: stored)
+        }
+        return report
+    }
+
+    /// Why `head` does not match the log, or nil when the log holds its entry unchanged.
+    private static func check(_ head: AuditHead, name: String, path: String, entries: Int,
+                              nodePublicKey: [UInt8]) -> (seq: Int64, reason: String)? {
+        guard head.isSigned(by: nodePublicKey) else { return (head.seq, "\(name) is not signed by this node's key") }
+        guard head.seq > 0 else { return nil }
+        guard head.seq <= Int64(entries) else {
+            return (Int64(entries) + 1, "the log ends at entry \(entries), but \(name) covers entry \(head.seq): entries were deleted")
+        }
+        guard let hash = try? entryHash(path: path, seq: head.seq), hash == head.hash else {
+            return (head.seq, "entry \(head.seq) is not the one \(name) covers: the log was rewritten")
+        }
+        return nil
+    }
+
+    private static func entryHash(path: String, seq: Int64) throws(SQLiteError) -> [UInt8]? {
+        var options = Database.Options()
+        options.readOnly = true
+        options.create = false
+        let db = try Database(path: path, options: options)
+        defer { db.close() }
+        guard let row = try db.query("SELECT hash FROM audit WHERE seq = ?", [.integer(seq)]).first,
+              case .blob(let hash) = row[0] else { return nil }
+        return hash
+    }
+
+    /// The chain and the checkpoints alone.
+    static func verifyChain(path: String, nodePublicKey: [UInt8]) throws(BrokerError) -> Report {
         var options = Database.Options()
         options.readOnly = true
         options.create = false

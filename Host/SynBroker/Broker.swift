@@ -98,7 +98,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             nodeKey = try KeyFile.loadOrCreate(path: dataDirectory + "/node.key").key
         } catch { throw BrokerError(.identity, "node key: \(error.message)") }
         nodePublicKey = nodeKey.publicKey
-        audit = try AuditLog(path: dataDirectory + "/node.db") { nodeKey.sign(domain: .node, $0) }
+        audit = try AuditLog(path: dataDirectory + "/node.db", headPath: dataDirectory + "/audit.head") { nodeKey.sign(domain: .node, $0) }
         events = try EventStore(path: dataDirectory + "/node.db")
     }
 

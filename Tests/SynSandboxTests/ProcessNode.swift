@@ -107,6 +107,11 @@ final class ProcessNode: @unchecked Sendable {
 
     /// An anonymous `POST /v1/apps/APP/METHOD` with a JSON body; its status and body. Blocking, with a 60 s guard.
     func call(_ app: String, _ method: String, _ body: String) throws -> (status: Int, body: String) {
+        try request("POST", "/v1/apps/\(app)/\(method)", body)
+    }
+
+    /// An anonymous request; its status and body. Blocking, with a 60 s guard.
+    func request(_ verb: String, _ path: String, _ body: String = "") throws -> (status: Int, body: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         defer { close(fd) }
@@ -120,7 +125,7 @@ final class ProcessNode: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw TestFailure("connect: errno \(errno)") }
-        let request = "POST /v1/apps/\(app)/\(method) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        let request = "\(verb) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
         let bytes = Array(request.utf8)
         guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {

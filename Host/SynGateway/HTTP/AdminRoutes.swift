@@ -28,6 +28,10 @@ struct AdminRoutes: Sendable {
             admin.post("/apps/{app}/\(action)") { request, context in
                 let actor = try await owner(request, context)
                 let app = try context.parameters.require("app")
+                // An owner's action is audited, so it waits until the audit log can be written.
+                if let refusal = runtime.auditRefusal() {
+                    throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
+                }
                 let runtime = self.runtime, tag = context.requestID
                 let status: AppStatus = try await Self.offThread { () throws(NodeError) -> AppStatus in
                     switch action {

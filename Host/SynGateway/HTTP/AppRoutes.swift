@@ -41,8 +41,12 @@ struct AppRoutes: Sendable {
     }
 
     /// Built by hand: the request id is already limited to `[A-Za-z0-9._:-]`, so it needs no escaping.
+    /// A node whose audit log cannot be written is failing (503), and says why.
     private func health(_ context: GatewayContext) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: #"{"request_id":""# + context.requestID + #"","status":"ok"}"#)))
+        if let refusal = runtime.auditRefusal() {
+            return GatewayJSON.response(.serviceUnavailable, ["status": "failing", "audit": refusal, "request_id": context.requestID])
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"request_id":""# + context.requestID + #"","status":"ok"}"#)))
     }
 }

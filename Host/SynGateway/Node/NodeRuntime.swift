@@ -138,6 +138,17 @@ public final class NodeRuntime: @unchecked Sendable {
 
     // MARK: - Lifecycle
 
+    /// Why work that must be audited is refused now (the audit log cannot be written), or nil. A failing log is
+    /// retried at most once a second.
+    public func auditRefusal() -> String? {
+        guard !broker.audit.retryIfFailing(), let failure = broker.audit.failure else { return nil }
+        return "the node cannot write its audit log (\(failure.reason)), so it refuses what the log would record; "
+            + "free space on the data directory's file system, check it with `syneroym doctor`"
+    }
+
+    /// How often new audit entries get a signed head, seconds.
+    static let auditHeadIntervalS: Double = 2
+
     /// Starts every enabled app, event delivery, the statistics file and the event log's retention.
     public func start() {
         for id in lock.withLock({ order }) where node.apps[id]?.enabled != false { _ = startApp(id) }
@@ -149,7 +160,12 @@ public final class NodeRuntime: @unchecked Sendable {
         retention.schedule(deadline: .now(), repeating: 3600)
         retention.setEventHandler { [weak self] in self?.applyRetention() }
         retention.resume()
-        lock.withLock { timers = [stats, retention] }
+        // The audit log's head is signed at least this often while entries arrive (a no-op when none did).
+        let audit = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        audit.schedule(deadline: .now() + Self.auditHeadIntervalS, repeating: Self.auditHeadIntervalS)
+        audit.setEventHandler { [weak self] in self?.broker.audit.checkpoint() }
+        audit.resume()
+        lock.withLock { timers = [stats, retention, audit] }
         writeStats()
     }
 
@@ -234,6 +250,8 @@ public final class NodeRuntime: @unchecked Sendable {
         case timedOut(ms: Int)
         /// An anonymous call to a method the manifest does not list under `[methods] public`.
         case notPublic(app: String, method: String)
+        /// The audit log cannot be written, so nothing that it would have to record runs.
+        case auditUnavailable(String)
     }
 
     /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for at most
@@ -253,6 +271,8 @@ public final class NodeRuntime: @unchecked Sendable {
     /// when the call is refused.
     public func submit(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String, timeoutMs: Int? = nil,
                        complete: @escaping @Sendable (Result<CallReply, CallFailure>) -> Void) {
+        // Fail closed: nothing runs that the audit log could not record.
+        if let refusal = auditRefusal() { return complete(.failure(.auditUnavailable(refusal))) }
         // One lock for every check, copying out only the supervisor: this runs for every request.
         let admitted: Result<AppSupervisor, CallFailure> = lock.withLock {
             guard let entry = entries[app] else { return .failure(.unknownApp(app)) }

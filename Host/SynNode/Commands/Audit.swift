@@ -6,14 +6,18 @@ import SynSodium
 /// `syneroym audit`: read and verify the node's hash-chained audit log.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show or verify the node's audit log.", subcommands: [AuditVerify.self, AuditShow.self])
+        abstract: "Show or verify the node's audit log.", subcommands: [AuditVerify.self, AuditShow.self, AuditHeadCommand.self])
 }
 
-/// Checks every entry's hash, the chain and the signed checkpoints; exits 1 naming the first broken entry.
+/// Checks every entry's hash, the chain, the signed checkpoints and the node's signed head, and a head kept
+/// elsewhere with `--head`; exits 1 naming the first broken entry.
 struct AuditVerify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify",
-                                                    abstract: "Verify the audit log's chain and signed checkpoints.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify the audit log's chain, signed checkpoints and signed head.",
+        discussion: "With --head H (a head printed earlier by `syneroym audit head`), also checks that the log still holds that entry unchanged: no truncation or rewrite since H can hide.")
     @OptionGroup var options: DataOption
+    @Option(help: "A head printed earlier by `syneroym audit head`.") var head: String?
 
     func run() throws {
         let key: SigningKey
@@ -21,8 +25,19 @@ struct AuditVerify: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             throw ExitCode(2)
         }
+        var expected: AuditHead?
+        if let head {
+            guard let parsed = AuditHead(text: head) else {
+                FileHandle.standardError.write(Data("error: --head must be a head as `syneroym audit head` prints it (<seq>.<time_ns>.<hash>.<signature>)\n".utf8))
+                throw ExitCode(2)
+            }
+            expected = parsed
+        }
         let report: AuditVerifier.Report
-        do { report = try AuditVerifier.verify(path: options.data + "/node.db", nodePublicKey: key.publicKey) } catch {
+        do {
+            report = try AuditVerifier.verify(path: options.data + "/node.db", nodePublicKey: key.publicKey,
+                                              headPath: options.data + "/audit.head", expected: expected)
+        } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             throw ExitCode(2)
         }
@@ -30,7 +45,39 @@ struct AuditVerify: ParsableCommand {
             print("broken at entry \(broken.seq): \(broken.reason)")
             throw ExitCode(1)
         }
-        print("ok: \(report.entries) entries, \(report.checkpoints) signed checkpoints")
+        let headText = report.head.map { "signed head at entry \($0.seq)" } ?? "no signed head yet"
+        print("ok: \(report.entries) entries, \(report.checkpoints) signed checkpoints, \(headText)"
+              + (expected.map { ", and the head given (entry \($0.seq))" } ?? ""))
+    }
+}
+
+/// Prints the node's latest signed head, to keep somewhere `node.db` is not (a note, another machine, a peer).
+struct AuditHeadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "head",
+        abstract: "Print the audit log's latest signed head, for `audit verify --head` later.")
+    @OptionGroup var options: DataOption
+
+    func run() throws {
+        let path = options.data + "/audit.head"
+        do {
+            let key = try KeyFile.load(path: options.data + "/node.key")
+            guard let head = try AuditHead.load(path: path) else {
+                FileHandle.standardError.write(Data("error: no signed head at \(path) yet: the node writes one every few seconds while entries arrive, and at every stop\n".utf8))
+                throw ExitCode(1)
+            }
+            guard head.isSigned(by: key.publicKey) else {
+                FileHandle.standardError.write(Data("error: \(path) is not signed by this node's key; run `syneroym audit verify`\n".utf8))
+                throw ExitCode(1)
+            }
+            print(head.text)
+        } catch let error as SodiumError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as BrokerError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }
 

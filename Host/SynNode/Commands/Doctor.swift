@@ -77,12 +77,12 @@ struct Doctor: CheckedCommand {
         let path = options.data + "/node.db"
         guard FileManager.default.fileExists(atPath: path) else { return }
         do {
-            let r = try AuditVerifier.verify(path: path, nodePublicKey: publicKey)
+            let r = try AuditVerifier.verify(path: path, nodePublicKey: publicKey, headPath: options.data + "/audit.head")
             if let broken = r.firstBroken {
                 report.add("audit log", .init(ok: false, detail: "broken at entry \(broken.seq): \(broken.reason)",
                                               fix: "keep a copy of \(path) as evidence; restore node.db from a backup"))
             } else {
-                report.add("audit log", .init(ok: true, detail: "\(r.entries) entries, \(r.checkpoints) signed checkpoints verify", fix: ""))
+                report.add("audit log", .init(ok: true, detail: "\(r.entries) entries, \(r.checkpoints) signed checkpoints and \(r.head.map { "the signed head at entry \($0.seq)" } ?? "no signed head yet") verify", fix: ""))
             }
         } catch {
             report.add("audit log", .init(ok: false, detail: error.message, fix: "restore node.db from a backup"))

@@ -41,6 +41,8 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "syneroym")
         Self.raiseOpenFileLimit(logger)
+        // A file-size limit or a full file system fails a write (and the node fails closed); it never kills the node.
+        signal(SIGXFSZ, SIG_IGN)
         let layout = NodeLayout(data: options.data, manifests: manifests, profiles: profiles,
                                 libraryDirectories: [NodePaths.products], worker: NodePaths.worker)
         let runtime: NodeRuntime
