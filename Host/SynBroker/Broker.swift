@@ -19,7 +19,7 @@ import Glibc
 public final class Broker: HostCallHandler, @unchecked Sendable {
     public let dataDirectory: String
     /// This process's hold on the data directory, released by `close()`.
-    private let directoryLock: DataDirectoryLock
+    public let directoryLock: DataDirectoryLock
     /// The node's public key (its secret stays in this process).
     public let nodePublicKey: [UInt8]
     /// The node's audit log (`node.db`): denials here, app lifecycle from the supervisor.

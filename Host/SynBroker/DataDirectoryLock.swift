@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The exclusive hold of one process on a data directory: an `flock` on `<data>/node.lock`, which holds the
-/// holder's PID. Taken before anything in the directory is opened and released after the last database is closed,
+/// holder's PID and, once a node serves, its gateway's address (for `doctor`). Taken before anything in the directory is opened and released after the last database is closed,
 /// so two nodes (or a node and `syneroym init`) never share a directory. The kernel drops it when the holder dies.
 public final class DataDirectoryLock: Sendable {
     public let path: String
@@ -22,7 +22,7 @@ public final class DataDirectoryLock: Sendable {
         repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
         guard result == 0 else {
             let busy = errno == EWOULDBLOCK
-            let holder = Self.holder(fd)
+            let holder = Self.contents(fd).first.flatMap { Int32($0) }.flatMap { $0 > 0 ? $0 : nil }
             close(fd)
             guard busy else {
                 throw BrokerError(.dataDirectory, "cannot lock \(path): \(String(cString: strerror(errno)))")
@@ -39,6 +39,29 @@ public final class DataDirectoryLock: Sendable {
 
     deinit { release() }
 
+    /// Notes where the holder's gateway listens (`host:port`), beside its PID.
+    public func record(address: String) {
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            let text = Array("\(getpid())\n\(address)\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        }
+    }
+
+    /// Who holds `directory`, without taking or creating anything: nil when no process does.
+    public static func holder(directory: String) -> (pid: Int32?, address: String?)? {
+        let fd = open(directory + "/node.lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(fd, LOCK_UN)
+            return nil
+        }
+        let lines = contents(fd)
+        return (lines.first.flatMap { Int32($0) }.flatMap { $0 > 0 ? $0 : nil }, lines.dropFirst().first)
+    }
+
     /// Lets the directory go (idempotent). The PID stays in the file; only the lock says whether it is held.
     public func release() {
         fd.withLock { fd in
@@ -48,12 +71,11 @@ public final class DataDirectoryLock: Sendable {
         }
     }
 
-    /// The PID written by the holder, if it reads as one.
-    private static func holder(_ fd: Int32) -> Int32? {
-        var bytes = [UInt8](repeating: 0, count: 32)
+    /// The lines the holder wrote (PID, then the gateway's address).
+    private static func contents(_ fd: Int32) -> [String] {
+        var bytes = [UInt8](repeating: 0, count: 512)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        let text = String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n").first ?? ""
-        return Int32(text).flatMap { $0 > 0 ? $0 : nil }
+        guard n > 0 else { return [] }
+        return String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

@@ -207,6 +207,9 @@ import Testing
         let health = try node.request("GET", "/v1/health")
         #expect(health.status == 503)
         #expect(health.body.contains(#""status":"failing""#), "\(health.body)")
+        let doctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        #expect(doctor.status == 1)
+        #expect(doctor.stdout.contains("FAIL  running node: PID \(node.pid) on 127.0.0.1:\(node.port) is failing (HTTP 503): the node cannot write its audit log"), "\(doctor.stdout)")
         #expect(node.isRunning)
         // Writable again: the next retry (at most a second later) records the gap, and work resumes.
         try Self.setFileSizeLimit(node.pid, "unlimited")
@@ -217,6 +220,8 @@ import Testing
         }
         #expect(healthy)
         #expect(try node.call("hello", "echo", #"{"x":2}"#).status == 200)
+        let healthyDoctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        #expect(healthyDoctor.stdout.contains("ok    running node: PID \(node.pid) serves on 127.0.0.1:\(node.port) and is healthy"), "\(healthyDoctor.stdout)")
         let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", node.data, "--limit", "200"])
         #expect(shown.stdout.contains("audit.recovered\tok\t"), "\(shown.stdout)")
         #expect(shown.stdout.contains("could not be written since"))

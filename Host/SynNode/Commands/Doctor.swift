@@ -5,6 +5,7 @@ import SynConfig
 import SynSandbox
 import SynSodium
 import SynSQLite
+import Synchronization
 
 /// `syneroym doctor`: what the node needs from this machine and its data directory, each with a fix.
 struct Doctor: CheckedCommand {
@@ -71,6 +72,45 @@ struct Doctor: CheckedCommand {
         for app in ((try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? []).sorted() {
             report.add("database \(app)", Self.quickCheck(data + "/apps/\(app)/app.db"))
         }
+        report.add("running node", Self.runningNode(data))
+    }
+
+    /// Whether a node holds the directory, and if so what its `/v1/health` says (a failing audit log shows here).
+    static func runningNode(_ data: String) -> SandboxProbe.Result {
+        guard let holder = DataDirectoryLock.holder(directory: data) else {
+            return .init(ok: true, detail: "none holds \(data)", fix: "")
+        }
+        let who = holder.pid.map { "PID \($0)" } ?? "a process"
+        guard let address = holder.address else {
+            return .init(ok: true, detail: "\(who) holds \(data) (its gateway is not listening yet)", fix: "")
+        }
+        let reply = Self.blocking { () async throws(CLIError) -> HTTPClient.Reply in
+            try await HTTPClient.send("GET", "http://\(address)/v1/health", timeoutSeconds: 10)
+        }
+        switch reply {
+        case .success(let r) where r.status == 200:
+            return .init(ok: true, detail: "\(who) serves on \(address) and is healthy", fix: "")
+        case .success(let r):
+            let body = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
+            let why = (body?["audit"] as? String) ?? String(decoding: r.body.prefix(500), as: UTF8.self)
+            return .init(ok: false, detail: "\(who) on \(address) is failing (HTTP \(r.status)): \(why)",
+                         fix: "free space on the file system of \(data); the node retries its audit log every second")
+        case .failure(let error):
+            return .init(ok: false, detail: "\(who) holds \(data) but its gateway on \(address) does not answer: \(error.message)",
+                         fix: "read the node's log (journalctl -u syneroym), or stop it and start it again")
+        }
+    }
+
+    /// Runs `body` to completion from this synchronous command.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws(CLIError) -> T) -> Result<T, CLIError> {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do throws(CLIError) { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
+            done.signal()
+        }
+        done.wait()
+        return box.get() ?? .failure(CLIError("no answer"))
     }
 
     private func checkAudit(_ report: inout DoctorReport, publicKey: [UInt8]) {
@@ -151,4 +191,11 @@ struct Doctor: CheckedCommand {
             }
         }
     }
+}
+
+/// One result handed from a task to the thread waiting for it.
+final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<Result<T, CLIError>?>(nil)
+    func set(_ result: Result<T, CLIError>) { value.withLock { $0 = result } }
+    func get() -> Result<T, CLIError>? { value.withLock { $0 } }
 }

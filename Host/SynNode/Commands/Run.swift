@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import SynBroker
 import SynConfig
 import SynGateway
 import UnixSignals
@@ -55,6 +56,7 @@ struct Run: AsyncParsableCommand {
         let address = settings.hostAndPort
         let metrics = GatewayMetrics()
         let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address) { port in
+            runtime.broker.directoryLock.record(address: "\(address?.host ?? "127.0.0.1"):\(port)")
             logger.notice("gateway listening", metadata: ["address": "\(address?.host ?? "127.0.0.1"):\(port)",
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])
         }
