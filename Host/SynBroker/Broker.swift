@@ -123,6 +123,10 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
         let state = AppState(policy: policy, key: key, storage: storage)
         lock.withLock { apps[manifest.id] = state }
+        let settings = node.apps[manifest.id] ?? NodeConfig.App()
+        events.setQuota(.init(eventBytes: Int64(settings.eventsQuotaMB) << 20, timerBytes: Int64(settings.timersQuotaMB) << 20,
+                              eventsKey: "apps.\(manifest.id).events_quota_mb", timersKey: "apps.\(manifest.id).timers_quota_mb"),
+                        for: manifest.id)
     }
 
     /// The app's database files and grants, and the node's cursor of its outbox, for its workers.
@@ -249,7 +253,13 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
             try reserveOutbox(id, bytes: payload.count + type.utf8.count, timer: false, slot: op.slotName)
-            lock.withLock { callers.record(context.app, id, Self.actor(context.caller)) }
+            // The node's log must have room for this call's events so far (its rows reach the node after commit).
+            let actor = Self.actor(context.caller)
+            let pendingBytes = lock.withLock { emitted[id].map { Int64($0.bytes) + Int64($0.items) * 64 } ?? 0 }
+            if let full = events.admitEvent(context.app, bytes: pendingBytes + Int64(actor.utf8.count)) {
+                throw BrokerFailure(BrokerStatus.quota, "event_emit: " + full)
+            }
+            lock.withLock { callers.record(context.app, id, actor) }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
@@ -260,6 +270,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             let buffered = lock.withLock { emitted[id]?.timers ?? 0 }
             guard events.pendingTimerCount(for: context.app) + buffered <= Self.maxPendingTimers else {
                 throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
+            }
+            if let full = events.admitTimer(context.app, bytes: EventStore.timerBytes(payload: payload.count)) {
+                throw BrokerFailure(BrokerStatus.quota, "timer_set: " + full)
             }
             lock.withLock { callers.record(context.app, id, Self.actor(context.caller)) }
             w.u64(UInt64(Int64.random(in: 1...Int64.max)))
@@ -301,7 +314,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
         let recent = lock.withLock { callers }
         let appID = context.app
-        let result: (through: Int64, events: Int, refused: [String])
+        let result: (through: Int64, events: Int, refused: [String], full: String?)
         do {
             result = try events.applyOutbox(app: context.app, epoch: batch.epoch, rows: batch.rows) { row, pendingTimers in
                 switch row.kind {
@@ -330,6 +343,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
         lock.withLock { counters[context.app, default: (0, 0)].events += result.events }
         for why in result.refused { auditDenial(context, action: "outbox", decision: "refused", cause: why) }
+        if let full = result.full {
+            auditDenial(context, action: "outbox", decision: "deferred", cause: full + "; the rest stays in the app's outbox")
+        }
         onCommit()
         return result.through
     }

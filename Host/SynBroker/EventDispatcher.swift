@@ -34,6 +34,7 @@ public final class EventDispatcher: @unchecked Sendable {
             wakeups.append(wakeup)
             if !policy.requested.eventsSubscribe.isEmpty { subscriberIDs.append(app) }
         }
+        if !policy.requested.eventsSubscribe.isEmpty { store.noteSubscriber(app) }
         let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
         var handle = pthread_t()
         let box = Unmanaged.passRetained(thread).toOpaque()

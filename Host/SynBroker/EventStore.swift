@@ -24,8 +24,14 @@ public final class EventStore: @unchecked Sendable {
         public let payload: [UInt8]
     }
 
-    private let lock = Mutex()
-    private let db: Database
+    let lock = Mutex()
+    let db: Database
+    /// Bytes each app's events and pending timers take in `node.db`, as its quotas count them (under `lock`).
+    var usage: [String: Usage] = [:]
+    /// Each app's quotas; an app without one has none (tests, tools).
+    var quotas: [String: Quota] = [:]
+    /// Apps that subscribe to events: an event is delivered once each of their cursors is past it.
+    var subscriberIDs: Set<String> = []
 
     public init(path: String) throws(BrokerError) {
         do {
@@ -39,7 +45,9 @@ public final class EventStore: @unchecked Sendable {
                 CREATE INDEX IF NOT EXISTS timers_due ON timers(app, due_ns);
                 CREATE TABLE IF NOT EXISTS outbox_cursors (app TEXT PRIMARY KEY, epoch BLOB NOT NULL,
                     last_seq INTEGER NOT NULL);
+                CREATE INDEX IF NOT EXISTS events_app ON events(app, id);
                 """)
+            usage = try Self.measureUsage(db)
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
 
@@ -68,6 +76,7 @@ public final class EventStore: @unchecked Sendable {
                 }
                 let deleted = try db.execute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
                 try db.commit()
+                if deleted > 0, let measured = try? Self.measureUsage(db) { usage = measured }
                 return (deleted, undelivered)
             } catch {
                 try? db.rollback()
@@ -88,13 +97,15 @@ public final class EventStore: @unchecked Sendable {
 
     /// Stores the rows of an app's outbox past the app's cursor (rows at or below it were stored before: a
     /// re-send), each as `decide` says, and moves the cursor forward, in one transaction. A new `epoch` (a new or
-    /// restored database) starts the count again. Returns the cursor's sequence number afterwards, how many events
-    /// were stored, and why rows were refused.
+    /// restored database) starts the count again. A row the app's quota has no room for stops the batch there:
+    /// it and the rows after it stay in the app's outbox, to be sent again. Returns the cursor's sequence number
+    /// afterwards, how many events were stored, why rows were refused, and why the batch stopped early.
     func applyOutbox(app: String, epoch: [UInt8], rows: [OutboxRow],
                      decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError)
-        -> (through: Int64, events: Int, refused: [String])
+        -> (through: Int64, events: Int, refused: [String], full: String?)
     {
-        let result: Result<(Int64, Int, [String]), SQLiteError> = lock.withLock {
+        let result: Result<(Int64, Int, [String], String?), SQLiteError> = lock.withLock {
+            let before = usage[app]
             do throws(SQLiteError) {
                 try db.beginImmediate()
                 var last: Int64 = 0
@@ -109,29 +120,46 @@ public final class EventStore: @unchecked Sendable {
                 let now = Self.nowNs()
                 var events = 0
                 var refused: [String] = []
-                for row in rows where row.seq > last {
-                    last = row.seq
+                var full: String?
+                rowLoop: for row in rows where row.seq > last {
                     switch decide(row, pending) {
                     case .event(let caller, let type, let payload):
+                        let bytes = Self.eventBytes(caller: caller, type: type, payload: payload.count)
+                        if let why = try roomForEventLocked(app, bytes: bytes) {
+                            full = why
+                            break rowLoop
+                        }
                         _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
                                            [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
+                        usage[app, default: Usage()].events += bytes
                         events += 1
                     case .timer(let token, let due, let payload):
+                        let bytes = Self.timerBytes(payload: payload.count)
+                        if let why = roomForTimerLocked(app, bytes: bytes) {
+                            full = why
+                            break rowLoop
+                        }
                         let added = try db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
                                                    [.integer(token), .text(app), .integer(due), .blob(payload)])
-                        if added > 0 { pending += 1 } else { refused.append("timer token \(token) is taken") }
+                        if added > 0 {
+                            pending += 1
+                            usage[app, default: Usage()].timers += bytes
+                        } else { refused.append("timer token \(token) is taken") }
                     case .refuse(let why):
                         refused.append(why)
                     }
+                    last = row.seq
                 }
                 _ = try db.execute("""
                     INSERT INTO outbox_cursors(app, epoch, last_seq) VALUES (?, ?, ?)
                     ON CONFLICT(app) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
                     """, [.text(app), .blob(epoch), .integer(last)])
                 try db.commit()
-                return .success((last, events, refused))
+                return .success((last, events, refused, full))
             } catch {
                 try? db.rollback()
+                usage[app] = before
+                if let measured = try? Self.measureUsage(db) { usage = measured }
                 return .failure(error)
             }
         }
@@ -198,7 +226,11 @@ public final class EventStore: @unchecked Sendable {
     }
 
     func deleteTimer(_ token: Int64) {
-        lock.withLock { _ = try? db.execute("DELETE FROM timers WHERE token = ?", [.integer(token)]) }
+        lock.withLock {
+            guard let row = try? db.query("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
+                  case .text(let app) = row[0], case .integer(let payload) = row[1] else { return }
+            usage[app, default: Usage()].timers -= Self.timerBytes(payload: Int(payload))
+        }
     }
 
     /// Wall-clock nanoseconds, as event and timer times are kept.

@@ -10,6 +10,7 @@ extension NodeConfig {
             name = "syneroym-node"
             # base64url ed25519 public keys (43 characters) allowed to use /v1/admin; `syneroym keys show` prints yours.
             owners = \(list(owners))
+            reserve_mb = 128               # below this much free disk space, app calls get 507; audit and admin go on
 
             [gateway]
             listen = "127.0.0.1:7420"      # host:port of the HTTP gateway
@@ -29,6 +30,7 @@ extension NodeConfig {
         for m in manifests.sorted(by: { $0.id < $1.id }) {
             let c = m.capabilities
             out += "\n[apps.\(m.id)]\nenabled = true\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
+            out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
             out += "[apps.\(m.id).grants]\n"
             out += "identity.sign = \(c.identitySign)\nstorage.kv = \(c.storageKV)\nstorage.sql = \(c.storageSQL)\n"
             out += "timers = \(c.timers)\nnet.peers = \(c.netPeers)\n"

@@ -4,11 +4,15 @@
 /// [node]
 /// name = "guild-node"
 /// owners = []                     # base64url ed25519 keys allowed to administer the node
+/// reserve_mb = 128                # below this much free space the node refuses app calls (audit still writes)
 ///
 /// [apps.hello]
 /// enabled = true
 /// profile = "default"
 /// storage_quota_mb = 64
+/// events_quota_mb = 64            # the app's events kept in node.db
+/// timers_quota_mb = 8             # the app's pending timers kept in node.db
+/// log_lines_per_s = 100           # app log lines the node writes per second; the rest are dropped and counted
 /// [apps.hello.grants]             # the same keys as a manifest's [capabilities]
 /// storage.kv = true
 ///
@@ -28,12 +32,22 @@ public struct NodeConfig: Sendable, Equatable {
         public var profile: String?
         /// The app database's size limit.
         public var storageQuotaMB = 64
+        /// How many bytes of the app's events `node.db` keeps; at the limit its oldest delivered events go first,
+        /// and `event_emit` answers SYN_E_QUOTA while undelivered ones fill it.
+        public var eventsQuotaMB = 64
+        /// How many bytes of the app's pending timers `node.db` keeps.
+        public var timersQuotaMB = 8
+        /// App log lines the node writes per second (bursts of twice that); the rest are dropped and counted.
+        public var logLinesPerSecond = 100
         public var grants = AppManifest.Capabilities()
         public init() {}
     }
 
     public var name = "syneroym-node"
     public var owners: [String] = []
+    /// Free space (MiB) the node keeps on its data directory's file system: below it, app calls are refused
+    /// (507) while audit and management writes go on.
+    public var reserveMB = 128
     public var apps: [String: App] = [:]
     /// The HTTP gateway's address and limits.
     public var gateway = GatewaySettings()
@@ -59,8 +73,9 @@ public struct NodeConfig: Sendable, Equatable {
         if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
             config.gateway = try GatewaySettings.parse(gateway)
         }
-        if let node = try root.table("node", keys: ["name", "owners"]) {
+        if let node = try root.table("node", keys: ["name", "owners", "reserve_mb"]) {
             config.name = try node.string("name") ?? config.name
+            config.reserveMB = try node.integer("reserve_mb", in: 0...1_048_576) ?? config.reserveMB
             config.owners = try node.strings("owners") ?? []
             for (index, key) in config.owners.enumerated() where key.utf8.count != 43 {
                 throw node.error(.badValue, "owners", element: index,
@@ -76,7 +91,8 @@ public struct NodeConfig: Sendable, Equatable {
                 guard NameRules.isAppID(id) else {
                     throw apps.error(.badValue, id, "[apps.\(id)]: app ids match ^[a-z][a-z0-9_-]{0,62}$")
                 }
-                guard let table = try apps.table(id, keys: ["enabled", "profile", "storage_quota_mb", "grants"]) else {
+                guard let table = try apps.table(id, keys: ["enabled", "profile", "storage_quota_mb", "events_quota_mb",
+                                                           "timers_quota_mb", "log_lines_per_s", "grants"]) else {
                     continue
                 }
                 var app = App()
@@ -88,6 +104,9 @@ public struct NodeConfig: Sendable, Equatable {
                     app.profile = profile
                 }
                 app.storageQuotaMB = try table.integer("storage_quota_mb", in: 1...1_048_576) ?? app.storageQuotaMB
+                app.eventsQuotaMB = try table.integer("events_quota_mb", in: 1...1_048_576) ?? app.eventsQuotaMB
+                app.timersQuotaMB = try table.integer("timers_quota_mb", in: 1...65_536) ?? app.timersQuotaMB
+                app.logLinesPerSecond = try table.integer("log_lines_per_s", in: 1...100_000) ?? app.logLinesPerSecond
                 if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages"]) {
                     app.grants = try ManifestParser.parseCapabilities(grants)
                 }

@@ -301,6 +301,23 @@ static syn_status handle(syn_ctx *ctx, const syn_request *original, syn_response
         int n = snprintf(buf, sizeof buf, "set %d then %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
         return text(ctx, res, buf, (size_t)n);
     }
+    if (is(req, "emit_big") || is(req, "timer_big")) { /* ~60 KiB events or day-long timers until refused (at most 200) */
+        static char big[60002];
+        memset(big, 'x', sizeof big);
+        big[0] = '"'; big[sizeof big - 1] = '"';
+        int count = 0;
+        uint64_t token;
+        for (; count < 200; count++) {
+            syn_buf payload = { (const uint8_t *)big, sizeof big };
+            s = is(req, "emit_big") ? host->event_emit(ctx, (syn_buf){ (const uint8_t *)"shop.big", 8 }, payload)
+                                    : host->timer_set(ctx, 86400000, payload, &token);
+            if (s != SYN_OK) break;
+        }
+        syn_buf m = { 0 };
+        if (s != SYN_OK) host->last_error(ctx, &m);
+        int n = snprintf(buf, sizeof buf, "%d then %d %.*s", count, (int)s, (int)m.len, (const char *)m.ptr);
+        return text(ctx, res, buf, (size_t)n);
+    }
     if (is(req, "timer")) { /* delay_ms|payload */
         uint64_t token = 0;
         if (!split(req->body, '|', &a, &b)) return SYN_E_BAD_ARG;

@@ -15,12 +15,13 @@ import Testing
         let manifests: [String: AppManifest]
 
         init(grants: String = "storage.kv = true\nstorage.sql = true\nidentity.sign = true", quotaMB: Int = 64,
-             apps: [String] = ["store"], capabilities: [String: String] = [:], data existing: String? = nil) throws {
+             apps: [String] = ["store"], capabilities: [String: String] = [:], data existing: String? = nil,
+             settings: String = "") throws {
             data = existing ?? TestSupport.scratch + "/broker-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             var toml = ""
             for app in apps {
-                toml += "[apps.\(app)]\nstorage_quota_mb = \(quotaMB)\n[apps.\(app).grants]\n\(grants)\n\(capabilities[app] ?? "")\n"
+                toml += "[apps.\(app)]\nstorage_quota_mb = \(quotaMB)\n\(settings)\n[apps.\(app).grants]\n\(grants)\n\(capabilities[app] ?? "")\n"
             }
             try toml.write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
             let node = try NodeConfig.load(path: data + "/node.toml")

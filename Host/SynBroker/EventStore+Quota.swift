@@ -1,0 +1,126 @@
+import SynSQLite
+import SynSandbox
+
+/// Per-app quotas on what an app keeps in `node.db`: its events and its pending timers, in bytes.
+///
+/// At an app's event quota, its oldest events that every subscriber has received go first (they were delivered;
+/// retention would have removed them later). If its undelivered events alone fill the quota, `event_emit`
+/// answers SYN_E_QUOTA and rows already in the app's outbox wait there. Timers are never removed early.
+extension EventStore {
+    /// Bytes an app's rows take, as its quotas count them.
+    public struct Usage: Sendable, Equatable {
+        public var events: Int64 = 0
+        public var timers: Int64 = 0
+        public init() {}
+    }
+
+    /// An app's limits, with the node.toml keys that set them (for the messages).
+    public struct Quota: Sendable, Equatable {
+        public var eventBytes: Int64
+        public var timerBytes: Int64
+        public var eventsKey: String
+        public var timersKey: String
+        public init(eventBytes: Int64, timerBytes: Int64, eventsKey: String, timersKey: String) {
+            self.eventBytes = eventBytes
+            self.timerBytes = timerBytes
+            self.eventsKey = eventsKey
+            self.timersKey = timersKey
+        }
+    }
+
+    /// An event's size: its payload, type and caller, and a fixed share for its row.
+    static func eventBytes(caller: String, type: String, payload: Int) -> Int64 {
+        Int64(payload + type.utf8.count + caller.utf8.count + 64)
+    }
+
+    /// A timer's size: its payload and a fixed share for its row.
+    static func timerBytes(payload: Int) -> Int64 { Int64(payload + 48) }
+
+    /// Every app's usage, measured from the tables.
+    static func measureUsage(_ db: Database) throws(SQLiteError) -> [String: Usage] {
+        var usage: [String: Usage] = [:]
+        for row in try db.query("""
+            SELECT app, sum(length(payload) + length(CAST(type AS BLOB)) + length(CAST(caller AS BLOB)) + 64)
+            FROM events GROUP BY app
+            """) {
+            if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].events = bytes }
+        }
+        for row in try db.query("SELECT app, sum(length(payload) + 48) FROM timers GROUP BY app") {
+            if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].timers = bytes }
+        }
+        return usage
+    }
+
+    /// Sets `app`'s quotas (the broker does, from node.toml, when it registers the app).
+    public func setQuota(_ quota: Quota, for app: String) { lock.withLock { quotas[app] = quota } }
+
+    /// Notes an app that subscribes to events.
+    public func noteSubscriber(_ app: String) { lock.withLock { _ = subscriberIDs.insert(app) } }
+
+    /// What `app` keeps now.
+    public func usage(of app: String) -> Usage { lock.withLock { usage[app] ?? Usage() } }
+
+    /// Whether `bytes` more of `app`'s events fit (making room from its delivered ones); why not, if they do not.
+    func admitEvent(_ app: String, bytes: Int64) -> String? {
+        lock.withLock {
+            do throws(SQLiteError) {
+                try db.beginImmediate()
+                let why = try roomForEventLocked(app, bytes: bytes)
+                try db.commit()
+                return why
+            } catch {
+                try? db.rollback()
+                if let measured = try? Self.measureUsage(db) { usage = measured }
+                return "the node could not make room in its event log: \(error.message)"
+            }
+        }
+    }
+
+    /// Whether `bytes` more of `app`'s timers fit; why not, if they do not.
+    func admitTimer(_ app: String, bytes: Int64) -> String? { lock.withLock { roomForTimerLocked(app, bytes: bytes) } }
+
+    /// Inside a transaction: makes room for `bytes` of `app`'s events by deleting its oldest delivered ones if it
+    /// must; nil when they fit, else why not.
+    func roomForEventLocked(_ app: String, bytes: Int64) throws(SQLiteError) -> String? {
+        guard let quota = quotas[app] else { return nil }
+        let used = usage[app]?.events ?? 0
+        guard used + bytes > quota.eventBytes else { return nil }
+        let need = used + bytes - quota.eventBytes
+        // Delivered: at or below every subscriber's cursor (a subscriber with no cursor has received nothing).
+        var horizon = Int64.max
+        for subscriber in subscriberIDs {
+            let row = try db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(subscriber)])
+            if case .integer(let last)? = row.first?.first { horizon = min(horizon, last) }
+        }
+        var freed: Int64 = 0, through: Int64 = 0
+        let rows = try db.query("""
+            SELECT id, length(payload) + length(CAST(type AS BLOB)) + length(CAST(caller AS BLOB)) + 64 FROM events
+            WHERE app = ? AND id <= ? ORDER BY id LIMIT 10000
+            """, [.text(app), .integer(horizon)])
+        for row in rows where freed < need {
+            guard case .integer(let id) = row[0], case .integer(let size) = row[1] else { continue }
+            freed += size
+            through = id
+        }
+        if freed >= need {
+            _ = try db.execute("DELETE FROM events WHERE app = ? AND id <= ?", [.text(app), .integer(through)])
+            usage[app, default: Usage()].events -= freed
+            return nil
+        }
+        return "app '\(app)' keeps \(Self.mib(used)) of undelivered events in the node's log, its quota "
+            + "(node.toml \(quota.eventsKey) = \(quota.eventBytes >> 20)); new ones wait until its subscribers catch up"
+    }
+
+    /// Whether `bytes` of `app`'s timers fit; why not, if they do not.
+    func roomForTimerLocked(_ app: String, bytes: Int64) -> String? {
+        guard let quota = quotas[app] else { return nil }
+        let used = usage[app]?.timers ?? 0
+        guard used + bytes > quota.timerBytes else { return nil }
+        return "app '\(app)''s pending timers take \(Self.mib(used)), its quota (node.toml \(quota.timersKey) = "
+            + "\(quota.timerBytes >> 20)); cancel or let some fire first"
+    }
+
+    static func mib(_ bytes: Int64) -> String {
+        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+    }
+}
