@@ -177,7 +177,7 @@ import Testing
         abi = 1
         library = "libhostile.so"
         [methods]
-        public = ["abort", "echo"]
+        public = ["abort", "echo", "log_flood"]
         """
 
     static func setFileSizeLimit(_ pid: Int32, _ limit: String) throws {

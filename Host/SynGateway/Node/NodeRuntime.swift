@@ -179,11 +179,20 @@ public final class NodeRuntime: @unchecked Sendable {
             return nil
         }
         let broker = self.broker, logger = self.logger, ring = self.logRing
+        let budget = LogBudget(perSecond: lock.withLock { node.apps[id]?.logLinesPerSecond } ?? NodeConfig.App().logLinesPerSecond)
         let supervisor = AppSupervisor(
             spec: spec,
             policy: SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth),
             hostCalls: broker,
             log: { line in
+                // A flood of log lines costs its own app lines, never the node's disk or its neighbours' time.
+                let (write, dropped) = budget.admit()
+                guard write else { return }
+                if dropped > 0 {
+                    logger.warning("app log lines dropped", metadata: [
+                        "app": "\(line.app)", "dropped": "\(dropped)",
+                        "limit": "node.toml apps.\(line.app).log_lines_per_s = \(budget.perSecond)"])
+                }
                 ring.append(line)
                 var metadata: Logger.Metadata = ["app": "\(line.app)"]
                 if !line.requestID.isEmpty { metadata["request_id"] = "\(line.requestID)" }
