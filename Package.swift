@@ -114,22 +114,25 @@ let package = Package(
         .target(name: "SwiftFatalApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFatalApp"),
         .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),
 
+        // What several test targets share.
+        .target(name: "SynTestSupport", path: "Tests/SynTestSupport"),
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
         .testTarget(name: "SynGatewayTests", dependencies: [
-            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite",
+            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite", "SynTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),
         .testTarget(name: "SynAppKitTests", dependencies: ["SynAppKit"], path: "Tests/SynAppKitTests"),
-        .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium", "SynText"], path: "Tests/SynHTTPSigTests"),
+        .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium", "SynText", "SynTestSupport"], path: "Tests/SynHTTPSigTests"),
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
-        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite"],
+        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite",
+                                                    "SynTestSupport"],
                     path: "Tests/SynSandboxTests"),
     ]
 )

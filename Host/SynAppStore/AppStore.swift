@@ -339,7 +339,10 @@ public final class AppStore {
     /// constraint → conflict, interrupted → timeout.
     func failure(_ error: SQLiteError, _ what: String, limitMs: Int = AppStore.maxStatementMs) -> StoreFailure {
         let quota = "\(what): the app's storage quota is full (node.toml key apps.<id>.storage_quota_mb)"
+        let diskFull = "\(what): the node's disk is full (not this app's quota): its owner must free space"
         switch error.code {
+        case SQLiteError.full where database.systemErrno == ENOSPC, SQLiteError.ioError where database.systemErrno == ENOSPC:
+            return StoreFailure(StoreStatus.io, diskFull)
         case SQLiteError.full: return StoreFailure(StoreStatus.quota, quota)
         case SQLiteError.ioError where database.systemErrno == EFBIG: return StoreFailure(StoreStatus.quota, quota)
         case SQLiteError.noMemory:

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -43,7 +44,7 @@ import Testing
                        "--url", node.base + "/v1/apps/hello/whoami", "--get-url", node.base + "/v1/admin/apps"]
         let out = Pipe()
         p.standardOutput = out
-        try p.run()
+        try ProcessLauncher.launch(p)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         try #require(p.terminationStatus == 0, "sign_requests.py failed")

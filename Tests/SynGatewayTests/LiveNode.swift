@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -220,7 +221,7 @@ enum Paths {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", compiled, root + "/" + source]
-            try p.run()
+            try ProcessLauncher.launch(p)
             p.waitUntilExit()
             try #require(p.terminationStatus == 0, "cc failed for \(source)")
             built[source] = compiled

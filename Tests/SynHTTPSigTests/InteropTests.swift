@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import SynHTTPSig
 import Testing
 
@@ -40,7 +41,7 @@ struct InteropTests {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ProcessLauncher.launch(process)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

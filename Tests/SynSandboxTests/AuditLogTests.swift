@@ -186,7 +186,7 @@ import Testing
         p.arguments = ["--pid", "\(pid)", "--fsize=\(limit):unlimited"]
         let err = Pipe()
         p.standardError = err
-        try p.run()
+        try TestSupport.launch(p)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("prlimit failed: \(message)") }

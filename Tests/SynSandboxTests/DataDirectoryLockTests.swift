@@ -45,7 +45,7 @@ import Testing
         let err = Pipe()
         second.standardError = err
         second.standardOutput = FileHandle.nullDevice
-        try second.run()
+        try TestSupport.launch(second)
         // A guard only: a node that ignored the lock would serve until killed, and the test would then fail.
         let pid = second.processIdentifier
         DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if second.isRunning { kill(pid, SIGKILL) } }

@@ -90,7 +90,7 @@ import Testing
         p.arguments = [TestSupport.root + "/Tests/Load/load.py", "--host", "127.0.0.1", "--port", "\(port)"] + arguments
         let out = Pipe()
         p.standardOutput = out
-        try p.run()
+        try TestSupport.launch(p)
         // load.py bounds itself (deadline plus per-request timeouts); the watchdog only guards against a hang.
         let watched = Watched(p)
         DispatchQueue.global().asyncAfter(deadline: .now() + 300) { watched.killIfRunning() }

@@ -31,7 +31,7 @@ import Testing
                           "--data", dir + "/data", "--listen", "127.0.0.1:0"]
         let err = Pipe()
         node.standardError = err
-        try node.run()
+        try TestSupport.launch(node)
         // A watchdog bounds every read below: should the node never start a worker, it is killed and the
         // reads end at end-of-file instead of hanging the suite.
         let watched = Watched(node)

@@ -64,7 +64,7 @@ import Testing
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        try TestSupport.launch(p)
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
@@ -131,7 +131,7 @@ import Testing
                           "--data", dir + "/data", "--listen", "127.0.0.1:0", "--log-format", "json"]
         let err = Pipe()
         node.standardError = err
-        try node.run()
+        try TestSupport.launch(node)
         let watched = Watched(node)
         DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
         var seen = HostDeathTests.readUntil("started(app", from: err.fileHandleForReading)

@@ -52,7 +52,7 @@ final class ProcessNode: @unchecked Sendable {
                           "--data", dir + "/data", "--listen", "127.0.0.1:0"]
         let err = Pipe()
         node.standardError = err
-        try node.run()
+        try TestSupport.launch(node)
         let watched = Watched(node)
         DispatchQueue.global().asyncAfter(deadline: .now() + 240) { watched.killIfRunning() }
         let collector = Collector()

@@ -97,3 +97,28 @@ import Testing
         #expect(written >= 1)
     }
 }
+
+/// Seen: on a full 400 MB disk every call still answered 200 while most events were lost, audit writes failed,
+/// a neighbour's put got "storage quota full", and the owner's disable got 500. Below node.toml's reserve the node
+/// now refuses app calls cleanly and says why, while its audit log keeps writing. (The reserve is set above this
+/// machine's free space, so the disk is "low" without filling it.)
+@Suite(.serialized) struct DiskReserveTests {
+    @Test func belowTheReserveAppCallsGet507AndTheAuditLogGoesOn() throws {
+        let node = try ProcessNode.start(apps: []) { toml in
+            toml.replacingOccurrences(of: "reserve_mb = 128", with: "reserve_mb = 1048576")
+        }
+        defer { node.stop() }
+        let refused = try node.call("hello", "echo", #"{"x":1}"#)
+        #expect(refused.status == 507)
+        #expect(refused.body.contains(#""code":"insufficient_storage""#), "\(refused.body)")
+        #expect(refused.body.contains("below its reserve (node.toml node.reserve_mb = 1048576)"))
+        let health = try node.request("GET", "/v1/health")
+        #expect(health.status == 503 && health.body.contains(#""disk":"#), "\(health.body)")
+        let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", node.data])
+        #expect(shown.stdout.contains("node.disk\tlow\t"), "\(shown.stdout)")
+        let doctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        #expect(doctor.stdout.contains("FAIL  data directory: only "), "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("FAIL  running node: PID \(node.pid) on 127.0.0.1:\(node.port) is failing (HTTP 503): the node's disk has"))
+        #expect(node.isRunning)
+    }
+}

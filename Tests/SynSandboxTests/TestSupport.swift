@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import SynConfig
 import SynSandbox
 import SynWire
@@ -38,6 +39,9 @@ enum TestSupport {
     /// tests ask for the same libraries again and again, and Foundation's `Process.run` is not safe to call from
     /// many threads at once on Linux (the suite once crashed inside it).
     private static let builds = NSLock()
+
+    /// Starts `process` (one launch at a time across every test target).
+    static func launch(_ process: Process) throws { try ProcessLauncher.launch(process) }
     nonisolated(unsafe) private static var built: Set<[String]> = []
 
     /// Builds `source` (relative to the repo root) exactly as an app developer would: `cc -shared -fPIC`.
@@ -54,7 +58,7 @@ enum TestSupport {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", temporary,
                        root + "/" + source] + extraFlags
-        try p.run()
+        try TestSupport.launch(p)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("cc failed for \(source)") }
         guard rename(temporary, output) == 0 else { throw TestFailure("cannot rename \(temporary): errno \(errno)") }

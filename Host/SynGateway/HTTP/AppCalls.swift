@@ -99,6 +99,9 @@ struct AppCalls: Sendable {
             return APIError(.unauthorized, "signature_required",
                             "\(id).\(method) is not public (its manifest's [methods] public); sign the request (docs/request-signing.md)",
                             headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
+        case .insufficientStorage(let why):
+            metrics.appCall(app: app, outcome: "unavailable")
+            return APIError(.init(code: 507), "insufficient_storage", why, headers: [.retryAfter: String(settings.retryAfterS)])
         case .auditUnavailable(let why):
             metrics.appCall(app: app, outcome: "unavailable")
             return APIError(.serviceUnavailable, "audit_unavailable", why, headers: [.retryAfter: String(settings.retryAfterS)])

@@ -41,10 +41,13 @@ struct AppRoutes: Sendable {
     }
 
     /// Built by hand: the request id is already limited to `[A-Za-z0-9._:-]`, so it needs no escaping.
-    /// A node whose audit log cannot be written is failing (503), and says why.
+    /// A node whose audit log cannot be written, or whose disk is below its reserve, is failing (503), and says why.
     private func health(_ context: GatewayContext) -> Response {
         if let refusal = runtime.auditRefusal() {
             return GatewayJSON.response(.serviceUnavailable, ["status": "failing", "audit": refusal, "request_id": context.requestID])
+        }
+        if let refusal = runtime.diskRefusal {
+            return GatewayJSON.response(.serviceUnavailable, ["status": "failing", "disk": refusal, "request_id": context.requestID])
         }
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: #"{"request_id":""# + context.requestID + #"","status":"ok"}"#)))

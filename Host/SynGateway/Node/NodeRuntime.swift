@@ -25,6 +25,8 @@ public final class NodeRuntime: @unchecked Sendable {
     private var timers: [any DispatchSourceTimer] = []
     private var inFlight = 0
     private var stopped = false
+    /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
+    private var lowDisk: String?
 
     /// One app as the node knows it.
     struct AppEntry {
@@ -138,6 +140,33 @@ public final class NodeRuntime: @unchecked Sendable {
 
     // MARK: - Lifecycle
 
+    /// Why app calls are refused for lack of disk space, or nil.
+    public var diskRefusal: String? { lock.withLock { lowDisk } }
+
+    /// Measures the data directory's free space against node.toml `node.reserve_mb`; a change is logged and audited.
+    func checkDisk() {
+        let reserveMB = config.reserveMB
+        var fs = statvfs()
+        guard reserveMB > 0, statvfs(layout.data, &fs) == 0 else { return }
+        let freeMB = (UInt64(fs.f_bavail) * UInt64(fs.f_frsize)) >> 20
+        let refusal = freeMB < UInt64(reserveMB)
+            ? "the node's disk has \(freeMB) MB free under \(layout.data), below its reserve (node.toml node.reserve_mb = \(reserveMB)); "
+                + "app calls are refused until its owner frees space (audit and owner actions go on)"
+            : nil
+        let previous: String? = lock.withLock {
+            defer { lowDisk = refusal }
+            return lowDisk
+        }
+        guard (previous == nil) != (refusal == nil) else { return }
+        if let refusal {
+            logger.error("disk below the reserve: refusing app calls", metadata: ["free_mb": "\(freeMB)", "reserve_mb": "\(reserveMB)"])
+            broker.audit.append(actor: "node", app: "", action: "node.disk", decision: "low", cause: refusal)
+        } else {
+            logger.notice("disk above the reserve again: serving app calls", metadata: ["free_mb": "\(freeMB)"])
+            broker.audit.append(actor: "node", app: "", action: "node.disk", decision: "ok", cause: "\(freeMB) MB free, reserve \(reserveMB) MB")
+        }
+    }
+
     /// Why work that must be audited is refused now (the audit log cannot be written), or nil. A failing log is
     /// retried at most once a second.
     public func auditRefusal() -> String? {
@@ -165,7 +194,13 @@ public final class NodeRuntime: @unchecked Sendable {
         audit.schedule(deadline: .now() + Self.auditHeadIntervalS, repeating: Self.auditHeadIntervalS)
         audit.setEventHandler { [weak self] in self?.broker.audit.checkpoint() }
         audit.resume()
-        lock.withLock { timers = [stats, retention, audit] }
+        // Free space, every second: below the reserve, app calls wait (audit and owner actions use the reserve).
+        checkDisk()
+        let disk = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        disk.schedule(deadline: .now() + 1, repeating: 1)
+        disk.setEventHandler { [weak self] in self?.checkDisk() }
+        disk.resume()
+        lock.withLock { timers = [stats, retention, audit, disk] }
         writeStats()
     }
 
@@ -261,6 +296,8 @@ public final class NodeRuntime: @unchecked Sendable {
         case notPublic(app: String, method: String)
         /// The audit log cannot be written, so nothing that it would have to record runs.
         case auditUnavailable(String)
+        /// The data directory's file system is below the node's reserve.
+        case insufficientStorage(String)
     }
 
     /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for at most
@@ -289,6 +326,7 @@ public final class NodeRuntime: @unchecked Sendable {
                 return .failure(.notPublic(app: app, method: method))
             }
             guard !stopped else { return .failure(.notRunning(app: app, state: "stopping", why: "the node is shutting down")) }
+            if let lowDisk { return .failure(.insufficientStorage(lowDisk)) }
             guard node.apps[app]?.enabled ?? true else {
                 return .failure(.notRunning(app: app, state: "disabled", why: "node.toml apps.\(app).enabled = false"))
             }

@@ -50,8 +50,10 @@ struct Doctor: CheckedCommand {
         } else {
             var fs = statvfs()
             let free = statvfs(data, &fs) == 0 ? UInt64(fs.f_bavail) * UInt64(fs.f_frsize) : 0
-            report.add("data directory", free < 100 << 20
-                ? .init(ok: false, detail: "only \(free >> 20) MB free under \(data)", fix: "free disk space: SQLite needs room to commit and checkpoint")
+            let reserveMB = (try? NodeConfig.load(path: data + "/node.toml"))?.reserveMB ?? NodeConfig().reserveMB
+            report.add("data directory", free < UInt64(max(reserveMB, 100)) << 20
+                ? .init(ok: false, detail: "only \(free >> 20) MB free under \(data), below the node's reserve of \(max(reserveMB, 100)) MB (node.toml node.reserve_mb; doctor asks for at least 100)",
+                        fix: "free disk space: below node.reserve_mb the node refuses app calls, and SQLite needs room to commit and checkpoint")
                 : .init(ok: true, detail: "\(data): mode \(String(mode, radix: 8)), owned by uid \(st.st_uid), \(free >> 20) MB free", fix: ""))
         }
         let keyPath = data + "/node.key"
@@ -92,7 +94,7 @@ struct Doctor: CheckedCommand {
             return .init(ok: true, detail: "\(who) serves on \(address) and is healthy", fix: "")
         case .success(let r):
             let body = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
-            let why = (body?["audit"] as? String) ?? String(decoding: r.body.prefix(500), as: UTF8.self)
+            let why = (body?["audit"] as? String) ?? (body?["disk"] as? String) ?? String(decoding: r.body.prefix(500), as: UTF8.self)
             return .init(ok: false, detail: "\(who) on \(address) is failing (HTTP \(r.status)): \(why)",
                          fix: "free space on the file system of \(data); the node retries its audit log every second")
         case .failure(let error):
