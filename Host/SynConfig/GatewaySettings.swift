@@ -8,10 +8,17 @@ public struct GatewaySettings: Sendable, Equatable {
     public var requestTimeoutMs = 30_000
     /// The `Retry-After` seconds sent with 503 when an app's queue is full.
     public var retryAfterS = 1
-    /// How far a signature's `created` may lie from the node's clock, either way.
+    /// How old a signature's `created` may be.
     public var signatureWindowS = 300
-    /// Nonces and signatures remembered against replay, at most.
+    /// How far ahead of the node's clock a signature's `created` may be.
+    public var signatureFutureS = 30
+    /// Nonces and signatures remembered against replay for clients, at most (owners' are not counted).
     public var replayCacheEntries = 100_000
+    /// How many of those one client (an address; an IPv6 /64) may hold; nil: 1% of `replayCacheEntries`.
+    public var replayEntriesPerClient: Int?
+    /// The names this node answers to besides its listen address (`host` or `host:port`, e.g. `guild.example`
+    /// behind a proxy): a signed request's `@authority` must be one of them.
+    public var names: [String] = []
     /// How long SIGTERM/SIGINT waits for calls in flight before stopping the workers.
     public var drainTimeoutS = 10
     /// A connection with no request in progress (or stalled halfway through sending one) closes after this long
@@ -29,8 +36,16 @@ public struct GatewaySettings: Sendable, Equatable {
         return host.isEmpty ? nil : (host, port)
     }
 
-    static let keys = ["listen", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
-                       "replay_cache_entries", "drain_timeout_s", "idle_timeout_s"]
+    static let keys = ["listen", "names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
+                       "signature_future_s", "replay_cache_entries", "replay_entries_per_client", "drain_timeout_s",
+                       "idle_timeout_s"]
+
+    /// A host or host:port as a `Host` header carries it: letters, digits, `.-_:[]`, 1 to 255 bytes.
+    static func isName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:[]".unicodeScalars.contains($0)
+        }
+    }
 
     static func parse(_ table: TableReader) throws(ConfigError) -> GatewaySettings {
         var g = GatewaySettings()
@@ -44,7 +59,16 @@ public struct GatewaySettings: Sendable, Equatable {
         g.requestTimeoutMs = try table.integer("request_timeout_ms", in: 10...3_600_000) ?? g.requestTimeoutMs
         g.retryAfterS = try table.integer("retry_after_s", in: 1...3600) ?? g.retryAfterS
         g.signatureWindowS = try table.integer("signature_window_s", in: 1...3600) ?? g.signatureWindowS
+        g.signatureFutureS = try table.integer("signature_future_s", in: 0...3600) ?? g.signatureFutureS
         g.replayCacheEntries = try table.integer("replay_cache_entries", in: 1000...100_000_000) ?? g.replayCacheEntries
+        g.replayEntriesPerClient = try table.integer("replay_entries_per_client", in: 10...100_000_000)
+        if let names = try table.strings("names") {
+            for (index, name) in names.enumerated() where !Self.isName(name) {
+                throw table.error(.badValue, "names", element: index,
+                                  "gateway.names entries are host or host:port (e.g. \"guild.example\" or \"192.168.1.20:7420\"), got \"\(name)\"")
+            }
+            g.names = names.map { $0.lowercased() }
+        }
         g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
         g.idleTimeoutS = try table.integer("idle_timeout_s", in: 1...3600) ?? g.idleTimeoutS
         return g

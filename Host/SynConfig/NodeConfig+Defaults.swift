@@ -17,8 +17,10 @@ extension NodeConfig {
             max_body_kb = 1024             # larger request bodies get 413
             request_timeout_ms = 30000     # no answer from the app by then: 504
             retry_after_s = 1              # Retry-After sent with 503 when an app's queue is full
-            signature_window_s = 300       # how far a signature's `created` may be from this node's clock
-            replay_cache_entries = 100000  # nonces and signatures remembered against replay
+            names = []                     # names this node answers to besides listen (e.g. "guild.example"); signed requests must name one
+            signature_window_s = 300       # how old a signature's `created` may be
+            signature_future_s = 30        # how far ahead of this node's clock a signature's `created` may be
+            replay_cache_entries = 100000  # nonces and signatures remembered against replay (1% of them per client address)
             drain_timeout_s = 10           # on SIGTERM/SIGINT, how long calls in flight may finish
             idle_timeout_s = 60            # a connection quiet this long with no request in progress is closed
 

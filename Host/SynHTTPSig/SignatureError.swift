@@ -22,8 +22,11 @@ public struct SignatureError: Error, Equatable, Sendable, CustomStringConvertibl
         case badKey
         /// The ed25519 signature does not verify over the signature base.
         case badSignature
-        /// The replay cache is full; the request is refused rather than forgetting earlier ones.
+        /// The replay cache has no room that may be given up; the request is refused rather than forgetting
+        /// earlier ones.
         case cacheFull
+        /// This client (one address, or one IPv6 /64) already holds its share of the replay cache.
+        case clientBudget
 
         /// The snake_case string a gateway puts in `{"error":{"code":...}}`, e.g. `signature_stale`.
         public var wireCode: String {
@@ -38,11 +41,13 @@ public struct SignatureError: Error, Equatable, Sendable, CustomStringConvertibl
             case .badKey: "signature_bad_key"
             case .badSignature: "signature_bad_signature"
             case .cacheFull: "signature_cache_full"
+            case .clientBudget: "signature_client_budget"
             }
         }
 
-        /// The HTTP status a gateway should answer with: 503 for `.cacheFull` (server overload), else 401.
-        public var httpStatus: Int { self == .cacheFull ? 503 : 401 }
+        /// The HTTP status a gateway should answer with: 503 for `.cacheFull` (server overload), 429 for
+        /// `.clientBudget` (this client is sending too much), else 401.
+        public var httpStatus: Int { self == .cacheFull ? 503 : self == .clientBudget ? 429 : 401 }
     }
 
     public let code: Code

@@ -3,7 +3,7 @@ import SynSodium
 /// Server-side verification of RFC 9421 request signatures in Syneroym's profile (see docs/request-signing.md).
 ///
 /// Profile: `alg` absent or `ed25519`; `keyid` is the unpadded base64url of the caller's raw ed25519 public key;
-/// `created` required and within ±`window` seconds of now; components must include `@method`, `@authority` and
+/// `created` required, at most `window` seconds old and at most `futureSkew` seconds ahead; components must include `@method`, `@authority` and
 /// `@target-uri`, plus `content-digest` when the body is non-empty. Whenever a `Content-Digest` header is present
 /// (covered or not) it must equal the body's sha-256. Nonces and (keyid, signature) pairs are remembered in the
 /// shared `ReplayCache` for the window.
@@ -16,13 +16,17 @@ public struct SignatureVerifier: Sendable {
 
     /// Tunables.
     public struct Configuration: Sendable, Equatable {
-        /// Accepted distance, in seconds, between `created` and now, either way (clamped to 0...86400).
+        /// How old, in seconds, `created` may be (clamped to 0...86400).
         public let window: Int64
+        /// How far ahead of now, in seconds, `created` may be (clamped to 0...window): a clock a little fast is
+        /// forgiven, while a signature dated far ahead would hold a replay entry long after the window.
+        public let futureSkew: Int64
         /// Size bounds on received values.
         public let limits: SignatureLimits
 
-        public init(window: Int64 = 300, limits: SignatureLimits = SignatureLimits()) {
+        public init(window: Int64 = 300, futureSkew: Int64 = 30, limits: SignatureLimits = SignatureLimits()) {
             self.window = min(max(0, window), 86_400)
+            self.futureSkew = min(max(0, futureSkew), self.window)
             self.limits = limits
         }
     }
@@ -36,11 +40,13 @@ public struct SignatureVerifier: Sendable {
         self.replayCache = replayCache
     }
 
-    /// Verifies `request`'s signature at time `now` (seconds since the Unix epoch) and records it against replay.
+    /// Verifies `request`'s signature at time `now` (seconds since the Unix epoch) and records it against replay,
+    /// charged to `source(keyid)` (the gateway says which keyids are owners and which client sent the request).
     ///
     /// Cheap checks run first (syntax, profile, time, digest, replay lookup); then one ed25519 verification; then
     /// the nonce and signature are remembered atomically (a concurrent replay of the same request loses).
-    public func verify(_ request: SignedRequest, now: Int64) throws(SignatureError) -> VerifiedSignature {
+    public func verify(_ request: SignedRequest, now: Int64,
+                       source: (String) -> ReplaySource = { _ in .client("") }) throws(SignatureError) -> VerifiedSignature {
         let limits = configuration.limits
         let fields = request.signatureFields()
         guard let inputBytes = fields.input, !inputBytes.isEmpty else {
@@ -94,7 +100,8 @@ public struct SignatureVerifier: Sendable {
         try checkDigest(parameters, header: fields.contentDigest, body: request.body)
 
         let keys = replayCache.keys(keyID: parameters.keyID, nonce: parameters.nonce, signature: signature)
-        try replayCache.probe(keys, now: now)
+        let charged = source(parameters.keyID)
+        try replayCache.probe(keys, now: now, source: charged)
 
         let base = try SignatureBase.build(components: parameters.components,
                                            signatureParams: parameters.serializedBytes, request: request,
@@ -104,7 +111,7 @@ public struct SignatureVerifier: Sendable {
                 + "\(Excerpt.quote(parameters.keyID)) over the signature base (\(base.count) bytes; first line "
                 + "\(Excerpt.quote(base.prefix { $0 != 0x0a }, limit: 64)))")
         }
-        try replayCache.insert(keys, expiry: parameters.created + configuration.window, now: now)
+        try replayCache.insert(keys, expiry: parameters.created + configuration.window, now: now, source: charged)
         return VerifiedSignature(label: label, keyID: parameters.keyID, publicKey: publicKey,
                                  created: parameters.created, nonce: parameters.nonce,
                                  components: parameters.components)
@@ -155,15 +162,15 @@ public struct SignatureVerifier: Sendable {
     }
 
     private func checkTime(_ parameters: SignatureParameters, now: Int64) throws(SignatureError) {
-        let window = configuration.window
+        let window = configuration.window, ahead = configuration.futureSkew
         let created = parameters.created
-        if created > now + window {
-            throw SignatureError(.stale, "created \(created) is \(created - now) s in the future; accepted window is "
-                + "±\(window) s around the server time \(now)")
+        if created > now + ahead {
+            throw SignatureError(.stale, "created \(created) is \(created - now) s in the future; at most \(ahead) s "
+                + "ahead of the server time \(now) is accepted (check the client's clock)")
         }
         if created < now - window {
-            throw SignatureError(.stale, "created \(created) is \(now - created) s in the past; accepted window is "
-                + "±\(window) s around the server time \(now)")
+            throw SignatureError(.stale, "created \(created) is \(now - created) s in the past; at most \(window) s old "
+                + "is accepted (server time \(now))")
         }
         if let expires = parameters.expires, expires < now {
             throw SignatureError(.stale, "signature expired at \(expires); server time is \(now)")

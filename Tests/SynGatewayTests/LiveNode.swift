@@ -92,7 +92,11 @@ final class LiveNode: @unchecked Sendable {
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
-            toml.replace(try Regex("(?m)^\(key) *=.*$"), with: String(line))
+            if toml.contains(try Regex("(?m)^\(key) *=")) {
+                toml.replace(try Regex("(?m)^\(key) *=.*$"), with: String(line))
+            } else {
+                toml = toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\n\(line)\n")
+            }
         }
         try toml.write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
         return try await LiveNode(root: root, owner: owner)

@@ -16,13 +16,28 @@ final class RawConnection: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int) throws {
+    /// Connects to the gateway on 127.0.0.1:`port` from `source`, a loopback address (127.0.0.0/8), so tests can
+    /// play several clients.
+    init(port: Int, from source: String = "127.0.0.1") throws {
         // The descriptor is kept only once connected: `deinit` closes it, and a second close could hit a
         // descriptor the node under test has opened since.
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketFD >= 0 else { throw RawError("socket: errno \(errno)") }
         var guardTime = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &guardTime, socklen_t(MemoryLayout<timeval>.size))
+        if source != "127.0.0.1" {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let error = errno
+                close(socketFD)
+                throw RawError("bind \(source): errno \(error)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -40,9 +55,11 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// A request's bytes: `Host`, the headers given, and `Content-Length` when there is a body.
-    static func request(_ method: String, _ path: String, body: String = "", headers: [(String, String)] = []) -> String {
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    /// A request's bytes: `Host` (none when `host` is nil), the headers given, and `Content-Length` when there is
+    /// a body.
+    static func request(_ method: String, _ path: String, body: String = "", headers: [(String, String)] = [],
+                        host: String? = "127.0.0.1") -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\n" + (host.map { "Host: \($0)\r\n" } ?? "")
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
         return text + "\r\n" + body

@@ -51,10 +51,12 @@ struct DocExampleTests {
         let get = SignedRequest(method: "GET", scheme: "http", authority: "127.0.0.1:7420", target: "/v1/apps?limit=10",
                                 headers: [HTTPField(name: "Signature-Input", value: Self.getInput),
                                           HTTPField(name: "Signature", value: Self.getSignature)])
-        #expect(try verifier.verify(get, now: 1_749_999_800).nonce == "Zm9vYmFyYmF6cXV4")
-        // Outside the window the same request is stale.
+        #expect(try verifier.verify(get, now: 1_749_999_970).nonce == "Zm9vYmFyYmF6cXV4")
+        // Outside the window the same request is stale, and so is one dated more than 30 s ahead.
         let stale = refusal { () throws(SignatureError) in try SignatureVerifier().verify(get, now: 1_750_000_301) }
         #expect(stale?.code == .stale)
+        let early = refusal { () throws(SignatureError) in try SignatureVerifier().verify(get, now: 1_749_999_969) }
+        #expect(early?.code == .stale)
     }
 
     @Test func thePageShowsTheseValues() throws {

@@ -182,34 +182,45 @@ struct FastPathEquivalenceTests {
     }
 
     @Test func replayInsertRefusesAndRollsBackLikeACheckThenInsert() throws {
-        let cache = ReplayCache(capacity: 3)
+        let cache = ReplayCache(capacity: 4, perClient: 3)
+        let a = ReplaySource.client("192.0.2.1"), b = ReplaySource.client("192.0.2.2")
         let signature = [UInt8](repeating: 7, count: 64)
         let first = cache.keys(keyID: "k", nonce: "n1", signature: signature)
-        try cache.insert(first, expiry: 100, now: 10)
+        try cache.insert(first, expiry: 100, now: 10, source: a)
         #expect(cache.count == 2)
         // The same nonce with another signature: refused as a nonce replay, nothing added.
         let sameNonce = cache.keys(keyID: "k", nonce: "n1", signature: [UInt8](repeating: 8, count: 64))
-        #expect(refusal { () throws(SignatureError) in try cache.insert(sameNonce, expiry: 100, now: 10) }?.message
+        #expect(refusal { () throws(SignatureError) in try cache.insert(sameNonce, expiry: 100, now: 10, source: a) }?.message
             .contains("nonce") == true)
         #expect(cache.count == 2)
         // A fresh nonce with the same signature: refused as a signature replay, the nonce not kept.
         let sameSignature = cache.keys(keyID: "k", nonce: "n2", signature: signature)
-        let error = refusal { () throws(SignatureError) in try cache.insert(sameSignature, expiry: 100, now: 10) }
+        let error = refusal { () throws(SignatureError) in try cache.insert(sameSignature, expiry: 100, now: 10, source: a) }
         #expect(error?.code == .replay && error?.message.contains("signature") == true)
         #expect(cache.count == 2)
         // Another keyid is another fingerprint.
         #expect(cache.keys(keyID: "k2", nonce: "n1", signature: signature).nonce != first.nonce)
-        // Two new entries do not fit in the one free slot: refused, nothing kept.
+        // Two more entries would pass this client's share of 3: refused for it alone, nothing kept.
         let fresh = cache.keys(keyID: "k", nonce: "n3", signature: [UInt8](repeating: 9, count: 64))
-        let full = refusal { () throws(SignatureError) in try cache.insert(fresh, expiry: 100, now: 10) }
-        #expect(full?.code == .cacheFull)
+        let budget = refusal { () throws(SignatureError) in try cache.insert(fresh, expiry: 200, now: 10, source: a) }
+        #expect(budget?.code == .clientBudget)
         #expect(cache.count == 2)
-        // One does.
+        // One more fits its share.
         try cache.insert(cache.keys(keyID: "k", nonce: nil, signature: [UInt8](repeating: 9, count: 64)),
-                         expiry: 100, now: 10)
+                         expiry: 200, now: 10, source: a)
         #expect(cache.count == 3)
+        // Another client is not locked out by a full cache: the entry closest to expiry gives way.
+        try cache.insert(cache.keys(keyID: "j", nonce: "m1", signature: [UInt8](repeating: 5, count: 64)),
+                         expiry: 300, now: 10, source: b)
+        #expect(cache.count == 4 && cache.evicted == 1)
+        // Owners count against neither the capacity nor a share.
+        for i in 0..<10 {
+            try cache.insert(cache.keys(keyID: "owner", nonce: "o\(i)", signature: [UInt8](repeating: UInt8(i), count: 64)),
+                             expiry: 300, now: 10, source: .owner)
+        }
+        #expect(cache.count == 24 && cache.evicted == 1)
         // Once expired, everything is purged and the first request fits again.
-        try cache.insert(first, expiry: 300, now: 101)
+        try cache.insert(first, expiry: 400, now: 301, source: a)
         #expect(cache.count == 2)
     }
 }

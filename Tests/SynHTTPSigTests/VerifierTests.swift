@@ -52,7 +52,10 @@ struct VerifierTests {
 
     @Test func acceptsWithinWindowEdges() throws {
         #expect(refusal { () throws(SignatureError) in try verifier().verify(try signed(created: testNow - 300), now: testNow) } == nil)
-        #expect(refusal { () throws(SignatureError) in try verifier().verify(try signed(created: testNow + 300), now: testNow) } == nil)
+        #expect(refusal { () throws(SignatureError) in try verifier().verify(try signed(created: testNow + 30), now: testNow) } == nil)
+        // Ahead of the clock only a little is forgiven: an entry must not outlive the window by much.
+        let ahead = refusal { () throws(SignatureError) in try verifier().verify(try signed(created: testNow + 31), now: testNow) }
+        #expect(ahead?.code == .stale && ahead?.message.contains("at most 30 s ahead") == true)
     }
 
     @Test func refusesStaleAndFutureCreated() throws {
@@ -159,14 +162,16 @@ struct VerifierTests {
         #expect(check.replayCache.count == 2)
     }
 
-    @Test func fullCacheRefusesRatherThanForgets() throws {
+    @Test func oneClientsShareIsRefusedToItAlone() throws {
         let check = verifier(capacity: 3)
         _ = try check.verify(signed(nonce: "a"), now: testNow)
         let error = refusal { () throws(SignatureError) in try check.verify(try signed(nonce: "b"), now: testNow) }
-        #expect(error?.code == .cacheFull)
-        #expect(error?.code.httpStatus == 503)
-        // One entry left: a request without a nonce still fits.
+        #expect(error?.code == .clientBudget)
+        #expect(error?.code.httpStatus == 429)
+        // One entry left in its share: a request without a nonce still fits.
         #expect(refusal { () throws(SignatureError) in try check.verify(try signed(nonce: nil), now: testNow) } == nil)
+        // Another client still gets in.
+        _ = try check.verify(signed(nonce: "c"), now: testNow) { _ in .client("198.51.100.7") }
     }
 
     @Test func refusesMissingSignatureHeaders() throws {
@@ -342,7 +347,7 @@ struct VerifierTests {
     @Test func errorCodesHaveWireNames() {
         #expect(SignatureError.Code.stale.wireCode == "signature_stale")
         #expect(Set(SignatureError.Code.allCases.map(\.wireCode)).count == SignatureError.Code.allCases.count)
-        #expect(SignatureError.Code.allCases.filter { $0.httpStatus != 401 } == [.cacheFull])
+        #expect(SignatureError.Code.allCases.filter { $0.httpStatus != 401 } == [.cacheFull, .clientBudget])
     }
 }
 

@@ -79,7 +79,7 @@ struct AdminRoutes: Sendable {
     /// The verified owner key (base64url) of a signed request; 401 unsigned, 403 signed by a non-owner.
     private func owner(_ request: Request, _ context: GatewayContext) async throws -> String {
         let body = try await AppRoutes.body(request, limit: 64 * 1024)
-        let caller = try signatures.caller(of: request.head, body: body)
+        let caller = try signatures.caller(of: request.head, body: body, client: context.channel.remoteAddress)
         guard !caller.isEmpty else {
             throw APIError(.unauthorized, "signature_required", "/v1/admin needs a request signed by a node owner (docs/request-signing.md)",
                            headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])

@@ -167,7 +167,8 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         call.served = true
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, context, call), eventLoop: loop)
-        calls.call(call.request, app: call.app, method: call.method, body: call.body, requestID: call.id) { result in
+        calls.call(call.request, app: call.app, method: call.method, body: call.body, requestID: call.id,
+                   client: context.remoteAddress) { result in
             loop.execute {
                 let (handler, context, call) = bound.value
                 handler.respond(call, result, context: context)

@@ -1,6 +1,7 @@
 import SynText
 import Foundation
 import HTTPTypes
+import NIOCore
 import SynBroker
 import SynConfig
 import SynSandbox
@@ -29,13 +30,19 @@ struct AppCalls: Sendable {
     }
 
     /// Authenticates the request and calls the app; `complete` runs once with the answer or the error to send,
-    /// on whatever thread finishes the call. The checks run in this order: signature (401), method name and JSON
-    /// body (400), then the node's own (unknown app, public method, app state, queue).
+    /// on whatever thread finishes the call. The checks run in this order: one `Host` header (400), a known app
+    /// (404), signature (401), method name and JSON body (400), then the node's own (public method, app state,
+    /// queue).
     func call(_ request: HTTPRequest, app: String, method: String, body: [UInt8], requestID: String,
-              complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
+              client: SocketAddress?, complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
         let caller: [UInt8]
         do throws(APIError) {
-            caller = try signatures.caller(of: request, body: body)
+            if let problem = HostHeader.problem(request) { throw problem }
+            // A signature is checked (and remembered against replay) only for a call that reaches a real app.
+            guard runtime.app(app) != nil else {
+                throw APIError(.notFound, "unknown_app", "no app '\(app)' on this node (GET /v1/apps lists them)")
+            }
+            caller = try signatures.caller(of: request, body: body, client: client)
             guard NameRules.isMethodName(method) else {
                 throw APIError(.badRequest, "bad_method", "method names match ^[a-z][a-z0-9_.-]{0,127}$")
             }

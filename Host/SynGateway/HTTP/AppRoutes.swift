@@ -6,18 +6,34 @@ import SynBroker
 import SynConfig
 import SynSandbox
 
-/// `GET /v1/apps`, `GET /v1/health` and `GET /metrics` (app calls are served by `AppCallHandler`).
+/// `GET /v1/apps`, `GET /v1/health` and `GET /metrics` (app calls are served by `AppCallHandler`). They need no
+/// signature, but one that is sent must verify, as on every route.
 struct AppRoutes: Sendable {
     let runtime: NodeRuntime
     let metrics: GatewayMetrics
+    let signatures: SignatureCheck
 
     func add(to router: Router<GatewayContext>) {
-        router.get("/v1/apps") { _, context in list(context) }
-        router.get("/v1/health") { _, context in health(context) }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        router.get("/v1/apps") { request, context in
+            try checkSignature(request, context)
+            return list(context)
         }
+        router.get("/v1/health") { request, context in
+            try checkSignature(request, context)
+            return health(context)
+        }
+        router.get("/metrics") { request, context in
+            try checkSignature(request, context)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+    }
+
+    /// A signed read must verify (401 otherwise); its body, if any, is not read, so a signature covering a
+    /// `Content-Digest` of a body fails.
+    private func checkSignature(_ request: Request, _ context: GatewayContext) throws(APIError) {
+        guard SignatureCheck.isSigned(request.head) else { return }
+        _ = try signatures.caller(of: request.head, body: [], client: context.channel.remoteAddress)
     }
 
     /// The request body, refused with 413 past `limit` (by Content-Length before reading, else while reading).

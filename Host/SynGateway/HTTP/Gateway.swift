@@ -16,7 +16,7 @@ public enum Gateway {
         let router = Router(context: GatewayContext.self)
         // Middleware wraps only the routes added after it.
         router.add(middleware: RequestIDMiddleware(metrics: metrics, logger: logger))
-        AppRoutes(runtime: runtime, metrics: metrics).add(to: router)
+        AppRoutes(runtime: runtime, metrics: metrics, signatures: signatures).add(to: router)
         AdminRoutes(runtime: runtime, signatures: signatures).add(to: router)
         return router
     }
@@ -31,8 +31,7 @@ public enum Gateway {
         let settings = runtime.config.gateway
         let listen = address ?? settings.hostAndPort ?? ("127.0.0.1", 7420)
         // One replay cache for every signed request, app calls and admin alike.
-        let signatures = SignatureCheck(windowSeconds: settings.signatureWindowS, replayEntries: settings.replayCacheEntries,
-                                        metrics: metrics)
+        let signatures = SignatureCheck(settings: settings, owners: runtime.config.owners, metrics: metrics)
         let calls = AppCalls(runtime: runtime, settings: settings, signatures: signatures, metrics: metrics)
         return Application(
             router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger),
@@ -42,7 +41,11 @@ public enum Gateway {
                                                                                           idleTimeout: .seconds(Int64(settings.idleTimeoutS)))])),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: serverName,
                                  backlog: 1024),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? -1
+                signatures.authorities.bind(host: listen.host, port: port)
+                await onServerRunning(port)
+            },
             logger: logger)
     }
 }

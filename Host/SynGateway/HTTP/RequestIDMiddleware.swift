@@ -6,7 +6,8 @@ import NIOCore
 import Synchronization
 
 /// The outermost middleware: accepts a sane `X-Request-Id` or makes one, puts it on every log line and response
-/// (errors included), turns every thrown error into the JSON error shape, and records the request's metrics.
+/// (errors included), refuses a request without exactly one `Host` header, turns every thrown error into the JSON
+/// error shape, and records the request's metrics.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let metrics: GatewayMetrics
@@ -29,6 +30,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         context.requestID = id
         var response: Response
         do {
+            if let problem = HostHeader.problem(request.head) { throw problem }
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)

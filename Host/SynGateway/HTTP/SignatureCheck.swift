@@ -1,35 +1,64 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
+import NIOCore
+import SynConfig
 import SynHTTPSig
+import SynSodium
 
 /// RFC 9421 request authentication: a signed request yields its verified caller key; an unsigned one yields none.
 /// A request that carries a signature must verify: a bad signature is never downgraded to anonymous.
+///
+/// A signature must name this node (`@authority`, see `AuthorityList`), and its replay entries are charged to the
+/// client that sent it, or to no one for the node's owners (see `ReplayCache`).
 struct SignatureCheck: Sendable {
     let verifier: SignatureVerifier
     let metrics: GatewayMetrics
+    let authorities: AuthorityList
+    let owners: Set<String>
 
-    init(windowSeconds: Int, replayEntries: Int, metrics: GatewayMetrics) {
-        verifier = SignatureVerifier(configuration: .init(window: Int64(windowSeconds)),
-                                     replayCache: ReplayCache(capacity: replayEntries))
+    init(settings: GatewaySettings, owners: [String], metrics: GatewayMetrics) {
+        verifier = SignatureVerifier(configuration: .init(window: Int64(settings.signatureWindowS),
+                                                          futureSkew: Int64(settings.signatureFutureS)),
+                                     replayCache: ReplayCache(capacity: settings.replayCacheEntries,
+                                                              perClient: settings.replayEntriesPerClient))
         self.metrics = metrics
+        authorities = AuthorityList(names: settings.names)
+        self.owners = Set(owners)
     }
 
-    /// The caller's public key, or empty when the request is unsigned. Throws 401 (503 when the replay cache is
-    /// full) naming what was wrong.
-    func caller(of request: HTTPRequest, body: [UInt8]) throws(APIError) -> [UInt8] {
-        guard request.headerFields[.signature] != nil || request.headerFields[.signatureInput] != nil else { return [] }
+    /// Whether the request carries a signature at all.
+    static func isSigned(_ request: HTTPRequest) -> Bool {
+        request.headerFields[.signature] != nil || request.headerFields[.signatureInput] != nil
+    }
+
+    /// The caller's public key, or empty when the request is unsigned. Throws 401 (429 when this client holds its
+    /// share of the replay cache, 503 when it is full) naming what was wrong.
+    func caller(of request: HTTPRequest, body: [UInt8], client: SocketAddress?) throws(APIError) -> [UInt8] {
+        guard Self.isSigned(request) else { return [] }
+        var headers = HTTPFields()
+        headers[.wwwAuthenticate] = #"Signature realm="syneroym", alg="ed25519""#
+        let authority = request.authority ?? ""
+        guard authorities.accepts(authority) else {
+            metrics.signatureRejected("signature_wrong_authority")
+            throw APIError(.unauthorized, "signature_wrong_authority",
+                           "the request names authority \"\(authority.prefix(64))\", which is not this node (it answers to "
+                           + "\(authorities.summary)); sign it for this node's address, or add the name to node.toml [gateway] names",
+                           headers: headers)
+        }
         let fields = request.headerFields.map { SynHTTPSig.HTTPField(name: $0.name.rawName, value: $0.value) }
         let signed = SignedRequest(method: request.method.rawValue, scheme: request.scheme ?? "http",
-                                   authority: request.authority ?? "", target: request.path ?? "",
+                                   authority: authority, target: request.path ?? "",
                                    headers: fields, body: body)
+        let clientKey = AuthorityList.clientKey(client)
+        let owners = self.owners
         do {
-            return try verifier.verify(signed, now: Int64(Date().timeIntervalSince1970)).publicKey
+            return try verifier.verify(signed, now: Int64(Date().timeIntervalSince1970)) { keyID in
+                owners.contains(keyID) ? .owner : .client(clientKey)
+            }.publicKey
         } catch {
             metrics.signatureRejected(error.code.wireCode)
-            var headers = HTTPFields()
-            headers[.wwwAuthenticate] = #"Signature realm="syneroym", alg="ed25519""#
-            let status: HTTPResponse.Status = error.code.httpStatus == 503 ? .serviceUnavailable : .unauthorized
+            let status = HTTPResponse.Status(code: error.code.httpStatus)
             throw APIError(status, error.code.wireCode, error.message + " (docs/request-signing.md)", headers: headers)
         }
     }

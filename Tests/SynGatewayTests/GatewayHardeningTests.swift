@@ -1,0 +1,102 @@
+import Foundation
+import SynHTTPSig
+import SynSodium
+import Testing
+
+/// What clients written to attack the gateway did, each now refused or contained.
+@Suite(.serialized) struct GatewayHardeningTests {
+    /// One signed POST, sent raw from `source` with the `Host` it was signed for.
+    static func signedCall(_ node: LiveNode, from source: String, key: SigningKey, path: String = "/v1/apps/hello/echo",
+                           authority: String? = nil, created: Int64? = nil) async throws -> RawConnection.Response {
+        let host = authority ?? "127.0.0.1:\(node.port)"
+        let signed = try RequestSigner(key: key).sign(method: "POST", url: "http://\(host)\(path)", body: Array("{}".utf8),
+                                                      created: created ?? Int64(Date().timeIntervalSince1970))
+        let connection = try RawConnection(port: node.port, from: source)
+        try connection.send(RawConnection.request("POST", path, body: "{}",
+                                                  headers: signed.fields.map { ($0.name, $0.value) } + [("Content-Type", "application/json")],
+                                                  host: host))
+        return try await connection.response()
+    }
+
+    static func errorCode(_ r: RawConnection.Response) -> String? {
+        let json = (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any]
+        return (json?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    /// Seen: a client signing with keys it made itself, `created` near the future limit, filled the replay cache
+    /// in about 6 s on a route to an app that does not exist, and every signed call, the owner's included, got
+    /// 503 `signature_cache_full` for ten minutes.
+    @Test func aSignedFloodLocksOutOnlyTheClientThatSendsIt() async throws {
+        let node = try await LiveNode.start(gateway: "replay_cache_entries = 1000\nreplay_entries_per_client = 40")
+        defer { Task { await node.stop() } }
+        let ahead = Int64(Date().timeIntervalSince1970) + 25
+        // To an app that does not exist: 404 before any signature work, nothing remembered.
+        for _ in 0..<60 {
+            let r = try await Self.signedCall(node, from: "127.0.0.2", key: try SigningKey.generate(), path: "/v1/apps/nope/x", created: ahead)
+            #expect(r.status == 404 && Self.errorCode(r) == "unknown_app", "\(r.body)")
+        }
+        // To a real app, each with a fresh key: the client's share (40 entries, 2 a request) runs out, for it alone.
+        var statuses: [Int] = []
+        for _ in 0..<30 {
+            statuses.append(try await Self.signedCall(node, from: "127.0.0.2", key: try SigningKey.generate(), created: ahead).status)
+        }
+        #expect(statuses.prefix(20).allSatisfy { $0 == 200 }, "\(statuses)")
+        #expect(statuses.suffix(10).allSatisfy { $0 == 429 }, "\(statuses)")
+        let refused = try await Self.signedCall(node, from: "127.0.0.2", key: try SigningKey.generate())
+        #expect(Self.errorCode(refused) == "signature_client_budget", "\(refused.body)")
+        // Another client and the owner, even from the flooding address, still get through.
+        #expect(try await Self.signedCall(node, from: "127.0.0.3", key: try SigningKey.generate()).status == 200)
+        #expect(try await Self.signedCall(node, from: "127.0.0.2", key: node.owner).status == 200)
+        #expect(try await node.request("GET", "/v1/admin/apps", sign: node.owner).status == 200)
+        // Dated more than 30 s ahead: refused outright, so no entry outlives the window by more than that.
+        let early = try await Self.signedCall(node, from: "127.0.0.4", key: try SigningKey.generate(),
+                                              created: Int64(Date().timeIntervalSince1970) + 120)
+        #expect(early.status == 401 && Self.errorCode(early) == "signature_stale", "\(early.body)")
+    }
+
+    /// Seen: a request signed with `Host: victim.example` was accepted, so a request signed for one node could be
+    /// replayed to another.
+    @Test func aRequestSignedForAnotherNodeIsRefused() async throws {
+        let node = try await LiveNode.start(gateway: #"names = ["guild.example"]"#)
+        defer { Task { await node.stop() } }
+        let key = try SigningKey.generate()
+        let elsewhere = try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "victim.example")
+        #expect(elsewhere.status == 401 && Self.errorCode(elsewhere) == "signature_wrong_authority", "\(elsewhere.body)")
+        #expect(elsewhere.body.contains("node.toml [gateway] names"))
+        #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key).status == 200)
+        #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "localhost:\(node.port)").status == 200)
+        // A configured name without a port matches any port (a proxy in front).
+        #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "guild.example:8443").status == 200)
+    }
+
+    /// Seen: a bad signature on GET /v1/health, /v1/apps and /metrics was answered 200.
+    @Test func aBadSignatureOnAReadIsRefused() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let forged = [("Signature-Input", #"sig1=("@method" "@authority" "@target-uri");created=1;keyid="x""#),
+                      ("Signature", "sig1=:AAAA:")]
+        for path in ["/v1/health", "/v1/apps", "/metrics"] {
+            let bad = try await node.request("GET", path, headers: forged)
+            #expect(bad.status == 401 && bad.errorCode?.hasPrefix("signature_") == true, "\(path): \(bad.status) \(bad.text)")
+            #expect(try await node.request("GET", path).status == 200)
+            #expect(try await node.request("GET", path, sign: try SigningKey.generate()).status == 200)
+        }
+    }
+
+    /// Seen: two `Host` headers, or none, got 200; RFC 9112 says 400.
+    @Test func exactlyOneHostHeader() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        for (method, path) in [("POST", "/v1/apps/hello/echo"), ("GET", "/v1/health")] {
+            let twice = try RawConnection(port: node.port)
+            try twice.send(RawConnection.request(method, path, body: method == "POST" ? "{}" : "",
+                                                 headers: [("Host", "127.0.0.1:\(node.port)")]))
+            let r2 = try await twice.response()
+            #expect(r2.status == 400 && Self.errorCode(r2) == "bad_host", "\(path): \(r2.status) \(r2.body)")
+            let none = try RawConnection(port: node.port)
+            try none.send(RawConnection.request(method, path, body: method == "POST" ? "{}" : "", host: nil))
+            let r0 = try await none.response()
+            #expect(r0.status == 400 && Self.errorCode(r0) == "bad_host", "\(path): \(r0.status) \(r0.body)")
+        }
+    }
+}
