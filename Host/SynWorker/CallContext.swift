@@ -49,6 +49,8 @@ final class CallContext {
 
     /// Allocates `n` bytes, 16-byte aligned, valid until `reset`. Nil past the arena limit.
     func alloc(_ n: Int) -> UnsafeMutableRawPointer? {
+        // `size_t` arrives as `Int`: (size_t)-1 is -1 here. Anything negative or past the arena is NULL.
+        guard n >= 0, n <= arenaLimit else { return nil }
         let size = (max(n, 1) + 15) & ~15
         if let last = chunks.last, used + size <= last.size {
             defer { used += size }

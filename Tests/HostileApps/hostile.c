@@ -168,6 +168,10 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if (is(req, "put_then_500")) { syn_status r = reply(ctx, res, "failed %ld", s, 0); res->status = 500; return r; }
         return reply(ctx, res, "put %ld version %ld", s, (long)version);
     }
+    if (is(req, "alloc_huge")) { /* alloc of (size_t)-1 and of SIZE_MAX/2: each must be NULL */
+        void *all = host->alloc(ctx, (size_t)-1), *half = host->alloc(ctx, SIZE_MAX / 2);
+        return reply(ctx, res, "minus-one %ld half %ld", all == NULL, half == NULL);
+    }
     if (is(req, "log_flood")) {
         for (int i = 0; i < 5000; i++) host->log(ctx, SYN_LOG_INFO, (syn_buf){ (const uint8_t *)"flood", 5 });
         return reply(ctx, res, "flooded", 0, 0);

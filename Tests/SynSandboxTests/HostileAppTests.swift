@@ -69,6 +69,14 @@ import Testing
         worker.shutdown()
     }
 
+    /// Seen: `alloc((size_t)-1)` returned a valid 16-byte pointer.
+    @Test func anImpossibleAllocationIsNull() throws {
+        let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library))
+        #expect(String(decoding: try worker.handle(method: "alloc_huge").body, as: UTF8.self) == "minus-one 1 half 1")
+        #expect(worker.death == nil)
+        worker.shutdown()
+    }
+
     @Test func aFloodOfForgedFatalReportsIsClassifiedOnceAndKilled() throws {
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hostile", library: Self.library, timeoutMs: 500))
         #expect(throws: WorkerError.self) { try worker.handle(method: "fatal_flood") }
