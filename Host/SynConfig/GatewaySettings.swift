@@ -19,6 +19,11 @@ public struct GatewaySettings: Sendable, Equatable {
     /// The names this node answers to besides its listen address (`host` or `host:port`, e.g. `guild.example`
     /// behind a proxy): a signed request's `@authority` must be one of them.
     public var names: [String] = []
+    /// Connections one client (an address; an IPv6 /64) may hold open; past it new ones are closed at once.
+    public var maxConnectionsPerClient = 64
+    /// Connections the gateway holds open in all; 0: the open-file limit less 256 kept for databases, workers
+    /// and new clients.
+    public var maxConnections = 0
     /// How long SIGTERM/SIGINT waits for calls in flight before stopping the workers.
     public var drainTimeoutS = 10
     /// A connection with no request in progress (or stalled halfway through sending one) closes after this long
@@ -38,7 +43,7 @@ public struct GatewaySettings: Sendable, Equatable {
 
     static let keys = ["listen", "names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
                        "signature_future_s", "replay_cache_entries", "replay_entries_per_client", "drain_timeout_s",
-                       "idle_timeout_s"]
+                       "idle_timeout_s", "max_connections_per_client", "max_connections"]
 
     /// A host or host:port as a `Host` header carries it: letters, digits, `.-_:[]`, 1 to 255 bytes.
     static func isName(_ name: String) -> Bool {
@@ -71,6 +76,8 @@ public struct GatewaySettings: Sendable, Equatable {
         }
         g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
         g.idleTimeoutS = try table.integer("idle_timeout_s", in: 1...3600) ?? g.idleTimeoutS
+        g.maxConnectionsPerClient = try table.integer("max_connections_per_client", in: 1...1_000_000) ?? g.maxConnectionsPerClient
+        g.maxConnections = try table.integer("max_connections", in: 0...10_000_000) ?? g.maxConnections
         return g
     }
 }

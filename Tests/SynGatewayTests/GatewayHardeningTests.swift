@@ -99,4 +99,33 @@ import Testing
             #expect(r0.status == 400 && Self.errorCode(r0) == "bad_host", "\(path): \(r0.status) \(r0.body)")
         }
     }
+
+    /// Seen: at NOFILE=1024, 1,100 slow connections made a new client wait 15 s. One client now holds at most its
+    /// share of connections; the rest are closed as they open, and other clients connect at once.
+    @Test func oneClientCannotHoldEveryConnection() async throws {
+        let node = try await LiveNode.start(gateway: "max_connections_per_client = 8")
+        defer { Task { await node.stop() } }
+        var held: [RawConnection] = []
+        for _ in 0..<8 { held.append(try RawConnection(port: node.port, from: "127.0.0.2")) }
+        for _ in 0..<20 {
+            let extra = try RawConnection(port: node.port, from: "127.0.0.2")
+            #expect(try await extra.isClosedByServer())
+        }
+        // Another client is served, and so is each held connection.
+        let other = try RawConnection(port: node.port, from: "127.0.0.3")
+        try other.send(RawConnection.request("GET", "/v1/health", host: "127.0.0.1:\(node.port)"))
+        #expect(try await other.response().status == 200)
+        try held[0].send(RawConnection.request("GET", "/v1/health", host: "127.0.0.1:\(node.port)"))
+        #expect(try await held[0].response().status == 200)
+        // Closed connections give their places back.
+        held.removeAll()
+        var served = false
+        for _ in 0..<300 where !served {
+            let again = try RawConnection(port: node.port, from: "127.0.0.2")
+            try again.send(RawConnection.request("GET", "/v1/health", host: "127.0.0.1:\(node.port)"))
+            served = (try? await again.response().status) == 200
+            if !served { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(served)
+    }
 }

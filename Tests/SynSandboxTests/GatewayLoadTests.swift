@@ -13,7 +13,11 @@ import Testing
         // The shipped `default` profile's queue_depth of 64 makes the app shed calls past 64 waiting with 503
         // app_busy, by design, and 1,000 connections can each have a call waiting. That backpressure has its own
         // tests; this one is about the gateway holding the connections.
-        let node = try ProcessNode.start(apps: [], limits: ["queue_depth": "1024"])
+        // The load comes from one address, so its per-client connection cap is raised for it (node.toml
+        // [gateway] max_connections_per_client; the cap itself has its own test).
+        let node = try ProcessNode.start(apps: [], limits: ["queue_depth": "1024"]) { toml in
+            toml.replacingOccurrences(of: "max_connections_per_client = 64", with: "max_connections_per_client = 2000")
+        }
         defer { node.killIfRunning() }
         let pid = node.process.processIdentifier
 

@@ -2,11 +2,22 @@ public import Hummingbird
 public import Logging
 import NIOCore
 import SynConfig
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The HTTP gateway: the router over a `NodeRuntime`, served by Hummingbird as a ServiceLifecycle service.
 public enum Gateway {
     /// The `Server` header of every response.
     static let serverName = "syneroym"
+
+    /// Connections the gateway keeps open at most when node.toml does not say: the open-file limit less 256 for
+    /// the databases, the workers' links and room to accept (and turn away) new clients; at least 64.
+    static func automaticConnectionLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 768 }
+        return max(64, Int(clamping: limit.rlim_cur) - 256)
+    }
 
     /// The router: request ids and JSON errors outermost, then the app list, admin, health and metrics routes.
     /// App calls do not reach it (`AppCallHandler`).
@@ -33,12 +44,16 @@ public enum Gateway {
         // One replay cache for every signed request, app calls and admin alike.
         let signatures = SignatureCheck(settings: settings, owners: runtime.config.owners, metrics: metrics)
         let calls = AppCalls(runtime: runtime, settings: settings, signatures: signatures, metrics: metrics)
+        let connections = ConnectionCounter(perClient: settings.maxConnectionsPerClient,
+                                            total: settings.maxConnections > 0 ? settings.maxConnections : Self.automaticConnectionLimit())
         return Application(
             router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger),
             // The handler keeps the idle timeout itself: Hummingbird's connection-state handler, after it in the
             // pipeline, does not see app calls.
-            server: .http1(configuration: .init(additionalChannelHandlers: [AppCallHandler(calls: calls, logger: logger,
-                                                                                          idleTimeout: .seconds(Int64(settings.idleTimeoutS)))])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                ConnectionLimitHandler(counter: connections),
+                AppCallHandler(calls: calls, logger: logger, idleTimeout: .seconds(Int64(settings.idleTimeoutS))),
+            ])),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: serverName,
                                  backlog: 1024),
             onServerRunning: { channel in

@@ -1,0 +1,56 @@
+import NIOCore
+import Synchronization
+
+/// Open connections per client (an address; an IPv6 /64) and in all, shared by every connection's
+/// `ConnectionLimitHandler`: one client cannot hold more than its share, and the node keeps file descriptors free
+/// for new clients, its databases and its workers.
+final class ConnectionCounter: Sendable {
+    let perClient: Int
+    let total: Int
+    private let state = Mutex<(byClient: [String: Int], total: Int)>(([:], 0))
+
+    init(perClient: Int, total: Int) {
+        self.perClient = max(1, perClient)
+        self.total = max(1, total)
+    }
+
+    /// Counts a new connection from `client`; false (and nothing counted) when it is one too many.
+    func open(_ client: String) -> Bool {
+        state.withLock { s in
+            guard s.total < total, s.byClient[client, default: 0] < perClient else { return false }
+            s.total += 1
+            s.byClient[client, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ client: String) {
+        state.withLock { s in
+            s.total -= 1
+            let left = (s.byClient[client] ?? 1) - 1
+            s.byClient[client] = left > 0 ? left : nil
+        }
+    }
+
+    /// Connections open now.
+    var open: Int { state.withLock { $0.total } }
+}
+
+/// The first handler of every connection: closes it at once when its client already has its share of
+/// connections open (`[gateway] max_connections_per_client`) or the node has as many as it keeps room for.
+final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let counter: ConnectionCounter
+
+    init(counter: ConnectionCounter) { self.counter = counter }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let client = AuthorityList.clientKey(context.channel.remoteAddress)
+        guard counter.open(client) else {
+            context.close(promise: nil)
+            return
+        }
+        let counter = self.counter
+        context.channel.closeFuture.whenComplete { _ in counter.close(client) }
+    }
+}
