@@ -1,4 +1,4 @@
-/// The kind of a frame on the link (ARCHITECTURE §5).
+/// The kind of a frame on the link (docs/architecture.md, Frames).
 public enum FrameKind: UInt16, Sendable {
     /// Host asks the worker to do something (setup, init, handle, event, shutdown).
     case call = 1

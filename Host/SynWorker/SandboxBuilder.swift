@@ -5,7 +5,7 @@ import SynWire
 import Glibc
 #endif
 
-/// Builds the worker's sandbox in the order of ARCHITECTURE §4, while the process is still single-threaded.
+/// Builds the worker's sandbox in the order of docs/architecture.md (containment steps), while the process is still single-threaded.
 struct SandboxBuilder {
     let setup: WorkerSetup
     /// The library descriptor passed by the host.

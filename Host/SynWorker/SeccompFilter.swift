@@ -4,7 +4,7 @@ import SynWire
 import Glibc
 #endif
 
-/// Builds and loads the two seccomp stages from the profile (ARCHITECTURE §4 steps 8 and 9).
+/// Builds and loads the two seccomp stages from the profile (docs/architecture.md, containment steps 8 and 9).
 struct SeccompFilter {
     let setup: WorkerSetup
 

@@ -57,7 +57,7 @@ enum WorkerMain {
         }
     }
 
-    /// Steps 1 to 9 of ARCHITECTURE §4. Returns (in the app process only) the opened library and the app's
+    /// Containment steps 1 to 9 of docs/architecture.md. Returns (in the app process only) the opened library and the app's
     /// database, opened before any of the app's code runs.
     private static func enterSandbox(_ setup: WorkerSetup, _ databaseFDs: [Int32]) throws(WorkerFailure)
         -> (UnsafeMutableRawPointer, AppStore?)

@@ -128,4 +128,12 @@ import Testing
         }
         #expect(served)
     }
+
+    /// The gateway's "no such route" has its own code, distinct from an app's `not_found`.
+    @Test func anUnknownRouteIsNoRoute() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        let r = try await node.request("GET", "/v1/nope")
+        #expect(r.status == 404 && r.errorCode == "no_route", "\(r.text)")
+    }
 }

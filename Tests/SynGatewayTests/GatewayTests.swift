@@ -36,7 +36,7 @@ import Testing
             ("POST", "/v1/apps/nope/echo", "", 404, "unknown_app"),
             ("POST", "/v1/apps/hello/Bad%20Method", "", 400, "bad_method"),
             ("POST", "/v1/apps/hello/echo", "{not json", 400, "bad_json"),
-            ("GET", "/v1/nowhere", "", 404, "not_found"),
+            ("GET", "/v1/nowhere", "", 404, "no_route"),
         ] {
             let r = try await node.request(method, path, body: body)
             #expect(r.status == status && r.errorCode == code, "\(path): \(r.status) \(r.text)")

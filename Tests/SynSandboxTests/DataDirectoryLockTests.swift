@@ -56,4 +56,27 @@ import Testing
         #expect(node.isRunning)
         #expect(try node.call("hello", "echo", #"{"still":"serving"}"#).status == 200)
     }
+
+    /// A client command finds a running node on its data directory through the address the node noted in
+    /// node.lock (here a port picked at start, not node.toml's), and a --data that does not exist is an error,
+    /// not a silent fall-back to another node.
+    @Test func clientCommandsFindTheNodeOrSayThereIsNone() throws {
+        let node = try ProcessNode.start(apps: [])
+        defer { node.stop() }
+        let listed = try ExecCommandTests.syneroym(["apps", "list", "--data", node.data])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("hello"), "\(listed.stdout)")
+        let missing = TestSupport.scratch + "/no-such-node-\(UUID().uuidString)"
+        let refused = try ExecCommandTests.syneroym(["apps", "list", "--data", missing])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("there is no node data directory at \(missing)"), "\(refused.stderr)")
+    }
+
+    /// Usage errors exit 2, as the README says (ArgumentParser's own default is 64).
+    @Test func usageErrorsExitTwo() throws {
+        let r = try ExecCommandTests.syneroym(["audit", "show", "--limit", "many"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("--limit"))
+        #expect(try ExecCommandTests.syneroym(["no-such-command"]).status == 2)
+    }
 }

@@ -26,9 +26,11 @@ public struct APIError: Error, Sendable {
         switch error {
         case let e as APIError: return e
         case let e as NIOTooManyBytesError: return .bodyTooLarge(limit: e.maxBytes ?? 0)
+        case let e as HTTPError where e.status == .notFound:
+            // The router's own 404: no route matched (an app's answer never comes this way).
+            return APIError(.notFound, "no_route", "no such route on this node (docs/http-api.md lists them)", headers: e.headers)
         case let e as HTTPError:
             let code = switch e.status {
-            case .notFound: "not_found"
             case .methodNotAllowed: "method_not_allowed"
             case .badRequest: "bad_request"
             default: "http_\(e.status.code)"

@@ -87,7 +87,7 @@ struct Doctor: CheckedCommand {
             return .init(ok: true, detail: "\(who) holds \(data) (its gateway is not listening yet)", fix: "")
         }
         let reply = Self.blocking { () async throws(CLIError) -> HTTPClient.Reply in
-            try await HTTPClient.send("GET", "http://\(address)/v1/health", timeoutSeconds: 10)
+            try await HTTPClient.send("GET", "http://" + ClientOptions.reachable(address) + "/v1/health", timeoutSeconds: 10)
         }
         switch reply {
         case .success(let r) where r.status == 200:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `syneroym` command: the node and its CLI.
 @main
@@ -8,4 +9,22 @@ struct Syneroym: AsyncParsableCommand {
         abstract: "A substrate node that hosts sandboxed SynApps.",
         subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Keys.self, Call.self, Audit.self, Exec.self, Bench.self]
     )
+
+    /// As ArgumentParser's, except that a usage error exits 2 (as the README says), not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -9,6 +9,9 @@ struct DataOption: ParsableArguments {
     static var defaultDirectory: String {
         let env = ProcessInfo.processInfo.environment
         if let explicit = env["SYNEROYM_DATA"], !explicit.isEmpty { return explicit }
-        return (env["HOME"] ?? ".") + "/.local/share/syneroym"
+        return homeDefault
     }
+
+    /// `~/.local/share/syneroym`, the directory used when neither `--data` nor `$SYNEROYM_DATA` names one.
+    static var homeDefault: String { (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.local/share/syneroym" }
 }
