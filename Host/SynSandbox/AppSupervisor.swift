@@ -255,7 +255,7 @@ public final class AppSupervisor: @unchecked Sendable {
             case .died(let death): backoff(instance: instance, after: death)
             case .refused(let e):
                 onEvent(.startFailed(app: spec.appID, instance: instance, reason: e.description))
-                backoff(instance: instance, after: WorkerDeath(.protocolViolation, e.description))
+                backoff(instance: instance, after: WorkerDeath(e.code == .denied ? .denied : .protocolViolation, e.message))
             }
             return nil
         }

@@ -15,6 +15,8 @@ public enum Outcome: String, Sendable, Equatable, CaseIterable {
     case protocolViolation = "protocol_violation"
     /// The app process exited on its own. Detail: the exit code.
     case exit
+    /// The app's `init` failed on a capability it is not granted. Detail: the denial, naming the key to set.
+    case denied
 }
 
 /// Why a worker is gone: the classified outcome and a human-readable detail.

@@ -7,6 +7,8 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case setup
         /// The library was refused (magic, ABI major, app id, missing symbols, init failed).
         case load
+        /// The app's `init` was denied a capability it needs (the message names the key that grants it).
+        case denied
         /// The app is marked failed after repeated deaths, or is stopped.
         case unavailable
         /// Every worker is busy and the queue is full.

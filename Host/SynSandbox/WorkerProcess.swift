@@ -149,6 +149,9 @@ public final class WorkerProcess: @unchecked Sendable {
         guard reply.status == 0 else {
             let message = String(decoding: reply.body, as: UTF8.self)
             terminate(.exit, "init failed")
+            if reply.status == -3 { // SYN_E_DENIED
+                throw .refused(SandboxError(.denied, "the app's init was denied a capability: \(message)"))
+            }
             throw .refused(SandboxError(.load, "the app's init returned status \(reply.status): \(message)"))
         }
         var r = WireReader(reply.body)

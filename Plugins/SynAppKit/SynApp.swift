@@ -120,6 +120,10 @@ final class Runtime: @unchecked Sendable {
             try Migrations.apply(app.migrations, context)
             try app.onInit?(context)
             return SYN_OK
+        } catch let error as HostError {
+            // The host's status goes back as it is: a denial says which key would grant what init needs.
+            context.log(.error, "init failed: \(error)")
+            return error.status
         } catch {
             context.log(.error, "init failed: \(error)")
             return SYN_E_INTERNAL

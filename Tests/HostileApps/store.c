@@ -340,7 +340,19 @@ static syn_status on_event(syn_ctx *ctx, const syn_event *e) {
     return host->kv_put(ctx, (syn_buf){ (const uint8_t *)key, (size_t)k }, (syn_buf){ (const uint8_t *)value, (size_t)n }, 0, &v);
 }
 
-static const syn_plugin plugin = { sizeof(syn_plugin), SYN_ABI_MINOR, NULL, handle, on_event, NULL };
+#ifdef INIT_PUT
+/* -DINIT_PUT: init writes a key, and fails with whatever status the host gives (a denial without storage.kv). */
+static syn_status init(syn_ctx *ctx, syn_buf config) {
+    (void)config;
+    uint64_t v;
+    return host->kv_put(ctx, (syn_buf){ (const uint8_t *)"boot", 4 }, (syn_buf){ (const uint8_t *)"1", 1 }, 0, &v);
+}
+#define INIT_FUNCTION init
+#else
+#define INIT_FUNCTION NULL
+#endif
+
+static const syn_plugin plugin = { sizeof(syn_plugin), SYN_ABI_MINOR, INIT_FUNCTION, handle, on_event, NULL };
 
 SYN_EXPORT syn_status synapp_entry(const syn_host *h, uint32_t *minor, const syn_plugin **o) {
     host = h;

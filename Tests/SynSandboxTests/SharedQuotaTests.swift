@@ -122,3 +122,47 @@ import Testing
         #expect(node.isRunning)
     }
 }
+
+/// Seen: an app whose `init` failed on a denied capability died as `protocol_violation` with status -10. It now
+/// dies as `denied`, and the detail names the node.toml key that grants what it needs.
+@Suite struct InitDeniedTests {
+    @Test func anInitDeniedACapabilityNamesTheKey() throws {
+        let node = try BrokerTests.Node(grants: "")
+        defer { node.broker.close() }
+        let lib = try TestSupport.buildC("Tests/HostileApps/store.c", name: "store-init-put", extraFlags: ["-DINIT_PUT"])
+        do {
+            let w = try WorkerProcess.start(try TestSupport.spec(appID: "store", library: lib), hostCalls: node.broker)
+            w.shutdown()
+            Issue.record("an init denied storage started")
+        } catch {
+            guard let workerError = error as? WorkerError, case .refused(let e) = workerError else { Issue.record("not refused: \(error)"); return }
+            #expect(e.code == .denied)
+            #expect(e.message.contains("set `storage.kv = true` under [apps.store.grants]"), "\(e.message)")
+        }
+        let events = EventsSeen()
+        let supervisor = AppSupervisor(spec: try TestSupport.spec(appID: "store", library: lib),
+                                       policy: SupervisorPolicy(instances: 1, queueDepth: 1), hostCalls: node.broker,
+                                       onEvent: { events.append($0) })
+        supervisor.start()
+        defer { supervisor.stop() }
+        var refusal: String?
+        for _ in 0..<600 where refusal == nil {
+            refusal = events.all.compactMap { event -> String? in
+                if case .restarting = event { return nil }
+                if case .died(_, _, let death) = event, death.outcome == .denied { return death.detail }
+                if case .failed(_, let reason) = event { return reason }
+                return nil
+            }.first
+            if refusal == nil { usleep(50_000) }
+        }
+        #expect(refusal?.contains("storage.kv") == true, "\(events.all)")
+    }
+}
+
+/// Supervisor events, collected across threads.
+final class EventsSeen: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [SupervisorEvent] = []
+    func append(_ e: SupervisorEvent) { lock.lock(); events.append(e); lock.unlock() }
+    var all: [SupervisorEvent] { lock.lock(); defer { lock.unlock() }; return events }
+}
