@@ -36,7 +36,7 @@ plugins:
 ## run: start a node with every app in manifests/ on 127.0.0.1:7420 (Ctrl-C stops it). The first time it makes
 ## your signing key `default` and a node in $(DATA) that you own.
 run: build
-	@$(PRODUCTS)/syneroym keys list | grep -Eq '^default	[A-Za-z0-9_-]{43}$$' || $(PRODUCTS)/syneroym keys new default
+	@$(PRODUCTS)/syneroym keys new default --exist-ok
 	$(PRODUCTS)/syneroym init --data $(DATA) --owner default --manifests manifests
 	$(PRODUCTS)/syneroym run --manifests manifests --profiles sandbox-profiles --data $(DATA)
 

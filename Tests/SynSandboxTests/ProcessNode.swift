@@ -46,10 +46,17 @@ final class ProcessNode: @unchecked Sendable {
         let toml = try String(contentsOfFile: dir + "/data/node.toml", encoding: .utf8)
         try edit(toml).write(toFile: dir + "/data/node.toml", atomically: true, encoding: .utf8)
 
+        return try launch(["run", "--manifests", dir + "/manifests", "--profiles", dir + "/profiles",
+                           "--data", dir + "/data", "--listen", "127.0.0.1:0"],
+                          data: dir + "/data", apps: ["hello"] + apps.map(\.id))
+    }
+
+    /// Starts `syneroym` with `arguments` (a `run`) and waits until the gateway listens and each of `apps` started.
+    static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:]) throws -> ProcessNode {
         let node = Process()
         node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", dir + "/profiles",
-                          "--data", dir + "/data", "--listen", "127.0.0.1:0"]
+        node.arguments = arguments
+        if !environment.isEmpty { node.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let err = Pipe()
         node.standardError = err
         try TestSupport.launch(node)
@@ -65,13 +72,13 @@ final class ProcessNode: @unchecked Sendable {
             }
             collector.finish()
         }
-        let started = ["gateway listening"] + (["hello"] + apps.map(\.id)).map { "event=started(app: \"\($0)\"" }
+        let started = ["gateway listening"] + apps.map { "event=started(app: \"\($0)\"" }
         guard collector.waitFor(started, seconds: 60) else {
             watched.killIfRunning()
             throw TestFailure("the node did not start: \(collector.text.suffix(3000))")
         }
         guard let port = Self.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
-        return ProcessNode(process: node, port: port, data: dir + "/data", collector: collector)
+        return ProcessNode(process: node, port: port, data: data, collector: collector)
     }
 
     /// Waits (bounded) until the log contains `marker`.
