@@ -9,14 +9,14 @@ import Testing
         let stderr: String
     }
 
-    static func syneroym(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+    static func syneroym(_ args: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
         p.arguments = args
         if !environment.isEmpty {
             p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        p.currentDirectoryURL = URL(fileURLWithPath: TestSupport.root)
+        p.currentDirectoryURL = URL(fileURLWithPath: directory ?? TestSupport.root)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -112,5 +112,17 @@ import Testing
         let r = try Self.syneroym(["exec", "--manifest", manifest, "hello"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("'hello'") && r.stderr.contains("'not-hello'"))
+    }
+
+    /// `exec` finds the shipped profiles from any working directory, with a manifest anywhere.
+    @Test func execFindsTheShippedProfilesFromAnywhere() throws {
+        let dir = TestSupport.scratch + "/exec-anywhere-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/app", withIntermediateDirectories: true)
+        let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-anywhere")
+        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/app/libhello.so")
+        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/hello.toml", toPath: dir + "/app/hello.toml")
+        let r = try Self.syneroym(["exec", "--manifest", dir + "/app/hello.toml", "hello", #"{"name":"Ada"}"#], directory: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""outcome": "ok""#), "\(r.stdout)")
     }
 }

@@ -24,9 +24,15 @@ struct Init: CheckedCommand {
         let hadKey = FileManager.default.fileExists(atPath: data + "/node.key")
         let hadToml = FileManager.default.fileExists(atPath: tomlPath)
         if hadKey && hadToml {
-            _ = try NodeSetup.load(tomlPath)
+            let node = try NodeSetup.load(tomlPath)
             print("\(data) is already initialised (node.key and node.toml exist); nothing changed")
             if !owner.isEmpty { print("to add owners, edit [node] owners in \(tomlPath)") }
+            // Manifests added since: they would start with no grants at all.
+            let missing = ((try? AppLoader.manifests(in: manifests)) ?? []).map(\.id).filter { node.apps[$0] == nil }.sorted()
+            if !missing.isEmpty {
+                print("node.toml has no [apps.<id>] section for: \(missing.joined(separator: ", ")); they start with no grants. "
+                      + "Add one with `syneroym apps add MANIFEST`, or write the section in \(tomlPath)")
+            }
             return
         }
         let owners = try owner.map { spec throws(CLIError) in try Self.keyID(spec) }

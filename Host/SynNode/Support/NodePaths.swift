@@ -20,7 +20,10 @@ enum NodePaths {
             dirs.append(((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent("../sandbox-profiles"))
         }
         dirs.append("sandbox-profiles")
-        dirs.append(products + "/../../sandbox-profiles")
+        // The checkout that built this binary (products are .build/<triple>/<configuration>), then an install
+        // beside it (bin/../share/syneroym).
+        dirs.append(products + "/../../../sandbox-profiles")
+        dirs.append(products + "/../share/syneroym/sandbox-profiles")
         return dirs
     }
 }
