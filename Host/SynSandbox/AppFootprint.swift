@@ -1,8 +1,11 @@
 /// What one app has used and suffered since the node started.
 public struct AppFootprint: Sendable, Equatable {
     public var calls = 0
-    /// Calls that failed: an error status, a status of 500 or more, or the worker's death.
+    /// Calls that failed on the app's side (server errors): an error `syn_status`, an HTTP status of 500 or more,
+    /// or the worker's death during the call.
     public var errors = 0
+    /// Calls the app answered with an HTTP status from 400 to 499 (client errors: bad input, not found, ...).
+    public var clientErrors = 0
     public var wallMs = 0.0
     /// CPU time of the app's workers (live ones sampled, dead ones from their final resource usage).
     public var cpuMs = 0.0

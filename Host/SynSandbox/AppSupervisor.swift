@@ -205,7 +205,8 @@ public final class AppSupervisor: @unchecked Sendable {
                 case .reply(let reply):
                     lock.withLock {
                         consecutiveDeaths = 0
-                        count(started, failed: reply.status != 0 || reply.httpStatus >= 500)
+                        count(started, failed: reply.status != 0 || reply.httpStatus >= 500,
+                              clientError: reply.status == 0 && (400..<500).contains(reply.httpStatus))
                     }
                     started = WorkerProcess.nowNs()
                     batch[i].complete(.success(reply))
@@ -269,9 +270,10 @@ public final class AppSupervisor: @unchecked Sendable {
     }
 
     /// Counts one finished call (caller holds the lock).
-    private func count(_ startedNs: Int64, failed: Bool) {
+    private func count(_ startedNs: Int64, failed: Bool, clientError: Bool = false) {
         usage.calls += 1
         if failed { usage.errors += 1 }
+        if clientError { usage.clientErrors += 1 }
         usage.wallMs += Double(WorkerProcess.nowNs() - startedNs) / 1e6
     }
 

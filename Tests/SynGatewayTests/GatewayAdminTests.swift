@@ -43,7 +43,13 @@ import Testing
 
         let logs = try await node.request("GET", "/v1/admin/apps/hello/logs?lines=10", sign: node.owner)
         #expect((logs.json["lines"] as? [[String: Any]])?.isEmpty == false, "\(logs.text)")
+        // A 4xx answer and a failed call are counted apart.
+        #expect(try await node.request("POST", "/v1/apps/kit/no.such.method", body: "{}", sign: node.owner).status == 404)
+        #expect(try await node.request("POST", "/v1/apps/hostile/null_deref", body: "{}").status == 502)
         let stats = try await node.request("GET", "/v1/admin/stats", sign: node.owner)
-        #expect(((stats.json["apps"] as? [String: Any])?["hello"] as? [String: Any])?["calls"] as? Int ?? 0 >= 1)
+        let apps = stats.json["apps"] as? [String: [String: Any]] ?? [:]
+        #expect(apps["hello"]?["calls"] as? Int ?? 0 >= 1)
+        #expect(apps["kit"]?["client_errors"] as? Int == 1 && apps["kit"]?["errors"] as? Int == 0, "\(stats.text)")
+        #expect(apps["hostile"]?["errors"] as? Int == 1 && apps["hostile"]?["client_errors"] as? Int == 0, "\(stats.text)")
     }
 }

@@ -59,7 +59,7 @@ struct AdminRoutes: Sendable {
             _ = try await owner(request, context)
             var apps: [String: Any] = [:]
             for (app, f) in runtime.footprints() {
-                apps[app] = ["calls": f.calls, "errors": f.errors, "wall_ms": f.wallMs, "cpu_ms": f.cpuMs,
+                apps[app] = ["calls": f.calls, "errors": f.errors, "client_errors": f.clientErrors, "wall_ms": f.wallMs, "cpu_ms": f.cpuMs,
                              "storage_bytes": f.storageBytes, "events_emitted": f.eventsEmitted, "denials": f.denials,
                              "deaths": f.deaths]
             }

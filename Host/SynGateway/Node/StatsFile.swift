@@ -10,7 +10,7 @@ public enum StatsFile {
         var apps: [String: Any] = [:]
         for (app, f) in footprints {
             apps[app] = [
-                "calls": f.calls, "errors": f.errors, "wall_ms": (f.wallMs * 10).rounded() / 10,
+                "calls": f.calls, "errors": f.errors, "client_errors": f.clientErrors, "wall_ms": (f.wallMs * 10).rounded() / 10,
                 "cpu_ms": (f.cpuMs * 10).rounded() / 10, "storage_bytes": f.storageBytes,
                 "events_emitted": f.eventsEmitted, "denials": f.denials, "deaths": f.deaths,
             ] as [String: Any]
