@@ -104,7 +104,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     /// Makes `manifest`'s app known: its directory, key and, when it may use storage, its database files (a fresh
     /// database if it has none; an existing one is never opened here: the app wrote it).
-    public func register(_ manifest: AppManifest) throws(BrokerError) {
+    /// `reloaded` is node.toml as read again (`apps restart`, `apps add`): the app's grants and quotas come from it.
+    public func register(_ manifest: AppManifest, reloaded: NodeConfig? = nil) throws(BrokerError) {
+        let node = reloaded ?? self.node
         let dir = dataDirectory + "/apps/" + manifest.id
         try Self.makeDirectory(dir)
         let key: SigningKey

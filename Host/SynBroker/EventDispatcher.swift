@@ -2,6 +2,7 @@ public import SynConfig
 public import SynSandbox
 import SynWire
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,21 +22,33 @@ public final class EventDispatcher: @unchecked Sendable {
 
     /// Apps attached with event subscriptions: whose cursors the retention policy counts as undelivered.
     private var subscriberIDs: [String] = []
+    /// Each attached app's delivery thread.
+    private var threads: [String: Thread] = [:]
 
     public init(store: EventStore) { self.store = store }
 
     /// The attached apps that subscribe to events.
     public var subscribers: [String] { lock.withLock { subscriberIDs } }
 
-    /// Starts delivering to `supervisor`'s app what `policy` lets it subscribe to, and its timers.
+    /// Starts delivering to `supervisor`'s app what `policy` lets it subscribe to, and its timers. Attaching an app
+    /// again (its grants or profile were re-read) retires its previous thread: delivery resumes from the app's
+    /// durable cursor, at least once as always.
     public func attach(app: String, policy: Policy, supervisor: AppSupervisor) {
         let wakeup = Wakeup()
-        lock.withLock {
+        let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
+        let previous: Thread? = lock.withLock {
             wakeups.append(wakeup)
-            if !policy.requested.eventsSubscribe.isEmpty { subscriberIDs.append(app) }
+            let subscribes = !policy.requested.eventsSubscribe.isEmpty
+            if subscribes && !subscriberIDs.contains(app) { subscriberIDs.append(app) }
+            if !subscribes { subscriberIDs.removeAll { $0 == app } }
+            defer { threads[app] = thread }
+            return threads[app]
+        }
+        if let previous {
+            previous.retire()
+            lock.withLock { wakeups.removeAll { $0 === previous.wakeup } }
         }
         if !policy.requested.eventsSubscribe.isEmpty { store.noteSubscriber(app) }
-        let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
         var handle = pthread_t()
         let box = Unmanaged.passRetained(thread).toOpaque()
         if pthread_create(&handle, nil, { raw in
@@ -67,6 +80,15 @@ public final class EventDispatcher: @unchecked Sendable {
         let supervisor: AppSupervisor
         let wakeup: Wakeup
         var backoffNs: Int64 = 0
+        /// Set when the app is attached again: this thread then ends.
+        private let retired = Synchronization.Atomic<Bool>(false)
+
+        func retire() {
+            retired.store(true, ordering: .releasing)
+            wakeup.signal()
+        }
+
+        var isRetired: Bool { retired.load(ordering: .acquiring) }
 
         init(dispatcher: EventDispatcher, app: String, policy: Policy, supervisor: AppSupervisor, wakeup: Wakeup) {
             self.dispatcher = dispatcher
@@ -80,7 +102,7 @@ public final class EventDispatcher: @unchecked Sendable {
         var nextFlushNs = EventStore.nowNs() + EventDispatcher.idleNs
 
         func run() {
-            while !dispatcher.isStopped {
+            while !dispatcher.isStopped && !isRetired {
                 flushOutboxIfDue()
                 var nextNs = min(EventStore.nowNs() + EventDispatcher.idleNs, nextFlushNs)
                 if deliverEvents() && deliverTimers(&nextNs) {
@@ -104,7 +126,7 @@ public final class EventDispatcher: @unchecked Sendable {
         /// Delivers pending events in order; false when one failed (it will be retried).
         private func deliverEvents() -> Bool {
             guard !policy.requested.eventsSubscribe.isEmpty else { return true }
-            while !dispatcher.isStopped {
+            while !dispatcher.isStopped && !isRetired {
                 let batch = dispatcher.store.pending(for: app)
                 if batch.isEmpty { return true }
                 for event in batch {

@@ -17,4 +17,16 @@ public struct AppFootprint: Sendable, Equatable {
     public var denials = 0
 
     public init() {}
+
+    /// This footprint and `other`'s together (an app's earlier supervisors, replaced by `apps restart`).
+    public func adding(_ other: AppFootprint) -> AppFootprint {
+        var sum = self
+        sum.calls += other.calls
+        sum.errors += other.errors
+        sum.clientErrors += other.clientErrors
+        sum.wallMs += other.wallMs
+        sum.cpuMs += other.cpuMs
+        sum.deaths.merge(other.deaths, uniquingKeysWith: +)
+        return sum
+    }
 }

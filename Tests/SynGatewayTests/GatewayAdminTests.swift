@@ -52,4 +52,33 @@ import Testing
         #expect(apps["kit"]?["client_errors"] as? Int == 1 && apps["kit"]?["errors"] as? Int == 0, "\(stats.text)")
         #expect(apps["hostile"]?["errors"] as? Int == 1 && apps["hostile"]?["client_errors"] as? Int == 0, "\(stats.text)")
     }
+
+    /// `apps restart` reads the app's node.toml section again: a grant taken away, then given back, takes effect at
+    /// the restart, as does a new profile.
+    @Test func restartReadsTheAppsGrantsAndProfileAgain() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        #expect(try await node.request("POST", "/v1/apps/store/put", body: #""k=v""#).text == "version 1")
+        let path = node.data + "/node.toml"
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        guard let section = original.range(of: "[apps.store.grants]"),
+              let grant = original.range(of: "storage.kv = true", range: section.upperBound..<original.endIndex) else {
+            Issue.record("no storage.kv grant for store in node.toml")
+            return
+        }
+        try original.replacingCharacters(in: grant, with: "storage.kv = false").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await node.request("POST", "/v1/admin/apps/store/restart", sign: node.owner).status == 200)
+        let denied = try await node.request("POST", "/v1/apps/store/put", body: #""k=w""#).text
+        #expect(denied.hasPrefix("ERR -3 kv_put denied: storage.kv is not granted"), "\(denied)")
+        // Given back, and the app moved to another profile.
+        let swapped = original.replacingOccurrences(of: "[apps.store]\nenabled = true\nprofile = \"default\"",
+                                                    with: "[apps.store]\nenabled = true\nprofile = \"gatewaytest\"")
+        #expect(swapped != original)
+        try swapped.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await node.request("POST", "/v1/admin/apps/store/restart", sign: node.owner).status == 200)
+        #expect(try await node.request("POST", "/v1/apps/store/put", body: #""k=x""#).text == "version 2")
+        let apps = try await node.request("GET", "/v1/admin/apps", sign: node.owner)
+        let store = (apps.json["apps"] as? [[String: Any]])?.first { $0["id"] as? String == "store" }
+        #expect(store?["profile"] as? String == "gatewaytest", "\(apps.text)")
+    }
 }

@@ -37,6 +37,8 @@ public final class NodeRuntime: @unchecked Sendable {
         var attached = false
         /// Why the app cannot run (profile or library missing), if it cannot.
         var problem: String?
+        /// What the app's earlier supervisors (replaced by `apps restart`) counted.
+        var earlier = AppFootprint()
     }
 
     /// The node's configuration as last loaded.
@@ -101,13 +103,27 @@ public final class NodeRuntime: @unchecked Sendable {
         let path = (layout.profiles as NSString).appendingPathComponent("\(name).toml")
         do {
             let profile = try SandboxProfile.load(path: path)
-            var library = try manifest.resolveLibrary(searchDirectories: layout.libraryDirectories)
-            if let sha256 = manifest.sha256 { library = try pin(library, sha256: sha256, app: manifest.id) }
+            let library: String
+            if let sha256 = manifest.sha256, let pinned = pinnedCopy(sha256: sha256, app: manifest.id) {
+                // Already verified and pinned: whatever has happened to the file the manifest names since.
+                library = pinned
+            } else {
+                let found = try manifest.resolveLibrary(searchDirectories: layout.libraryDirectories)
+                library = try manifest.sha256.map { sha256 throws(NodeError) in try pin(found, sha256: sha256, app: manifest.id) } ?? found
+            }
             entry.profile = profile
             entry.spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
         } catch {
             entry.problem = "\(error)"
         }
+    }
+
+    /// The pinned copy of `app`'s library with `sha256`, if there is one and it still has that digest.
+    private func pinnedCopy(sha256: String, app: String) -> String? {
+        let pinned = layout.data + "/apps/\(app)/lib/\(sha256).so"
+        guard FileManager.default.fileExists(atPath: pinned),
+              (try? FileDigest.sha256Hex(path: pinned)) == sha256 else { return nil }
+        return pinned
     }
 
     /// A library whose manifest names its sha256 is copied into the data directory (0400, named by its hash) and
@@ -404,20 +420,45 @@ public final class NodeRuntime: @unchecked Sendable {
         return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
     }
 
-    /// Restarts `app`'s workers (clearing a `failed` state); audited.
+    /// Restarts `app`'s workers (clearing a `failed` state) after reading its node.toml section again: its grants,
+    /// profile and quotas take effect now. Other apps' sections wait for their own restart. Audited.
     @discardableResult
     public func restart(app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
         guard let entry = lock.withLock({ entries[app] }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
-        guard lock.withLock({ node.apps[app]?.enabled }) != false else {
+        let reloaded: NodeConfig
+        do { reloaded = try NodeConfig.load(path: layout.nodeToml) } catch {
+            throw NodeError(.config, "node.toml does not load, so '\(app)' keeps running as it was: \(error)")
+        }
+        guard reloaded.apps[app]?.enabled != false else {
             throw NodeError(.appLoad, "app '\(app)' is disabled (node.toml apps.\(app).enabled); enable it first")
         }
         if let supervisor = entry.supervisor {
             supervisor.stop()
             for _ in 0..<500 where supervisor.hasLiveThreads { usleep(10_000) }
         }
-        let problem = startApp(app)
+        // This app's section as it is now; the node's other settings stay as loaded.
+        let fresh: NodeConfig = lock.withLock {
+            node.apps[app] = reloaded.apps[app]
+            return node
+        }
+        var problem: String?
+        do { try broker.register(entry.manifest, reloaded: fresh) } catch { problem = error.message }
+        lock.withLock {
+            guard var updated = entries[app] else { return }
+            if let old = updated.supervisor { updated.earlier = updated.earlier.adding(old.footprint) }
+            updated.supervisor = nil
+            updated.attached = false
+            updated.problem = problem
+            updated.profile = nil
+            updated.spec = nil
+            if problem == nil { resolve(&updated) }
+            entries[app] = updated
+        }
+        problem = problem ?? startApp(app)
+        let profileName = lock.withLock { entries[app]?.profile?.name } ?? "?"
         broker.audit.append(actor: actor, app: app, action: "app.restart", decision: problem == nil ? "ok" : "failed",
-                            cause: (problem ?? "restarted by the node owner") + AuditLog.requestSuffix(tag))
+                            cause: (problem ?? "restarted by the node owner with node.toml's [apps.\(app)] as it is now (profile \(profileName))")
+                                + AuditLog.requestSuffix(tag))
         if let problem { throw NodeError(.appLoad, problem) }
         return self.app(app) ?? AppStatus(id: app, name: app, version: "", state: "unknown", profile: "", publicMethods: [], problem: nil)
     }
@@ -430,8 +471,8 @@ public final class NodeRuntime: @unchecked Sendable {
 
     /// Per-app footprints (calls, errors, time, storage, events, denials, deaths).
     public func footprints() -> [(app: String, footprint: AppFootprint)] {
-        let running = lock.withLock { order.compactMap { id in entries[id]?.supervisor.map { (id, $0) } } }
-        return running.map { ($0.0, broker.complete($0.1.footprint, of: $0.0)) }
+        let running = lock.withLock { order.compactMap { id in entries[id].flatMap { e in e.supervisor.map { (id, $0, e.earlier) } } } }
+        return running.map { ($0.0, broker.complete($0.1.footprint.adding($0.2), of: $0.0)) }
     }
 
     private func writeStats() {
