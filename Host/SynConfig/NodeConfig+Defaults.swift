@@ -30,17 +30,22 @@ extension NodeConfig {
             max_events = 1000000           # past this many, the oldest go first
 
             """
-        for m in manifests.sorted(by: { $0.id < $1.id }) {
-            let c = m.capabilities
-            out += "\n[apps.\(m.id)]\nenabled = true\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
-            out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
-            out += "[apps.\(m.id).grants]\n"
-            out += "identity.sign = \(c.identitySign)\nstorage.kv = \(c.storageKV)\nstorage.sql = \(c.storageSQL)\n"
-            out += "timers = \(c.timers)\nnet.peers = \(c.netPeers)\n"
-            out += "net.fetch = \(list(c.netFetch))\n"
-            out += "events.publish = \(list(c.eventsPublish))\nevents.subscribe = \(list(c.eventsSubscribe))\n"
-            out += "messages.publish = \(list(c.messagesPublish))\nmessages.subscribe = \(list(c.messagesSubscribe))\n"
-        }
+        for m in manifests.sorted(by: { $0.id < $1.id }) { out += "\n" + section(granting: m) }
+        return out
+    }
+
+    /// The `[apps.<id>]` section of node.toml for `m`, granting exactly what it requests, under the profile it asks
+    /// for, with the default quotas.
+    public static func section(granting m: AppManifest) -> String {
+        let c = m.capabilities
+        var out = "[apps.\(m.id)]\nenabled = true\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
+        out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
+        out += "[apps.\(m.id).grants]\n"
+        out += "identity.sign = \(c.identitySign)\nstorage.kv = \(c.storageKV)\nstorage.sql = \(c.storageSQL)\n"
+        out += "timers = \(c.timers)\nnet.peers = \(c.netPeers)\n"
+        out += "net.fetch = \(list(c.netFetch))\n"
+        out += "events.publish = \(list(c.eventsPublish))\nevents.subscribe = \(list(c.eventsSubscribe))\n"
+        out += "messages.publish = \(list(c.messagesPublish))\nmessages.subscribe = \(list(c.messagesSubscribe))\n"
         return out
     }
 

@@ -82,3 +82,50 @@ import Testing
         #expect(store?["profile"] as? String == "gatewaytest", "\(apps.text)")
     }
 }
+
+/// `syneroym apps add MANIFEST` adds an app to a running node: its section in node.toml with the grants it
+/// requests, the manifest and library copied beside the others, and the app started, all audited.
+@Suite struct AppsAddTests {
+    @Test func anOwnerAddsAnAppToARunningNode() async throws {
+        let node = try await LiveNode.start()
+        defer { Task { await node.stop() } }
+        // An app built elsewhere, with its manifest beside it.
+        let dir = node.root + "/incoming"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Paths.buildC("Tests/HostileApps/store.c", output: dir + "/libnotes.so", extra: ["-DAPP_ID=\"notes\""])
+        try """
+            [app]
+            id = "notes"
+            name = "Notes"
+            version = "1"
+            abi = 1
+            library = "libnotes.so"
+            [capabilities]
+            storage.kv = true
+            [methods]
+            public = ["put", "get"]
+            """.write(toFile: dir + "/notes.toml", atomically: true, encoding: .utf8)
+        // Through the CLI, signing with the owner's key from a keyring of its own.
+        let config = node.root + "/config"
+        try FileManager.default.createDirectory(atPath: config + "/syneroym/keys", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: node.root + "/keys/owner.key", toPath: config + "/syneroym/keys/owner.key")
+        let added = try Paths.cli(["apps", "add", dir + "/notes.toml", "--as", "owner", "--node", node.base],
+                                     environment: ["XDG_CONFIG_HOME": config])
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("notes: starting") || added.output.contains("notes: running"), "\(added.output)")
+        #expect(added.output.contains("storage.kv = true"))
+        #expect(try await node.request("POST", "/v1/apps/notes/put", body: #""k=v""#).text == "version 1")
+        let toml = try String(contentsOfFile: node.data + "/node.toml", encoding: .utf8)
+        #expect(toml.contains("[apps.notes]\nenabled = true"))
+        #expect(FileManager.default.fileExists(atPath: node.root + "/manifests/notes.toml"))
+        #expect(FileManager.default.fileExists(atPath: node.root + "/manifests/libnotes.so"))
+        let audit = try await node.request("GET", "/v1/admin/audit?limit=20", sign: node.owner)
+        #expect(audit.text.contains(#""action":"app.add""#), "\(audit.text)")
+        // Twice is refused, and a non-owner cannot add anything.
+        let again = try await node.request("POST", "/v1/admin/apps", body: #"{"manifest":"\#(dir)/notes.toml"}"#, sign: node.owner)
+        #expect(again.status == 400 && again.text.contains("already on this node"), "\(again.text)")
+        let stranger = try await node.request("POST", "/v1/admin/apps", body: #"{"manifest":"\#(dir)/notes.toml"}"#,
+                                              sign: try SigningKey.generate())
+        #expect(stranger.status == 403)
+    }
+}

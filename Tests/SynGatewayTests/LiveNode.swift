@@ -217,19 +217,35 @@ enum Paths {
     private static let builds = NSLock()
     nonisolated(unsafe) private static var built: [String: String] = [:]
 
-    static func buildC(_ source: String, output: String) throws {
+    static func buildC(_ source: String, output: String, extra: [String] = []) throws {
         builds.lock()
         defer { builds.unlock() }
-        if built[source] == nil {
+        let key = ([source] + extra).joined(separator: " ")
+        if built[key] == nil {
             let compiled = scratch + "/\(built.count)-" + (source as NSString).lastPathComponent + ".so"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", compiled, root + "/" + source]
+            p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include"] + extra + ["-o", compiled, root + "/" + source]
             try ProcessLauncher.launch(p)
             p.waitUntilExit()
             try #require(p.terminationStatus == 0, "cc failed for \(source)")
-            built[source] = compiled
+            built[key] = compiled
         }
-        if let compiled = built[source] { try FileManager.default.copyItem(atPath: compiled, toPath: output) }
+        if let compiled = built[key] { try FileManager.default.copyItem(atPath: compiled, toPath: output) }
+    }
+
+    /// Runs the `syneroym` CLI; its exit status and output (stdout and stderr together).
+    static func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: products + "/syneroym")
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try ProcessLauncher.launch(p)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
     }
 }

@@ -24,6 +24,23 @@ struct AdminRoutes: Sendable {
             }
             return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
         }
+        // Adds an app from a manifest on this machine: {"manifest": "/absolute/path.toml"}.
+        admin.post("/apps") { request, context in
+            let (actor, body) = try await ownerAndBody(request, context)
+            if let refusal = runtime.auditRefusal() {
+                throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+                  let path = object["manifest"] as? String, path.hasPrefix("/") else {
+                throw APIError(.badRequest, "bad_input", #"the body must be {"manifest": "/absolute/path/to/app.toml"}, a file on the node's machine"#)
+            }
+            let runtime = self.runtime, tag = context.requestID
+            let added = try await Self.offThread { () throws(NodeError) -> NodeRuntime.AddedApp in
+                try runtime.addApp(manifestPath: path, actor: actor, tag: tag)
+            }
+            return GatewayJSON.response(.ok, ["app": added.status.id, "state": added.status.state, "profile": added.status.profile,
+                                              "node_toml": added.section, "request_id": context.requestID])
+        }
         for action in ["enable", "disable", "restart"] {
             admin.post("/apps/{app}/\(action)") { request, context in
                 let actor = try await owner(request, context)
@@ -78,6 +95,11 @@ struct AdminRoutes: Sendable {
 
     /// The verified owner key (base64url) of a signed request; 401 unsigned, 403 signed by a non-owner.
     private func owner(_ request: Request, _ context: GatewayContext) async throws -> String {
+        try await ownerAndBody(request, context).owner
+    }
+
+    /// The verified owner key and the request's body (at most 64 KiB).
+    private func ownerAndBody(_ request: Request, _ context: GatewayContext) async throws -> (owner: String, body: [UInt8]) {
         let body = try await AppRoutes.body(request, limit: 64 * 1024)
         let caller = try signatures.caller(of: request.head, body: body, client: context.channel.remoteAddress)
         guard !caller.isEmpty else {
@@ -90,7 +112,7 @@ struct AdminRoutes: Sendable {
                                         cause: "\(request.method.rawValue) \(request.uri.path): not listed in node.toml [node] owners" + AuditLog.requestSuffix(context.requestID))
             throw APIError(.forbidden, "not_an_owner", "key \(id) is not listed in node.toml [node] owners")
         }
-        return id
+        return (id, body)
     }
 
     /// Runs a blocking management action on its own thread, off the event loops.
@@ -108,7 +130,12 @@ struct AdminRoutes: Sendable {
         switch result {
         case .success(let value): return value
         case .failure(let error):
-            let status: HTTPResponse.Status = error.code == .unknownApp ? .notFound : (error.code == .appLoad ? .conflict : .internalServerError)
+            let status: HTTPResponse.Status = switch error.code {
+            case .unknownApp: .notFound
+            case .appLoad: .conflict
+            case .config: .badRequest
+            default: .internalServerError
+            }
             throw APIError(status, error.code.rawValue, error.message)
         }
     }

@@ -18,10 +18,10 @@ public final class NodeRuntime: @unchecked Sendable {
     private let dispatcher: EventDispatcher
     private let logRing = AppLogRing()
     private let deadlines = CallDeadlines()
-    private let lock = Mutex()
-    private var node: NodeConfig
-    private var entries: [String: AppEntry] = [:]
-    private var order: [String] = []
+    let lock = Mutex()
+    var node: NodeConfig
+    var entries: [String: AppEntry] = [:]
+    var order: [String] = []
     private var timers: [any DispatchSourceTimer] = []
     private var inFlight = 0
     private var stopped = false
@@ -97,7 +97,7 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     /// The profile (the node owner's choice, else the manifest's) and the library of `entry`.
-    private func resolve(_ entry: inout AppEntry) {
+    func resolve(_ entry: inout AppEntry) {
         let manifest = entry.manifest
         let name = node.apps[manifest.id]?.profile ?? manifest.profile
         let path = (layout.profiles as NSString).appendingPathComponent("\(name).toml")
@@ -221,7 +221,7 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     /// Starts (or restarts after a stop) app `id`'s supervisor; the problem if it cannot run.
-    private func startApp(_ id: String) -> String? {
+    func startApp(_ id: String) -> String? {
         guard let entry = lock.withLock({ entries[id] }) else { return "unknown app '\(id)'" }
         if let problem = entry.problem { return problem }
         guard let spec = entry.spec, let profile = entry.profile else { return "app '\(id)' has no worker spec" }

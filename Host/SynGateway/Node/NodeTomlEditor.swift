@@ -24,6 +24,27 @@ enum NodeTomlEditor {
         return config
     }
 
+    /// Appends `section` (whole tables) to node.toml and returns the reloaded configuration; refuses a result that
+    /// does not parse, and leaves the file as it was then.
+    static func append(_ section: String, path: String) throws(NodeError) -> NodeConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw NodeError(.io, "cannot read \(path): \(error.localizedDescription)")
+        }
+        let updated = (text.hasSuffix("\n") || text.isEmpty ? text : text + "\n") + "\n" + section
+        let config: NodeConfig
+        do { config = try NodeConfig.parse(updated, file: path) } catch {
+            throw NodeError(.config, "\(path) would not parse with the new section: \(error)")
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(updated.utf8), attributes: [.posixPermissions: 0o600]),
+              rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw NodeError(.io, "cannot write \(path)")
+        }
+        return config
+    }
+
     /// `text` with `key = value` set in `[table]`: the existing line replaced, else added under the header, else a
     /// new table appended.
     static func setting(_ text: String, table: String, key: String, value: String) -> String {

@@ -5,7 +5,7 @@ import Foundation
 struct Apps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, inspect and manage the node's apps.",
-        subcommands: [AppsList.self, AppsStatus.self, AppsEnable.self, AppsDisable.self, AppsRestart.self, AppsLogs.self,
+        subcommands: [AppsList.self, AppsStatus.self, AppsAdd.self, AppsEnable.self, AppsDisable.self, AppsRestart.self, AppsLogs.self,
                       AppsStats.self])
 }
 
