@@ -20,7 +20,7 @@ public struct GatewaySettings: Sendable, Equatable {
     /// behind a proxy): a signed request's `@authority` must be one of them.
     public var names: [String] = []
     /// Connections one client (an address; an IPv6 /64) may hold open; past it new ones are closed at once.
-    public var maxConnectionsPerClient = 64
+    public var maxConnectionsPerClient = 256
     /// Connections the gateway holds open in all; 0: the open-file limit less 256 kept for databases, workers
     /// and new clients.
     public var maxConnections = 0

@@ -21,7 +21,7 @@ extension NodeConfig {
             signature_window_s = 300       # how old a signature's `created` may be
             signature_future_s = 30        # how far ahead of this node's clock a signature's `created` may be
             replay_cache_entries = 100000  # nonces and signatures remembered against replay (1% of them per client address)
-            max_connections_per_client = 64  # connections one client address may hold open
+            max_connections_per_client = 256 # connections one client address may hold open
             drain_timeout_s = 10           # on SIGTERM/SIGINT, how long calls in flight may finish
             idle_timeout_s = 60            # a connection quiet this long with no request in progress is closed
 

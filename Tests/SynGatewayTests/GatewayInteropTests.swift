@@ -45,7 +45,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try ProcessLauncher.launch(p)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = ProcessLauncher.readAll(out.fileHandleForReading)
         p.waitUntilExit()
         try #require(p.terminationStatus == 0, "sign_requests.py failed")
         let output = try JSONDecoder().decode(Output.self, from: data)

@@ -244,7 +244,7 @@ enum Paths {
         p.standardOutput = out
         p.standardError = out
         try ProcessLauncher.launch(p)
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: ProcessLauncher.readAll(out.fileHandleForReading), as: UTF8.self)
         p.waitUntilExit()
         return (p.terminationStatus, text)
     }

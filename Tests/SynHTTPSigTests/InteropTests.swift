@@ -42,8 +42,8 @@ struct InteropTests {
         process.standardOutput = out
         process.standardError = err
         try ProcessLauncher.launch(process)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        let stdout = ProcessLauncher.readAll(out.fileHandleForReading)
+        let stderr = ProcessLauncher.readAll(err.fileHandleForReading)
         process.waitUntilExit()
         return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
     }

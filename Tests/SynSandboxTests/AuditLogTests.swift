@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import SynBroker
 import SynConfig
 import SynSandbox
@@ -187,7 +188,7 @@ import Testing
         let err = Pipe()
         p.standardError = err
         try TestSupport.launch(p)
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: ProcessLauncher.readAll(err.fileHandleForReading), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("prlimit failed: \(message)") }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import SynBroker
 import Testing
 
@@ -49,7 +50,7 @@ import Testing
         // A guard only: a node that ignored the lock would serve until killed, and the test would then fail.
         let pid = second.processIdentifier
         DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if second.isRunning { kill(pid, SIGKILL) } }
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: ProcessLauncher.readAll(err.fileHandleForReading), as: UTF8.self)
         second.waitUntilExit()
         #expect(second.terminationReason == .exit && second.terminationStatus == 2, "\(stderr)")
         #expect(stderr.contains("in use by syneroym process \(node.pid)"), "\(stderr)")

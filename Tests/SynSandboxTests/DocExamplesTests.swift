@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import Testing
 
 /// The README's and the docs' shell examples, run exactly as printed against a live node, so a document that
@@ -80,7 +81,7 @@ import Testing
         p.standardOutput = out
         p.standardError = out
         try TestSupport.launch(p)
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = String(decoding: ProcessLauncher.readAll(out.fileHandleForReading), as: UTF8.self)
         p.waitUntilExit()
         return (p.terminationStatus, output)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import Testing
 
 /// `syneroym exec` as an app developer runs it: the real binary, real manifests, real workers.
@@ -21,8 +22,8 @@ import Testing
         p.standardOutput = out
         p.standardError = err
         try TestSupport.launch(p)
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = ProcessLauncher.readAll(out.fileHandleForReading)
+        let e = ProcessLauncher.readAll(err.fileHandleForReading)
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                       stderr: String(decoding: e, as: UTF8.self))

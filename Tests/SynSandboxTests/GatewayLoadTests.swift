@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import Testing
 
 /// The gateway under load: a real `syneroym run` holds 1,000 concurrent keep-alive connections driven by
@@ -16,7 +17,7 @@ import Testing
         // The load comes from one address, so its per-client connection cap is raised for it (node.toml
         // [gateway] max_connections_per_client; the cap itself has its own test).
         let node = try ProcessNode.start(apps: [], limits: ["queue_depth": "1024"]) { toml in
-            toml.replacingOccurrences(of: "max_connections_per_client = 64", with: "max_connections_per_client = 2000")
+            toml.replacingOccurrences(of: "max_connections_per_client = 256", with: "max_connections_per_client = 2000")
         }
         defer { node.killIfRunning() }
         let pid = node.process.processIdentifier
@@ -98,7 +99,7 @@ import Testing
         // load.py bounds itself (deadline plus per-request timeouts); the watchdog only guards against a hang.
         let watched = Watched(p)
         DispatchQueue.global().asyncAfter(deadline: .now() + 300) { watched.killIfRunning() }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = ProcessLauncher.readAll(out.fileHandleForReading)
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }

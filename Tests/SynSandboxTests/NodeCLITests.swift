@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,7 @@ import Testing
         p.standardOutput = out
         p.standardError = err
         try TestSupport.launch(p)
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = ProcessLauncher.readAll(out.fileHandleForReading), e = ProcessLauncher.readAll(err.fileHandleForReading)
         p.waitUntilExit()
         return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }

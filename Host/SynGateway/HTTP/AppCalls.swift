@@ -39,7 +39,7 @@ struct AppCalls: Sendable {
         do throws(APIError) {
             if let problem = HostHeader.problem(request) { throw problem }
             // A signature is checked (and remembered against replay) only for a call that reaches a real app.
-            guard runtime.app(app) != nil else {
+            guard runtime.hasApp(app) else {
                 throw APIError(.notFound, "unknown_app", "no app '\(app)' on this node (GET /v1/apps lists them)")
             }
             caller = try signatures.caller(of: request, body: body, client: client)

@@ -1,7 +1,5 @@
+import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// How many of an app's log lines the node writes: a token bucket of `perSecond` lines a second, holding at most
 /// twice that. Lines past it are dropped and counted; the next line let through reports how many went.
@@ -42,9 +40,5 @@ final class LogBudget: Sendable {
     /// Every line dropped so far.
     var droppedTotal: Int { state.withLock { $0.droppedTotal } }
 
-    static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+    static func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }

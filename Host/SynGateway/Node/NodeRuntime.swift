@@ -379,6 +379,9 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     /// One app, or nil.
+    /// Whether the node has an app `id` (enabled or not): one dictionary lookup, for every request.
+    public func hasApp(_ id: String) -> Bool { lock.withLock { entries[id] != nil } }
+
     public func app(_ id: String) -> AppStatus? {
         lock.withLock { entries[id].map { status($0, enabled: node.apps[id]?.enabled ?? true) } }
     }

@@ -28,7 +28,7 @@ struct BenchSig: ParsableCommand {
             let base = Array("\"@method\": POST\n\"@authority\": 127.0.0.1:7420\n\"@target-uri\": \(url)\n\"content-digest\": \(headers.contentDigest ?? "")\n\"@signature-params\": \(headers.signatureInput.dropFirst(5))".utf8)
             bases.append((base, key.sign(base)))
         }
-        let verifier = SignatureVerifier(configuration: .init(window: 300), replayCache: ReplayCache(capacity: 2 * requests + 16))
+        let verifier = SignatureVerifier(configuration: .init(window: 300), replayCache: ReplayCache(capacity: 2 * requests + 16, perClient: 2 * requests + 16))
         var full: [Double] = [], floor: [Double] = []
         for round in 0..<10 {
             let slice = (round * requests / 10)..<((round + 1) * requests / 10)
