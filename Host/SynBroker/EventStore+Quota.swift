@@ -63,6 +63,8 @@ extension EventStore {
     /// Whether `bytes` more of `app`'s events fit (making room from its delivered ones); why not, if they do not.
     func admitEvent(_ app: String, bytes: Int64) -> String? {
         lock.withLock {
+            // The usual case needs no transaction: the events fit.
+            guard let quota = quotas[app], (usage[app]?.events ?? 0) + bytes > quota.eventBytes else { return nil }
             do throws(SQLiteError) {
                 try db.beginImmediate()
                 let why = try roomForEventLocked(app, bytes: bytes)
