@@ -181,11 +181,8 @@ public final class AuditLog: @unchecked Sendable {
     /// The most recent entries of the log in `node.db` at `path`, newest last, read without writing anything
     /// (a running node may hold the directory).
     public static func recent(path: String, limit: Int) throws(BrokerError) -> [AuditEntry] {
-        var options = Database.Options()
-        options.readOnly = true
-        options.create = false
         do {
-            let db = try Database(path: path, options: options)
+            let db = try AuditVerifier.openReadOnly(path)
             defer { db.close() }
             return try AuditVerifier.entries(db, limit: limit)
         } catch { throw BrokerError(.storage, "cannot read the audit log \(path): \(error)") }

@@ -66,11 +66,16 @@ public enum AuditVerifier {
         return nil
     }
 
-    private static func entryHash(path: String, seq: Int64) throws(SQLiteError) -> [UInt8]? {
+    /// `node.db` opened read-only, creating nothing (a running node may hold it).
+    static func openReadOnly(_ path: String) throws(SQLiteError) -> Database {
         var options = Database.Options()
         options.readOnly = true
         options.create = false
-        let db = try Database(path: path, options: options)
+        return try Database(path: path, options: options)
+    }
+
+    private static func entryHash(path: String, seq: Int64) throws(SQLiteError) -> [UInt8]? {
+        let db = try openReadOnly(path)
         defer { db.close() }
         guard let row = try db.query("SELECT hash FROM audit WHERE seq = ?", [.integer(seq)]).first,
               case .blob(let hash) = row[0] else { return nil }
@@ -79,11 +84,8 @@ public enum AuditVerifier {
 
     /// The chain and the checkpoints alone.
     static func verifyChain(path: String, nodePublicKey: [UInt8]) throws(BrokerError) -> Report {
-        var options = Database.Options()
-        options.readOnly = true
-        options.create = false
         do {
-            let db = try Database(path: path, options: options)
+            let db = try openReadOnly(path)
             defer { db.close() }
             let all = try entries(db, limit: nil)
             var previous = [UInt8](repeating: 0, count: 32)

@@ -15,12 +15,7 @@ enum NodeTomlEditor {
         do { config = try NodeConfig.parse(updated, file: path) } catch {
             throw NodeError(.config, "\(path) would not parse after setting apps.\(app).enabled: \(error)")
         }
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(updated.utf8), attributes: [.posixPermissions: 0o600]),
-              rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw NodeError(.io, "cannot write \(path)")
-        }
+        try replace(path, with: updated)
         return config
     }
 
@@ -36,13 +31,18 @@ enum NodeTomlEditor {
         do { config = try NodeConfig.parse(updated, file: path) } catch {
             throw NodeError(.config, "\(path) would not parse with the new section: \(error)")
         }
+        try replace(path, with: updated)
+        return config
+    }
+
+    /// Replaces the file at `path` with `text` atomically (a private temporary file, then rename).
+    private static func replace(_ path: String, with text: String) throws(NodeError) {
         let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(updated.utf8), attributes: [.posixPermissions: 0o600]),
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]),
               rename(temporary, path) == 0 else {
             unlink(temporary)
             throw NodeError(.io, "cannot write \(path)")
         }
-        return config
     }
 
     /// `text` with `key = value` set in `[table]`: the existing line replaced, else added under the header, else a
