@@ -32,6 +32,11 @@ public struct GatewaySettings: Sendable, Equatable {
 
     public init() {}
 
+    /// `host:port` as a `Host` header or URL carries it, bracketing an IPv6 address (`[::1]:7420`).
+    public static func authority(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
     /// The `listen` address split into host and port.
     public var hostAndPort: (host: String, port: Int)? {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),

@@ -236,16 +236,6 @@ enum Paths {
 
     /// Runs the `syneroym` CLI; its exit status and output (stdout and stderr together).
     static func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: products + "/syneroym")
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try ProcessLauncher.launch(p)
-        let text = String(decoding: ProcessLauncher.readAll(out.fileHandleForReading), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        try ProcessLauncher.run(products + "/syneroym", arguments, environment: environment)
     }
 }

@@ -182,15 +182,8 @@ import Testing
         """
 
     static func setFileSizeLimit(_ pid: Int32, _ limit: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        p.arguments = ["--pid", "\(pid)", "--fsize=\(limit):unlimited"]
-        let err = Pipe()
-        p.standardError = err
-        try TestSupport.launch(p)
-        let message = String(decoding: ProcessLauncher.readAll(err.fileHandleForReading), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestFailure("prlimit failed: \(message)") }
+        let r = try ProcessLauncher.run("/usr/bin/prlimit", ["--pid", "\(pid)", "--fsize=\(limit):unlimited"])
+        guard r.status == 0 else { throw TestFailure("prlimit failed: \(r.output)") }
     }
 
     @Test func aNodeThatCannotAuditRefusesWorkUntilItCan() throws {

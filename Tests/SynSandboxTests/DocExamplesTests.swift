@@ -72,18 +72,7 @@ import Testing
             .filter { !$0.hasPrefix("make ") }.joined(separator: "\n")
         let path = dir + "/\(name).sh"
         try ("shopt -s expand_aliases\nset -euo pipefail\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [path]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        p.environment = ProcessInfo.processInfo.environment.merging(["HOME": home]) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try TestSupport.launch(p)
-        let output = String(decoding: ProcessLauncher.readAll(out.fileHandleForReading), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, output)
+        return try ProcessLauncher.run("/bin/bash", [path], environment: ["HOME": home], directory: dir)
     }
 
     @Test func everyListedExampleRunsAsPrinted() throws {

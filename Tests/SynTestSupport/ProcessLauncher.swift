@@ -29,3 +29,23 @@ extension ProcessLauncher {
         }
     }
 }
+
+extension ProcessLauncher {
+    /// Runs `executable` with `arguments` to its end (environment: this process's, with `environment` on top; in
+    /// `directory` when given); its exit status and its stdout and stderr together.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           directory: String? = nil) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try launch(p)
+        let output = String(decoding: readAll(out.fileHandleForReading), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, output)
+    }
+}

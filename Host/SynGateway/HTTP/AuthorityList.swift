@@ -1,4 +1,5 @@
 import NIOCore
+import SynConfig
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ final class AuthorityList: Sendable {
     }
 
     /// `host:port`, bracketing an IPv6 address.
-    static func join(_ host: String, _ port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    static func join(_ host: String, _ port: Int) -> String { GatewaySettings.authority(host: host, port: port) }
 
     /// The host and port of `host[:port]` (`[v6]:port` too).
     static func split(_ authority: String) -> (host: String, port: Int?) {

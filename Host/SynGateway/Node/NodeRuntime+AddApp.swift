@@ -37,10 +37,7 @@ extension NodeRuntime {
             node.apps[id] = reloaded.apps[id]
             return node
         }
-        var entry = AppEntry(manifest: manifest)
-        do { try broker.register(manifest, reloaded: fresh) } catch { entry.problem = error.message }
-        if entry.problem == nil { resolve(&entry) }
-        let added = entry
+        let added = preparedEntry(manifest, config: fresh)
         lock.withLock {
             entries[id] = added
             order.append(id)

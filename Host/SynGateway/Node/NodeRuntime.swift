@@ -79,10 +79,7 @@ public final class NodeRuntime: @unchecked Sendable {
         do { broker = try Broker(dataDirectory: layout.data, node: node, lock: directoryLock) } catch { throw NodeError(.storage, error.message) }
         dispatcher = EventDispatcher(store: broker.events)
         for manifest in manifests where entries[manifest.id] == nil {
-            var entry = AppEntry(manifest: manifest)
-            do { try broker.register(manifest) } catch { entry.problem = error.message }
-            if entry.problem == nil { resolve(&entry) }
-            entries[manifest.id] = entry
+            entries[manifest.id] = preparedEntry(manifest, config: node)
             order.append(manifest.id)
         }
         let dispatcher = self.dispatcher
@@ -97,9 +94,19 @@ public final class NodeRuntime: @unchecked Sendable {
     }
 
     /// The profile (the node owner's choice, else the manifest's) and the library of `entry`.
-    func resolve(_ entry: inout AppEntry) {
+    /// A fresh entry for `manifest`: registered with the broker under `config` (node.toml as loaded, or as read
+    /// again by `apps restart` and `apps add`), its profile and library resolved, or the problem that stops it.
+    /// Reads files, so it is called without the lock.
+    func preparedEntry(_ manifest: AppManifest, config: NodeConfig) -> AppEntry {
+        var entry = AppEntry(manifest: manifest)
+        do { try broker.register(manifest, reloaded: config) } catch { entry.problem = error.message }
+        if entry.problem == nil { resolve(&entry, config: config) }
+        return entry
+    }
+
+    func resolve(_ entry: inout AppEntry, config: NodeConfig) {
         let manifest = entry.manifest
-        let name = node.apps[manifest.id]?.profile ?? manifest.profile
+        let name = config.apps[manifest.id]?.profile ?? manifest.profile
         let path = (layout.profiles as NSString).appendingPathComponent("\(name).toml")
         do {
             let profile = try SandboxProfile.load(path: path)
@@ -444,20 +451,12 @@ public final class NodeRuntime: @unchecked Sendable {
             node.apps[app] = reloaded.apps[app]
             return node
         }
-        var problem: String?
-        do { try broker.register(entry.manifest, reloaded: fresh) } catch { problem = error.message }
+        var prepared = preparedEntry(entry.manifest, config: fresh)
         lock.withLock {
-            guard var updated = entries[app] else { return }
-            if let old = updated.supervisor { updated.earlier = updated.earlier.adding(old.footprint) }
-            updated.supervisor = nil
-            updated.attached = false
-            updated.problem = problem
-            updated.profile = nil
-            updated.spec = nil
-            if problem == nil { resolve(&updated) }
-            entries[app] = updated
+            prepared.earlier = entries[app].map { e in e.supervisor.map { e.earlier.adding($0.footprint) } ?? e.earlier } ?? AppFootprint()
+            entries[app] = prepared
         }
-        problem = problem ?? startApp(app)
+        let problem = prepared.problem ?? startApp(app)
         let profileName = lock.withLock { entries[app]?.profile?.name } ?? "?"
         broker.audit.append(actor: actor, app: app, action: "app.restart", decision: problem == nil ? "ok" : "failed",
                             cause: (problem ?? "restarted by the node owner with node.toml's [apps.\(app)] as it is now (profile \(profileName))")

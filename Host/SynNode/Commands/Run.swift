@@ -56,8 +56,7 @@ struct Run: AsyncParsableCommand {
         let address = settings.hostAndPort
         let metrics = GatewayMetrics()
         let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address) { port in
-            let host = address?.host ?? "127.0.0.1"
-            runtime.broker.directoryLock.record(address: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+            runtime.broker.directoryLock.record(address: GatewaySettings.authority(host: address?.host ?? "127.0.0.1", port: port))
             logger.notice("gateway listening", metadata: ["address": "\(address?.host ?? "127.0.0.1"):\(port)",
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])
         }

@@ -29,7 +29,7 @@ struct ClientOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else { return "http://127.0.0.1:7420" }
         let config = try NodeSetup.load(path)
         guard let (host, port) = config.gateway.hostAndPort else { return "http://127.0.0.1:7420" }
-        return "http://" + Self.reachable(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        return "http://" + Self.reachable(GatewaySettings.authority(host: host, port: port))
     }
 
     /// `host:port` as a client reaches it: a node listening on every address is reached on loopback.
