@@ -52,12 +52,14 @@ let package = Package(
         // Node and app identity over libsodium: ed25519 keys, key files, domain-separated signatures.
         .target(name: "SynSodium", dependencies: ["CSynSodium"], path: "Host/SynSodium"),
         // SQLite connections, statements, the app-database policy (authorizer) and quotas.
-        .target(name: "SynSQLite", dependencies: ["CSynSQLite"], path: "Host/SynSQLite"),
+        .target(name: "SynSQLite", dependencies: ["CSynSQLite", "SynSystem"], path: "Host/SynSQLite"),
+        // The OS primitives the host's and the worker's threads share: clocks, threads, a lock with a condition.
+        .target(name: "SynSystem", dependencies: ["CSynSys"], path: "Host/SynSystem"),
         // Text encodings shared by the host and the worker: JSON validation and quoting, standard base64.
         .target(name: "SynText", path: "Host/SynText"),
         // The app's own database, run inside its worker: KV, SQL with JSON parameters and rows, one transaction
         // per call, and the outbox of events and timers.
-        .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynText", "SynWire"], path: "Host/SynAppStore"),
+        .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynSystem", "SynText", "SynWire"], path: "Host/SynAppStore"),
         // Frames on the host<->worker link, shared by both sides.
         .target(name: "SynWire", path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
@@ -65,17 +67,23 @@ let package = Package(
             "SynWire", "SynSodium", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
         ], path: "Host/SynConfig"),
         // Host side: spawning, cgroups, the worker link, death classification, supervision.
-        .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "SynAppStore", "CSynSys", "CSynSeccomp"],
+        .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "SynAppStore", "SynSystem", "CSynSys", "CSynSeccomp"],
                 path: "Host/SynSandbox"),
         // The capability broker: policy checks, storage, identity, per-request transactions.
-        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "SynText",
+        .target(name: "SynBroker", dependencies: ["SynSandbox", "SynSystem", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "SynText",
                                                 "SynAppStore", "PluginABI"],
                 path: "Host/SynBroker"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium", "SynText"], path: "Host/SynHTTPSig"),
-        // The node (apps, lifecycle, management actions) and its HTTP gateway.
+        // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
+        .target(name: "SynRuntime", dependencies: [
+            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "CSynSys",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Host/SynRuntime"),
+        // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
         .target(name: "SynGateway", dependencies: [
-            "SynSandbox", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
+            "SynRuntime", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -92,8 +100,8 @@ let package = Package(
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
-            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynHTTPSig",
-            "SynText", "SynAppStore",
+            "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynRuntime", "SynHTTPSig",
+            "SynText", "SynAppStore", "SynSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +127,7 @@ let package = Package(
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
         .testTarget(name: "SynGatewayTests", dependencies: [
-            "SynGateway", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite", "SynTestSupport",
+            "SynGateway", "SynRuntime", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite", "SynSystem", "SynTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),
@@ -131,7 +139,7 @@ let package = Package(
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
-        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite",
+        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "SynSystem",
                                                     "SynTestSupport"],
                     path: "Tests/SynSandboxTests"),
     ]
@@ -141,7 +149,7 @@ let package = Package(
 let cTargets: Set<String> = ["PluginABI", "CSynSys"]
 // Every worker maps what it links, so the modules inside it leave out the runtime libraries Swift links by default
 // and they never use (concurrency, regex): about 0.3 MB less per worker. An app that uses them links them itself.
-let workerModules: Set<String> = ["SynWorker", "SynAppStore", "SynSQLite", "SynText", "SynWire"]
+let workerModules: Set<String> = ["SynWorker", "SynAppStore", "SynSQLite", "SynSystem", "SynText", "SynWire"]
 for target in package.targets where workerModules.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags([
         "-Xfrontend", "-disable-implicit-concurrency-module-import",

@@ -1,5 +1,6 @@
 import SynSQLite
 import SynText
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -110,13 +111,13 @@ public final class AppStore {
     // MARK: - One transaction per call
 
     /// How much of the call in progress's time is left, nanoseconds.
-    public var timeLeftNs: Int64 { callDeadlineNs - Self.nowNs() }
+    public var timeLeftNs: Int64 { callDeadlineNs - MonotonicClock.nowNs() }
     /// How long a call may run.
     public var callTimeoutNs: Int64 { Int64(callTimeoutMs) * 1_000_000 }
 
     /// A call starts now: nothing is begun until it uses storage.
     public func beginCall() {
-        callDeadlineNs = Self.nowNs() + callTimeoutNs
+        callDeadlineNs = MonotonicClock.nowNs() + callTimeoutNs
         lost = nil
     }
 
@@ -359,11 +360,6 @@ public final class AppStore {
         }
     }
 
-    static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 }
 
 @available(*, unavailable)

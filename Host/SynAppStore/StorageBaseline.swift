@@ -1,3 +1,4 @@
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ public final class StorageBaseline {
     /// ... as the benchmark app writes them, asking for each new version or not. Returns the elapsed nanoseconds.
     public func puts(first: Int, requests: Int, putsPerRequest: Int, wantVersion: Bool) throws(StoreFailure) -> UInt64 {
         let value = [UInt8](repeating: 1, count: 64)
-        let start = AppStore.nowNs()
+        let start = MonotonicClock.nowNs()
         for request in 0..<requests {
             store.beginCall()
             for i in (first + request * putsPerRequest)..<(first + (request + 1) * putsPerRequest) {
@@ -26,7 +27,7 @@ public final class StorageBaseline {
             }
             if let failure = store.endCall(commit: true) { throw failure }
         }
-        return UInt64(AppStore.nowNs() - start)
+        return UInt64(MonotonicClock.nowNs() - start)
     }
 
     /// The SQLite work of one put+get request alone: `rounds` transactions, each one blind put and one get of the
@@ -39,12 +40,12 @@ public final class StorageBaseline {
         var times: [UInt64] = []
         times.reserveCapacity(rounds)
         for _ in 0..<rounds {
-            let t0 = AppStore.nowNs()
+            let t0 = MonotonicClock.nowNs()
             store.beginCall()
             _ = try store.put(key: key, value: value, ifVersion: 0, wantVersion: false)
             _ = try store.get(key: key)
             if let failure = store.endCall(commit: true) { throw failure }
-            times.append(UInt64(AppStore.nowNs() - t0))
+            times.append(UInt64(MonotonicClock.nowNs() - t0))
         }
         return times
     }

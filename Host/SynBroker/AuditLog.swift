@@ -2,6 +2,7 @@ import Synchronization
 import SynSodium
 import SynSQLite
 import SynSandbox
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,21 +16,14 @@ import Glibc
 ///
 /// If an entry cannot be written the log is *failing*: `failure` says since when and why, and the node refuses
 /// what it would have to audit until a later write succeeds; that write first records how many entries were lost.
-public final class AuditLog: @unchecked Sendable {
+public final class AuditLog: Sendable {
     public static let checkpointInterval: Int64 = 64
     /// How often a failing log may be retried by `retryIfFailing`.
     static let retryIntervalNs: Int64 = 1_000_000_000
-    private let lock = Mutex()
-    private let db: Database
-    private let headPath: String?
-    private let sign: @Sendable ([UInt8]) -> [UInt8]
-    private var lastSeq: Int64 = 0
-    private var lastHash = [UInt8](repeating: 0, count: 32)
-    private var lastCheckpoint: Int64 = 0
-    private var failing: Failure? { didSet { failingFlag.store(failing != nil, ordering: .relaxed) } }
-    /// `failing != nil`, readable without the lock on every call.
+    private let state: Mutex<AuditWriter>
+    /// Whether the log is failing, readable without the lock on every call.
     private let failingFlag = Atomic<Bool>(false)
-    private var lastRetryNs: Int64 = 0
+    private let headPath: String?
 
     /// Why entries cannot be written, since when, and how many were lost.
     public struct Failure: Sendable, Equatable {
@@ -41,16 +35,21 @@ public final class AuditLog: @unchecked Sendable {
     /// Opens `path` (creating the tables). `sign` signs checkpoints and heads with the node key (node domain);
     /// `headPath` is where the latest signed head is kept (nil: nowhere, for read-only tools).
     public init(path: String, headPath: String? = nil, sign: @escaping @Sendable ([UInt8]) -> [UInt8]) throws(BrokerError) {
-        self.sign = sign
         self.headPath = headPath
-        do {
-            db = try Database(path: path)
-            try db.execute(Self.schema)
-            (lastSeq, lastHash) = try Self.last(db)
-            if let row = try db.query("SELECT max(seq) FROM audit_checkpoint").first, case .integer(let seq) = row[0] {
-                lastCheckpoint = seq
-            }
-        } catch { throw BrokerError(.storage, "audit log \(path): \(error)") }
+        let writer: AuditWriter
+        do { writer = try AuditWriter(path: path, headPath: headPath, sign: sign) } catch {
+            throw BrokerError(.storage, "audit log \(path): \(error)")
+        }
+        state = Mutex(writer)
+    }
+
+    /// Runs `body` with the writer, under the lock, and publishes whether the log is failing.
+    private func locked<R>(_ body: (inout AuditWriter) -> R) -> R {
+        state.withLock { writer in
+            let result = body(&writer)
+            failingFlag.store(writer.failing != nil, ordering: .relaxed)
+            return result
+        }
     }
 
     static let schema = """
@@ -61,100 +60,36 @@ public final class AuditLog: @unchecked Sendable {
             signature BLOB NOT NULL, time_ns INTEGER NOT NULL);
         """
 
-    /// The last entry's sequence number and hash as the database has them (0 and zeros for an empty log).
-    private static func last(_ db: Database) throws(SQLiteError) -> (Int64, [UInt8]) {
-        guard let row = try db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").first,
-              case .integer(let seq) = row[0], case .blob(let hash) = row[1] else {
-            return (0, [UInt8](repeating: 0, count: 32))
-        }
-        return (seq, hash)
-    }
-
     /// Appends one entry; returns its sequence number, or 0 if it could not be written (the log is then failing).
     @discardableResult
     public func append(actor: String, app: String, action: String, decision: String, cause: String) -> Int64 {
-        lock.withLock {
-            guard recoverLocked() else {
-                failing?.lost += 1
+        locked { writer in
+            guard writer.recover() else {
+                writer.failing?.lost += 1
                 return 0
             }
-            return appendLocked(actor: actor, app: app, action: action, decision: decision, cause: cause)
-        }
-    }
-
-    /// A failing log first records how many entries it lost; true when the log is writable again (or was).
-    private func recoverLocked() -> Bool {
-        guard let failure = failing else { return true }
-        let gap = "\(failure.lost) entr\(failure.lost == 1 ? "y" : "ies") could not be written since "
-            + "\(failure.sinceNs / 1_000_000_000) (Unix s): \(failure.reason)"
-        guard appendLocked(actor: "node", app: "", action: "audit.recovered", decision: "ok", cause: gap) > 0 else {
-            return false
-        }
-        failing = nil
-        return true
-    }
-
-    private func appendLocked(actor: String, app: String, action: String, decision: String, cause: String) -> Int64 {
-        let time = Self.nowNs()
-        let cause = String(cause.prefix(2000))
-        do {
-            let (seq, hash) = try db.transaction { () throws(SQLiteError) -> (Int64, [UInt8]) in
-                let (previousSeq, previousHash) = try Self.last(db)
-                let seq = previousSeq + 1
-                let hash = AuditEntry.hash(seq: seq, timeNs: time, actor: actor, app: app, action: action,
-                                           decision: decision, cause: cause, previousHash: previousHash)
-                _ = try db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [.integer(seq), .integer(time), .text(actor), .text(app), .text(action),
-                                    .text(decision), .text(cause), .blob(previousHash), .blob(hash)])
-                return (seq, hash)
-            }
-            lastSeq = seq
-            lastHash = hash
-            if seq - lastCheckpoint >= Self.checkpointInterval { checkpointLocked() }
-            return seq
-        } catch {
-            if failing == nil {
-                failing = Failure(sinceNs: time, lost: 1, reason: "\(error)")
-                let line = "syneroym: cannot append to the audit log, refusing audited work until it can: \(error)\n"
-                _ = line.withCString { write(2, $0, strlen($0)) }
-            }
-            return 0
+            return writer.append(actor: actor, app: app, action: action, decision: decision, cause: cause)
         }
     }
 
     /// Why the log cannot be written, or nil when it can.
-    public var failure: Failure? { lock.withLock { failing } }
+    public var failure: Failure? { state.withLock { $0.failing } }
 
     /// Whether the log can be written now: a failing log is retried (at most once a second) by recording the gap.
     public func retryIfFailing() -> Bool {
         guard failingFlag.load(ordering: .relaxed) else { return true }
-        return lock.withLock {
-            guard failing != nil else { return true }
-            let now = Self.nowNs()
-            guard now - lastRetryNs >= Self.retryIntervalNs else { return false }
-            lastRetryNs = now
-            return recoverLocked()
+        return locked { writer in
+            guard writer.failing != nil else { return true }
+            let now = MonotonicClock.nowNs()
+            guard now - writer.lastRetryNs >= Self.retryIntervalNs else { return false }
+            writer.lastRetryNs = now
+            return writer.recover()
         }
     }
 
     /// Signs the latest entry now if it is not signed yet (also done every `checkpointInterval` entries and on
     /// close). The node calls this every few seconds.
-    public func checkpoint() { lock.withLock { checkpointLocked() } }
-
-    private func checkpointLocked() {
-        guard lastSeq > lastCheckpoint else { return }
-        let now = Self.nowNs()
-        let signature = sign(AuditEntry.checkpointMessage(seq: lastSeq, hash: lastHash))
-        guard (try? db.execute("INSERT INTO audit_checkpoint VALUES (?, ?, ?, ?)",
-                               [.integer(lastSeq), .blob(lastHash), .blob(signature), .integer(now)])) != nil else { return }
-        lastCheckpoint = lastSeq
-        guard let headPath else { return }
-        let head = AuditHead(seq: lastSeq, timeNs: now, hash: lastHash, sign: sign)
-        do { try head.store(path: headPath) } catch {
-            let line = "syneroym: cannot keep the audit head: \(error.message)\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
-        }
-    }
+    public func checkpoint() { state.withLock { $0.checkpoint() } }
 
     /// The latest signed head this log wrote, if any.
     public func head() -> AuditHead? {
@@ -167,15 +102,15 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Checkpoints and closes.
     public func close() {
-        lock.withLock {
-            checkpointLocked()
-            db.close()
+        state.withLock { writer in
+            writer.checkpoint()
+            writer.db.close()
         }
     }
 
     /// The most recent entries, newest last.
     public func recent(_ limit: Int) -> [AuditEntry] {
-        lock.withLock { (try? AuditVerifier.entries(db, limit: limit)) ?? [] }
+        state.withLock { (try? AuditVerifier.entries($0.db, limit: limit)) ?? [] }
     }
 
     /// The most recent entries of the log in `node.db` at `path`, newest last, read without writing anything
@@ -186,11 +121,5 @@ public final class AuditLog: @unchecked Sendable {
             defer { db.close() }
             return try AuditVerifier.entries(db, limit: limit)
         } catch { throw BrokerError(.storage, "cannot read the audit log \(path): \(error)") }
-    }
-
-    static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -6,6 +6,8 @@ import SynSodium
 import SynSQLite
 import SynText
 public import SynWire
+import Synchronization
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,14 +30,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     public let events: EventStore
     /// Called after a request's events or timers were committed (the dispatcher wakes up).
     public var onCommit: @Sendable () -> Void {
-        get { lock.withLock { commitHook } }
-        set { lock.withLock { commitHook = newValue } }
+        get { state.withLock { st in st.commitHook } }
+        set { state.withLock { st in st.commitHook = newValue } }
     }
-    private var commitHook: @Sendable () -> Void = {}
-    /// Denials and committed events per app.
-    private var counters: [String: (denials: Int, events: Int)] = [:]
-    /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
-    private var requestDenials: [UInt64: Int] = [:]
     static let maxAuditedDenials = 10
     static let maxEventPayload = 64 * 1024
     /// What one request may emit; the events and timers themselves wait in the app's outbox, in its database.
@@ -44,24 +41,18 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Timers one app may have pending at once.
     static let maxPendingTimers = 10_000
     static let maxTimerDelayMs = UInt64(SYN_TIMER_MAX_DELAY_MS)
-    /// What each request in flight has emitted so far: events and timers, and their bytes.
-    private var emitted: [UInt64: (items: Int, timers: Int, bytes: Int)] = [:]
-    /// What each request in flight has handed over from its outbox: hand-overs, rows and bytes. A worker hands over
-    /// at most `maxOutboxRowsPerCall` rows per call, twice what one call may emit, so a backlog drains and a worker
-    /// that forges rows stores no more than an honest one.
-    private var handedOver: [UInt64: (calls: Int, rows: Int, bytes: Int)] = [:]
+    /// A worker hands over at most `maxOutboxRowsPerCall` rows per call, twice what one call may emit, so a backlog
+    /// drains and a worker that forges rows stores no more than an honest one.
     static let maxOutboxRowsPerCall = 2 * maxOutboxItems
     static let maxOutboxBytesPerCall = 2 * maxOutboxBytes
     static let maxOutboxCallsPerCall = 16
-    /// Who recent calls that emitted acted for, so outbox rows are attributed by the host, not by the app.
-    private var callers = RecentCallers(capacity: 4096)
 
     /// Counts one more event or timer of `bytes` against request `id`'s allowance.
     private func reserveOutbox(_ id: UInt64, bytes: Int, timer: Bool, slot: String) throws(BrokerFailure) {
-        let ok: Bool = lock.withLock {
-            let used = emitted[id] ?? (0, 0, 0)
+        let ok: Bool = state.withLock { st in
+            let used = st.emitted[id] ?? (0, 0, 0)
             guard used.items < Self.maxOutboxItems && used.bytes + bytes <= Self.maxOutboxBytes else { return false }
-            emitted[id] = (used.items + 1, used.timers + (timer ? 1 : 0), used.bytes + bytes)
+            st.emitted[id] = (used.items + 1, used.timers + (timer ? 1 : 0), used.bytes + bytes)
             return true
         }
         guard ok else {
@@ -70,8 +61,23 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         }
     }
     private let node: NodeConfig
-    private let lock = Mutex()
-    private var apps: [String: AppState] = [:]
+    private let state = Mutex(State())
+
+    /// What changes as apps are registered and requests run.
+    private struct State {
+        var apps: [String: AppState] = [:]
+        var commitHook: @Sendable () -> Void = {}
+        /// Denials and committed events per app.
+        var counters: [String: (denials: Int, events: Int)] = [:]
+        /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
+        var requestDenials: [UInt64: Int] = [:]
+        /// What each request in flight has emitted so far: events and timers, and their bytes.
+        var emitted: [UInt64: (items: Int, timers: Int, bytes: Int)] = [:]
+        /// What each request in flight has handed over from its outbox: hand-overs, rows and bytes.
+        var handedOver: [UInt64: (calls: Int, rows: Int, bytes: Int)] = [:]
+        /// Who recent calls that emitted acted for, so outbox rows are attributed by the host, not by the app.
+        var callers = RecentCallers(capacity: 4096)
+    }
     /// Largest message the broker accepts from an app.
     static let maxValue = 1 << 20
 
@@ -123,8 +129,8 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             let quota = UInt64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
             storage = WorkerStorage(directory: dir, quotaBytes: quota, kv: kv, sql: sql)
         }
-        let state = AppState(policy: policy, key: key, storage: storage)
-        lock.withLock { apps[manifest.id] = state }
+        let registered = AppState(policy: policy, key: key, storage: storage)
+        state.withLock { st in st.apps[manifest.id] = registered }
         let settings = node.apps[manifest.id] ?? NodeConfig.App()
         events.setQuota(.init(eventBytes: Int64(settings.eventsQuotaMB) << 20, timerBytes: Int64(settings.timersQuotaMB) << 20,
                               eventsKey: "apps.\(manifest.id).events_quota_mb", timersKey: "apps.\(manifest.id).timers_quota_mb"),
@@ -133,7 +139,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     /// The app's database files and grants, and the node's cursor of its outbox, for its workers.
     public func storage(for app: String) -> WorkerStorage? {
-        guard var storage = lock.withLock({ apps[app]?.storage }) else { return nil }
+        guard var storage = state.withLock({ st in st.apps[app]?.storage }) else { return nil }
         if let cursor = events.outboxCursor(app: app) {
             storage.cursorEpoch = cursor.epoch
             storage.cursorSeq = cursor.seq
@@ -144,7 +150,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Adds the broker's share of an app's footprint: denials, committed events and its database's size.
     public func complete(_ footprint: AppFootprint, of app: String) -> AppFootprint {
         var f = footprint
-        let c = lock.withLock { counters[app] ?? (0, 0) }
+        let c = state.withLock { st in st.counters[app] ?? (0, 0) }
         f.denials = c.denials
         f.eventsEmitted = c.events
         // Sizes from the file system: the host does not open a database the app wrote.
@@ -166,12 +172,12 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     /// The app's public key, if registered.
-    public func publicKey(of app: String) -> [UInt8]? { lock.withLock { apps[app]?.key.publicKey } }
+    public func publicKey(of app: String) -> [UInt8]? { state.withLock { st in st.apps[app]?.key.publicKey } }
 
     // MARK: - HostCallHandler
 
     public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
-        guard let app = lock.withLock({ apps[context.app] }) else {
+        guard let app = state.withLock({ st in st.apps[context.app] }) else {
             return (BrokerStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
         }
         do {
@@ -186,10 +192,10 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Audits a denial or refusal of request `context`: the first `maxAuditedDenials` one by one, the rest summed
     /// up when the call ends.
     private func auditDenial(_ context: HostCallContext, action: String, decision: String, cause: String) {
-        let nth: Int = lock.withLock {
-            counters[context.app, default: (0, 0)].denials += 1
-            requestDenials[context.requestID, default: 0] += 1
-            return requestDenials[context.requestID] ?? 0
+        let nth: Int = state.withLock { st in
+            st.counters[context.app, default: (0, 0)].denials += 1
+            st.requestDenials[context.requestID, default: 0] += 1
+            return st.requestDenials[context.requestID] ?? 0
         }
         if nth <= Self.maxAuditedDenials {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: action, decision: decision,
@@ -210,14 +216,14 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     }
 
     public func endCall(_ context: HostCallContext, commit: Bool) -> HostCallFailure? {
-        let denials = lock.withLock { requestDenials.removeValue(forKey: context.requestID) ?? 0 }
+        let denials = state.withLock { st in st.requestDenials.removeValue(forKey: context.requestID) ?? 0 }
         if denials > Self.maxAuditedDenials {
             audit.append(actor: Self.actor(context.caller), app: context.app, action: "denials", decision: "denied",
                          cause: "\(denials - Self.maxAuditedDenials) more denials in this request not itemised" + Self.requestSuffix(context))
         }
-        lock.withLock {
-            emitted.removeValue(forKey: context.requestID)
-            handedOver.removeValue(forKey: context.requestID)
+        state.withLock { st in
+            st.emitted.removeValue(forKey: context.requestID)
+            st.handedOver.removeValue(forKey: context.requestID)
         }
         return nil
     }
@@ -257,11 +263,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             try reserveOutbox(id, bytes: payload.count + type.utf8.count, timer: false, slot: op.slotName)
             // The node's log must have room for this call's events so far (its rows reach the node after commit).
             let actor = Self.actor(context.caller)
-            let pendingBytes = lock.withLock { emitted[id].map { Int64($0.bytes) + Int64($0.items) * 64 } ?? 0 }
+            let pendingBytes = state.withLock { st in st.emitted[id].map { Int64($0.bytes) + Int64($0.items) * 64 } ?? 0 }
             if let full = events.admitEvent(context.app, bytes: pendingBytes + Int64(actor.utf8.count)) {
                 throw BrokerFailure(BrokerStatus.quota, "event_emit: " + full)
             }
-            lock.withLock { callers.record(context.app, id, actor) }
+            state.withLock { st in st.callers.record(context.app, id, actor) }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
@@ -269,16 +275,16 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
             }
             try reserveOutbox(id, bytes: payload.count, timer: true, slot: op.slotName)
-            let buffered = lock.withLock { emitted[id]?.timers ?? 0 }
+            let buffered = state.withLock { st in st.emitted[id]?.timers ?? 0 }
             guard events.pendingTimerCount(for: context.app) + buffered <= Self.maxPendingTimers else {
                 throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
             }
             if let full = events.admitTimer(context.app, bytes: EventStore.timerBytes(payload: payload.count)) {
                 throw BrokerFailure(BrokerStatus.quota, "timer_set: " + full)
             }
-            lock.withLock { callers.record(context.app, id, Self.actor(context.caller)) }
+            state.withLock { st in st.callers.record(context.app, id, Self.actor(context.caller)) }
             w.u64(UInt64(Int64.random(in: 1...Int64.max)))
-            w.u64(UInt64(bitPattern: EventStore.nowNs() + Int64(delay) * 1_000_000))
+            w.u64(UInt64(bitPattern: WallClock.nowNs() + Int64(delay) * 1_000_000))
         case .outbox:
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
         case .netSend, .netRequest, .msgPublish:
@@ -302,19 +308,19 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             throw BrokerFailure(BrokerStatus.badArg, "outbox: an empty hand-over")
         }
         let bytes = batch.rows.reduce(0) { $0 + $1.wireSize }
-        let allowed: Bool = lock.withLock {
-            let used = handedOver[context.requestID] ?? (0, 0, 0)
+        let allowed: Bool = state.withLock { st in
+            let used = st.handedOver[context.requestID] ?? (0, 0, 0)
             guard used.calls < Self.maxOutboxCallsPerCall, used.rows + batch.rows.count <= Self.maxOutboxRowsPerCall,
                   used.bytes + bytes <= Self.maxOutboxBytesPerCall else { return false }
-            handedOver[context.requestID] = (used.calls + 1, used.rows + batch.rows.count, used.bytes + bytes)
+            st.handedOver[context.requestID] = (used.calls + 1, used.rows + batch.rows.count, used.bytes + bytes)
             return true
         }
         guard allowed else {
             throw BrokerFailure(BrokerStatus.quota, "outbox: one call hands over at most \(Self.maxOutboxRowsPerCall) rows, \(Self.maxOutboxBytesPerCall >> 20) MiB, in \(Self.maxOutboxCallsPerCall) hand-overs; the rest waits for the next call")
         }
-        let now = EventStore.nowNs()
+        let now = WallClock.nowNs()
         let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
-        let recent = lock.withLock { callers }
+        let recent = state.withLock { st in st.callers }
         let appID = context.app
         let result: (through: Int64, events: Int, refused: [String], full: String?)
         do {
@@ -343,7 +349,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         } catch {
             throw BrokerFailure(BrokerStatus.io, "outbox: the node could not store the events and timers (they stay in the app's outbox): \(error.message)")
         }
-        lock.withLock { counters[context.app, default: (0, 0)].events += result.events }
+        state.withLock { st in st.counters[context.app, default: (0, 0)].events += result.events }
         for why in result.refused { auditDenial(context, action: "outbox", decision: "refused", cause: why) }
         if let full = result.full {
             auditDenial(context, action: "outbox", decision: "deferred", cause: full + "; the rest stays in the app's outbox")

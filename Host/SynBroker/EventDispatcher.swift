@@ -3,6 +3,7 @@ public import SynSandbox
 import SynWire
 import Dispatch
 import Synchronization
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,114 +13,114 @@ import Glibc
 /// Each attached app has its own thread and a durable cursor in `node.db`, advanced only after the app's
 /// `on_event` returns SYN_OK; a failed delivery is retried with backoff. A slow or dead subscriber delays only
 /// itself: emitters just append to the log. The event id is the `token`, for de-duplication.
-public final class EventDispatcher: @unchecked Sendable {
+public final class EventDispatcher: Sendable {
     private let store: EventStore
-    private let lock = Mutex()
-    private var stopped = false
-    private var wakeups: [Wakeup] = []
+    private let state = Mutex(State())
     static let maxBackoffNs: Int64 = 30_000_000_000
     static let idleNs: Int64 = 30_000_000_000
 
-    /// Apps attached with event subscriptions: whose cursors the retention policy counts as undelivered.
-    private var subscriberIDs: [String] = []
-    /// Each attached app's delivery thread.
-    private var threads: [String: Thread] = [:]
+    private struct State {
+        var stopped = false
+        /// Apps attached with event subscriptions: whose cursors the retention policy counts as undelivered.
+        var subscriberIDs: [String] = []
+        /// Each attached app's delivery thread.
+        var threads: [String: Thread] = [:]
+    }
 
     public init(store: EventStore) { self.store = store }
 
     /// The attached apps that subscribe to events.
-    public var subscribers: [String] { lock.withLock { subscriberIDs } }
+    public var subscribers: [String] { state.withLock { $0.subscriberIDs } }
 
     /// Starts delivering to `supervisor`'s app what `policy` lets it subscribe to, and its timers. Attaching an app
     /// again (its grants or profile were re-read) retires its previous thread: delivery resumes from the app's
     /// durable cursor, at least once as always.
     public func attach(app: String, policy: Policy, supervisor: AppSupervisor) {
-        let wakeup = Wakeup()
-        let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor, wakeup: wakeup)
-        let previous: Thread? = lock.withLock {
-            wakeups.append(wakeup)
+        let thread = Thread(dispatcher: self, app: app, policy: policy, supervisor: supervisor)
+        let previous: Thread? = state.withLock { s in
             let subscribes = !policy.requested.eventsSubscribe.isEmpty
-            if subscribes && !subscriberIDs.contains(app) { subscriberIDs.append(app) }
-            if !subscribes { subscriberIDs.removeAll { $0 == app } }
-            defer { threads[app] = thread }
-            return threads[app]
+            if subscribes && !s.subscriberIDs.contains(app) { s.subscriberIDs.append(app) }
+            if !subscribes { s.subscriberIDs.removeAll { $0 == app } }
+            defer { s.threads[app] = thread }
+            return s.threads[app]
         }
-        if let previous {
-            previous.retire()
-            lock.withLock { wakeups.removeAll { $0 === previous.wakeup } }
-        }
+        previous?.retire()
         if !policy.requested.eventsSubscribe.isEmpty { store.noteSubscriber(app) }
-        var handle = pthread_t()
-        let box = Unmanaged.passRetained(thread).toOpaque()
-        if pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Thread>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, box) == 0 {
-            pthread_detach(handle)
-        } else {
-            Unmanaged<Thread>.fromOpaque(box).release()
+        guard OSThread.start(name: "\(app)-events", { thread.run() }) else {
+            // No thread to be had (RLIMIT_NPROC, memory): delivery to this app waits for its next restart, and its
+            // events and timers wait in node.db.
+            state.withLock { s in if s.threads[app] === thread { s.threads[app] = nil } }
+            return
         }
     }
 
     /// Wakes every app's thread (new events or timers were committed).
-    public func notify() { for w in lock.withLock({ wakeups }) { w.signal() } }
+    public func notify() { for t in state.withLock({ $0.threads.values }) { t.wake() } }
 
     /// Stops delivering.
     public func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
         notify()
     }
 
-    var isStopped: Bool { lock.withLock { stopped } }
+    var isStopped: Bool { state.withLock { $0.stopped } }
 
-    private final class Thread {
+    /// One app's delivery thread. Only that thread touches its backoff and flush time.
+    private final class Thread: @unchecked Sendable {
         let dispatcher: EventDispatcher
         let app: String
         let policy: Policy
         let supervisor: AppSupervisor
-        let wakeup: Wakeup
+        /// Whether the thread was woken since it last looked.
+        private let wakeup = Monitor(false)
         var backoffNs: Int64 = 0
         /// Set when the app is attached again: this thread then ends.
         private let retired = Synchronization.Atomic<Bool>(false)
 
         func retire() {
             retired.store(true, ordering: .releasing)
-            wakeup.signal()
+            wake()
         }
+
+        func wake() { wakeup.update { $0 = true } }
 
         var isRetired: Bool { retired.load(ordering: .acquiring) }
 
-        init(dispatcher: EventDispatcher, app: String, policy: Policy, supervisor: AppSupervisor, wakeup: Wakeup) {
+        init(dispatcher: EventDispatcher, app: String, policy: Policy, supervisor: AppSupervisor) {
             self.dispatcher = dispatcher
             self.app = app
             self.policy = policy
             self.supervisor = supervisor
-            self.wakeup = wakeup
         }
 
-        /// When the app's outbox is next flushed (apps with a database only).
-        var nextFlushNs = EventStore.nowNs() + EventDispatcher.idleNs
+        /// When the app's outbox is next flushed (apps with a database only), `MonotonicClock`.
+        var nextFlushNs = MonotonicClock.nowNs() + EventDispatcher.idleNs
 
         func run() {
             while !dispatcher.isStopped && !isRetired {
                 flushOutboxIfDue()
-                var nextNs = min(EventStore.nowNs() + EventDispatcher.idleNs, nextFlushNs)
-                if deliverEvents() && deliverTimers(&nextNs) {
+                // Timers are due in wall time (they survive restarts); the wait is measured on the monotonic clock.
+                var nextTimerNs = WallClock.nowNs() + EventDispatcher.idleNs
+                var waitNs = nextFlushNs - MonotonicClock.nowNs()
+                if deliverEvents() && deliverTimers(&nextTimerNs) {
                     backoffNs = 0
                 } else {
                     backoffNs = min(max(backoffNs * 2, 100_000_000), EventDispatcher.maxBackoffNs)
-                    nextNs = min(nextNs, EventStore.nowNs() + backoffNs)
+                    waitNs = min(waitNs, backoffNs)
                 }
-                wakeup.wait(untilNs: nextNs)
+                waitNs = min(waitNs, nextTimerNs - WallClock.nowNs())
+                wakeup.wait(untilMonotonicNs: MonotonicClock.nowNs() + max(waitNs, 0)) { woken in
+                    defer { woken = false }
+                    return woken
+                }
             }
         }
 
         /// Every `idleNs`, asks the app's worker to hand over outbox rows earlier calls left behind, so they never
         /// wait for the app's next call. Not awaited: a busy app takes it in turn.
         private func flushOutboxIfDue() {
-            guard policy.hasDatabase, EventStore.nowNs() >= nextFlushNs else { return }
-            nextFlushNs = EventStore.nowNs() + EventDispatcher.idleNs
+            guard policy.hasDatabase, MonotonicClock.nowNs() >= nextFlushNs else { return }
+            nextFlushNs = MonotonicClock.nowNs() + EventDispatcher.idleNs
             supervisor.submitEvent(kind: OutboxBatch.flushEventKind, topic: [], payload: [], token: 0) { _ in }
         }
 
@@ -142,7 +143,7 @@ public final class EventDispatcher: @unchecked Sendable {
 
         /// Delivers due timers; sets `nextNs` to the next one's due time. False when one failed.
         private func deliverTimers(_ nextNs: inout Int64) -> Bool {
-            let (due, next) = dispatcher.store.timers(for: app, dueBy: EventStore.nowNs())
+            let (due, next) = dispatcher.store.timers(for: app, dueBy: WallClock.nowNs())
             if let next { nextNs = min(nextNs, next) }
             for timer in due {
                 guard deliver(kind: 2, topic: [], payload: timer.payload, token: UInt64(timer.token)) else { return false }
@@ -152,21 +153,18 @@ public final class EventDispatcher: @unchecked Sendable {
         }
 
         private func deliver(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64) -> Bool {
-            let done = DispatchSemaphore(value: 0)
-            let outcome = Outcome()
+            // The answer, once it comes: nil while the call runs.
+            let outcome = Monitor<Bool?>(nil)
             supervisor.submitEvent(kind: kind, topic: topic, payload: payload, token: token) { result in
-                if case .success(let reply) = result, reply.status == 0 { outcome.set() }
-                done.signal()
+                let ok = if case .success(let reply) = result { reply.status == 0 } else { false }
+                outcome.update { $0 = ok }
             }
-            done.wait()
-            return outcome.ok
+            var ok = false
+            outcome.wait(untilMonotonicNs: .max) { answer in
+                ok = answer ?? false
+                return answer != nil
+            }
+            return ok
         }
-    }
-
-    private final class Outcome: @unchecked Sendable {
-        private let lock = Mutex()
-        private var value = false
-        func set() { lock.withLock { value = true } }
-        var ok: Bool { lock.withLock { value } }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import SynSQLite
 import SynSandbox
 
@@ -52,38 +53,44 @@ extension EventStore {
     }
 
     /// Sets `app`'s quotas (the broker does, from node.toml, when it registers the app).
-    public func setQuota(_ quota: Quota, for app: String) { lock.withLock { quotas[app] = quota } }
+    public func setQuota(_ quota: Quota, for app: String) { state.withLock { st in st.quotas[app] = quota } }
 
     /// Notes an app that subscribes to events.
-    public func noteSubscriber(_ app: String) { lock.withLock { _ = subscriberIDs.insert(app) } }
+    public func noteSubscriber(_ app: String) { state.withLock { st in _ = st.subscriberIDs.insert(app) } }
 
     /// What `app` keeps now.
-    public func usage(of app: String) -> Usage { lock.withLock { usage[app] ?? Usage() } }
+    public func usage(of app: String) -> Usage { state.withLock { st in st.usage[app] ?? Usage() } }
 
     /// Whether `bytes` more of `app`'s events fit (making room from its delivered ones); why not, if they do not.
     func admitEvent(_ app: String, bytes: Int64) -> String? {
-        lock.withLock {
+        state.withLock { st in
             // The usual case needs no transaction: the events fit.
-            guard let quota = quotas[app], (usage[app]?.events ?? 0) + bytes > quota.eventBytes else { return nil }
+            guard let quota = st.quotas[app], (st.usage[app]?.events ?? 0) + bytes > quota.eventBytes else { return nil }
             do throws(SQLiteError) {
-                try db.beginImmediate()
-                let why = try roomForEventLocked(app, bytes: bytes)
-                try db.commit()
+                try st.db.beginImmediate()
+                let why = try st.roomForEvent(app, bytes: bytes)
+                try st.db.commit()
                 return why
             } catch {
-                try? db.rollback()
-                if let measured = try? Self.measureUsage(db) { usage = measured }
+                try? st.db.rollback()
+                if let measured = try? Self.measureUsage(st.db) { st.usage = measured }
                 return "the node could not make room in its event log: \(error.message)"
             }
         }
     }
 
     /// Whether `bytes` more of `app`'s timers fit; why not, if they do not.
-    func admitTimer(_ app: String, bytes: Int64) -> String? { lock.withLock { roomForTimerLocked(app, bytes: bytes) } }
+    func admitTimer(_ app: String, bytes: Int64) -> String? { state.withLock { st in st.roomForTimer(app, bytes: bytes) } }
 
+    static func mib(_ bytes: Int64) -> String {
+        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+    }
+}
+
+extension EventStore.State {
     /// Inside a transaction: makes room for `bytes` of `app`'s events by deleting its oldest delivered ones if it
     /// must; nil when they fit, else why not.
-    func roomForEventLocked(_ app: String, bytes: Int64) throws(SQLiteError) -> String? {
+    mutating func roomForEvent(_ app: String, bytes: Int64) throws(SQLiteError) -> String? {
         guard let quota = quotas[app] else { return nil }
         let used = usage[app]?.events ?? 0
         guard used + bytes > quota.eventBytes else { return nil }
@@ -106,23 +113,19 @@ extension EventStore {
         }
         if freed >= need {
             _ = try db.execute("DELETE FROM events WHERE app = ? AND id <= ?", [.text(app), .integer(through)])
-            usage[app, default: Usage()].events -= freed
+            usage[app, default: EventStore.Usage()].events -= freed
             return nil
         }
-        return "app '\(app)' keeps \(Self.mib(used)) of undelivered events in the node's log, its quota "
+        return "app '\(app)' keeps \(EventStore.mib(used)) of undelivered events in the node's log, its quota "
             + "(node.toml \(quota.eventsKey) = \(quota.eventBytes >> 20)); new ones wait until its subscribers catch up"
     }
 
     /// Whether `bytes` of `app`'s timers fit; why not, if they do not.
-    func roomForTimerLocked(_ app: String, bytes: Int64) -> String? {
+    func roomForTimer(_ app: String, bytes: Int64) -> String? {
         guard let quota = quotas[app] else { return nil }
         let used = usage[app]?.timers ?? 0
         guard used + bytes > quota.timerBytes else { return nil }
-        return "app '\(app)''s pending timers take \(Self.mib(used)), its quota (node.toml \(quota.timersKey) = "
+        return "app '\(app)''s pending timers take \(EventStore.mib(used)), its quota (node.toml \(quota.timersKey) = "
             + "\(quota.timerBytes >> 20)); cancel or let some fire first"
-    }
-
-    static func mib(_ bytes: Int64) -> String {
-        bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
     }
 }

@@ -1,12 +1,14 @@
 import SynSQLite
 import SynSandbox
+import SynSystem
+import Synchronization
 import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The node's durable event log, per-subscriber delivery cursors and pending timers, in `node.db`.
-public final class EventStore: @unchecked Sendable {
+public final class EventStore: Sendable {
     /// One stored domain event.
     public struct Event: Sendable, Equatable {
         public let id: Int64
@@ -24,18 +26,22 @@ public final class EventStore: @unchecked Sendable {
         public let payload: [UInt8]
     }
 
-    let lock = Mutex()
-    let db: Database
-    /// Bytes each app's events and pending timers take in `node.db`, as its quotas count them (under `lock`).
-    var usage: [String: Usage] = [:]
-    /// Each app's quotas; an app without one has none (tests, tools).
-    var quotas: [String: Quota] = [:]
-    /// Apps that subscribe to events: an event is delivered once each of their cursors is past it.
-    var subscriberIDs: Set<String> = []
+    let state: Mutex<State>
+
+    /// The database and what is counted of it, behind the store's lock.
+    struct State {
+        let db: Database
+        /// Bytes each app's events and pending timers take in `node.db`, as its quotas count them.
+        var usage: [String: Usage] = [:]
+        /// Each app's quotas; an app without one has none (tests, tools).
+        var quotas: [String: Quota] = [:]
+        /// Apps that subscribe to events: an event is delivered once each of their cursors is past it.
+        var subscriberIDs: Set<String> = []
+    }
 
     public init(path: String) throws(BrokerError) {
         do {
-            db = try Database(path: path)
+            let db = try Database(path: path)
             try db.execute("""
                 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, app TEXT NOT NULL,
                     caller TEXT NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL);
@@ -47,46 +53,46 @@ public final class EventStore: @unchecked Sendable {
                     last_seq INTEGER NOT NULL);
                 CREATE INDEX IF NOT EXISTS events_app ON events(app, id);
                 """)
-            usage = try Self.measureUsage(db)
+            state = Mutex(State(db: db, usage: try Self.measureUsage(db)))
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
 
     /// Applies the retention policy: deletes events older than `cutoffNs` (wall time), then the oldest past
     /// `maxEvents`. Returns how many went, and how many of those some subscriber in `subscribers` had not received.
     public func prune(olderThanNs cutoffNs: Int64, maxEvents: Int, subscribers: [String]) -> (deleted: Int, undelivered: Int) {
-        lock.withLock {
+        state.withLock { st in
             do throws(SQLiteError) {
-                try db.beginImmediate()
+                try st.db.beginImmediate()
                 // The oldest event some subscriber still waits for: everything from there on is undelivered.
                 var horizon = Int64.max
                 for s in subscribers {
-                    let row = try db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(s)])
+                    let row = try st.db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(s)])
                     if case .integer(let last)? = row.first?.first { horizon = min(horizon, last) }
                 }
                 var bound: Int64 = 0
-                if case .integer(let id)? = try db.query("SELECT coalesce(max(id), 0) FROM events WHERE time_ns < ?", [.integer(cutoffNs)]).first?.first {
+                if case .integer(let id)? = try st.db.query("SELECT coalesce(max(id), 0) FROM events WHERE time_ns < ?", [.integer(cutoffNs)]).first?.first {
                     bound = id
                 }
-                if case .integer(let id)? = try db.query("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(maxEvents))]).first?.first {
+                if case .integer(let id)? = try st.db.query("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(maxEvents))]).first?.first {
                     bound = max(bound, id)
                 }
                 var undelivered = 0
-                if bound > horizon, case .integer(let n)? = try db.query("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(horizon), .integer(bound)]).first?.first {
+                if bound > horizon, case .integer(let n)? = try st.db.query("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(horizon), .integer(bound)]).first?.first {
                     undelivered = Int(n)
                 }
-                let deleted = try db.execute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
-                try db.commit()
-                if deleted > 0, let measured = try? Self.measureUsage(db) { usage = measured }
+                let deleted = try st.db.execute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
+                try st.db.commit()
+                if deleted > 0, let measured = try? Self.measureUsage(st.db) { st.usage = measured }
                 return (deleted, undelivered)
             } catch {
-                try? db.rollback()
+                try? st.db.rollback()
                 return (0, 0)
             }
         }
     }
 
     /// Closes the event log; later calls find it closed.
-    public func close() { lock.withLock { db.close() } }
+    public func close() { state.withLock { st in st.db.close() } }
 
     /// What the broker makes of one row of an app's outbox.
     enum OutboxDecision {
@@ -104,20 +110,20 @@ public final class EventStore: @unchecked Sendable {
                      decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError)
         -> (through: Int64, events: Int, refused: [String], full: String?)
     {
-        let result: Result<(Int64, Int, [String], String?), SQLiteError> = lock.withLock {
-            let before = usage[app]
+        let result: Result<(Int64, Int, [String], String?), SQLiteError> = state.withLock { st in
+            let before = st.usage[app]
             do throws(SQLiteError) {
-                try db.beginImmediate()
+                try st.db.beginImmediate()
                 var last: Int64 = 0
-                if let row = try db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+                if let row = try st.db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
                    case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch {
                     last = seq
                 }
                 var pending = 0
-                if case .integer(let n)? = try db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first?.first {
+                if case .integer(let n)? = try st.db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first?.first {
                     pending = Int(n)
                 }
-                let now = Self.nowNs()
+                let now = WallClock.nowNs()
                 var events = 0
                 var refused: [String] = []
                 var full: String?
@@ -125,41 +131,41 @@ public final class EventStore: @unchecked Sendable {
                     switch decide(row, pending) {
                     case .event(let caller, let type, let payload):
                         let bytes = Self.eventBytes(caller: caller, type: type, payload: payload.count)
-                        if let why = try roomForEventLocked(app, bytes: bytes) {
+                        if let why = try st.roomForEvent(app, bytes: bytes) {
                             full = why
                             break rowLoop
                         }
-                        _ = try db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
+                        _ = try st.db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
                                            [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
-                        usage[app, default: Usage()].events += bytes
+                        st.usage[app, default: Usage()].events += bytes
                         events += 1
                     case .timer(let token, let due, let payload):
                         let bytes = Self.timerBytes(payload: payload.count)
-                        if let why = roomForTimerLocked(app, bytes: bytes) {
+                        if let why = st.roomForTimer(app, bytes: bytes) {
                             full = why
                             break rowLoop
                         }
-                        let added = try db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
+                        let added = try st.db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
                                                    [.integer(token), .text(app), .integer(due), .blob(payload)])
                         if added > 0 {
                             pending += 1
-                            usage[app, default: Usage()].timers += bytes
+                            st.usage[app, default: Usage()].timers += bytes
                         } else { refused.append("timer token \(token) is taken") }
                     case .refuse(let why):
                         refused.append(why)
                     }
                     last = row.seq
                 }
-                _ = try db.execute("""
+                _ = try st.db.execute("""
                     INSERT INTO outbox_cursors(app, epoch, last_seq) VALUES (?, ?, ?)
                     ON CONFLICT(app) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
                     """, [.text(app), .blob(epoch), .integer(last)])
-                try db.commit()
+                try st.db.commit()
                 return .success((last, events, refused, full))
             } catch {
-                try? db.rollback()
-                usage[app] = before
-                if let measured = try? Self.measureUsage(db) { usage = measured }
+                try? st.db.rollback()
+                st.usage[app] = before
+                if let measured = try? Self.measureUsage(st.db) { st.usage = measured }
                 return .failure(error)
             }
         }
@@ -168,8 +174,8 @@ public final class EventStore: @unchecked Sendable {
 
     /// The app's outbox cursor: the epoch of the rows last stored, and the last sequence number.
     public func outboxCursor(app: String) -> (epoch: [UInt8], seq: Int64)? {
-        lock.withLock {
-            guard let row = try? db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+        state.withLock { st in
+            guard let row = try? st.db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
                   case .blob(let epoch) = row[0], case .integer(let seq) = row[1] else { return nil }
             return (epoch, seq)
         }
@@ -177,8 +183,8 @@ public final class EventStore: @unchecked Sendable {
 
     /// Events after `subscriber`'s cursor, oldest first.
     public func pending(for subscriber: String, limit: Int = 100) -> [Event] {
-        lock.withLock {
-            let rows = (try? db.query("""
+        state.withLock { st in
+            let rows = (try? st.db.query("""
                 SELECT id, app, caller, type, payload FROM events
                 WHERE id > coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0) ORDER BY id LIMIT ?
                 """, [.text(subscriber), .integer(Int64(limit))])) ?? []
@@ -192,8 +198,8 @@ public final class EventStore: @unchecked Sendable {
 
     /// Marks everything up to `id` delivered to `subscriber`.
     public func advance(_ subscriber: String, to id: Int64) {
-        lock.withLock {
-            _ = try? db.execute("""
+        state.withLock { st in
+            _ = try? st.db.execute("""
                 INSERT INTO event_cursors(subscriber, last_event) VALUES (?, ?)
                 ON CONFLICT(subscriber) DO UPDATE SET last_event = max(last_event, excluded.last_event)
                 """, [.text(subscriber), .integer(id)])
@@ -202,8 +208,8 @@ public final class EventStore: @unchecked Sendable {
 
     /// The app's timers due at `nowNs`, and when its next one is due.
     public func timers(for app: String, dueBy nowNs: Int64) -> (due: [Timer], next: Int64?) {
-        lock.withLock {
-            let rows = (try? db.query("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
+        state.withLock { st in
+            let rows = (try? st.db.query("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
                                       [.text(app)])) ?? []
             var due: [Timer] = []
             var next: Int64?
@@ -218,28 +224,18 @@ public final class EventStore: @unchecked Sendable {
 
     /// How many timers `app` has pending.
     public func pendingTimerCount(for app: String) -> Int {
-        lock.withLock {
-            guard let row = try? db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first,
+        state.withLock { st in
+            guard let row = try? st.db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first,
                   case .integer(let n) = row[0] else { return 0 }
             return Int(n)
         }
     }
 
     func deleteTimer(_ token: Int64) {
-        lock.withLock {
-            guard let row = try? db.query("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
+        state.withLock { st in
+            guard let row = try? st.db.query("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
                   case .text(let app) = row[0], case .integer(let payload) = row[1] else { return }
-            usage[app, default: Usage()].timers -= Self.timerBytes(payload: Int(payload))
+            st.usage[app, default: Usage()].timers -= Self.timerBytes(payload: Int(payload))
         }
-    }
-
-    /// Wall-clock nanoseconds, as event and timer times are kept.
-    public static func wallNs() -> Int64 { nowNs() }
-
-    /// Wall-clock nanoseconds (timers must survive restarts, so they are kept in wall time).
-    static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -1,4 +1,5 @@
 import CSynSQLite
+import SynSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,11 +11,6 @@ final class StatementDeadline {
     /// Monotonic nanoseconds; 0 means no deadline.
     var deadlineNs: Int64 = 0
 
-    static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 }
 
 extension Database {
@@ -27,11 +23,11 @@ extension Database {
             deadline.deadlineNs = 0
             return
         }
-        deadline.deadlineNs = StatementDeadline.nowNs() + Int64(milliseconds) * 1_000_000
+        deadline.deadlineNs = MonotonicClock.nowNs() + Int64(milliseconds) * 1_000_000
         sqlite3_progress_handler(handle, 4000, { context in
             guard let context else { return 0 }
             let deadline = Unmanaged<StatementDeadline>.fromOpaque(context).takeUnretainedValue()
-            return deadline.deadlineNs != 0 && StatementDeadline.nowNs() > deadline.deadlineNs ? 1 : 0
+            return deadline.deadlineNs != 0 && MonotonicClock.nowNs() > deadline.deadlineNs ? 1 : 0
         }, Unmanaged.passUnretained(deadline).toOpaque())
     }
 }

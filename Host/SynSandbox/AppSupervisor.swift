@@ -1,4 +1,6 @@
+import SynSystem
 import SynWire
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,26 +21,46 @@ public final class AppSupervisor: @unchecked Sendable {
     private let log: @Sendable (AppLogLine) -> Void
     private let onEvent: @Sendable (SupervisorEvent) -> Void
 
-    private let lock = Mutex()
+    private let shared = Mutex(Shared())
     /// Signalled only when an instance sleeps with the queue empty: a busy instance finds new calls by itself.
     private let work = EventFD(semaphore: false)
     private let wake = EventFD(semaphore: false)
-    private var queue: [Pending] = []
-    private var queueHead = 0
-    private var idle = 0
-    private var running = 0
-    private var liveThreads = 0
-    private var workers: [Int: WorkerProcess] = [:]
-    /// Instances in the middle of a call: the only ones `stop` interrupts (idle ones shut down gracefully).
-    private var busy: Set<Int> = []
-    private var usage = AppFootprint()
-    /// CPU time of workers already gone.
-    private var deadCPUNs: Int64 = 0
-    private var stopped = true
-    private var failure: String?
-    private var deathTimes: [Int64] = []
-    private var consecutiveDeaths = 0
-    private var recent: [WorkerDeath] = []
+
+    /// The queue, the instances and what they counted, behind the supervisor's lock.
+    private struct Shared {
+        var queue: [Pending] = []
+        var queueHead = 0
+        var idle = 0
+        var running = 0
+        var liveThreads = 0
+        var workers: [Int: WorkerProcess] = [:]
+        /// Instances in the middle of a call: the only ones `stop` interrupts (idle ones shut down gracefully).
+        var busy: Set<Int> = []
+        var usage = AppFootprint()
+        /// CPU time of workers already gone.
+        var deadCPUNs: Int64 = 0
+        var stopped = true
+        var failure: String?
+        var deathTimes: [Int64] = []
+        var consecutiveDeaths = 0
+        var recent: [WorkerDeath] = []
+
+        /// Counts one finished call that started at `startedNs` (`MonotonicClock`).
+        mutating func count(_ startedNs: Int64, failed: Bool, clientError: Bool = false) {
+            usage.calls += 1
+            if failed { usage.errors += 1 }
+            if clientError { usage.clientErrors += 1 }
+            usage.wallMs += Double(MonotonicClock.nowNs() - startedNs) / 1e6
+        }
+
+        /// Empties the queue, returning what waited.
+        mutating func drainQueue() -> [Pending] {
+            let rest = Array(queue[queueHead...])
+            queue = []
+            queueHead = 0
+            return rest
+        }
+    }
 
     private struct Pending {
         let work: WorkerCall
@@ -64,56 +86,63 @@ public final class AppSupervisor: @unchecked Sendable {
 
     /// The app's state: `running` when at least one instance serves, `failed` after too many deaths.
     public var state: State {
-        lock.withLock {
-            if failure != nil { return .failed }
-            if stopped { return .stopped }
-            if running > 0 { return .running }
-            return consecutiveDeaths > 0 ? .backoff : .starting
+        shared.withLock { st in
+            if st.failure != nil { return .failed }
+            if st.stopped { return .stopped }
+            if st.running > 0 { return .running }
+            return st.consecutiveDeaths > 0 ? .backoff : .starting
         }
     }
 
     /// Calls, errors, wall and CPU time, and deaths by cause so far (storage, events and denials come from the broker).
     public var footprint: AppFootprint {
-        let (snapshot, live, dead) = lock.withLock { (usage, Array(workers.values), deadCPUNs) }
+        let (snapshot, live, dead) = shared.withLock { st in (st.usage, Array(st.workers.values), st.deadCPUNs) }
         var result = snapshot
         result.cpuMs = Double(dead + live.reduce(0) { $0 + $1.cpuTimeNs() }) / 1e6
         return result
     }
 
     /// Whether instance threads are still running (they exit after `stop`, once their workers are shut down).
-    public var hasLiveThreads: Bool { lock.withLock { liveThreads > 0 } }
+    public var hasLiveThreads: Bool { shared.withLock { st in st.liveThreads > 0 } }
 
     /// Instances in the middle of a call now.
-    public var busyInstances: Int { lock.withLock { busy.count } }
+    public var busyInstances: Int { shared.withLock { st in st.busy.count } }
 
     /// Why the app failed, if it did.
-    public var failureReason: String? { lock.withLock { failure } }
+    public var failureReason: String? { shared.withLock { st in st.failure } }
 
     /// The most recent deaths, oldest first (at most 32).
-    public var recentDeaths: [WorkerDeath] { lock.withLock { recent } }
+    public var recentDeaths: [WorkerDeath] { shared.withLock { st in st.recent } }
 
     /// Starts the instances. Also clears a `failed` state (a node owner's restart).
     public func start() {
         _ = wake.take()
-        let first: Int = lock.withLock {
-            stopped = false
-            failure = nil
-            deathTimes = []
-            consecutiveDeaths = 0
-            let first = liveThreads
-            liveThreads = max(liveThreads, policy.instances)
+        let first: Int = shared.withLock { st in
+            st.stopped = false
+            st.failure = nil
+            st.deathTimes = []
+            st.consecutiveDeaths = 0
+            let first = st.liveThreads
+            st.liveThreads = max(st.liveThreads, policy.instances)
             return first
         }
         for instance in first..<max(first, policy.instances) {
-            OSThread.start(name: "\(spec.appID)#\(instance)") { [self] in self.serve(instance: instance) }
+            let started = OSThread.start(name: "\(spec.appID)#\(instance)") { [self] in self.serve(instance: instance) }
+            if !started {
+                // The system gave no thread: the app serves with fewer instances, and says why.
+                shared.withLock { st in
+                    st.liveThreads -= 1
+                    if st.liveThreads == 0 { st.failure = "app '\(spec.appID)' failed: the system refused a thread for its instances (RLIMIT_NPROC or memory)" }
+                }
+            }
         }
     }
 
     /// Stops every instance; queued calls fail with `unavailable`.
     public func stop() {
-        let (dropped, inCall): ([Pending], [WorkerProcess]) = lock.withLock {
-            stopped = true
-            return (drainQueue(), busy.compactMap { workers[$0] })
+        let (dropped, inCall): ([Pending], [WorkerProcess]) = shared.withLock { st in
+            st.stopped = true
+            return (st.drainQueue(), st.busy.compactMap { st.workers[$0] })
         }
         wake.signal()
         for w in inCall { w.interrupt(.exit, "app '\(spec.appID)' stopped by the host") }
@@ -145,18 +174,18 @@ public final class AppSupervisor: @unchecked Sendable {
     private func enqueue(_ item: WorkerCall, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
         var wakeNeeded = false
         let size = item.wireSize
-        let refusal: CallError? = lock.withLock {
+        let refusal: CallError? = shared.withLock { st in
             guard size <= spec.maxMessage else {
                 return CallError(.tooLarge, "the call's \(size) bytes exceed the \(spec.maxMessage / 1024) KiB '\(spec.appID)' accepts (profile key limits.max_frame_kb)")
             }
-            if let failure { return CallError(.unavailable, failure) }
-            if stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
-            let waiting = queue.count - queueHead
-            guard waiting < policy.queueDepth + idle else {
+            if let failure = st.failure { return CallError(.unavailable, failure) }
+            if st.stopped { return CallError(.unavailable, "app '\(spec.appID)' is stopped") }
+            let waiting = st.queue.count - st.queueHead
+            guard waiting < policy.queueDepth + st.idle else {
                 return CallError(.busy, "all \(policy.instances) instance(s) of '\(spec.appID)' are busy and \(waiting) call(s) are queued (profile keys limits.instances, limits.queue_depth)")
             }
-            queue.append(Pending(work: item, size: size, complete: complete))
-            wakeNeeded = idle > 0
+            st.queue.append(Pending(work: item, size: size, complete: complete))
+            wakeNeeded = st.idle > 0
             return nil
         }
         if let refusal { complete(.failure(refusal)) } else if wakeNeeded { work.signal() }
@@ -174,9 +203,9 @@ public final class AppSupervisor: @unchecked Sendable {
             }
             guard let current = worker else { continue }
             // Sleep only with nothing queued; `enqueue` signals `work` only while some instance sleeps.
-            let sleeps: Bool = lock.withLock {
-                guard queueHead == queue.count else { return false }
-                idle += 1
+            let sleeps: Bool = shared.withLock { st in
+                guard st.queueHead == st.queue.count else { return false }
+                st.idle += 1
                 return true
             }
             if sleeps {
@@ -186,7 +215,7 @@ public final class AppSupervisor: @unchecked Sendable {
                            pollfd(fd: sock, events: 0, revents: 0),
                            pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
                 let r = poll(&fds, 4, -1)
-                lock.withLock { idle -= 1 }
+                shared.withLock { st in st.idle -= 1 }
                 if fds[0].revents != 0 { _ = work.take() }
                 if r > 0 && (fds[2].revents != 0 || fds[3].revents != 0), let death = current.checkIdle() {
                     worker = nil
@@ -197,18 +226,18 @@ public final class AppSupervisor: @unchecked Sendable {
             }
             let batch = dequeueBatch(for: instance)
             guard !batch.isEmpty else { continue }
-            var started = WorkerProcess.nowNs()
+            var started = MonotonicClock.nowNs()
             var diedCall: (index: Int, death: WorkerDeath)?
             var unstarted: [Pending] = []
             let gone = current.pipeline(batch.map(\.work)) { i, outcome in
                 switch outcome {
                 case .reply(let reply):
-                    lock.withLock {
-                        consecutiveDeaths = 0
-                        count(started, failed: reply.status != 0 || reply.httpStatus >= 500,
+                    shared.withLock { st in
+                        st.consecutiveDeaths = 0
+                        st.count(started, failed: reply.status != 0 || reply.httpStatus >= 500,
                               clientError: reply.status == 0 && (400..<500).contains(reply.httpStatus))
                     }
-                    started = WorkerProcess.nowNs()
+                    started = MonotonicClock.nowNs()
                     batch[i].complete(.success(reply))
                 case .died(let error):
                     switch error {
@@ -219,7 +248,7 @@ public final class AppSupervisor: @unchecked Sendable {
                     unstarted.append(batch[i])
                 }
             }
-            lock.withLock { _ = busy.remove(instance) }
+            shared.withLock { st in _ = st.busy.remove(instance) }
             guard let gone else { continue }
             worker = nil
             forget(instance)
@@ -229,7 +258,7 @@ public final class AppSupervisor: @unchecked Sendable {
                 backoff(instance: instance, after: gone)
                 continue
             }
-            lock.withLock { count(started, failed: true) }
+            shared.withLock { st in st.count(started, failed: true) }
             let wait = noteDeath(instance: instance, diedCall.death)
             batch[diedCall.index].complete(.failure(CallError(.workerDied, "the worker of '\(spec.appID)' died during the call: \(diedCall.death)",
                                                               death: diedCall.death)))
@@ -239,15 +268,15 @@ public final class AppSupervisor: @unchecked Sendable {
             worker.shutdown()
             forget(instance)
         }
-        lock.withLock { liveThreads -= 1 }
+        shared.withLock { st in st.liveThreads -= 1 }
     }
 
     private func startWorker(instance: Int) -> WorkerProcess? {
         do {
             let w = try WorkerProcess.start(spec, hostCalls: hostCalls, log: log)
-            lock.withLock {
-                running += 1
-                workers[instance] = w
+            shared.withLock { st in
+                st.running += 1
+                st.workers[instance] = w
             }
             onEvent(.started(app: spec.appID, instance: instance, pid: w.pid))
             return w
@@ -263,18 +292,10 @@ public final class AppSupervisor: @unchecked Sendable {
     }
 
     private func forget(_ instance: Int) {
-        lock.withLock {
-            running -= 1
-            if let gone = workers.removeValue(forKey: instance) { deadCPUNs += gone.cpuTimeNs() }
+        shared.withLock { st in
+            st.running -= 1
+            if let gone = st.workers.removeValue(forKey: instance) { st.deadCPUNs += gone.cpuTimeNs() }
         }
-    }
-
-    /// Counts one finished call (caller holds the lock).
-    private func count(_ startedNs: Int64, failed: Bool, clientError: Bool = false) {
-        usage.calls += 1
-        if failed { usage.errors += 1 }
-        if clientError { usage.clientErrors += 1 }
-        usage.wallMs += Double(WorkerProcess.nowNs() - startedNs) / 1e6
     }
 
     private func backoff(instance: Int, after death: WorkerDeath) { sleep(noteDeath(instance: instance, death)) }
@@ -282,20 +303,20 @@ public final class AppSupervisor: @unchecked Sendable {
     /// Counts a death and marks the app failed past the limit. Returns the restart delay (0 when failed).
     private func noteDeath(instance: Int, _ death: WorkerDeath) -> Int {
         onEvent(.died(app: spec.appID, instance: instance, death: death))
-        let now = WorkerProcess.nowMs()
-        let (delay, failedNow, dropped): (Int, String?, [Pending]) = lock.withLock {
-            // A worker the host stopped did not die on its own.
-            if !stopped { usage.deaths[death.outcome.rawValue, default: 0] += 1 }
-            recent.append(death)
-            if recent.count > 32 { recent.removeFirst(recent.count - 32) }
-            deathTimes.append(now)
-            deathTimes.removeAll { now - $0 > Int64(policy.windowMs) }
-            consecutiveDeaths += 1
-            if failure == nil && !stopped && deathTimes.count >= policy.maxDeaths {
-                failure = "app '\(spec.appID)' failed: \(deathTimes.count) worker deaths within \(policy.windowMs / 1000) s; last: \(death)"
-                return (0, failure, drainQueue())
+        let now = MonotonicClock.nowMs()
+        let (delay, failedNow, dropped): (Int, String?, [Pending]) = shared.withLock { st in
+            // A worker the host st.stopped did not die on its own.
+            if !st.stopped { st.usage.deaths[death.outcome.rawValue, default: 0] += 1 }
+            st.recent.append(death)
+            if st.recent.count > 32 { st.recent.removeFirst(st.recent.count - 32) }
+            st.deathTimes.append(now)
+            st.deathTimes.removeAll { now - $0 > Int64(policy.windowMs) }
+            st.consecutiveDeaths += 1
+            if st.failure == nil && !st.stopped && st.deathTimes.count >= policy.maxDeaths {
+                st.failure = "app '\(spec.appID)' failed: \(st.deathTimes.count) worker deaths within \(policy.windowMs / 1000) s; last: \(death)"
+                return (0, st.failure, st.drainQueue())
             }
-            return (policy.backoffMs(afterConsecutiveDeaths: consecutiveDeaths), nil, [])
+            return (policy.backoffMs(afterConsecutiveDeaths: st.consecutiveDeaths), nil, [])
         }
         if let failedNow {
             onEvent(.failed(app: spec.appID, reason: failedNow))
@@ -314,7 +335,7 @@ public final class AppSupervisor: @unchecked Sendable {
         _ = poll(&fd, 1, Int32(clamping: delayMs))
     }
 
-    private func isStopping() -> Bool { lock.withLock { stopped || failure != nil } }
+    private func isStopping() -> Bool { shared.withLock { st in st.stopped || st.failure != nil } }
 
     /// The next calls for `instance`: the oldest, then those behind it while the batch stays within
     /// `maxPipelinedCalls` and `maxPipelinedBytes`, and within this instance's share of the queue. The instance is
@@ -323,28 +344,28 @@ public final class AppSupervisor: @unchecked Sendable {
     private func dequeueBatch(for instance: Int) -> [Pending] {
         var passOn = false
         defer { if passOn { work.signal() } }
-        return lock.withLock {
-            let waiting = queue.count - queueHead
+        return shared.withLock { st in
+            let waiting = st.queue.count - st.queueHead
             guard waiting > 0 else { return [] }
-            busy.insert(instance)
+            st.busy.insert(instance)
             let share = min(Self.maxPipelinedCalls, (waiting + policy.instances - 1) / max(policy.instances, 1))
-            var batch = [queue[queueHead]]
-            var bytes = queue[queueHead].size
-            queueHead += 1
-            while batch.count < share, queueHead < queue.count {
-                let next = queue[queueHead]
+            var batch = [st.queue[st.queueHead]]
+            var bytes = st.queue[st.queueHead].size
+            st.queueHead += 1
+            while batch.count < share, st.queueHead < st.queue.count {
+                let next = st.queue[st.queueHead]
                 bytes += next.size
                 guard bytes <= Self.maxPipelinedBytes else { break }
                 batch.append(next)
-                queueHead += 1
+                st.queueHead += 1
             }
-            if queueHead > 64 && queueHead * 2 > queue.count {
-                queue.removeFirst(queueHead)
-                queueHead = 0
+            if st.queueHead > 64 && st.queueHead * 2 > st.queue.count {
+                st.queue.removeFirst(st.queueHead)
+                st.queueHead = 0
             }
             // Sleeping instances share one eventfd, and the first to wake resets it: calls left for the others
             // would wait for the next enqueue unless the wake-up is passed on.
-            passOn = queueHead < queue.count && idle > 0
+            passOn = st.queueHead < st.queue.count && st.idle > 0
             return batch
         }
     }
@@ -354,22 +375,14 @@ public final class AppSupervisor: @unchecked Sendable {
     private func requeue(_ calls: [Pending]) {
         guard !calls.isEmpty else { return }
         var wakeNeeded = false
-        let refusal: String? = lock.withLock {
-            if let failure { return failure }
-            if stopped { return "app '\(spec.appID)' was stopped" }
-            queue.insert(contentsOf: calls, at: queueHead)
-            wakeNeeded = idle > 0
+        let refusal: String? = shared.withLock { st in
+            if let failure = st.failure { return failure }
+            if st.stopped { return "app '\(spec.appID)' was stopped" }
+            st.queue.insert(contentsOf: calls, at: st.queueHead)
+            wakeNeeded = st.idle > 0
             return nil
         }
         if let refusal { for p in calls { p.complete(.failure(CallError(.unavailable, refusal))) } }
         if wakeNeeded { work.signal() }
-    }
-
-    /// Empties the queue (caller holds the lock).
-    private func drainQueue() -> [Pending] {
-        let rest = Array(queue[queueHead...])
-        queue = []
-        queueHead = 0
-        return rest
     }
 }

@@ -1,4 +1,5 @@
 import CSynSys
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,9 @@ import Glibc
 ///
 /// If the template cannot be started or dies, callers fall back to `posix_spawn`.
 final class WorkerTemplate: @unchecked Sendable {
-    private static let lock = Mutex()
-    private nonisolated(unsafe) static var templates: [String: WorkerTemplate] = [:]
+    /// The running templates, by executable and preload list. Spawning goes through this lock: a template's
+    /// control socket carries one clone at a time.
+    private static let templates = Mutex<[String: WorkerTemplate]>([:])
 
     private let control: Int32
     private let pid: pid_t
@@ -44,7 +46,7 @@ final class WorkerTemplate: @unchecked Sendable {
     /// Returns its pid, or nil to fall back.
     static func spawn(executable: String, preload: [String], link: Int32, library: Int32) -> pid_t? {
         let key = ([executable] + preload).joined(separator: "\u{0}")
-        return lock.withLock {
+        return Self.templates.withLock { templates in
             for attempt in 0..<2 {
                 if templates[key] == nil { templates[key] = WorkerTemplate(executable: executable, preload: preload) }
                 guard let template = templates[key] else { return nil }

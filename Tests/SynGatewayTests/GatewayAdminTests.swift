@@ -2,6 +2,7 @@ import Foundation
 import SynBroker
 import SynConfig
 import SynGateway
+import SynRuntime
 import SynSodium
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import SynGateway
+import SynRuntime
 import SynSandbox
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import SynGateway
+import SynRuntime
 import SynHTTPSig
 import SynSodium
 import Testing

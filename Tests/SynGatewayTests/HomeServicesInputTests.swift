@@ -1,5 +1,6 @@
 import Foundation
 import SynGateway
+import SynRuntime
 import SynSodium
 import Testing
 

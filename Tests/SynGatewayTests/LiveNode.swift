@@ -7,6 +7,7 @@ import Logging
 import ServiceLifecycle
 import SynConfig
 import SynGateway
+import SynRuntime
 import SynHTTPSig
 import SynSodium
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import SynBroker
 import SynGateway
+import SynRuntime
 import SynSodium
 import Testing
 

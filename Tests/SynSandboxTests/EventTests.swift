@@ -2,6 +2,7 @@ import Foundation
 @testable import SynBroker
 import SynConfig
 import SynSandbox
+import SynSystem
 import SynWire
 import Testing
 
@@ -143,7 +144,7 @@ import Testing
         // Nothing is old enough yet.
         #expect(store.prune(olderThanNs: 0, maxEvents: 1000, subscribers: ["fast", "slow"]) == (0, 0))
         // All ten are past retention; six of them had not reached "slow".
-        let now = EventStore.wallNs() + 1
+        let now = WallClock.nowNs() + 1
         #expect(store.prune(olderThanNs: now, maxEvents: 1000, subscribers: ["fast", "slow"]) == (10, 6))
         #expect(store.pending(for: "slow").isEmpty)
     }

@@ -10,8 +10,8 @@ import Testing
     func helloAnswersInsideTheSandbox(useTemplate: Bool) throws {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello")
         let worker = try WorkerProcess.start(try TestSupport.spec(appID: "hello", library: lib), useTemplate: useTemplate)
-        #expect(worker.info?.appID == "hello")
-        #expect(worker.info?.version == "1.0.0")
+        #expect(worker.info.appID == "hello")
+        #expect(worker.info.version == "1.0.0")
         let reply = try worker.handle(method: "hello", body: Array(#"{"name":"Ada"}"#.utf8))
         #expect(reply.status == 0)
         #expect(reply.httpStatus == 200)

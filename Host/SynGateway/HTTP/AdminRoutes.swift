@@ -3,6 +3,7 @@ import Hummingbird
 import HTTPTypes
 import SynBroker
 import SynConfig
+import SynRuntime
 import SynSandbox
 import SynSodium
 

@@ -80,6 +80,8 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var body: [UInt8] = []
         /// Its end has been read and the call handed to the app.
         var served = false
+        /// Answers 504 if the app has not answered by the gateway's `request_timeout_ms`.
+        var timeout: Scheduled<Void>?
 
         init(request: HTTPRequest, app: String, method: String, id: String) {
             self.request = request
@@ -166,6 +168,12 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func serve(_ call: Current, context: ChannelHandlerContext) {
         call.served = true
         let loop = context.eventLoop
+        let timeoutMs = calls.settings.requestTimeoutMs
+        if timeoutMs > 0 {
+            call.timeout = loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
+                self.respond(call, .failure(self.calls.timedOut(app: call.app)), context: context)
+            }
+        }
         let bound = NIOLoopBound((self, context, call), eventLoop: loop)
         calls.call(call.request, app: call.app, method: call.method, body: call.body, requestID: call.id,
                    client: context.remoteAddress) { result in
@@ -180,6 +188,7 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func respond(_ call: Current, _ result: Result<AppAnswer, APIError>, context: ChannelHandlerContext) {
         guard current === call else { return }
         current = nil
+        call.timeout?.cancel()
         let answer: AppAnswer
         switch result {
         case .success(let a): answer = a

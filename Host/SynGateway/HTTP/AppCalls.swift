@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import SynBroker
 import SynConfig
+import SynRuntime
 import SynSandbox
 
 /// `POST /v1/apps/{app}/{method}` without the transport: the checks before a call, the call, and the answer.
@@ -52,8 +53,7 @@ struct AppCalls: Sendable {
         } catch {
             return complete(.failure(error))
         }
-        runtime.submit(app: app, method: method, caller: caller, body: body, tag: requestID,
-                       timeoutMs: settings.requestTimeoutMs) { [self] result in
+        runtime.submit(app: app, method: method, caller: caller, body: body, tag: requestID) { [self] result in
             switch result {
             case .success(let reply):
                 do throws(APIError) { complete(.success(try answer(reply, app: app, requestID: requestID))) } catch {
@@ -62,6 +62,13 @@ struct AppCalls: Sendable {
             case .failure(let failure): complete(.failure(self.failure(failure, app: app)))
             }
         }
+    }
+
+    /// No answer within node.toml `[gateway] request_timeout_ms`; the call itself may still finish.
+    func timedOut(app: String) -> APIError {
+        metrics.appCall(app: app, outcome: "timeout")
+        return APIError(.gatewayTimeout, "gateway_timeout",
+                        "no answer from '\(app)' within \(settings.requestTimeoutMs) ms (node.toml [gateway] request_timeout_ms)")
     }
 
     /// The app's own answer: its status and body, or its `syn_status` failure as a JSON error.
@@ -117,9 +124,6 @@ struct AppCalls: Sendable {
             return APIError(.serviceUnavailable, state == "disabled" ? "app_disabled" : "app_unavailable",
                             "app '\(app)' is \(state)" + (why.map { ": \($0)" } ?? ""),
                             headers: [.retryAfter: String(settings.retryAfterS)])
-        case .timedOut(let ms):
-            metrics.appCall(app: app, outcome: "timeout")
-            return APIError(.gatewayTimeout, "gateway_timeout", "no answer from '\(app)' within \(ms) ms (node.toml [gateway] request_timeout_ms)")
         case .call(let callError):
             switch callError.code {
             case .busy:

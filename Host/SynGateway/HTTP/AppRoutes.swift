@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import SynBroker
 import SynConfig
+import SynRuntime
 import SynSandbox
 
 /// `GET /v1/apps`, `GET /v1/health` and `GET /metrics` (app calls are served by `AppCallHandler`). They need no

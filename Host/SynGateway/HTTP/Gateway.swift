@@ -2,6 +2,7 @@ public import Hummingbird
 public import Logging
 import NIOCore
 import SynConfig
+public import SynRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

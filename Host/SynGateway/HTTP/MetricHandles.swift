@@ -1,14 +1,17 @@
 import CoreMetrics
 import Metrics
 import Prometheus
-import SynSandbox
+import Synchronization
 
 /// Metric handles by name and labels, made on first use.
-final class MetricHandles: @unchecked Sendable {
+final class MetricHandles: Sendable {
     private let factory: PrometheusMetricsFactory
-    private let lock = Mutex()
-    private var counters: [[String]: CoreMetrics.Counter] = [:]
-    private var timers: [[String]: Metrics.Timer] = [:]
+    private struct Handles {
+        var counters: [[String]: CoreMetrics.Counter] = [:]
+        var timers: [[String]: Metrics.Timer] = [:]
+    }
+
+    private let handles = Mutex(Handles())
 
     init(factory: PrometheusMetricsFactory) { self.factory = factory }
 
@@ -27,14 +30,14 @@ final class MetricHandles: @unchecked Sendable {
     }
 
     /// The cached handle for `label` and `dimensions` in `cache`, made by `make` on first use.
-    private func handle<H>(_ cache: ReferenceWritableKeyPath<MetricHandles, [[String]: H]>, _ label: String,
+    private func handle<H: Sendable>(_ cache: WritableKeyPath<Handles, [[String]: H]>, _ label: String,
                            _ dimensions: [(String, String)], make: () -> H) -> H {
         let key = Self.key(label, dimensions)
-        return lock.withLock {
-            if let h = self[keyPath: cache][key] { return h }
-            let h = make()
-            self[keyPath: cache][key] = h
-            return h
+        return handles.withLock { h in
+            if let existing = h[keyPath: cache][key] { return existing }
+            let made = make()
+            h[keyPath: cache][key] = made
+            return made
         }
     }
 }

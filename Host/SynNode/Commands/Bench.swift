@@ -4,6 +4,7 @@ import Foundation
 import SynConfig
 import SynSandbox
 import SynWire
+import SynSystem
 
 /// `syneroym bench`: runtime benchmarks, each printing one JSON object. Speed lives here, not in tests.
 struct Bench: AsyncParsableCommand {
@@ -36,11 +37,6 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 }
 
 /// Per-call overhead: a full host→sandboxed worker→app→host call against a raw 64-byte `SOCK_SEQPACKET`
@@ -108,11 +104,11 @@ struct BenchRTT: ParsableCommand {
 extension BenchRTT {
     /// Times `body` repeatedly for `durationNs`, appending each run's microseconds to `samples`.
     static func sample(for durationNs: UInt64, into samples: inout [Double], _ body: () throws -> Void) rethrows {
-        let end = Bench.nowNs() + durationNs
+        let end = MonotonicClock.nowNs() + Int64(clamping: durationNs)
         while true {
-            let t0 = Bench.nowNs()
+            let t0 = MonotonicClock.nowNs()
             try body()
-            let t1 = Bench.nowNs()
+            let t1 = MonotonicClock.nowNs()
             samples.append(Double(t1 - t0) / 1000)
             if t1 >= end { return }
         }
@@ -140,9 +136,9 @@ struct BenchColdStart: ParsableCommand {
         var ours: [Double] = [], bwrap: [Double] = []
         let bwrapPath = ["/usr/bin/bwrap", "/bin/bwrap"].first { FileManager.default.isExecutableFile(atPath: $0) }
         for _ in 0..<max(runs, 1) {
-            let t0 = Bench.nowNs()
+            let t0 = MonotonicClock.nowNs()
             let worker = try WorkerProcess.start(spec, hostCalls: hostCalls)
-            let t1 = Bench.nowNs()
+            let t1 = MonotonicClock.nowNs()
             worker.shutdown()
             ours.append(Double(t1 - t0) / 1e6)
             if let bwrapPath, let ms = Self.timeBwrap(bwrapPath) { bwrap.append(ms) }
@@ -168,11 +164,11 @@ struct BenchColdStart: ParsableCommand {
         var pid: pid_t = 0
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
-        let t0 = Bench.nowNs()
+        let t0 = MonotonicClock.nowNs()
         guard posix_spawn(&pid, path, nil, nil, cArgs, environ) == 0 else { return nil }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        let t1 = Bench.nowNs()
+        let t1 = MonotonicClock.nowNs()
         return csyn_wifexited(status) != 0 && csyn_wexitstatus(status) == 0 ? Double(t1 - t0) / 1e6 : nil
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SynGateway
+import SynRuntime
 import SynHTTPSig
 import SynSodium
 

@@ -6,6 +6,7 @@ import SynBroker
 import SynSandbox
 import SynSQLite
 import SynWire
+import SynSystem
 
 /// Storage in the app's worker against baselines measured in the same run: a request doing kv_put + kv_get against
 /// a request doing nothing (a bare round trip) and against the same transaction made directly, and 10,000 puts over
@@ -37,9 +38,9 @@ struct BenchKV: ParsableCommand {
         let value = Array(String(repeating: "v", count: 64).utf8)
         let methods = ["noop", "putget", "putget_blind"]
         for round in 0..<(iterations * 3 + 3000) {
-            let t0 = Bench.nowNs()
+            let t0 = MonotonicClock.nowNs()
             let r = try worker.handle(method: methods[round % 3], body: round % 3 == 0 ? [] : value)
-            let t1 = Bench.nowNs()
+            let t1 = MonotonicClock.nowNs()
             guard r.status == 0 else { throw CLIError("the app failed during the benchmark") }
             guard round >= 3000 else { continue }
             let us = Double(t1 - t0) / 1000
@@ -94,13 +95,13 @@ struct BenchKV: ParsableCommand {
 
     /// Puts per second for 10,000 puts of keys `k<first>...` in 100 requests of `method`.
     static func puts(_ worker: WorkerProcess, _ method: String, first: Int) throws -> Double {
-        let t0 = Bench.nowNs()
+        let t0 = MonotonicClock.nowNs()
         for request in 0..<100 {
             let r = try worker.handle(method: method, body: Array("\(first + request * 100):100".utf8))
             guard r.status == 0, r.body == Array("ok".utf8) else {
                 throw CLIError("\(method) failed: \(String(decoding: r.body, as: UTF8.self))")
             }
         }
-        return 10_000 / (Double(Bench.nowNs() - t0) / 1e9)
+        return 10_000 / (Double(MonotonicClock.nowNs() - t0) / 1e9)
     }
 }

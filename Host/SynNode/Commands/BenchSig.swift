@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SynHTTPSig
 import SynSodium
+import SynSystem
 
 /// The gateway's signature check against its floor, measured in the same run: one ed25519 verify of a signature
 /// base of the same size plus the SHA-256 of the body. Everything else (parsing Signature-Input, building the
@@ -55,8 +56,8 @@ struct BenchSig: ParsableCommand {
 
     /// Microseconds `body` took.
     static func time(_ body: () throws -> Void) throws -> Double {
-        let t0 = Bench.nowNs()
+        let t0 = MonotonicClock.nowNs()
         try body()
-        return Double(Bench.nowNs() - t0) / 1000
+        return Double(MonotonicClock.nowNs() - t0) / 1000
     }
 }

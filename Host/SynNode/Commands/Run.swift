@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SynBroker
 import SynConfig
 import SynGateway
+import SynRuntime
 import UnixSignals
 
 /// `syneroym run`: the node: every app in the manifests directory under its profile and grants, and the HTTP

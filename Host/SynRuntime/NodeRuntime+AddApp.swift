@@ -1,7 +1,9 @@
-public import Foundation
-public import SynConfig
+import Foundation
+import SynConfig
 import SynBroker
 import SynSandbox
+import Logging
+import Synchronization
 
 extension NodeRuntime {
     /// What `apps add` did: the app's status and the node.toml section it wrote (its grants).
@@ -20,10 +22,11 @@ extension NodeRuntime {
         var manifest: AppManifest
         do { manifest = try AppManifest.load(path: manifestPath) } catch { throw NodeError(.config, "\(error)") }
         let id = manifest.id
-        if lock.withLock({ entries[id] }) != nil {
+        let (known, sectioned) = state.withLock { ($0.entries[id] != nil, $0.node.apps[id] != nil) }
+        if known {
             throw NodeError(.config, "app '\(id)' is already on this node; `syneroym apps restart \(id)` re-reads its node.toml section")
         }
-        if lock.withLock({ node.apps[id] }) != nil {
+        if sectioned {
             throw NodeError(.config, "node.toml already has an [apps.\(id)] section; put the manifest in \(layout.manifests) and restart the node")
         }
         let library: String
@@ -33,14 +36,14 @@ extension NodeRuntime {
         try place(manifest: manifestPath, library: library, as: &manifest)
         let section = NodeConfig.section(granting: manifest)
         let reloaded = try NodeTomlEditor.append(section, path: layout.nodeToml)
-        let fresh: NodeConfig = lock.withLock {
-            node.apps[id] = reloaded.apps[id]
-            return node
+        let fresh: NodeConfig = state.withLock {
+            $0.node.apps[id] = reloaded.apps[id]
+            return $0.node
         }
         let added = preparedEntry(manifest, config: fresh)
-        lock.withLock {
-            entries[id] = added
-            order.append(id)
+        state.withLock {
+            $0.entries[id] = added
+            if !$0.order.contains(id) { $0.order.append(id) }
         }
         let problem = added.problem ?? startApp(id)
         broker.audit.append(actor: actor, app: id, action: "app.add", decision: problem == nil ? "ok" : "failed",

@@ -11,8 +11,10 @@ public enum OSThread {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
+    /// Returns false, without running `body`, when the system refuses a thread (`RLIMIT_NPROC`, memory).
     /// - Parameter name: the thread's name in `ps -L`, `top -H` and `perf` (cut to 15 bytes, the kernel's limit).
-    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    @discardableResult
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
         let short = String(decoding: name.utf8.prefix(15), as: UTF8.self)
         let box = Unmanaged.passRetained(Box {
             _ = csyn_set_thread_name(short)
@@ -29,9 +31,10 @@ public enum OSThread {
             return nil
         }, box)
         pthread_attr_destroy(&attr)
-        if r != 0 {
-            // Could not start a thread: run the body's failure path synchronously is not possible; release.
+        guard r == 0 else {
             Unmanaged<Box>.fromOpaque(box).release()
+            return false
         }
+        return true
     }
 }

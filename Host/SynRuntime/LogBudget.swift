@@ -1,12 +1,13 @@
 import Dispatch
 import Synchronization
+import SynSystem
 
 /// How many of an app's log lines the node writes: a token bucket of `perSecond` lines a second, holding at most
 /// twice that. Lines past it are dropped and counted; the next line let through reports how many went.
 final class LogBudget: Sendable {
     private struct State {
         var tokens: Double
-        var lastNs: UInt64
+        var lastNs: Int64
         var dropped = 0
         var droppedTotal = 0
     }
@@ -16,12 +17,12 @@ final class LogBudget: Sendable {
 
     init(perSecond: Int) {
         self.perSecond = max(perSecond, 1)
-        state = Mutex(State(tokens: Double(max(perSecond, 1) * 2), lastNs: Self.nowNs()))
+        state = Mutex(State(tokens: Double(max(perSecond, 1) * 2), lastNs: MonotonicClock.nowNs()))
     }
 
     /// Whether to write this line, and how many were dropped since the last one written (0 if none).
     func admit() -> (write: Bool, droppedBefore: Int) {
-        let now = Self.nowNs()
+        let now = MonotonicClock.nowNs()
         return state.withLock { s in
             let burst = Double(perSecond * 2)
             s.tokens = min(burst, s.tokens + Double(now &- s.lastNs) / 1e9 * Double(perSecond))
@@ -39,6 +40,4 @@ final class LogBudget: Sendable {
 
     /// Every line dropped so far.
     var droppedTotal: Int { state.withLock { $0.droppedTotal } }
-
-    static func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }

@@ -1,0 +1,69 @@
+public import SynSandbox
+import Logging
+import SynBroker
+import SynConfig
+import Synchronization
+
+extension NodeRuntime {
+    /// Why a call did not reach the app, or did not come back.
+    public enum CallFailure: Error, Sendable, Equatable {
+        case unknownApp(String)
+        case notRunning(app: String, state: String, why: String?)
+        case call(CallError)
+        /// An anonymous call to a method the manifest does not list under `[methods] public`.
+        case notPublic(app: String, method: String)
+        /// The audit log cannot be written, so nothing that it would have to record runs.
+        case auditUnavailable(String)
+        /// The data directory's file system is below the node's reserve.
+        case insufficientStorage(String)
+    }
+
+    /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for as long as the
+    /// app's own call timeout allows (the gateway gives up earlier, at its `request_timeout_ms`). An anonymous
+    /// caller (empty `caller`) reaches only the manifest's public methods.
+    public func call(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String) async throws(CallFailure) -> CallReply {
+        let result: Result<CallReply, CallFailure> = await withCheckedContinuation { continuation in
+            submit(app: app, method: method, caller: caller, body: body, tag: tag) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// `call` without a task: `complete` runs exactly once, on an instance thread, or at once when the call is
+    /// refused.
+    public func submit(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
+                       complete: @escaping @Sendable (Result<CallReply, CallFailure>) -> Void) {
+        // Fail closed: nothing runs that the audit log could not record.
+        if let refusal = auditRefusal() { return complete(.failure(.auditUnavailable(refusal))) }
+        // One lock for every check, copying out only the supervisor: this runs for every request.
+        let admitted: Result<AppSupervisor, CallFailure> = state.withLock { s in
+            guard let entry = s.entries[app] else { return .failure(.unknownApp(app)) }
+            if caller.isEmpty && !entry.manifest.publicMethods.contains(method) {
+                return .failure(.notPublic(app: app, method: method))
+            }
+            guard !s.stopped else { return .failure(.notRunning(app: app, state: "stopping", why: "the node is shutting down")) }
+            if let lowDisk = s.lowDisk { return .failure(.insufficientStorage(lowDisk)) }
+            guard s.isEnabled(app) else {
+                return .failure(.notRunning(app: app, state: "disabled", why: "node.toml apps.\(app).enabled = false"))
+            }
+            guard let supervisor = entry.supervisor else {
+                return .failure(.notRunning(app: app, state: entry.problem == nil ? "disabled" : "failed", why: entry.problem))
+            }
+            s.inFlight += 1
+            return .success(supervisor)
+        }
+        let supervisor: AppSupervisor
+        switch admitted {
+        case .success(let s): supervisor = s
+        case .failure(let refusal): return complete(.failure(refusal))
+        }
+        supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
+            // The call is over for the drain count when the worker answers, even after the gateway gave up.
+            state.withLock { $0.inFlight -= 1 }
+            complete(result.mapError { error in
+                error.code == .unavailable
+                    ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
+                    : .call(error)
+            })
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import CSynSys
+import Dispatch
+import Foundation
+public import Logging
+public import SynBroker
+public import SynConfig
+import SynSandbox
+import SynSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node: every app in the manifests directory under its profile and grants, the broker, the event dispatcher,
+/// and the owner's management actions (enable, disable, restart, add), each audited. The gateway and the CLI
+/// drive it. What changes after start lives in `state`, behind its lock.
+public final class NodeRuntime: Sendable {
+    public let layout: NodeLayout
+    public let broker: Broker
+    public let logger: Logger
+    let dispatcher: EventDispatcher
+    let logRing = AppLogRing()
+    let state: Mutex<State>
+    /// Whether the housekeeping thread should end.
+    let housekeepingStopped = Monitor(false)
+
+    /// What changes while the node runs.
+    struct State {
+        /// node.toml as loaded; `apps restart` and `apps add` replace one app's section.
+        var node: NodeConfig
+        var entries: [String: AppEntry] = [:]
+        /// App ids in manifest order (then added apps).
+        var order: [String] = []
+        /// Calls handed to a supervisor and not yet answered by it.
+        var inFlight = 0
+        var stopped = false
+        /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
+        var lowDisk: String?
+
+        func isEnabled(_ app: String) -> Bool { node.apps[app]?.enabled ?? true }
+    }
+
+    /// One app as the node knows it.
+    struct AppEntry {
+        let manifest: AppManifest
+        var profile: SandboxProfile?
+        var spec: WorkerSpec?
+        var supervisor: AppSupervisor?
+        var attached = false
+        /// Why the app cannot run (profile or library missing), if it cannot.
+        var problem: String?
+        /// What the app's earlier supervisors (replaced by `apps restart`) counted.
+        var earlier = AppFootprint()
+    }
+
+    /// The node's configuration as last loaded.
+    public var config: NodeConfig { state.withLock { $0.node } }
+
+    /// Loads everything and opens the broker; apps start with `start()`. Writes a node.toml granting the
+    /// manifests' requests when there is none. A manifest that does not parse is skipped with a log line.
+    public init(layout: NodeLayout, logger: Logger) throws(NodeError) {
+        self.layout = layout
+        self.logger = logger
+        umask(0o077)
+        do { try FileManager.default.createDirectory(atPath: layout.data, withIntermediateDirectories: true) } catch {
+            throw NodeError(.io, "cannot create the data directory \(layout.data): \(error.localizedDescription)")
+        }
+        // Before anything in the directory is opened or written: one node per data directory.
+        let directoryLock: DataDirectoryLock
+        do { directoryLock = try DataDirectoryLock(directory: layout.data) } catch { throw NodeError(.dataDirectoryInUse, error.message) }
+        var manifests: [AppManifest] = []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: layout.manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        for file in files {
+            let path = (layout.manifests as NSString).appendingPathComponent(file)
+            do { manifests.append(try AppManifest.load(path: path)) } catch {
+                logger.error("skipping manifest", metadata: ["file": "\(path)", "error": "\(error)"])
+            }
+        }
+        // Before any worker or template process exists (cgroup v2 may move this process into a leaf first).
+        if let problem = WorkerCgroup.prepare() {
+            logger.warning("workers will run without cgroup limits (rlimits only)", metadata: ["reason": "\(problem)"])
+        }
+        let firstStart = !FileManager.default.fileExists(atPath: layout.nodeToml)
+        if firstStart {
+            do { try NodeConfig.granting(manifests).write(toFile: layout.nodeToml, atomically: true, encoding: .utf8) } catch {
+                throw NodeError(.io, "cannot write \(layout.nodeToml): \(error.localizedDescription)")
+            }
+            logger.notice("wrote node.toml: each app is granted what its manifest requests", metadata: ["path": "\(layout.nodeToml)"])
+        }
+        let node: NodeConfig
+        do { node = try NodeConfig.load(path: layout.nodeToml) } catch { throw NodeError(.config, "\(error)") }
+        do { broker = try Broker(dataDirectory: layout.data, node: node, lock: directoryLock) } catch { throw NodeError(.storage, error.message) }
+        dispatcher = EventDispatcher(store: broker.events)
+        state = Mutex(State(node: node))
+        var order: [String] = []
+        for manifest in manifests where !order.contains(manifest.id) {
+            let entry = preparedEntry(manifest, config: node)
+            state.withLock { $0.entries[manifest.id] = entry }
+            order.append(manifest.id)
+        }
+        state.withLock { $0.order = order }
+        let dispatcher = self.dispatcher
+        broker.onCommit = { dispatcher.notify() }
+        if firstStart {
+            broker.audit.append(actor: "node", app: "", action: "config.create", decision: "ok",
+                                cause: "wrote \(layout.nodeToml) granting the manifests' requests to \(order.joined(separator: ", "))")
+        }
+        let digest = (try? FileDigest.sha256Hex(path: layout.nodeToml)) ?? "unreadable"
+        broker.audit.append(actor: "node", app: "", action: "node.start", decision: "ok",
+                            cause: "apps \(manifests.map { "\($0.id) \($0.version)" }.joined(separator: ", ")); node.toml sha256 \(digest)")
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts every enabled app, event delivery and the housekeeping thread.
+    public func start() {
+        for id in state.withLock({ s in s.order.filter { s.isEnabled($0) } }) { _ = startApp(id) }
+        startHousekeeping()
+    }
+
+    /// Starts (or restarts after a stop) app `id`'s supervisor; the problem if it cannot run.
+    func startApp(_ id: String) -> String? {
+        guard let (entry, node) = state.withLock({ s in s.entries[id].map { ($0, s.node) } }) else { return "unknown app '\(id)'" }
+        if let problem = entry.problem { return problem }
+        guard let spec = entry.spec, let profile = entry.profile else { return "app '\(id)' has no worker spec" }
+        if let existing = entry.supervisor {
+            existing.start()
+            return nil
+        }
+        let broker = self.broker, logger = self.logger, ring = self.logRing
+        let budget = LogBudget(perSecond: node.apps[id]?.logLinesPerSecond ?? NodeConfig.App().logLinesPerSecond)
+        let supervisor = AppSupervisor(
+            spec: spec,
+            policy: SupervisorPolicy(instances: profile.limits.instances, queueDepth: profile.limits.queueDepth),
+            hostCalls: broker,
+            log: { line in
+                // A flood of log lines costs its own app lines, never the node's disk or its neighbours' time.
+                let (write, dropped) = budget.admit()
+                guard write else { return }
+                if dropped > 0 {
+                    logger.warning("app log lines dropped", metadata: [
+                        "app": "\(line.app)", "dropped": "\(dropped)",
+                        "limit": "node.toml apps.\(line.app).log_lines_per_s = \(budget.perSecond)"])
+                }
+                ring.append(line)
+                var metadata: Logger.Metadata = ["app": "\(line.app)"]
+                if !line.requestID.isEmpty { metadata["request_id"] = "\(line.requestID)" }
+                logger.log(level: Self.level(line.level), "\(line.message)", metadata: metadata)
+            },
+            onEvent: { event in
+                logger.info("app event", metadata: ["app": "\(id)", "event": "\(event)"])
+                broker.audit.record(event)
+            })
+        supervisor.start()
+        let policy = Policy(manifest: entry.manifest, node: node)
+        state.withLock {
+            $0.entries[id]?.supervisor = supervisor
+            $0.entries[id]?.attached = true
+        }
+        dispatcher.attach(app: id, policy: policy, supervisor: supervisor)
+        logger.info("app started", metadata: ["app": "\(id)", "version": "\(entry.manifest.version)", "profile": "\(profile.name)",
+                                              "instances": "\(profile.limits.instances)"])
+        return nil
+    }
+
+    /// `SYN_LOG_*` (0 trace … 4 error) as a swift-log level.
+    static func level(_ level: Int32) -> Logger.Level {
+        switch level {
+        case ...0: .trace
+        case 1: .debug
+        case 2: .info
+        case 3: .warning
+        default: .error
+        }
+    }
+
+    /// Stops taking calls, lets calls in flight finish for up to `drainSeconds`, stops every worker, writes the
+    /// last statistics, audits the stop and closes the databases.
+    public func shutdown(reason: String, drainSeconds: Int) {
+        let already: Bool = state.withLock { s in
+            defer { s.stopped = true }
+            return s.stopped
+        }
+        guard !already else { return }
+        let deadline = MonotonicClock.nowNs() + Int64(max(drainSeconds, 0)) * 1_000_000_000
+        while state.withLock({ $0.inFlight }) > 0 && MonotonicClock.nowNs() < deadline { usleep(5_000) }
+        let abandoned = state.withLock { $0.inFlight }
+        stopHousekeeping()
+        dispatcher.stop()
+        let supervisors = state.withLock { $0.entries.values.compactMap(\.supervisor) }
+        for s in supervisors { s.stop() }
+        for _ in 0..<500 where supervisors.contains(where: { $0.state != .stopped || $0.hasLiveThreads }) { usleep(10_000) }
+        writeStats()
+        broker.audit.append(actor: "node", app: "", action: "node.stop", decision: "ok",
+                            cause: reason + (abandoned > 0 ? "; \(abandoned) call(s) still running after \(drainSeconds) s were stopped" : ""))
+        broker.close()
+        logger.notice("node stopped", metadata: ["reason": "\(reason)"])
+    }
+}
