@@ -129,6 +129,10 @@ let package = Package(
         .testTarget(name: "SynGatewayTests", dependencies: [
             "SynGateway", "SynRuntime", "SynHTTPSig", "SynSodium", "SynConfig", "SynBroker", "SynSQLite", "SynSystem", "SynTestSupport",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/SynGatewayTests"),
         .testTarget(name: "SynAppKitTests", dependencies: ["SynAppKit"], path: "Tests/SynAppKitTests"),
