@@ -55,13 +55,13 @@ let package = Package(
         .target(name: "SynSQLite", dependencies: ["CSynSQLite", "SynSystem"], path: "Host/SynSQLite"),
         // The OS primitives the host's and the worker's threads share: clocks, threads, a lock with a condition.
         .target(name: "SynSystem", dependencies: ["CSynSys"], path: "Host/SynSystem"),
-        // Text encodings shared by the host and the worker: JSON validation and quoting, standard base64.
+        // Text encodings of the worker and apps: JSON validation and quoting, standard base64 (the host uses libsodium's).
         .target(name: "SynText", path: "Host/SynText"),
         // The app's own database, run inside its worker: KV, SQL with JSON parameters and rows, one transaction
         // per call, and the outbox of events and timers.
         .target(name: "SynAppStore", dependencies: ["SynSQLite", "SynSystem", "SynText", "SynWire"], path: "Host/SynAppStore"),
         // Frames on the host<->worker link, shared by both sides.
-        .target(name: "SynWire", path: "Host/SynWire"),
+        .target(name: "SynWire", dependencies: ["PluginABI"], path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
         .target(name: "SynConfig", dependencies: [
             "SynWire", "SynSodium", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
@@ -74,7 +74,7 @@ let package = Package(
                                                 "SynAppStore", "PluginABI"],
                 path: "Host/SynBroker"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
-        .target(name: "SynHTTPSig", dependencies: ["SynSodium", "SynText"], path: "Host/SynHTTPSig"),
+        .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
         .target(name: "SynRuntime", dependencies: [
             "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "CSynSys",

@@ -12,7 +12,7 @@ extension AppStore {
     {
         let size = OutboxRow(seq: 0, requestID: 0, kind: kind, type: type, payload: payload, token: 0, dueNs: 0).wireSize
         guard size + OutboxBatch.overhead <= maxMessage else {
-            throw StoreFailure(StoreStatus.tooLarge, "the event or timer takes \(size) bytes on the link; at most \(maxMessage - OutboxBatch.overhead) fit (profile key limits.max_frame_kb)")
+            throw StoreFailure(SynStatus.tooLarge, "the event or timer takes \(size) bytes on the link; at most \(maxMessage - OutboxBatch.overhead) fit (profile key limits.max_frame_kb)")
         }
         _ = try kv("INSERT INTO syn_outbox(request_id, kind, type, payload, token, due_ns) VALUES (?, ?, ?, ?, ?, ?)",
                    [.integer(Int64(bitPattern: requestID)), .integer(Int64(kind)), .blob(type), .blob(payload),

@@ -1,6 +1,7 @@
 import SynSQLite
-import SynText
 import SynSystem
+import SynText
+import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -104,7 +105,7 @@ public final class AppStore {
             rollbackStatement = try db.prepareTrusted("ROLLBACK")
             database = db
         } catch {
-            throw StoreFailure(StoreStatus.io, "cannot open the app's database: \(error.message)")
+            throw StoreFailure(SynStatus.io, "cannot open the app's database: \(error.message)")
         }
     }
 
@@ -172,7 +173,7 @@ public final class AppStore {
     public func get(key: [UInt8]) throws(StoreFailure) -> (value: [UInt8], version: UInt64) {
         let rows = try kv("SELECT value, version FROM syn_kv WHERE key = ?", [.blob(try Self.checked(key))])
         guard let row = rows.first, case .blob(let value) = row[0], case .integer(let version) = row[1] else {
-            throw StoreFailure(StoreStatus.notFound, "kv_get: no such key")
+            throw StoreFailure(SynStatus.notFound, "kv_get: no such key")
         }
         return (value, UInt64(version))
     }
@@ -182,7 +183,7 @@ public final class AppStore {
     public func put(key: [UInt8], value: [UInt8], ifVersion: UInt64, wantVersion: Bool = true) throws(StoreFailure) -> UInt64 {
         let key = try Self.checked(key)
         guard value.count <= Self.maxValue else {
-            throw StoreFailure(StoreStatus.tooLarge, "kv_put: the value is \(value.count) bytes; at most \(Self.maxValue)")
+            throw StoreFailure(SynStatus.tooLarge, "kv_put: the value is \(value.count) bytes; at most \(Self.maxValue)")
         }
         if ifVersion == 0 {
             // One statement: insert at version 1, or bump the version in place.
@@ -191,16 +192,16 @@ public final class AppStore {
             guard wantVersion else { return 0 }
             guard let row = try kv("SELECT version FROM syn_kv WHERE key = ?", [.blob(key)]).first,
                   case .integer(let version) = row[0] else {
-                throw StoreFailure(StoreStatus.io, "kv_put: the key vanished inside its own transaction")
+                throw StoreFailure(SynStatus.io, "kv_put: the key vanished inside its own transaction")
             }
             return UInt64(version)
         }
         let current = try version(of: key)
         switch (ifVersion, current) {
-        case (UInt64.max, .some(let v)): throw StoreFailure(StoreStatus.conflict, "kv_put: the key exists (version \(v)) and if_version asks for absent")
+        case (UInt64.max, .some(let v)): throw StoreFailure(SynStatus.conflict, "kv_put: the key exists (version \(v)) and if_version asks for absent")
         case (UInt64.max, nil): break
         case (let want, let have) where have != want:
-            throw StoreFailure(StoreStatus.conflict, "kv_put: version is \(have.map(String.init) ?? "absent"), if_version was \(want)")
+            throw StoreFailure(SynStatus.conflict, "kv_put: version is \(have.map(String.init) ?? "absent"), if_version was \(want)")
         default: break
         }
         let next = (current ?? 0) + 1
@@ -211,9 +212,9 @@ public final class AppStore {
 
     public func delete(key: [UInt8], ifVersion: UInt64) throws(StoreFailure) {
         let key = try Self.checked(key)
-        guard let current = try version(of: key) else { throw StoreFailure(StoreStatus.notFound, "kv_delete: no such key") }
+        guard let current = try version(of: key) else { throw StoreFailure(SynStatus.notFound, "kv_delete: no such key") }
         guard ifVersion == 0 || current == ifVersion else {
-            throw StoreFailure(StoreStatus.conflict, "kv_delete: version is \(current), if_version was \(ifVersion)")
+            throw StoreFailure(SynStatus.conflict, "kv_delete: version is \(current), if_version was \(ifVersion)")
         }
         _ = try kv("DELETE FROM syn_kv WHERE key = ?", [.blob(key)])
     }
@@ -222,7 +223,7 @@ public final class AppStore {
     /// empty at the end.
     public func scan(prefix: [UInt8], cursor: [UInt8], limit: UInt32) throws(StoreFailure) -> (page: [UInt8], next: [UInt8]) {
         guard prefix.count <= Self.maxKey, cursor.count <= Self.maxKey else {
-            throw StoreFailure(StoreStatus.tooLarge, "kv_scan: the prefix and cursor may be at most \(Self.maxKey) bytes")
+            throw StoreFailure(SynStatus.tooLarge, "kv_scan: the prefix and cursor may be at most \(Self.maxKey) bytes")
         }
         let n = limit == 0 ? 100 : min(Int(limit), Self.maxScan)
         let rows = try kv("""
@@ -252,9 +253,9 @@ public final class AppStore {
     }
 
     private static func checked(_ key: [UInt8]) throws(StoreFailure) -> [UInt8] {
-        guard !key.isEmpty else { throw StoreFailure(StoreStatus.badArg, "keys must not be empty") }
+        guard !key.isEmpty else { throw StoreFailure(SynStatus.badArg, "keys must not be empty") }
         guard key.count <= maxKey else {
-            throw StoreFailure(StoreStatus.tooLarge, "the key is \(key.count) bytes; at most \(maxKey)")
+            throw StoreFailure(SynStatus.tooLarge, "the key is \(key.count) bytes; at most \(maxKey)")
         }
         return key
     }
@@ -278,11 +279,11 @@ public final class AppStore {
 
     private static func statement(_ sql: [UInt8], _ parameters: [UInt8]) throws(StoreFailure) -> (String, [SQLValue]) {
         guard sql.count <= maxSQL else {
-            throw StoreFailure(StoreStatus.tooLarge, "the SQL text is \(sql.count) bytes; at most \(maxSQL)")
+            throw StoreFailure(SynStatus.tooLarge, "the SQL text is \(sql.count) bytes; at most \(maxSQL)")
         }
-        guard let text = String(validating: sql, as: UTF8.self) else { throw StoreFailure(StoreStatus.badArg, "SQL must be UTF-8") }
+        guard let text = String(validating: sql, as: UTF8.self) else { throw StoreFailure(SynStatus.badArg, "SQL must be UTF-8") }
         guard parameters.count <= maxValue else {
-            throw StoreFailure(StoreStatus.tooLarge, "params_json is \(parameters.count) bytes; at most \(maxValue)")
+            throw StoreFailure(SynStatus.tooLarge, "params_json is \(parameters.count) bytes; at most \(maxValue)")
         }
         return (text, try SQLParameters.parse(parameters))
     }
@@ -343,20 +344,20 @@ public final class AppStore {
         let diskFull = "\(what): the node's disk is full (not this app's quota): its owner must free space"
         switch error.code {
         case SQLiteError.full where database.systemErrno == ENOSPC, SQLiteError.ioError where database.systemErrno == ENOSPC:
-            return StoreFailure(StoreStatus.io, diskFull)
-        case SQLiteError.full: return StoreFailure(StoreStatus.quota, quota)
-        case SQLiteError.ioError where database.systemErrno == EFBIG: return StoreFailure(StoreStatus.quota, quota)
+            return StoreFailure(SynStatus.io, diskFull)
+        case SQLiteError.full: return StoreFailure(SynStatus.quota, quota)
+        case SQLiteError.ioError where database.systemErrno == EFBIG: return StoreFailure(SynStatus.quota, quota)
         case SQLiteError.noMemory:
-            return StoreFailure(StoreStatus.quota, "\(what): SQLite ran out of memory (profile key limits.memory_mb)")
-        case SQLiteError.auth: return StoreFailure(StoreStatus.denied, "\(what): \(error.message)")
-        case SQLiteError.constraint: return StoreFailure(StoreStatus.conflict, "\(what): \(error.message)")
-        case SQLiteError.tooBig: return StoreFailure(StoreStatus.tooLarge, "\(what): \(error.message)")
-        case SQLiteError.busy: return StoreFailure(StoreStatus.io, "\(what): the database stayed busy with another instance of the app")
+            return StoreFailure(SynStatus.quota, "\(what): SQLite ran out of memory (profile key limits.memory_mb)")
+        case SQLiteError.auth: return StoreFailure(SynStatus.denied, "\(what): \(error.message)")
+        case SQLiteError.constraint: return StoreFailure(SynStatus.conflict, "\(what): \(error.message)")
+        case SQLiteError.tooBig: return StoreFailure(SynStatus.tooLarge, "\(what): \(error.message)")
+        case SQLiteError.busy: return StoreFailure(SynStatus.io, "\(what): the database stayed busy with another instance of the app")
         case SQLiteError.interrupt:
-            return StoreFailure(StoreStatus.timeout, "\(what): the statement ran longer than \(limitMs) ms and was stopped")
+            return StoreFailure(SynStatus.timeout, "\(what): the statement ran longer than \(limitMs) ms and was stopped")
         case SQLiteError.error, SQLiteError.range, SQLiteError.misuse:
-            return StoreFailure(StoreStatus.badArg, "\(what): \(error.message)")
-        default: return StoreFailure(StoreStatus.io, "\(what): \(error.message)")
+            return StoreFailure(SynStatus.badArg, "\(what): \(error.message)")
+        default: return StoreFailure(SynStatus.io, "\(what): \(error.message)")
         }
     }
 

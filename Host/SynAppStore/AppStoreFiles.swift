@@ -1,4 +1,5 @@
 import SynSQLite
+import SynWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,7 @@ public enum AppStoreFiles {
             guard errno == ENOENT else { throw io("cannot inspect \(path)", errno) }
             try create(path)
         } else if st.st_mode & S_IFMT != S_IFREG {
-            throw StoreFailure(StoreStatus.io, "\(path) is not a regular file; move it away so the node can make a fresh database")
+            throw StoreFailure(SynStatus.io, "\(path) is not a regular file; move it away so the node can make a fresh database")
         }
         for suffix in ["-wal", "-shm"] {
             let fd = open(path + suffix, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -69,13 +70,13 @@ public enum AppStoreFiles {
             try db.execute(schema)
             db.close()
         } catch {
-            throw StoreFailure(StoreStatus.io, "cannot create \(path): \(error.message)")
+            throw StoreFailure(SynStatus.io, "cannot create \(path): \(error.message)")
         }
         for suffix in ["-wal", "-shm"] { unlink(temporary + suffix) }
         guard rename(temporary, path) == 0 else { throw io("cannot rename \(temporary) to \(path)", errno) }
     }
 
     private static func io(_ what: String, _ code: Int32) -> StoreFailure {
-        StoreFailure(StoreStatus.io, "\(what): \(String(cString: strerror(code)))")
+        StoreFailure(SynStatus.io, "\(what): \(String(cString: strerror(code)))")
     }
 }

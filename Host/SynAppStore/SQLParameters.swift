@@ -1,5 +1,6 @@
 public import SynSQLite
 import SynText
+import SynWire
 
 /// SQL parameters given as JSON (`params_json`): an array of numbers, strings, booleans, null, or
 /// `{"base64": "..."}` for a blob. Decoded exactly: `true` is the integer 1, `2` is an integer, `2.0` and `1e3` are
@@ -10,7 +11,7 @@ public enum SQLParameters {
     /// The parameters in `bytes` (empty bytes mean none).
     public static func parse(_ bytes: [UInt8]) throws(StoreFailure) -> [SQLValue] {
         if bytes.isEmpty { return [] }
-        guard let scalars = JSONScalars.array(bytes) else { throw StoreFailure(StoreStatus.badArg, message) }
+        guard let scalars = JSONScalars.array(bytes) else { throw StoreFailure(SynStatus.badArg, message) }
         return scalars.map { scalar in
             switch scalar {
             case .null: .null

@@ -56,7 +56,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             return true
         }
         guard ok else {
-            throw BrokerFailure(BrokerStatus.quota,
+            throw BrokerFailure(SynStatus.quota,
                                 "\(slot): one request may emit at most \(Self.maxOutboxItems) events and timers, \(Self.maxOutboxBytes >> 20) MiB in all")
         }
     }
@@ -178,11 +178,11 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     public func hostCall(_ context: HostCallContext, op: HostOp, payload: [UInt8]) -> (status: Int32, payload: [UInt8]) {
         guard let app = state.withLock({ st in st.apps[context.app] }) else {
-            return (BrokerStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
+            return (SynStatus.internalError, Array("the broker does not know app '\(context.app)'".utf8))
         }
         do {
             var reader = WireReader(payload)
-            return (BrokerStatus.ok, try run(op, app, context, &reader))
+            return (SynStatus.ok, try run(op, app, context, &reader))
         } catch {
             let failure = answer(error, op, context)
             return (failure.status, Array(failure.message.utf8))
@@ -207,9 +207,9 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// fails to verify is an answer, not a denial).
     private func answer(_ error: any Error, _ op: HostOp, _ context: HostCallContext) -> BrokerFailure {
         guard let failure = error as? BrokerFailure else {
-            return BrokerFailure(BrokerStatus.badArg, "\(op.slotName): malformed arguments")
+            return BrokerFailure(SynStatus.badArg, "\(op.slotName): malformed arguments")
         }
-        if failure.status == BrokerStatus.denied && op != .idVerify {
+        if failure.status == SynStatus.denied && op != .idVerify {
             auditDenial(context, action: op.slotName, decision: "denied", cause: failure.message)
         }
         return failure
@@ -245,7 +245,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             let key = try raw(&r, 32), signature = try raw(&r, 64)
             let message = try r.data(limit: Self.maxValue)
             guard Ed25519.verify(publicKey: key, domain: .app(context.app), message: message, signature: signature) else {
-                throw BrokerFailure(BrokerStatus.denied, "id_verify: the signature does not verify")
+                throw BrokerFailure(SynStatus.denied, "id_verify: the signature does not verify")
             }
         case .kvGet, .kvPut, .kvDelete, .kvScan:
             try require(app, .storageKV, op)
@@ -258,29 +258,29 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             let type = try Self.eventType(typeBytes)
             try require(app, .eventsPublish(type: type), op)
             guard payload.isEmpty || JSONScan.isJSON(payload) else {
-                throw BrokerFailure(BrokerStatus.badArg, "event_emit: payload_json is not valid JSON")
+                throw BrokerFailure(SynStatus.badArg, "event_emit: payload_json is not valid JSON")
             }
             try reserveOutbox(id, bytes: payload.count + type.utf8.count, timer: false, slot: op.slotName)
             // The node's log must have room for this call's events so far (its rows reach the node after commit).
             let actor = Self.actor(context.caller)
             let pendingBytes = state.withLock { st in st.emitted[id].map { Int64($0.bytes) + Int64($0.items) * 64 } ?? 0 }
             if let full = events.admitEvent(context.app, bytes: pendingBytes + Int64(actor.utf8.count)) {
-                throw BrokerFailure(BrokerStatus.quota, "event_emit: " + full)
+                throw BrokerFailure(SynStatus.quota, "event_emit: " + full)
             }
             state.withLock { st in st.callers.record(context.app, id, actor) }
         case .timerSet:
             try require(app, .timers, op)
             let delay = try r.u64(), payload = try r.data(limit: Self.maxEventPayload)
             guard delay <= Self.maxTimerDelayMs else {
-                throw BrokerFailure(BrokerStatus.badArg, "timer_set: the delay may be at most 30 days")
+                throw BrokerFailure(SynStatus.badArg, "timer_set: the delay may be at most 30 days")
             }
             try reserveOutbox(id, bytes: payload.count, timer: true, slot: op.slotName)
             let buffered = state.withLock { st in st.emitted[id]?.timers ?? 0 }
             guard events.pendingTimerCount(for: context.app) + buffered <= Self.maxPendingTimers else {
-                throw BrokerFailure(BrokerStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
+                throw BrokerFailure(SynStatus.quota, "timer_set: app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
             }
             if let full = events.admitTimer(context.app, bytes: EventStore.timerBytes(payload: payload.count)) {
-                throw BrokerFailure(BrokerStatus.quota, "timer_set: " + full)
+                throw BrokerFailure(SynStatus.quota, "timer_set: " + full)
             }
             state.withLock { st in st.callers.record(context.app, id, Self.actor(context.caller)) }
             w.u64(UInt64(Int64.random(in: 1...Int64.max)))
@@ -288,7 +288,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
         case .outbox:
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
         case .netSend, .netRequest, .msgPublish:
-            throw BrokerFailure(BrokerStatus.unsupported,
+            throw BrokerFailure(SynStatus.unsupported,
                                 "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
         }
         return w.bytes
@@ -297,7 +297,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// A granted storage slot asked of the host: the worker runs storage itself, so only a worker that bypassed its
     /// own table sends one.
     static func servedByWorker(_ op: HostOp) -> BrokerFailure {
-        BrokerFailure(BrokerStatus.unsupported, "\(op.slotName) is served inside the app's worker, on its own database; the host runs no app SQL")
+        BrokerFailure(SynStatus.unsupported, "\(op.slotName) is served inside the app's worker, on its own database; the host runs no app SQL")
     }
 
     /// Stores what the app's worker committed to its outbox, as the host would have accepted it from `event_emit`
@@ -305,7 +305,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// Returns the last sequence number stored; a re-sent row is stored once.
     private func storeOutbox(_ app: AppState, _ context: HostCallContext, _ batch: OutboxBatch) throws(BrokerFailure) -> Int64 {
         guard !batch.rows.isEmpty, !batch.epoch.isEmpty else {
-            throw BrokerFailure(BrokerStatus.badArg, "outbox: an empty hand-over")
+            throw BrokerFailure(SynStatus.badArg, "outbox: an empty hand-over")
         }
         let bytes = batch.rows.reduce(0) { $0 + $1.wireSize }
         let allowed: Bool = state.withLock { st in
@@ -316,7 +316,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
             return true
         }
         guard allowed else {
-            throw BrokerFailure(BrokerStatus.quota, "outbox: one call hands over at most \(Self.maxOutboxRowsPerCall) rows, \(Self.maxOutboxBytesPerCall >> 20) MiB, in \(Self.maxOutboxCallsPerCall) hand-overs; the rest waits for the next call")
+            throw BrokerFailure(SynStatus.quota, "outbox: one call hands over at most \(Self.maxOutboxRowsPerCall) rows, \(Self.maxOutboxBytesPerCall >> 20) MiB, in \(Self.maxOutboxCallsPerCall) hand-overs; the rest waits for the next call")
         }
         let now = WallClock.nowNs()
         let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
@@ -347,7 +347,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
                 }
             }
         } catch {
-            throw BrokerFailure(BrokerStatus.io, "outbox: the node could not store the events and timers (they stay in the app's outbox): \(error.message)")
+            throw BrokerFailure(SynStatus.io, "outbox: the node could not store the events and timers (they stay in the app's outbox): \(error.message)")
         }
         state.withLock { st in st.counters[context.app, default: (0, 0)].events += result.events }
         for why in result.refused { auditDenial(context, action: "outbox", decision: "refused", cause: why) }
@@ -361,7 +361,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
     /// An event type from the wire, checked.
     static func eventType(_ bytes: [UInt8]) throws(BrokerFailure) -> String {
         guard let type = String(validating: bytes, as: UTF8.self), isEventType(type) else {
-            throw BrokerFailure(BrokerStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
+            throw BrokerFailure(SynStatus.badArg, "event_emit: the type must be dot-separated segments of [a-z0-9_-], e.g. \"shop.order.paid\"")
         }
         return type
     }
@@ -386,7 +386,7 @@ public final class Broker: HostCallHandler, @unchecked Sendable {
 
     private func require(_ app: AppState, _ capability: Policy.Capability, _ op: HostOp) throws(BrokerFailure) {
         if let denial = app.policy.denial(capability) {
-            throw BrokerFailure(BrokerStatus.denied, "\(op.slotName) denied: \(denial)")
+            throw BrokerFailure(SynStatus.denied, "\(op.slotName) denied: \(denial)")
         }
     }
 

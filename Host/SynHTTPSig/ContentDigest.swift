@@ -1,4 +1,4 @@
-import SynText
+import SynSodium
 import SynSodium
 
 /// RFC 9530 `Content-Digest` with sha-256: `sha-256=:<padded standard base64 of SHA-256(body)>:`.

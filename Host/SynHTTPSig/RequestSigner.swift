@@ -1,4 +1,4 @@
-import SynText
+import SynSodium
 public import SynSodium
 
 /// Client-side signing in Syneroym's profile, for the CLI: covers `@method`, `@authority`, `@target-uri`, and

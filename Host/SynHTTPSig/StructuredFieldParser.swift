@@ -1,4 +1,4 @@
-import SynText
+import SynSodium
 /// A strict, bounded RFC 8941 parser for dictionaries (§4.2.2), inner lists and parameters.
 ///
 /// Works on bytes; refuses anything outside the grammar, duplicate dictionary keys or parameter keys (RFC 8941 lets

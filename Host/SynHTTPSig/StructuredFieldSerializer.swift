@@ -1,4 +1,4 @@
-import SynText
+import SynSodium
 import Glibc
 
 /// Canonical RFC 8941 serialisation (§4.1) of the values this module writes.

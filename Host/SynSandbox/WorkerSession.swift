@@ -66,7 +66,7 @@ final class WorkerSession: @unchecked Sendable {
         guard reply.status == 0 else {
             let message = String(decoding: reply.body, as: UTF8.self)
             if death == nil { _ = kill(.exit, "init failed") }
-            if reply.status == -3 { // SYN_E_DENIED
+            if reply.status == SynStatus.denied {
                 throw .refused(SandboxError(.denied, "the app's init was denied a capability: \(message)"))
             }
             throw .refused(SandboxError(.load, "the app's init returned status \(reply.status): \(message)"))

@@ -1,3 +1,4 @@
+import PluginABI
 /// An error an app's handler answers with: an HTTP status, a stable machine code and a human message. The SDK
 /// sends it as `{"error": {"code": ..., "message": ...}}` with that status.
 public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -41,13 +42,13 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The same failure as the HTTP answer an app would give for it.
     public var appError: AppError {
         switch status {
-        case -1: AppError(status: 404, code: "not_found", message)
-        case -2: AppError(status: 400, code: "bad_argument", message)
-        case -3: AppError(status: 403, code: "denied", message)
-        case -4: AppError(status: 507, code: "quota", message)
-        case -5: AppError(status: 504, code: "timeout", message)
-        case -7: AppError(status: 409, code: "conflict", message)
-        case -8: AppError(status: 413, code: "too_large", message)
+        case SYN_E_NOT_FOUND: AppError(status: 404, code: "not_found", message)
+        case SYN_E_BAD_ARG: AppError(status: 400, code: "bad_argument", message)
+        case SYN_E_DENIED: AppError(status: 403, code: "denied", message)
+        case SYN_E_QUOTA: AppError(status: 507, code: "quota", message)
+        case SYN_E_TIMEOUT: AppError(status: 504, code: "timeout", message)
+        case SYN_E_CONFLICT: AppError(status: 409, code: "conflict", message)
+        case SYN_E_TOO_LARGE: AppError(status: 413, code: "too_large", message)
         default: AppError(status: 500, code: "host_error", "\(slot): \(message)")
         }
     }

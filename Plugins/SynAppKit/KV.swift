@@ -66,7 +66,7 @@ public struct KV: Sendable {
             let version: UInt64
         }
         guard let items = try? JSONDecoder().decode([Item].self, from: Data(Host.bytes(page))) else {
-            throw HostError(status: -10, slot: "kv_scan", message: "the host returned a page that is not JSON")
+            throw HostError(status: SYN_E_INTERNAL, slot: "kv_scan", message: "the host returned a page that is not JSON")
         }
         let nextCursor = Host.bytes(next)
         return (items.map { (String(decoding: $0.key.bytes, as: UTF8.self), Entry(value: $0.value.bytes, version: $0.version)) },

@@ -24,7 +24,7 @@ public struct SQL: Sendable {
         }
         try host.check(status, "sql_query")
         guard let decoded = JSONRows.parse(Host.bytes(rows)) else {
-            throw HostError(status: -10, slot: "sql_query", message: "the host returned rows that are not JSON")
+            throw HostError(status: SYN_E_INTERNAL, slot: "sql_query", message: "the host returned rows that are not JSON")
         }
         return decoded.map(Row.init)
     }

@@ -1,4 +1,3 @@
-import SynText
 import SynHTTPSig
 import SynSodium
 import Testing

@@ -1,4 +1,3 @@
-import SynText
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -6,6 +5,8 @@ import SynBroker
 import SynConfig
 import SynRuntime
 import SynSandbox
+import SynText
+import SynWire
 
 /// `POST /v1/apps/{app}/{method}` without the transport: the checks before a call, the call, and the answer.
 /// `AppCallHandler` serves it on the connection's event loop.
@@ -151,14 +152,14 @@ struct AppCalls: Sendable {
     /// `syn_status` → HTTP status and error code.
     static func mapStatus(_ status: Int32) -> (HTTPResponse.Status, String) {
         switch status {
-        case -1: (.notFound, "app_not_found")
-        case -2: (.badRequest, "bad_argument")
-        case -3: (.forbidden, "denied")
-        case -4: (HTTPResponse.Status(code: 507), "quota")
-        case -5: (.gatewayTimeout, "app_timeout")
-        case -6: (.notImplemented, "unsupported")
-        case -7: (.conflict, "conflict")
-        case -8: (.contentTooLarge, "too_large")
+        case SynStatus.notFound: (.notFound, "app_not_found")
+        case SynStatus.badArg: (.badRequest, "bad_argument")
+        case SynStatus.denied: (.forbidden, "denied")
+        case SynStatus.quota: (HTTPResponse.Status(code: 507), "quota")
+        case SynStatus.timeout: (.gatewayTimeout, "app_timeout")
+        case SynStatus.unsupported: (.notImplemented, "unsupported")
+        case SynStatus.conflict: (.conflict, "conflict")
+        case SynStatus.tooLarge: (.contentTooLarge, "too_large")
         default: (.internalServerError, "app_error")
         }
     }

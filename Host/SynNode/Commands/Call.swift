@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SynText
 
 /// `syneroym call APP METHOD [JSON]`: a signed call through the node's gateway.
 struct Call: AsyncParsableCommand {
@@ -18,8 +19,9 @@ struct Call: AsyncParsableCommand {
     func run() async throws {
         do {
             let body = json == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile()) : Array(json.utf8)
-            guard body.isEmpty || (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) != nil else {
-                throw CLIError("error: the body is not valid JSON")
+            // The gateway's own check, so the CLI refuses exactly what the node would.
+            guard body.isEmpty || JSONScan.isJSON(body) else {
+                throw CLIError("error: the body is not valid JSON (RFC 8259, nested at most \(JSONScan.maxDepth) deep)")
             }
             let key = anonymous ? nil : try Keyring().load(client.key)
             let reply = try await GatewayClient(base: try client.baseURL(), key: key)

@@ -1,6 +1,6 @@
-import SynText
 import Foundation
 import SynBroker
+import SynText
 
 /// Minimal JSON writing for CLI output (stable key order, exact escaping).
 enum JSONText {
@@ -8,7 +8,7 @@ enum JSONText {
 
     /// `bytes` as a JSON value if they are valid JSON, else as a JSON string (lossy UTF-8).
     static func value(_ bytes: [UInt8]) -> String {
-        if !bytes.isEmpty, (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil {
+        if !bytes.isEmpty, JSONScan.isJSON(bytes) {
             return String(decoding: bytes, as: UTF8.self)
         }
         return string(String(decoding: bytes, as: UTF8.self))
