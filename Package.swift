@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CSynSys", path: "Host/CSynSys"),
 
         // Node and app identity over libsodium: ed25519 keys, key files, domain-separated signatures.
-        .target(name: "SynSodium", dependencies: ["CSynSodium"], path: "Host/SynSodium"),
+        .target(name: "SynSodium", dependencies: ["CSynSodium", "SynSystem"], path: "Host/SynSodium"),
         // SQLite connections, statements, the app-database policy (authorizer) and quotas.
         .target(name: "SynSQLite", dependencies: ["CSynSQLite", "SynSystem"], path: "Host/SynSQLite"),
         // The OS primitives the host's and the worker's threads share: clocks, threads, a lock with a condition.
@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "SynWire", dependencies: ["PluginABI"], path: "Host/SynWire"),
         // Sandbox profiles and app manifests (TOML).
         .target(name: "SynConfig", dependencies: [
-            "SynWire", "SynSodium", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
+            "SynWire", "SynSodium", "SynSystem", "CSynSeccomp", "CSynSodium", .product(name: "TOMLKit", package: "TOMLKit"),
         ], path: "Host/SynConfig"),
         // Host side: spawning, cgroups, the worker link, death classification, supervision.
         .target(name: "SynSandbox", dependencies: ["SynWire", "SynConfig", "SynAppStore", "SynSystem", "CSynSys", "CSynSeccomp"],
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
         .target(name: "SynRuntime", dependencies: [
-            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "CSynSys",
+            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "CSynSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Host/SynRuntime"),
@@ -137,12 +137,12 @@ let package = Package(
         ], path: "Tests/SynGatewayTests"),
         .testTarget(name: "SynAppKitTests", dependencies: ["SynAppKit"], path: "Tests/SynAppKitTests"),
         .testTarget(name: "SynHTTPSigTests", dependencies: ["SynHTTPSig", "SynSodium", "SynText", "SynTestSupport"], path: "Tests/SynHTTPSigTests"),
-        .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite"], path: "Tests/SynSQLiteTests"),
+        .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite", "SynTestSupport"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
-        .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium"], path: "Tests/SynSodiumTests"),
+        .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium", "SynTestSupport"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
-        .testTarget(name: "SynConfigTests", dependencies: ["SynConfig"], path: "Tests/SynConfigTests"),
+        .testTarget(name: "SynConfigTests", dependencies: ["SynConfig", "SynSodium", "SynTestSupport"], path: "Tests/SynConfigTests"),
         .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "SynSystem",
                                                     "SynTestSupport"],
                     path: "Tests/SynSandboxTests"),

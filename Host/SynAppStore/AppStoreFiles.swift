@@ -1,3 +1,4 @@
+import SynSystem
 import SynSQLite
 import SynWire
 #if canImport(Glibc)
@@ -77,6 +78,6 @@ public enum AppStoreFiles {
     }
 
     private static func io(_ what: String, _ code: Int32) -> StoreFailure {
-        StoreFailure(SynStatus.io, "\(what): \(String(cString: strerror(code)))")
+        StoreFailure(SynStatus.io, "\(what): \(Errno.describe(code))")
     }
 }

@@ -1,3 +1,5 @@
+import SynSodium
+
 extension AppManifest {
     /// Looks for `library` next to the manifest, then in each of `searchDirectories`; verifies sha256 if set.
     /// Returns the absolute-or-as-joined path. Throws libraryNotFound (message lists every place tried) or
@@ -18,7 +20,10 @@ extension AppManifest {
                               message: "library '\(library)' not found; tried: \(places)")
         }
         if let sha256 {
-            let actual = try FileDigest.sha256Hex(path: found)
+            let actual: String
+            do { actual = try FileDigest.sha256Hex(path: found) } catch {
+                throw ConfigError(code: .unreadable, file: found, message: error.message)
+            }
             guard actual == sha256 else {
                 throw ConfigError(code: .checksumMismatch, file: file, line: lines.sha256, key: "app.sha256",
                                   message: "checksum mismatch for \(found): expected sha256 \(sha256), actual \(actual)")

@@ -1,6 +1,10 @@
+import SynSystem
 import SynWire
 /// Validates a parsed profile document into a `SandboxProfile`.
 enum ProfileParser {
+    /// Largest errno number a seccomp errno action can carry meaningfully.
+    static let maxErrno: Int32 = 4095
+
     static func parse(_ root: TableReader) throws(ConfigError) -> SandboxProfile {
         try root.allowOnly(["profile", "syscalls", "filesystem", "limits"])
 
@@ -90,18 +94,18 @@ enum ProfileParser {
 
     /// An errno given as a name ("ENOENT") or a number in 1...4095.
     private static func errnoValue(_ table: TableReader, _ key: String) throws(ConfigError) -> Int32 {
-        let expected = "an errno name (\(ErrnoNames.namesList)) or an integer between 1 and \(ErrnoNames.maxNumber)"
+        let expected = "an errno name (\(Errno.names)) or an integer between 1 and \(Self.maxErrno)"
         guard let value = table.table[key] else {
             return try table.require(nil, key, expected)
         }
         switch value {
         case .string(let name):
-            guard let number = ErrnoNames.number(of: name) else {
+            guard let number = Errno.number(named: name) else {
                 throw table.error(.badValue, key, "\(table.dotted(key)) must be \(expected), got \"\(name)\"")
             }
             return number
         case .integer(let number):
-            guard number >= 1, number <= Int(ErrnoNames.maxNumber) else {
+            guard number >= 1, number <= Int(Self.maxErrno) else {
                 throw table.error(.badValue, key, "\(table.dotted(key)) must be \(expected), got \(number)")
             }
             return Int32(number)

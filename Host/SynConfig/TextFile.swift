@@ -1,3 +1,4 @@
+import SynSystem
 import Glibc
 
 /// Reads small files with plain POSIX calls.
@@ -26,7 +27,7 @@ enum TextFile {
                        _ body: (UnsafeBufferPointer<UInt8>) throws(ConfigError) -> Void) throws(ConfigError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ConfigError(code: .unreadable, file: path, message: "cannot open file (\(ErrnoNames.describe(errno)))")
+            throw ConfigError(code: .unreadable, file: path, message: "cannot open file (\(Errno.describe(errno)))")
         }
         defer { close(fd) }
         var chunk = [UInt8](repeating: 0, count: size)
@@ -34,7 +35,7 @@ enum TextFile {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ConfigError(code: .unreadable, file: path, message: "cannot read file (\(ErrnoNames.describe(errno)))")
+                throw ConfigError(code: .unreadable, file: path, message: "cannot read file (\(Errno.describe(errno)))")
             }
             if count == 0 { return }
             let result: Result<Void, ConfigError> = chunk.withUnsafeBufferPointer { all in

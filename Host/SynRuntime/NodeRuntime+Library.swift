@@ -3,6 +3,7 @@ import Logging
 import SynBroker
 import SynConfig
 import SynSandbox
+import SynSodium
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -70,7 +71,7 @@ extension NodeRuntime {
             throw NodeError(.io, "cannot pin \(library) for '\(app)': \(error.localizedDescription)")
         }
         let actual: String
-        do { actual = try FileDigest.sha256Hex(path: pinned) } catch { throw NodeError(.io, "\(error)") }
+        do { actual = try FileDigest.sha256Hex(path: pinned) } catch { throw NodeError(.io, error.message) }
         guard actual == sha256 else {
             unlink(pinned)
             throw NodeError(.appLoad, "the pinned copy of \(library) has sha256 \(actual), not the manifest's app.sha256 \(sha256)")

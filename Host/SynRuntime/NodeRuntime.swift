@@ -5,6 +5,7 @@ public import Logging
 public import SynBroker
 public import SynConfig
 import SynSandbox
+import SynSodium
 import SynSystem
 import Synchronization
 #if canImport(Glibc)

@@ -1,40 +1,22 @@
-/// Lowercase hexadecimal text.
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+import CSynSodium
 
+/// Lowercase hexadecimal text, via libsodium's constant-time codec.
+public enum Hex {
     /// Lowercase hex of `bytes`.
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        var out = [CChar](repeating: 0, count: bytes.count * 2 + 1)
+        _ = sodium_bin2hex(&out, out.count, bytes, bytes.count)
+        return String(decoding: out.prefix(bytes.count * 2).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The bytes of `s` (upper- or lowercase digits), or nil for an odd length or any non-hex character.
     public static func decode(_ s: String) -> [UInt8]? {
-        let text = Array(s.utf8)
+        let text = s.utf8.map { CChar(bitPattern: $0) }
         guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var index = 0
-        while index < text.count {
-            guard let high = value(text[index]), let low = value(text[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
+        if text.isEmpty { return [] }
+        var out = [UInt8](repeating: 0, count: text.count / 2)
+        var length = 0
+        guard sodium_hex2bin(&out, out.count, text, text.count, nil, &length, nil) == 0, length == out.count else { return nil }
         return out
-    }
-
-    /// The value of one hex digit, or nil.
-    private static func value(_ char: UInt8) -> UInt8? {
-        switch char {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): char - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): char - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): char - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -1,3 +1,4 @@
+import SynSystem
 import Glibc
 
 /// Key files: the 64-byte libsodium secret key (seed + public key), raw, mode 0600, owned by the node's user.
@@ -43,26 +44,26 @@ public enum KeyFile {
         let temporary = path + ".tmp-" + Hex.encode(SecureRandom.bytes(8))
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SodiumError(.io, "cannot create key file in \(directory) (\(ErrnoText.describe(errno)))")
+            throw SodiumError(.io, "cannot create key file in \(directory) (\(Errno.describe(errno)))")
         }
         var linked = false
         defer { if !linked { unlink(temporary) } }
         do {
             defer { close(fd) }
             guard fchmod(fd, 0o600) == 0 else {
-                throw SodiumError(.io, "cannot set mode 0600 on \(temporary) (\(ErrnoText.describe(errno)))")
+                throw SodiumError(.io, "cannot set mode 0600 on \(temporary) (\(Errno.describe(errno)))")
             }
             try key.secret.withPointer { (sk) throws(SodiumError) in
                 try writeAll(fd, UnsafeRawBufferPointer(start: sk, count: KeyFile.size), path: temporary)
             }
             guard fsync(fd) == 0 else {
-                throw SodiumError(.io, "cannot fsync \(temporary) (\(ErrnoText.describe(errno)))")
+                throw SodiumError(.io, "cannot fsync \(temporary) (\(Errno.describe(errno)))")
             }
         }
         if link(temporary, path) != 0 {
             let code = errno
             if code == EEXIST { return nil }
-            throw SodiumError(.io, "cannot link new key file into place at \(path) (\(ErrnoText.describe(code)))")
+            throw SodiumError(.io, "cannot link new key file into place at \(path) (\(Errno.describe(code)))")
         }
         linked = true
         unlink(temporary)
@@ -77,7 +78,7 @@ public enum KeyFile {
             let count = write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SodiumError(.io, "cannot write \(path) (\(ErrnoText.describe(errno)))")
+                throw SodiumError(.io, "cannot write \(path) (\(Errno.describe(errno)))")
             }
             offset += count
         }
@@ -86,10 +87,10 @@ public enum KeyFile {
     /// Fsyncs `directory` so a new entry in it survives a crash.
     private static func syncDirectory(_ directory: String) throws(SodiumError) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SodiumError(.io, "cannot open \(directory) (\(ErrnoText.describe(errno)))") }
+        guard fd >= 0 else { throw SodiumError(.io, "cannot open \(directory) (\(Errno.describe(errno)))") }
         defer { close(fd) }
         guard fsync(fd) == 0 else {
-            throw SodiumError(.io, "cannot fsync directory \(directory) (\(ErrnoText.describe(errno)))")
+            throw SodiumError(.io, "cannot fsync directory \(directory) (\(Errno.describe(errno)))")
         }
     }
 }

@@ -1,3 +1,4 @@
+import SynSystem
 import Glibc
 
 /// An open, vetted key file: not a symlink, a regular file owned by the current user with no group/other access.
@@ -21,7 +22,7 @@ struct KeyFileReader {
                 throw SodiumError(.permissions, "key file \(path) is not readable by the current user (EACCES); "
                     + "fix: chown \(geteuid()) \(path) && chmod 600 \(path)")
             }
-            throw SodiumError(.io, "cannot open key file \(path) (\(ErrnoText.describe(code)))")
+            throw SodiumError(.io, "cannot open key file \(path) (\(Errno.describe(code)))")
         }
         let reader = KeyFileReader(fd: fd, path: path)
         do {
@@ -37,7 +38,7 @@ struct KeyFileReader {
     private func vet() throws(SodiumError) {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw SodiumError(.io, "cannot stat key file \(path) (\(ErrnoText.describe(errno)))")
+            throw SodiumError(.io, "cannot stat key file \(path) (\(Errno.describe(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw SodiumError(.format, "key file \(path) is not a regular file")
@@ -66,7 +67,7 @@ struct KeyFileReader {
                 let count = pread(fd, sk + offset, KeyFile.size - offset, off_t(offset))
                 if count < 0 {
                     if errno == EINTR { continue }
-                    throw SodiumError(.io, "cannot read key file \(path) (\(ErrnoText.describe(errno)))")
+                    throw SodiumError(.io, "cannot read key file \(path) (\(Errno.describe(errno)))")
                 }
                 if count == 0 {
                     throw SodiumError(.format, "key file \(path) ended after \(offset) bytes; expected \(KeyFile.size)")

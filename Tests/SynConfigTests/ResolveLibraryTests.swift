@@ -1,4 +1,6 @@
 import SynConfig
+import SynSodium
+import SynTestSupport
 import Testing
 
 /// Finding an app's library next to its manifest or in search directories, and checking its SHA-256.

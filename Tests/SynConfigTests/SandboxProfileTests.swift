@@ -1,4 +1,5 @@
 import SynConfig
+import SynTestSupport
 import Testing
 
 /// Parsing and refusing sandbox profiles.

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// The app-database authorizer: every refused statement is refused at prepare with SQLITE_AUTH and a reason, and

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// SQLite failures become SQLiteError values with the right code, SQLite's message and the SQL.

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// What every connection refuses whatever SQL it is given, and how a file from elsewhere is opened.

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// query(_:_:limitRows:limitBytes:) stops at its limits with SQLITE_TOOBIG.

@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// Prepared statements: bind, step, read, reset and reuse.

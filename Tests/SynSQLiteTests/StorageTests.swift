@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// The storage quota, size and checkpoint, against real files.

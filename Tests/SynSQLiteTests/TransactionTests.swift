@@ -1,4 +1,5 @@
 import SynSQLite
+import SynTestSupport
 import Testing
 
 /// Transactions and savepoints, checked by reopening the file.

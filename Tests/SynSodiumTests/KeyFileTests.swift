@@ -1,5 +1,6 @@
 import Glibc
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Node and app key files on disk: creation, reloading and every refusal.

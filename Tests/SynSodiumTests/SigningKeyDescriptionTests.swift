@@ -1,4 +1,5 @@
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Key descriptions, debug output and mirrors never reveal the secret half.

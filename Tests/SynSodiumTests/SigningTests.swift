@@ -1,4 +1,5 @@
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Ed25519 signing and verification through SigningKey and Ed25519.

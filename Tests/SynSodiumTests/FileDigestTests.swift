@@ -1,4 +1,5 @@
-import SynConfig
+import SynSodium
+import SynTestSupport
 import Testing
 
 /// SHA-256 of real files through libsodium.
@@ -19,8 +20,8 @@ import Testing
     }
 
     @Test func missingFile() {
-        let error = configError { () throws(ConfigError) in try FileDigest.sha256Hex(path: "/nonexistent/x.so") }
-        #expect(error?.code == .unreadable)
-        #expect(error?.file == "/nonexistent/x.so")
+        let error = sodiumError { () throws(SodiumError) in try FileDigest.sha256Hex(path: "/nonexistent/x.so") }
+        #expect(error?.code == .io)
+        #expect(error?.message.contains("/nonexistent/x.so (ENOENT)") == true)
     }
 }
