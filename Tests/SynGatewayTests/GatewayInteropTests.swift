@@ -14,13 +14,9 @@ import Testing
     static let script = Paths.root + "/Tests/Interop/sign_requests.py"
     static let required = ProcessInfo.processInfo.environment["SYN_REQUIRE_INTEROP"] == "1"
     static let available: Bool = {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import requests_http_signature, cryptography"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
+        guard let child = try? ChildProcess("/usr/bin/env", ["python3", "-c", "import requests_http_signature, cryptography"],
+                                            stdout: .null, stderr: .null) else { return false }
+        return child.wait() == 0
     }()
 
     struct Output: Decodable {
@@ -37,17 +33,12 @@ import Testing
         let node = try await LiveNode.start()
         defer { Task { await node.stop() } }
         let seed = Hex.encode(Array(try Data(contentsOf: URL(fileURLWithPath: node.root + "/keys/owner.key")).prefix(32)))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.script, "--seed", seed, "--other-seed", String(repeating: "0c", count: 32),
-                       "--now", String(Int(Date().timeIntervalSince1970)),
-                       "--url", node.base + "/v1/apps/hello/whoami", "--get-url", node.base + "/v1/admin/apps"]
-        let out = Pipe()
-        p.standardOutput = out
-        try ProcessLauncher.launch(p)
-        let data = ProcessLauncher.readAll(out.fileHandleForReading)
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "sign_requests.py failed")
+        let child = try ChildProcess("/usr/bin/env", ["python3", Self.script, "--seed", seed, "--other-seed", String(repeating: "0c", count: 32),
+                                                      "--now", String(Int(Date().timeIntervalSince1970)),
+                                                      "--url", node.base + "/v1/apps/hello/whoami", "--get-url", node.base + "/v1/admin/apps"],
+                                     stderr: .inherit)
+        let data = Data(child.readOutput().utf8)
+        try #require(child.wait() == 0, "sign_requests.py failed")
         let output = try JSONDecoder().decode(Output.self, from: data)
         #expect(output.cases.count >= 10)
         for item in output.cases {

@@ -224,12 +224,9 @@ enum Paths {
         let key = ([source] + extra).joined(separator: " ")
         if built[key] == nil {
             let compiled = scratch + "/\(built.count)-" + (source as NSString).lastPathComponent + ".so"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include"] + extra + ["-o", compiled, root + "/" + source]
-            try ProcessLauncher.launch(p)
-            p.waitUntilExit()
-            try #require(p.terminationStatus == 0, "cc failed for \(source)")
+            let cc = try ProcessLauncher.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include"]
+                                                 + extra + ["-o", compiled, root + "/" + source])
+            try #require(cc.status == 0, "cc failed for \(source): \(cc.output)")
             built[key] = compiled
         }
         if let compiled = built[key] { try FileManager.default.copyItem(atPath: compiled, toPath: output) }

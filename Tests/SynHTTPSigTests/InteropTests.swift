@@ -34,18 +34,11 @@ struct InteropTests {
 
     /// Runs `arguments` through /usr/bin/env, returning exit status, stdout and stderr.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try ProcessLauncher.launch(process)
-        let stdout = ProcessLauncher.readAll(out.fileHandleForReading)
-        let stderr = ProcessLauncher.readAll(err.fileHandleForReading)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
+        let child = try ChildProcess("/usr/bin/env", arguments)
+        // stderr is read after stdout: the script writes little to it, so its pipe never fills meanwhile.
+        let stdout = Data(child.readOutput().utf8)
+        let stderr = child.readErrors()
+        return (child.wait(), stdout, stderr)
     }
 
     @Test(.enabled(if: available || required,

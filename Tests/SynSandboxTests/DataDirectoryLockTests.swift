@@ -39,20 +39,13 @@ import Testing
     @Test func aSecondRunOnARunningNodesDirectoryExitsTwoAtOnce() throws {
         let node = try ProcessNode.start(apps: [])
         defer { node.stop() }
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        second.arguments = ["run", "--data", node.data, "--manifests", TestSupport.root + "/manifests",
-                            "--listen", "127.0.0.1:0"]
-        let err = Pipe()
-        second.standardError = err
-        second.standardOutput = FileHandle.nullDevice
-        try TestSupport.launch(second)
+        let second = try ChildProcess(TestSupport.products + "/syneroym",
+                                      ["run", "--data", node.data, "--manifests", TestSupport.root + "/manifests", "--listen", "127.0.0.1:0"],
+                                      stdout: .null)
         // A guard only: a node that ignored the lock would serve until killed, and the test would then fail.
-        let pid = second.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if second.isRunning { kill(pid, SIGKILL) } }
-        let stderr = String(decoding: ProcessLauncher.readAll(err.fileHandleForReading), as: UTF8.self)
-        second.waitUntilExit()
-        #expect(second.terminationReason == .exit && second.terminationStatus == 2, "\(stderr)")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { second.signal() }
+        let stderr = second.readErrors()
+        #expect(second.wait() == 2, "\(stderr)")
         #expect(stderr.contains("in use by syneroym process \(node.pid)"), "\(stderr)")
         #expect(node.isRunning)
         #expect(try node.call("hello", "echo", #"{"still":"serving"}"#).status == 200)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SynTestSupport
 import Testing
 
@@ -11,22 +12,19 @@ import Testing
     }
 
     static func syneroym(_ args: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        p.arguments = args
-        if !environment.isEmpty {
-            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let child = try ChildProcess(TestSupport.products + "/syneroym", args,
+                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                     directory: directory ?? TestSupport.root)
+        // Both pipes are drained at once: a child that fills one while the other is read would wait forever.
+        let errors = Mutex("")
+        let drained = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            errors.withLock { $0 = child.readErrors() }
+            drained.signal()
         }
-        p.currentDirectoryURL = URL(fileURLWithPath: directory ?? TestSupport.root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try TestSupport.launch(p)
-        let o = ProcessLauncher.readAll(out.fileHandleForReading)
-        let e = ProcessLauncher.readAll(err.fileHandleForReading)
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        let o = child.readOutput()
+        drained.wait()
+        return Result(status: child.wait(), stdout: o, stderr: errors.withLock { $0 })
     }
 
     /// A manifest for `library` in a fresh directory, with the library copied beside it.

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import SynBroker
 import SynSandbox
 import Testing
@@ -30,9 +31,9 @@ import Testing
     @Test func appsStatsReadsWhatTheNodeWrote() throws {
         let (node, stderr, seen, data) = try HostDeathTests.startNode()
         #expect(seen.contains("event=started("), "\(seen)")
-        kill(node.processIdentifier, SIGTERM)
+        node.signal(SIGTERM)
         _ = HostDeathTests.readUntil("node stopped", from: stderr)
-        node.waitUntilExit()
+        node.wait()
         let r = try ExecCommandTests.syneroym(["apps", "stats", "--json", "--data", data])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])

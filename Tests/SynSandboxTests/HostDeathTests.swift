@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import Testing
 
 /// When the host dies without cleaning up (SIGKILL), its workers must not outlive it: each worker's outer process
@@ -23,21 +24,17 @@ import Testing
     }
 
     /// Starts `syneroym run` with the hello app; returns once the worker has started.
-    static func startNode() throws -> (node: Process, stderr: FileHandle, log: String, data: String) {
+    static func startNode() throws -> (node: ChildProcess, stderr: FileHandle, log: String, data: String) {
         let dir = try TestSupport.helloNodeDirectory("hostdeath")
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                          "--data", dir + "/data", "--listen", "127.0.0.1:0"]
-        let err = Pipe()
-        node.standardError = err
-        try TestSupport.launch(node)
+        let node = try ChildProcess(TestSupport.products + "/syneroym",
+                                    ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                     "--data", dir + "/data", "--listen", "127.0.0.1:0"], stdout: .null)
         // A watchdog bounds every read below: should the node never start a worker, it is killed and the
         // reads end at end-of-file instead of hanging the suite.
-        let watched = Watched(node)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
-        let seen = readUntil("event=started(", from: err.fileHandleForReading)
-        return (node, err.fileHandleForReading, seen, dir + "/data")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { node.signal() }
+        guard let stderr = node.errorHandle else { throw TestFailure("no stderr pipe") }
+        let seen = readUntil("event=started(", from: stderr)
+        return (node, stderr, seen, dir + "/data")
     }
 
     /// Reads `handle` until `marker` appears or the stream ends.
@@ -64,11 +61,11 @@ import Testing
     @Test func workersDieWithTheHost() throws {
         let (node, _, seen, _) = try Self.startNode()
         #expect(seen.contains("event=started("), "\(seen)")
-        let workers = Self.descendants(of: node.processIdentifier)
+        let workers = Self.descendants(of: node.pid)
         // The template, and the worker's outer process, init and app.
         #expect(workers.count >= 4, "\(workers)")
-        kill(node.processIdentifier, SIGKILL)
-        node.waitUntilExit()
+        node.signal(SIGKILL)
+        node.wait()
         let alive = Self.waitGone(workers)
         #expect(alive.isEmpty, "still running after the host died: \(alive)")
     }
@@ -77,12 +74,10 @@ import Testing
     func aSignalStopsTheNodeGracefully(_ signal: Int32) throws {
         let (node, stderr, seen, data) = try Self.startNode()
         #expect(seen.contains("event=started("), "\(seen)")
-        let workers = Self.descendants(of: node.processIdentifier)
-        kill(node.processIdentifier, signal)
+        let workers = Self.descendants(of: node.pid)
+        node.signal(signal)
         let rest = Self.readUntil("node stopped", from: stderr)
-        node.waitUntilExit()
-        #expect(node.terminationStatus == 0)
-        #expect(node.terminationReason == .exit)
+        #expect(node.wait() == 0, "the node did not exit cleanly")
         #expect(rest.contains("event=stopped(app: \"hello\")"), "\(rest)")
         #expect(Self.waitGone(workers).isEmpty)
         // The node's own management actions are in the audit log, whose chain and signatures verify.
@@ -93,9 +88,3 @@ import Testing
     }
 }
 
-/// A node process the watchdog may kill, only while it is still running (never a reused pid).
-final class Watched: @unchecked Sendable {
-    private let process: Process
-    init(_ process: Process) { self.process = process }
-    func killIfRunning() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-}

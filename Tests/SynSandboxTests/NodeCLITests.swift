@@ -59,16 +59,14 @@ import Testing
 
     /// A shell command in a fresh mount namespace (as root).
     static func unshared(_ script: String) throws -> ExecCommandTests.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        p.arguments = ["-m", "sh", "-c", script]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try TestSupport.launch(p)
-        let o = ProcessLauncher.readAll(out.fileHandleForReading), e = ProcessLauncher.readAll(err.fileHandleForReading)
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        // stderr goes through a file: reading two pipes one after the other could wait on each other.
+        let scratch = TempDir("unshare")
+        let errors = scratch.file("stderr")
+        let child = try ChildProcess("/usr/bin/unshare", ["-m", "sh", "-c", "exec 2>\(errors)\n" + script], stderr: .null)
+        let o = child.readOutput()
+        let status = child.wait()
+        let e = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        return withExtendedLifetime(scratch) { .init(status: status, stdout: o, stderr: e) }
     }
 
     /// cgroup v2, on any host: the node runs alone in a cgroup of a private cgroup2 mount, as under systemd with
@@ -126,20 +124,15 @@ import Testing
 @Suite struct NodeLogFormatTests {
     @Test func jsonLogsAreOneObjectPerLine() throws {
         let dir = try TestSupport.helloNodeDirectory("jsonlog")
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        node.arguments = ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                          "--data", dir + "/data", "--listen", "127.0.0.1:0", "--log-format", "json"]
-        let err = Pipe()
-        node.standardError = err
-        try TestSupport.launch(node)
-        let watched = Watched(node)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { watched.killIfRunning() }
-        var seen = HostDeathTests.readUntil("started(app", from: err.fileHandleForReading)
-        kill(node.processIdentifier, SIGTERM)
-        seen += HostDeathTests.readUntil("node stopped", from: err.fileHandleForReading)
-        node.waitUntilExit()
-        #expect(node.terminationStatus == 0)
+        let node = try ChildProcess(TestSupport.products + "/syneroym",
+                                    ["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                     "--data", dir + "/data", "--listen", "127.0.0.1:0", "--log-format", "json"], stdout: .null)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { node.signal() }
+        guard let stderr = node.errorHandle else { throw TestFailure("no stderr pipe") }
+        var seen = HostDeathTests.readUntil("started(app", from: stderr)
+        node.signal(SIGTERM)
+        seen += HostDeathTests.readUntil("node stopped", from: stderr)
+        #expect(node.wait() == 0)
         let lines = seen.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count >= 4)
         for line in lines {

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,15 +8,15 @@ import Glibc
 /// loopback port; its stderr drained continuously (a full pipe would block the node's logging under load). Hostile
 /// apps and the load test are aimed at it, and the tests read the node's pid and memory from /proc.
 final class ProcessNode: @unchecked Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let data: String
     private let collector: Collector
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var log: String { collector.text }
 
-    private init(process: Process, port: Int, data: String, collector: Collector) {
+    private init(process: ChildProcess, port: Int, data: String, collector: Collector) {
         self.process = process
         self.port = port
         self.data = data
@@ -53,17 +54,11 @@ final class ProcessNode: @unchecked Sendable {
 
     /// Starts `syneroym` with `arguments` (a `run`) and waits until the gateway listens and each of `apps` started.
     static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:]) throws -> ProcessNode {
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: TestSupport.products + "/syneroym")
-        node.arguments = arguments
-        if !environment.isEmpty { node.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let err = Pipe()
-        node.standardError = err
-        try TestSupport.launch(node)
-        let watched = Watched(node)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 240) { watched.killIfRunning() }
+        let node = try ChildProcess(TestSupport.products + "/syneroym", arguments,
+                                    environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdout: .null)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 240) { node.signal() }
         let collector = Collector()
-        let handle = err.fileHandleForReading
+        guard let handle = node.errorHandle else { throw TestFailure("no stderr pipe") }
         Thread.detachNewThread {
             while true {
                 let chunk = handle.availableData
@@ -74,7 +69,7 @@ final class ProcessNode: @unchecked Sendable {
         }
         let started = ["gateway listening"] + apps.map { "event=started(app: \"\($0)\"" }
         guard collector.waitFor(started, seconds: 60) else {
-            watched.killIfRunning()
+            node.signal()
             throw TestFailure("the node did not start: \(collector.text.suffix(3000))")
         }
         guard let port = Self.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
@@ -84,7 +79,7 @@ final class ProcessNode: @unchecked Sendable {
     /// Waits (bounded) until the log contains `marker`.
     func waitFor(_ marker: String, seconds: Double) -> Bool { collector.waitFor([marker], seconds: seconds) }
 
-    func killIfRunning() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    func killIfRunning() { process.signal() }
 
     /// The port of the `gateway listening` line's `address=HOST:PORT`.
     static func port(in log: String) -> Int? {
@@ -95,14 +90,12 @@ final class ProcessNode: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.signal()
+        process.wait()
     }
 
     /// Whether the node process is still the one started, and running.
-    var isRunning: Bool { process.isRunning && HostDeathTests.isRunning(pid) }
+    var isRunning: Bool { process.isRunning }
 
     /// VmRSS of the node process, MiB.
     var residentMB: Int {

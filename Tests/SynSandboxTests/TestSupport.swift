@@ -35,13 +35,9 @@ enum TestSupport {
         return dir
     }()
 
-    /// Builds already made in this process, by their command line, and the lock that makes one build at a time:
-    /// tests ask for the same libraries again and again, and Foundation's `Process.run` is not safe to call from
-    /// many threads at once on Linux (the suite once crashed inside it).
+    /// Builds already made in this process, by their command line, and the lock that makes one build at a time
+    /// (tests ask for the same libraries again and again).
     private static let builds = NSLock()
-
-    /// Starts `process` (one launch at a time across every test target).
-    static func launch(_ process: Process) throws { try ProcessLauncher.launch(process) }
     nonisolated(unsafe) private static var built: Set<[String]> = []
 
     /// Builds `source` (relative to the repo root) exactly as an app developer would: `cc -shared -fPIC`.
@@ -54,13 +50,9 @@ enum TestSupport {
         // Tests run in parallel and may build the same library: compile to a private file, then rename it into
         // place atomically, so no test ever loads a half-written library.
         let temporary = output + ".tmp-\(UInt64.random(in: 0...UInt64.max))"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include", "-o", temporary,
-                       root + "/" + source] + extraFlags
-        try TestSupport.launch(p)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestFailure("cc failed for \(source)") }
+        let cc = try ProcessLauncher.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O1", "-I", root + "/PluginABI/include",
+                                                          "-o", temporary, root + "/" + source] + extraFlags)
+        guard cc.status == 0 else { throw TestFailure("cc failed for \(source): \(cc.output)") }
         guard rename(temporary, output) == 0 else { throw TestFailure("cannot rename \(temporary): errno \(errno)") }
         built = built.filter { $0[1] != name }
         built.insert(key)
