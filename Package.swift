@@ -123,7 +123,7 @@ let package = Package(
         .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),
 
         // What several test targets share.
-        .target(name: "SynTestSupport", path: "Tests/SynTestSupport"),
+        .target(name: "SynTestSupport", dependencies: ["SynBroker", "SynConfig", "SynSandbox", "SynWire"], path: "Tests/SynTestSupport"),
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
         .testTarget(name: "SynGatewayTests", dependencies: [
@@ -143,9 +143,14 @@ let package = Package(
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium", "SynTestSupport"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig", "SynSodium", "SynTestSupport"], path: "Tests/SynConfigTests"),
-        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "SynSystem",
-                                                    "SynTestSupport"],
+        .testTarget(name: "SynSandboxTests", dependencies: ["SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite", "SynTestSupport"],
                     path: "Tests/SynSandboxTests"),
+        .testTarget(name: "SynBrokerTests", dependencies: ["SynBroker", "SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite",
+                                                   "SynSystem", "SynTestSupport"],
+                    path: "Tests/SynBrokerTests"),
+        // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.
+        .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynTestSupport"],
+                    path: "Tests/SynNodeTests"),
     ]
 )
 

@@ -1,6 +1,7 @@
 import Foundation
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// The supervisor with real workers: routing to idle instances, the bounded queue, restarts and `failed`.

@@ -1,6 +1,7 @@
 import Foundation
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// The same attacks from a constructor, which runs inside `dlopen` under seccomp stage A.

@@ -1,5 +1,6 @@
 import Foundation
 import SynSandbox
+import SynTestSupport
 import Testing
 
 /// The host reads an app library's `DT_NEEDED` names to choose its worker's runtime libraries: real libraries give

@@ -1,6 +1,7 @@
 import Foundation
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// The example C app, built with plain `cc`, loaded into a real sandboxed worker.

@@ -1,5 +1,6 @@
 import Foundation
 import SynSandbox
+import SynTestSupport
 import Testing
 
 /// Every slot of the host table is callable from a C app in the real sandbox.

@@ -1,6 +1,7 @@
 import Foundation
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// Death tests: a hostile app tries each forbidden thing inside a real sandboxed worker and must be stopped and

@@ -1,4 +1,5 @@
 import Foundation
+import SynTestSupport
 import Testing
 
 /// The review's attack on the node through SQL, made by a hostile app against a real node process. Each attack

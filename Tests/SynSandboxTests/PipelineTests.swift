@@ -1,6 +1,7 @@
 import Foundation
 import SynBroker
 import SynSandbox
+import SynTestSupport
 import Testing
 
 /// Calls sent to a worker back to back (`WorkerProcess.pipeline`, used by the supervisor under load): served in
@@ -32,7 +33,7 @@ import Testing
     }
 
     @Test func pipelinedCallsRunInOrderWithTheirOwnHostCalls() throws {
-        let node = try BrokerTests.Node()
+        let node = try BrokerNode()
         let w = try node.start()
         defer { w.shutdown() }
         // Every call but the last makes host calls while the calls behind it already wait in the socket: the
@@ -41,18 +42,18 @@ import Testing
                                     ("get", "a"), ("get", "b")])
         #expect(outcomes == ["version 1", "1@1", "version 2", "x;2@2;", "2@2", "x@1"])
         // The worker is in step afterwards: a lone call works as before.
-        #expect(try BrokerTests.call(w, "get", "a") == "2@2")
+        #expect(try BrokerNode.call(w, "get", "a") == "2@2")
     }
 
     @Test func aFailedCallInABatchRollsBackOnlyItsOwnWrites() throws {
-        let node = try BrokerTests.Node()
+        let node = try BrokerNode()
         let w = try node.start()
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "put", "warm=1") == "version 1")
+        #expect(try BrokerNode.call(w, "put", "warm=1") == "version 1")
         let outcomes = Self.run(w, [("blind", "x=1"), ("blind", "y=1;fail"), ("blind", "z=1"), ("blind", "ver:x;ver:z")])
         #expect(outcomes[0] == "")
         #expect(outcomes[3] == "1@1;1@1;")
-        #expect(try BrokerTests.call(w, "get", "y").hasPrefix("ERR -1"))
+        #expect(try BrokerNode.call(w, "get", "y").hasPrefix("ERR -1"))
     }
 
     @Test func aDeathMidBatchBlamesOnlyTheCallBeingServed() throws {
@@ -67,9 +68,9 @@ import Testing
         // The supervisor sends at most 16 calls at once; a host that sends 80 behind a call making a host call makes
         // the worker keep 79 aside while it waits for the answer. Past 64 it exits rather than buffer without end.
         // (`pubkey` makes a host call; storage runs in the worker and makes none.)
-        let node = try BrokerTests.Node()
+        let node = try BrokerNode()
         let w = try node.start()
-        #expect(try BrokerTests.call(w, "put", "a=1") == "version 1")
+        #expect(try BrokerNode.call(w, "put", "a=1") == "version 1")
         let outcomes = Self.run(w, [("pubkey", "")] + Array(repeating: ("get", "a"), count: 79))
         #expect(outcomes[0].hasPrefix("died: exit") && outcomes[0].contains("72"), "\(outcomes[0])")
         #expect(outcomes.dropFirst().allSatisfy { $0 == "not started" }, "\(Set(outcomes.dropFirst()))")

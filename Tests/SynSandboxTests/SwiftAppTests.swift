@@ -1,6 +1,7 @@
 import Foundation
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// Apps written in Swift (built by SwiftPM as `.dynamic` products) run in the same sandbox as C apps.

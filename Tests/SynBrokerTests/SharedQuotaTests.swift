@@ -2,6 +2,7 @@ import Foundation
 import SynBroker
 import SynConfig
 import SynSandbox
+import SynTestSupport
 import Testing
 
 /// Seen: one app looping `event_emit` grew node.db by about 112 MB/s, and 9,952 timers took 657 MB. Each app's
@@ -12,12 +13,12 @@ import Testing
     /// With no subscriber waiting, an app's events are delivered as soon as they are stored: its oldest go first,
     /// and what it keeps never passes its quota however long it emits.
     @Test func anAppsEventsStayWithinItsQuota() throws {
-        let node = try BrokerTests.Node(capabilities: ["store": Self.events], settings: "events_quota_mb = 2")
+        let node = try BrokerNode(capabilities: ["store": Self.events], settings: "events_quota_mb = 2")
         defer { node.broker.close() }
         let w = try node.start()
         defer { w.shutdown() }
         for _ in 0..<8 {
-            let answer = try BrokerTests.call(w, "emit_big")
+            let answer = try BrokerNode.call(w, "emit_big")
             #expect(answer.hasPrefix("17 then -4 event_emit: one request may emit at most"), "\(answer)")
             #expect(node.broker.events.usage(of: "store").events <= 2 << 20)
         }
@@ -28,30 +29,30 @@ import Testing
     /// A subscriber that receives nothing: the app's undelivered events fill its quota, then `event_emit` answers
     /// SYN_E_QUOTA naming the key, and node.db holds no more.
     @Test func undeliveredEventsFillTheQuotaThenEmitIsRefused() throws {
-        let node = try BrokerTests.Node(capabilities: ["store": Self.events], settings: "events_quota_mb = 2")
+        let node = try BrokerNode(capabilities: ["store": Self.events], settings: "events_quota_mb = 2")
         defer { node.broker.close() }
         node.broker.events.noteSubscriber("never-reads")
         let w = try node.start()
         defer { w.shutdown() }
         var refusal = ""
         for _ in 0..<5 where refusal.isEmpty {
-            let answer = try BrokerTests.call(w, "emit_big")
+            let answer = try BrokerNode.call(w, "emit_big")
             if answer.contains("-4 event_emit: app 'store' keeps") { refusal = answer }
         }
         #expect(refusal.contains("its quota (node.toml apps.store.events_quota_mb = 2); new ones wait until its subscribers catch up"),
                 "\(refusal)")
         #expect(node.broker.events.usage(of: "store").events <= 2 << 20)
-        #expect(try BrokerTests.call(w, "emit_big").hasPrefix("0 then -4 event_emit: app 'store' keeps"))
+        #expect(try BrokerNode.call(w, "emit_big").hasPrefix("0 then -4 event_emit: app 'store' keeps"))
     }
 
     @Test func pendingTimersStayWithinTheirQuota() throws {
-        let node = try BrokerTests.Node(capabilities: ["store": "timers = true"], settings: "timers_quota_mb = 1")
+        let node = try BrokerNode(capabilities: ["store": "timers = true"], settings: "timers_quota_mb = 1")
         defer { node.broker.close() }
         let w = try node.start()
         defer { w.shutdown() }
         var refusal = ""
         for _ in 0..<5 where refusal.isEmpty {
-            let answer = try BrokerTests.call(w, "timer_big")
+            let answer = try BrokerNode.call(w, "timer_big")
             if answer.contains("-4 timer_set: app 'store''s pending timers take") { refusal = answer }
         }
         #expect(refusal.contains("its quota (node.toml apps.store.timers_quota_mb = 1)"), "\(refusal)")
@@ -114,9 +115,9 @@ import Testing
         #expect(refused.body.contains("below its reserve (node.toml node.reserve_mb = 1048576)"))
         let health = try node.request("GET", "/v1/health")
         #expect(health.status == 503 && health.body.contains(#""disk":"#), "\(health.body)")
-        let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", node.data])
+        let shown = try CLI.syneroym(["audit", "show", "--data", node.data])
         #expect(shown.stdout.contains("node.disk\tlow\t"), "\(shown.stdout)")
-        let doctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        let doctor = try CLI.syneroym(["doctor", "--data", node.data])
         #expect(doctor.stdout.contains("FAIL  data directory: only "), "\(doctor.stdout)")
         #expect(doctor.stdout.contains("FAIL  running node: PID \(node.pid) on 127.0.0.1:\(node.port) is failing (HTTP 503): the node's disk has"))
         #expect(node.isRunning)
@@ -127,7 +128,7 @@ import Testing
 /// dies as `denied`, and the detail names the node.toml key that grants what it needs.
 @Suite struct InitDeniedTests {
     @Test func anInitDeniedACapabilityNamesTheKey() throws {
-        let node = try BrokerTests.Node(grants: "")
+        let node = try BrokerNode(grants: "")
         defer { node.broker.close() }
         let lib = try TestSupport.buildC("Tests/HostileApps/store.c", name: "store-init-put", extraFlags: ["-DINIT_PUT"])
         do {

@@ -1,5 +1,4 @@
-import Foundation
-import SynTestSupport
+public import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,14 +6,14 @@ import Glibc
 /// A `syneroym run` in a process of its own, with hello (the neighbour) and extra C apps built with `cc`, on a
 /// loopback port; its stderr drained continuously (a full pipe would block the node's logging under load). Hostile
 /// apps and the load test are aimed at it, and the tests read the node's pid and memory from /proc.
-final class ProcessNode: @unchecked Sendable {
-    let process: ChildProcess
-    let port: Int
-    let data: String
+public final class ProcessNode: @unchecked Sendable {
+    public let process: ChildProcess
+    public let port: Int
+    public let data: String
     private let collector: Collector
 
-    var pid: Int32 { process.pid }
-    var log: String { collector.text }
+    public var pid: Int32 { process.pid }
+    public var log: String { collector.text }
 
     private init(process: ChildProcess, port: Int, data: String, collector: Collector) {
         self.process = process
@@ -27,7 +26,7 @@ final class ProcessNode: @unchecked Sendable {
 
     /// Starts a node with hello and each app in `apps` (id → C source; its manifest text), after `syneroym init`,
     /// with `edit` applied to node.toml and `limits` lines replacing the `default` profile's.
-    static func start(apps: [(id: String, source: String, manifest: String)], limits: [String: String] = [:],
+    public static func start(apps: [(id: String, source: String, manifest: String)], limits: [String: String] = [:],
                       edit: (String) -> String = { $0 }) throws -> ProcessNode {
         let dir = try TestSupport.helloNodeDirectory("process")
         for app in apps {
@@ -42,7 +41,7 @@ final class ProcessNode: @unchecked Sendable {
             return String(line)
         }
         try lines.joined(separator: "\n").write(toFile: dir + "/profiles/default.toml", atomically: true, encoding: .utf8)
-        let initialized = try ExecCommandTests.syneroym(["init", "--data", dir + "/data", "--manifests", dir + "/manifests"])
+        let initialized = try CLI.syneroym(["init", "--data", dir + "/data", "--manifests", dir + "/manifests"])
         guard initialized.status == 0 else { throw TestFailure("init failed: \(initialized.stderr)") }
         let toml = try String(contentsOfFile: dir + "/data/node.toml", encoding: .utf8)
         try edit(toml).write(toFile: dir + "/data/node.toml", atomically: true, encoding: .utf8)
@@ -53,7 +52,7 @@ final class ProcessNode: @unchecked Sendable {
     }
 
     /// Starts `syneroym` with `arguments` (a `run`) and waits until the gateway listens and each of `apps` started.
-    static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:]) throws -> ProcessNode {
+    public static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:]) throws -> ProcessNode {
         let node = try ChildProcess(TestSupport.products + "/syneroym", arguments,
                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdout: .null)
         DispatchQueue.global().asyncAfter(deadline: .now() + 240) { node.signal() }
@@ -77,28 +76,28 @@ final class ProcessNode: @unchecked Sendable {
     }
 
     /// Waits (bounded) until the log contains `marker`.
-    func waitFor(_ marker: String, seconds: Double) -> Bool { collector.waitFor([marker], seconds: seconds) }
+    public func waitFor(_ marker: String, seconds: Double) -> Bool { collector.waitFor([marker], seconds: seconds) }
 
-    func killIfRunning() { process.signal() }
+    public func killIfRunning() { process.signal() }
 
     /// The port of the `gateway listening` line's `address=HOST:PORT`.
-    static func port(in log: String) -> Int? {
+    public static func port(in log: String) -> Int? {
         guard let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
               let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") }),
               let colon = address.lastIndex(of: ":") else { return nil }
         return Int(address[address.index(after: colon)...])
     }
 
-    func stop() {
+    public func stop() {
         process.signal()
         process.wait()
     }
 
     /// Whether the node process is still the one started, and running.
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
     /// VmRSS of the node process, MiB.
-    var residentMB: Int {
+    public var residentMB: Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kb = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return -1 }
@@ -106,12 +105,12 @@ final class ProcessNode: @unchecked Sendable {
     }
 
     /// An anonymous `POST /v1/apps/APP/METHOD` with a JSON body; its status and body. Blocking, with a 60 s guard.
-    func call(_ app: String, _ method: String, _ body: String) throws -> (status: Int, body: String) {
+    public func call(_ app: String, _ method: String, _ body: String) throws -> (status: Int, body: String) {
         try request("POST", "/v1/apps/\(app)/\(method)", body)
     }
 
     /// An anonymous request; its status and body. Blocking, with a 60 s guard.
-    func request(_ verb: String, _ path: String, _ body: String = "") throws -> (status: Int, body: String) {
+    public func request(_ verb: String, _ path: String, _ body: String = "") throws -> (status: Int, body: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         defer { close(fd) }

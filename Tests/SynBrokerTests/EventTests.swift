@@ -4,17 +4,18 @@ import SynConfig
 import SynSandbox
 import SynSystem
 import SynWire
+import SynTestSupport
 import Testing
 
 /// Domain events and timers through real supervisors, workers and the durable log in node.db.
 @Suite struct EventTests {
     /// A running node: supervisors for each app, the broker and the dispatcher.
     final class Running {
-        let node: BrokerTests.Node
+        let node: BrokerNode
         let dispatcher: EventDispatcher
         var supervisors: [String: AppSupervisor] = [:]
 
-        init(_ node: BrokerTests.Node) throws {
+        init(_ node: BrokerNode) throws {
             self.node = node
             dispatcher = EventDispatcher(store: node.broker.events)
             let d = dispatcher
@@ -55,7 +56,7 @@ import Testing
                          "other": "events.subscribe = [\"shop.order.*\"]"]
 
     @Test func aSubscriberReceivesCommittedEventsOnly() async throws {
-        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        let running = try Running(try BrokerNode(apps: ["store", "other"], capabilities: Self.pubsub))
         defer { running.stop() }
         #expect(try await running.call("store", "emit_then_500", #"shop.order.lost|{"n":0}"#) == "emitted")
         #expect(try await running.call("store", "emit", #"shop.cart.added|{"n":1}"#) == "emitted") // not subscribed
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func publishingOutsideTheGrantIsDenied() async throws {
-        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        let running = try Running(try BrokerNode(apps: ["store", "other"], capabilities: Self.pubsub))
         defer { running.stop() }
         let denied = try await running.call("store", "emit", #"billing.invoice|{}"#)
         #expect(denied.hasPrefix("ERR -3 event_emit denied: event type 'billing.invoice' is not covered by events.publish"))
@@ -76,14 +77,14 @@ import Testing
     }
 
     @Test func oneRequestCannotFloodTheOutbox() async throws {
-        let running = try Running(try BrokerTests.Node(apps: ["store", "other"], capabilities: Self.pubsub))
+        let running = try Running(try BrokerNode(apps: ["store", "other"], capabilities: Self.pubsub))
         defer { running.stop() }
         let result = try await running.call("store", "emit_flood")
         #expect(result.hasPrefix("emitted 1000 then -4 event_emit: one request may emit at most 1000"), "\(result)")
     }
 
     @Test func anAppCannotHoardTimers() async throws {
-        let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
+        let running = try Running(try BrokerNode(apps: ["store"], capabilities: ["store": "timers = true"]))
         defer { running.stop() }
         // Each request commits at most 1000 (its outbox limit; the request still succeeds with what it set).
         for _ in 0..<10 {
@@ -94,7 +95,7 @@ import Testing
     }
 
     @Test func aTimerFires() async throws {
-        let running = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"]))
+        let running = try Running(try BrokerNode(apps: ["store"], capabilities: ["store": "timers = true"]))
         defer { running.stop() }
         let token = try await running.call("store", "timer", "1|wake up")
         #expect(token.hasPrefix("token "))
@@ -103,13 +104,13 @@ import Testing
     }
 
     @Test func aTimerSurvivesANodeRestart() async throws {
-        let first = try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"])
+        let first = try BrokerNode(apps: ["store"], capabilities: ["store": "timers = true"])
         let running = try Running(first)
         _ = try await running.call("store", "timer", "1500|after restart")
         running.stop()
         first.broker.close()
         // A new broker and dispatcher over the same data directory: the timer is still pending and fires.
-        let again = try Running(try BrokerTests.Node(apps: ["store"], capabilities: ["store": "timers = true"],
+        let again = try Running(try BrokerNode(apps: ["store"], capabilities: ["store": "timers = true"],
                                                      data: first.data))
         defer { again.stop() }
         let page = try await again.waitFor("store", prefix: "timer:", containing: "after restart")

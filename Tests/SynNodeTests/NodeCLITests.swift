@@ -13,8 +13,8 @@ import Testing
         let root = TestSupport.scratch + "/cli-\(UInt32.random(in: 0...UInt32.max))"
         var data: String { root + "/data" }
         var environment: [String: String] { ["XDG_CONFIG_HOME": root + "/config"] }
-        func run(_ args: [String]) throws -> ExecCommandTests.Result {
-            try ExecCommandTests.syneroym(args, environment: environment)
+        func run(_ args: [String]) throws -> CLI.Result {
+            try CLI.syneroym(args, environment: environment)
         }
     }
 
@@ -58,7 +58,7 @@ import Testing
     }
 
     /// A shell command in a fresh mount namespace (as root).
-    static func unshared(_ script: String) throws -> ExecCommandTests.Result {
+    static func unshared(_ script: String) throws -> CLI.Result {
         // stderr goes through a file: reading two pipes one after the other could wait on each other.
         let scratch = TempDir("unshare")
         let errors = scratch.file("stderr")

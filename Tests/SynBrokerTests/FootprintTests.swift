@@ -1,13 +1,12 @@
-import Foundation
-import SynTestSupport
 import SynBroker
 import SynSandbox
+import SynTestSupport
 import Testing
 
-/// Per-app footprints: counted by the supervisor and the broker, shown by `syneroym apps stats`.
+/// Per-app footprints, counted by the supervisor and the broker.
 @Suite struct FootprintTests {
     @Test func footprintsCountCallsErrorsDeathsDenialsEventsStorageAndCPU() async throws {
-        let running = try EventTests.Running(try BrokerTests.Node(grants: "storage.kv = true", apps: ["store"],
+        let running = try EventTests.Running(try BrokerNode(grants: "storage.kv = true", apps: ["store"],
                                                                   capabilities: ["store": "events.publish = [\"shop.*\"]"]))
         defer { running.stop() }
         _ = try await running.call("store", "put", "k=v")                        // ok
@@ -26,23 +25,5 @@ import Testing
         #expect(f.storageBytes > 0)
         #expect(f.wallMs > 0)
         #expect(f.cpuMs >= 0)
-    }
-
-    @Test func appsStatsReadsWhatTheNodeWrote() throws {
-        let (node, stderr, seen, data) = try HostDeathTests.startNode()
-        #expect(seen.contains("event=started("), "\(seen)")
-        node.signal(SIGTERM)
-        _ = HostDeathTests.readUntil("node stopped", from: stderr)
-        node.wait()
-        let r = try ExecCommandTests.syneroym(["apps", "stats", "--json", "--data", data])
-        #expect(r.status == 0, "\(r.stderr)")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let hello = try #require((object["apps"] as? [String: Any])?["hello"] as? [String: Any])
-        #expect(hello["calls"] as? Int == 0)
-        #expect(hello["deaths"] as? [String: Int] == [:])
-        let table = try ExecCommandTests.syneroym(["apps", "stats", "--data", data])
-        #expect(table.stdout.contains("hello"))
-        let missing = try ExecCommandTests.syneroym(["apps", "stats", "--data", data + "/nope"])
-        #expect(missing.status == 2 && missing.stderr.contains("no statistics"))
     }
 }

@@ -34,13 +34,13 @@ import Testing
         try db.execute(sql)
     }
 
-    static func verify(_ dir: String, _ extra: [String] = []) throws -> ExecCommandTests.Result {
-        try ExecCommandTests.syneroym(["audit", "verify", "--data", dir] + extra)
+    static func verify(_ dir: String, _ extra: [String] = []) throws -> CLI.Result {
+        try CLI.syneroym(["audit", "verify", "--data", dir] + extra)
     }
 
     @Test func anIntactLogVerifies() throws {
         let dir = try Self.log(entries: 100)
-        let r = try ExecCommandTests.syneroym(["audit", "verify", "--data", dir])
+        let r = try CLI.syneroym(["audit", "verify", "--data", dir])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "ok: 100 entries, 2 signed checkpoints, signed head at entry 100\n")
     }
@@ -52,7 +52,7 @@ import Testing
         let found = try #require(bytes.range(of: needle))
         bytes[found.upperBound - 1] = UInt8(ascii: "3") // cause-0042 -> cause-0043
         try bytes.write(to: URL(fileURLWithPath: dir + "/node.db"))
-        let r = try ExecCommandTests.syneroym(["audit", "verify", "--data", dir])
+        let r = try CLI.syneroym(["audit", "verify", "--data", dir])
         #expect(r.status == 1)
         #expect(r.stdout == "broken at entry 42: entry 42 was modified (its hash does not match its fields)\n")
     }
@@ -62,15 +62,15 @@ import Testing
         // Replace the node key: the checkpoints no longer verify against it.
         try FileManager.default.removeItem(atPath: dir + "/node.key")
         _ = try KeyFile.loadOrCreate(path: dir + "/node.key")
-        let r = try ExecCommandTests.syneroym(["audit", "verify", "--data", dir])
+        let r = try CLI.syneroym(["audit", "verify", "--data", dir])
         #expect(r.status == 1)
         #expect(r.stdout.contains("checkpoint 10 is not signed by this node's key"))
     }
 
     @Test func aDenialFloodIsSummarised() throws {
-        let node = try BrokerTests.Node(grants: "storage.kv = true")
+        let node = try BrokerNode(grants: "storage.kv = true")
         let w = try node.start()
-        #expect(try BrokerTests.call(w, "deny_flood") == "done")
+        #expect(try BrokerNode.call(w, "deny_flood") == "done")
         w.shutdown()
         let entries = node.broker.audit.recent(100)
         #expect(entries.filter { $0.action == "sql_exec" }.count == 10)
@@ -80,10 +80,10 @@ import Testing
     }
 
     @Test func denialsAndDeathsAreAudited() throws {
-        let node = try BrokerTests.Node(grants: "storage.kv = true")
+        let node = try BrokerNode(grants: "storage.kv = true")
         let w = try node.start()
-        _ = try BrokerTests.call(w, "sql", "CREATE TABLE t(x)")
-        _ = try BrokerTests.call(w, "put", "k=v")
+        _ = try BrokerNode.call(w, "sql", "CREATE TABLE t(x)")
+        _ = try BrokerNode.call(w, "put", "k=v")
         let denial = try #require(node.broker.audit.recent(10).last)
         #expect(denial.action == "sql_exec" && denial.decision == "denied" && denial.app == "store")
         #expect(denial.actor == "anonymous")
@@ -93,7 +93,7 @@ import Testing
         #expect(death.action == "app.death" && death.decision == "crash" && death.cause.contains("SIGSEGV"))
         w.shutdown()
         node.broker.close()
-        let r = try ExecCommandTests.syneroym(["audit", "verify", "--data", node.data])
+        let r = try CLI.syneroym(["audit", "verify", "--data", node.data])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
     }
 
@@ -131,7 +131,7 @@ import Testing
     /// Someone holding the node key can truncate the log and sign a new head; a head kept elsewhere still shows it.
     @Test func aHeadKeptElsewhereCatchesATruncationResigned() throws {
         let dir = try Self.log(entries: 100)
-        let printed = try ExecCommandTests.syneroym(["audit", "head", "--data", dir])
+        let printed = try CLI.syneroym(["audit", "head", "--data", dir])
         #expect(printed.status == 0, "\(printed.stderr)")
         let kept = printed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(kept.hasPrefix("100."))
@@ -201,7 +201,7 @@ import Testing
         let health = try node.request("GET", "/v1/health")
         #expect(health.status == 503)
         #expect(health.body.contains(#""status":"failing""#), "\(health.body)")
-        let doctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        let doctor = try CLI.syneroym(["doctor", "--data", node.data])
         #expect(doctor.status == 1)
         #expect(doctor.stdout.contains("FAIL  running node: PID \(node.pid) on 127.0.0.1:\(node.port) is failing (HTTP 503): the node cannot write its audit log"), "\(doctor.stdout)")
         #expect(node.isRunning)
@@ -214,9 +214,9 @@ import Testing
         }
         #expect(healthy)
         #expect(try node.call("hello", "echo", #"{"x":2}"#).status == 200)
-        let healthyDoctor = try ExecCommandTests.syneroym(["doctor", "--data", node.data])
+        let healthyDoctor = try CLI.syneroym(["doctor", "--data", node.data])
         #expect(healthyDoctor.stdout.contains("ok    running node: PID \(node.pid) serves on 127.0.0.1:\(node.port) and is healthy"), "\(healthyDoctor.stdout)")
-        let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", node.data, "--limit", "200"])
+        let shown = try CLI.syneroym(["audit", "show", "--data", node.data, "--limit", "200"])
         #expect(shown.stdout.contains("audit.recovered\tok\t"), "\(shown.stdout)")
         #expect(shown.stdout.contains("could not be written since"))
     }

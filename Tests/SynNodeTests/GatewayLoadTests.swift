@@ -114,29 +114,6 @@ import Testing
     }
 }
 
-/// Text read from a pipe by one thread and awaited by another.
-final class Collector: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var buffer = ""
-    private var ended = false
-
-    var text: String { condition.withLock { buffer } }
-
-    func append(_ s: String) { condition.withLock { buffer += s; condition.broadcast() } }
-    func finish() { condition.withLock { ended = true; condition.broadcast() } }
-
-    /// Waits until every marker is in the text; false at end-of-file or after `seconds`.
-    func waitFor(_ markers: [String], seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !markers.allSatisfy(buffer.contains) {
-            if ended || !condition.wait(until: deadline) { return markers.allSatisfy(buffer.contains) }
-        }
-        return true
-    }
-}
-
 /// Samples how many descriptors a process has open, every 50 ms on its own thread, keeping the peak.
 final class FDSampler: @unchecked Sendable {
     private let pid: Int32

@@ -28,7 +28,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let held = try DataDirectoryLock(directory: dir)
         defer { held.release() }
-        let result = try ExecCommandTests.syneroym(["init", "--data", dir, "--manifests", TestSupport.root + "/manifests"])
+        let result = try CLI.syneroym(["init", "--data", dir, "--manifests", TestSupport.root + "/manifests"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("in use by syneroym process \(getpid())"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/node.toml"))
@@ -57,20 +57,20 @@ import Testing
     @Test func clientCommandsFindTheNodeOrSayThereIsNone() throws {
         let node = try ProcessNode.start(apps: [])
         defer { node.stop() }
-        let listed = try ExecCommandTests.syneroym(["apps", "list", "--data", node.data])
+        let listed = try CLI.syneroym(["apps", "list", "--data", node.data])
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains("hello"), "\(listed.stdout)")
         let missing = TestSupport.scratch + "/no-such-node-\(UUID().uuidString)"
-        let refused = try ExecCommandTests.syneroym(["apps", "list", "--data", missing])
+        let refused = try CLI.syneroym(["apps", "list", "--data", missing])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("there is no node data directory at \(missing)"), "\(refused.stderr)")
     }
 
     /// Usage errors exit 2, as the README says (ArgumentParser's own default is 64).
     @Test func usageErrorsExitTwo() throws {
-        let r = try ExecCommandTests.syneroym(["audit", "show", "--limit", "many"])
+        let r = try CLI.syneroym(["audit", "show", "--limit", "many"])
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("--limit"))
-        #expect(try ExecCommandTests.syneroym(["no-such-command"]).status == 2)
+        #expect(try CLI.syneroym(["no-such-command"]).status == 2)
     }
 }

@@ -53,7 +53,7 @@ import Testing
         }
         let home = ["HOME": dir + "/home-node"]
         for step in [["keys", "new", "default"], ["init", "--data", dir + "/.data", "--owner", "default", "--manifests", "manifests"]] {
-            let r = try ExecCommandTests.syneroym(step, environment: home)
+            let r = try CLI.syneroym(step, environment: home)
             guard r.status == 0 else { throw TestFailure("\(step.joined(separator: " ")): \(r.stderr)") }
         }
         let apps = try fm.contentsOfDirectory(atPath: TestSupport.root + "/manifests").filter { $0.hasSuffix(".toml") }

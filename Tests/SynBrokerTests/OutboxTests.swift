@@ -2,6 +2,7 @@ import Foundation
 @testable import SynBroker
 import SynSandbox
 import SynWire
+import SynTestSupport
 import Testing
 
 /// Events and timers go into the app's outbox in the call's own transaction and reach the node after the commit:
@@ -33,16 +34,16 @@ import Testing
         func storage(for app: String) -> WorkerStorage? { inner.storage(for: app) }
     }
 
-    static func stored(_ node: BrokerTests.Node) -> [EventStore.Event] {
+    static func stored(_ node: BrokerNode) -> [EventStore.Event] {
         node.broker.events.pending(for: "reader-\(UInt32.random(in: 0...UInt32.max))", limit: 1000)
     }
 
     @Test func aCommittedEventTheNodeCouldNotTakeIsHandedOverByTheNextWorker() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let flaky = Flaky(node.broker)
         flaky.refuse(true)
         let first = try node.start(hostCalls: flaky)
-        #expect(try BrokerTests.call(first, "emit", #"shop.order.paid|{"n":1}"#) == "emitted")
+        #expect(try BrokerNode.call(first, "emit", #"shop.order.paid|{"n":1}"#) == "emitted")
         // The call committed; the node refused the hand-over, so the event waits in the app's database.
         #expect(Self.stored(node).isEmpty)
         first.terminate()
@@ -54,19 +55,19 @@ import Testing
         #expect(events.map(\.type) == ["shop.order.paid"] && events.first?.payload == Array(#"{"n":1}"#.utf8))
         #expect(events.first?.caller == "unattributed" || events.first?.caller == "anonymous")
         // And only once, whatever comes after.
-        #expect(try BrokerTests.call(second, "emit", #"shop.order.shipped|{}"#) == "emitted")
+        #expect(try BrokerNode.call(second, "emit", #"shop.order.shipped|{}"#) == "emitted")
         #expect(Self.stored(node).map(\.type) == ["shop.order.paid", "shop.order.shipped"])
     }
 
     /// Rows a call could not hand over (the node refused, or the call's time ran short) are handed over when the
     /// node asks, without any call of the app's.
     @Test func theNodesFlushHandsOverWhatCallsLeftBehind() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let flaky = Flaky(node.broker)
         flaky.refuse(true)
         let w = try node.start(hostCalls: flaky)
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "emit", #"shop.left|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.left|{}"#) == "emitted")
         #expect(Self.stored(node).isEmpty)
         flaky.refuse(false)
         var outcome: PipelineOutcome?
@@ -75,30 +76,30 @@ import Testing
         #expect(reply.status == 0)
         #expect(Self.stored(node).map(\.type) == ["shop.left"])
         // The app never saw it: its on_event records every delivery in its KV.
-        #expect(try BrokerTests.call(w, "scan", "event:") == "[]|")
+        #expect(try BrokerNode.call(w, "scan", "event:") == "[]|")
     }
 
     @Test func aHandOverMadeTwiceIsStoredOnce() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let flaky = Flaky(node.broker)
         flaky.double(true)
         let w = try node.start(hostCalls: flaky)
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "emit", #"shop.a|{}"#) == "emitted")
-        #expect(try BrokerTests.call(w, "timer", "86400000|later").hasPrefix("token "))
-        #expect(try BrokerTests.call(w, "emit", #"shop.b|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.a|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "timer", "86400000|later").hasPrefix("token "))
+        #expect(try BrokerNode.call(w, "emit", #"shop.b|{}"#) == "emitted")
         #expect(Self.stored(node).map(\.type) == ["shop.a", "shop.b"])
         #expect(node.broker.events.pendingTimerCount(for: "store") == 1)
     }
 
     @Test func aRolledBackCallLeavesNothingInTheOutbox() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let flaky = Flaky(node.broker)
         let w = try node.start(hostCalls: flaky)
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "emit_then_500", #"shop.lost|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit_then_500", #"shop.lost|{}"#) == "emitted")
         #expect(flaky.handOvers == 0)
-        #expect(try BrokerTests.call(w, "put", "k=v") == "version 1")
+        #expect(try BrokerNode.call(w, "put", "k=v") == "version 1")
         #expect(flaky.handOvers == 0)
         #expect(Self.stored(node).isEmpty)
     }
@@ -106,10 +107,10 @@ import Testing
     /// App SQL cannot reach the outbox; a worker that forges rows anyway (its database is its own) gets them checked
     /// against its grants like `event_emit`, refused and audited.
     @Test func forgedOutboxRowsAreCheckedAgainstTheGrants() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let w = try node.start()
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "sql", "INSERT INTO syn_outbox(request_id, kind, type, payload, token, due_ns) VALUES (1, 1, 'billing.x', '{}', 0, 0)")
+        #expect(try BrokerNode.call(w, "sql", "INSERT INTO syn_outbox(request_id, kind, type, payload, token, due_ns) VALUES (1, 1, 'billing.x', '{}', 0, 0)")
             .hasPrefix("ERR -3 sql_exec: not authorized: the table syn_outbox belongs to the node"))
         let forged = OutboxBatch(epoch: [7], rows: [
             OutboxRow(seq: 1, requestID: 99, kind: OutboxRow.event, type: Array("billing.invoice".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0),
@@ -134,7 +135,7 @@ import Testing
     /// A worker that forges rows in a loop stores no more per call than an honest one could emit, and the refusals
     /// of what it forges are summed up rather than each written to the audit log.
     @Test func aForgingWorkerStoresNoMoreThanAnHonestOne() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let context = HostCallContext(app: "store", requestID: 4242, caller: [])
         var seq: Int64 = 0
         var refusedAt: Int?
@@ -162,7 +163,7 @@ import Testing
 
     /// Rows are attributed by the host's record of the call that wrote them, for the app that wrote them only.
     @Test func anAppCannotBorrowAnotherAppsCaller() throws {
-        let node = try BrokerTests.Node(apps: ["store", "other"], capabilities: ["store": "events.publish = [\"shop.*\"]",
+        let node = try BrokerNode(apps: ["store", "other"], capabilities: ["store": "events.publish = [\"shop.*\"]",
                                                                                "other": "events.publish = [\"shop.*\"]"])
         let bob = [UInt8](repeating: 7, count: 32)
         var emit = WireWriter()
@@ -178,19 +179,19 @@ import Testing
     /// A database restored from an older copy numbers its outbox from below the node's cursor: its worker gives the
     /// outbox a new epoch, so its new rows are stored, not taken for re-sends.
     @Test func aRestoredDatabaseStartsTheCountAgain() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         let dir = node.data + "/apps/store/"
         let files = ["app.db", "app.db-wal", "app.db-shm"]
         var w = try node.start()
-        #expect(try BrokerTests.call(w, "emit", #"shop.one|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.one|{}"#) == "emitted")
         w.shutdown()
         // The backup, taken with the worker stopped.
         let backup = TestSupport.scratch + "/backup-\(UInt32.random(in: 0...UInt32.max))/"
         try FileManager.default.createDirectory(atPath: backup, withIntermediateDirectories: true)
         for f in files { try FileManager.default.copyItem(atPath: dir + f, toPath: backup + f) }
         w = try node.start()
-        #expect(try BrokerTests.call(w, "emit", #"shop.two|{}"#) == "emitted")
-        #expect(try BrokerTests.call(w, "emit", #"shop.three|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.two|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.three|{}"#) == "emitted")
         w.shutdown()
         // Restored: the outbox numbers from 2 again, below the node's cursor of 3.
         for f in files {
@@ -199,13 +200,13 @@ import Testing
         }
         w = try node.start()
         defer { w.shutdown() }
-        #expect(try BrokerTests.call(w, "emit", #"shop.after|{}"#) == "emitted")
+        #expect(try BrokerNode.call(w, "emit", #"shop.after|{}"#) == "emitted")
         #expect(Self.stored(node).map(\.type) == ["shop.one", "shop.two", "shop.three", "shop.after"])
     }
 
     /// Instances hand over in any order; the node's cursor only moves forward, and nothing is stored twice.
     @Test func lateHandOversOfOtherInstancesAreDroppedAndTheCursorHolds() throws {
-        let node = try BrokerTests.Node(capabilities: Self.grants)
+        let node = try BrokerNode(capabilities: Self.grants)
         func row(_ seq: Int64) -> OutboxRow {
             OutboxRow(seq: seq, requestID: 1, kind: OutboxRow.event, type: Array("shop.e\(seq)".utf8), payload: Array("{}".utf8), token: 0, dueNs: 0)
         }

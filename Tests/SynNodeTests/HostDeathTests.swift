@@ -81,10 +81,10 @@ import Testing
         #expect(rest.contains("event=stopped(app: \"hello\")"), "\(rest)")
         #expect(Self.waitGone(workers).isEmpty)
         // The node's own management actions are in the audit log, whose chain and signatures verify.
-        let shown = try ExecCommandTests.syneroym(["audit", "show", "--data", data])
+        let shown = try CLI.syneroym(["audit", "show", "--data", data])
         for action in ["config.create", "node.start", "node.stop"] { #expect(shown.stdout.contains(action), "\(shown.stdout)") }
         #expect(shown.stdout.contains("graceful shutdown"))
-        #expect(try ExecCommandTests.syneroym(["audit", "verify", "--data", data]).status == 0)
+        #expect(try CLI.syneroym(["audit", "verify", "--data", data]).status == 0)
     }
 }
 

@@ -5,28 +5,6 @@ import Testing
 
 /// `syneroym exec` as an app developer runs it: the real binary, real manifests, real workers.
 @Suite struct ExecCommandTests {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    static func syneroym(_ args: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
-        let child = try ChildProcess(TestSupport.products + "/syneroym", args,
-                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                                     directory: directory ?? TestSupport.root)
-        // Both pipes are drained at once: a child that fills one while the other is read would wait forever.
-        let errors = Mutex("")
-        let drained = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            errors.withLock { $0 = child.readErrors() }
-            drained.signal()
-        }
-        let o = child.readOutput()
-        drained.wait()
-        return Result(status: child.wait(), stdout: o, stderr: errors.withLock { $0 })
-    }
-
     /// A manifest for `library` in a fresh directory, with the library copied beside it.
     static func manifest(id: String, library: String, extra: String = "") throws -> String {
         let dir = TestSupport.scratch + "/exec-\(id)-\(UInt32.random(in: 0...UInt32.max))"
@@ -53,7 +31,7 @@ import Testing
     }
 
     @Test func okCallPrintsTheAppsJSONAndExitsZero() throws {
-        let r = try Self.syneroym(["exec", "--manifest", "manifests/hello.toml", "hello", #"{"name":"Grace"}"#])
+        let r = try CLI.syneroym(["exec", "--manifest", "manifests/hello.toml", "hello", #"{"name":"Grace"}"#])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try Self.json(r.stdout)
         #expect(object["outcome"] as? String == "ok")
@@ -62,7 +40,7 @@ import Testing
     }
 
     @Test func capabilitiesGoThroughTheBrokerAndDenialsNameTheKey() throws {
-        let r = try Self.syneroym(["exec", "--manifest", "manifests/hello.toml", "kv"])
+        let r = try CLI.syneroym(["exec", "--manifest", "manifests/hello.toml", "kv"])
         #expect(r.status == 0, "\(r.stderr)")
         let body = try #require(try Self.json(r.stdout)["body"] as? [String: Any])
         #expect(body["status"] as? Int == -3)
@@ -73,7 +51,7 @@ import Testing
     @Test func aStoppedAppExitsThreeWithItsOutcome() throws {
         let lib = try TestSupport.buildC("Tests/HostileApps/hostile.c", name: "hostile-exec")
         let manifest = try Self.manifest(id: "hostile", library: lib)
-        let r = try Self.syneroym(["exec", "--manifest", manifest, "socket_inet"])
+        let r = try CLI.syneroym(["exec", "--manifest", manifest, "socket_inet"])
         #expect(r.status == 3)
         let object = try Self.json(r.stdout)
         #expect(object["outcome"] as? String == "seccomp_violation")
@@ -84,7 +62,7 @@ import Testing
     @Test func aChecksumMismatchIsBadInput() throws {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-sum")
         let manifest = try Self.manifest(id: "hello", library: lib, extra: "sha256 = \"\(String(repeating: "0", count: 64))\"")
-        let r = try Self.syneroym(["exec", "--manifest", manifest, "hello"])
+        let r = try CLI.syneroym(["exec", "--manifest", manifest, "hello"])
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.contains("sha256"))
@@ -99,7 +77,7 @@ import Testing
             [limits]
             memory_mb = -5
             """.write(toFile: profile, atomically: true, encoding: .utf8)
-        let r = try Self.syneroym(["exec", "--manifest", "manifests/hello.toml", "--profile", profile, "hello"])
+        let r = try CLI.syneroym(["exec", "--manifest", "manifests/hello.toml", "--profile", profile, "hello"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("\(profile):5"))
         #expect(r.stderr.contains("limits.memory_mb"))
@@ -108,7 +86,7 @@ import Testing
     @Test func anAppIDMismatchIsRefused() throws {
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-id")
         let manifest = try Self.manifest(id: "not-hello", library: lib)
-        let r = try Self.syneroym(["exec", "--manifest", manifest, "hello"])
+        let r = try CLI.syneroym(["exec", "--manifest", manifest, "hello"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("'hello'") && r.stderr.contains("'not-hello'"))
     }
@@ -120,7 +98,7 @@ import Testing
         let lib = try TestSupport.buildC("Plugins/Examples/hello-c/hello.c", name: "hello-anywhere")
         try FileManager.default.copyItem(atPath: lib, toPath: dir + "/app/libhello.so")
         try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/hello.toml", toPath: dir + "/app/hello.toml")
-        let r = try Self.syneroym(["exec", "--manifest", dir + "/app/hello.toml", "hello", #"{"name":"Ada"}"#], directory: dir)
+        let r = try CLI.syneroym(["exec", "--manifest", dir + "/app/hello.toml", "hello", #"{"name":"Ada"}"#], directory: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains(#""outcome": "ok""#), "\(r.stdout)")
     }
