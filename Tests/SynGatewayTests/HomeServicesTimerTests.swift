@@ -17,7 +17,8 @@ import Testing
     /// Stops `node`, makes every HomeServices timer due now, and starts it again. Returns the new node and how
     /// many timers were moved. With `windowsEnd`, the review windows' ends (`closesAtMs` in a window timer's
     /// payload) have come too; without it, only the timers' own due times have.
-    static func afterTheWait(_ node: LiveNode, windowsEnd: Bool = false) async throws -> (LiveNode, Int) {
+    static func afterTheWait<R>(_ node: LiveNode, windowsEnd: Bool = false,
+                                _ body: (LiveNode, Int) async throws -> R) async throws -> R {
         await node.stop()
         let db = try Database(path: node.data + "/node.db")
         let moved = try db.execute("UPDATE timers SET due_ns = 0 WHERE app = 'homeservices'", [])
@@ -28,7 +29,7 @@ import Testing
                 """, [])
         }
         db.close()
-        return (try await LiveNode.reopen(node), moved)
+        return try await LiveNode.reopened(node) { try await body($0, moved) }
     }
 
     /// Polls `orders.get` until the order reaches `state` (the dispatcher delivers in the background).
@@ -65,103 +66,107 @@ import Testing
     }
 
     @Test func anUnconfirmedRequestExpiresAndFreesItsSlot() async throws {
-        let first = try await LiveNode.start()
-        let b = try await Self.booked(first, inDays: 3, then: [])
-        let (ada, carl, space, item, order) = (b.ada, b.carl, b.space, b.item, b.order)
-        let date = B.parisDate(inDays: 3)
-        #expect(try await B.slots(first, space, item, from: date).count == 2)
+        try await LiveNode.with { first in
+            let b = try await Self.booked(first, inDays: 3, then: [])
+            let (ada, carl, space, item, order) = (b.ada, b.carl, b.space, b.item, b.order)
+            let date = B.parisDate(inDays: 3)
+            #expect(try await B.slots(first, space, item, from: date).count == 2)
 
-        let (node, moved) = try await Self.afterTheWait(first)
-        defer { Task { await node.stop() } }
-        #expect(moved == 1)
-        let expired = try await Self.waitForState(node, order, "expired", as: carl)
-        #expect(expired.json["state"] as? String == "expired", "\(expired.text)")
-        let last = try #require((expired.json["history"] as? [[String: Any]])?.last)
-        #expect(last["transition"] as? String == "expire" && last["role"] as? String == "system", "\(last)")
-        // The slot is free again, and the provider can no longer confirm.
-        #expect(try await B.slots(node, space, item, from: date).count == 3)
-        let late = try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: ada)
-        #expect(late.status == 409, "\(late.text)")
-        let types = node.runtime.broker.events.pending(for: "observer", limit: 500).map(\.type)
-        #expect(types.contains("homeservices.order.expire"), "\(types)")
+            try await Self.afterTheWait(first) { node, moved in
+                #expect(moved == 1)
+                let expired = try await Self.waitForState(node, order, "expired", as: carl)
+                #expect(expired.json["state"] as? String == "expired", "\(expired.text)")
+                let last = try #require((expired.json["history"] as? [[String: Any]])?.last)
+                #expect(last["transition"] as? String == "expire" && last["role"] as? String == "system", "\(last)")
+                // The slot is free again, and the provider can no longer confirm.
+                #expect(try await B.slots(node, space, item, from: date).count == 3)
+                let late = try await H.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"confirm"}"#, as: ada)
+                #expect(late.status == 409, "\(late.text)")
+                let types = node.runtime.broker.events.pending(for: "observer", limit: 500).map(\.type)
+                #expect(types.contains("homeservices.order.expire"), "\(types)")
+            }
+        }
     }
 
     @Test func aConfirmedRequestDoesNotExpire() async throws {
-        let first = try await LiveNode.start()
-        let b = try await Self.booked(first, inDays: 3, then: ["confirm"])
-        let (carl, order) = (b.carl, b.order)
+        try await LiveNode.with { first in
+            let b = try await Self.booked(first, inDays: 3, then: ["confirm"])
+            let (carl, order) = (b.carl, b.order)
 
-        let (node, moved) = try await Self.afterTheWait(first)
-        defer { Task { await node.stop() } }
-        #expect(moved == 1)
-        // The expiry timer fires and finds the order moved on. Its delivery is done once the timer is gone.
-        for _ in 0..<1000 where node.runtime.broker.events.pendingTimerCount(for: "homeservices") > 0 {
-            try await Task.sleep(for: .milliseconds(10))
+            try await Self.afterTheWait(first) { node, moved in
+                #expect(moved == 1)
+                // The expiry timer fires and finds the order moved on. Its delivery is done once the timer is gone.
+                for _ in 0..<1000 where node.runtime.broker.events.pendingTimerCount(for: "homeservices") > 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(node.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
+                let kept = try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl)
+                #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
+            }
         }
-        #expect(node.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
-        let kept = try await H.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl)
-        #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
     }
 
     @Test func aClosedReviewWindowPublishesTheOneSidedReview() async throws {
-        let first = try await LiveNode.start()
-        let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"])
-        let (ada, carl, space, order) = (b.ada, b.carl, b.space, b.order)
-        let review = try await H.call(first, "reviews.create", #"{"order_id":"\#(order)","rating":2,"text":"Came late."}"#, as: carl)
-        #expect(review.json["published"] as? Bool == false, "\(review.text)")
-        #expect((try await H.call(first, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
+        try await LiveNode.with { first in
+            let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"])
+            let (ada, carl, space, order) = (b.ada, b.carl, b.space, b.order)
+            let review = try await H.call(first, "reviews.create", #"{"order_id":"\#(order)","rating":2,"text":"Came late."}"#, as: carl)
+            #expect(review.json["published"] as? Bool == false, "\(review.text)")
+            #expect((try await H.call(first, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [Any])?.isEmpty == true)
 
-        // The provider never answers: when the window closes, the consumer's review is published anyway.
-        let (node, moved) = try await Self.afterTheWait(first, windowsEnd: true)
-        defer { Task { await node.stop() } }
-        #expect(moved >= 1)
-        var reviews: [[String: Any]] = []
-        for _ in 0..<1000 where reviews.isEmpty {
-            reviews = try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
-            if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            // The provider never answers: when the window closes, the consumer's review is published anyway.
+            try await Self.afterTheWait(first, windowsEnd: true) { node, moved in
+                #expect(moved >= 1)
+                var reviews: [[String: Any]] = []
+                for _ in 0..<1000 where reviews.isEmpty {
+                    reviews = try await H.call(node, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
+                    if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                let published = try #require(reviews.first)
+                let signed = try #require(Data(base64Encoded: published["signed_json"] as? String ?? ""))
+                let signature = try #require(Hex.decode(published["signature"] as? String ?? ""))
+                #expect(Ed25519.verify(publicKey: try #require(node.runtime.broker.publicKey(of: "homeservices")), domain: .app("homeservices"),
+                                       message: Array(signed), signature: signature))
+                let receipt = try #require(try JSONSerialization.jsonObject(with: signed) as? [String: Any])
+                #expect(receipt["orderId"] as? String == order && receipt["rating"] as? Int == 2, "\(receipt)")
+                // The window is closed: the provider can no longer review.
+                let late = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Too late."}"#, as: ada)
+                #expect(late.status == 409, "\(late.text)")
+            }
         }
-        let published = try #require(reviews.first)
-        let signed = try #require(Data(base64Encoded: published["signed_json"] as? String ?? ""))
-        let signature = try #require(Hex.decode(published["signature"] as? String ?? ""))
-        #expect(Ed25519.verify(publicKey: try #require(node.runtime.broker.publicKey(of: "homeservices")), domain: .app("homeservices"),
-                               message: Array(signed), signature: signature))
-        let receipt = try #require(try JSONSerialization.jsonObject(with: signed) as? [String: Any])
-        #expect(receipt["orderId"] as? String == order && receipt["rating"] as? Int == 2, "\(receipt)")
-        // The window is closed: the provider can no longer review.
-        let late = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Too late."}"#, as: ada)
-        #expect(late.status == 409, "\(late.text)")
     }
 
     @Test func aReviewWindowLongerThanATimerIsClosedByAChain() async throws {
-        let first = try await LiveNode.start()
-        let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"], reviewWindowDays: 60)
-        let (carl, space, order) = (b.carl, b.space, b.order)
-        // Node timers reach at most 30 days: the first timer of the window's chain fires, finds 60 days not yet
-        // passed, and sets the next one, due 30 days later.
-        let (node, moved) = try await Self.afterTheWait(first)
-        defer { Task { await node.stop() } }
-        #expect(moved == 2)   // the request's expiry (the order moved on) and the window's first timer
-        let thirtyDaysNs = Int64(30 * 86_400) * 1_000_000_000
-        var next: Int64?
-        for _ in 0..<1000 {
-            next = node.runtime.broker.events.timers(for: "homeservices", dueBy: 0).next
-            if let next, next > WallClock.nowNs() + thirtyDaysNs - 3_600_000_000_000 { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect((next ?? 0) > WallClock.nowNs() + thirtyDaysNs - 3_600_000_000_000, "\(String(describing: next))")
-        // The window is still open.
-        let review = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":4,"text":"Good."}"#, as: carl)
-        #expect(review.status == 200 && review.json["published"] as? Bool == false, "\(review.text)")
+        try await LiveNode.with { first in
+            let b = try await Self.booked(first, inDays: 2, then: ["confirm", "start", "complete"], reviewWindowDays: 60)
+            let (carl, space, order) = (b.carl, b.space, b.order)
+            // Node timers reach at most 30 days: the first timer of the window's chain fires, finds 60 days not yet
+            // passed, and sets the next one, due 30 days later.
+            try await Self.afterTheWait(first) { node, moved in
+                #expect(moved == 2)   // the request's expiry (the order moved on) and the window's first timer
+                let thirtyDaysNs = Int64(30 * 86_400) * 1_000_000_000
+                var next: Int64?
+                for _ in 0..<1000 {
+                    next = node.runtime.broker.events.timers(for: "homeservices", dueBy: 0).next
+                    if let next, next > WallClock.nowNs() + thirtyDaysNs - 3_600_000_000_000 { break }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect((next ?? 0) > WallClock.nowNs() + thirtyDaysNs - 3_600_000_000_000, "\(String(describing: next))")
+                // The window is still open.
+                let review = try await H.call(node, "reviews.create", #"{"order_id":"\#(order)","rating":4,"text":"Good."}"#, as: carl)
+                #expect(review.status == 200 && review.json["published"] as? Bool == false, "\(review.text)")
 
-        // Sixty days on, the last timer of the chain closes the window and publishes the review.
-        let (later, _) = try await Self.afterTheWait(node, windowsEnd: true)
-        defer { Task { await later.stop() } }
-        var reviews: [[String: Any]] = []
-        for _ in 0..<1000 where reviews.isEmpty {
-            reviews = try await H.call(later, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
-            if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                // Sixty days on, the last timer of the chain closes the window and publishes the review.
+                try await Self.afterTheWait(node, windowsEnd: true) { later, _ in
+                    var reviews: [[String: Any]] = []
+                    for _ in 0..<1000 where reviews.isEmpty {
+                        reviews = try await H.call(later, "reviews.list", #"{"id":"\#(space)"}"#, as: nil).json["reviews"] as? [[String: Any]] ?? []
+                        if reviews.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+                    }
+                    #expect(reviews.count == 1)
+                    #expect(later.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
+                }
+            }
         }
-        #expect(reviews.count == 1)
-        #expect(later.runtime.broker.events.pendingTimerCount(for: "homeservices") == 0)
     }
 }

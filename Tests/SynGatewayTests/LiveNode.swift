@@ -26,7 +26,7 @@ final class LiveNode: @unchecked Sendable {
     var data: String { root + "/data" }
 
     /// `gateway` lines replace node.toml's `[gateway]` keys; `limits` lines override the test profile's `[limits]`.
-    static func start(gateway: String = "", limits: String = "") async throws -> LiveNode {
+    private static func start(gateway: String = "", limits: String = "") async throws -> LiveNode {
         let root = Paths.scratch + "/node-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         for dir in ["manifests", "profiles", "data", "keys"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
@@ -117,7 +117,7 @@ final class LiveNode: @unchecked Sendable {
     }
 
     /// A new node over `previous`'s directories (stopped first): the same data, keys and node.toml.
-    static func reopen(_ previous: LiveNode) async throws -> LiveNode {
+    private static func reopen(_ previous: LiveNode) async throws -> LiveNode {
         try await LiveNode(root: previous.root, owner: previous.owner)
     }
 
@@ -146,7 +146,28 @@ final class LiveNode: @unchecked Sendable {
         for _ in 0..<500 where runtime.apps().contains(where: { $0.state != "running" }) { try await Task.sleep(for: .milliseconds(10)) }
     }
 
-    /// Graceful shutdown, as SIGTERM would do it.
+    /// Runs `body` with a fresh node (see `start`) and stops the node when `body` returns or throws.
+    static func with<R>(gateway: String = "", limits: String = "", _ body: (LiveNode) async throws -> R) async throws -> R {
+        try await scoped(try await start(gateway: gateway, limits: limits), body)
+    }
+
+    /// Runs `body` with `previous`'s directories opened by a new node, and stops it when `body` returns or throws.
+    static func reopened<R>(_ previous: LiveNode, _ body: (LiveNode) async throws -> R) async throws -> R {
+        try await scoped(try await reopen(previous), body)
+    }
+
+    private static func scoped<R>(_ node: LiveNode, _ body: (LiveNode) async throws -> R) async throws -> R {
+        do {
+            let result = try await body(node)
+            await node.stop()
+            return result
+        } catch {
+            await node.stop()
+            throw error
+        }
+    }
+
+    /// Graceful shutdown, as SIGTERM would do it (again: nothing more happens).
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value

@@ -9,155 +9,156 @@ import Testing
 /// An app written with SynAppKit, in a real sandboxed worker behind the real gateway.
 @Suite struct SynAppKitTests {
     @Test func typedMethodsStorageIdentityEventsAndTimers() async throws {
-        let node = try await LiveNode.start()
-        defer { Task { await node.stop() } }
-        #expect(node.runtime.app("kit")?.state == "running", "\(String(describing: node.runtime.app("kit")))")
-        let alice = try GatewayTests.key(node, "alice"), bob = try GatewayTests.key(node, "bob")
+        try await LiveNode.with { node in
+            #expect(node.runtime.app("kit")?.state == "running", "\(String(describing: node.runtime.app("kit")))")
+            let alice = try GatewayTests.key(node, "alice"), bob = try GatewayTests.key(node, "bob")
 
-        // Typed input, 201 with the app's own status, SQL through migrations, rows per caller.
-        let added = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"first","stars":4}"#, sign: alice)
-        #expect(added.status == 201 && (added.json["id"] as? String)?.count == 32, "\(added.status) \(added.text)")
-        _ = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"second","stars":5}"#, sign: alice)
-        _ = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"bob's","stars":1}"#, sign: bob)
-        let mine = try await node.request("POST", "/v1/apps/kit/notes.mine", sign: alice)
-        #expect(mine.text == #"[{"stars":4,"title":"first"},{"stars":5,"title":"second"}]"#, "\(mine.text)")
+            // Typed input, 201 with the app's own status, SQL through migrations, rows per caller.
+            let added = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"first","stars":4}"#, sign: alice)
+            #expect(added.status == 201 && (added.json["id"] as? String)?.count == 32, "\(added.status) \(added.text)")
+            _ = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"second","stars":5}"#, sign: alice)
+            _ = try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"bob's","stars":1}"#, sign: bob)
+            let mine = try await node.request("POST", "/v1/apps/kit/notes.mine", sign: alice)
+            #expect(mine.text == #"[{"stars":4,"title":"first"},{"stars":5,"title":"second"}]"#, "\(mine.text)")
 
-        // KV with Codable values; a public read.
-        let put = try await node.request("POST", "/v1/apps/kit/kv.put", body: #"{"title":"k1","stars":3}"#, sign: alice)
-        #expect(put.status == 200, "\(put.text)")
-        let got = try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"k1"}"#)
-        #expect(got.text == #"{"stars":3,"title":"k1"}"#, "\(got.text)")
-        let missing = try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"nope"}"#)
-        #expect(missing.status == 404 && (missing.json["error"] as? [String: Any])?["code"] as? String == "not_found")
+            // KV with Codable values; a public read.
+            let put = try await node.request("POST", "/v1/apps/kit/kv.put", body: #"{"title":"k1","stars":3}"#, sign: alice)
+            #expect(put.status == 200, "\(put.text)")
+            let got = try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"k1"}"#)
+            #expect(got.text == #"{"stars":3,"title":"k1"}"#, "\(got.text)")
+            let missing = try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"nope"}"#)
+            #expect(missing.status == 404 && (missing.json["error"] as? [String: Any])?["code"] as? String == "not_found")
 
-        // Identity: the app's signature verifies with libsodium outside the app, in the app's domain.
-        let signed = try await node.request("POST", "/v1/apps/kit/sign", body: #"{"id":"receipt-1"}"#, sign: alice)
-        let key = try #require(Hex.decode(signed.json["publicKey"] as? String ?? ""))
-        let signature = try #require(Hex.decode(signed.json["signature"] as? String ?? ""))
-        #expect(Ed25519.verify(publicKey: key, domain: .app("kit"), message: Array("receipt-1".utf8), signature: signature))
+            // Identity: the app's signature verifies with libsodium outside the app, in the app's domain.
+            let signed = try await node.request("POST", "/v1/apps/kit/sign", body: #"{"id":"receipt-1"}"#, sign: alice)
+            let key = try #require(Hex.decode(signed.json["publicKey"] as? String ?? ""))
+            let signature = try #require(Hex.decode(signed.json["signature"] as? String ?? ""))
+            #expect(Ed25519.verify(publicKey: key, domain: .app("kit"), message: Array("receipt-1".utf8), signature: signature))
 
-        // Timers fire into the app's timer handler.
-        let later = try await node.request("POST", "/v1/apps/kit/later", body: #"{"delayMs":10,"note":"ding"}"#, sign: alice)
-        #expect(later.status == 200, "\(later.text)")
-        var fired = ""
-        for _ in 0..<500 where !fired.contains("ding") {
-            fired = try await node.request("POST", "/v1/apps/kit/fired", sign: alice).text
-            if !fired.contains("ding") { try await Task.sleep(for: .milliseconds(10)) }
+            // Timers fire into the app's timer handler.
+            let later = try await node.request("POST", "/v1/apps/kit/later", body: #"{"delayMs":10,"note":"ding"}"#, sign: alice)
+            #expect(later.status == 200, "\(later.text)")
+            var fired = ""
+            for _ in 0..<500 where !fired.contains("ding") {
+                fired = try await node.request("POST", "/v1/apps/kit/fired", sign: alice).text
+                if !fired.contains("ding") { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(fired == #"["ding"]"#, "\(fired)")
         }
-        #expect(fired == #"["ding"]"#, "\(fired)")
     }
 
     @Test func badInputAndMissingCallersAreClearErrors() async throws {
-        let node = try await LiveNode.start()
-        defer { Task { await node.stop() } }
-        let alice = try GatewayTests.key(node, "alice")
-        for (body, message) in [
-            (#"{"stars":4}"#, #"field \"title\" is required"#),
-            (#"{"title":"x","stars":"four"}"#, #"field \"stars\": expected a number"#),
-            (#"{"title":"","stars":1}"#, "title must not be empty"),
-            (#"{"title":"x","stars":9}"#, "stars must be 0 to 5"),
-        ] {
-            let r = try await node.request("POST", "/v1/apps/kit/notes.add", body: body, sign: alice)
-            #expect(r.status == 400 && r.text.contains(message), "\(body): \(r.status) \(r.text)")
+        try await LiveNode.with { node in
+            let alice = try GatewayTests.key(node, "alice")
+            for (body, message) in [
+                (#"{"stars":4}"#, #"field \"title\" is required"#),
+                (#"{"title":"x","stars":"four"}"#, #"field \"stars\": expected a number"#),
+                (#"{"title":"","stars":1}"#, "title must not be empty"),
+                (#"{"title":"x","stars":9}"#, "stars must be 0 to 5"),
+            ] {
+                let r = try await node.request("POST", "/v1/apps/kit/notes.add", body: body, sign: alice)
+                #expect(r.status == 400 && r.text.contains(message), "\(body): \(r.status) \(r.text)")
+            }
+            // Not public: the gateway already refuses unsigned calls; the app also refuses a missing caller itself.
+            #expect(try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"x","stars":1}"#).status == 401)
+            // A handler that writes, emits and then throws a 4xx leaves nothing behind.
+            let refused = try await node.request("POST", "/v1/apps/kit/notes.add_then_refuse", body: #"{"title":"ghost","stars":1}"#, sign: alice)
+            #expect(refused.status == 409, "\(refused.text)")
+            #expect(try await node.request("POST", "/v1/apps/kit/notes.mine", sign: alice).text == "[]")
+            #expect(try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"ghost"}"#).status == 404)
+            #expect(!node.runtime.broker.events.pending(for: "observer", limit: 100).contains { $0.type == "kit.note.added" })
+            let unknown = try await node.request("POST", "/v1/apps/kit/nope", sign: alice)
+            #expect(unknown.status == 404 && unknown.text.contains("no method 'nope'"))
         }
-        // Not public: the gateway already refuses unsigned calls; the app also refuses a missing caller itself.
-        #expect(try await node.request("POST", "/v1/apps/kit/notes.add", body: #"{"title":"x","stars":1}"#).status == 401)
-        // A handler that writes, emits and then throws a 4xx leaves nothing behind.
-        let refused = try await node.request("POST", "/v1/apps/kit/notes.add_then_refuse", body: #"{"title":"ghost","stars":1}"#, sign: alice)
-        #expect(refused.status == 409, "\(refused.text)")
-        #expect(try await node.request("POST", "/v1/apps/kit/notes.mine", sign: alice).text == "[]")
-        #expect(try await node.request("POST", "/v1/apps/kit/kv.get", body: #"{"id":"ghost"}"#).status == 404)
-        #expect(!node.runtime.broker.events.pending(for: "observer", limit: 100).contains { $0.type == "kit.note.added" })
-        let unknown = try await node.request("POST", "/v1/apps/kit/nope", sign: alice)
-        #expect(unknown.status == 404 && unknown.text.contains("no method 'nope'"))
     }
 }
 
 /// SynAppKit's workflow state machine through the real gateway: roles, states, history and timed transitions.
 @Suite struct SynAppKitWorkflowTests {
     @Test func transitionsCheckRoleAndStateAndAreRecorded() async throws {
-        let node = try await LiveNode.start()
-        defer { Task { await node.stop() } }
-        let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
-        let stranger = try GatewayTests.key(node, "stranger")
-        let providerID = Base64URL.encode(provider.publicKey)
-        let created = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"o1","provider":"\#(providerID)"}"#,
-                                             sign: consumer)
-        #expect(created.status == 201 && created.json["state"] as? String == "requested", "\(created.text)")
+        try await LiveNode.with { node in
+            let consumer = try GatewayTests.key(node, "consumer"), provider = try GatewayTests.key(node, "provider")
+            let stranger = try GatewayTests.key(node, "stranger")
+            let providerID = Base64URL.encode(provider.publicKey)
+            let created = try await node.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"o1","provider":"\#(providerID)"}"#,
+                                                 sign: consumer)
+            #expect(created.status == 201 && created.json["state"] as? String == "requested", "\(created.text)")
 
-        func take(_ transition: String, _ key: SigningKey) async throws -> LiveNode.Reply {
-            try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"o1","transition":"\#(transition)"}"#, sign: key)
+            func take(_ transition: String, _ key: SigningKey) async throws -> LiveNode.Reply {
+                try await node.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"o1","transition":"\#(transition)"}"#, sign: key)
+            }
+            // A consumer cannot confirm, a stranger cannot cancel, nobody but the node can expire.
+            let wrongRole = try await take("confirm", consumer)
+            #expect(wrongRole.status == 403 && wrongRole.text.contains("only the order's provider"), "\(wrongRole.text)")
+            #expect(try await take("cancel", stranger).status == 403)
+            #expect(try await take("expire", provider).status == 403)
+            #expect(try await take("fly", provider).status == 400)
+            #expect(try await take("confirm", provider).json["state"] as? String == "confirmed")
+            // A transition from the wrong state is a conflict naming the state.
+            let again = try await take("confirm", provider)
+            #expect(again.status == 409 && again.text.contains("that is confirmed"), "\(again.text)")
+            let done = try await take("complete", provider)
+            #expect(done.json["state"] as? String == "completed")
+            #expect(try await take("cancel", consumer).status == 409)
+
+            let history = try #require(done.json["history"] as? [[String: Any]])
+            #expect(history.map { $0["transition"] as? String } == ["create", "confirm", "complete"])
+            #expect(history[1]["actor"] as? String == providerID && history[1]["role"] as? String == "provider")
+            #expect(history.allSatisfy { ($0["atMs"] as? Int ?? 0) > 0 })
+            // Every transition is an event in the node's event log.
+            let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
+            #expect(types.contains("kit.order.confirm") && types.contains("kit.order.complete"), "\(types)")
         }
-        // A consumer cannot confirm, a stranger cannot cancel, nobody but the node can expire.
-        let wrongRole = try await take("confirm", consumer)
-        #expect(wrongRole.status == 403 && wrongRole.text.contains("only the order's provider"), "\(wrongRole.text)")
-        #expect(try await take("cancel", stranger).status == 403)
-        #expect(try await take("expire", provider).status == 403)
-        #expect(try await take("fly", provider).status == 400)
-        #expect(try await take("confirm", provider).json["state"] as? String == "confirmed")
-        // A transition from the wrong state is a conflict naming the state.
-        let again = try await take("confirm", provider)
-        #expect(again.status == 409 && again.text.contains("that is confirmed"), "\(again.text)")
-        let done = try await take("complete", provider)
-        #expect(done.json["state"] as? String == "completed")
-        #expect(try await take("cancel", consumer).status == 409)
-
-        let history = try #require(done.json["history"] as? [[String: Any]])
-        #expect(history.map { $0["transition"] as? String } == ["create", "confirm", "complete"])
-        #expect(history[1]["actor"] as? String == providerID && history[1]["role"] as? String == "provider")
-        #expect(history.allSatisfy { ($0["atMs"] as? Int ?? 0) > 0 })
-        // Every transition is an event in the node's event log.
-        let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
-        #expect(types.contains("kit.order.confirm") && types.contains("kit.order.complete"), "\(types)")
     }
 
     @Test func anUnconfirmedOrderExpiresByItsTimer() async throws {
-        let first = try await LiveNode.start()
-        let consumer = try GatewayTests.key(first, "consumer"), provider = try GatewayTests.key(first, "provider")
-        let providerID = Base64URL.encode(provider.publicKey)
-        // Both expire in an hour, "waits" a millisecond after "confirmed". The node is stopped and the timers' due
-        // times in node.db moved two hours back, in the same order, as if the time had passed. The node delivers an
-        // app's timers one at a time in due order, so once "waits" has expired, the timer of "confirmed" has already
-        // fired, found the order moved on, and done nothing.
-        _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":3600000}"#, sign: consumer)
-        let confirmed = try await first.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
-        #expect(confirmed.status == 200, "\(confirmed.text)")
-        _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":3600001}"#, sign: consumer)
-        await first.stop()
-        let db = try Database(path: first.data + "/node.db")
-        #expect(try db.execute("UPDATE timers SET due_ns = due_ns - 7200000000000 WHERE app = 'kit'", []) == 2)
-        db.close()
-        let node = try await LiveNode.reopen(first)
-        defer { Task { await node.stop() } }
-        var state = ""
-        for _ in 0..<3000 where state != "expired" {
-            state = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer).json["state"] as? String ?? ""
-            if state != "expired" { try await Task.sleep(for: .milliseconds(10)) }
+        try await LiveNode.with { first in
+            let consumer = try GatewayTests.key(first, "consumer"), provider = try GatewayTests.key(first, "provider")
+            let providerID = Base64URL.encode(provider.publicKey)
+            // Both expire in an hour, "waits" a millisecond after "confirmed". The node is stopped and the timers' due
+            // times in node.db moved two hours back, in the same order, as if the time had passed. The node delivers an
+            // app's timers one at a time in due order, so once "waits" has expired, the timer of "confirmed" has already
+            // fired, found the order moved on, and done nothing.
+            _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":3600000}"#, sign: consumer)
+            let confirmed = try await first.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
+            #expect(confirmed.status == 200, "\(confirmed.text)")
+            _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":3600001}"#, sign: consumer)
+            await first.stop()
+            let db = try Database(path: first.data + "/node.db")
+            #expect(try db.execute("UPDATE timers SET due_ns = due_ns - 7200000000000 WHERE app = 'kit'", []) == 2)
+            db.close()
+            try await LiveNode.reopened(first) { node in
+                var state = ""
+                for _ in 0..<3000 where state != "expired" {
+                    state = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer).json["state"] as? String ?? ""
+                    if state != "expired" { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                #expect(state == "expired")
+                let view = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer)
+                let last = try #require((view.json["history"] as? [[String: Any]])?.last)
+                #expect(last["transition"] as? String == "expire" && last["actor"] as? String == "node" && last["role"] as? String == "system")
+                let kept = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"confirmed"}"#, sign: consumer)
+                #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
+            }
         }
-        #expect(state == "expired")
-        let view = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"waits"}"#, sign: consumer)
-        let last = try #require((view.json["history"] as? [[String: Any]])?.last)
-        #expect(last["transition"] as? String == "expire" && last["actor"] as? String == "node" && last["role"] as? String == "system")
-        let kept = try await node.request("POST", "/v1/apps/kit/order.get", body: #"{"id":"confirmed"}"#, sign: consumer)
-        #expect(kept.json["state"] as? String == "confirmed", "\(kept.text)")
     }
 
     @Test func aHandlerThatThrowsLeavesNoTimerAndNoEvent() async throws {
-        let node = try await LiveNode.start()
-        defer { Task { await node.stop() } }
-        let caller = try GatewayTests.key(node, "consumer")
-        let refused = try await node.request("POST", "/v1/apps/kit/later_then_fail", body: #"{"delayMs":0,"note":"refused"}"#, sign: caller)
-        #expect(refused.status == 409, "\(refused.text)")
-        let kept = try await node.request("POST", "/v1/apps/kit/later", body: #"{"delayMs":1,"note":"kept"}"#, sign: caller)
-        #expect(kept.status == 200, "\(kept.text)")
-        // Timers fire one at a time in due order: once "kept" has fired, "refused" (due earlier) would have too.
-        var fired: [String] = []
-        for _ in 0..<3000 where !fired.contains("kept") {
-            fired = (try await node.request("POST", "/v1/apps/kit/fired", body: "{}", sign: caller).jsonArray as? [String]) ?? []
-            if !fired.contains("kept") { try await Task.sleep(for: .milliseconds(10)) }
+        try await LiveNode.with { node in
+            let caller = try GatewayTests.key(node, "consumer")
+            let refused = try await node.request("POST", "/v1/apps/kit/later_then_fail", body: #"{"delayMs":0,"note":"refused"}"#, sign: caller)
+            #expect(refused.status == 409, "\(refused.text)")
+            let kept = try await node.request("POST", "/v1/apps/kit/later", body: #"{"delayMs":1,"note":"kept"}"#, sign: caller)
+            #expect(kept.status == 200, "\(kept.text)")
+            // Timers fire one at a time in due order: once "kept" has fired, "refused" (due earlier) would have too.
+            var fired: [String] = []
+            for _ in 0..<3000 where !fired.contains("kept") {
+                fired = (try await node.request("POST", "/v1/apps/kit/fired", body: "{}", sign: caller).jsonArray as? [String]) ?? []
+                if !fired.contains("kept") { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(fired == ["kept"])
+            let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
+            #expect(!types.contains("kit.never"), "\(types)")
         }
-        #expect(fired == ["kept"])
-        let types = try node.runtime.broker.events.pending(for: "observer", limit: 100).map(\.type)
-        #expect(!types.contains("kit.never"), "\(types)")
     }
 }
