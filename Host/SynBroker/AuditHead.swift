@@ -1,4 +1,4 @@
-public import SynSodium
+import SynSodium
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -24,14 +24,14 @@ final class WorkerSession: @unchecked Sendable {
     let fate: WorkerFate
     /// The request id of the call in progress, for its log lines.
     private var currentTag = ""
-    private var fatalFrames: [Frame] = []
+    var fatalFrames: [Frame] = []
     /// Log lines forwarded in the current call, and how many were dropped past `maxLogLinesPerCall`.
     private var logLines = 0
     private var droppedLogLines = 0
     /// Why the host killed the worker, when it did.
-    private var forcedDeath: WorkerDeath?
+    var forcedDeath: WorkerDeath?
     /// Set once the worker is gone; every later call fails with it.
-    private(set) var death: WorkerDeath?
+    var death: WorkerDeath?
 
     init(spec: WorkerSpec, pid: Int32, socket: Int32, cgroup: WorkerCgroup, hostCalls: any HostCallHandler,
          fate: WorkerFate, log: @escaping @Sendable (AppLogLine) -> Void) {
@@ -201,37 +201,8 @@ final class WorkerSession: @unchecked Sendable {
     }
 
     /// The first few fatal reports are kept; a flood of them changes nothing.
-    private func keepFatal(_ frame: Frame) {
+    func keepFatal(_ frame: Frame) {
         if fatalFrames.count < WorkerProcess.maxFatalFrames { fatalFrames.append(frame) }
-    }
-
-    /// After a fatal frame, or a closed link, the worker is going away: collect its last words, then reap it.
-    /// A worker that reports its death but keeps its link open past the window is lying about it.
-    private func drainAfterFatal() throws(WorkerError) -> WorkerDeath {
-        let deadline = MonotonicClock.nowMs() + 2000
-        while true {
-            let remaining = deadline - MonotonicClock.nowMs()
-            if remaining <= 0 { return kill(.protocolViolation, "reported its death but kept running") }
-            do {
-                let frame = try link.receive(timeoutMs: Int32(clamping: remaining))
-                if frame.kind == .fatal { keepFatal(frame) }
-            } catch {
-                if error.code == .closed { break }
-                if error.code != .timeout { return kill(.protocolViolation, error.message) }
-            }
-        }
-        return try reapOrRefuse()
-    }
-
-    /// Reaps a worker that closed its link; a setup or load failure becomes `refused`.
-    private func reapOrRefuse() throws(WorkerError) -> WorkerDeath {
-        let death = reap()
-        for frame in fatalFrames {
-            let message = String(decoding: frame.payload, as: UTF8.self)
-            if frame.op == FatalOp.setupFailed.rawValue { throw .refused(SandboxError(.setup, message)) }
-            if frame.op == FatalOp.loadRefused.rawValue { throw .refused(SandboxError(.load, message)) }
-        }
-        return death
     }
 
     /// `WorkerProcess.pipeline`, under the call lock.
@@ -299,71 +270,6 @@ final class WorkerSession: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    // MARK: - Death
-
-    /// Kills the worker for `outcome` and reaps it.
-    func kill(_ outcome: Outcome, _ detail: String) -> WorkerDeath {
-        forcedDeath = WorkerDeath(outcome, detail)
-        Glibc.kill(pid, SIGKILL)
-        return reap()
-    }
-
-    /// Waits for the worker to exit (killing it if it lingers) and classifies its death.
-    @discardableResult
-    private func reap() -> WorkerDeath {
-        if let death { return death }
-        if pidfd >= 0 && !WorkerProcess.pollReadable(pidfd, 2000) { Glibc.kill(pid, SIGKILL) }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        // The outer process waited for init, which waited for the app: this covers the whole worker.
-        let cpu = WorkerProcess.nanoseconds(usage.ru_utime) + WorkerProcess.nanoseconds(usage.ru_stime)
-        let result = classify(outerStatus: status)
-        cgroup.remove()
-        death = result
-        fate.reaped(result, cpuNs: cpu)
-        return result
-    }
-
-    private func classify(outerStatus: Int32) -> WorkerDeath {
-        if let forcedDeath { return forcedDeath }
-        if let interrupted = fate.interruption { return interrupted }
-        var fate: (signaled: Bool, value: Int32)?
-        for frame in fatalFrames {
-            var r = WireReader(frame.payload)
-            switch FatalOp(rawValue: frame.op) {
-            case .seccomp:
-                let nr = (try? r.i32()) ?? -1
-                let arch = (try? r.u32()) ?? 0
-                return WorkerDeath(.seccompViolation, WorkerProcess.syscallName(nr, arch: arch))
-            case .appFate:
-                if let how = try? r.i32(), let value = try? r.i32() { fate = (how == 1, value) }
-            case .setupFailed: return WorkerDeath(.protocolViolation, "sandbox setup failed: " + String(decoding: frame.payload, as: UTF8.self))
-            case .loadRefused: return WorkerDeath(.protocolViolation, "load refused: " + String(decoding: frame.payload, as: UTF8.self))
-            case nil: return WorkerDeath(.protocolViolation, "unknown fatal report \(frame.op)")
-            }
-        }
-        if cgroup.oomKills() > 0 {
-            return WorkerDeath(.memoryQuota, "killed by the cgroup memory limit of \(spec.memoryBytes >> 20) MiB (profile key limits.memory_mb)")
-        }
-        guard let fate else {
-            if csyn_wifsignaled(outerStatus) != 0 {
-                return WorkerDeath(.crash, "worker killed by \(SignalNames.name(csyn_wtermsig(outerStatus))) before reporting")
-            }
-            return WorkerDeath(.exit, "worker exited with code \(csyn_wexitstatus(outerStatus)) before reporting")
-        }
-        if fate.signaled {
-            switch fate.value {
-            case SIGSYS: return WorkerDeath(.seccompViolation, "unreported syscall (SIGSYS)")
-            case SIGXCPU: return WorkerDeath(.cpuQuota, "CPU budget of \(spec.setup.cpuSeconds) s exhausted (profile key limits.cpu_seconds)")
-            case SIGXFSZ: return WorkerDeath(.crash, "SIGXFSZ: the app tried to write a file")
-            default: return WorkerDeath(.crash, SignalNames.name(fate.value))
-            }
-        }
-        if fate.value == 159 { return WorkerDeath(.seccompViolation, "syscall reported lost") }
-        return WorkerDeath(.exit, "the app exited with code \(fate.value)")
     }
 }
 

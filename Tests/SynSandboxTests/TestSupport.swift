@@ -3,7 +3,7 @@ import SynTestSupport
 
 extension TestSupport {
     /// A healthy neighbour that must keep answering while hostile apps die.
-    nonisolated(unsafe) static let neighbour: WorkerProcess? = {
+    static let neighbour: WorkerProcess? = {
         guard let lib = try? buildC("Plugins/Examples/hello-c/hello.c", name: "hello-neighbour") else { return nil }
         guard let s = try? spec(appID: "hello", library: lib) else { return nil }
         return try? WorkerProcess.start(s)

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Runs a child to its end, for every test target (through `ChildProcess`, never Foundation's `Process`).
 public enum ProcessLauncher {
