@@ -96,7 +96,7 @@ let package = Package(
         ], path: "Host/SynGateway"),
         // The sandboxed worker executable.
         .executableTarget(name: "SynWorker", dependencies: [
-            "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap", "SynAppStore",
+            "SynWire", "PluginABI", "CSynSys", "CSynSeccomp", "CSynCap", "SynAppStore", "SynSystem",
         ], path: "Host/SynWorker"),
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [

@@ -12,6 +12,8 @@ extension EventStore {
     public struct Usage: Sendable, Equatable {
         public var events: Int64 = 0
         public var timers: Int64 = 0
+        /// How many timers are pending (counted here so that `timer_set` never counts rows).
+        public var timerCount = 0
         public init() {}
     }
 
@@ -46,8 +48,11 @@ extension EventStore {
             """) {
             if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].events = bytes }
         }
-        for row in try db.query("SELECT app, sum(length(payload) + 48) FROM timers GROUP BY app") {
-            if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].timers = bytes }
+        for row in try db.query("SELECT app, sum(length(payload) + 48), count(*) FROM timers GROUP BY app") {
+            if case .text(let app) = row[0], case .integer(let bytes) = row[1], case .integer(let count) = row[2] {
+                usage[app, default: Usage()].timers = bytes
+                usage[app, default: Usage()].timerCount = Int(count)
+            }
         }
         return usage
     }

@@ -119,10 +119,7 @@ public final class EventStore: Sendable {
                    case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch {
                     last = seq
                 }
-                var pending = 0
-                if case .integer(let n)? = try st.db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first?.first {
-                    pending = Int(n)
-                }
+                var pending = st.usage[app]?.timerCount ?? 0
                 let now = WallClock.nowNs()
                 var events = 0
                 var refused: [String] = []
@@ -150,6 +147,7 @@ public final class EventStore: Sendable {
                         if added > 0 {
                             pending += 1
                             st.usage[app, default: Usage()].timers += bytes
+                            st.usage[app, default: Usage()].timerCount += 1
                         } else { refused.append("timer token \(token) is taken") }
                     case .refuse(let why):
                         refused.append(why)
@@ -223,19 +221,14 @@ public final class EventStore: Sendable {
     }
 
     /// How many timers `app` has pending.
-    public func pendingTimerCount(for app: String) -> Int {
-        state.withLock { st in
-            guard let row = try? st.db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first,
-                  case .integer(let n) = row[0] else { return 0 }
-            return Int(n)
-        }
-    }
+    public func pendingTimerCount(for app: String) -> Int { state.withLock { $0.usage[app]?.timerCount ?? 0 } }
 
     func deleteTimer(_ token: Int64) {
         state.withLock { st in
             guard let row = try? st.db.query("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
                   case .text(let app) = row[0], case .integer(let payload) = row[1] else { return }
             st.usage[app, default: Usage()].timers -= Self.timerBytes(payload: Int(payload))
+            st.usage[app, default: Usage()].timerCount -= 1
         }
     }
 }

@@ -1,6 +1,7 @@
 import CSynSys
 import PluginABI
 import SynAppStore
+import SynSystem
 import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -155,9 +156,7 @@ enum HostTable {
             return stored
         }
         h.clock_ns = { _, monotonic in
-            var ts = timespec()
-            clock_gettime(monotonic != 0 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts)
-            return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+            UInt64(clamping: monotonic != 0 ? MonotonicClock.nowNs() : WallClock.nowNs())
         }
         h.random = { ctx, out, n in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import SynGateway
 import SynRuntime
+import SynSystem
 import SynHTTPSig
 import SynSodium
 
@@ -140,9 +141,9 @@ struct BenchClient: Sendable {
         for _ in 0..<10 { try await body() }
         var out: [Double] = []
         for _ in 0..<count {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = MonotonicClock.nowNs()
             try await body()
-            out.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            out.append(Double(MonotonicClock.nowNs() - t0) / 1e6)
         }
         return out
     }

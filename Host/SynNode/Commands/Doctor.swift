@@ -3,6 +3,7 @@ import Foundation
 import SynBroker
 import SynConfig
 import SynSandbox
+import SynSystem
 import SynSodium
 import SynSQLite
 import Synchronization
@@ -179,10 +180,10 @@ struct Doctor: CheckedCommand {
                 let node = try NodeSetup.nodeConfig(data: data, manifests: [manifest], announce: false)
                 let broker = try NodeSetup.broker(data: data, node: node, manifests: [manifest])
                 defer { broker.close() }
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = MonotonicClock.nowNs()
                 do {
                     let worker = try WorkerProcess.start(spec, hostCalls: broker)
-                    let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                    let ms = Double(MonotonicClock.nowNs() - t0) / 1e6
                     worker.shutdown()
                     report.add("sandbox \(manifest.id)", .init(ok: true, detail: String(format: "started under profile %@ in %.1f ms", profile.name, ms), fix: ""))
                 } catch {
