@@ -42,9 +42,13 @@ enum HTTPClient {
             return try await channel.executeThenClose { inbound, outbound in
                 var fields = HTTPHeaders([("Host", authority), ("Content-Length", String(body.count)), ("Connection", "close")])
                 for (name, value) in headers { fields.add(name: name, value: value) }
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: fields)))
-                if !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method),
+                                                                               uri: path, headers: fields))]
+                if !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                parts.append(.end(nil))
+                // A node may answer (and close, as asked) before the last part is written: its answer still counts.
+                var writeError: (any Error)?
+                do { try await outbound.write(contentsOf: parts) } catch { writeError = error }
                 var status = 0, replyHeaders: [(String, String)] = [], data: [UInt8] = []
                 for try await part in inbound {
                     switch part {
@@ -58,6 +62,7 @@ enum HTTPClient {
                         return Reply(status: status, headers: replyHeaders, body: data)
                     }
                 }
+                if let writeError { throw writeError }
                 throw CLIError("error: \(authority) closed the connection before answering")
             }
         } catch let error as CLIError {
