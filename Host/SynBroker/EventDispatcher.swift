@@ -17,7 +17,10 @@ public final class EventDispatcher: Sendable {
     private let store: EventStore
     private let state = Mutex(State())
     static let maxBackoffNs: Int64 = 30_000_000_000
-    static let idleNs: Int64 = 30_000_000_000
+    /// How long a delivery thread sleeps with nothing due, and how often an app's outbox is flushed.
+    let idleNs: Int64
+    /// Delivery rounds of every thread so far: a thread with nothing to do sleeps, so this grows slowly when idle.
+    private let rounds = Atomic<Int>(0)
 
     private struct State {
         var stopped = false
@@ -27,7 +30,13 @@ public final class EventDispatcher: Sendable {
         var threads: [String: Thread] = [:]
     }
 
-    public init(store: EventStore) { self.store = store }
+    public init(store: EventStore, idleNs: Int64 = 30_000_000_000) {
+        self.store = store
+        self.idleNs = idleNs
+    }
+
+    /// Delivery rounds of every thread so far.
+    public var deliveryRounds: Int { rounds.load(ordering: .relaxed) }
 
     /// The attached apps that subscribe to events.
     public var subscribers: [String] { state.withLock { $0.subscriberIDs } }
@@ -65,6 +74,13 @@ public final class EventDispatcher: Sendable {
 
     var isStopped: Bool { state.withLock { $0.stopped } }
 
+    /// How long a delivery thread sleeps unless woken: until its app's outbox flush is due (apps with a database;
+    /// nil for the others), its next timer is due, or a failed delivery is retried, and at most `idleNs`; never
+    /// negative. Timers are due in wall time (they survive restarts), so their wait is measured from the wall clock.
+    static func sleepNs(untilFlush: Int64?, untilTimer: Int64?, backoff: Int64?, idleNs: Int64) -> Int64 {
+        max(0, [idleNs, untilFlush, untilTimer, backoff].compactMap { $0 }.min() ?? idleNs)
+    }
+
     /// One app's delivery thread. Only that thread touches its backoff and flush time.
     private final class Thread: @unchecked Sendable {
         let dispatcher: EventDispatcher
@@ -94,22 +110,20 @@ public final class EventDispatcher: Sendable {
         }
 
         /// When the app's outbox is next flushed (apps with a database only), `MonotonicClock`.
-        var nextFlushNs = MonotonicClock.nowNs() + EventDispatcher.idleNs
+        lazy var nextFlushNs = MonotonicClock.nowNs() + dispatcher.idleNs
 
         func run() {
             while !dispatcher.isStopped && !isRetired {
                 flushOutboxIfDue()
-                // Timers are due in wall time (they survive restarts); the wait is measured on the monotonic clock.
-                var nextTimerNs = WallClock.nowNs() + EventDispatcher.idleNs
-                var waitNs = nextFlushNs - MonotonicClock.nowNs()
-                if deliverEvents() && deliverTimers(&nextTimerNs) {
-                    backoffNs = 0
-                } else {
-                    backoffNs = min(max(backoffNs * 2, 100_000_000), EventDispatcher.maxBackoffNs)
-                    waitNs = min(waitNs, backoffNs)
-                }
-                waitNs = min(waitNs, nextTimerNs - WallClock.nowNs())
-                wakeup.wait(untilMonotonicNs: MonotonicClock.nowNs() + max(waitNs, 0)) { woken in
+                var nextTimerNs: Int64?
+                let delivered = deliverEvents() && deliverTimers(&nextTimerNs)
+                backoffNs = delivered ? 0 : min(max(backoffNs * 2, 100_000_000), EventDispatcher.maxBackoffNs)
+                let now = MonotonicClock.nowNs()
+                let sleep = EventDispatcher.sleepNs(untilFlush: policy.hasDatabase ? nextFlushNs - now : nil,
+                                                    untilTimer: nextTimerNs.map { $0 - WallClock.nowNs() },
+                                                    backoff: delivered ? nil : backoffNs, idleNs: dispatcher.idleNs)
+                dispatcher.rounds.add(1, ordering: .relaxed)
+                wakeup.wait(untilMonotonicNs: now + sleep) { woken in
                     defer { woken = false }
                     return woken
                 }
@@ -120,7 +134,7 @@ public final class EventDispatcher: Sendable {
         /// wait for the app's next call. Not awaited: a busy app takes it in turn.
         private func flushOutboxIfDue() {
             guard policy.hasDatabase, MonotonicClock.nowNs() >= nextFlushNs else { return }
-            nextFlushNs = MonotonicClock.nowNs() + EventDispatcher.idleNs
+            nextFlushNs = MonotonicClock.nowNs() + dispatcher.idleNs
             supervisor.submitEvent(kind: OutboxBatch.flushEventKind, topic: [], payload: [], token: 0) { _ in }
         }
 
@@ -141,10 +155,10 @@ public final class EventDispatcher: Sendable {
             return true
         }
 
-        /// Delivers due timers; sets `nextNs` to the next one's due time. False when one failed.
-        private func deliverTimers(_ nextNs: inout Int64) -> Bool {
+        /// Delivers due timers; sets `nextNs` to the next one's due time (wall clock). False when one failed.
+        private func deliverTimers(_ nextNs: inout Int64?) -> Bool {
             let (due, next) = dispatcher.store.timers(for: app, dueBy: WallClock.nowNs())
-            if let next { nextNs = min(nextNs, next) }
+            nextNs = next
             for timer in due {
                 guard deliver(kind: 2, topic: [], payload: timer.payload, token: UInt64(timer.token)) else { return false }
                 dispatcher.store.deleteTimer(timer.token)

@@ -22,8 +22,8 @@ public final class NodeRuntime: Sendable {
     let dispatcher: EventDispatcher
     let logRing = AppLogRing()
     let state: Mutex<State>
-    /// Whether the housekeeping thread should end.
-    let housekeepingStopped = Monitor(false)
+    /// The housekeeping thread's stop request and whether it still runs.
+    let housekeeping = Monitor(Housekeeping())
 
     /// What changes while the node runs.
     struct State {

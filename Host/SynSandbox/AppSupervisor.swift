@@ -126,15 +126,18 @@ public final class AppSupervisor: @unchecked Sendable {
             st.liveThreads = max(st.liveThreads, policy.instances)
             return first
         }
-        for instance in first..<max(first, policy.instances) {
-            let started = OSThread.start(name: "\(spec.appID)#\(instance)") { [self] in self.serve(instance: instance) }
-            if !started {
-                // The system gave no thread: the app serves with fewer instances, and says why.
-                shared.withLock { st in
-                    st.liveThreads -= 1
-                    if st.liveThreads == 0 { st.failure = "app '\(spec.appID)' failed: the system refused a thread for its instances (RLIMIT_NPROC or memory)" }
+        let last = max(first, policy.instances)
+        for instance in first..<last {
+            if OSThread.start(name: "\(spec.appID)#\(instance)", { [self] in serve(instance: instance) }) { continue }
+            // The system gave no thread (RLIMIT_NPROC, memory): this instance and those after it do not run, so the
+            // next `start` begins again at this number. With no instance at all the app has failed, and says why.
+            shared.withLock { st in
+                st.liveThreads -= last - instance
+                if st.liveThreads == 0 {
+                    st.failure = "app '\(spec.appID)' failed: the system refused a thread for its instances (RLIMIT_NPROC or memory)"
                 }
             }
+            break
         }
     }
 

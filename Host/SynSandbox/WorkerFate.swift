@@ -18,10 +18,9 @@ final class WorkerFate: Sendable {
 
     func interrupt(_ death: WorkerDeath) { state.withLock { $0.interruption = death } }
 
-    func reaped(_ death: WorkerDeath, cpuNs: Int64) {
-        state.withLock {
-            $0.death = death
-            $0.cpuNs = cpuNs
-        }
-    }
+    /// The worker is reaped: its total CPU time.
+    func reaped(cpuNs: Int64) { state.withLock { $0.cpuNs = cpuNs } }
+
+    /// How the worker died, once classified.
+    func died(_ death: WorkerDeath) { state.withLock { $0.death = death } }
 }

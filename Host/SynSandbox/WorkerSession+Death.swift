@@ -54,10 +54,12 @@ extension WorkerSession {
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         // The outer process waited for init, which waited for the app: this covers the whole worker.
         let cpu = WorkerProcess.nanoseconds(usage.ru_utime) + WorkerProcess.nanoseconds(usage.ru_stime)
+        // Published at once: the classification and the cgroup's removal can take a while.
+        fate.reaped(cpuNs: cpu)
         let result = classify(outerStatus: status)
         cgroup.remove()
         death = result
-        fate.reaped(result, cpuNs: cpu)
+        fate.died(result)
         return result
     }
 

@@ -159,3 +159,32 @@ import Testing
         #expect(left.count == 20 && left.first?.id == 6)
     }
 }
+
+/// Seen (review): an app without a database made its delivery thread spin once its first outbox-flush time had
+/// passed (the flush, for apps with a database only, never moved that time on), running a timer query in a loop.
+@Suite struct DeliveryIdleTests {
+    @Test func anIdleAppWithoutADatabaseSleeps() async throws {
+        let node = try BrokerNode(grants: "identity.sign = true")
+        defer { node.broker.close() }
+        // A 20 ms idle time: the flush time passes at once, and an idle second is at most about 50 rounds.
+        let dispatcher = EventDispatcher(store: node.broker.events, idleNs: 20_000_000)
+        let manifest = try #require(node.manifests["store"])
+        let policy = Policy(manifest: manifest, node: try NodeConfig.load(path: node.data + "/node.toml"))
+        #expect(!policy.hasDatabase)
+        let supervisor = AppSupervisor(spec: try node.spec("store"), policy: SupervisorPolicy(), hostCalls: node.broker)
+        dispatcher.attach(app: "store", policy: policy, supervisor: supervisor)
+        try await Task.sleep(for: .seconds(1))
+        let rounds = dispatcher.deliveryRounds
+        dispatcher.stop()
+        // Spinning makes tens of thousands of rounds a second, even on a loaded machine.
+        #expect(rounds < 400, "\(rounds) delivery rounds in an idle second")
+    }
+
+    @Test func theSleepIsTheNearestOfWhatIsDue() {
+        let idle: Int64 = 30_000_000_000
+        #expect(EventDispatcher.sleepNs(untilFlush: nil, untilTimer: nil, backoff: nil, idleNs: idle) == idle)
+        #expect(EventDispatcher.sleepNs(untilFlush: 5, untilTimer: 9, backoff: nil, idleNs: idle) == 5)
+        #expect(EventDispatcher.sleepNs(untilFlush: nil, untilTimer: 7, backoff: 3, idleNs: idle) == 3)
+        #expect(EventDispatcher.sleepNs(untilFlush: -4, untilTimer: nil, backoff: nil, idleNs: idle) == 0)
+    }
+}

@@ -24,8 +24,9 @@ import Testing
         }
 
         func call(_ request: HTTPRequest, app: String, method: String, body: [UInt8], requestID: String,
-                  client: SocketAddress?, complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
-            pending.withLock { $0.append((method, complete)) }
+                  client: SocketAddress?, settlement: CallSettlement,
+                  complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
+            pending.withLock { $0.append((method, { result in if settlement.settle() { complete(result) } })) }
         }
 
         func timedOut(app: String) -> APIError { APIError(.gatewayTimeout, "gateway_timeout", "no answer from '\(app)'") }

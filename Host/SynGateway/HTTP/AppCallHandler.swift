@@ -91,15 +91,17 @@ final class AppCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state.served()
         guard let call = state.call else { return }
         let loop = context.eventLoop
+        let settlement = CallSettlement()
         let timeoutMs = calls.settings.requestTimeoutMs
         if timeoutMs > 0 {
             callTimeout = loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
+                guard settlement.settle() else { return }
                 self.respond(call.number, .failure(self.calls.timedOut(app: call.app)), context: context)
             }
         }
         let bound = NIOLoopBound((self, context), eventLoop: loop)
         calls.call(call.request, app: call.app, method: call.method, body: call.body, requestID: call.id,
-                   client: context.remoteAddress) { result in
+                   client: context.remoteAddress, settlement: settlement) { result in
             loop.execute {
                 let (handler, context) = bound.value
                 handler.respond(call.number, result, context: context)

@@ -6,9 +6,10 @@ import SynConfig
 /// handler's own tests.
 protocol AppCallService: Sendable {
     var settings: GatewaySettings { get }
-    /// Checks and calls; `complete` runs once, on any thread.
+    /// Checks and calls; `complete` runs once, on any thread, unless `settlement` was settled first (the timeout).
     func call(_ request: HTTPRequest, app: String, method: String, body: [UInt8], requestID: String,
-              client: SocketAddress?, complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void)
+              client: SocketAddress?, settlement: CallSettlement,
+              complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void)
     /// The answer when the app has not answered within `settings.requestTimeoutMs`.
     func timedOut(app: String) -> APIError
     /// Records a finished app call (metrics).

@@ -36,7 +36,8 @@ struct AppCalls: Sendable {
     /// (404), signature (401), method name and JSON body (400), then the node's own (public method, app state,
     /// queue).
     func call(_ request: HTTPRequest, app: String, method: String, body: [UInt8], requestID: String,
-              client: SocketAddress?, complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
+              client: SocketAddress?, settlement: CallSettlement,
+              complete: @escaping @Sendable (Result<AppAnswer, APIError>) -> Void) {
         let caller: [UInt8]
         do throws(APIError) {
             if let problem = HostHeader.problem(request) { throw problem }
@@ -52,9 +53,12 @@ struct AppCalls: Sendable {
                 throw APIError(.badRequest, "bad_json", "the request body must be JSON")
             }
         } catch {
-            return complete(.failure(error))
+            if settlement.settle() { complete(.failure(error)) }
+            return
         }
         runtime.submit(app: app, method: method, caller: caller, body: body, tag: requestID) { [self] result in
+            // After the gateway's 504 the answer is neither sent nor counted.
+            guard settlement.settle() else { return }
             switch result {
             case .success(let reply):
                 do throws(APIError) { complete(.success(try answer(reply, app: app, requestID: requestID))) } catch {

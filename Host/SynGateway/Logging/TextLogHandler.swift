@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 
-/// swift-log's text layout (`2026-11-24T10:09:35+0000 info syneroym: app=hello request_id=... [SynGateway] msg`)
+/// swift-log's text layout (`2026-11-24T10:09:35+0000 info syneroym: app=hello request_id=... [SynRuntime] msg`)
 /// on stderr, one write per line. Unlike `StreamLogHandler`, which formats its metadata again every time a key is
 /// set, this one formats only when a line is written: Hummingbird sets a key on every request's logger.
 public struct TextLogHandler: LineLogHandler {
