@@ -18,7 +18,7 @@ import Glibc
 /// the app's SQL, one transaction per call, and the host never does.
 ///
 /// Data directory layout: `node.key`, `node.toml`, `apps/<id>/app.key`, `apps/<id>/app.db`.
-public final class Broker: HostCallHandler, @unchecked Sendable {
+public final class Broker: HostCallHandler, Sendable {
     public let dataDirectory: String
     /// This process's hold on the data directory, released by `close()`.
     public let directoryLock: DataDirectoryLock

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Each instance lives on its own OS thread, which spawns its worker (and so outlives it) and serves calls from
 /// the shared queue. A worker's death fails only the call it was serving; other instances and apps carry on.
-public final class AppSupervisor: @unchecked Sendable {
+public final class AppSupervisor: Sendable {
     public enum State: String, Sendable {
         case starting, running, backoff, failed, stopped
     }

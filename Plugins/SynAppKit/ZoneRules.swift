@@ -16,13 +16,13 @@ public struct ZoneRules: Sendable {
     /// The POSIX TZ rule for instants after the last transition (nil: the last offset stays).
     let rule: PosixRule?
 
-    nonisolated(unsafe) private static var cache: [String: ZoneRules] = [:]
-    private static let lock = Mutex(())
+    /// Zones already read, by identifier.
+    private static let cache = Mutex<[String: ZoneRules]>([:])
 
     /// The rules of `identifier` ("Europe/Paris", "UTC"); 400 `invalid_time_zone` if the zone does not exist or
     /// its file cannot be read.
     public static func named(_ identifier: String) throws(AppError) -> ZoneRules {
-        if let cached = lock.withLock({ _ in cache[identifier] }) { return cached }
+        if let cached = cache.withLock({ $0[identifier] }) { return cached }
         if identifier == "UTC" || identifier == "Etc/UTC" || identifier == "GMT" {
             return ZoneRules(identifier: identifier, transitions: [], offsets: [], initialOffset: 0, rule: nil)
         }
@@ -31,7 +31,7 @@ public struct ZoneRules: Sendable {
         guard valid, let bytes = readFile("/usr/share/zoneinfo/" + identifier), let rules = parse(bytes, identifier) else {
             throw AppError.badRequest("unknown time zone \"\(identifier)\" (an IANA name such as \"Europe/Paris\")", code: "invalid_time_zone")
         }
-        lock.withLock { _ in cache[identifier] = rules }
+        cache.withLock { $0[identifier] = rules }
         return rules
     }
 

@@ -154,8 +154,9 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         return reply(ctx, res, "sent garbage", 0, 0);
     }
     if (is(req, "fake_reply")) {
-        /* A frame header claiming to be a reply for another request id. */
-        uint8_t frame[24] = { 24, 0, 0, 0, 2, 0, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0 };
+        /* A frame header claiming to be a reply for another request id (the largest: the host's ids count up from
+         * 1 across every worker of its process, so a small one could be this very call's). */
+        uint8_t frame[24] = { 24, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 200, 0, 0, 0 };
         write(3, frame, sizeof frame);
         return reply(ctx, res, "sent fake reply", 0, 0);
     }
