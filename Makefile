@@ -9,6 +9,8 @@ CONFIG       ?= debug
 DATA         ?= $(CURDIR)/.data
 APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make python3
 BENCH_PACKAGES := bubblewrap wrk
+# gnutls-cli: a third-party TLS peer for the node-link tests
+TEST_PACKAGES := gnutls-bin
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PRODUCTS      = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 
@@ -42,6 +44,7 @@ run: build
 
 ## test: the whole suite (real workers, real sandboxes)
 test: deps
+	@dpkg -s $(TEST_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TEST_PACKAGES); }
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory plugins CONFIG=debug
 	$(SWIFT) test --skip-build

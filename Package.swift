@@ -73,6 +73,8 @@ let package = Package(
         .target(name: "SynBroker", dependencies: ["SynSandbox", "SynSystem", "SynConfig", "SynWire", "SynSQLite", "SynSodium", "SynText",
                                                 "SynAppStore", "PluginABI"],
                 path: "Host/SynBroker"),
+        // TLS 1.3 between nodes over GnuTLS, authenticated by their ed25519 keys as raw public keys (RFC 7250).
+        .target(name: "SynTLS", dependencies: ["CSynTLS", "SynSodium"], path: "Host/SynTLS"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
@@ -140,6 +142,7 @@ let package = Package(
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite", "SynTestSupport"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
+        .testTarget(name: "SynTLSTests", dependencies: ["SynTLS", "SynSodium", "SynTestSupport"], path: "Tests/SynTLSTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium", "SynTestSupport"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
         .testTarget(name: "SynConfigTests", dependencies: ["SynConfig", "SynSodium", "SynTestSupport"], path: "Tests/SynConfigTests"),
