@@ -76,7 +76,9 @@ let package = Package(
         // TLS 1.3 between nodes over GnuTLS, authenticated by their ed25519 keys as raw public keys (RFC 7250).
         .target(name: "SynTLS", dependencies: ["CSynTLS", "SynSodium"], path: "Host/SynTLS"),
         // The node-link protocol inside TLS: frames, their limits, and the decoder every peer's bytes go through.
-        .target(name: "SynLink", dependencies: ["SynWire", "SynConfig"], path: "Host/SynLink"),
+        .target(name: "SynLink", dependencies: [
+            "SynWire", "SynConfig", "SynTLS", .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Host/SynLink"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
@@ -144,7 +146,11 @@ let package = Package(
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite", "SynTestSupport"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
-        .testTarget(name: "SynLinkTests", dependencies: ["SynLink"], path: "Tests/SynLinkTests"),
+        .testTarget(name: "SynLinkTests", dependencies: [
+            "SynLink", "SynTLS", "SynSodium",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/SynLinkTests"),
         .testTarget(name: "SynTLSTests", dependencies: ["SynTLS", "SynSodium", "SynTestSupport"], path: "Tests/SynTLSTests"),
         .testTarget(name: "SynSodiumTests", dependencies: ["SynSodium", "SynTestSupport"], path: "Tests/SynSodiumTests"),
         .testTarget(name: "SynWireTests", dependencies: ["SynWire"], path: "Tests/SynWireTests"),
