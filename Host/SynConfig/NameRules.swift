@@ -24,6 +24,11 @@ public enum NameRules {
     }
 
     /// `^[a-z][a-z0-9_.-]{0,127}$`
+    /// A node id: an ed25519 public key in unpadded base64url, 43 characters of `A–Z a–z 0–9 - _`.
+    public static func isNodeID(_ text: String) -> Bool {
+        text.utf8.count == 43 && text.utf8.allSatisfy { isLower($0) || isDigit($0) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
     public static func isMethodName(_ text: String) -> Bool {
         matches(text, first: isLower, rest: {
             isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")

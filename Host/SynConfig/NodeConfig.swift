@@ -19,6 +19,9 @@
 /// [gateway]                       # the HTTP gateway (see GatewaySettings for every key)
 /// listen = "127.0.0.1:7420"
 ///
+/// [federation]                    # links with other nodes (see FederationSettings)
+/// listen = "127.0.0.1:7421"
+///
 /// [events]                        # the node's event log (node.db)
 /// retention_days = 7              # events older than this are deleted, delivered or not
 /// max_events = 1000000            # past this many, the oldest go first
@@ -51,6 +54,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var apps: [String: App] = [:]
     /// The HTTP gateway's address and limits.
     public var gateway = GatewaySettings()
+    /// Links with other nodes: where to accept them, whom, and their limits.
+    public var federation = FederationSettings()
     /// How long the event log keeps an event, delivered or not.
     public var eventRetentionDays = 7
     /// The most events the log keeps; the oldest go first.
@@ -68,10 +73,13 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps", "events", "gateway"])
+        try root.allowOnly(["node", "apps", "events", "gateway", "federation"])
         var config = NodeConfig()
         if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
             config.gateway = try GatewaySettings.parse(gateway)
+        }
+        if let federation = try root.table("federation", keys: FederationSettings.keys) {
+            config.federation = try FederationSettings.parse(federation)
         }
         if let node = try root.table("node", keys: ["name", "owners", "reserve_mb"]) {
             config.name = try node.string("name") ?? config.name
