@@ -79,6 +79,12 @@ let package = Package(
         .target(name: "SynLink", dependencies: [
             "SynWire", "SynConfig", "SynTLS", .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Host/SynLink"),
+        // The node's links with other nodes: peers, the listener and dialers, witnesses of peers' audit heads.
+        .target(name: "SynFederation", dependencies: [
+            "SynLink", "SynTLS", "SynBroker", "SynConfig", "SynSQLite", "SynSodium", "SynSystem",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Host/SynFederation"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
@@ -146,6 +152,11 @@ let package = Package(
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite", "SynTestSupport"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
+        .testTarget(name: "SynFederationTests", dependencies: [
+            "SynFederation", "SynBroker", "SynConfig", "SynTLS", "SynSodium", "SynTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/SynFederationTests"),
         .testTarget(name: "SynLinkTests", dependencies: [
             "SynLink", "SynTLS", "SynSodium",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,107 @@
+import NIOCore
+import SynBroker
+import SynLink
+import SynSodium
+import SynSystem
+import SynTLS
+
+/// The top of one link's pipeline: once TLS has named the peer it registers the link with its `LinkService`,
+/// sends hello, this node's audit head and a ping, answers pings, keeps the peer's audit heads as a witness, and
+/// measures round trips. Frames this version does not deliver yet (messages, topics) are counted and dropped.
+final class LinkHandler: ChannelInboundHandler {
+    typealias InboundIn = LinkFrame
+    typealias OutboundOut = LinkFrame
+
+    private let service: LinkService
+    private let outbound: Bool
+    private var peerKey: [UInt8]?
+    private var peerID: String?
+    private var pingSent: (nonce: UInt64, atNs: Int64)?
+    private var pinger: Scheduled<Void>?
+    private var agreed = false
+
+    init(service: LinkService, outbound: Bool) {
+        self.service = service
+        self.outbound = outbound
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let established = event as? TLSChannelHandler.Established else { return context.fireUserInboundEventTriggered(event) }
+        let id = Base64URL.encode(established.peerKey)
+        peerKey = established.peerKey
+        peerID = id
+        guard service.register(id, channel: context.channel, outbound: outbound) else {
+            context.writeAndFlush(wrapOutboundOut(.close(reason: "a link with this node is already up")), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        context.write(wrapOutboundOut(.hello(versions: LinkVersion.supported, maxFrame: UInt32(service.maxFrame), window: UInt32(service.window))), promise: nil)
+        if let head = service.currentHead() { context.write(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
+        context.flush()
+        ping(context: context)
+        schedulePing(context: context)
+    }
+
+    /// Every `pingInterval`: a ping, and the latest audit head, so the peer's copy stays that far behind at most.
+    private func schedulePing(context: ChannelHandlerContext) {
+        pinger = context.eventLoop.assumeIsolated().scheduleTask(in: service.pingInterval) { [self] in
+            ping(context: context)
+            if let head = service.currentHead() { context.writeAndFlush(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
+            schedulePing(context: context)
+        }
+    }
+
+    private func ping(context: ChannelHandlerContext) {
+        let nonce = UInt64.random(in: 1...UInt64.max)
+        pingSent = (nonce, MonotonicClock.nowNs())
+        context.writeAndFlush(wrapOutboundOut(.ping(nonce)), promise: nil)
+        if let peerID { service.update(peerID) { $0.framesOut += 1 } }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let peerID, let peerKey else { return }
+        let frame = unwrapInboundIn(data)
+        service.update(peerID) { $0.framesIn += 1 }
+        switch frame {
+        case .hello(let versions, _, _):
+            do throws(LinkError) {
+                _ = try LinkVersion.agree(with: versions)
+                agreed = true
+            } catch {
+                service.audit("link.refused", peerID, "no common link version: \(error.message)")
+                context.writeAndFlush(wrapOutboundOut(.close(reason: error.message)), promise: nil)
+                context.close(promise: nil)
+            }
+        case .ping(let nonce):
+            context.writeAndFlush(wrapOutboundOut(.pong(nonce)), promise: nil)
+        case .pong(let nonce):
+            guard let sent = pingSent, sent.nonce == nonce else { return }
+            pingSent = nil
+            let rtt = Double(MonotonicClock.nowNs() - sent.atNs) / 1e6
+            service.update(peerID) { $0.rttMs = rtt }
+        case .auditHead(let text):
+            guard let head = AuditHead(text: text) else { return }
+            service.witness(head, from: peerKey, peerID: peerID)
+        case .close:
+            context.close(promise: nil)
+        case .message, .ack, .subscribe, .unsubscribe, .publish:
+            // Not delivered by this version of the node yet: counted above, dropped here.
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let text = "\(error)"
+        if let tls = error as? TLSError, tls.code == .peerRefused {
+            service.audit("link.refused", peerID ?? "?", tls.message)
+        }
+        service.failed(peerID, outbound: outbound, error: text)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pinger?.cancel()
+        if let peerID { service.unregister(peerID, channel: context.channel) }
+        context.fireChannelInactive()
+    }
+}

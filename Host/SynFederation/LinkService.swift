@@ -1,0 +1,241 @@
+public import NIOCore
+import NIOPosix
+public import SynBroker
+public import SynConfig
+import SynLink
+import SynSodium
+import SynSystem
+public import SynTLS
+import Synchronization
+
+/// The node's links with other nodes: a listener on `[federation] listen` that accepts the added peers (and the
+/// node ids `accept` names), a dialer per added peer that reconnects with backoff and jitter, and one link per
+/// peer. When both nodes dial each other, the link dialled by the node with the smaller id stays. Link up, link
+/// down and refused nodes are audited.
+public final class LinkService: Sendable {
+    let identity: TLSIdentity
+    let nodeID: String
+    let settings: FederationSettings
+    public let peers: PeerStore
+    public let witnesses: WitnessStore
+    private let head: @Sendable () -> AuditHead?
+    private let auditSink: @Sendable (_ action: String, _ app: String, _ cause: String) -> Void
+    private let group: any EventLoopGroup
+    let pingInterval: TimeAmount
+    var maxFrame: Int { settings.maxFrameKB * 1024 }
+    var window: Int { settings.window }
+
+    private struct State {
+        var links: [String: (channel: any Channel, outbound: Bool)] = [:]
+        var states: [String: LinkState] = [:]
+        var dialing: Set<String> = []
+        var listener: (any Channel)?
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+
+    public init(identity: TLSIdentity, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
+                group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
+                head: @escaping @Sendable () -> AuditHead?,
+                audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
+        self.identity = identity
+        nodeID = Base64URL.encode(identity.publicKey)
+        self.settings = settings
+        self.peers = peers
+        self.witnesses = witnesses
+        self.group = group
+        self.pingInterval = pingInterval
+        self.head = head
+        auditSink = audit
+    }
+
+    // MARK: - Lifecycle
+
+    /// Listens (when `[federation] listen` is set) and dials every added peer. Returns the port listened on.
+    @discardableResult
+    public func start() async throws(FederationError) -> Int? {
+        var port: Int?
+        if let (host, wanted) = settings.hostAndPort {
+            do {
+                let listener = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { [self] child in
+                        child.eventLoop.makeCompletedFuture {
+                            try child.pipeline.syncOperations.addHandlers([
+                                try TLSChannelHandler(role: .server, identity: identity, peer: .accepting { [self] key in accepts(key) }),
+                                LinkFrameHandler(maxFrame: maxFrame), LinkHandler(service: self, outbound: false),
+                            ])
+                        }
+                    }
+                    .bind(host: host, port: wanted).get()
+                port = listener.localAddress?.port
+                state.withLock { $0.listener = listener }
+            } catch {
+                throw FederationError(.listen, "cannot listen for links on \(host):\(wanted) (node.toml [federation] listen): \(error)")
+            }
+        }
+        for peer in peers.list() { dial(peer.address) }
+        return port
+    }
+
+    public func stop() async {
+        let (listener, links) = state.withLock { s in
+            s.stopped = true
+            return (s.listener, s.links.values.map(\.channel))
+        }
+        try? await listener?.close()
+        for channel in links { try? await channel.close() }
+    }
+
+    /// Whether a node whose key is `key` may connect: an added peer, or one `[federation] accept` names.
+    func accepts(_ key: [UInt8]) -> Bool {
+        let id = Base64URL.encode(key)
+        return peers.contains(id) || settings.acceptsUnknown(id)
+    }
+
+    // MARK: - Dialling
+
+    /// Keeps a link to `address` up: dials now, and again with backoff whenever there is none.
+    public func dial(_ address: PeerAddress) {
+        let first = state.withLock { s in
+            guard !s.stopped, !s.dialing.contains(address.nodeID) else { return false }
+            s.dialing.insert(address.nodeID)
+            if s.states[address.nodeID] == nil { s.states[address.nodeID] = LinkState(nodeID: address.nodeID, phase: .connecting, outbound: true) }
+            return true
+        }
+        if first { attempt(address, backoffMs: 1000) }
+    }
+
+    private func attempt(_ address: PeerAddress, backoffMs: Int) {
+        let loop = group.next()
+        let (stop, up) = state.withLock { s in (s.stopped || !s.dialing.contains(address.nodeID), s.links[address.nodeID] != nil) }
+        guard !stop else { return }
+        // A link is up (perhaps the one the peer dialled): look again later.
+        guard !up else {
+            loop.scheduleTask(in: .seconds(30)) { self.attempt(address, backoffMs: 1000) }
+            return
+        }
+        state.withLock { $0.states[address.nodeID]?.phase = .connecting }
+        guard let key = Base64URL.decode(address.nodeID) else { return }
+        let startedNs = MonotonicClock.nowNs()
+        ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        try TLSChannelHandler(role: .client, identity: identity, peer: .exactly(key)),
+                        LinkFrameHandler(maxFrame: maxFrame), LinkHandler(service: self, outbound: true),
+                    ])
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .whenComplete { [self] result in
+                switch result {
+                case .failure(let error):
+                    retry(address, after: backoffMs, error: "cannot connect to \(address.host):\(address.port): \(error)")
+                case .success(let channel):
+                    channel.closeFuture.whenComplete { [self] _ in
+                        // A link that stayed up a while starts the backoff again from one second.
+                        let lasted = MonotonicClock.nowNs() - startedNs > 10_000_000_000
+                        retry(address, after: lasted ? 1000 : backoffMs, error: nil)
+                    }
+                }
+            }
+    }
+
+    private func retry(_ address: PeerAddress, after backoffMs: Int, error: String?) {
+        let stop = state.withLock { s -> Bool in
+            guard !s.stopped, s.dialing.contains(address.nodeID) else { return true }
+            if s.links[address.nodeID] == nil {
+                s.states[address.nodeID]?.phase = .backoff
+                if let error { s.states[address.nodeID]?.lastError = error }
+            }
+            return false
+        }
+        guard !stop else { return }
+        let jittered = Int(Double(backoffMs) * Double.random(in: 0.8...1.2))
+        group.next().scheduleTask(in: .milliseconds(Int64(jittered))) {
+            self.attempt(address, backoffMs: min(backoffMs * 2, 60_000))
+        }
+    }
+
+    /// Stops dialling `nodeID` and closes its link.
+    public func forget(_ nodeID: String) {
+        let channel = state.withLock { s -> (any Channel)? in
+            s.dialing.remove(nodeID)
+            s.states[nodeID] = nil
+            return s.links[nodeID]?.channel
+        }
+        channel?.close(promise: nil)
+    }
+
+    // MARK: - Links (called by LinkHandler on the link's event loop)
+
+    /// Records an established link; false when it must close (a link with the peer is up, and that one stays).
+    func register(_ peer: String, channel: any Channel, outbound: Bool) -> Bool {
+        let kept: Bool = state.withLock { s in
+            guard !s.stopped else { return false }
+            if let existing = s.links[peer] {
+                // The link dialled by the node with the smaller id stays.
+                let winnerOutbound = nodeID < peer
+                guard outbound == winnerOutbound, existing.outbound != winnerOutbound else { return false }
+                existing.channel.close(promise: nil)
+            }
+            guard s.links.count < settings.maxLinks || s.links[peer] != nil else { return false }
+            s.links[peer] = (channel, outbound)
+            var st = s.states[peer] ?? LinkState(nodeID: peer, phase: .connected, outbound: outbound)
+            st.phase = .connected
+            st.outbound = outbound
+            st.lastError = nil
+            s.states[peer] = st
+            return true
+        }
+        if kept { auditSink("link.up", peer, outbound ? "dialled" : "accepted") }
+        return kept
+    }
+
+    func unregister(_ peer: String, channel: any Channel) {
+        let removed: Bool = state.withLock { s in
+            guard let existing = s.links[peer], existing.channel === channel else { return false }
+            s.links[peer] = nil
+            if s.dialing.contains(peer) { s.states[peer]?.phase = .backoff } else { s.states[peer] = nil }
+            return true
+        }
+        if removed { auditSink("link.down", peer, "closed") }
+    }
+
+    func failed(_ peer: String?, outbound: Bool, error: String) {
+        guard let peer else { return }
+        state.withLock { $0.states[peer]?.lastError = error }
+    }
+
+    func update(_ peer: String, _ change: (inout LinkState) -> Void) {
+        state.withLock { s in
+            if var st = s.states[peer] {
+                change(&st)
+                s.states[peer] = st
+            }
+        }
+    }
+
+    func currentHead() -> AuditHead? { head() }
+
+    func audit(_ action: String, _ peer: String, _ cause: String) { auditSink(action, peer, cause) }
+
+    func witness(_ head: AuditHead, from key: [UInt8], peerID: String) {
+        switch try? witnesses.offer(head, from: key, nowNs: WallClock.nowNs()) {
+        case .rolledBack(let kept)?:
+            auditSink("witness.evidence", peerID, "its audit log went back from entry \(kept.seq) to \(head.seq)")
+        case .forked(let kept)?:
+            auditSink("witness.evidence", peerID, "its audit log forked at entry \(kept.seq)")
+        default:
+            break
+        }
+    }
+
+    /// Every added peer's link, and any other node's that is connected.
+    public func states() -> [LinkState] {
+        state.withLock { s in s.states.values.sorted { $0.nodeID < $1.nodeID } }
+    }
+}

@@ -1,0 +1,24 @@
+/// One peer's link as `peers list` shows it.
+public struct LinkState: Sendable, Equatable {
+    public enum Phase: String, Sendable {
+        case connecting, connected
+        /// Waiting before the next attempt, after `lastError`.
+        case backoff
+    }
+
+    public var nodeID: String
+    public var phase: Phase
+    /// Who dialled the link that is up (or being tried): this node (`outbound`) or the peer.
+    public var outbound: Bool
+    public var lastError: String?
+    /// The last ping's round trip, milliseconds.
+    public var rttMs: Double?
+    public var framesIn = 0
+    public var framesOut = 0
+
+    public init(nodeID: String, phase: Phase, outbound: Bool) {
+        self.nodeID = nodeID
+        self.phase = phase
+        self.outbound = outbound
+    }
+}

@@ -1,0 +1,71 @@
+public import SynSQLite
+import Synchronization
+
+/// The peers a node owner added, in `node.db`: each one's address and name. The node dials each of them and
+/// accepts links from them.
+public final class PeerStore: Sendable {
+    public struct Peer: Sendable, Equatable {
+        public let address: PeerAddress
+        public let name: String
+    }
+
+    private let db: Mutex<Database>
+
+    public init(path: String) throws(FederationError) {
+        do {
+            let db = try Database(path: path)
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS peers (node TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
+                    name TEXT NOT NULL, added_ns INTEGER NOT NULL);
+                """)
+            self.db = Mutex(db)
+        } catch { throw FederationError(.storage, "peers in \(path): \(error)") }
+    }
+
+    /// Adds `address` (or changes its address and name); at most `limit` peers.
+    public func add(_ address: PeerAddress, name: String, nowNs: Int64, limit: Int = 1000) throws(FederationError) {
+        guard name.utf8.count <= 64, !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw FederationError(.badPeer, "a peer's name is at most 64 bytes of text without control characters")
+        }
+        do {
+            try db.withLock { db throws(SQLiteError) in
+                try db.transaction { () throws(SQLiteError) in
+                    let known = try db.query("SELECT count(*) FROM peers WHERE node <> ?", [.text(address.nodeID)])
+                    if case .integer(let n)? = known.first?.first, n >= limit {
+                        throw SQLiteError(extendedCode: 19, message: "the node already has \(limit) peers")
+                    }
+                    _ = try db.execute("""
+                        INSERT INTO peers(node, host, port, name, added_ns) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(node) DO UPDATE SET host = excluded.host, port = excluded.port, name = excluded.name
+                        """, [.text(address.nodeID), .text(address.host), .integer(Int64(address.port)), .text(name), .integer(nowNs)])
+                }
+            }
+        } catch { throw FederationError(.storage, "cannot add peer \(address.nodeID): \(error.message)") }
+    }
+
+    /// Removes the peer `nodeID`; false when there was none.
+    @discardableResult
+    public func remove(_ nodeID: String) throws(FederationError) -> Bool {
+        do {
+            return try db.withLock { db throws(SQLiteError) in
+                try db.execute("DELETE FROM peers WHERE node = ?", [.text(nodeID)]) > 0
+            }
+        } catch { throw FederationError(.storage, "cannot remove peer \(nodeID): \(error.message)") }
+    }
+
+    /// Every peer, by name then id.
+    public func list() -> [Peer] {
+        db.withLock { db in
+            let rows = (try? db.query("SELECT node, host, port, name FROM peers ORDER BY name, node")) ?? []
+            return rows.compactMap { r in
+                guard case .text(let id) = r[0], case .text(let host) = r[1], case .integer(let port) = r[2],
+                      case .text(let name) = r[3] else { return nil }
+                return Peer(address: PeerAddress(nodeID: id, host: host, port: Int(port)), name: name)
+            }
+        }
+    }
+
+    public func contains(_ nodeID: String) -> Bool { list().contains { $0.address.nodeID == nodeID } }
+
+    public func close() { db.withLock { $0.close() } }
+}

@@ -1,0 +1,104 @@
+import NIOCore
+import NIOPosix
+@testable import SynBroker
+import SynConfig
+import SynFederation
+import SynSodium
+import SynTLS
+import SynTestSupport
+import Synchronization
+import Testing
+
+/// Nodes' link services over real TCP on loopback, each with its own data directory (peers and witness heads in
+/// its own node.db): links come up with the added peers, ping, exchange audit heads, and refuse strangers.
+@Suite struct LinkServiceTests {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    final class AuditLines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    /// One node: its key, its stores, its audit entries, and its link service listening on a loopback port.
+    final class Node: Sendable {
+        let key: SigningKey
+        let dir = TempDir("federation")
+        let service: LinkService
+        let port: Int
+        let audit = AuditLines()
+        var id: String { Base64URL.encode(key.publicKey) }
+
+        init(accept: [String] = []) async throws {
+            let key = try SigningKey.generate()
+            self.key = key
+            var settings = FederationSettings()
+            settings.listen = "127.0.0.1:0"
+            settings.accept = accept
+            let audit = self.audit
+            let head = AuditHead(seq: 42, timeNs: 1, hash: [UInt8](repeating: 9, count: 32), sign: { key.sign(domain: .node, $0) })
+            service = LinkService(identity: try TLSIdentity(key: key), settings: settings,
+                                  peers: try PeerStore(path: dir.file("node.db")), witnesses: try WitnessStore(path: dir.file("node.db")),
+                                  group: LinkServiceTests.group, pingInterval: .milliseconds(200),
+                                  head: { head }, audit: { action, peer, cause in audit.lines.withLock { $0.append("\(action) \(peer) \(cause)") } })
+            port = try #require(try await service.start())
+        }
+
+        var address: PeerAddress { PeerAddress(nodeID: id, host: "127.0.0.1", port: port) }
+
+        /// Waits (bounded) until `condition` holds.
+        func wait(_ condition: () -> Bool) async throws -> Bool {
+            for _ in 0..<1000 {
+                if condition() { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return condition()
+        }
+
+        func state(of other: Node) -> LinkState? { service.states().first { $0.nodeID == other.id } }
+    }
+
+    @Test func twoPeersLinkPingAndWitnessEachOther() async throws {
+        let a = try await Node(), b = try await Node()
+        try a.service.peers.add(b.address, name: "b", nowNs: 1)
+        try b.service.peers.add(a.address, name: "a", nowNs: 1)
+        a.service.dial(b.address)
+        b.service.dial(a.address)
+        #expect(try await a.wait { a.state(of: b)?.phase == .connected && a.state(of: b)?.rttMs != nil }, "\(a.service.states())")
+        #expect(try await b.wait { b.service.witnesses.head(of: a.key.publicKey)?.seq == 42 })
+        #expect(try await a.wait { a.service.witnesses.head(of: b.key.publicKey)?.seq == 42 })
+        // Both dialled: one link stays, the one dialled by the node with the smaller id.
+        #expect(try await a.wait { a.state(of: b)?.outbound == (a.id < b.id) })
+        #expect(a.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.up \(b.id)") })
+        await a.service.stop()
+        #expect(try await b.wait { b.state(of: a)?.phase != .connected })
+        await b.service.stop()
+    }
+
+    @Test func aNodeThatIsNotAPeerIsRefusedAndAudited() async throws {
+        let b = try await Node(), stranger = try await Node()
+        stranger.service.dial(b.address)
+        #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.refused") } }, "\(b.audit.lines.withLock { $0 })")
+        #expect(b.state(of: stranger) == nil)
+        #expect(try await stranger.wait { stranger.state(of: b)?.phase == .backoff })
+        await stranger.service.stop()
+        await b.service.stop()
+    }
+
+    @Test func federationAcceptLetsAnUnknownNodeIn() async throws {
+        let stranger = try await Node()
+        let b = try await Node(accept: ["*"])
+        stranger.service.dial(b.address)
+        #expect(try await b.wait { b.state(of: stranger)?.phase == .connected }, "\(b.service.states())")
+        await stranger.service.stop()
+        await b.service.stop()
+    }
+
+    @Test func peerAddressesAreParsedStrictly() throws {
+        let id = "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"
+        #expect(try PeerAddress(parsing: "\(id)@192.168.1.20:7421") == PeerAddress(nodeID: id, host: "192.168.1.20", port: 7421))
+        #expect(try PeerAddress(parsing: "\(id)@[::1]:7421").host == "::1")
+        #expect(try PeerAddress(parsing: "\(id)@guild.example:7421").description == "\(id)@guild.example:7421")
+        for bad in ["\(id)", "short@host:1", "\(id)@host", "\(id)@host:0", "\(id)@host:99999", "\(id)@ho st:1", "\(id)@host:1/x"] {
+            #expect(throws: FederationError.self, "\(bad)") { try PeerAddress(parsing: bad) }
+        }
+    }
+}
