@@ -153,7 +153,7 @@ let package = Package(
         .testTarget(name: "SynTextTests", dependencies: ["SynText"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
         .testTarget(name: "SynFederationTests", dependencies: [
-            "SynFederation", "SynBroker", "SynConfig", "SynTLS", "SynSodium", "SynTestSupport",
+            "SynFederation", "SynBroker", "SynConfig", "SynLink", "SynTLS", "SynSodium", "SynTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/SynFederationTests"),

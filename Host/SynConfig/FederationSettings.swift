@@ -8,6 +8,7 @@
 /// max_frame_kb = 128          # the largest link frame accepted
 /// window = 256                # unacknowledged messages a peer may have in flight on a link
 /// max_links = 64              # links open at once, in and out
+/// max_frames_per_s = 5000     # frames one peer may send a second (bursts of twice that); past it its link closes
 /// ```
 public struct FederationSettings: Sendable, Equatable {
     public var listen: String?
@@ -16,6 +17,7 @@ public struct FederationSettings: Sendable, Equatable {
     public var maxFrameKB = 128
     public var window = 256
     public var maxLinks = 64
+    public var maxFramesPerSecond = 5000
 
     public init() {}
 
@@ -30,7 +32,7 @@ public struct FederationSettings: Sendable, Equatable {
         return probe.hostAndPort
     }
 
-    static let keys = ["listen", "accept", "max_frame_kb", "window", "max_links"]
+    static let keys = ["listen", "accept", "max_frame_kb", "window", "max_links", "max_frames_per_s"]
 
     static func parse(_ table: TableReader) throws(ConfigError) -> FederationSettings {
         var f = FederationSettings()
@@ -50,6 +52,7 @@ public struct FederationSettings: Sendable, Equatable {
         f.maxFrameKB = try table.integer("max_frame_kb", in: 80...16_384) ?? f.maxFrameKB
         f.window = try table.integer("window", in: 1...65_536) ?? f.window
         f.maxLinks = try table.integer("max_links", in: 1...10_000) ?? f.maxLinks
+        f.maxFramesPerSecond = try table.integer("max_frames_per_s", in: 10...10_000_000) ?? f.maxFramesPerSecond
         return f
     }
 }

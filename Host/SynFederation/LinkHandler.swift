@@ -19,10 +19,16 @@ final class LinkHandler: ChannelInboundHandler {
     private var pingSent: (nonce: UInt64, atNs: Int64)?
     private var pinger: Scheduled<Void>?
     private var agreed = false
+    /// Pings sent without a pong since: past `maxMissedPings` the peer is gone, and the link closes.
+    private var missedPings = 0
+    static let maxMissedPings = 3
+    /// Frames a peer may send per second (bursts of twice that); past it the link closes, and no other link waits.
+    private var budget: (tokens: Double, atNs: Int64)
 
     init(service: LinkService, outbound: Bool) {
         self.service = service
         self.outbound = outbound
+        budget = (Double(service.maxFramesPerSecond * 2), MonotonicClock.nowNs())
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -45,6 +51,12 @@ final class LinkHandler: ChannelInboundHandler {
     /// Every `pingInterval`: a ping, and the latest audit head, so the peer's copy stays that far behind at most.
     private func schedulePing(context: ChannelHandlerContext) {
         pinger = context.eventLoop.assumeIsolated().scheduleTask(in: service.pingInterval) { [self] in
+            if pingSent != nil { missedPings += 1 }
+            guard missedPings < Self.maxMissedPings else {
+                service.failed(peerID, outbound: outbound, error: "no answer to \(Self.maxMissedPings) pings")
+                context.close(promise: nil)
+                return
+            }
             ping(context: context)
             if let head = service.currentHead() { context.writeAndFlush(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
             schedulePing(context: context)
@@ -62,6 +74,18 @@ final class LinkHandler: ChannelInboundHandler {
         guard let peerID, let peerKey else { return }
         let frame = unwrapInboundIn(data)
         service.update(peerID) { $0.framesIn += 1 }
+        let now = MonotonicClock.nowNs()
+        let rate = Double(service.maxFramesPerSecond)
+        budget = (min(rate * 2, budget.tokens + Double(now - budget.atNs) / 1e9 * rate), now)
+        guard budget.tokens >= 1 else {
+            let reason = "more than \(service.maxFramesPerSecond) frames a second (node.toml [federation] max_frames_per_s)"
+            service.failed(peerID, outbound: outbound, error: "closed: the peer sent " + reason)
+            service.audit("link.flood", peerID, "sent " + reason)
+            context.writeAndFlush(wrapOutboundOut(.close(reason: reason)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        budget.tokens -= 1
         switch frame {
         case .hello(let versions, _, _):
             do throws(LinkError) {
@@ -77,6 +101,7 @@ final class LinkHandler: ChannelInboundHandler {
         case .pong(let nonce):
             guard let sent = pingSent, sent.nonce == nonce else { return }
             pingSent = nil
+            missedPings = 0
             let rtt = Double(MonotonicClock.nowNs() - sent.atNs) / 1e6
             service.update(peerID) { $0.rttMs = rtt }
         case .auditHead(let text):

@@ -24,6 +24,7 @@ public final class LinkService: Sendable {
     let pingInterval: TimeAmount
     var maxFrame: Int { settings.maxFrameKB * 1024 }
     var window: Int { settings.window }
+    var maxFramesPerSecond: Int { settings.maxFramesPerSecond }
 
     private struct State {
         var links: [String: (channel: any Channel, outbound: Bool)] = [:]

@@ -3,6 +3,7 @@ import NIOPosix
 @testable import SynBroker
 import SynConfig
 import SynFederation
+import SynLink
 import SynSodium
 import SynTLS
 import SynTestSupport
@@ -27,12 +28,13 @@ import Testing
         let audit = AuditLines()
         var id: String { Base64URL.encode(key.publicKey) }
 
-        init(accept: [String] = []) async throws {
+        init(accept: [String] = [], maxFramesPerSecond: Int = 5000) async throws {
             let key = try SigningKey.generate()
             self.key = key
             var settings = FederationSettings()
             settings.listen = "127.0.0.1:0"
             settings.accept = accept
+            settings.maxFramesPerSecond = maxFramesPerSecond
             let audit = self.audit
             let head = AuditHead(seq: 42, timeNs: 1, hash: [UInt8](repeating: 9, count: 32), sign: { key.sign(domain: .node, $0) })
             service = LinkService(identity: try TLSIdentity(key: key), settings: settings,
@@ -89,6 +91,33 @@ import Testing
         stranger.service.dial(b.address)
         #expect(try await b.wait { b.state(of: stranger)?.phase == .connected }, "\(b.service.states())")
         await stranger.service.stop()
+        await b.service.stop()
+    }
+
+    /// A peer that floods frames loses its link; another peer's link carries on.
+    @Test func aFloodingPeerLosesOnlyItsOwnLink() async throws {
+        let b = try await Node(accept: ["*"], maxFramesPerSecond: 100)
+        let calm = try await Node()
+        calm.service.dial(b.address)
+        #expect(try await b.wait { b.state(of: calm)?.phase == .connected })
+        let flooder = try SigningKey.generate()
+        let channel = try await ClientBootstrap(group: Self.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        try TLSChannelHandler(role: .client, identity: try TLSIdentity(key: flooder), peer: .exactly(b.key.publicKey)),
+                        LinkFrameHandler(),
+                    ])
+                }
+            }
+            .connect(host: "127.0.0.1", port: b.port).get()
+        for i in 0..<2000 { channel.write(LinkFrame.ping(UInt64(i)), promise: nil) }
+        channel.flush()
+        try await channel.closeFuture.get()
+        let flooderID = Base64URL.encode(flooder.publicKey)
+        #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.flood \(flooderID)") } })
+        #expect(b.state(of: calm)?.phase == .connected)
+        await calm.service.stop()
         await b.service.stop()
     }
 
