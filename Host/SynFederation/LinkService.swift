@@ -175,23 +175,26 @@ public final class LinkService: Sendable {
 
     /// Records an established link; false when it must close (a link with the peer is up, and that one stays).
     func register(_ peer: String, channel: any Channel, outbound: Bool) -> Bool {
-        let kept: Bool = state.withLock { s in
-            guard !s.stopped else { return false }
-            if let existing = s.links[peer] {
+        // The replaced link is closed after the lock is released: closing can run its handlers at once, and they
+        // take this lock.
+        let (kept, replaced): (Bool, (any Channel)?) = state.withLock { s in
+            guard !s.stopped else { return (false, nil) }
+            let existing = s.links[peer]
+            if let existing {
                 // The link dialled by the node with the smaller id stays.
                 let winnerOutbound = nodeID < peer
-                guard outbound == winnerOutbound, existing.outbound != winnerOutbound else { return false }
-                existing.channel.close(promise: nil)
+                guard outbound == winnerOutbound, existing.outbound != winnerOutbound else { return (false, nil) }
             }
-            guard s.links.count < settings.maxLinks || s.links[peer] != nil else { return false }
+            guard s.links.count < settings.maxLinks || existing != nil else { return (false, nil) }
             s.links[peer] = (channel, outbound)
             var st = s.states[peer] ?? LinkState(nodeID: peer, phase: .connected, outbound: outbound)
             st.phase = .connected
             st.outbound = outbound
             st.lastError = nil
             s.states[peer] = st
-            return true
+            return (true, existing?.channel)
         }
+        replaced?.close(promise: nil)
         if kept { auditSink("link.up", peer, outbound ? "dialled" : "accepted") }
         return kept
     }

@@ -28,7 +28,7 @@ import Testing
         let audit = AuditLines()
         var id: String { Base64URL.encode(key.publicKey) }
 
-        init(accept: [String] = [], maxFramesPerSecond: Int = 5000) async throws {
+        init(accept: [String] = [], maxFramesPerSecond: Int = 5000, pingInterval: TimeAmount = .milliseconds(200)) async throws {
             let key = try SigningKey.generate()
             self.key = key
             var settings = FederationSettings()
@@ -39,7 +39,7 @@ import Testing
             let head = AuditHead(seq: 42, timeNs: 1, hash: [UInt8](repeating: 9, count: 32), sign: { key.sign(domain: .node, $0) })
             service = LinkService(identity: try TLSIdentity(key: key), settings: settings,
                                   peers: try PeerStore(path: dir.file("node.db")), witnesses: try WitnessStore(path: dir.file("node.db")),
-                                  group: LinkServiceTests.group, pingInterval: .milliseconds(200),
+                                  group: LinkServiceTests.group, pingInterval: pingInterval,
                                   head: { head }, audit: { action, peer, cause in audit.lines.withLock { $0.append("\(action) \(peer) \(cause)") } })
             port = try #require(try await service.start())
         }
@@ -48,7 +48,7 @@ import Testing
 
         /// Waits (bounded) until `condition` holds.
         func wait(_ condition: () -> Bool) async throws -> Bool {
-            for _ in 0..<1000 {
+            for _ in 0..<6000 {
                 if condition() { return true }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -96,21 +96,26 @@ import Testing
 
     /// A peer that floods frames loses its link; another peer's link carries on.
     @Test func aFloodingPeerLosesOnlyItsOwnLink() async throws {
-        let b = try await Node(accept: ["*"], maxFramesPerSecond: 100)
+        // Pings a minute apart: the flooder answers none, and three missed pings would close its link first.
+        let b = try await Node(accept: ["*"], maxFramesPerSecond: 100, pingInterval: .seconds(60))
         let calm = try await Node()
         calm.service.dial(b.address)
         #expect(try await b.wait { b.state(of: calm)?.phase == .connected })
         let flooder = try SigningKey.generate()
+        let established = Self.group.next().makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: Self.group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        try TLSChannelHandler(role: .client, identity: try TLSIdentity(key: flooder), peer: .exactly(b.key.publicKey)),
-                        LinkFrameHandler(),
+                        try TLSChannelHandler(role: .client, identity: try TLSIdentity(key: flooder), peer: .exactly(b.key.publicKey),
+                                              handshakeTimeout: .seconds(120)),
+                        LinkFrameHandler(), Established(established),
                     ])
                 }
             }
             .connect(host: "127.0.0.1", port: b.port).get()
+        // The flood starts once the link is up, however long a loaded machine takes to get there.
+        try await established.futureResult.get()
         for i in 0..<2000 { channel.write(LinkFrame.ping(UInt64(i)), promise: nil) }
         channel.flush()
         try await channel.closeFuture.get()
@@ -119,6 +124,17 @@ import Testing
         #expect(b.state(of: calm)?.phase == .connected)
         await calm.service.stop()
         await b.service.stop()
+    }
+
+    /// Fulfils a promise when TLS has established the link.
+    final class Established: ChannelInboundHandler, Sendable {
+        typealias InboundIn = LinkFrame
+        let promise: EventLoopPromise<Void>
+        init(_ promise: EventLoopPromise<Void>) { self.promise = promise }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is TLSChannelHandler.Established { promise.succeed() }
+        }
+        func channelInactive(context: ChannelHandlerContext) { promise.fail(ChannelError.ioOnClosedChannel) }
     }
 
     @Test func peerAddressesAreParsedStrictly() throws {
