@@ -2,7 +2,7 @@ public import SynConfig
 public import SynSandbox
 import PluginABI
 import SynAppStore
-import SynSodium
+public import SynSodium
 import SynSQLite
 import SynText
 public import SynWire
@@ -24,6 +24,8 @@ public final class Broker: HostCallHandler, Sendable {
     public let directoryLock: DataDirectoryLock
     /// The node's public key (its secret stays in this process).
     public let nodePublicKey: [UInt8]
+    /// The node's key, for this process's own use (its TLS handshakes); the secret stays in guarded memory.
+    public let nodeKey: SigningKey
     /// The node's audit log (`node.db`): denials here, app lifecycle from the supervisor.
     public let audit: AuditLog
     /// The node's event log and timers (`node.db`).
@@ -91,6 +93,7 @@ public final class Broker: HostCallHandler, Sendable {
             nodeKey = try KeyFile.loadOrCreate(path: dataDirectory + "/node.key").key
         } catch { throw BrokerError(.identity, "node key: \(error.message)") }
         nodePublicKey = nodeKey.publicKey
+        self.nodeKey = nodeKey
         audit = try AuditLog(path: dataDirectory + "/node.db", headPath: dataDirectory + "/audit.head") { nodeKey.sign(domain: .node, $0) }
         events = try EventStore(path: dataDirectory + "/node.db")
     }

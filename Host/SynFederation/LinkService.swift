@@ -15,7 +15,7 @@ import Synchronization
 public final class LinkService: Sendable {
     let identity: TLSIdentity
     let nodeID: String
-    let settings: FederationSettings
+    public let settings: FederationSettings
     public let peers: PeerStore
     public let witnesses: WitnessStore
     private let head: @Sendable () -> AuditHead?

@@ -3,9 +3,12 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SynBroker
+import NIOPosix
 import SynConfig
+import SynFederation
 import SynGateway
 import SynRuntime
+import SynTLS
 import UnixSignals
 
 /// `syneroym run`: the node: every app in the manifests directory under its profile and grants, and the HTTP
@@ -61,9 +64,16 @@ struct Run: AsyncParsableCommand {
             logger.notice("gateway listening", metadata: ["address": "\(address?.host ?? "127.0.0.1"):\(port)",
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: NodeService(runtime: runtime)), .init(service: gateway)]
+        do {
+            if let links = try Self.links(runtime: runtime, logger: logger) { services.append(.init(service: FederationService(links: links, logger: logger))) }
+        } catch {
+            logger.critical("cannot start the node's links", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
         var config = ServiceGroupConfiguration(
-            // Shutdown runs in reverse: the gateway stops taking requests first, then the node drains and stops.
-            services: [.init(service: NodeService(runtime: runtime)), .init(service: gateway)],
+            // Shutdown runs in reverse: links close, the gateway stops taking requests, then the node drains and stops.
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         config.maximumGracefulShutdownDuration = .seconds(Int64(runtime.config.gateway.drainTimeoutS) + 30)
@@ -85,5 +95,31 @@ struct Run: AsyncParsableCommand {
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
             logger.warning("cannot raise the open-file limit", metadata: ["errno": "\(errno)"])
         }
+    }
+
+    /// The node's links with other nodes, when it listens for them (node.toml `[federation] listen`) or has peers
+    /// to dial (`syneroym peers add`); nil for a node on its own.
+    static func links(runtime: NodeRuntime, logger: Logger) throws -> LinkService? {
+        let settings = runtime.config.federation
+        let db = runtime.layout.data + "/node.db"
+        let peers: PeerStore
+        do { peers = try PeerStore(path: db) } catch { throw CLIError("error: \(error.message)") }
+        guard settings.listen != nil || !peers.list().isEmpty else {
+            peers.close()
+            return nil
+        }
+        let broker = runtime.broker
+        let identity: TLSIdentity
+        let witnesses: WitnessStore
+        do {
+            identity = try TLSIdentity(key: broker.nodeKey)
+            witnesses = try WitnessStore(path: db)
+        } catch { throw CLIError("error: \(error)") }
+        return LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
+                           group: MultiThreadedEventLoopGroup.singleton, head: { broker.audit.head() },
+                           audit: { action, peer, cause in
+                               logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
+                               broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
+                           })
     }
 }

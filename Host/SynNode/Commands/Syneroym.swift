@@ -7,7 +7,7 @@ struct Syneroym: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",
-        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Keys.self, Call.self, Audit.self, Exec.self, Bench.self]
+        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Peers.self, Keys.self, Call.self, Audit.self, Exec.self, Bench.self]
     )
 
     /// As ArgumentParser's, except that a usage error exits 2 (as the README says), not 64.
@@ -19,6 +19,10 @@ struct Syneroym: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as CLIError {
+            // A command's own error: its message (which names the fix) and its exit code.
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            Foundation.exit(error.code)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))

@@ -1,0 +1,31 @@
+import SynConfig
+public import Logging
+public import ServiceLifecycle
+
+/// The node's links as a ServiceLifecycle service: started with the node, stopped first on a graceful shutdown.
+public struct FederationService: Service {
+    let links: LinkService
+    let logger: Logger
+
+    public init(links: LinkService, logger: Logger) {
+        self.links = links
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            let port = try await links.start()
+            if let port, let host = links.settings.hostAndPort?.host {
+                logger.notice("links listening", metadata: ["address": "\(host):\(port)", "peers": "\(links.peers.list().count)"])
+            } else {
+                logger.notice("links: not listening (node.toml [federation] listen); dialling the added peers",
+                              metadata: ["peers": "\(links.peers.list().count)"])
+            }
+        } catch {
+            // The node serves without links rather than not at all; the owner sees why.
+            logger.error("links not started", metadata: ["error": "\(error.message)"])
+        }
+        try? await gracefulShutdown()
+        await links.stop()
+    }
+}

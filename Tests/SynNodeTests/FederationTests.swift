@@ -1,0 +1,76 @@
+import Foundation
+import SynTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two real nodes, each its own `syneroym run` with its own data directory, linked over loopback the way two
+/// owners would do it: `peers invite` on each, `peers add` on the other, then run.
+@Suite struct FederationTests {
+    /// A port nothing listens on now (the kernel's pick for a socket bound to port 0).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(ok)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// An initialised node directory listening for links on `port`; its data directory and its invite line.
+    static func node(_ label: String, port: Int) throws -> (dir: String, data: String, invite: String) {
+        let dir = try TestSupport.helloNodeDirectory(label)
+        let data = dir + "/data"
+        let initialized = try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"])
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
+        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
+        try #require(invite.status == 0, "\(invite.stderr)")
+        return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
+        try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello"])
+    }
+
+    @Test func twoOwnersLinkTheirNodesAndWitnessEachOther() throws {
+        let a = try Self.node("fed-a", port: try Self.freePort())
+        let b = try Self.node("fed-b", port: try Self.freePort())
+        let idA = String(a.invite.prefix { $0 != "@" }), idB = String(b.invite.prefix { $0 != "@" })
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
+        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
+        let nodeA = try Self.run(a), nodeB = try Self.run(b)
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(3000))")
+        #expect(nodeB.waitFor("event=link.up peer=\(idA)", seconds: 60), "\(nodeB.log.suffix(3000))")
+        // While a node runs, its directory is its own.
+        let busy = try CLI.syneroym(["peers", "list", "--data", a.data])
+        #expect(busy.status == 2 && busy.stderr.contains("stop the node first"), "\(busy.stderr)")
+        // Each node keeps the other's audit head: it is sent when the link comes up.
+        nodeA.process.signal(SIGTERM)
+        nodeB.process.signal(SIGTERM)
+        #expect(nodeA.process.wait() == 0 && nodeB.process.wait() == 0)
+        let listed = try CLI.syneroym(["peers", "list", "--data", a.data])
+        #expect(listed.stdout.contains("b\t\(b.invite)\taudit head #"), "\(listed.stdout)")
+        let audit = try CLI.syneroym(["audit", "show", "--data", b.data, "--limit", "100"])
+        #expect(audit.stdout.contains("link.up") && audit.stdout.contains(idA), "\(audit.stdout)")
+    }
+
+    @Test func aNodeThatIsNotAPeerIsRefused() throws {
+        let b = try Self.node("fed-host", port: try Self.freePort())
+        let stranger = try Self.node("fed-stranger", port: try Self.freePort())
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--data", stranger.data]).status == 0)
+        let nodeB = try Self.run(b), nodeS = try Self.run(stranger)
+        defer { nodeB.stop(); nodeS.stop() }
+        #expect(nodeB.waitFor("event=link.refused", seconds: 60), "\(nodeB.log.suffix(3000))")
+        #expect(!nodeB.log.contains("event=link.up"))
+    }
+}
