@@ -11,7 +11,7 @@ public final class WitnessStore: Sendable {
     public enum Outcome: Equatable, Sendable {
         /// Kept as the peer's latest.
         case kept
-        /// The very head already kept.
+        /// The very head already kept, or evidence already recorded against the one kept.
         case unchanged
         /// Not signed by the peer's key: ignored.
         case badSignature
@@ -31,6 +31,7 @@ public final class WitnessStore: Sendable {
                     received_ns INTEGER NOT NULL);
                 CREATE TABLE IF NOT EXISTS witness_evidence (id INTEGER PRIMARY KEY, node TEXT NOT NULL, kind TEXT NOT NULL,
                     kept TEXT NOT NULL, offered TEXT NOT NULL, received_ns INTEGER NOT NULL);
+                CREATE UNIQUE INDEX IF NOT EXISTS witness_evidence_once ON witness_evidence(node, kind, kept);
                 """)
             self.db = Mutex(db)
         } catch { throw BrokerError(.storage, "witness heads in \(path): \(error)") }
@@ -48,8 +49,11 @@ public final class WitnessStore: Sendable {
                         let evidence: String? = head.seq < kept.seq ? "rolled_back"
                             : head.seq == kept.seq && head.hash != kept.hash ? "forked" : nil
                         if let evidence {
-                            _ = try db.execute("INSERT INTO witness_evidence(node, kind, kept, offered, received_ns) VALUES (?, ?, ?, ?, ?)",
-                                               [.text(node), .text(evidence), .text(kept.text), .text(head.text), .integer(nowNs)])
+                            // One piece of evidence per kept head and kind: a peer replaying old heads adds nothing.
+                            let added = try db.execute("""
+                                INSERT OR IGNORE INTO witness_evidence(node, kind, kept, offered, received_ns) VALUES (?, ?, ?, ?, ?)
+                                """, [.text(node), .text(evidence), .text(kept.text), .text(head.text), .integer(nowNs)])
+                            guard added > 0 else { return .unchanged }
                             return evidence == "forked" ? .forked(kept: kept) : .rolledBack(kept: kept)
                         }
                         if head.seq == kept.seq { return .unchanged }

@@ -19,28 +19,39 @@ final class LinkHandler: ChannelInboundHandler {
     private var pingSent: (nonce: UInt64, atNs: Int64)?
     private var pinger: Scheduled<Void>?
     private var agreed = false
+    /// Set when this side closes the link: what is still in the current read is not acted on.
+    private var closing = false
+    /// When the peer's last audit head was taken: at most one per ping interval is checked.
+    private var lastHeadNs: Int64 = 0
     /// Pings sent without a pong since: past `maxMissedPings` the peer is gone, and the link closes.
     private var missedPings = 0
     static let maxMissedPings = 3
     /// Frames a peer may send per second (bursts of twice that); past it the link closes, and no other link waits.
     private var budget: (tokens: Double, atNs: Int64)
 
+    /// An accepted connection counts against the listener's handshakes in progress until TLS ends either way.
+    private var handshakePending: Bool
+
     init(service: LinkService, outbound: Bool) {
         self.service = service
         self.outbound = outbound
+        handshakePending = !outbound
         budget = (Double(service.maxFramesPerSecond * 2), MonotonicClock.nowNs())
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let established = event as? TLSChannelHandler.Established else { return context.fireUserInboundEventTriggered(event) }
+        endHandshake()
         let id = Base64URL.encode(established.peerKey)
-        peerKey = established.peerKey
-        peerID = id
+        // Nothing from a link that is refused here is acted on: its id is set only once it is registered.
         guard service.register(id, channel: context.channel, outbound: outbound) else {
+            closing = true
             context.writeAndFlush(wrapOutboundOut(.close(reason: "a link with this node is already up")), promise: nil)
             context.close(promise: nil)
             return
         }
+        peerKey = established.peerKey
+        peerID = id
         context.write(wrapOutboundOut(.hello(versions: LinkVersion.supported, maxFrame: UInt32(service.maxFrame), window: UInt32(service.window))), promise: nil)
         if let head = service.currentHead() { context.write(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
         context.flush()
@@ -63,6 +74,12 @@ final class LinkHandler: ChannelInboundHandler {
         }
     }
 
+    private func endHandshake() {
+        guard handshakePending else { return }
+        handshakePending = false
+        service.handshakeEnded()
+    }
+
     private func ping(context: ChannelHandlerContext) {
         let nonce = UInt64.random(in: 1...UInt64.max)
         pingSent = (nonce, MonotonicClock.nowNs())
@@ -71,7 +88,7 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let peerID, let peerKey else { return }
+        guard let peerID, let peerKey, !closing else { return }
         let frame = unwrapInboundIn(data)
         service.update(peerID) { $0.framesIn += 1 }
         let now = MonotonicClock.nowNs()
@@ -81,6 +98,7 @@ final class LinkHandler: ChannelInboundHandler {
             let reason = "more than \(service.maxFramesPerSecond) frames a second (node.toml [federation] max_frames_per_s)"
             service.failed(peerID, outbound: outbound, error: "closed: the peer sent " + reason)
             service.audit("link.flood", peerID, "sent " + reason)
+            closing = true
             context.writeAndFlush(wrapOutboundOut(.close(reason: reason)), promise: nil)
             context.close(promise: nil)
             return
@@ -93,11 +111,13 @@ final class LinkHandler: ChannelInboundHandler {
                 agreed = true
             } catch {
                 service.audit("link.refused", peerID, "no common link version: \(error.message)")
+                closing = true
                 context.writeAndFlush(wrapOutboundOut(.close(reason: error.message)), promise: nil)
                 context.close(promise: nil)
             }
         case .ping(let nonce):
-            context.writeAndFlush(wrapOutboundOut(.pong(nonce)), promise: nil)
+            // A peer that pings and does not read gets no more pongs than the socket takes.
+            if context.channel.isWritable { context.writeAndFlush(wrapOutboundOut(.pong(nonce)), promise: nil) }
         case .pong(let nonce):
             guard let sent = pingSent, sent.nonce == nonce else { return }
             pingSent = nil
@@ -105,9 +125,13 @@ final class LinkHandler: ChannelInboundHandler {
             let rtt = Double(MonotonicClock.nowNs() - sent.atNs) / 1e6
             service.update(peerID) { $0.rttMs = rtt }
         case .auditHead(let text):
-            guard let head = AuditHead(text: text) else { return }
+            // One head per ping interval is enough to witness: more would only cost signature checks and writes.
+            let now = MonotonicClock.nowNs()
+            guard now - lastHeadNs >= service.pingInterval.nanoseconds / 2, let head = AuditHead(text: text) else { return }
+            lastHeadNs = now
             service.witness(head, from: peerKey, peerID: peerID)
         case .close:
+            closing = true
             context.close(promise: nil)
         case .message, .ack, .subscribe, .unsubscribe, .publish:
             // Not delivered by this version of the node yet: counted above, dropped here.
@@ -116,6 +140,7 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        closing = true
         let text = "\(error)"
         if let tls = error as? TLSError, tls.code == .peerRefused {
             service.audit("link.refused", peerID ?? "?", tls.message)
@@ -125,6 +150,7 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        endHandshake()
         pinger?.cancel()
         if let peerID { service.unregister(peerID, channel: context.channel) }
         context.fireChannelInactive()

@@ -32,7 +32,16 @@ public final class LinkService: Sendable {
         var dialing: Set<String> = []
         var listener: (any Channel)?
         var stopped = false
+        /// Accepted connections whose TLS handshake has not ended.
+        var handshaking = 0
+        /// Refusals not audited one by one (past `refusalsPerMinute`), and the minute being counted.
+        var refusals = (minute: Int64(0), audited: 0, suppressed: 0)
     }
+
+    /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.
+    static let maxHandshakes = 64
+    /// Refused nodes audited one by one per minute; past it they are counted, and the next entry says how many.
+    static let refusalsPerMinute = 10
 
     private let state = Mutex(State())
 
@@ -62,7 +71,8 @@ public final class LinkService: Sendable {
                 let listener = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { [self] child in
-                        child.eventLoop.makeCompletedFuture {
+                        guard handshakeStarted() else { return child.close() }
+                        return child.eventLoop.makeCompletedFuture {
                             try child.pipeline.syncOperations.addHandlers([
                                 try TLSChannelHandler(role: .server, identity: identity, peer: .accepting { [self] key in accepts(key) }),
                                 LinkFrameHandler(maxFrame: maxFrame), LinkHandler(service: self, outbound: false),
@@ -173,6 +183,17 @@ public final class LinkService: Sendable {
 
     // MARK: - Links (called by LinkHandler on the link's event loop)
 
+    /// Counts an accepted connection's handshake; false (close it) past `maxHandshakes`.
+    func handshakeStarted() -> Bool {
+        state.withLock { s in
+            guard s.handshaking < Self.maxHandshakes else { return false }
+            s.handshaking += 1
+            return true
+        }
+    }
+
+    func handshakeEnded() { state.withLock { $0.handshaking = max(0, $0.handshaking - 1) } }
+
     /// Records an established link; false when it must close (a link with the peer is up, and that one stays).
     func register(_ peer: String, channel: any Channel, outbound: Bool) -> Bool {
         // The replaced link is closed after the lock is released: closing can run its handlers at once, and they
@@ -186,6 +207,12 @@ public final class LinkService: Sendable {
                 guard outbound == winnerOutbound, existing.outbound != winnerOutbound else { return (false, nil) }
             }
             guard s.links.count < settings.maxLinks || existing != nil else { return (false, nil) }
+            // Nodes that are not added peers (`[federation] accept`) take at most half the slots: the peers always
+            // find room.
+            if existing == nil, !peers.contains(peer) {
+                let strangers = s.links.keys.filter { !peers.contains($0) }.count
+                guard strangers < max(1, settings.maxLinks / 2) else { return (false, nil) }
+            }
             s.links[peer] = (channel, outbound)
             var st = s.states[peer] ?? LinkState(nodeID: peer, phase: .connected, outbound: outbound)
             st.phase = .connected
@@ -225,9 +252,27 @@ public final class LinkService: Sendable {
 
     func currentHead() -> AuditHead? { head() }
 
-    func audit(_ action: String, _ peer: String, _ cause: String) { auditSink(action, peer, cause) }
+    func audit(_ action: String, _ peer: String, _ cause: String) {
+        guard action == "link.refused" else { return auditSink(action, peer, cause) }
+        // Anyone who reaches the port can be refused: those entries are bounded, so refusals cannot fill the log.
+        let minute = MonotonicClock.nowNs() / 60_000_000_000
+        let suppressed: Int? = state.withLock { s in
+            if s.refusals.minute != minute { s.refusals = (minute, 0, s.refusals.suppressed) }
+            guard s.refusals.audited < Self.refusalsPerMinute else {
+                s.refusals.suppressed += 1
+                return nil
+            }
+            s.refusals.audited += 1
+            defer { s.refusals.suppressed = 0 }
+            return s.refusals.suppressed
+        }
+        guard let suppressed else { return }
+        auditSink(action, peer, cause + (suppressed > 0 ? " (and \(suppressed) refusals not listed one by one)" : ""))
+    }
 
     func witness(_ head: AuditHead, from key: [UInt8], peerID: String) {
+        // Heads are kept for the owner's peers only, not for every node `[federation] accept` lets in.
+        guard peers.contains(peerID) else { return }
         switch try? witnesses.offer(head, from: key, nowNs: WallClock.nowNs()) {
         case .rolledBack(let kept)?:
             auditSink("witness.evidence", peerID, "its audit log went back from entry \(kept.seq) to \(head.seq)")

@@ -18,7 +18,8 @@ public final class LinkFrameHandler: ChannelDuplexHandler {
         guard !failed else { return }
         decoder.push(unwrapInboundIn(data).readableBytesView)
         do throws(LinkError) {
-            while let frame = try decoder.next() { context.fireChannelRead(wrapInboundOut(frame)) }
+            // A handler above may close the link mid-read: the rest of the read is then dropped.
+            while context.channel.isActive, let frame = try decoder.next() { context.fireChannelRead(wrapInboundOut(frame)) }
         } catch {
             failed = true
             context.fireErrorCaught(error)

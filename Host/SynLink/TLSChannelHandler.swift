@@ -75,7 +75,7 @@ public final class TLSChannelHandler: ChannelDuplexHandler {
                 context.flush()
             }
             var read = false
-            loop: while true {
+            loop: while context.channel.isActive {
                 switch try session.read() {
                 case .data(let bytes):
                     read = true

@@ -49,6 +49,8 @@ public final class TLSIdentity: @unchecked Sendable {
         }
         // From here the credentials own the public key and the private key (and through it the signer).
         r = gnutls_certificate_set_key(credentials, nil, 0, &pcert, 1, privkey)
+        // On failure GnuTLS leaves the credentials "undefined" and does not say what it kept: the two keys are
+        // leaked rather than risk freeing them twice (this happens only with a broken GnuTLS, once at start).
         guard r >= 0 else { throw TLSError(.identity, "GnuTLS refused the node's key pair: \(TLSSession.text(r))") }
     }
 

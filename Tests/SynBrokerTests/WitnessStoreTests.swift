@@ -41,6 +41,9 @@ import Testing
         #expect(try store.offer(head(129, 4), from: peer.publicKey, nowNs: 2) == .rolledBack(kept: head(180, 3)))
         #expect(store.head(of: peer.publicKey) == head(180, 3))
         #expect(store.evidenceCount(of: peer.publicKey) == 1)
+        // Replaying old heads adds nothing: one piece of evidence per kept head and kind.
+        for _ in 0..<50 { #expect(try store.offer(head(129, 4), from: peer.publicKey, nowNs: 3) == .unchanged) }
+        #expect(store.evidenceCount(of: peer.publicKey) == 1)
     }
 
     @Test func aForkedLogLeavesEvidence() throws {

@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 @testable import SynBroker
 import SynConfig
-import SynFederation
+@testable import SynFederation
 import SynLink
 import SynSodium
 import SynTLS
@@ -135,6 +135,15 @@ import Testing
             if event is TLSChannelHandler.Established { promise.succeed() }
         }
         func channelInactive(context: ChannelHandlerContext) { promise.fail(ChannelError.ioOnClosedChannel) }
+    }
+
+    /// Anyone who reaches the port can be refused: refusals are audited ten a minute, then counted.
+    @Test func refusalsCannotFillTheAuditLog() async throws {
+        let b = try await Node()
+        for i in 0..<200 { b.service.audit("link.refused", "stranger-\(i)", "not a peer") }
+        let lines = b.audit.lines.withLock { $0 }.filter { $0.hasPrefix("link.refused") }
+        #expect(lines.count == LinkService.refusalsPerMinute || lines.count == 2 * LinkService.refusalsPerMinute, "\(lines.count)")
+        await b.service.stop()
     }
 
     @Test func peerAddressesAreParsedStrictly() throws {

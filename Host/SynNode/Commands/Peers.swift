@@ -79,15 +79,18 @@ struct PeersList: ParsableCommand {
     @OptionGroup var options: DataOption
 
     func run() throws {
-        let peers = try Peers.withPeers(options.data) { $0.list() }
-        let witnesses: WitnessStore
-        do { witnesses = try WitnessStore(path: options.data + "/node.db") } catch { throw CLIError("error: \(error.message)", code: 2) }
-        defer { witnesses.close() }
-        if peers.isEmpty { print("no peers; add one with `syneroym peers add NODE_ID@HOST:PORT`") }
-        for peer in peers {
-            let head = Base64URL.decode(peer.address.nodeID).flatMap { witnesses.head(of: $0) }
-            print("\(peer.name.isEmpty ? "-" : peer.name)\t\(peer.address)\taudit head \(head.map { "#\($0.seq)" } ?? "none yet")")
+        // Read under the directory's lock, as everything here is.
+        let lines: [String] = try Peers.withPeers(options.data) { store in
+            let witnesses: WitnessStore
+            do throws(BrokerError) { witnesses = try WitnessStore(path: options.data + "/node.db") } catch { throw CLIError("error: \(error.message)", code: 2) }
+            defer { witnesses.close() }
+            return store.list().map { peer in
+                let head = Base64URL.decode(peer.address.nodeID).flatMap { witnesses.head(of: $0) }
+                return "\(peer.name.isEmpty ? "-" : peer.name)\t\(peer.address)\taudit head \(head.map { "#\($0.seq)" } ?? "none yet")"
+            }
         }
+        if lines.isEmpty { print("no peers; add one with `syneroym peers add NODE_ID@HOST:PORT`") }
+        for line in lines { print(line) }
     }
 }
 
