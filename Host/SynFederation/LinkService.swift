@@ -34,6 +34,8 @@ public final class LinkService: Sendable {
         var stopped = false
         /// Accepted connections whose TLS handshake has not ended.
         var handshaking = 0
+        /// When each peer's current link was established (`MonotonicClock`).
+        var upSince: [String: Int64] = [:]
         /// Refusals not audited one by one (past `refusalsPerMinute`), and the minute being counted.
         var refusals = (minute: Int64(0), audited: 0, suppressed: 0)
     }
@@ -147,8 +149,10 @@ public final class LinkService: Sendable {
                     retry(address, after: backoffMs, error: "cannot connect to \(address.host):\(address.port): \(error)")
                 case .success(let channel):
                     channel.closeFuture.whenComplete { [self] _ in
-                        // A link that stayed up a while starts the backoff again from one second.
-                        let lasted = MonotonicClock.nowNs() - startedNs > 10_000_000_000
+                        // A link that was established and stayed up a while starts the backoff again from one
+                        // second; a server that accepts and then stalls the handshake does not.
+                        let up = state.withLock { $0.upSince[address.nodeID] }
+                        let lasted = up.map { $0 >= startedNs && MonotonicClock.nowNs() - $0 > 10_000_000_000 } ?? false
                         retry(address, after: lasted ? 1000 : backoffMs, error: nil)
                     }
                 }
@@ -214,6 +218,7 @@ public final class LinkService: Sendable {
                 guard strangers < max(1, settings.maxLinks / 2) else { return (false, nil) }
             }
             s.links[peer] = (channel, outbound)
+            s.upSince[peer] = MonotonicClock.nowNs()
             var st = s.states[peer] ?? LinkState(nodeID: peer, phase: .connected, outbound: outbound)
             st.phase = .connected
             st.outbound = outbound

@@ -54,12 +54,24 @@ public final class TLSIdentity: @unchecked Sendable {
         guard r >= 0 else { throw TLSError(.identity, "GnuTLS refused the node's key pair: \(TLSSession.text(r))") }
     }
 
+    /// What TLS 1.3 signs (RFC 8446 §4.4.3): 64 spaces, the context string, a zero byte, then the transcript
+    /// hash. The node key signs nothing else through TLS: its other signatures are domain-separated, and this
+    /// prefix is what keeps a TLS signature from ever being one of them.
+    static let contexts = ["TLS 1.3, server CertificateVerify", "TLS 1.3, client CertificateVerify"].map {
+        [UInt8](repeating: 0x20, count: 64) + Array($0.utf8) + [0]
+    }
+
+    static func isCertificateVerify(_ message: [UInt8]) -> Bool {
+        contexts.contains { message.count > $0.count && message.starts(with: $0) }
+    }
+
     /// Signs a handshake: pure Ed25519 over the data, as TLS 1.3 asks, by the node's own key.
     private static let signData: gnutls_privkey_sign_data_func = { _, algorithm, userdata, _, data, signature in
         guard let userdata, let data, let signature else { return GNUTLS_E_INVALID_REQUEST }
         guard algorithm == GNUTLS_SIGN_EDDSA_ED25519 else { return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM }
         let key = Unmanaged<SigningKey>.fromOpaque(userdata).takeUnretainedValue()
         let message = data.pointee.data.map { Array(UnsafeBufferPointer(start: $0, count: Int(data.pointee.size))) } ?? []
+        guard isCertificateVerify(message) else { return GNUTLS_E_INVALID_REQUEST }
         let made = key.sign(message)
         guard let out = csyn_gnutls_malloc(made.count) else { return GNUTLS_E_MEMORY_ERROR }
         made.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: made.count) }

@@ -15,9 +15,10 @@ import Testing
         let dispatcher: EventDispatcher
         var supervisors: [String: AppSupervisor] = [:]
 
-        init(_ node: BrokerNode) throws {
+        /// `idleNs`: how often the dispatcher flushes apps' outboxes (each flush is a call the app's footprint counts).
+        init(_ node: BrokerNode, idleNs: Int64 = 30_000_000_000) throws {
             self.node = node
-            dispatcher = EventDispatcher(store: node.broker.events)
+            dispatcher = EventDispatcher(store: node.broker.events, idleNs: idleNs)
             let d = dispatcher
             node.broker.onCommit = { d.notify() }
             for (app, manifest) in node.manifests {

@@ -92,6 +92,16 @@ struct Pair {
         }
     }
 
+    /// The node key signs through TLS only what TLS 1.3 signs: the CertificateVerify context.
+    @Test func onlyTLS13CertificateVerifyIsSigned() {
+        let spaces = [UInt8](repeating: 0x20, count: 64)
+        #expect(TLSIdentity.isCertificateVerify(spaces + Array("TLS 1.3, server CertificateVerify".utf8) + [0] + [UInt8](repeating: 1, count: 32)))
+        #expect(TLSIdentity.isCertificateVerify(spaces + Array("TLS 1.3, client CertificateVerify".utf8) + [0] + [UInt8](repeating: 1, count: 48)))
+        #expect(!TLSIdentity.isCertificateVerify(Array("an audit checkpoint".utf8)))
+        #expect(!TLSIdentity.isCertificateVerify(spaces + Array("TLS 1.3, server CertificateVerify".utf8) + [0]))
+        #expect(!TLSIdentity.isCertificateVerify([UInt8](repeating: 0x20, count: 63) + Array("TLS 1.3, server CertificateVerify".utf8) + [0, 1]))
+    }
+
     @Test func rawPublicKeyEncodingsAreExact() {
         let key = [UInt8](repeating: 7, count: 32)
         #expect(RawPublicKey.ed25519Key(spki: RawPublicKey.spki(key)) == key)
