@@ -1,6 +1,7 @@
 import SynText
 @testable import SynHTTPSig
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// The byte-level shortcuts of the verifier against the general code they stand in for: same answers on valid,

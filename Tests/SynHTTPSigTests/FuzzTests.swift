@@ -1,5 +1,6 @@
 import SynHTTPSig
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Deterministic fuzzing: mutated and random hostile inputs must be refused (or, for harmless mutations, accepted

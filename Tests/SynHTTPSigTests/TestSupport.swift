@@ -68,16 +68,3 @@ func replacing(_ name: String, with value: String?, in request: SignedRequest) -
     if let value { copy.headers.append(HTTPField(name: name, value: value)) }
     return copy
 }
-
-/// Deterministic SplitMix64 generator for fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

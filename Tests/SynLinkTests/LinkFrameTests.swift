@@ -1,4 +1,5 @@
 @testable import SynLink
+import SynTestSupport
 import Testing
 
 /// The node-link frames: every kind round-trips, and whatever a peer sends either decodes or is a `LinkError`.
@@ -109,19 +110,6 @@ import Testing
             // Waiting for the rest of a frame, the decoder holds less than one whole frame.
             if waiting { #expect(decoder.buffered < LinkFrame.headerSize + 4096) }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,4 +1,5 @@
 import SynText
+import SynTestSupport
 import Testing
 
 struct Base64Tests {

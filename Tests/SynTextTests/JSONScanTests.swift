@@ -1,5 +1,6 @@
 import Foundation
 import SynText
+import SynTestSupport
 import Testing
 
 /// The allocation-free JSON check agrees with Foundation's parser.
@@ -30,18 +31,5 @@ import Testing
             let foundation = (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
             #expect(JSONScan.isJSON(bytes) == foundation, "\(String(decoding: bytes, as: UTF8.self))")
         }
-    }
-}
-
-/// A small seeded generator, so fuzz cases repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import SynWire
+import SynTestSupport
 import Testing
 
 /// The frame decoder treats every byte as hostile: malformed input throws, never crashes, never over-allocates.
@@ -80,18 +81,5 @@ import Testing
             do { if try Self.feed(&a, bytes) != nil { decoded += 1 } } catch { rejected += 1 }
         }
         #expect(decoded > 0 && rejected > 0)
-    }
-}
-
-/// A small deterministic PRNG for fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
