@@ -25,12 +25,7 @@ public struct FederationSettings: Sendable, Equatable {
     public func acceptsUnknown(_ nodeID: String) -> Bool { accept.contains("*") || accept.contains(nodeID) }
 
     /// The `listen` address split into host and port.
-    public var hostAndPort: (host: String, port: Int)? {
-        guard let listen else { return nil }
-        var probe = GatewaySettings()
-        probe.listen = listen
-        return probe.hostAndPort
-    }
+    public var hostAndPort: (host: String, port: Int)? { listen.flatMap(GatewaySettings.split) }
 
     static let keys = ["listen", "accept", "max_frame_kb", "window", "max_links", "max_frames_per_s"]
 

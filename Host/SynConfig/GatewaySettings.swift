@@ -38,10 +38,13 @@ public struct GatewaySettings: Sendable, Equatable {
     }
 
     /// The `listen` address split into host and port.
-    public var hostAndPort: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+    public var hostAndPort: (host: String, port: Int)? { Self.split(listen) }
+
+    /// `host:port` (a bracketed IPv6 host loses its brackets) split in two; nil without a port in 0...65535 or a host.
+    public static func split(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
               (0...65535).contains(port) else { return nil }
-        var host = String(listen[..<colon])
+        var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return host.isEmpty ? nil : (host, port)
     }

@@ -21,9 +21,7 @@ public struct PeerAddress: Sendable, Equatable, CustomStringConvertible {
         guard NameRules.isNodeID(id) else {
             throw FederationError(.badPeer, "\"\(id.prefix(100))\" is not a node id (43 base64url characters); \(form)")
         }
-        var probe = GatewaySettings()
-        probe.listen = String(rest)
-        guard let (host, port) = probe.hostAndPort, port > 0, host.utf8.count <= 253,
+        guard let (host, port) = GatewaySettings.split(String(rest)), port > 0, host.utf8.count <= 253,
               host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:".unicodeScalars.contains($0)) })
         else { throw FederationError(.badPeer, "\"\(rest.prefix(300))\" is not HOST:PORT; \(form)") }
         self.init(nodeID: id, host: host, port: port)
