@@ -18,7 +18,6 @@ final class LinkHandler: ChannelInboundHandler {
     private var peerID: String?
     private var pingSent: (nonce: UInt64, atNs: Int64)?
     private var pinger: Scheduled<Void>?
-    private var agreed = false
     /// Set when this side closes the link: what is still in the current read is not acted on.
     private var closing = false
     /// When the peer's last audit head was taken: at most one per ping interval is checked.
@@ -64,7 +63,7 @@ final class LinkHandler: ChannelInboundHandler {
         pinger = context.eventLoop.assumeIsolated().scheduleTask(in: service.pingInterval) { [self] in
             if pingSent != nil { missedPings += 1 }
             guard missedPings < Self.maxMissedPings else {
-                service.failed(peerID, outbound: outbound, error: "no answer to \(Self.maxMissedPings) pings")
+                service.failed(peerID, error: "no answer to \(Self.maxMissedPings) pings")
                 context.close(promise: nil)
                 return
             }
@@ -96,7 +95,7 @@ final class LinkHandler: ChannelInboundHandler {
         budget = (min(rate * 2, budget.tokens + Double(now - budget.atNs) / 1e9 * rate), now)
         guard budget.tokens >= 1 else {
             let reason = "more than \(service.maxFramesPerSecond) frames a second (node.toml [federation] max_frames_per_s)"
-            service.failed(peerID, outbound: outbound, error: "closed: the peer sent " + reason)
+            service.failed(peerID, error: "closed: the peer sent " + reason)
             service.audit("link.flood", peerID, "sent " + reason)
             closing = true
             context.writeAndFlush(wrapOutboundOut(.close(reason: reason)), promise: nil)
@@ -108,7 +107,6 @@ final class LinkHandler: ChannelInboundHandler {
         case .hello(let versions, _, _):
             do throws(LinkError) {
                 _ = try LinkVersion.agree(with: versions)
-                agreed = true
             } catch {
                 service.audit("link.refused", peerID, "no common link version: \(error.message)")
                 closing = true
@@ -145,7 +143,7 @@ final class LinkHandler: ChannelInboundHandler {
         if let tls = error as? TLSError, tls.code == .peerRefused {
             service.audit("link.refused", peerID ?? "?", tls.message)
         }
-        service.failed(peerID, outbound: outbound, error: text)
+        service.failed(peerID, error: text)
         context.close(promise: nil)
     }
 

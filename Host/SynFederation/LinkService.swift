@@ -241,7 +241,7 @@ public final class LinkService: Sendable {
         if removed { auditSink("link.down", peer, "closed") }
     }
 
-    func failed(_ peer: String?, outbound: Bool, error: String) {
+    func failed(_ peer: String?, error: String) {
         guard let peer else { return }
         state.withLock { $0.states[peer]?.lastError = error }
     }

@@ -1,17 +1,11 @@
-/// An ed25519 key as RFC 7250 raw public keys carry it: the SubjectPublicKeyInfo (RFC 8410) for the public half and
-/// PKCS #8 for the private one. Both encodings are fixed prefixes before the 32 key bytes, so they are written and
-/// checked here byte for byte rather than through an ASN.1 parser.
+/// An ed25519 public key as RFC 7250 raw public keys carry it: its SubjectPublicKeyInfo (RFC 8410), a fixed prefix
+/// before the 32 key bytes, so it is written and checked here byte for byte rather than through an ASN.1 parser.
 public enum RawPublicKey {
     /// `SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) }`.
     static let spkiPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
-    /// `SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32 bytes) } }`.
-    static let pkcs8Prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
 
     /// The DER SubjectPublicKeyInfo of an ed25519 public key.
     public static func spki(_ publicKey: [UInt8]) -> [UInt8] { spkiPrefix + publicKey }
-
-    /// The DER PKCS #8 of an ed25519 private key given by its 32-byte seed.
-    public static func pkcs8(seed: [UInt8]) -> [UInt8] { pkcs8Prefix + seed }
 
     /// The ed25519 public key in a DER SubjectPublicKeyInfo, or nil for anything else (another algorithm, extra
     /// bytes, a certificate).
