@@ -175,7 +175,7 @@ let package = Package(
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
         // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.
-        .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynTestSupport"],
+        .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynSQLite", "SynTestSupport"],
                     path: "Tests/SynNodeTests"),
     ]
 )

@@ -15,8 +15,9 @@ public enum AppStoreFiles {
     public static let names = ["app.db", "app.db-wal", "app.db-shm"]
 
     /// The store's own tables, created by the host in a fresh database and checked by every worker: the KV
-    /// table, the outbox of events and timers, and the outbox's epoch (a random identity, so sequence numbers of
-    /// a replaced database are never mistaken for old ones).
+    /// table, the outbox of events, timers and messages to peers, the outbox's epoch (a random identity, so sequence
+    /// numbers of a replaced database are never mistaken for old ones), and the last message applied from each peer
+    /// node (`net_send`'s exactly-once: recorded in the transaction of the app's `on_event`).
     static let schema = """
         CREATE TABLE IF NOT EXISTS syn_kv (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL,
                                            version INTEGER NOT NULL) WITHOUT ROWID;
@@ -25,6 +26,7 @@ public enum AppStoreFiles {
             due_ns INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS syn_meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
         INSERT OR IGNORE INTO syn_meta(key, value) VALUES ('outbox_epoch', randomblob(16));
+        CREATE TABLE IF NOT EXISTS syn_net_applied (peer TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
         """
 
     /// Creates whatever of the three files is missing in `directory`.

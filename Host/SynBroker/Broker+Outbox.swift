@@ -7,8 +7,8 @@ import SynWire
 import Synchronization
 import SynSystem
 
-/// What a request emits: its allowance of events and timers, and the rows its worker hands over from the app's
-/// outbox, checked as `event_emit` and `timer_set` would have checked them.
+/// What a request emits: its allowance of events, timers and messages to peers, and the rows its worker hands over
+/// from the app's outbox, checked as `event_emit`, `timer_set` and `net_send` would have checked them.
 extension Broker {
     /// Counts one more event or timer of `bytes` against request `id`'s allowance.
     func reserveOutbox(_ id: UInt64, bytes: Int, timer: Bool, slot: String) throws(BrokerFailure) {
@@ -46,7 +46,7 @@ extension Broker {
         let maxDue = now + Int64(Self.maxTimerDelayMs) * 1_000_000 + 60_000_000_000
         let recent = state.withLock { st in st.callers }
         let appID = context.app
-        let result: (through: Int64, events: Int, refused: [String], full: String?)
+        let result: EventStore.Applied
         do {
             result = try events.applyOutbox(app: context.app, epoch: batch.epoch, rows: batch.rows) { row, pendingTimers in
                 switch row.kind {
@@ -66,6 +66,13 @@ extension Broker {
                         return .refuse("timer \(row.seq): app '\(context.app)' already has \(Self.maxPendingTimers) timers pending")
                     }
                     return .timer(token: Int64(row.token), dueNs: row.dueNs, payload: row.payload)
+                case OutboxRow.net:
+                    if let denial = app.policy.denial(.netPeers) { return .refuse("message \(row.seq): \(denial)") }
+                    guard let peer = String(validating: row.type, as: UTF8.self), NameRules.isNodeID(peer),
+                          row.payload.count <= Self.maxNetPayload else {
+                        return .refuse("message \(row.seq): a malformed peer node id or a payload over 64 KiB")
+                    }
+                    return .net(peer: peer, caller: recent.actor(appID, row.requestID) ?? "unattributed", payload: row.payload)
                 default:
                     return .refuse("row \(row.seq): unknown kind \(row.kind)")
                 }
@@ -79,6 +86,7 @@ extension Broker {
             auditDenial(context, action: "outbox", decision: "deferred", cause: full + "; the rest stays in the app's outbox")
         }
         onCommit()
+        if !result.peers.isEmpty { onNetCommit(result.peers) }
         return result.through
     }
 

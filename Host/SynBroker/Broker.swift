@@ -35,7 +35,19 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.commitHook } }
         set { state.withLock { st in st.commitHook = newValue } }
     }
+    /// Called after a request's messages to peers were committed, with those peers (their links send them).
+    public var onNetCommit: @Sendable (Set<String>) -> Void {
+        get { state.withLock { st in st.netCommitHook } }
+        set { state.withLock { st in st.netCommitHook = newValue } }
+    }
+    /// Whether a node id is one of the owner's peers (`syneroym peers add`); set when the node has links.
+    public var isPeer: @Sendable (String) -> Bool {
+        get { state.withLock { st in st.peerCheck } }
+        set { state.withLock { st in st.peerCheck = newValue } }
+    }
     static let maxAuditedDenials = 10
+    /// The largest `net_send` payload.
+    static let maxNetPayload = 64 * 1024
     static let maxEventPayload = 64 * 1024
     /// What one request may emit; the events and timers themselves wait in the app's outbox, in its database.
     static let maxOutboxItems = 1000
@@ -56,6 +68,8 @@ public final class Broker: HostCallHandler, Sendable {
     struct State {
         var apps: [String: AppState] = [:]
         var commitHook: @Sendable () -> Void = {}
+        var netCommitHook: @Sendable (Set<String>) -> Void = { _ in }
+        var peerCheck: @Sendable (String) -> Bool = { _ in false }
         /// Denials and committed events per app.
         var counters: [String: (denials: Int, events: Int)] = [:]
         /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
@@ -123,7 +137,8 @@ public final class Broker: HostCallHandler, Sendable {
         state.withLock { st in st.apps[manifest.id] = registered }
         let settings = node.apps[manifest.id] ?? NodeConfig.App()
         events.setQuota(.init(eventBytes: Int64(settings.eventsQuotaMB) << 20, timerBytes: Int64(settings.timersQuotaMB) << 20,
-                              eventsKey: "apps.\(manifest.id).events_quota_mb", timersKey: "apps.\(manifest.id).timers_quota_mb"),
+                              eventsKey: "apps.\(manifest.id).events_quota_mb", timersKey: "apps.\(manifest.id).timers_quota_mb",
+                              netBytes: Int64(settings.outboxQuotaMB) << 20, netKey: "apps.\(manifest.id).outbox_quota_mb"),
                         for: manifest.id)
     }
 
@@ -277,7 +292,25 @@ public final class Broker: HostCallHandler, Sendable {
             w.u64(UInt64(bitPattern: WallClock.nowNs() + Int64(delay) * 1_000_000))
         case .outbox:
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
-        case .netSend, .netRequest, .msgPublish:
+        case .netSend:
+            try require(app, .netPeers, op)
+            let peerBytes = try r.data(limit: 64), payload = try r.data(limit: Self.maxNetPayload + 1)
+            guard let peer = String(validating: peerBytes, as: UTF8.self), NameRules.isNodeID(peer) else {
+                throw BrokerFailure(SynStatus.badArg, "net_send: the peer is a node id (43 base64url characters, as `syneroym peers list` shows it)")
+            }
+            guard payload.count <= Self.maxNetPayload else {
+                throw BrokerFailure(SynStatus.tooLarge, "net_send: the payload is at most 64 KiB")
+            }
+            guard isPeer(peer) else {
+                throw BrokerFailure(SynStatus.notFound, "net_send: node \(peer) is not a peer of this node (its owner adds it with `syneroym peers add`)")
+            }
+            try reserveOutbox(id, bytes: payload.count + EventStore.netRowBytes, timer: false, slot: op.slotName)
+            let pendingBytes = state.withLock { st in st.emitted[id].map { Int64($0.bytes) } ?? 0 }
+            if let full = events.admitNet(context.app, bytes: pendingBytes) {
+                throw BrokerFailure(SynStatus.quota, "net_send: " + full)
+            }
+            state.withLock { st in st.callers.record(context.app, id, Self.actor(context.caller)) }
+        case .netRequest, .msgPublish:
             throw BrokerFailure(SynStatus.unsupported,
                                 "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
         }

@@ -14,6 +14,8 @@ extension EventStore {
         public var timers: Int64 = 0
         /// How many timers are pending (counted here so that `timer_set` never counts rows).
         public var timerCount = 0
+        /// `net_send` messages waiting for their peers' acknowledgements.
+        public var net: Int64 = 0
         public init() {}
     }
 
@@ -23,11 +25,16 @@ extension EventStore {
         public var timerBytes: Int64
         public var eventsKey: String
         public var timersKey: String
-        public init(eventBytes: Int64, timerBytes: Int64, eventsKey: String, timersKey: String) {
+        public var netBytes: Int64
+        public var netKey: String
+        public init(eventBytes: Int64, timerBytes: Int64, eventsKey: String, timersKey: String,
+                    netBytes: Int64 = .max, netKey: String = "") {
             self.eventBytes = eventBytes
             self.timerBytes = timerBytes
             self.eventsKey = eventsKey
             self.timersKey = timersKey
+            self.netBytes = netBytes
+            self.netKey = netKey
         }
     }
 
@@ -47,6 +54,9 @@ extension EventStore {
             FROM events GROUP BY app
             """) {
             if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].events = bytes }
+        }
+        for row in try db.query("SELECT app, sum(length(payload) + \(netRowBytes)) FROM net_outbox GROUP BY app") {
+            if case .text(let app) = row[0], case .integer(let bytes) = row[1] { usage[app, default: Usage()].net = bytes }
         }
         for row in try db.query("SELECT app, sum(length(payload) + 48), count(*) FROM timers GROUP BY app") {
             if case .text(let app) = row[0], case .integer(let bytes) = row[1], case .integer(let count) = row[2] {
@@ -83,6 +93,9 @@ extension EventStore {
             }
         }
     }
+
+    /// Whether `bytes` more of `app`'s messages to peers fit; why not, if they do not.
+    func admitNet(_ app: String, bytes: Int64) -> String? { state.withLock { st in st.roomForNet(app, bytes: bytes) } }
 
     /// Whether `bytes` more of `app`'s timers fit; why not, if they do not.
     func admitTimer(_ app: String, bytes: Int64) -> String? { state.withLock { st in st.roomForTimer(app, bytes: bytes) } }
@@ -123,6 +136,15 @@ extension EventStore.State {
         }
         return "app '\(app)' keeps \(EventStore.mib(used)) of undelivered events in the node's log, its quota "
             + "(node.toml \(quota.eventsKey) = \(quota.eventBytes >> 20)); new ones wait until its subscribers catch up"
+    }
+
+    /// Whether `bytes` of `app`'s messages to peers fit; why not, if they do not.
+    func roomForNet(_ app: String, bytes: Int64) -> String? {
+        guard let quota = quotas[app] else { return nil }
+        let used = usage[app]?.net ?? 0
+        guard used + bytes > quota.netBytes else { return nil }
+        return "app '\(app)' keeps \(EventStore.mib(used)) of messages its peers have not acknowledged, its quota (node.toml "
+            + "\(quota.netKey) = \(quota.netBytes >> 20)); new ones wait until the peers catch up"
     }
 
     /// Whether `bytes` of `app`'s timers fit; why not, if they do not.

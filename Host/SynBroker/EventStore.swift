@@ -52,7 +52,7 @@ public final class EventStore: Sendable {
                 CREATE TABLE IF NOT EXISTS outbox_cursors (app TEXT PRIMARY KEY, epoch BLOB NOT NULL,
                     last_seq INTEGER NOT NULL);
                 CREATE INDEX IF NOT EXISTS events_app ON events(app, id);
-                """)
+                """ + Self.netSchema)
             state = Mutex(State(db: db, usage: try Self.measureUsage(db)))
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
@@ -98,19 +98,31 @@ public final class EventStore: Sendable {
     enum OutboxDecision {
         case event(caller: String, type: String, payload: [UInt8])
         case timer(token: Int64, dueNs: Int64, payload: [UInt8])
+        case net(peer: String, caller: String, payload: [UInt8])
         case refuse(String)
+    }
+
+    /// What `applyOutbox` stored.
+    struct Applied {
+        /// The app's outbox cursor afterwards.
+        var through: Int64 = 0
+        var events = 0
+        /// Peers with new messages.
+        var peers: Set<String> = []
+        /// Why rows were refused.
+        var refused: [String] = []
+        /// Why the batch stopped early (a quota), if it did.
+        var full: String?
     }
 
     /// Stores the rows of an app's outbox past the app's cursor (rows at or below it were stored before: a
     /// re-send), each as `decide` says, and moves the cursor forward, in one transaction. A new `epoch` (a new or
     /// restored database) starts the count again. A row the app's quota has no room for stops the batch there:
-    /// it and the rows after it stay in the app's outbox, to be sent again. Returns the cursor's sequence number
-    /// afterwards, how many events were stored, why rows were refused, and why the batch stopped early.
+    /// it and the rows after it stay in the app's outbox, to be sent again.
     func applyOutbox(app: String, epoch: [UInt8], rows: [OutboxRow],
-                     decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError)
-        -> (through: Int64, events: Int, refused: [String], full: String?)
+                     decide: (OutboxRow, _ pendingTimers: Int) -> OutboxDecision) throws(SQLiteError) -> Applied
     {
-        let result: Result<(Int64, Int, [String], String?), SQLiteError> = state.withLock { st in
+        let result: Result<Applied, SQLiteError> = state.withLock { st in
             let before = st.usage[app]
             do throws(SQLiteError) {
                 try st.db.beginImmediate()
@@ -121,25 +133,23 @@ public final class EventStore: Sendable {
                 }
                 var pending = st.usage[app]?.timerCount ?? 0
                 let now = WallClock.nowNs()
-                var events = 0
-                var refused: [String] = []
-                var full: String?
+                var applied = Applied()
                 rowLoop: for row in rows where row.seq > last {
                     switch decide(row, pending) {
                     case .event(let caller, let type, let payload):
                         let bytes = Self.eventBytes(caller: caller, type: type, payload: payload.count)
                         if let why = try st.roomForEvent(app, bytes: bytes) {
-                            full = why
+                            applied.full = why
                             break rowLoop
                         }
                         _ = try st.db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
                                            [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
                         st.usage[app, default: Usage()].events += bytes
-                        events += 1
+                        applied.events += 1
                     case .timer(let token, let due, let payload):
                         let bytes = Self.timerBytes(payload: payload.count)
                         if let why = st.roomForTimer(app, bytes: bytes) {
-                            full = why
+                            applied.full = why
                             break rowLoop
                         }
                         let added = try st.db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
@@ -148,9 +158,18 @@ public final class EventStore: Sendable {
                             pending += 1
                             st.usage[app, default: Usage()].timers += bytes
                             st.usage[app, default: Usage()].timerCount += 1
-                        } else { refused.append("timer token \(token) is taken") }
+                        } else { applied.refused.append("timer token \(token) is taken") }
+                    case .net(let peer, let caller, let payload):
+                        let bytes = Int64(payload.count + Self.netRowBytes)
+                        if let why = st.roomForNet(app, bytes: bytes) {
+                            applied.full = why
+                            break rowLoop
+                        }
+                        try st.enqueueNet(peer: peer, app: app, caller: caller, payload: payload, nowNs: now)
+                        st.usage[app, default: Usage()].net += bytes
+                        applied.peers.insert(peer)
                     case .refuse(let why):
-                        refused.append(why)
+                        applied.refused.append(why)
                     }
                     last = row.seq
                 }
@@ -159,7 +178,8 @@ public final class EventStore: Sendable {
                     ON CONFLICT(app) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
                     """, [.text(app), .blob(epoch), .integer(last)])
                 try st.db.commit()
-                return .success((last, events, refused, full))
+                applied.through = last
+                return .success(applied)
             } catch {
                 try? st.db.rollback()
                 st.usage[app] = before

@@ -12,6 +12,7 @@
 /// storage_quota_mb = 64
 /// events_quota_mb = 64            # the app's events kept in node.db
 /// timers_quota_mb = 8             # the app's pending timers kept in node.db
+/// outbox_quota_mb = 16            # the app's net_send messages waiting in node.db for their peers' acks
 /// log_lines_per_s = 100           # app log lines the node writes per second; the rest are dropped and counted
 /// [apps.hello.grants]             # the same keys as a manifest's [capabilities]
 /// storage.kv = true
@@ -40,6 +41,8 @@ public struct NodeConfig: Sendable, Equatable {
         public var eventsQuotaMB = 64
         /// How many bytes of the app's pending timers `node.db` keeps.
         public var timersQuotaMB = 8
+        /// How many bytes of the app's `net_send` messages `node.db` keeps until their peers acknowledge them.
+        public var outboxQuotaMB = 16
         /// App log lines the node writes per second (bursts of twice that); the rest are dropped and counted.
         public var logLinesPerSecond = 100
         public var grants = AppManifest.Capabilities()
@@ -100,7 +103,7 @@ public struct NodeConfig: Sendable, Equatable {
                     throw apps.error(.badValue, id, "[apps.\(id)]: app ids match ^[a-z][a-z0-9_-]{0,62}$")
                 }
                 guard let table = try apps.table(id, keys: ["enabled", "profile", "storage_quota_mb", "events_quota_mb",
-                                                           "timers_quota_mb", "log_lines_per_s", "grants"]) else {
+                                                           "timers_quota_mb", "outbox_quota_mb", "log_lines_per_s", "grants"]) else {
                     continue
                 }
                 var app = App()
@@ -114,6 +117,7 @@ public struct NodeConfig: Sendable, Equatable {
                 app.storageQuotaMB = try table.integer("storage_quota_mb", in: 1...1_048_576) ?? app.storageQuotaMB
                 app.eventsQuotaMB = try table.integer("events_quota_mb", in: 1...1_048_576) ?? app.eventsQuotaMB
                 app.timersQuotaMB = try table.integer("timers_quota_mb", in: 1...65_536) ?? app.timersQuotaMB
+                app.outboxQuotaMB = try table.integer("outbox_quota_mb", in: 1...1_048_576) ?? app.outboxQuotaMB
                 app.logLinesPerSecond = try table.integer("log_lines_per_s", in: 1...100_000) ?? app.logLinesPerSecond
                 if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages"]) {
                     app.grants = try ManifestParser.parseCapabilities(grants)

@@ -25,10 +25,10 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// Nil when allowed; otherwise why not, naming the key that would grant it.
-    /// Whether the app gets a database of its own: it may use storage, or set timers or publish events (which wait
-    /// in its database's outbox).
+    /// Whether the app gets a database of its own: it may use storage, set timers, publish events or send to peers
+    /// (which wait in its database's outbox; messages from peers are recorded there as applied).
     public var hasDatabase: Bool {
-        denial(.storageKV) == nil || denial(.storageSQL) == nil || denial(.timers) == nil
+        denial(.storageKV) == nil || denial(.storageSQL) == nil || denial(.timers) == nil || denial(.netPeers) == nil
             || (!requested.eventsPublish.isEmpty && !granted.eventsPublish.isEmpty)
     }
 

@@ -7,10 +7,14 @@ import SynTLS
 
 /// The top of one link's pipeline: once TLS has named the peer it registers the link with its `LinkService`,
 /// sends hello, this node's audit head and a ping, answers pings, keeps the peer's audit heads as a witness, and
-/// measures round trips. Frames this version does not deliver yet (messages, topics) are counted and dropped.
+/// measures round trips. After the peer's hello it sends the apps' messages for the peer (`MessageSender`) and
+/// hands the peer's messages to the `MessageReceiver`. Topic frames are not delivered yet: counted and dropped.
 final class LinkHandler: ChannelInboundHandler {
     typealias InboundIn = LinkFrame
     typealias OutboundOut = LinkFrame
+
+    /// Sent through the pipeline when apps committed messages for the peer.
+    struct Wake: Sendable {}
 
     private let service: LinkService
     private let outbound: Bool
@@ -30,6 +34,10 @@ final class LinkHandler: ChannelInboundHandler {
 
     /// An accepted connection counts against the listener's handshakes in progress until TLS ends either way.
     private var handshakePending: Bool
+    /// Whether the peer's hello came: it must be its first frame, and it comes once.
+    private var helloReceived = false
+    /// The apps' messages for the peer, once its hello said its window.
+    private var sender: MessageSender?
 
     init(service: LinkService, outbound: Bool) {
         self.service = service
@@ -39,6 +47,7 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is Wake { return pump(context: context) }
         guard let established = event as? TLSChannelHandler.Established else { return context.fireUserInboundEventTriggered(event) }
         endHandshake()
         let id = Base64URL.encode(established.peerKey)
@@ -51,6 +60,7 @@ final class LinkHandler: ChannelInboundHandler {
         }
         peerKey = established.peerKey
         peerID = id
+        if let outbox = service.outbox { sender = MessageSender(peer: id, store: outbox) }
         context.write(wrapOutboundOut(.hello(versions: LinkVersion.supported, maxFrame: UInt32(service.maxFrame), window: UInt32(service.window))), promise: nil)
         if let head = service.currentHead() { context.write(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
         context.flush()
@@ -69,6 +79,10 @@ final class LinkHandler: ChannelInboundHandler {
             }
             ping(context: context)
             if let head = service.currentHead() { context.writeAndFlush(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
+            // Messages unacknowledged for two intervals are sent again (the peer drops the ones it applied).
+            if let rewound = sender?.rewindStalled(stallNs: 2 * service.pingInterval.nanoseconds), rewound > 0 {
+                pump(context: context)
+            }
             schedulePing(context: context)
         }
     }
@@ -97,21 +111,42 @@ final class LinkHandler: ChannelInboundHandler {
             let reason = "more than \(service.maxFramesPerSecond) frames a second (node.toml [federation] max_frames_per_s)"
             service.failed(peerID, error: "closed: the peer sent " + reason)
             service.audit("link.flood", peerID, "sent " + reason)
-            closing = true
-            context.writeAndFlush(wrapOutboundOut(.close(reason: reason)), promise: nil)
-            context.close(promise: nil)
-            return
+            return close(context, reason)
         }
-        budget.tokens -= 1
+        guard helloReceived || frame.isHello else { return violation(context, peerID, "a \(frame.name) frame before its hello") }
+        // Frames that move messages forward (a new message, an ack that covers some) are paced by the window;
+        // every other frame spends the peer's budget.
+        var productive = false
         switch frame {
-        case .hello(let versions, _, _):
+        case .hello(let versions, _, let window):
+            guard !helloReceived else { return violation(context, peerID, "a second hello") }
+            helloReceived = true
             do throws(LinkError) {
                 _ = try LinkVersion.agree(with: versions)
             } catch {
                 service.audit("link.refused", peerID, "no common link version: \(error.message)")
-                closing = true
-                context.writeAndFlush(wrapOutboundOut(.close(reason: error.message)), promise: nil)
-                context.close(promise: nil)
+                return close(context, error.message)
+            }
+            sender?.window = Int(min(window, 65_536))
+            pump(context: context)
+        case .message(let app, let seq, let payload):
+            guard let receiver = service.receiver else { break }
+            switch receiver.received(peer: peerID, app: app, seq: seq, payload: payload) {
+            case .taken:
+                productive = true
+            case .ack(let applied):
+                context.writeAndFlush(wrapOutboundOut(.ack(app: app, seq: applied)), promise: nil)
+            case .refused(let why):
+                service.failed(peerID, error: "a message for app '\(app)' is not taken: \(why)")
+            case .violation(let why):
+                return violation(context, peerID, why)
+            }
+        case .ack(let app, let seq):
+            let covered = sender?.acked(app: app, through: seq) ?? 0
+            if covered > 0 {
+                productive = true
+                service.update(peerID) { $0.messagesAcked += covered }
+                pump(context: context, apps: [app])
             }
         case .ping(let nonce):
             // A peer that pings and does not read gets no more pongs than the socket takes.
@@ -131,10 +166,44 @@ final class LinkHandler: ChannelInboundHandler {
         case .close:
             closing = true
             context.close(promise: nil)
-        case .message, .ack, .subscribe, .unsubscribe, .publish:
+        case .subscribe, .unsubscribe, .publish:
             // Not delivered by this version of the node yet: counted above, dropped here.
             break
         }
+        if !productive { budget.tokens -= 1 }
+    }
+
+    /// Sends what the apps have for the peer, within its window (`apps`: only those apps' streams).
+    private func pump(context: ChannelHandlerContext, apps: [String]? = nil) {
+        guard let peerID, helloReceived, !closing, context.channel.isWritable, var s = sender else { return }
+        let (frames, retried) = service.withHighestSent(peerID) { s.next(apps: apps, highest: &$0) }
+        sender = s
+        guard !frames.isEmpty else { return }
+        for f in frames { context.write(wrapOutboundOut(.message(app: f.app, seq: f.seq, payload: f.payload)), promise: nil) }
+        context.flush()
+        service.update(peerID) {
+            $0.framesOut += frames.count
+            $0.messagesSent += frames.count
+            $0.messagesRetried += retried
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { pump(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// The peer broke the protocol: its link closes (never the node), and the owner sees why.
+    private func violation(_ context: ChannelHandlerContext, _ peerID: String, _ what: String) {
+        service.failed(peerID, error: "closed: the peer sent \(what)")
+        service.audit("link.violation", peerID, "sent \(what)")
+        close(context, "protocol violation: \(what)")
+    }
+
+    private func close(_ context: ChannelHandlerContext, _ reason: String) {
+        closing = true
+        context.writeAndFlush(wrapOutboundOut(.close(reason: reason)), promise: nil)
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -150,6 +219,7 @@ final class LinkHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         endHandshake()
         pinger?.cancel()
+        sender?.flushDeletes()
         if let peerID { service.unregister(peerID, channel: context.channel) }
         context.fireChannelInactive()
     }

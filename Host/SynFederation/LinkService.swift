@@ -21,6 +21,10 @@ public final class LinkService: Sendable {
     private let head: @Sendable () -> AuditHead?
     private let auditSink: @Sendable (_ action: String, _ app: String, _ cause: String) -> Void
     private let group: any EventLoopGroup
+    /// Where the apps' committed messages for peers wait (`node.db`); nil: this node sends none.
+    let outbox: EventStore?
+    /// Hands the peers' messages to this node's apps; nil: this node takes none.
+    let receiver: MessageReceiver?
     let pingInterval: TimeAmount
     var maxFrame: Int { settings.maxFrameKB * 1024 }
     var window: Int { settings.window }
@@ -38,6 +42,8 @@ public final class LinkService: Sendable {
         var upSince: [String: Int64] = [:]
         /// Refusals not audited one by one (past `refusalsPerMinute`), and the minute being counted.
         var refusals = (minute: Int64(0), audited: 0, suppressed: 0)
+        /// The highest message sequence sent to each peer per app, on any link: sending one again is a retry.
+        var highestSent: [String: [String: UInt64]] = [:]
     }
 
     /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.
@@ -49,6 +55,7 @@ public final class LinkService: Sendable {
 
     public init(identity: TLSIdentity, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
                 group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
+                outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil,
                 head: @escaping @Sendable () -> AuditHead?,
                 audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
         self.identity = identity
@@ -58,8 +65,33 @@ public final class LinkService: Sendable {
         self.witnesses = witnesses
         self.group = group
         self.pingInterval = pingInterval
+        self.outbox = outbox
         self.head = head
         auditSink = audit
+        // The receiver acks on whichever link is up when an app has applied a message.
+        let links = Mutex<LinkService?>(nil)
+        receiver = inbox.map { inbox in
+            MessageReceiver(inbox: inbox, window: settings.window, group: group,
+                            ack: { peer, app, seq in links.withLock { $0 }?.send(.ack(app: app, seq: seq), to: peer) },
+                            failed: { peer, error in links.withLock { $0 }?.failed(peer, error: error) })
+        }
+        links.withLock { $0 = self }
+    }
+
+    /// Sends `frame` to `peer` on its link, if one is up.
+    func send(_ frame: LinkFrame, to peer: String) {
+        state.withLock { $0.links[peer]?.channel }?.writeAndFlush(frame, promise: nil)
+    }
+
+    /// Apps committed messages for `peers`: their links send them.
+    public func messagesCommitted(for peers: Set<String>) {
+        let channels = state.withLock { s in peers.compactMap { s.links[$0]?.channel } }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(LinkHandler.Wake()) }
+    }
+
+    /// Runs `body` on the highest sequences sent to `peer` per app.
+    func withHighestSent<T>(_ peer: String, _ body: (inout [String: UInt64]) -> T) -> T {
+        state.withLock { s in body(&s.highestSent[peer, default: [:]]) }
     }
 
     // MARK: - Lifecycle
@@ -180,8 +212,10 @@ public final class LinkService: Sendable {
         let channel = state.withLock { s -> (any Channel)? in
             s.dialing.remove(nodeID)
             s.states[nodeID] = nil
+            s.highestSent[nodeID] = nil
             return s.links[nodeID]?.channel
         }
+        receiver?.forget(peer: nodeID)
         channel?.close(promise: nil)
     }
 
@@ -290,6 +324,8 @@ public final class LinkService: Sendable {
 
     /// Every added peer's link, and any other node's that is connected.
     public func states() -> [LinkState] {
-        state.withLock { s in s.states.values.sorted { $0.nodeID < $1.nodeID } }
+        var all = state.withLock { s in s.states.values.sorted { $0.nodeID < $1.nodeID } }
+        if let outbox { for i in all.indices { all[i].queued = outbox.netWaiting(peer: all[i].nodeID) } }
+        return all
     }
 }

@@ -15,6 +15,12 @@ public struct LinkState: Sendable, Equatable {
     public var rttMs: Double?
     public var framesIn = 0
     public var framesOut = 0
+    /// `net_send` messages sent on this peer's links (retries included), acknowledged, and sent again.
+    public var messagesSent = 0
+    public var messagesAcked = 0
+    public var messagesRetried = 0
+    /// Messages waiting in `node.db` for this peer's acknowledgement.
+    public var queued = 0
 
     public init(nodeID: String, phase: Phase, outbound: Bool) {
         self.nodeID = nodeID

@@ -29,6 +29,9 @@ public enum LinkFrame: Equatable, Sendable {
     public static let maxPayload = 64 * 1024
     /// The largest frame a node accepts unless it says less in its hello.
     public static let defaultMaxFrame = 128 * 1024
+    /// Payload bytes of one app's messages a sender may have unacknowledged on a link (besides the hello's window
+    /// of messages); the receiver holds no more than this per app while the app catches up.
+    public static let maxStreamBytes = 2 << 20
     public static let maxTopic = 256
     public static let maxText = 512
     public static let maxVersions = 16
@@ -51,6 +54,11 @@ public enum LinkFrame: Equatable, Sendable {
         case .close: .close
         }
     }
+
+    /// The frame's kind, as messages name it (`hello`, `message`, …).
+    public var name: String { "\(kind)" }
+
+    public var isHello: Bool { kind == .hello }
 
     /// The whole frame, header included.
     public func encoded() -> [UInt8] {

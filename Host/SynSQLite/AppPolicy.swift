@@ -16,13 +16,13 @@ enum AppPolicy {
     static let writablePragmas: Set<String> = ["user_version"]
 
     /// Tables that belong to the host's code in the app's database, which app SQL may not touch.
-    static let reservedTables: Set<String> = ["syn_outbox", "syn_meta"]
+    static let reservedTables: Set<String> = ["syn_outbox", "syn_meta", "syn_net_applied"]
 
     /// Why the authorizer request (`action` with its first two arguments) is refused, or nil if it is allowed.
     static func refusal(action: Int32, _ first: String?, _ second: String?) -> String? {
         for name in [first, second] {
             if let name, reservedTables.contains(name.lowercased()), action != SQLITE_FUNCTION, action != SQLITE_PRAGMA {
-                return "the table \(name.lowercased()) belongs to the node (the outbox of events and timers)"
+                return "the table \(name.lowercased()) belongs to the node (the outbox of events, timers and messages, and what was applied from peers)"
             }
         }
         switch action {

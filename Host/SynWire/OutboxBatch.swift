@@ -47,8 +47,9 @@ public struct OutboxBatch: Sendable, Equatable {
     }
 }
 
-/// One outbox row: an event (`kind` 1, `type` and JSON `payload`) or a timer (`kind` 2, `token`, `dueNs` wall-clock
-/// nanoseconds, `payload`), written in the call `requestID`.
+/// One outbox row: an event (`kind` 1, `type` and JSON `payload`), a timer (`kind` 2, `token`, `dueNs` wall-clock
+/// nanoseconds, `payload`) or a message to a peer node (`kind` 3, `type` the peer's node id, `payload`), written in
+/// the call `requestID`.
 public struct OutboxRow: Sendable, Equatable {
     public var seq: Int64
     public var requestID: UInt64
@@ -60,6 +61,7 @@ public struct OutboxRow: Sendable, Equatable {
 
     public static let event: UInt32 = 1
     public static let timer: UInt32 = 2
+    public static let net: UInt32 = 3
 
     public init(seq: Int64, requestID: UInt64, kind: UInt32, type: [UInt8], payload: [UInt8], token: UInt64, dueNs: Int64) {
         self.seq = seq

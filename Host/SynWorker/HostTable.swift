@@ -107,8 +107,16 @@ enum HostTable {
         }
         h.net_send = { ctx, peer, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(peer)); w.data(HostTable.bytes(payload))
-            return c.forward(.netSend, w) { _ throws(WireError) in }
+            let peerBytes = HostTable.bytes(peer, limit: 65), payloadBytes = HostTable.bytes(payload, limit: 64 * 1024 + 1)
+            var w = WireWriter(); w.data(peerBytes); w.data(payloadBytes)
+            // The host checks the grant, the peer and the quota; the message goes into the outbox, in the call's
+            // transaction, and reaches the host (then the peer) only if the call commits.
+            let status = c.forward(.netSend, w) { _ throws(WireError) in }
+            guard status == SYN_OK else { return status }
+            return c.outbox("net_send") { (store: AppStore) throws(StoreFailure) in
+                try store.enqueue(kind: OutboxRow.net, type: peerBytes, payload: payloadBytes, token: 0, dueNs: 0,
+                               requestID: c.requestID, maxMessage: c.maxMessage)
+            }
         }
         h.net_request = { ctx, method, url, headers, body, timeout, status, response in
             guard let c = CallContext.from(ctx), let status, let response else { return SYN_E_BAD_ARG }

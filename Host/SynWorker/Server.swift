@@ -120,6 +120,24 @@ struct Server {
             return replyError(SYN_E_UNSUPPORTED, frame.requestID, "on_event", message: "the app has no on_event slot")
         }
         context.store?.beginCall()
+        var applied: UInt64?
+        if kind == UInt32(SYN_EVENT_PEER) {
+            // Exactly once: the message is placed against the last one applied from its peer, in this call's
+            // transaction, and recorded there when the app's on_event succeeds.
+            switch placePeerMessage(topic: topic, seq: token) {
+            case .failure(let failure):
+                _ = context.store?.endCall(commit: false)
+                return replyError(failure.status, frame.requestID, "on_event", message: failure.message)
+            case .success(.duplicate(let last)):
+                _ = context.store?.endCall(commit: false)
+                return reply(SYN_OK, frame.requestID, Self.peerOutcome(1, last))
+            case .success(.gap(let last)):
+                _ = context.store?.endCall(commit: false)
+                return reply(SYN_OK, frame.requestID, Self.peerOutcome(2, last))
+            case .success(.next):
+                applied = token
+            }
+        }
         let status = topic.withUnsafeBufferPointer { t in
             payload.withUnsafeBufferPointer { p in
                 var e = syn_event(kind: kind, topic: syn_buf(ptr: t.baseAddress, len: t.count),
@@ -127,11 +145,34 @@ struct Server {
                 return onEvent(context.opaque, &e)
             }
         }
-        if let failure = finish(commit: status == SYN_OK) {
+        var recorded: StoreFailure?
+        if status == SYN_OK, let applied, let store = context.store {
+            do throws(StoreFailure) { try store.recordPeerMessage(peer: String(decoding: topic, as: UTF8.self), seq: applied) } catch { recorded = error }
+        }
+        if let failure = finish(commit: status == SYN_OK && recorded == nil) ?? recorded {
             return replyError(failure.status, frame.requestID, "on_event", message: failure.message)
         }
         guard status == SYN_OK else { return replyError(status, frame.requestID, "on_event") }
-        reply(SYN_OK, frame.requestID, [0, 0, 0, 0])
+        reply(SYN_OK, frame.requestID, applied.map { Self.peerOutcome(0, $0) } ?? [0, 0, 0, 0])
+    }
+
+    /// Where a peer's message stands in this app's database, or why it cannot be placed.
+    private func placePeerMessage(topic: [UInt8], seq: UInt64) -> Result<AppStore.PeerMessage, StoreFailure> {
+        guard let store = context.store else {
+            return .failure(StoreFailure(SynStatus.unsupported, "messages from peers need the app's database, where the last one applied is recorded"))
+        }
+        guard let peer = String(validating: topic, as: UTF8.self), seq > 0 else {
+            return .failure(StoreFailure(SynStatus.badArg, "a peer message needs the peer's node id and a sequence number from 1"))
+        }
+        do throws(StoreFailure) { return .success(try store.placePeerMessage(peer: peer, seq: seq)) } catch { return .failure(error) }
+    }
+
+    /// A peer message's reply: `u32 0`, then `u8` 0 applied (the app saw it), 1 applied before, 2 an earlier one is
+    /// missing; then `u64` the last sequence applied from that peer.
+    static func peerOutcome(_ outcome: UInt8, _ applied: UInt64) -> [UInt8] {
+        var w = WireWriter()
+        w.u32(0); w.u8(outcome); w.u64(applied)
+        return w.bytes
     }
 
     /// Ends the call's transaction: commits when the call succeeded, else rolls back, then hands the host what the

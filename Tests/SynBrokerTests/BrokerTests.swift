@@ -221,8 +221,9 @@ import Testing
         // id_verify checked the app's own fresh signature of the same message; kv_get ran before kv_put.
         #expect(status["id_verify"] == 0)
         #expect(status["kv_get"] == -1)
-        // Not served yet: networking and ephemeral messages.
-        for slot in ["net_send", "net_request", "msg_publish"] { #expect(status[slot] == -6, "\(slot)") }
+        // net_send is not granted to this app (net.peers); not served yet: outbound HTTP and ephemeral messages.
+        #expect(status["net_send"] == -2)
+        for slot in ["net_request", "msg_publish"] { #expect(status[slot] == -6, "\(slot)") }
         worker.shutdown()
     }
 }

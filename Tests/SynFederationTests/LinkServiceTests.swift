@@ -28,18 +28,20 @@ import Testing
         let audit = AuditLines()
         var id: String { Base64URL.encode(key.publicKey) }
 
-        init(accept: [String] = [], maxFramesPerSecond: Int = 5000, pingInterval: TimeAmount = .milliseconds(200)) async throws {
+        init(accept: [String] = [], maxFramesPerSecond: Int = 5000, pingInterval: TimeAmount = .milliseconds(200),
+             window: Int = 256, inbox: (any PeerInbox)? = nil) async throws {
             let key = try SigningKey.generate()
             self.key = key
             var settings = FederationSettings()
             settings.listen = "127.0.0.1:0"
             settings.accept = accept
             settings.maxFramesPerSecond = maxFramesPerSecond
+            settings.window = window
             let audit = self.audit
             let head = AuditHead(seq: 42, timeNs: 1, hash: [UInt8](repeating: 9, count: 32), sign: { key.sign(domain: .node, $0) })
             service = LinkService(identity: try TLSIdentity(key: key), settings: settings,
                                   peers: try PeerStore(path: dir.file("node.db")), witnesses: try WitnessStore(path: dir.file("node.db")),
-                                  group: LinkServiceTests.group, pingInterval: pingInterval,
+                                  group: LinkServiceTests.group, pingInterval: pingInterval, inbox: inbox,
                                   head: { head }, audit: { action, peer, cause in audit.lines.withLock { $0.append("\(action) \(peer) \(cause)") } })
             port = try #require(try await service.start())
         }
@@ -116,6 +118,7 @@ import Testing
             .connect(host: "127.0.0.1", port: b.port).get()
         // The flood starts once the link is up, however long a loaded machine takes to get there.
         try await established.futureResult.get()
+        channel.write(LinkFrame.hello(versions: LinkVersion.supported, maxFrame: 128 * 1024, window: 16), promise: nil)
         for i in 0..<2000 { channel.write(LinkFrame.ping(UInt64(i)), promise: nil) }
         channel.flush()
         try await channel.closeFuture.get()

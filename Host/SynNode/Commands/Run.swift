@@ -115,11 +115,16 @@ struct Run: AsyncParsableCommand {
             identity = try TLSIdentity(key: broker.nodeKey)
             witnesses = try WitnessStore(path: db)
         } catch { throw CLIError("error: \(error)") }
-        return LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
-                           group: MultiThreadedEventLoopGroup.singleton, head: { broker.audit.head() },
-                           audit: { action, peer, cause in
-                               logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
-                               broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
-                           })
+        let links = LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
+                                group: MultiThreadedEventLoopGroup.singleton, outbox: broker.events, inbox: runtime,
+                                head: { broker.audit.head() },
+                                audit: { action, peer, cause in
+                                    logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
+                                    broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
+                                })
+        // net_send reaches the added peers; what a call commits for them goes out on their links.
+        broker.isPeer = { peers.contains($0) }
+        broker.onNetCommit = { links.messagesCommitted(for: $0) }
+        return links
     }
 }

@@ -1,0 +1,147 @@
+public import SynBroker
+import SynLink
+import NIOCore
+import Synchronization
+
+/// The receiving side of `net_send`: messages from peers, per (peer, app) stream, handed to the app one at a time
+/// and in order through the node's `PeerInbox`, acknowledged once the app has applied them.
+///
+/// A stream holds at most `window` messages and `LinkFrame.maxStreamBytes` waiting for the app; a peer that sends
+/// past that breaks the protocol, and its link closes. Nothing here is durable: what the app has not applied is
+/// still in the sender's outbox, and comes again (the app's worker drops a message it applied before).
+final class MessageReceiver: Sendable {
+    struct Key: Hashable {
+        let peer: String
+        let app: String
+    }
+
+    private struct Stream {
+        var queue: [(seq: UInt64, payload: [UInt8])] = []
+        var head = 0
+        var bytes = 0
+        /// The last sequence queued in this stream (nil: none yet, or the queue was dropped at a gap).
+        var lastQueued: UInt64?
+        /// The last sequence the app applied, as its worker last said.
+        var applied: UInt64 = 0
+        var delivering = false
+        var failures = 0
+        var waiting: Int { queue.count - head }
+    }
+
+    /// What to do with a message just received.
+    enum Verdict: Equatable {
+        /// Taken (or dropped as a repeat); nothing to answer.
+        case taken
+        /// Applied before: acknowledge through this sequence again (the earlier ack was lost).
+        case ack(UInt64)
+        /// Not taken: the app here does not take messages from this peer.
+        case refused(String)
+        /// The peer sent past the window: its link closes.
+        case violation(String)
+    }
+
+    private let inbox: any PeerInbox
+    private let window: Int
+    private let group: any EventLoopGroup
+    /// Sends `ack(app, seq)` to `peer` on its current link, if it has one.
+    private let ack: @Sendable (_ peer: String, _ app: String, _ seq: UInt64) -> Void
+    private let failed: @Sendable (_ peer: String, _ error: String) -> Void
+    private let streams = Mutex<[Key: Stream]>([:])
+
+    init(inbox: any PeerInbox, window: Int, group: any EventLoopGroup,
+         ack: @escaping @Sendable (String, String, UInt64) -> Void, failed: @escaping @Sendable (String, String) -> Void) {
+        self.inbox = inbox
+        self.window = window
+        self.group = group
+        self.ack = ack
+        self.failed = failed
+    }
+
+    /// Message `seq` of `app` from `peer`.
+    func received(peer: String, app: String, seq: UInt64, payload: [UInt8]) -> Verdict {
+        if let why = inbox.refusal(app: app, peer: peer) { return .refused(why) }
+        let key = Key(peer: peer, app: app)
+        let (verdict, start): (Verdict, Bool) = streams.withLock { all in
+            var s = all[key] ?? Stream()
+            defer { all[key] = s }
+            if seq <= s.applied { return (.ack(s.applied), false) }
+            if let last = s.lastQueued {
+                // A repeat of one waiting here, or one past a message this side dropped: the sender goes back.
+                guard seq == last + 1 else { return (.taken, false) }
+            }
+            guard s.waiting < window, s.bytes + payload.count <= LinkFrame.maxStreamBytes else {
+                return (.violation("more than \(window) messages or \(LinkFrame.maxStreamBytes >> 20) MiB of app '\(app)' unacknowledged"), false)
+            }
+            s.queue.append((seq, payload))
+            s.bytes += payload.count
+            s.lastQueued = seq
+            guard !s.delivering else { return (.taken, false) }
+            s.delivering = true
+            return (.taken, true)
+        }
+        if start { deliverNext(key) }
+        return verdict
+    }
+
+    /// Forgets `peer`'s streams (the owner removed it).
+    func forget(peer: String) { streams.withLock { all in all = all.filter { $0.key.peer != peer } } }
+
+    /// Messages waiting for apps, all peers.
+    var waiting: Int { streams.withLock { all in all.values.reduce(0) { $0 + $1.waiting } } }
+
+    private func deliverNext(_ key: Key) {
+        let next: (seq: UInt64, payload: [UInt8])? = streams.withLock { all in
+            guard let s = all[key], s.waiting > 0 else {
+                all[key]?.delivering = false
+                return nil
+            }
+            return s.queue[s.head]
+        }
+        guard let next else { return }
+        inbox.deliver(app: key.app, peer: key.peer, seq: next.seq, payload: next.payload) { [self] outcome in
+            delivered(key, outcome)
+        }
+    }
+
+    private func delivered(_ key: Key, _ outcome: PeerDelivery) {
+        enum Then { case next(ack: UInt64), retry(afterMs: Int64, error: String) }
+        let then: Then = streams.withLock { all in
+            var s = all[key] ?? Stream()
+            defer { all[key] = s }
+            switch outcome {
+            case .applied(let applied), .duplicate(let applied):
+                s.applied = max(s.applied, applied)
+                s.failures = 0
+                while s.waiting > 0 && s.queue[s.head].seq <= s.applied {
+                    s.bytes -= s.queue[s.head].payload.count
+                    s.head += 1
+                }
+                if s.head > 64 && s.head * 2 > s.queue.count {
+                    s.queue.removeFirst(s.head)
+                    s.head = 0
+                }
+                return .next(ack: s.applied)
+            case .gap(let applied):
+                // The app needs an earlier message than this side holds: drop the queue; the sender goes back to
+                // what is unacknowledged when it sees no progress.
+                s.applied = max(s.applied, applied)
+                s.queue = []
+                s.head = 0
+                s.bytes = 0
+                s.lastQueued = nil
+                return .next(ack: s.applied)
+            case .failed(let why):
+                s.failures += 1
+                return .retry(afterMs: min(30_000, 100 << min(s.failures, 9)), error: why)
+            }
+        }
+        switch then {
+        case .next(let applied):
+            if applied > 0 { ack(key.peer, key.app, applied) }
+            deliverNext(key)
+        case .retry(let ms, let error):
+            failed(key.peer, "app '\(key.app)' did not take a message: \(error)")
+            group.next().scheduleTask(in: .milliseconds(ms)) { [self] in deliverNext(key) }
+        }
+    }
+}

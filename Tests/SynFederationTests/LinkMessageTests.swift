@@ -1,0 +1,107 @@
+import NIOCore
+import NIOPosix
+import SynBroker
+@testable import SynFederation
+import SynLink
+import SynSodium
+import SynTLS
+import SynTestSupport
+import Synchronization
+import Testing
+
+/// The message frames of a link, from a peer that speaks the frames itself over real TLS on loopback: messages reach
+/// the node's inbox in order and once, an applied one is acknowledged again instead, and a peer that breaks the
+/// protocol (a frame before its hello, more than the window) loses its link.
+@Suite struct LinkMessageTests {
+    /// An inbox that records what it is handed; it applies each message at once, or holds them all (`hold`).
+    final class RecordingInbox: PeerInbox {
+        let hold: Bool
+        let delivered = Mutex<[(app: String, seq: UInt64)]>([])
+        init(hold: Bool = false) { self.hold = hold }
+
+        func refusal(app: String, peer: String) -> String? { app == "relay" ? nil : "this node has no app '\(app)'" }
+
+        func deliver(app: String, peer: String, seq: UInt64, payload: [UInt8], done: @escaping @Sendable (PeerDelivery) -> Void) {
+            delivered.withLock { $0.append((app, seq)) }
+            if !hold { done(.applied(seq)) }
+        }
+    }
+
+    /// Collects the frames a node sends to the raw peer.
+    final class Frames: ChannelInboundHandler, Sendable {
+        typealias InboundIn = LinkFrame
+        let received = Mutex<[LinkFrame]>([])
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = unwrapInboundIn(data)
+            received.withLock { $0.append(frame) }
+        }
+        var acks: [UInt64] { received.withLock { $0.compactMap { if case .ack(_, let seq) = $0 { seq } else { nil } } } }
+    }
+
+    /// A peer of `node` (accepted as any node) that writes frames itself; its channel, once TLS is up, and its frames.
+    static func rawPeer(of node: LinkServiceTests.Node) async throws -> (channel: any Channel, frames: Frames, id: String) {
+        let key = try SigningKey.generate()
+        let frames = Frames()
+        let established = LinkServiceTests.group.next().makePromise(of: Void.self)
+        let channel = try await ClientBootstrap(group: LinkServiceTests.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        try TLSChannelHandler(role: .client, identity: try TLSIdentity(key: key), peer: .exactly(node.key.publicKey)),
+                        LinkFrameHandler(), LinkServiceTests.Established(established), frames,
+                    ])
+                }
+            }
+            .connect(host: "127.0.0.1", port: node.port).get()
+        try await established.futureResult.get()
+        return (channel, frames, Base64URL.encode(key.publicKey))
+    }
+
+    static func hello(window: UInt32 = 16) -> LinkFrame {
+        .hello(versions: LinkVersion.supported, maxFrame: 128 * 1024, window: window)
+    }
+
+    @Test func messagesReachTheInboxInOrderOnceAndAreAcknowledged() async throws {
+        let inbox = RecordingInbox()
+        let b = try await LinkServiceTests.Node(accept: ["*"], inbox: inbox)
+        let (channel, frames, _) = try await Self.rawPeer(of: b)
+        channel.write(Self.hello(), promise: nil)
+        for seq in UInt64(1)...5 { channel.write(LinkFrame.message(app: "relay", seq: seq, payload: Array("m\(seq)".utf8)), promise: nil) }
+        // A repeat of one already taken, a message past a gap, and one for an app this node does not have.
+        channel.write(LinkFrame.message(app: "relay", seq: 3, payload: []), promise: nil)
+        channel.write(LinkFrame.message(app: "relay", seq: 9, payload: []), promise: nil)
+        channel.write(LinkFrame.message(app: "nosuch", seq: 1, payload: []), promise: nil)
+        try await channel.writeAndFlush(LinkFrame.ping(7)).get()
+        #expect(try await b.wait { frames.acks.contains(5) })
+        #expect(inbox.delivered.withLock { $0.map(\.seq) } == [1, 2, 3, 4, 5])
+        // Sent again after a lost ack: acknowledged again, never handed to the app a second time.
+        try await channel.writeAndFlush(LinkFrame.message(app: "relay", seq: 2, payload: [])).get()
+        #expect(try await b.wait { frames.acks.filter { $0 == 5 }.count >= 2 })
+        #expect(inbox.delivered.withLock { $0.count } == 5)
+        #expect(channel.isActive)
+        try await channel.close()
+        await b.service.stop()
+    }
+
+    @Test func aFrameBeforeTheHelloClosesTheLink() async throws {
+        let b = try await LinkServiceTests.Node(accept: ["*"], inbox: RecordingInbox())
+        let (channel, _, id) = try await Self.rawPeer(of: b)
+        try await channel.writeAndFlush(LinkFrame.message(app: "relay", seq: 1, payload: [])).get()
+        try await channel.closeFuture.get()
+        #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.violation \(id) sent a message frame before its hello") } })
+        await b.service.stop()
+    }
+
+    @Test func morePendingMessagesThanTheWindowCloseTheLink() async throws {
+        let inbox = RecordingInbox(hold: true)
+        let b = try await LinkServiceTests.Node(accept: ["*"], window: 4, inbox: inbox)
+        let (channel, _, id) = try await Self.rawPeer(of: b)
+        channel.write(Self.hello(), promise: nil)
+        // The app holds the first of four waiting; the fifth is past the window of four.
+        for seq in UInt64(1)...6 { channel.write(LinkFrame.message(app: "relay", seq: seq, payload: []), promise: nil) }
+        channel.flush()
+        try await channel.closeFuture.get()
+        #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.violation \(id) sent more than 4 messages") } })
+        await b.service.stop()
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import SynSQLite
+import SynTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `net_send` between two real nodes, each its own `syneroym run` with its own data directory, linked over loopback:
+/// the `relay` test app on A sends, the same app on B records each message in its own database. Every message
+/// arrives exactly once and in order, whatever happens to either node in between.
+@Suite struct NetSendTests {
+    static let manifest = """
+        [app]
+        id = "relay"
+        name = "relay"
+        version = "1.0.0"
+        abi = 1
+        library = "librelay.so"
+        [sandbox]
+        profile = "default"
+        [capabilities]
+        storage.sql = true
+        net.peers = true
+        [methods]
+        public = ["send", "sendfail", "received"]
+        """
+
+    /// A node directory with hello and relay, listening for links on a free port; its data directory and invite.
+    static func node(_ label: String) throws -> (dir: String, data: String, invite: String) {
+        let dir = try TestSupport.helloNodeDirectory(label)
+        let lib = try TestSupport.buildC("Tests/NetApps/relay.c", name: "relay-\(label)")
+        try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/librelay.so")
+        try manifest.write(toFile: dir + "/manifests/relay.toml", atomically: true, encoding: .utf8)
+        let data = dir + "/data"
+        let initialized = try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"])
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
+        let port = try FederationTests.freePort()
+        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
+        try #require(invite.status == 0, "\(invite.stderr)")
+        return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
+        try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "relay"])
+    }
+
+    /// Two nodes that added each other.
+    static func pair() throws -> (a: (dir: String, data: String, invite: String), b: (dir: String, data: String, invite: String), idB: String) {
+        let a = try node("net-a"), b = try node("net-b")
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
+        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
+        return (a, b, String(b.invite.prefix { $0 != "@" }))
+    }
+
+    /// What B's relay recorded: count, distinct sequences, min, max, out of order, payload mismatches.
+    static func received(_ node: ProcessNode) throws -> [Int] {
+        let answer = try node.call("relay", "received", "")
+        let digits = answer.body.split { !$0.isNumber }.compactMap { Int($0) }
+        guard answer.status == 200, digits.count == 6 else { throw TestFailure("received: \(answer)") }
+        return digits
+    }
+
+    /// Polls B until `count` messages arrived (bounded: a stuck delivery fails the test, it does not hang it).
+    static func waitForCount(_ node: ProcessNode, _ count: Int) throws -> [Int] {
+        var last: [Int] = []
+        for _ in 0..<600 {
+            last = try received(node)
+            if last[0] >= count { return last }
+            usleep(100_000)
+        }
+        return last
+    }
+
+    static func send(_ node: ProcessNode, to peer: String, _ count: Int) throws -> String {
+        let answer = try node.call("relay", "send", #"{"peer":"\#(peer)","count":\#(count)}"#)
+        #expect(answer.status == 200, "\(answer.body)")
+        return answer.body
+    }
+
+    static func integrityCheck(_ path: String) throws -> String {
+        let db = try Database(path: path)
+        defer { db.close() }
+        guard case .text(let result)? = try db.query("PRAGMA integrity_check").first?.first else { return "no answer" }
+        return result
+    }
+
+    @Test func messagesArriveOnceInOrderAndOnlyIfTheCallCommits() throws {
+        let (a, b, idB) = try Self.pair()
+        let nodeA = try Self.run(a), nodeB = try Self.run(b)
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(try Self.send(nodeA, to: idB, 100) == "\"sent 100\"")
+        // A call that fails takes its message back with its writes.
+        let failed = try nodeA.call("relay", "sendfail", #"{"peer":"\#(idB)","count":1}"#)
+        #expect(failed.status == 500)
+        #expect(try Self.send(nodeA, to: idB, 100) == "\"sent 200\"")
+        #expect(try Self.waitForCount(nodeB, 200) == [200, 200, 1, 200, 0, 0])
+        // An unknown node is refused at once, naming what would make it a peer.
+        let stranger = try nodeA.call("relay", "send", #"{"peer":"\#(String(repeating: "A", count: 43))","count":1}"#)
+        #expect(stranger.body.contains("ERR -1") && stranger.body.contains("syneroym peers add"), "\(stranger.body)")
+    }
+
+    /// 1,000 messages A→B while B is killed with SIGKILL and restarted, and A is killed and restarted: B's app has
+    /// every message exactly once, in order, and both apps' databases pass `integrity_check`.
+    @Test func aThousandMessagesSurviveKillsOfEitherNode() throws {
+        let (a, b, idB) = try Self.pair()
+        var nodeA = try Self.run(a), nodeB = try Self.run(b)
+        defer { nodeA.stop(); nodeB.stop() }
+        for round in 1...10 {
+            #expect(try Self.send(nodeA, to: idB, 100) == "\"sent \(round * 100)\"")
+            switch round {
+            case 3:
+                nodeB.process.signal(SIGKILL)
+                _ = nodeB.process.wait()
+            case 5:
+                nodeB = try Self.run(b)
+            case 7:
+                nodeA.process.signal(SIGKILL)
+                _ = nodeA.process.wait()
+                nodeA = try Self.run(a)
+            default:
+                break
+            }
+        }
+        #expect(try Self.waitForCount(nodeB, 1000) == [1000, 1000, 1, 1000, 0, 0])
+        nodeA.stop()
+        nodeB.stop()
+        #expect(try Self.integrityCheck(a.data + "/apps/relay/app.db") == "ok")
+        #expect(try Self.integrityCheck(b.data + "/apps/relay/app.db") == "ok")
+    }
+}
