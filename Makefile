@@ -10,7 +10,7 @@ DATA         ?= $(CURDIR)/.data
 APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make python3
 BENCH_PACKAGES := bubblewrap wrk
 # gnutls-cli: a third-party TLS peer for the node-link tests
-TEST_PACKAGES := gnutls-bin
+TEST_PACKAGES := gnutls-bin iproute2
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PRODUCTS      = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 

@@ -9,6 +9,7 @@
 /// window = 256                # unacknowledged messages a peer may have in flight on a link
 /// max_links = 64              # links open at once, in and out
 /// max_frames_per_s = 5000     # frames one peer may send a second (bursts of twice that); past it its link closes
+/// ping_s = 15                  # seconds between pings; a link that misses three is closed and dialled again
 /// ```
 public struct FederationSettings: Sendable, Equatable {
     public var listen: String?
@@ -18,6 +19,9 @@ public struct FederationSettings: Sendable, Equatable {
     public var window = 256
     public var maxLinks = 64
     public var maxFramesPerSecond = 5000
+    /// Seconds between a link's pings (and audit heads); three unanswered close it, so a cut link is noticed in
+    /// about three times this.
+    public var pingSeconds = 15
 
     public init() {}
 
@@ -27,7 +31,7 @@ public struct FederationSettings: Sendable, Equatable {
     /// The `listen` address split into host and port.
     public var hostAndPort: (host: String, port: Int)? { listen.flatMap(GatewaySettings.split) }
 
-    static let keys = ["listen", "accept", "max_frame_kb", "window", "max_links", "max_frames_per_s"]
+    static let keys = ["listen", "accept", "max_frame_kb", "window", "max_links", "max_frames_per_s", "ping_s"]
 
     static func parse(_ table: TableReader) throws(ConfigError) -> FederationSettings {
         var f = FederationSettings()
@@ -48,6 +52,7 @@ public struct FederationSettings: Sendable, Equatable {
         f.window = try table.integer("window", in: 1...65_536) ?? f.window
         f.maxLinks = try table.integer("max_links", in: 1...10_000) ?? f.maxLinks
         f.maxFramesPerSecond = try table.integer("max_frames_per_s", in: 10...10_000_000) ?? f.maxFramesPerSecond
+        f.pingSeconds = try table.integer("ping_s", in: 1...300) ?? f.pingSeconds
         return f
     }
 }

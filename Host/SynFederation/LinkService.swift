@@ -10,8 +10,8 @@ import Synchronization
 
 /// The node's links with other nodes: a listener on `[federation] listen` that accepts the added peers (and the
 /// node ids `accept` names), a dialer per added peer that reconnects with backoff and jitter, and one link per
-/// peer. When both nodes dial each other, the link dialled by the node with the smaller id stays. Link up, link
-/// down and refused nodes are audited.
+/// peer. When both nodes dial each other, the link dialled by the node with the smaller id stays; a node that dials
+/// again replaces its own earlier link. Link up, link down and refused nodes are audited.
 public final class LinkService: Sendable {
     let identity: TLSIdentity
     let nodeID: String
@@ -239,10 +239,10 @@ public final class LinkService: Sendable {
         let (kept, replaced): (Bool, (any Channel)?) = state.withLock { s in
             guard !s.stopped else { return (false, nil) }
             let existing = s.links[peer]
-            if let existing {
-                // The link dialled by the node with the smaller id stays.
-                let winnerOutbound = nodeID < peer
-                guard outbound == winnerOutbound, existing.outbound != winnerOutbound else { return (false, nil) }
+            // A node that dials again lost the link this side still holds (it restarted, or noticed a cut first):
+            // the newer link replaces it. When both dial each other, the link dialled by the smaller id stays.
+            if let existing, existing.outbound != outbound {
+                guard outbound == (nodeID < peer) else { return (false, nil) }
             }
             guard s.links.count < settings.maxLinks || existing != nil else { return (false, nil) }
             // Nodes that are not added peers (`[federation] accept`) take at most half the slots: the peers always

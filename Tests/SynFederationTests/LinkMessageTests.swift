@@ -39,8 +39,8 @@ import Testing
     }
 
     /// A peer of `node` (accepted as any node) that writes frames itself; its channel, once TLS is up, and its frames.
-    static func rawPeer(of node: LinkServiceTests.Node) async throws -> (channel: any Channel, frames: Frames, id: String) {
-        let key = try SigningKey.generate()
+    static func rawPeer(of node: LinkServiceTests.Node, key given: SigningKey? = nil) async throws -> (channel: any Channel, frames: Frames, id: String) {
+        let key = try given ?? SigningKey.generate()
         let frames = Frames()
         let established = LinkServiceTests.group.next().makePromise(of: Void.self)
         let channel = try await ClientBootstrap(group: LinkServiceTests.group)
@@ -102,6 +102,24 @@ import Testing
         channel.flush()
         try await channel.closeFuture.get()
         #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.violation \(id) sent more than 4 messages") } })
+        await b.service.stop()
+    }
+
+    /// A peer that restarted (or noticed a cut first) dials again while this side still holds its old link: the
+    /// new link replaces the old one at once, rather than waiting for three missed pings.
+    @Test func aPeerThatDialsAgainReplacesItsOldLink() async throws {
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60), inbox: RecordingInbox())
+        let key = try SigningKey.generate()
+        let first = try await Self.rawPeer(of: b, key: key)
+        first.channel.writeAndFlush(Self.hello(), promise: nil)
+        #expect(try await b.wait { b.service.states().first { $0.nodeID == first.id }?.phase == .connected })
+        let second = try await Self.rawPeer(of: b, key: key)
+        try await first.channel.closeFuture.get()
+        try await second.channel.writeAndFlush(Self.hello()).get()
+        try await second.channel.writeAndFlush(LinkFrame.message(app: "relay", seq: 1, payload: [])).get()
+        #expect(try await b.wait { second.frames.acks.contains(1) })
+        #expect(second.channel.isActive)
+        try await second.channel.close()
         await b.service.stop()
     }
 }

@@ -27,7 +27,7 @@ import Glibc
         """
 
     /// A node directory with hello and relay, listening for links on a free port; its data directory and invite.
-    static func node(_ label: String) throws -> (dir: String, data: String, invite: String) {
+    static func node(_ label: String, listen: String? = nil, federation: String = "") throws -> (dir: String, data: String, invite: String) {
         let dir = try TestSupport.helloNodeDirectory(label)
         let lib = try TestSupport.buildC("Tests/NetApps/relay.c", name: "relay-\(label)")
         try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/librelay.so")
@@ -36,21 +36,25 @@ import Glibc
         let initialized = try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"])
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
-        let port = try FederationTests.freePort()
-        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        let address = try listen ?? "127.0.0.1:\(FederationTests.freePort())"
+        try (toml + "\n[federation]\nlisten = \"\(address)\"\n" + federation).write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
         let invite = try CLI.syneroym(["peers", "invite", "--data", data])
         try #require(invite.status == 0, "\(invite.stderr)")
         return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
+    static func run(_ node: (dir: String, data: String, invite: String), netns: String? = nil) throws -> ProcessNode {
         try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "relay"])
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "relay"], netns: netns)
     }
 
     /// Two nodes that added each other.
-    static func pair() throws -> (a: (dir: String, data: String, invite: String), b: (dir: String, data: String, invite: String), idB: String) {
-        let a = try node("net-a"), b = try node("net-b")
+    static func pair(_ namespaces: NetworkNamespace? = nil) throws
+        -> (a: (dir: String, data: String, invite: String), b: (dir: String, data: String, invite: String), idB: String)
+    {
+        // In namespaces: fixed ports on the veth addresses, and pings every second, so a cut is noticed in seconds.
+        let a = try node("net-a", listen: namespaces.map { "\($0.addressA):7421" }, federation: namespaces == nil ? "" : "ping_s = 1\n")
+        let b = try node("net-b", listen: namespaces.map { "\($0.addressB):7421" }, federation: namespaces == nil ? "" : "ping_s = 1\n")
         #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
         #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
         return (a, b, String(b.invite.prefix { $0 != "@" }))
@@ -126,6 +130,51 @@ import Glibc
             }
         }
         #expect(try Self.waitForCount(nodeB, 1000) == [1000, 1000, 1, 1000, 0, 0])
+        nodeA.stop()
+        nodeB.stop()
+        #expect(try Self.integrityCheck(a.data + "/apps/relay/app.db") == "ok")
+        #expect(try Self.integrityCheck(b.data + "/apps/relay/app.db") == "ok")
+    }
+
+    /// The same 1,000 messages between two nodes in network namespaces of their own, joined by a veth pair the test
+    /// makes: the link is cut (the veth set down) until A notices, then healed; B is killed and restarted; A is
+    /// restarted. Needs root; where CI runs as root (`SYN_REQUIRE_NETNS=1`), a missing namespace is a failure.
+    @Test func aThousandMessagesSurviveACutLinkBetweenNamespaces() throws {
+        if let why = NetworkNamespace.unavailable {
+            #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_NETNS"] != "1", "SYN_REQUIRE_NETNS=1 but \(why)")
+            return
+        }
+        let namespaces = try NetworkNamespace()
+        defer { namespaces.remove() }
+        let (a, b, idB) = try Self.pair(namespaces)
+        let idA = String(a.invite.prefix { $0 != "@" })
+        var nodeA = try Self.run(a, netns: namespaces.a), nodeB = try Self.run(b, netns: namespaces.b)
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+        for round in 1...10 {
+            #expect(try Self.send(nodeA, to: idB, 100) == "\"sent \(round * 100)\"")
+            switch round {
+            case 2:
+                try namespaces.link(up: false)
+            case 4:
+                // A notices the cut (three missed pings), then the link heals.
+                #expect(nodeA.waitFor("event=link.down peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+                try namespaces.link(up: true)
+            case 5:
+                nodeB.process.signal(SIGKILL)
+                _ = nodeB.process.wait()
+            case 6:
+                nodeB = try Self.run(b, netns: namespaces.b)
+            case 8:
+                nodeA.process.signal(SIGTERM)
+                #expect(nodeA.process.wait() == 0)
+                nodeA = try Self.run(a, netns: namespaces.a)
+            default:
+                break
+            }
+        }
+        #expect(try Self.waitForCount(nodeB, 1000) == [1000, 1000, 1, 1000, 0, 0], "\(nodeB.log.suffix(2000))")
+        #expect(nodeB.log.contains("peer=\(idA)"))
         nodeA.stop()
         nodeB.stop()
         #expect(try Self.integrityCheck(a.data + "/apps/relay/app.db") == "ok")

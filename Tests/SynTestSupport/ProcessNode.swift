@@ -10,15 +10,18 @@ public final class ProcessNode: @unchecked Sendable {
     public let process: ChildProcess
     public let port: Int
     public let data: String
+    /// The network namespace the node runs in (`ip netns`), or nil for the test's own.
+    public let netns: String?
     private let collector: Collector
 
     public var pid: Int32 { process.pid }
     public var log: String { collector.text }
 
-    private init(process: ChildProcess, port: Int, data: String, collector: Collector) {
+    private init(process: ChildProcess, port: Int, data: String, netns: String?, collector: Collector) {
         self.process = process
         self.port = port
         self.data = data
+        self.netns = netns
         self.collector = collector
     }
 
@@ -52,8 +55,12 @@ public final class ProcessNode: @unchecked Sendable {
     }
 
     /// Starts `syneroym` with `arguments` (a `run`) and waits until the gateway listens and each of `apps` started.
-    public static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:]) throws -> ProcessNode {
-        let node = try ChildProcess(TestSupport.products + "/syneroym", arguments,
+    /// In network namespace `netns` when given (through `ip netns exec`, which becomes the node).
+    public static func launch(_ arguments: [String], data: String, apps: [String], environment: [String: String] = [:],
+                              netns: String? = nil) throws -> ProcessNode {
+        let binary = TestSupport.products + "/syneroym"
+        let (executable, all) = netns.map { ns in (NetworkNamespace.ip, ["netns", "exec", ns, binary] + arguments) } ?? (binary, arguments)
+        let node = try ChildProcess(executable, all,
                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdout: .null)
         DispatchQueue.global().asyncAfter(deadline: .now() + 240) { node.signal() }
         let collector = Collector()
@@ -72,7 +79,7 @@ public final class ProcessNode: @unchecked Sendable {
             throw TestFailure("the node did not start: \(collector.text.suffix(3000))")
         }
         guard let port = Self.port(in: collector.text) else { throw TestFailure("no port in: \(collector.text.suffix(2000))") }
-        return ProcessNode(process: node, port: port, data: data, collector: collector)
+        return ProcessNode(process: node, port: port, data: data, netns: netns, collector: collector)
     }
 
     /// Waits (bounded) until the log contains `marker`.
@@ -111,7 +118,7 @@ public final class ProcessNode: @unchecked Sendable {
 
     /// An anonymous request; its status and body. Blocking, with a 60 s guard.
     public func request(_ verb: String, _ path: String, _ body: String = "") throws -> (status: Int, body: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try netns.map { try NetworkNamespace.socket(in: $0) } ?? socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         defer { close(fd) }
         var guardTime = timeval(tv_sec: 60, tv_usec: 0)

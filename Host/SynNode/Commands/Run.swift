@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SynBroker
+import NIOCore
 import NIOPosix
 import SynConfig
 import SynFederation
@@ -116,7 +117,8 @@ struct Run: AsyncParsableCommand {
             witnesses = try WitnessStore(path: db)
         } catch { throw CLIError("error: \(error)") }
         let links = LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
-                                group: MultiThreadedEventLoopGroup.singleton, outbox: broker.events, inbox: runtime,
+                                group: MultiThreadedEventLoopGroup.singleton, pingInterval: .seconds(Int64(settings.pingSeconds)),
+                                outbox: broker.events, inbox: runtime,
                                 head: { broker.audit.head() },
                                 audit: { action, peer, cause in
                                     logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
