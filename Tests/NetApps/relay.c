@@ -1,9 +1,10 @@
 /*
  * relay.c — a test app for net_send between nodes (app id "relay").
  *   send      body {"peer":"PEER","count":N}: sends N messages "m<i>" to PEER in one call, i counting every message
- *             this app ever sent (kept in its database, in the same transaction); answers "sent <total>".
+ *             this app ever sent to PEER (kept in its database, in the same transaction); answers "sent <total>".
  *   sendfail  the same body: sends, then fails the call (500): the messages must never leave.
- *   received  answers [[count, distinct seqs, min seq, max seq, out of order, payload mismatches]] of what arrived.
+ *   received  body {"peer":"PEER"} or {}: answers [[count, distinct (peer, seq), min seq, max seq, out of order,
+ *             payload mismatches]] of what arrived from PEER (or from every peer); in order means 1, 2, 3, … per peer.
  * on_event kind 3 records (peer, seq, payload) in table got, in the call's transaction.
  */
 #include <stdio.h>
@@ -42,7 +43,7 @@ static syn_status init(syn_ctx *ctx, syn_buf config) {
     (void)config;
     syn_status s = host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS got (peer TEXT, seq INTEGER, payload TEXT)"), str("[]"), NULL);
     if (s != SYN_OK) return s;
-    return host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS sent (n INTEGER)"), str("[]"), NULL);
+    return host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS sent (peer TEXT, n INTEGER)"), str("[]"), NULL);
 }
 
 static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res) {
@@ -56,7 +57,10 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if (sscanf(buf, "{\"peer\":\"%127[^\"]\",\"count\":%u}", peer, &count) < 1)
             return answer(ctx, res, 400, "body: {\"peer\":\"PEER\",\"count\":N}", 33);
         syn_buf rows = { 0 };
-        if ((s = host->sql_query(ctx, str("SELECT coalesce(max(n), 0) FROM sent"), str("[]"), &rows)) != SYN_OK) return fail(ctx, res, s);
+        char params[192];
+        snprintf(params, sizeof params, "[\"%s\"]", peer);
+        if ((s = host->sql_query(ctx, str("SELECT coalesce(max(n), 0) FROM sent WHERE peer = ?"), str(params), &rows)) != SYN_OK)
+            return fail(ctx, res, s);
         unsigned long long total = 0;
         sscanf((const char *)rows.ptr, "[[%llu", &total);
         for (unsigned i = 0; i < count; i++) {
@@ -65,18 +69,25 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
             if ((s = host->net_send(ctx, str(peer), (syn_buf){ (const uint8_t *)payload, (size_t)len })) != SYN_OK) return fail(ctx, res, s);
         }
         if (is(req, "sendfail")) return answer(ctx, res, 500, "failed on purpose", 17);
-        char params[64];
-        snprintf(params, sizeof params, "[%llu]", total + count);
-        if ((s = host->sql_exec(ctx, str("INSERT INTO sent(n) VALUES (?)"), str(params), NULL)) != SYN_OK) return fail(ctx, res, s);
+        snprintf(params, sizeof params, "[\"%s\", %llu]", peer, total + count);
+        if ((s = host->sql_exec(ctx, str("INSERT INTO sent(peer, n) VALUES (?, ?)"), str(params), NULL)) != SYN_OK) return fail(ctx, res, s);
         int len = snprintf(buf, sizeof buf, "\"sent %llu\"", total + count);
         return answer(ctx, res, 200, buf, (size_t)len);
     }
     if (is(req, "received")) {
+        char from[128] = "";
+        size_t n = req->body.len < sizeof buf - 1 ? req->body.len : sizeof buf - 1;
+        memcpy(buf, req->body.ptr, n);
+        buf[n] = 0;
+        sscanf(buf, "{\"peer\":\"%127[^\"]\"}", from);
+        char params[192];
+        snprintf(params, sizeof params, "[\"%s\"]", from);
         syn_buf rows = { 0 };
         s = host->sql_query(ctx, str(
-            "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0),"
-            " (SELECT count(*) FROM got a JOIN got b ON b.rowid = a.rowid + 1 WHERE b.seq != a.seq + 1),"
-            " (SELECT count(*) FROM got WHERE payload != 'm' || (seq - 1)) FROM got"), str("[]"), &rows);
+            "WITH g AS (SELECT rowid AS r, peer, seq, payload FROM got WHERE ?1 = '' OR peer = ?1)"
+            " SELECT count(*), count(DISTINCT peer || ' ' || seq), coalesce(min(seq), 0), coalesce(max(seq), 0),"
+            " (SELECT count(*) FROM (SELECT seq - lag(seq, 1, 0) OVER (PARTITION BY peer ORDER BY r) AS d FROM g) WHERE d != 1),"
+            " (SELECT count(*) FROM g WHERE payload != 'm' || (seq - 1)) FROM g"), str(params), &rows);
         if (s != SYN_OK) return fail(ctx, res, s);
         return answer(ctx, res, 200, (const char *)rows.ptr, rows.len);
     }

@@ -61,18 +61,18 @@ import Glibc
     }
 
     /// What B's relay recorded: count, distinct sequences, min, max, out of order, payload mismatches.
-    static func received(_ node: ProcessNode) throws -> [Int] {
-        let answer = try node.call("relay", "received", "")
+    static func received(_ node: ProcessNode, from peer: String = "") throws -> [Int] {
+        let answer = try node.call("relay", "received", #"{"peer":"\#(peer)"}"#)
         let digits = answer.body.split { !$0.isNumber }.compactMap { Int($0) }
         guard answer.status == 200, digits.count == 6 else { throw TestFailure("received: \(answer)") }
         return digits
     }
 
     /// Polls B until `count` messages arrived (bounded: a stuck delivery fails the test, it does not hang it).
-    static func waitForCount(_ node: ProcessNode, _ count: Int) throws -> [Int] {
+    static func waitForCount(_ node: ProcessNode, _ count: Int, from peer: String = "") throws -> [Int] {
         var last: [Int] = []
         for _ in 0..<600 {
-            last = try received(node)
+            last = try received(node, from: peer)
             if last[0] >= count { return last }
             usleep(100_000)
         }
@@ -105,6 +105,33 @@ import Glibc
         // An unknown node is refused at once, naming what would make it a peer.
         let stranger = try nodeA.call("relay", "send", #"{"peer":"\#(String(repeating: "A", count: 43))","count":1}"#)
         #expect(stranger.body.contains("ERR -1") && stranger.body.contains("syneroym peers add"), "\(stranger.body)")
+    }
+
+    /// Three nodes, each the peer of the other two, sending both ways at once: every stream (sender, receiver)
+    /// arrives whole and in order on its own.
+    @Test func threeNodesSendToEachOther() throws {
+        let nodes = try ["net-x", "net-y", "net-z"].map { try Self.node($0) }
+        let ids = nodes.map { String($0.invite.prefix { $0 != "@" }) }
+        for (i, n) in nodes.enumerated() {
+            for (j, other) in nodes.enumerated() where i != j {
+                #expect(try CLI.syneroym(["peers", "add", other.invite, "--data", n.data]).status == 0)
+            }
+        }
+        let running = try nodes.map { try Self.run($0) }
+        defer { for n in running { n.stop() } }
+        for round in 1...2 {
+            for (i, sender) in running.enumerated() {
+                for j in running.indices where j != i {
+                    #expect(try Self.send(sender, to: ids[j], 100) == "\"sent \(round * 100)\"")
+                }
+            }
+        }
+        for (j, receiver) in running.enumerated() {
+            for i in running.indices where i != j {
+                #expect(try Self.waitForCount(receiver, 200, from: ids[i]) == [200, 200, 1, 200, 0, 0], "\(i)→\(j)")
+            }
+            #expect(try Self.received(receiver) == [400, 400, 1, 200, 0, 0])
+        }
     }
 
     /// 1,000 messages A→B while B is killed with SIGKILL and restarted, and A is killed and restarted: B's app has
