@@ -97,7 +97,7 @@ let package = Package(
         ], path: "Host/SynRuntime"),
         // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
         .target(name: "SynGateway", dependencies: [
-            "SynRuntime", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
+            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -329,3 +329,4 @@ public final class LinkService: Sendable {
         return all
     }
 }
+

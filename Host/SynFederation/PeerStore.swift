@@ -10,6 +10,8 @@ public final class PeerStore: Sendable {
     }
 
     private let db: Mutex<Database>
+    /// The peers' node ids, kept in memory: links and `net_send` ask for every connection and message.
+    private let ids: Mutex<Set<String>>
 
     public init(path: String) throws(FederationError) {
         do {
@@ -18,6 +20,9 @@ public final class PeerStore: Sendable {
                 CREATE TABLE IF NOT EXISTS peers (node TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
                     name TEXT NOT NULL, added_ns INTEGER NOT NULL);
                 """)
+            var known: Set<String> = []
+            for row in try db.query("SELECT node FROM peers") { if case .text(let id) = row[0] { known.insert(id) } }
+            ids = Mutex(known)
             self.db = Mutex(db)
         } catch { throw FederationError(.storage, "peers in \(path): \(error)") }
     }
@@ -41,15 +46,18 @@ public final class PeerStore: Sendable {
                 }
             }
         } catch { throw FederationError(.storage, "cannot add peer \(address.nodeID): \(error.message)") }
+        ids.withLock { _ = $0.insert(address.nodeID) }
     }
 
     /// Removes the peer `nodeID`; false when there was none.
     @discardableResult
     public func remove(_ nodeID: String) throws(FederationError) -> Bool {
         do {
-            return try db.withLock { db throws(SQLiteError) in
+            let removed = try db.withLock { db throws(SQLiteError) in
                 try db.execute("DELETE FROM peers WHERE node = ?", [.text(nodeID)]) > 0
             }
+            ids.withLock { _ = $0.remove(nodeID) }
+            return removed
         } catch { throw FederationError(.storage, "cannot remove peer \(nodeID): \(error.message)") }
     }
 
@@ -65,7 +73,7 @@ public final class PeerStore: Sendable {
         }
     }
 
-    public func contains(_ nodeID: String) -> Bool { list().contains { $0.address.nodeID == nodeID } }
+    public func contains(_ nodeID: String) -> Bool { ids.withLock { $0.contains(nodeID) } }
 
     public func close() { db.withLock { $0.close() } }
 }

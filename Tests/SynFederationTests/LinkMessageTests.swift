@@ -11,7 +11,8 @@ import Testing
 
 /// The message frames of a link, from a peer that speaks the frames itself over real TLS on loopback: messages reach
 /// the node's inbox in order and once, an applied one is acknowledged again instead, and a peer that breaks the
-/// protocol (a frame before its hello, more than the window) loses its link.
+/// protocol (a frame before its hello, more than the window) loses its link. The raw peer answers no pings: the
+/// nodes here ping a minute apart, so no link closes for that.
 @Suite struct LinkMessageTests {
     /// An inbox that records what it is handed; it applies each message at once, or holds them all (`hold`).
     final class RecordingInbox: PeerInbox {
@@ -63,7 +64,7 @@ import Testing
 
     @Test func messagesReachTheInboxInOrderOnceAndAreAcknowledged() async throws {
         let inbox = RecordingInbox()
-        let b = try await LinkServiceTests.Node(accept: ["*"], inbox: inbox)
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60), inbox: inbox)
         let (channel, frames, _) = try await Self.rawPeer(of: b)
         channel.write(Self.hello(), promise: nil)
         for seq in UInt64(1)...5 { channel.write(LinkFrame.message(app: "relay", seq: seq, payload: Array("m\(seq)".utf8)), promise: nil) }
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func aFrameBeforeTheHelloClosesTheLink() async throws {
-        let b = try await LinkServiceTests.Node(accept: ["*"], inbox: RecordingInbox())
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60), inbox: RecordingInbox())
         let (channel, _, id) = try await Self.rawPeer(of: b)
         try await channel.writeAndFlush(LinkFrame.message(app: "relay", seq: 1, payload: [])).get()
         try await channel.closeFuture.get()
@@ -94,7 +95,7 @@ import Testing
 
     @Test func morePendingMessagesThanTheWindowCloseTheLink() async throws {
         let inbox = RecordingInbox(hold: true)
-        let b = try await LinkServiceTests.Node(accept: ["*"], window: 4, inbox: inbox)
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60), window: 4, inbox: inbox)
         let (channel, _, id) = try await Self.rawPeer(of: b)
         channel.write(Self.hello(), promise: nil)
         // The app holds the first of four waiting; the fifth is past the window of four.

@@ -23,11 +23,19 @@ import Glibc
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// An initialised node directory listening for links on `port`; its data directory and its invite line.
+    /// The owner's key ring (`XDG_CONFIG_HOME`), with a key `default` that owns every node made here.
+    static let owner: [String: String] = {
+        let home = ["XDG_CONFIG_HOME": TestSupport.scratch + "/fed-owner-\(UInt32.random(in: 0...UInt32.max))"]
+        _ = try? CLI.syneroym(["keys", "new", "default"], environment: home)
+        return home
+    }()
+
+    /// An initialised node directory listening for links on `port`, owned by `owner`'s key; its data directory and
+    /// its invite line.
     static func node(_ label: String, port: Int) throws -> (dir: String, data: String, invite: String) {
         let dir = try TestSupport.helloNodeDirectory(label)
         let data = dir + "/data"
-        let initialized = try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"])
+        let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: owner)
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
         try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
@@ -51,9 +59,24 @@ import Glibc
         defer { nodeA.stop(); nodeB.stop() }
         #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(3000))")
         #expect(nodeB.waitFor("event=link.up peer=\(idA)", seconds: 60), "\(nodeB.log.suffix(3000))")
-        // While a node runs, its directory is its own.
-        let busy = try CLI.syneroym(["peers", "list", "--data", a.data])
-        #expect(busy.status == 2 && busy.stderr.contains("stop the node first"), "\(busy.stderr)")
+        // On a running node, the commands go through its owner-signed admin routes and act at once.
+        let online = try CLI.syneroym(["peers", "list", "--data", a.data], environment: Self.owner)
+        #expect(online.status == 0 && online.stdout.contains("b\t\(b.invite)\tconnected\trtt "), "\(online.stdout) \(online.stderr)")
+        #expect(online.stdout.contains("queued 0 sent 0 acked 0 retried 0"), "\(online.stdout)")
+        #expect(try CLI.syneroym(["peers", "remove", idB, "--data", a.data], environment: Self.owner).status == 0)
+        #expect(nodeA.waitFor("event=link.down peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(3000))")
+        let unsigned = try CLI.syneroym(["peers", "add", b.invite, "--data", a.data, "--as", "nobody"], environment: Self.owner)
+        #expect(unsigned.status != 0)
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data], environment: Self.owner).status == 0)
+        // The link comes up again (bounded wait: a second link.up in A's log).
+        var ups = 0
+        for _ in 0..<600 where ups < 2 {
+            ups = nodeA.log.components(separatedBy: "event=link.up peer=\(idB)").count - 1
+            if ups < 2 { usleep(100_000) }
+        }
+        #expect(ups >= 2, "\(nodeA.log.suffix(3000))")
+        let metrics = try nodeA.request("GET", "/metrics")
+        #expect(metrics.body.contains(#"syneroym_link_events_total{event="link.up"}"#), "\(metrics.body.prefix(2000))")
         // Each node keeps the other's audit head: it is sent when the link comes up.
         nodeA.process.signal(SIGTERM)
         nodeB.process.signal(SIGTERM)

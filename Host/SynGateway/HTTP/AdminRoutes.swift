@@ -95,12 +95,12 @@ struct AdminRoutes: Sendable {
     }
 
     /// The verified owner key (base64url) of a signed request; 401 unsigned, 403 signed by a non-owner.
-    private func owner(_ request: Request, _ context: GatewayContext) async throws -> String {
+    func owner(_ request: Request, _ context: GatewayContext) async throws -> String {
         try await ownerAndBody(request, context).owner
     }
 
     /// The verified owner key and the request's body (at most 64 KiB).
-    private func ownerAndBody(_ request: Request, _ context: GatewayContext) async throws -> (owner: String, body: [UInt8]) {
+    func ownerAndBody(_ request: Request, _ context: GatewayContext) async throws -> (owner: String, body: [UInt8]) {
         let body = try await AppRoutes.body(request, limit: 64 * 1024)
         let caller = try signatures.caller(of: request.head, body: body, client: context.channel.remoteAddress)
         guard !caller.isEmpty else {

@@ -43,6 +43,12 @@ public struct GatewayMetrics: Sendable {
         handles.counter("syneroym_signature_rejections_total", [("reason", reason)]).increment()
     }
 
+    /// A link event (`link.up`, `link.down`, `link.refused`, `link.flood`, `link.violation`, `witness.evidence`).
+    public func linkEvent(_ event: String) {
+        let known: Set<String> = ["link.up", "link.down", "link.refused", "link.flood", "link.violation", "witness.evidence"]
+        handles.counter("syneroym_link_events_total", [("event", known.contains(event) ? event : "other")]).increment()
+    }
+
     /// The Prometheus text exposition.
     func render() -> String { registry.emitToString() }
 }

@@ -60,18 +60,19 @@ struct Run: AsyncParsableCommand {
         if let listen { settings.listen = listen }
         let address = settings.hostAndPort
         let metrics = GatewayMetrics()
-        let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address) { port in
+        let links: LinkService
+        do { links = try Self.links(runtime: runtime, metrics: metrics, logger: logger) } catch {
+            logger.critical("cannot start the node's links", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address, links: links) { port in
             runtime.broker.directoryLock.record(address: GatewaySettings.authority(host: address?.host ?? "127.0.0.1", port: port))
             logger.notice("gateway listening", metadata: ["address": "\(address?.host ?? "127.0.0.1"):\(port)",
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: NodeService(runtime: runtime)), .init(service: gateway)]
-        do {
-            if let links = try Self.links(runtime: runtime, logger: logger) { services.append(.init(service: FederationService(links: links, logger: logger))) }
-        } catch {
-            logger.critical("cannot start the node's links", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
-        }
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: NodeService(runtime: runtime)), .init(service: gateway), .init(service: FederationService(links: links, logger: logger)),
+        ]
         var config = ServiceGroupConfiguration(
             // Shutdown runs in reverse: links close, the gateway stops taking requests, then the node drains and stops.
             services: services,
@@ -98,17 +99,13 @@ struct Run: AsyncParsableCommand {
         }
     }
 
-    /// The node's links with other nodes, when it listens for them (node.toml `[federation] listen`) or has peers
-    /// to dial (`syneroym peers add`); nil for a node on its own.
-    static func links(runtime: NodeRuntime, logger: Logger) throws -> LinkService? {
+    /// The node's links with other nodes: it listens for them when node.toml `[federation] listen` says so, and
+    /// dials the peers its owner added (`syneroym peers add`, now or later). A node on its own has none open.
+    static func links(runtime: NodeRuntime, metrics: GatewayMetrics, logger: Logger) throws -> LinkService {
         let settings = runtime.config.federation
         let db = runtime.layout.data + "/node.db"
         let peers: PeerStore
         do { peers = try PeerStore(path: db) } catch { throw CLIError("error: \(error.message)") }
-        guard settings.listen != nil || !peers.list().isEmpty else {
-            peers.close()
-            return nil
-        }
         let broker = runtime.broker
         let identity: TLSIdentity
         let witnesses: WitnessStore
@@ -121,6 +118,7 @@ struct Run: AsyncParsableCommand {
                                 outbox: broker.events, inbox: runtime,
                                 head: { broker.audit.head() },
                                 audit: { action, peer, cause in
+                                    metrics.linkEvent(action)
                                     logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
                                     broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
                                 })
