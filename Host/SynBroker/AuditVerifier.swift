@@ -52,8 +52,9 @@ public enum AuditVerifier {
         return report
     }
 
-    /// Why `head` does not match the log, or nil when the log holds its entry unchanged.
-    private static func check(_ head: AuditHead, name: String, path: String, entries: Int,
+    /// Why `head` (named `name` in the reason, e.g. "the head peer b holds") does not match the log at `path` of
+    /// `entries` entries, or nil when the log holds its entry unchanged.
+    public static func check(_ head: AuditHead, name: String, path: String, entries: Int,
                               nodePublicKey: [UInt8]) -> (seq: Int64, reason: String)? {
         guard head.isSigned(by: nodePublicKey) else { return (head.seq, "\(name) is not signed by this node's key") }
         guard head.seq > 0 else { return nil }

@@ -166,6 +166,12 @@ final class LinkHandler: ChannelInboundHandler {
         case .close:
             closing = true
             context.close(promise: nil)
+        case .headQuery(let nonce):
+            // What this node holds of the asker's log, for its owner's `audit verify`.
+            let held = service.witnesses.head(of: peerKey)?.text ?? ""
+            if context.channel.isWritable { context.writeAndFlush(wrapOutboundOut(.heldHead(nonce: nonce, head: held)), promise: nil) }
+        case .heldHead(let nonce, let text):
+            service.answered(peerID, nonce: nonce, head: text.isEmpty ? nil : AuditHead(text: text), malformed: !text.isEmpty && AuditHead(text: text) == nil)
         case .subscribe, .unsubscribe, .publish:
             // Not delivered by this version of the node yet: counted above, dropped here.
             break

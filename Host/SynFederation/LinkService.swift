@@ -44,6 +44,8 @@ public final class LinkService: Sendable {
         var refusals = (minute: Int64(0), audited: 0, suppressed: 0)
         /// The highest message sequence sent to each peer per app, on any link: sending one again is a retry.
         var highestSent: [String: [String: UInt64]] = [:]
+        /// `heldHeads` calls waiting for their answers, by nonce.
+        var queries: [UInt64: HeadQuery] = [:]
     }
 
     /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.
@@ -87,6 +89,24 @@ public final class LinkService: Sendable {
     public func messagesCommitted(for peers: Set<String>) {
         let channels = state.withLock { s in peers.compactMap { s.links[$0]?.channel } }
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(LinkHandler.Wake()) }
+    }
+
+    /// The peers whose link is up.
+    func linkedPeers() -> [String] { state.withLock { Array($0.links.keys) } }
+
+    func anyLoop() -> any EventLoop { group.next() }
+
+    func registerQuery(_ nonce: UInt64, _ query: HeadQuery) { state.withLock { $0.queries[nonce] = query } }
+
+    /// Ends query `nonce` (every peer answered, or its time is up).
+    func finishQuery(_ nonce: UInt64) {
+        state.withLock { $0.queries.removeValue(forKey: nonce) }?.finish()
+    }
+
+    /// Records `peer`'s answer to query `nonce`; returns how to end the query when that was the last answer.
+    func recordAnswer(_ nonce: UInt64, peer: String, _ answer: HeldHead) -> (() -> Void)? {
+        guard let query = state.withLock({ $0.queries[nonce] }), query.record(peer, answer) else { return nil }
+        return { self.finishQuery(nonce) }
     }
 
     /// Runs `body` on the highest sequences sent to `peer` per app.

@@ -23,6 +23,10 @@ public enum LinkFrame: Equatable, Sendable {
     case auditHead(String)
     /// The sender closes the link, saying why.
     case close(reason: String)
+    /// Asks which of the sender's audit heads this side holds as a witness (`syneroym audit verify`).
+    case headQuery(UInt64)
+    /// The answer: the asker's latest head held here (`AuditHead.text`), empty when none.
+    case heldHead(nonce: UInt64, head: String)
 
     public static let headerSize = 5
     /// The largest payload a message or publish carries (the ABI's `net_send` limit).
@@ -37,7 +41,7 @@ public enum LinkFrame: Equatable, Sendable {
     public static let maxVersions = 16
 
     enum Kind: UInt8 {
-        case hello = 1, message, ack, subscribe, unsubscribe, publish, ping, pong, auditHead, close
+        case hello = 1, message, ack, subscribe, unsubscribe, publish, ping, pong, auditHead, close, headQuery, heldHead
     }
 
     var kind: Kind {
@@ -52,6 +56,8 @@ public enum LinkFrame: Equatable, Sendable {
         case .pong: .pong
         case .auditHead: .auditHead
         case .close: .close
+        case .headQuery: .headQuery
+        case .heldHead: .heldHead
         }
     }
 
@@ -77,8 +83,10 @@ public enum LinkFrame: Equatable, Sendable {
             w.string(app); w.string(topic)
         case .publish(let app, let topic, let payload):
             w.string(app); w.string(topic); w.data(payload)
-        case .ping(let nonce), .pong(let nonce):
+        case .ping(let nonce), .pong(let nonce), .headQuery(let nonce):
             w.u64(nonce)
+        case .heldHead(let nonce, let head):
+            w.u64(nonce); w.string(head)
         case .auditHead(let text), .close(let text):
             w.string(text)
         }
@@ -120,6 +128,10 @@ public enum LinkFrame: Equatable, Sendable {
                 frame = .auditHead(try text(&r, limit: maxText, what: "audit head"))
             case .close:
                 frame = .close(reason: try text(&r, limit: maxText, what: "reason"))
+            case .headQuery:
+                frame = .headQuery(try r.u64())
+            case .heldHead:
+                frame = .heldHead(nonce: try r.u64(), head: try text(&r, limit: maxText, what: "audit head"))
             }
         } catch {
             throw LinkError(.malformed, "\(kind) frame: \(error.message)")

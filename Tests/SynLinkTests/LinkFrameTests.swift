@@ -16,6 +16,7 @@ import Testing
         .ping(0x0102_0304_0506_0708), .pong(9),
         .auditHead("12.1764680000000000000.aGFzaA.c2ln"),
         .close(reason: "the node is shutting down"),
+        .headQuery(77), .heldHead(nonce: 77, head: "12.1764680000000000000.aGFzaA.c2ln"), .heldHead(nonce: 1, head: ""),
     ]
 
     @Test func everyKindRoundTrips() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SynSQLite
 import SynTestSupport
 import Testing
 #if canImport(Glibc)
@@ -32,13 +33,13 @@ import Glibc
 
     /// An initialised node directory listening for links on `port`, owned by `owner`'s key; its data directory and
     /// its invite line.
-    static func node(_ label: String, port: Int) throws -> (dir: String, data: String, invite: String) {
+    static func node(_ label: String, port: Int, federation: String = "") throws -> (dir: String, data: String, invite: String) {
         let dir = try TestSupport.helloNodeDirectory(label)
         let data = dir + "/data"
         let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: owner)
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
-        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(port)\"\n" + federation).write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
         let invite = try CLI.syneroym(["peers", "invite", "--data", data])
         try #require(invite.status == 0, "\(invite.stderr)")
         return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -95,5 +96,46 @@ import Glibc
         defer { nodeB.stop(); nodeS.stop() }
         #expect(nodeB.waitFor("event=link.refused", seconds: 60), "\(nodeB.log.suffix(3000))")
         #expect(!nodeB.log.contains("event=link.up"))
+    }
+
+    /// The owner truncates A's audit log while A is stopped (and drops its signed head file): A's own check passes,
+    /// but B holds a head of A's log from before, and `audit verify` on the running A asks B and fails.
+    @Test func aTruncatedLogIsCaughtByThePeerThatWitnessedIt() throws {
+        // Pings (and audit heads) every second, so B holds a recent head of A soon.
+        let a = try Self.node("wit-a", port: try Self.freePort(), federation: "ping_s = 1\n")
+        let b = try Self.node("wit-b", port: try Self.freePort(), federation: "ping_s = 1\n")
+        let idA = String(a.invite.prefix { $0 != "@" }), idB = String(b.invite.prefix { $0 != "@" })
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
+        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
+        var nodeA = try Self.run(a)
+        let nodeB = try Self.run(b)
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(nodeB.waitFor("event=link.up peer=\(idA)", seconds: 60), "\(nodeB.log.suffix(3000))")
+        // The head B holds of A (bounded wait: A signs its head every two seconds and sends it on the link).
+        var held: Int64 = 0
+        for _ in 0..<600 where held < 3 {
+            let listed = try CLI.syneroym(["peers", "list", "--data", b.data], environment: Self.owner).stdout
+            if let range = listed.range(of: "audit head #") {
+                held = Int64(listed[range.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+            if held < 3 { usleep(100_000) }
+        }
+        try #require(held >= 3)
+        #expect(try CLI.syneroym(["audit", "verify", "--data", a.data], environment: Self.owner).status == 0)
+        nodeA.process.signal(SIGTERM)
+        #expect(nodeA.process.wait() == 0)
+        // The owner cuts the log back before the witnessed entry, and the checkpoints and head that cover it.
+        let db = try Database(path: a.data + "/node.db")
+        _ = try db.execute("DELETE FROM audit WHERE seq >= ?", [.integer(held)])
+        _ = try db.execute("DELETE FROM audit_checkpoint WHERE seq >= ?", [.integer(held)])
+        db.close()
+        try FileManager.default.removeItem(atPath: a.data + "/audit.head")
+        let alone = try CLI.syneroym(["audit", "verify", "--data", a.data], environment: Self.owner)
+        #expect(alone.status == 0 && alone.stdout.contains("witnesses: not asked"), "\(alone.stdout) \(alone.stderr)")
+        nodeA = try Self.run(a)
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(3000))")
+        let witnessed = try CLI.syneroym(["audit", "verify", "--data", a.data], environment: Self.owner)
+        #expect(witnessed.status == 1, "\(witnessed.stdout) \(witnessed.stderr)")
+        #expect(witnessed.stdout.contains("witness b (\(idB)): BROKEN at entry \(held)"), "\(witnessed.stdout)")
     }
 }

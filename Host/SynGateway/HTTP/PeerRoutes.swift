@@ -39,6 +39,22 @@ struct PeerRoutes: Sendable {
                 throw APIError(error.code == .storage ? .internalServerError : .badRequest, "bad_peer", error.message)
             }
         }
+        // Which of this node's audit heads each linked peer holds (asked now), for `syneroym audit verify`.
+        router.get("/v1/admin/witnesses") { request, context in
+            _ = try await admin.owner(request, context)
+            let names = Dictionary(links.peers.list().map { ($0.address.nodeID, $0.name) }) { first, _ in first }
+            let held = await links.heldHeads()
+            let witnesses: [[String: Any]] = held.keys.sorted().map { id in
+                var o: [String: Any] = ["node_id": id, "name": names[id] ?? ""]
+                switch held[id] {
+                case .head(let head)?: o["head"] = head.text
+                case .noAnswer(let why)?: o["error"] = why
+                default: o["head"] = NSNull()
+                }
+                return o
+            }
+            return GatewayJSON.response(.ok, ["witnesses": witnesses, "request_id": context.requestID])
+        }
         peers.delete("/{id}") { request, context in
             let actor = try await admin.owner(request, context)
             try auditable()

@@ -11,15 +11,20 @@ struct Audit: ParsableCommand {
 
 /// Checks every entry's hash, the chain, the signed checkpoints and the node's signed head, and a head kept
 /// elsewhere with `--head`; exits 1 naming the first broken entry.
-struct AuditVerify: ParsableCommand {
+struct AuditVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify the audit log's chain, signed checkpoints and signed head.",
-        discussion: "With --head H (a head printed earlier by `syneroym audit head`), also checks that the log still holds that entry unchanged: no truncation or rewrite since H can hide.")
-    @OptionGroup var options: DataOption
+        abstract: "Verify the audit log's chain, signed checkpoints and signed head, and the heads its peers hold.",
+        discussion: """
+            With --head H (a head printed earlier by `syneroym audit head`), also checks that the log still holds that \
+            entry unchanged: no truncation or rewrite since H can hide. While the node runs, it also asks each linked \
+            peer which of this node's heads it holds, and checks the log against every one of them.
+            """)
+    @OptionGroup var client: ClientOptions
+    var options: DataOption { client.dataOption }
     @Option(help: "A head printed earlier by `syneroym audit head`.") var head: String?
 
-    func run() throws {
+    func run() async throws {
         let key: SigningKey
         do { key = try KeyFile.load(path: options.data + "/node.key") } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
@@ -48,6 +53,40 @@ struct AuditVerify: ParsableCommand {
         let headText = report.head.map { "signed head at entry \($0.seq)" } ?? "no signed head yet"
         print("ok: \(report.entries) entries, \(report.checkpoints) signed checkpoints, \(headText)"
               + (expected.map { ", and the head given (entry \($0.seq))" } ?? ""))
+        guard Peers.online(client) else {
+            print("witnesses: not asked (the node is not running; while it runs, this also checks the heads its peers hold)")
+            return
+        }
+        let answer: [String: Any]
+        do { answer = try await AdminRequest.send(client, "GET", "/v1/admin/witnesses") } catch {
+            // The log itself is fine; what the peers hold needs the owner's key (the error above says why not).
+            print("witnesses: not asked (the node's owner routes refused or could not be reached)")
+            return
+        }
+        let witnesses = answer["witnesses"] as? [[String: Any]] ?? []
+        if witnesses.isEmpty { print("witnesses: none (no peer's link is up)") }
+        var broken: String?
+        for w in witnesses {
+            let id = w["node_id"] as? String ?? "?"
+            let name = (w["name"] as? String).flatMap { $0.isEmpty ? nil : "\($0) (\(id))" } ?? id
+            if let error = w["error"] as? String {
+                print("witness \(name): \(error)")
+            } else if let text = w["head"] as? String, let held = AuditHead(text: text) {
+                if let mismatch = AuditVerifier.check(held, name: "the head peer \(name) holds", path: options.data + "/node.db",
+                                                      entries: report.entries, nodePublicKey: key.publicKey) {
+                    print("witness \(name): BROKEN at entry \(mismatch.seq): \(mismatch.reason)")
+                    broken = broken ?? "broken at entry \(mismatch.seq): \(mismatch.reason)"
+                } else {
+                    print("witness \(name): holds entry \(held.seq), which the log has unchanged")
+                }
+            } else {
+                print("witness \(name): holds no head of this node yet")
+            }
+        }
+        if let broken {
+            print(broken)
+            throw ExitCode(1)
+        }
     }
 }
 
