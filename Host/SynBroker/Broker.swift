@@ -40,6 +40,14 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.netCommitHook } }
         set { state.withLock { st in st.netCommitHook = newValue } }
     }
+    /// Called for each `msg_publish` an app makes (the node delivers it to local and remote subscribers).
+    public var onPublish: @Sendable (_ app: String, _ topic: String, _ payload: [UInt8]) -> Void {
+        get { state.withLock { st in st.publishHook } }
+        set { state.withLock { st in st.publishHook = newValue } }
+    }
+    /// Ephemeral messages one app may publish a second (bursts of twice that); past it `msg_publish` answers
+    /// SYN_E_QUOTA, so no app floods the node's subscribers or its peers.
+    static let maxPublishesPerSecond = 500
     /// Whether a node id is one of the owner's peers (`syneroym peers add`); set when the node has links.
     public var isPeer: @Sendable (String) -> Bool {
         get { state.withLock { st in st.peerCheck } }
@@ -70,6 +78,9 @@ public final class Broker: HostCallHandler, Sendable {
         var commitHook: @Sendable () -> Void = {}
         var netCommitHook: @Sendable (Set<String>) -> Void = { _ in }
         var peerCheck: @Sendable (String) -> Bool = { _ in false }
+        var publishHook: @Sendable (String, String, [UInt8]) -> Void = { _, _, _ in }
+        /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
+        var publishBudget: [String: (tokens: Double, atNs: Int64)] = [:]
         /// Denials and committed events per app.
         var counters: [String: (denials: Int, events: Int)] = [:]
         /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
@@ -310,7 +321,30 @@ public final class Broker: HostCallHandler, Sendable {
                 throw BrokerFailure(SynStatus.quota, "net_send: " + full)
             }
             state.withLock { st in st.callers.record(context.app, id, Self.actor(context.caller)) }
-        case .netRequest, .msgPublish:
+        case .msgPublish:
+            let topicBytes = try r.data(limit: 257), payload = try r.data(limit: Self.maxNetPayload + 1)
+            guard let topic = String(validating: topicBytes, as: UTF8.self), topic.utf8.count <= 256, Self.isEventType(topic) else {
+                throw BrokerFailure(SynStatus.badArg, "msg_publish: the topic must be dot-separated segments of [a-z0-9_-], at most 256 bytes, e.g. \"chat.typing\"")
+            }
+            try require(app, .messagesPublish(topic: topic), op)
+            guard payload.count <= Self.maxNetPayload else {
+                throw BrokerFailure(SynStatus.tooLarge, "msg_publish: the payload is at most 64 KiB")
+            }
+            let admitted: Bool = state.withLock { st in
+                let now = MonotonicClock.nowNs(), rate = Double(Self.maxPublishesPerSecond)
+                var b = st.publishBudget[context.app] ?? (rate * 2, now)
+                b = (min(rate * 2, b.tokens + Double(now - b.atNs) / 1e9 * rate), now)
+                defer { st.publishBudget[context.app] = b }
+                guard b.tokens >= 1 else { return false }
+                b.tokens -= 1
+                return true
+            }
+            guard admitted else {
+                throw BrokerFailure(SynStatus.quota, "msg_publish: app '\(context.app)' publishes at most \(Self.maxPublishesPerSecond) messages a second")
+            }
+            // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.
+            onPublish(context.app, topic, payload)
+        case .netRequest:
             throw BrokerFailure(SynStatus.unsupported,
                                 "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
         }

@@ -17,3 +17,14 @@ public protocol PeerInbox: Sendable {
     /// Hands message `seq` from `peer` to `app`'s `on_event`; `done` is called once, on any thread.
     func deliver(app: String, peer: String, seq: UInt64, payload: [UInt8], done: @escaping @Sendable (PeerDelivery) -> Void)
 }
+
+/// Ephemeral topics (`msg_publish`) across links: what this node's apps subscribe to, and where a peer's
+/// publications are handed over. Best-effort: nothing is stored.
+public protocol TopicSubscribers: Sendable {
+    /// Every (app, topic pattern) this node's running apps subscribe to (`messages.subscribe`, as granted), sent to
+    /// each peer on its link.
+    func subscriptions() -> [(app: String, topic: String)]
+    /// A message on `topic` published by app `app` on `peer` (nil: on this node): handed to the local apps
+    /// subscribed to it, dropped for any that is not keeping up.
+    func deliverPublished(topic: String, payload: [UInt8], app: String, from peer: String?)
+}

@@ -1,5 +1,6 @@
 import NIOCore
 import SynBroker
+import SynConfig
 import SynLink
 import SynSodium
 import SynSystem
@@ -38,6 +39,8 @@ final class LinkHandler: ChannelInboundHandler {
     private var helloReceived = false
     /// The apps' messages for the peer, once its hello said its window.
     private var sender: MessageSender?
+    /// The topic patterns this node subscribed to on this link (sent after the peer's hello).
+    private var subscribed: [String] = []
 
     init(service: LinkService, outbound: Bool) {
         self.service = service
@@ -128,6 +131,13 @@ final class LinkHandler: ChannelInboundHandler {
                 return close(context, error.message)
             }
             sender?.window = Int(min(window, 65_536))
+            // The topics this node's apps subscribe to, so the peer sends their publications here.
+            let subscriptions = service.localSubscriptions()
+            subscribed = subscriptions.map(\.topic)
+            for sub in subscriptions {
+                context.write(wrapOutboundOut(.subscribe(app: sub.app, topic: sub.topic)), promise: nil)
+            }
+            context.flush()
             pump(context: context)
         case .message(let app, let seq, let payload):
             guard let receiver = service.receiver else { break }
@@ -172,9 +182,15 @@ final class LinkHandler: ChannelInboundHandler {
             if context.channel.isWritable { context.writeAndFlush(wrapOutboundOut(.heldHead(nonce: nonce, head: held)), promise: nil) }
         case .heldHead(let nonce, let text):
             service.answered(peerID, nonce: nonce, head: text.isEmpty ? nil : AuditHead(text: text), malformed: !text.isEmpty && AuditHead(text: text) == nil)
-        case .subscribe, .unsubscribe, .publish:
-            // Not delivered by this version of the node yet: counted above, dropped here.
-            break
+        case .subscribe(_, let topic), .unsubscribe(_, let topic):
+            let on = if case .subscribe = frame { true } else { false }
+            guard service.subscribe(peerID, topic: topic, on: on) else {
+                return violation(context, peerID, "more than \(LinkService.maxRemoteTopics) topic subscriptions")
+            }
+        case .publish(let app, let topic, let payload):
+            // Only what this node's apps subscribed to is taken; the rest is dropped.
+            guard subscribed.contains(where: { Policy.topicMatches($0, topic) }) else { break }
+            service.topics?.deliverPublished(topic: topic, payload: payload, app: app, from: peerID)
         }
         if !productive { budget.tokens -= 1 }
     }

@@ -25,12 +25,14 @@ public final class LinkService: Sendable {
     let outbox: EventStore?
     /// Hands the peers' messages to this node's apps; nil: this node takes none.
     let receiver: MessageReceiver?
+    /// This node's ephemeral-topic subscribers; nil: it takes no publications from peers.
+    let topics: (any TopicSubscribers)?
     let pingInterval: TimeAmount
     var maxFrame: Int { settings.maxFrameKB * 1024 }
     var window: Int { settings.window }
     var maxFramesPerSecond: Int { settings.maxFramesPerSecond }
 
-    private struct State {
+    struct State {
         var links: [String: (channel: any Channel, outbound: Bool)] = [:]
         var states: [String: LinkState] = [:]
         var dialing: Set<String> = []
@@ -46,6 +48,8 @@ public final class LinkService: Sendable {
         var highestSent: [String: [String: UInt64]] = [:]
         /// `heldHeads` calls waiting for their answers, by nonce.
         var queries: [UInt64: HeadQuery] = [:]
+        /// The topic patterns each linked peer's apps subscribed to (its `subscribe` frames).
+        var remoteTopics: [String: Set<String>] = [:]
     }
 
     /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.
@@ -53,11 +57,11 @@ public final class LinkService: Sendable {
     /// Refused nodes audited one by one per minute; past it they are counted, and the next entry says how many.
     static let refusalsPerMinute = 10
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     public init(identity: TLSIdentity, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
                 group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
-                outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil,
+                outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil, topics: (any TopicSubscribers)? = nil,
                 head: @escaping @Sendable () -> AuditHead?,
                 audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
         self.identity = identity
@@ -68,6 +72,7 @@ public final class LinkService: Sendable {
         self.group = group
         self.pingInterval = pingInterval
         self.outbox = outbox
+        self.topics = topics
         self.head = head
         auditSink = audit
         // The receiver acks on whichever link is up when an app has applied a message.
@@ -289,6 +294,7 @@ public final class LinkService: Sendable {
         let removed: Bool = state.withLock { s in
             guard let existing = s.links[peer], existing.channel === channel else { return false }
             s.links[peer] = nil
+            s.remoteTopics[peer] = nil
             if s.dialing.contains(peer) { s.states[peer]?.phase = .backoff } else { s.states[peer] = nil }
             return true
         }

@@ -21,6 +21,8 @@ public final class NodeRuntime: Sendable {
     public let logger: Logger
     let dispatcher: EventDispatcher
     let logRing = AppLogRing()
+    /// Ephemeral messages on their way to subscribers.
+    let topics = TopicHub()
     let state: Mutex<State>
     /// The housekeeping thread's stop request and whether it still runs.
     let housekeeping = Monitor(Housekeeping())

@@ -5,7 +5,10 @@
  *   sendfail  the same body: sends, then fails the call (500): the messages must never leave.
  *   received  body {"peer":"PEER"} or {}: answers [[count, distinct (peer, seq), min seq, max seq, out of order,
  *             payload mismatches]] of what arrived from PEER (or from every peer); in order means 1, 2, 3, … per peer.
- * on_event kind 3 records (peer, seq, payload) in table got, in the call's transaction.
+ *   publish   body {"count":N}: publishes N ephemeral messages "p<i>" on topic relay.live.
+ *   live      answers [[count, distinct payloads]] of the ephemeral messages that arrived (kind 4).
+ * on_event kind 3 records (peer, seq, payload) in table got, in the call's transaction; kind 4 records the topic
+ * message in table live.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +46,8 @@ static syn_status init(syn_ctx *ctx, syn_buf config) {
     (void)config;
     syn_status s = host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS got (peer TEXT, seq INTEGER, payload TEXT)"), str("[]"), NULL);
     if (s != SYN_OK) return s;
+    s = host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS live (topic TEXT, payload TEXT)"), str("[]"), NULL);
+    if (s != SYN_OK) return s;
     return host->sql_exec(ctx, str("CREATE TABLE IF NOT EXISTS sent (peer TEXT, n INTEGER)"), str("[]"), NULL);
 }
 
@@ -74,6 +79,26 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         int len = snprintf(buf, sizeof buf, "\"sent %llu\"", total + count);
         return answer(ctx, res, 200, buf, (size_t)len);
     }
+    if (is(req, "publish")) {
+        unsigned count = 1;
+        size_t n = req->body.len < sizeof buf - 1 ? req->body.len : sizeof buf - 1;
+        memcpy(buf, req->body.ptr, n);
+        buf[n] = 0;
+        sscanf(buf, "{\"count\":%u}", &count);
+        for (unsigned i = 0; i < count; i++) {
+            char payload[32];
+            int len = snprintf(payload, sizeof payload, "p%u", i);
+            if ((s = host->msg_publish(ctx, str("relay.live"), (syn_buf){ (const uint8_t *)payload, (size_t)len })) != SYN_OK)
+                return fail(ctx, res, s);
+        }
+        return answer(ctx, res, 200, "\"published\"", 11);
+    }
+    if (is(req, "live")) {
+        syn_buf rows = { 0 };
+        s = host->sql_query(ctx, str("SELECT count(*), count(DISTINCT payload) FROM live"), str("[]"), &rows);
+        if (s != SYN_OK) return fail(ctx, res, s);
+        return answer(ctx, res, 200, (const char *)rows.ptr, rows.len);
+    }
     if (is(req, "received")) {
         char from[128] = "";
         size_t n = req->body.len < sizeof buf - 1 ? req->body.len : sizeof buf - 1;
@@ -95,8 +120,14 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
 }
 
 static syn_status on_event(syn_ctx *ctx, const syn_event *e) {
-    if (e->kind != SYN_EVENT_PEER) return SYN_OK;
     char params[512];
+    if (e->kind == SYN_EVENT_TOPIC) {
+        if (e->topic.len > 64 || e->payload.len > 64) return SYN_E_BAD_ARG;
+        snprintf(params, sizeof params, "[\"%.*s\", \"%.*s\"]", (int)e->topic.len, (const char *)e->topic.ptr,
+                 (int)e->payload.len, (const char *)e->payload.ptr);
+        return host->sql_exec(ctx, str("INSERT INTO live(topic, payload) VALUES (?, ?)"), str(params), NULL);
+    }
+    if (e->kind != SYN_EVENT_PEER) return SYN_OK;
     for (size_t i = 0; i < e->payload.len; i++) {
         uint8_t c = e->payload.ptr[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return SYN_E_BAD_ARG;

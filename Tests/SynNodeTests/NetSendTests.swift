@@ -22,8 +22,10 @@ import Glibc
         [capabilities]
         storage.sql = true
         net.peers = true
+        messages.publish = ["relay.*"]
+        messages.subscribe = ["relay.*"]
         [methods]
-        public = ["send", "sendfail", "received"]
+        public = ["send", "sendfail", "received", "publish", "live"]
         """
 
     /// A node directory with hello and relay, listening for links on a free port; its data directory and invite.
@@ -206,5 +208,25 @@ import Glibc
         nodeB.stop()
         #expect(try Self.integrityCheck(a.data + "/apps/relay/app.db") == "ok")
         #expect(try Self.integrityCheck(b.data + "/apps/relay/app.db") == "ok")
+    }
+
+    /// Ephemeral topics: B's relay subscribed to relay.*, so A's publications reach it live over the link (best
+    /// effort: the test publishes until one arrives, bounded); nothing is stored on either node.
+    @Test func publicationsReachASubscriberOnAnotherNode() throws {
+        let (a, b, _) = try Self.pair()
+        let nodeA = try Self.run(a), nodeB = try Self.run(b)
+        defer { nodeA.stop(); nodeB.stop() }
+        var live: [Int] = [0, 0]
+        for _ in 0..<300 where live[0] == 0 {
+            #expect(try nodeA.call("relay", "publish", #"{"count":5}"#).status == 200)
+            usleep(100_000)
+            let answer = try nodeB.call("relay", "live", "")
+            live = answer.body.split { !$0.isNumber }.compactMap { Int($0) }
+            try #require(live.count == 2, "\(answer.body)")
+        }
+        #expect(live[0] > 0)
+        // A's own relay subscribes too: it got its publications locally.
+        let own = try nodeA.call("relay", "live", "").body.split { !$0.isNumber }.compactMap { Int($0) }
+        #expect(own.first ?? 0 > 0)
     }
 }

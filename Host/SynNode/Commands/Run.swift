@@ -115,7 +115,7 @@ struct Run: AsyncParsableCommand {
         } catch { throw CLIError("error: \(error)") }
         let links = LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
                                 group: MultiThreadedEventLoopGroup.singleton, pingInterval: .seconds(Int64(settings.pingSeconds)),
-                                outbox: broker.events, inbox: runtime,
+                                outbox: broker.events, inbox: runtime, topics: runtime,
                                 head: { broker.audit.head() },
                                 audit: { action, peer, cause in
                                     metrics.linkEvent(action)
@@ -125,6 +125,11 @@ struct Run: AsyncParsableCommand {
         // net_send reaches the added peers; what a call commits for them goes out on their links.
         broker.isPeer = { peers.contains($0) }
         broker.onNetCommit = { links.messagesCommitted(for: $0) }
+        // msg_publish: the local subscribers, and the peers whose apps subscribed to the topic.
+        broker.onPublish = { app, topic, payload in
+            runtime.deliverPublished(topic: topic, payload: payload, app: app, from: nil)
+            links.publish(app: app, topic: topic, payload: payload)
+        }
         return links
     }
 }
