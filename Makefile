@@ -40,7 +40,7 @@ plugins:
 run: build
 	@$(PRODUCTS)/syneroym keys new default --exist-ok
 	$(PRODUCTS)/syneroym init --data $(DATA) --owner default --manifests manifests
-	$(PRODUCTS)/syneroym run --manifests manifests --profiles sandbox-profiles --data $(DATA)
+	$(PRODUCTS)/syneroym run --manifests manifests --profiles sandbox-profiles --data $(DATA) --links-listen 127.0.0.1:7421
 
 ## test: the whole suite (real workers, real sandboxes)
 test: deps

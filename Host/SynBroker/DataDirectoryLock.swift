@@ -10,6 +10,8 @@ public final class DataDirectoryLock: Sendable {
     public let path: String
     /// The locked descriptor; -1 once released.
     private let fd: Synchronization.Mutex<Int32>
+    /// What the holder noted: its gateway's address and where it accepts links (each nil until known).
+    private let noted = Synchronization.Mutex<(gateway: String?, links: String?)>((nil, nil))
 
     /// Takes the lock, or throws `dataDirectoryInUse` naming the PID that holds it. Never waits.
     public init(directory: String) throws(BrokerError) {
@@ -41,16 +43,26 @@ public final class DataDirectoryLock: Sendable {
 
     /// Notes where the holder's gateway listens (`host:port`), beside its PID.
     public func record(address: String) {
+        write(noted.withLock { $0.gateway = address; return $0 })
+    }
+
+    /// Notes where the holder accepts links from other nodes (`host:port`), for `peers invite`.
+    public func record(links: String) {
+        write(noted.withLock { $0.links = links; return $0 })
+    }
+
+    /// `pid`, the gateway's address and the links' address, one a line.
+    private func write(_ values: (gateway: String?, links: String?)) {
         fd.withLock { fd in
             guard fd >= 0 else { return }
-            let text = Array("\(getpid())\n\(address)\n".utf8)
+            let text = Array("\(getpid())\n\(values.gateway ?? "")\n\(values.links ?? "")\n".utf8)
             _ = ftruncate(fd, 0)
             _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
     }
 
     /// Who holds `directory`, without taking or creating anything: nil when no process does.
-    public static func holder(directory: String) -> (pid: Int32?, address: String?)? {
+    public static func holder(directory: String) -> (pid: Int32?, address: String?, links: String?)? {
         let fd = open(directory + "/node.lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -59,7 +71,8 @@ public final class DataDirectoryLock: Sendable {
             return nil
         }
         let lines = contents(fd)
-        return (lines.first.flatMap { Int32($0) }.flatMap { $0 > 0 ? $0 : nil }, lines.dropFirst().first)
+        let field = { (i: Int) -> String? in lines.count > i && !lines[i].isEmpty ? lines[i] : nil }
+        return (lines.first.flatMap { Int32($0) }.flatMap { $0 > 0 ? $0 : nil }, field(1), field(2))
     }
 
     /// Lets the directory go (idempotent). The PID stays in the file; only the lock says whether it is held.
@@ -76,6 +89,6 @@ public final class DataDirectoryLock: Sendable {
         var bytes = [UInt8](repeating: 0, count: 512)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return [] }
-        return String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n").map(String.init)
+        return String(decoding: bytes.prefix(n), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 }

@@ -6,16 +6,20 @@ public import ServiceLifecycle
 public struct FederationService: Service {
     let links: LinkService
     let logger: Logger
+    /// Told `host:port` once the node accepts links.
+    let onListening: @Sendable (String) -> Void
 
-    public init(links: LinkService, logger: Logger) {
+    public init(links: LinkService, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) {
         self.links = links
         self.logger = logger
+        self.onListening = onListening
     }
 
     public func run() async throws {
         do {
             let port = try await links.start()
             if let port, let host = links.settings.hostAndPort?.host {
+                onListening(GatewaySettings.authority(host: host, port: port))
                 logger.notice("links listening", metadata: ["address": "\(host):\(port)", "peers": "\(links.peers.list().count)"])
             } else {
                 logger.notice("links: not listening (node.toml [federation] listen); dialling the added peers",

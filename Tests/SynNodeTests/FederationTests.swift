@@ -138,4 +138,22 @@ import Glibc
         #expect(witnessed.status == 1, "\(witnessed.stdout) \(witnessed.stderr)")
         #expect(witnessed.stdout.contains("witness b (\(idB)): BROKEN at entry \(held)"), "\(witnessed.stdout)")
     }
+
+    /// `run --links-listen` (what `make run` uses) accepts links without a node.toml entry, and `peers invite` on the
+    /// running node prints the address it really listens on.
+    @Test func aRunningNodeInvitesWithTheAddressItListensOn() throws {
+        let dir = try TestSupport.helloNodeDirectory("invite")
+        let data = dir + "/data"
+        #expect(try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"]).status == 0)
+        let stopped = try CLI.syneroym(["peers", "invite", "--data", data])
+        #expect(stopped.status == 2 && stopped.stderr.contains("--links-listen"), "\(stopped.stderr)")
+        let node = try ProcessNode.launch(["run", "--manifests", dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                           "--data", data, "--listen", "127.0.0.1:0", "--links-listen", "127.0.0.1:0"],
+                                          data: data, apps: ["hello"])
+        defer { node.stop() }
+        #expect(node.waitFor("links listening", seconds: 60))
+        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
+        let port = invite.stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        #expect(invite.status == 0 && invite.stdout.contains("@127.0.0.1:") && port > 0, "\(invite.stdout) \(invite.stderr)")
+    }
 }

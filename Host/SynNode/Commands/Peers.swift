@@ -44,8 +44,10 @@ struct PeersInvite: ParsableCommand {
         do {
             let key = try KeyFile.load(path: options.data + "/node.key")
             let config = try NodeConfig.load(path: options.data + "/node.toml")
-            guard let (listenHost, port) = config.federation.hostAndPort, port > 0 else {
-                throw CLIError("error: this node accepts no links: set [federation] listen = \"0.0.0.0:7421\" (a fixed port) in \(options.data)/node.toml", code: 2)
+            // A running node says where it accepts links (`run --links-listen` may differ from node.toml).
+            let running = DataDirectoryLock.holder(directory: options.data)?.links.flatMap(GatewaySettings.split)
+            guard let (listenHost, port) = running ?? config.federation.hostAndPort, port > 0 else {
+                throw CLIError("error: this node accepts no links: set [federation] listen = \"0.0.0.0:7421\" (a fixed port) in \(options.data)/node.toml, or run it with --links-listen HOST:PORT", code: 2)
             }
             let reach = host ?? (listenHost == "0.0.0.0" || listenHost == "::" ? nil : listenHost)
             guard let reach else {

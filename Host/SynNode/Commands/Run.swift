@@ -23,6 +23,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Directory of app manifests (*.toml).") var manifests: String = "manifests"
     @Option(help: "Directory of sandbox profiles (*.toml).") var profiles: String = "sandbox-profiles"
     @Option(help: "Listen on host:port instead of node.toml [gateway] listen (port 0 picks a free one).") var listen: String?
+    @Option(help: "Accept links from other nodes on host:port instead of node.toml [federation] listen.") var linksListen: String?
     @Option(help: "Log format: text or json.") var logFormat: LogFormat = .text
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -34,6 +35,9 @@ struct Run: AsyncParsableCommand {
             var settings = GatewaySettings()
             settings.listen = listen
             guard settings.hostAndPort != nil else { throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:7420") }
+        }
+        if let linksListen, GatewaySettings.split(linksListen) == nil {
+            throw ValidationError("--links-listen must be host:port, e.g. 127.0.0.1:7421")
         }
     }
 
@@ -61,7 +65,7 @@ struct Run: AsyncParsableCommand {
         let address = settings.hostAndPort
         let metrics = GatewayMetrics()
         let links: LinkService
-        do { links = try Self.links(runtime: runtime, metrics: metrics, logger: logger) } catch {
+        do { links = try Self.links(runtime: runtime, listen: linksListen, metrics: metrics, logger: logger) } catch {
             logger.critical("cannot start the node's links", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
@@ -71,7 +75,7 @@ struct Run: AsyncParsableCommand {
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])
         }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: NodeService(runtime: runtime)), .init(service: gateway), .init(service: FederationService(links: links, logger: logger)),
+            .init(service: NodeService(runtime: runtime)), .init(service: gateway), .init(service: FederationService(links: links, logger: logger) { runtime.broker.directoryLock.record(links: $0) }),
         ]
         var config = ServiceGroupConfiguration(
             // Shutdown runs in reverse: links close, the gateway stops taking requests, then the node drains and stops.
@@ -101,8 +105,9 @@ struct Run: AsyncParsableCommand {
 
     /// The node's links with other nodes: it listens for them when node.toml `[federation] listen` says so, and
     /// dials the peers its owner added (`syneroym peers add`, now or later). A node on its own has none open.
-    static func links(runtime: NodeRuntime, metrics: GatewayMetrics, logger: Logger) throws -> LinkService {
-        let settings = runtime.config.federation
+    static func links(runtime: NodeRuntime, listen: String?, metrics: GatewayMetrics, logger: Logger) throws -> LinkService {
+        var settings = runtime.config.federation
+        if let listen { settings.listen = listen }
         let db = runtime.layout.data + "/node.db"
         let peers: PeerStore
         do { peers = try PeerStore(path: db) } catch { throw CLIError("error: \(error.message)") }
