@@ -85,7 +85,8 @@ extension Broker {
         if let full = result.full {
             auditDenial(context, action: "outbox", decision: "deferred", cause: full + "; the rest stays in the app's outbox")
         }
-        onCommit()
+        // Event threads wake for events and timers only; a link, for its messages.
+        if result.events > 0 || result.timers > 0 { onCommit() }
         if !result.peers.isEmpty { onNetCommit(result.peers) }
         return result.through
     }

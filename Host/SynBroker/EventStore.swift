@@ -107,6 +107,7 @@ public final class EventStore: Sendable {
         /// The app's outbox cursor afterwards.
         var through: Int64 = 0
         var events = 0
+        var timers = 0
         /// Peers with new messages.
         var peers: Set<String> = []
         /// Why rows were refused.
@@ -156,6 +157,7 @@ public final class EventStore: Sendable {
                                                    [.integer(token), .text(app), .integer(due), .blob(payload)])
                         if added > 0 {
                             pending += 1
+                            applied.timers += 1
                             st.usage[app, default: Usage()].timers += bytes
                             st.usage[app, default: Usage()].timerCount += 1
                         } else { applied.refused.append("timer token \(token) is taken") }

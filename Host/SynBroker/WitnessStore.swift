@@ -21,19 +21,17 @@ public final class WitnessStore: Sendable {
         case forked(kept: AuditHead)
     }
 
-    private let db: Mutex<Database>
+    private let db: LazyDatabase
 
     public init(path: String) throws(BrokerError) {
         do {
-            let db = try Database(path: path)
-            try db.execute("""
+            db = try LazyDatabase(path: path) { db throws(SQLiteError) in try db.execute("""
                 CREATE TABLE IF NOT EXISTS witness_heads (node TEXT PRIMARY KEY, head TEXT NOT NULL, seq INTEGER NOT NULL,
                     received_ns INTEGER NOT NULL);
                 CREATE TABLE IF NOT EXISTS witness_evidence (id INTEGER PRIMARY KEY, node TEXT NOT NULL, kind TEXT NOT NULL,
                     kept TEXT NOT NULL, offered TEXT NOT NULL, received_ns INTEGER NOT NULL);
                 CREATE UNIQUE INDEX IF NOT EXISTS witness_evidence_once ON witness_evidence(node, kind, kept);
-                """)
-            self.db = Mutex(db)
+                """) }
         } catch { throw BrokerError(.storage, "witness heads in \(path): \(error)") }
     }
 
@@ -42,7 +40,7 @@ public final class WitnessStore: Sendable {
         guard head.isSigned(by: peerKey) else { return .badSignature }
         let node = Base64URL.encode(peerKey)
         do {
-            return try db.withLock { db throws(SQLiteError) -> Outcome in
+            return try db.withDatabase { db throws(SQLiteError) -> Outcome in
                 try db.transaction { () throws(SQLiteError) -> Outcome in
                     if let row = try db.query("SELECT head FROM witness_heads WHERE node = ?", [.text(node)]).first,
                        case .text(let text) = row[0], let kept = AuditHead(text: text) {
@@ -70,8 +68,8 @@ public final class WitnessStore: Sendable {
 
     /// The latest head kept for the peer whose node key is `peerKey`.
     public func head(of peerKey: [UInt8]) -> AuditHead? {
-        db.withLock { db in
-            guard let row = try? db.query("SELECT head FROM witness_heads WHERE node = ?", [.text(Base64URL.encode(peerKey))]).first,
+        try? db.withDatabase { db throws(SQLiteError) -> AuditHead? in
+            guard let row = try db.query("SELECT head FROM witness_heads WHERE node = ?", [.text(Base64URL.encode(peerKey))]).first,
                   case .text(let text) = row[0] else { return nil }
             return AuditHead(text: text)
         }
@@ -79,12 +77,12 @@ public final class WitnessStore: Sendable {
 
     /// Evidence kept against the peer: how many heads went backwards or forked.
     public func evidenceCount(of peerKey: [UInt8]) -> Int {
-        db.withLock { db in
-            guard let row = try? db.query("SELECT count(*) FROM witness_evidence WHERE node = ?", [.text(Base64URL.encode(peerKey))]).first,
+        (try? db.withDatabase { db throws(SQLiteError) -> Int in
+            guard let row = try db.query("SELECT count(*) FROM witness_evidence WHERE node = ?", [.text(Base64URL.encode(peerKey))]).first,
                   case .integer(let n) = row[0] else { return 0 }
             return Int(n)
-        }
+        }) ?? 0
     }
 
-    public func close() { db.withLock { $0.close() } }
+    public func close() { db.close() }
 }

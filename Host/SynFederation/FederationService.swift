@@ -20,10 +20,10 @@ public struct FederationService: Service {
             let port = try await links.start()
             if let port, let host = links.settings.hostAndPort?.host {
                 onListening(GatewaySettings.authority(host: host, port: port))
-                logger.notice("links listening", metadata: ["address": "\(host):\(port)", "peers": "\(links.peers.list().count)"])
+                logger.notice("links listening", metadata: ["address": "\(host):\(port)", "peers": "\(links.peers.count)"])
             } else {
                 logger.notice("links: not listening (node.toml [federation] listen); dialling the added peers",
-                              metadata: ["peers": "\(links.peers.list().count)"])
+                              metadata: ["peers": "\(links.peers.count)"])
             }
         } catch {
             // The node serves without links rather than not at all; the owner sees why.

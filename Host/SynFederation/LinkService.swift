@@ -3,7 +3,7 @@ import NIOPosix
 public import SynBroker
 public import SynConfig
 import SynLink
-import SynSodium
+public import SynSodium
 import SynSystem
 public import SynTLS
 import Synchronization
@@ -13,7 +13,9 @@ import Synchronization
 /// peer. When both nodes dial each other, the link dialled by the node with the smaller id stays; a node that dials
 /// again replaces its own earlier link. Link up, link down and refused nodes are audited.
 public final class LinkService: Sendable {
-    let identity: TLSIdentity
+    /// The node's TLS identity, made on first use (a node that never links does not build one).
+    private let identityCache: Mutex<TLSIdentity?>
+    private let makeIdentity: @Sendable () throws(TLSError) -> TLSIdentity
     let nodeID: String
     public let settings: FederationSettings
     public let peers: PeerStore
@@ -59,13 +61,36 @@ public final class LinkService: Sendable {
 
     let state = Mutex(State())
 
-    public init(identity: TLSIdentity, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
+    /// A link service for the node whose key is `key`; its TLS identity is made when a link first needs it.
+    public convenience init(key: SigningKey, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
+                            group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
+                            outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil, topics: (any TopicSubscribers)? = nil,
+                            head: @escaping @Sendable () -> AuditHead?,
+                            audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
+        self.init(publicKey: key.publicKey, identity: { () throws(TLSError) in try TLSIdentity(key: key) }, settings: settings,
+                  peers: peers, witnesses: witnesses, group: group, pingInterval: pingInterval, outbox: outbox, inbox: inbox,
+                  topics: topics, head: head, audit: audit)
+    }
+
+    public convenience init(identity: TLSIdentity, settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
+                            group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
+                            outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil, topics: (any TopicSubscribers)? = nil,
+                            head: @escaping @Sendable () -> AuditHead?,
+                            audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
+        self.init(publicKey: identity.publicKey, identity: { () throws(TLSError) in identity }, settings: settings,
+                  peers: peers, witnesses: witnesses, group: group, pingInterval: pingInterval, outbox: outbox, inbox: inbox,
+                  topics: topics, head: head, audit: audit)
+    }
+
+    private init(publicKey: [UInt8], identity: @escaping @Sendable () throws(TLSError) -> TLSIdentity,
+                 settings: FederationSettings, peers: PeerStore, witnesses: WitnessStore,
                 group: any EventLoopGroup, pingInterval: TimeAmount = .seconds(15),
                 outbox: EventStore? = nil, inbox: (any PeerInbox)? = nil, topics: (any TopicSubscribers)? = nil,
                 head: @escaping @Sendable () -> AuditHead?,
                 audit: @escaping @Sendable (_ action: String, _ peer: String, _ cause: String) -> Void) {
-        self.identity = identity
-        nodeID = Base64URL.encode(identity.publicKey)
+        makeIdentity = identity
+        identityCache = Mutex(nil)
+        nodeID = Base64URL.encode(publicKey)
         self.settings = settings
         self.peers = peers
         self.witnesses = witnesses
@@ -83,6 +108,19 @@ public final class LinkService: Sendable {
                             failed: { peer, error in links.withLock { $0 }?.failed(peer, error: error) })
         }
         links.withLock { $0 = self }
+    }
+
+    /// The node's TLS identity, made once.
+    func tlsIdentity() throws(TLSError) -> TLSIdentity {
+        let result: Result<TLSIdentity, TLSError> = identityCache.withLock { cached in
+            if let cached { return .success(cached) }
+            do throws(TLSError) {
+                let made = try makeIdentity()
+                cached = made
+                return .success(made)
+            } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     /// Sends `frame` to `peer` on its link, if one is up.
@@ -133,7 +171,7 @@ public final class LinkService: Sendable {
                         guard handshakeStarted() else { return child.close() }
                         return child.eventLoop.makeCompletedFuture {
                             try child.pipeline.syncOperations.addHandlers([
-                                try TLSChannelHandler(role: .server, identity: identity, peer: .accepting { [self] key in accepts(key) }),
+                                try TLSChannelHandler(role: .server, identity: try tlsIdentity(), peer: .accepting { [self] key in accepts(key) }),
                                 LinkFrameHandler(maxFrame: maxFrame), LinkHandler(service: self, outbound: false),
                             ])
                         }
@@ -145,7 +183,7 @@ public final class LinkService: Sendable {
                 throw FederationError(.listen, "cannot listen for links on \(host):\(wanted) (node.toml [federation] listen): \(error)")
             }
         }
-        for peer in peers.list() { dial(peer.address) }
+        if peers.count > 0 { for peer in peers.list() { dial(peer.address) } }
         return port
     }
 
@@ -194,7 +232,7 @@ public final class LinkService: Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        try TLSChannelHandler(role: .client, identity: identity, peer: .exactly(key)),
+                        try TLSChannelHandler(role: .client, identity: try tlsIdentity(), peer: .exactly(key)),
                         LinkFrameHandler(maxFrame: maxFrame), LinkHandler(service: self, outbound: true),
                     ])
                 }

@@ -23,10 +23,18 @@ final class MessageReceiver: Sendable {
         var lastQueued: UInt64?
         /// The last sequence the app applied, as its worker last said.
         var applied: UInt64 = 0
-        var delivering = false
+        /// Waiting messages handed to the app and not answered yet (the first `submitted` of the queue).
+        var submitted = 0
+        var inFlight = 0
+        /// Set when a message was not applied (an error, or a gap): no more go until those in flight are answered.
+        var halted = false
         var failures = 0
         var waiting: Int { queue.count - head }
     }
+
+    /// Messages of one stream handed to the app before the first is answered: the app's queue runs them in order
+    /// on one instance, and the thread hop between one answer and the next submission is not paid per message.
+    static let pipeline = 32
 
     /// What to do with a message just received.
     enum Verdict: Equatable {
@@ -75,11 +83,9 @@ final class MessageReceiver: Sendable {
             s.queue.append((seq, payload))
             s.bytes += payload.count
             s.lastQueued = seq
-            guard !s.delivering else { return (.taken, false) }
-            s.delivering = true
             return (.taken, true)
         }
-        if start { deliverNext(key) }
+        if start { submit(key) }
         return verdict
     }
 
@@ -89,59 +95,85 @@ final class MessageReceiver: Sendable {
     /// Messages waiting for apps, all peers.
     var waiting: Int { streams.withLock { all in all.values.reduce(0) { $0 + $1.waiting } } }
 
-    private func deliverNext(_ key: Key) {
-        let next: (seq: UInt64, payload: [UInt8])? = streams.withLock { all in
-            guard let s = all[key], s.waiting > 0 else {
-                all[key]?.delivering = false
-                return nil
+    /// Hands the app the stream's next waiting messages, up to `pipeline` unanswered.
+    private func submit(_ key: Key) {
+        let batch: [(seq: UInt64, payload: [UInt8])] = streams.withLock { all in
+            guard var s = all[key], !s.halted else { return [] }
+            var out: [(seq: UInt64, payload: [UInt8])] = []
+            while s.inFlight < Self.pipeline && s.submitted < s.waiting {
+                out.append(s.queue[s.head + s.submitted])
+                s.submitted += 1
+                s.inFlight += 1
             }
-            return s.queue[s.head]
+            all[key] = s
+            return out
         }
-        guard let next else { return }
-        inbox.deliver(app: key.app, peer: key.peer, seq: next.seq, payload: next.payload) { [self] outcome in
-            delivered(key, outcome)
+        for next in batch {
+            inbox.deliver(app: key.app, peer: key.peer, seq: next.seq, payload: next.payload) { [self] outcome in
+                delivered(key, outcome)
+            }
         }
     }
 
     private func delivered(_ key: Key, _ outcome: PeerDelivery) {
-        enum Then { case next(ack: UInt64), retry(afterMs: Int64, error: String) }
+        enum Then { case submit(ack: UInt64?), retry(afterMs: Int64, error: String), wait }
         let then: Then = streams.withLock { all in
             var s = all[key] ?? Stream()
             defer { all[key] = s }
+            s.inFlight -= 1
+            var failure: String?
             switch outcome {
             case .applied(let applied), .duplicate(let applied):
                 s.applied = max(s.applied, applied)
-                s.failures = 0
-                while s.waiting > 0 && s.queue[s.head].seq <= s.applied {
-                    s.bytes -= s.queue[s.head].payload.count
-                    s.head += 1
-                }
-                if s.head > 64 && s.head * 2 > s.queue.count {
-                    s.queue.removeFirst(s.head)
-                    s.head = 0
-                }
-                return .next(ack: s.applied)
             case .gap(let applied):
-                // The app needs an earlier message than this side holds: drop the queue; the sender goes back to
-                // what is unacknowledged when it sees no progress.
                 s.applied = max(s.applied, applied)
+                s.halted = true
+            case .failed(let why):
+                s.failures += 1
+                s.halted = true
+                failure = why
+            }
+            // What the app has applied leaves the queue.
+            while s.waiting > 0 && s.queue[s.head].seq <= s.applied {
+                s.bytes -= s.queue[s.head].payload.count
+                s.head += 1
+                s.submitted = max(0, s.submitted - 1)
+            }
+            if s.head > 64 && s.head * 2 > s.queue.count {
+                s.queue.removeFirst(s.head)
+                s.head = 0
+            }
+            let ack: UInt64? = s.applied > 0 ? s.applied : nil
+            guard s.halted else {
+                s.failures = 0
+                return .submit(ack: ack)
+            }
+            // Halted: once every message in flight is answered, go again from the first one not applied.
+            guard s.inFlight == 0 else { return failure.map { .retry(afterMs: -1, error: $0) } ?? .wait }
+            s.halted = false
+            s.submitted = 0
+            if s.failures > 0 {
+                return .retry(afterMs: min(30_000, 100 << min(s.failures, 9)), error: failure ?? "an earlier message failed")
+            }
+            // A gap: the app needs an earlier message than this side holds. Drop the queue; the sender goes back
+            // to what is unacknowledged when it sees no progress.
+            if s.waiting > 0 && s.queue[s.head].seq != s.applied + 1 {
                 s.queue = []
                 s.head = 0
                 s.bytes = 0
                 s.lastQueued = nil
-                return .next(ack: s.applied)
-            case .failed(let why):
-                s.failures += 1
-                return .retry(afterMs: min(30_000, 100 << min(s.failures, 9)), error: why)
             }
+            return .submit(ack: ack)
         }
         switch then {
-        case .next(let applied):
-            if applied > 0 { ack(key.peer, key.app, applied) }
-            deliverNext(key)
+        case .submit(let ack):
+            if let ack { self.ack(key.peer, key.app, ack) }
+            submit(key)
         case .retry(let ms, let error):
             failed(key.peer, "app '\(key.app)' did not take a message: \(error)")
-            group.next().scheduleTask(in: .milliseconds(ms)) { [self] in deliverNext(key) }
+            if ms >= 0 { group.next().scheduleTask(in: .milliseconds(ms)) { [self] in submit(key) } }
+        case .wait:
+            break
         }
     }
 }

@@ -9,21 +9,21 @@ public final class PeerStore: Sendable {
         public let name: String
     }
 
-    private let db: Mutex<Database>
+    private let db: LazyDatabase
     /// The peers' node ids, kept in memory: links and `net_send` ask for every connection and message.
     private let ids: Mutex<Set<String>>
 
     public init(path: String) throws(FederationError) {
         do {
-            let db = try Database(path: path)
-            try db.execute("""
-                CREATE TABLE IF NOT EXISTS peers (node TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
-                    name TEXT NOT NULL, added_ns INTEGER NOT NULL);
-                """)
             var known: Set<String> = []
-            for row in try db.query("SELECT node FROM peers") { if case .text(let id) = row[0] { known.insert(id) } }
+            db = try LazyDatabase(path: path) { db throws(SQLiteError) in
+                try db.execute("""
+                    CREATE TABLE IF NOT EXISTS peers (node TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
+                        name TEXT NOT NULL, added_ns INTEGER NOT NULL);
+                    """)
+                for row in try db.query("SELECT node FROM peers") { if case .text(let id) = row[0] { known.insert(id) } }
+            }
             ids = Mutex(known)
-            self.db = Mutex(db)
         } catch { throw FederationError(.storage, "peers in \(path): \(error)") }
     }
 
@@ -33,7 +33,7 @@ public final class PeerStore: Sendable {
             throw FederationError(.badPeer, "a peer's name is at most 64 bytes of text without control characters")
         }
         do {
-            try db.withLock { db throws(SQLiteError) in
+            try db.withDatabase { db throws(SQLiteError) in
                 try db.transaction { () throws(SQLiteError) in
                     let known = try db.query("SELECT count(*) FROM peers WHERE node <> ?", [.text(address.nodeID)])
                     if case .integer(let n)? = known.first?.first, n >= limit {
@@ -53,7 +53,7 @@ public final class PeerStore: Sendable {
     @discardableResult
     public func remove(_ nodeID: String) throws(FederationError) -> Bool {
         do {
-            let removed = try db.withLock { db throws(SQLiteError) in
+            let removed = try db.withDatabase { db throws(SQLiteError) in
                 try db.execute("DELETE FROM peers WHERE node = ?", [.text(nodeID)]) > 0
             }
             ids.withLock { _ = $0.remove(nodeID) }
@@ -63,17 +63,20 @@ public final class PeerStore: Sendable {
 
     /// Every peer, by name then id.
     public func list() -> [Peer] {
-        db.withLock { db in
-            let rows = (try? db.query("SELECT node, host, port, name FROM peers ORDER BY name, node")) ?? []
+        (try? db.withDatabase { db throws(SQLiteError) -> [Peer] in
+            let rows = try db.query("SELECT node, host, port, name FROM peers ORDER BY name, node")
             return rows.compactMap { r in
                 guard case .text(let id) = r[0], case .text(let host) = r[1], case .integer(let port) = r[2],
                       case .text(let name) = r[3] else { return nil }
                 return Peer(address: PeerAddress(nodeID: id, host: host, port: Int(port)), name: name)
             }
-        }
+        }) ?? []
     }
 
     public func contains(_ nodeID: String) -> Bool { ids.withLock { $0.contains(nodeID) } }
 
-    public func close() { db.withLock { $0.close() } }
+    /// How many peers there are (from memory: no database read).
+    public var count: Int { ids.withLock { $0.count } }
+
+    public func close() { db.close() }
 }

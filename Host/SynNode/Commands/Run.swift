@@ -112,13 +112,11 @@ struct Run: AsyncParsableCommand {
         let peers: PeerStore
         do { peers = try PeerStore(path: db) } catch { throw CLIError("error: \(error.message)") }
         let broker = runtime.broker
-        let identity: TLSIdentity
         let witnesses: WitnessStore
         do {
-            identity = try TLSIdentity(key: broker.nodeKey)
             witnesses = try WitnessStore(path: db)
         } catch { throw CLIError("error: \(error)") }
-        let links = LinkService(identity: identity, settings: settings, peers: peers, witnesses: witnesses,
+        let links = LinkService(key: broker.nodeKey, settings: settings, peers: peers, witnesses: witnesses,
                                 group: MultiThreadedEventLoopGroup.singleton, pingInterval: .seconds(Int64(settings.pingSeconds)),
                                 outbox: broker.events, inbox: runtime, topics: runtime,
                                 head: { broker.audit.head() },
