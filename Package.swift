@@ -90,6 +90,13 @@ let package = Package(
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
+        // net_request: HTTP/1.1 over GnuTLS to the apps' granted URLs, with SSRF rules.
+        .target(name: "SynFetch", dependencies: [
+            "SynTLS", "SynLink", "SynConfig", "SynBroker", "SynWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Host/SynFetch"),
         .target(name: "SynRuntime", dependencies: [
             "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "CSynSys",
             .product(name: "Logging", package: "swift-log"),
@@ -115,7 +122,7 @@ let package = Package(
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
             "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynRuntime", "SynHTTPSig",
-            "SynFederation", "SynTLS",
+            "SynFederation", "SynTLS", "SynFetch",
             "SynText", "SynAppStore", "SynSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -155,6 +162,7 @@ let package = Package(
         .testTarget(name: "SynSQLiteTests", dependencies: ["SynSQLite", "SynTestSupport"], path: "Tests/SynSQLiteTests"),
         .testTarget(name: "SynTextTests", dependencies: ["SynText", "SynTestSupport"], path: "Tests/SynTextTests"),
         .testTarget(name: "SynAppStoreTests", dependencies: ["SynAppStore", "SynSQLite", "SynText"], path: "Tests/SynAppStoreTests"),
+        .testTarget(name: "SynFetchTests", dependencies: ["SynFetch", "SynConfig"], path: "Tests/SynFetchTests"),
         .testTarget(name: "SynFederationTests", dependencies: [
             "SynFederation", "SynBroker", "SynConfig", "SynLink", "SynTLS", "SynSodium", "SynTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

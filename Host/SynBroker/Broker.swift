@@ -48,6 +48,15 @@ public final class Broker: HostCallHandler, Sendable {
     /// Ephemeral messages one app may publish a second (bursts of twice that); past it `msg_publish` answers
     /// SYN_E_QUOTA, so no app floods the node's subscribers or its peers.
     static let maxPublishesPerSecond = 500
+    /// Makes `net_request`s (the node's HTTP client); nil: the slot answers SYN_E_UNSUPPORTED.
+    public var fetcher: (@Sendable (FetchCall) -> FetchOutcome)? {
+        get { state.withLock { st in st.fetchHook } }
+        set { state.withLock { st in st.fetchHook = newValue } }
+    }
+    /// `net_request` methods, and the default and longest waits.
+    static let fetchMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    static let defaultFetchTimeoutMs: UInt32 = 10_000
+    static let maxFetchTimeoutMs: UInt32 = 60_000
     /// Whether a node id is one of the owner's peers (`syneroym peers add`); set when the node has links.
     public var isPeer: @Sendable (String) -> Bool {
         get { state.withLock { st in st.peerCheck } }
@@ -79,6 +88,7 @@ public final class Broker: HostCallHandler, Sendable {
         var netCommitHook: @Sendable (Set<String>) -> Void = { _ in }
         var peerCheck: @Sendable (String) -> Bool = { _ in false }
         var publishHook: @Sendable (String, String, [UInt8]) -> Void = { _, _, _ in }
+        var fetchHook: (@Sendable (FetchCall) -> FetchOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
         var publishBudget: [String: (tokens: Double, atNs: Int64)] = [:]
         /// Denials and committed events per app.
@@ -345,8 +355,37 @@ public final class Broker: HostCallHandler, Sendable {
             // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.
             onPublish(context.app, topic, payload)
         case .netRequest:
-            throw BrokerFailure(SynStatus.unsupported,
-                                "\(op.slotName) is not supported by this node yet: networking and ephemeral messages arrive with later releases")
+            let methodBytes = try r.data(limit: 16), urlBytes = try r.data(limit: 4097)
+            let headers = try r.data(limit: 16 * 1024 + 1), body = try r.data(limit: Self.maxValue + 1)
+            let timeoutMs = try r.u32()
+            guard let method = String(validating: methodBytes, as: UTF8.self), Self.fetchMethods.contains(method) else {
+                throw BrokerFailure(SynStatus.badArg, "net_request: the method is one of \(Self.fetchMethods.sorted().joined(separator: ", "))")
+            }
+            guard let url = String(validating: urlBytes, as: UTF8.self), FetchURL(url) != nil else {
+                throw BrokerFailure(SynStatus.badArg, "net_request: the URL must be https://host[:port]/path, without userinfo or a fragment, at most 4096 bytes")
+            }
+            guard headers.count <= 16 * 1024, body.count <= Self.maxValue else {
+                throw BrokerFailure(SynStatus.tooLarge, "net_request: headers are at most 16 KiB and the body at most 1 MiB")
+            }
+            try require(app, .netFetch(url: url), op)
+            guard let fetcher else {
+                throw BrokerFailure(SynStatus.unsupported, "net_request: this node makes no outbound requests")
+            }
+            let wait = Int64(min(timeoutMs == 0 ? Self.defaultFetchTimeoutMs : timeoutMs, Self.maxFetchTimeoutMs)) * 1_000_000
+            // The answer must come back before the call's own deadline, with time to use it.
+            let deadline = min(MonotonicClock.nowNs() + wait, context.deadlineNs - 100_000_000)
+            let policy = app.policy
+            let call = FetchCall(app: context.app, method: method, url: url, headersJSON: headers, body: body, deadlineNs: deadline) { target in
+                if let denial = policy.denial(.netFetch(url: target)) { return (denial, false) }
+                return (nil, policy.namesAddress(of: target))
+            }
+            switch fetcher(call) {
+            case .response(let status, let body):
+                w.u32(UInt32(clamping: status))
+                w.data(body)
+            case .failed(let status, let message):
+                throw BrokerFailure(status, "net_request: " + message)
+            }
         }
         return w.bytes
     }

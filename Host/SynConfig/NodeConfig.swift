@@ -21,6 +21,7 @@
 /// listen = "127.0.0.1:7420"
 ///
 /// [federation]                    # links with other nodes (see FederationSettings)
+/// [fetch]                         # net_request: extra certificate authorities, response size (see FetchSettings)
 /// listen = "127.0.0.1:7421"
 ///
 /// [events]                        # the node's event log (node.db)
@@ -59,6 +60,7 @@ public struct NodeConfig: Sendable, Equatable {
     public var gateway = GatewaySettings()
     /// Links with other nodes: where to accept them, whom, and their limits.
     public var federation = FederationSettings()
+    public var fetch = FetchSettings()
     /// How long the event log keeps an event, delivered or not.
     public var eventRetentionDays = 7
     /// The most events the log keeps; the oldest go first.
@@ -76,10 +78,13 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps", "events", "gateway", "federation"])
+        try root.allowOnly(["node", "apps", "events", "gateway", "federation", "fetch"])
         var config = NodeConfig()
         if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
             config.gateway = try GatewaySettings.parse(gateway)
+        }
+        if let fetch = try root.table("fetch", keys: FetchSettings.keys) {
+            config.fetch = try FetchSettings.parse(fetch)
         }
         if let federation = try root.table("federation", keys: FederationSettings.keys) {
             config.federation = try FederationSettings.parse(federation)

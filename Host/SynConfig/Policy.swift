@@ -80,6 +80,17 @@ public struct Policy: Sendable, Equatable {
         return pattern == topic
     }
 
+    /// Whether the granted `net.fetch` prefixes that cover `url` name its host as an address (an IP literal, such as
+    /// "https://10.0.0.5:8443/"): the owner then allows that address even if it is loopback or private. A name never
+    /// does: it could resolve anywhere.
+    public func namesAddress(of url: String) -> Bool {
+        guard let host = FetchURL(url)?.host, FetchURL.isAddress(host) else { return false }
+        let covering = { (prefixes: [String]) in
+            prefixes.contains { Self.urlMatches($0, url) && FetchURL($0)?.host == host }
+        }
+        return covering(requested.netFetch) && covering(granted.netFetch)
+    }
+
     /// A URL is covered by a prefix on a path boundary: `https://api.example.org` covers
     /// `https://api.example.org/v1/x` but not `https://api.example.org.evil.net`.
     public static func urlMatches(_ prefix: String, _ url: String) -> Bool {

@@ -84,6 +84,7 @@ final class LinkHandler: ChannelInboundHandler {
             if let head = service.currentHead() { context.writeAndFlush(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
             // Messages unacknowledged for two intervals are sent again (the peer drops the ones it applied).
             if let rewound = sender?.rewindStalled(stallNs: 2 * service.pingInterval.nanoseconds), rewound > 0 {
+                if let peerID { service.note("no acknowledgement for two ping intervals: sending \(rewound) app stream(s) again from the last ack", peer: peerID) }
                 pump(context: context)
             }
             schedulePing(context: context)

@@ -1,4 +1,5 @@
 public import NIOCore
+public import Logging
 import NIOPosix
 public import SynBroker
 public import SynConfig
@@ -30,6 +31,12 @@ public final class LinkService: Sendable {
     /// This node's ephemeral-topic subscribers; nil: it takes no publications from peers.
     let topics: (any TopicSubscribers)?
     let pingInterval: TimeAmount
+    /// Where link trouble is logged (the audit log has the events that matter to the owner's record).
+    public var logger: Logger {
+        get { logHandle.withLock { $0 } }
+        set { logHandle.withLock { $0 = newValue } }
+    }
+    private let logHandle = Mutex(Logger(label: "syneroym.links"))
     var maxFrame: Int { settings.maxFrameKB * 1024 }
     var window: Int { settings.window }
     var maxFramesPerSecond: Int { settings.maxFramesPerSecond }
@@ -341,7 +348,17 @@ public final class LinkService: Sendable {
 
     func failed(_ peer: String?, error: String) {
         guard let peer else { return }
-        state.withLock { $0.states[peer]?.lastError = error }
+        // Logged when it changes: a peer that keeps failing the same way is one line, not one a frame.
+        let changed = state.withLock { s -> Bool in
+            defer { s.states[peer]?.lastError = error }
+            return s.states[peer]?.lastError != error
+        }
+        if changed { logger.notice("link trouble", metadata: ["peer": "\(peer)", "detail": "\(error)"]) }
+    }
+
+    /// Notes something a link did that the owner may want to see in the log (not the audit log).
+    func note(_ message: String, peer: String) {
+        logger.info("\(message)", metadata: ["peer": "\(peer)"])
     }
 
     func update(_ peer: String, _ change: (inout LinkState) -> Void) {

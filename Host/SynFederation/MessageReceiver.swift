@@ -73,10 +73,12 @@ final class MessageReceiver: Sendable {
             var s = all[key] ?? Stream()
             defer { all[key] = s }
             if seq <= s.applied { return (.ack(s.applied), false) }
-            if let last = s.lastQueued {
-                // A repeat of one waiting here, or one past a message this side dropped: the sender goes back.
-                guard seq == last + 1 else { return (.taken, false) }
-            }
+            // The one expected next: after the last queued, or the last applied, whichever is later (the app may
+            // have applied messages this side never queued: a redelivery after a restart). Unknown for a new stream:
+            // the app's worker then says where it stands. A repeat of one waiting here, or one past a message this
+            // side dropped, is not taken: the sender goes back.
+            let expected: UInt64? = s.lastQueued.map { max($0, s.applied) + 1 } ?? (s.applied > 0 ? s.applied + 1 : nil)
+            if let expected, seq != expected { return (.taken, false) }
             guard s.waiting < window, s.bytes + payload.count <= LinkFrame.maxStreamBytes else {
                 return (.violation("more than \(window) messages or \(LinkFrame.maxStreamBytes >> 20) MiB of app '\(app)' unacknowledged"), false)
             }
@@ -116,7 +118,7 @@ final class MessageReceiver: Sendable {
     }
 
     private func delivered(_ key: Key, _ outcome: PeerDelivery) {
-        enum Then { case submit(ack: UInt64?), retry(afterMs: Int64, error: String), wait }
+        enum Then { case submit(ack: UInt64?), retry(afterMs: Int64, error: String), wait, dropped(ack: UInt64?, next: UInt64) }
         let then: Then = streams.withLock { all in
             var s = all[key] ?? Stream()
             defer { all[key] = s }
@@ -162,6 +164,7 @@ final class MessageReceiver: Sendable {
                 s.head = 0
                 s.bytes = 0
                 s.lastQueued = nil
+                return .dropped(ack: ack, next: s.applied + 1)
             }
             return .submit(ack: ack)
         }
@@ -174,6 +177,9 @@ final class MessageReceiver: Sendable {
             if ms >= 0 { group.next().scheduleTask(in: .milliseconds(ms)) { [self] in submit(key) } }
         case .wait:
             break
+        case .dropped(let ack, let next):
+            if let ack { self.ack(key.peer, key.app, ack) }
+            failed(key.peer, "app '\(key.app)' needs message \(next) first; waiting for the peer to send it again")
         }
     }
 }

@@ -31,6 +31,13 @@ public final class TLSChannelHandler: ChannelDuplexHandler {
         self.handshakeTimeout = handshakeTimeout
     }
 
+    /// Runs `session` (a web client's, for instance), whichever its role.
+    public init(session: TLSSession, role: TLSSession.Role, handshakeTimeout: TimeAmount = .seconds(10)) {
+        self.session = session
+        self.role = role
+        self.handshakeTimeout = handshakeTimeout
+    }
+
     public func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { start(context: context) }
     }
@@ -75,13 +82,18 @@ public final class TLSChannelHandler: ChannelDuplexHandler {
                 context.flush()
             }
             var read = false
+            // GnuTLS may stop after a post-handshake message with records behind it: read on while bytes remain
+            // (a bounded number of times, so a session that never consumes them cannot spin).
+            var stalls = 0
             loop: while context.channel.isActive {
                 switch try session.read() {
                 case .data(let bytes):
                     read = true
+                    stalls = 0
                     context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: bytes)))
                 case .wouldBlock:
-                    break loop
+                    stalls += 1
+                    guard session.hasBufferedInput, stalls < 64 else { break loop }
                 case .closed:
                     sendPending(context: context)
                     context.close(promise: nil)

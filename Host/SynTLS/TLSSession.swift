@@ -27,8 +27,14 @@ public final class TLSSession {
     static let priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CTYPE-ALL:+CTYPE-SRV-RAWPK:+CTYPE-CLI-RAWPK"
 
     private let session: gnutls_session_t
-    private let identity: TLSIdentity
-    private let policy: PeerPolicy
+    /// A link's: this node's key, and which peer keys it takes.
+    private let identity: TLSIdentity?
+    private let policy: PeerPolicy?
+    /// A web client's: the certificate authorities it trusts (GnuTLS checks the chain and the name).
+    private let trust: WebTrust?
+    /// For a server reached by address: the typed data GnuTLS checks the certificate's IP address against, which it
+    /// keeps a pointer to for the session's life.
+    private var addressCheck: (list: UnsafeMutablePointer<gnutls_typed_vdata_st>, bytes: UnsafeMutablePointer<UInt8>)?
     private var input: [UInt8] = []
     private var inputStart = 0
     private var output: [UInt8] = []
@@ -46,6 +52,7 @@ public final class TLSSession {
         session = made
         self.identity = identity
         policy = peer
+        trust = nil
         var r = gnutls_priority_set_direct(session, Self.priorities, nil)
         if r >= 0 { r = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(identity.credentials)) }
         guard r >= 0 else {
@@ -53,6 +60,48 @@ public final class TLSSession {
             throw TLSError(.identity, "GnuTLS refused the session settings: \(Self.text(r))")
         }
         if role == .server { gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE) }
+        setTransport()
+        gnutls_session_set_verify_function(session) { session in
+            guard let session, let ptr = gnutls_session_get_ptr(session) else { return GNUTLS_E_CERTIFICATE_ERROR }
+            return Unmanaged<TLSSession>.fromOpaque(ptr).takeUnretainedValue().verifyPeer()
+        }
+    }
+
+    /// A client session to a web server (`net_request`): TLS 1.2 or 1.3 with X.509 certificates, the chain checked
+    /// against `trust` and the certificate against `serverName` (a DNS name, sent as SNI, or an IP address).
+    public init(webServer serverName: String, trust: WebTrust) throws(TLSError) {
+        let flags = UInt32(GNUTLS_CLIENT) | UInt32(GNUTLS_NONBLOCK) | UInt32(GNUTLS_NO_SIGNAL)
+        var made: gnutls_session_t?
+        guard gnutls_init(&made, flags) == GNUTLS_E_SUCCESS, let made else { throw TLSError(.identity, "cannot start a TLS session") }
+        session = made
+        identity = nil
+        policy = nil
+        self.trust = trust
+        var r = gnutls_priority_set_direct(session, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", nil)
+        if r >= 0 { r = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(trust.credentials)) }
+        if r >= 0, !WebTrust.isAddress(serverName) {
+            r = gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, serverName.utf8.count)
+        }
+        guard r >= 0 else {
+            gnutls_deinit(session)
+            throw TLSError(.identity, "GnuTLS refused the session settings: \(Self.text(r))")
+        }
+        // GnuTLS verifies the chain and the name (or the address) during the handshake, and fails it otherwise.
+        if let address = WebTrust.addressBytes(serverName) {
+            let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: address.count)
+            bytes.initialize(from: address, count: address.count)
+            let list = UnsafeMutablePointer<gnutls_typed_vdata_st>.allocate(capacity: 1)
+            list.initialize(to: gnutls_typed_vdata_st(type: GNUTLS_DT_IP_ADDRESS, data: bytes, size: UInt32(address.count)))
+            addressCheck = (list, bytes)
+            gnutls_session_set_verify_cert2(session, list, 1, 0)
+        } else {
+            gnutls_session_set_verify_cert(session, serverName, 0)
+        }
+        setTransport()
+    }
+
+    /// The session's bytes go through `input` and `output`, never a socket.
+    private func setTransport() {
         let me = Unmanaged.passUnretained(self).toOpaque()
         gnutls_session_set_ptr(session, me)
         gnutls_transport_set_ptr(session, me)
@@ -81,13 +130,15 @@ public final class TLSSession {
             }
             return n
         }
-        gnutls_session_set_verify_function(session) { session in
-            guard let session, let ptr = gnutls_session_get_ptr(session) else { return GNUTLS_E_CERTIFICATE_ERROR }
-            return Unmanaged<TLSSession>.fromOpaque(ptr).takeUnretainedValue().verifyPeer()
-        }
     }
 
-    deinit { gnutls_deinit(session) }
+    deinit {
+        gnutls_deinit(session)
+        if let addressCheck {
+            addressCheck.list.deallocate()
+            addressCheck.bytes.deallocate()
+        }
+    }
 
     /// Checks the peer's raw public key against the policy; GnuTLS aborts the handshake on a non-zero answer.
     private func verifyPeer() -> Int32 {
@@ -96,6 +147,7 @@ public final class TLSSession {
             return GNUTLS_E_CERTIFICATE_ERROR
         }
         var count: UInt32 = 0
+        guard let policy else { return GNUTLS_E_CERTIFICATE_ERROR }
         guard let peers = gnutls_certificate_get_peers(session, &count), count == 1, let data = peers.pointee.data else {
             refusal = TLSError(.peerRefused, "the peer presented no key")
             return GNUTLS_E_CERTIFICATE_ERROR
@@ -127,13 +179,22 @@ public final class TLSSession {
         guard !isHandshakeComplete else { return true }
         let r = gnutls_handshake(session)
         if r == GNUTLS_E_SUCCESS {
-            guard peerKey != nil else { throw TLSError(.peerRefused, "the handshake ended without checking the peer's key") }
+            guard peerKey != nil || trust != nil else { throw TLSError(.peerRefused, "the handshake ended without checking the peer's key") }
             isHandshakeComplete = true
             return true
         }
         if r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED { return false }
         if let refusal { throw refusal }
         if r == GNUTLS_E_PREMATURE_TERMINATION { throw TLSError(.closed, "the peer closed the connection during the handshake") }
+        if r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR, trust != nil {
+            // Why the chain or the name did not verify, as GnuTLS words it.
+            let status = gnutls_session_get_verify_cert_status(session)
+            var out = gnutls_datum_t()
+            if gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0, let data = out.data {
+                defer { csyn_gnutls_free(data) }
+                throw TLSError(.peerRefused, "the server's certificate: " + String(decoding: UnsafeBufferPointer(start: data, count: Int(out.size)), as: UTF8.self))
+            }
+        }
         throw TLSError(.handshake, Self.text(r))
     }
 
@@ -150,6 +211,10 @@ public final class TLSSession {
             offset += r
         }
     }
+
+    /// Whether bytes that arrived are not decrypted yet. GnuTLS can answer "again" after a post-handshake message (a
+    /// TLS 1.3 session ticket) with records still waiting behind it.
+    public var hasBufferedInput: Bool { input.count - inputStart > 0 || gnutls_record_check_pending(session) > 0 }
 
     /// Decrypts what has arrived, at most `limit` bytes.
     public func read(limit: Int = 16384) throws(TLSError) -> Read {

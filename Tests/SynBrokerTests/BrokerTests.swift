@@ -222,10 +222,10 @@ import Testing
         #expect(status["id_verify"] == 0)
         #expect(status["kv_get"] == -1)
         // net_send is granted, but "k" is no node id (SYN_E_BAD_ARG); msg_publish on the granted topic "k" reaches
-        // whoever subscribes (nobody here); not served yet: outbound HTTP.
+        // whoever subscribes (nobody here); net_request to a URL the app was not granted (net.fetch) is denied.
         #expect(status["net_send"] == -2, "\(text)")
         #expect(status["msg_publish"] == 0, "\(text)")
-        #expect(status["net_request"] == -6)
+        #expect(status["net_request"] == -3, "\(text)")
         worker.shutdown()
     }
 }

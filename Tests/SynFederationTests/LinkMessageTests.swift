@@ -18,13 +18,29 @@ import Testing
     final class RecordingInbox: PeerInbox {
         let hold: Bool
         let delivered = Mutex<[(app: String, seq: UInt64)]>([])
-        init(hold: Bool = false) { self.hold = hold }
+        /// What the app applied before (as its database says after a restart), and what it applies from here on.
+        let applied: Mutex<UInt64>
+        init(hold: Bool = false, alreadyApplied: UInt64 = 0) {
+            self.hold = hold
+            applied = Mutex(alreadyApplied)
+        }
 
         func refusal(app: String, peer: String) -> String? { app == "relay" ? nil : "this node has no app '\(app)'" }
 
         func deliver(app: String, peer: String, seq: UInt64, payload: [UInt8], done: @escaping @Sendable (PeerDelivery) -> Void) {
-            delivered.withLock { $0.append((app, seq)) }
-            if !hold { done(.applied(seq)) }
+            guard !hold else {
+                delivered.withLock { $0.append((app, seq)) }
+                return
+            }
+            // As the app's worker answers: applied before, the next one, or one past a gap.
+            let outcome: PeerDelivery = applied.withLock { last in
+                if seq <= last { return .duplicate(applied: last) }
+                guard seq == last + 1 else { return .gap(applied: last) }
+                last = seq
+                return .applied(seq)
+            }
+            if case .applied = outcome { delivered.withLock { $0.append((app, seq)) } }
+            done(outcome)
         }
     }
 
@@ -121,6 +137,21 @@ import Testing
         #expect(try await b.wait { second.frames.acks.contains(1) })
         #expect(second.channel.isActive)
         try await second.channel.close()
+        await b.service.stop()
+    }
+
+    /// After a restart of the receiving node its app has applied messages the sender still holds (their acks were
+    /// lost): the repeats are acknowledged, and the messages after them are taken and applied in order.
+    @Test func aReceiverThatRestartedTakesTheMessagesAfterThoseItsAppApplied() async throws {
+        let inbox = RecordingInbox(alreadyApplied: 200)
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60), inbox: inbox)
+        let (channel, frames, _) = try await Self.rawPeer(of: b)
+        channel.write(Self.hello(window: 512), promise: nil)
+        for seq in UInt64(101)...300 { channel.write(LinkFrame.message(app: "relay", seq: seq, payload: []), promise: nil) }
+        channel.flush()
+        #expect(try await b.wait { frames.acks.contains(300) }, "\(frames.acks.suffix(5))")
+        #expect(inbox.delivered.withLock { $0.map(\.seq) } == Array(201...300))
+        try await channel.close()
         await b.service.stop()
     }
 }

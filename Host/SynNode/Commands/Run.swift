@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import SynConfig
 import SynFederation
+import SynFetch
 import SynGateway
 import SynRuntime
 import SynTLS
@@ -125,9 +126,13 @@ struct Run: AsyncParsableCommand {
                                     logger.notice("link", metadata: ["event": "\(action)", "peer": "\(peer)", "detail": "\(cause)"])
                                     broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
                                 })
+        links.logger = logger
         // net_send reaches the added peers; what a call commits for them goes out on their links.
         broker.isPeer = { peers.contains($0) }
         broker.onNetCommit = { links.messagesCommitted(for: $0) }
+        // net_request: the node's HTTP client, made on the first request.
+        let fetcher = NodeFetcher(settings: runtime.config.fetch, group: MultiThreadedEventLoopGroup.singleton)
+        broker.fetcher = { fetcher.run($0) }
         // msg_publish: the local subscribers, and the peers whose apps subscribed to the topic.
         broker.onPublish = { app, topic, payload in
             runtime.deliverPublished(topic: topic, payload: payload, app: app, from: nil)
