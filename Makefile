@@ -7,7 +7,7 @@ SWIFT        ?= swift
 CC           ?= cc
 CONFIG       ?= debug
 DATA         ?= $(CURDIR)/.data
-APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev pkg-config gcc make python3
+APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev ca-certificates pkg-config gcc make python3
 BENCH_PACKAGES := bubblewrap wrk
 # gnutls-cli: a third-party TLS peer for the node-link tests
 TEST_PACKAGES := gnutls-bin iproute2

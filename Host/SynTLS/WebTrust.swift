@@ -13,9 +13,10 @@ public final class WebTrust: @unchecked Sendable {
         guard gnutls_certificate_allocate_credentials(&made) == GNUTLS_E_SUCCESS, let made else {
             throw TLSError(.identity, "cannot allocate TLS credentials")
         }
-        if systemStore, gnutls_certificate_set_x509_system_trust(made) < 0 {
+        // Without the system's store (no ca-certificates package) only `caFile` is trusted, if there is one.
+        if systemStore, gnutls_certificate_set_x509_system_trust(made) <= 0, caFile == nil {
             gnutls_certificate_free_credentials(made)
-            throw TLSError(.identity, "cannot read the system's certificate authorities (Debian package ca-certificates)")
+            throw TLSError(.identity, "cannot read the system's certificate authorities (install the Debian package ca-certificates)")
         }
         if let caFile {
             let added = gnutls_certificate_set_x509_trust_file(made, caFile, GNUTLS_X509_FMT_PEM)
