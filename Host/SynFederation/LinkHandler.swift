@@ -145,6 +145,8 @@ final class LinkHandler: ChannelInboundHandler {
             switch receiver.received(peer: peerID, app: app, seq: seq, payload: payload) {
             case .taken:
                 productive = true
+            case .ignored:
+                break
             case .ack(let applied):
                 context.writeAndFlush(wrapOutboundOut(.ack(app: app, seq: applied)), promise: nil)
             case .refused(let why):

@@ -21,8 +21,9 @@ final class MessageReceiver: Sendable {
         var bytes = 0
         /// The last sequence queued in this stream (nil: none yet, or the queue was dropped at a gap).
         var lastQueued: UInt64?
-        /// The last sequence the app applied, as its worker last said.
+        /// The last sequence the app applied, as its worker last said (`knowsApplied` once it has said anything).
         var applied: UInt64 = 0
+        var knowsApplied = false
         /// Waiting messages handed to the app and not answered yet (the first `submitted` of the queue).
         var submitted = 0
         var inFlight = 0
@@ -38,8 +39,10 @@ final class MessageReceiver: Sendable {
 
     /// What to do with a message just received.
     enum Verdict: Equatable {
-        /// Taken (or dropped as a repeat); nothing to answer.
+        /// Taken: it waits for the app.
         case taken
+        /// Not taken: a repeat of one waiting here, or out of order (the sender goes back); it costs the peer's budget.
+        case ignored
         /// Applied before: acknowledge through this sequence again (the earlier ack was lost).
         case ack(UInt64)
         /// Not taken: the app here does not take messages from this peer.
@@ -77,8 +80,8 @@ final class MessageReceiver: Sendable {
             // have applied messages this side never queued: a redelivery after a restart). Unknown for a new stream:
             // the app's worker then says where it stands. A repeat of one waiting here, or one past a message this
             // side dropped, is not taken: the sender goes back.
-            let expected: UInt64? = s.lastQueued.map { max($0, s.applied) + 1 } ?? (s.applied > 0 ? s.applied + 1 : nil)
-            if let expected, seq != expected { return (.taken, false) }
+            let expected: UInt64? = s.knowsApplied ? max(s.lastQueued ?? 0, s.applied) + 1 : s.lastQueued.map { $0 + 1 }
+            if let expected, seq != expected { return (.ignored, false) }
             guard s.waiting < window, s.bytes + payload.count <= LinkFrame.maxStreamBytes else {
                 return (.violation("more than \(window) messages or \(LinkFrame.maxStreamBytes >> 20) MiB of app '\(app)' unacknowledged"), false)
             }
@@ -127,8 +130,10 @@ final class MessageReceiver: Sendable {
             switch outcome {
             case .applied(let applied), .duplicate(let applied):
                 s.applied = max(s.applied, applied)
+                s.knowsApplied = true
             case .gap(let applied):
                 s.applied = max(s.applied, applied)
+                s.knowsApplied = true
                 s.halted = true
             case .failed(let why):
                 s.failures += 1

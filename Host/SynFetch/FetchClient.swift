@@ -165,6 +165,8 @@ final class ResponseCollector: ChannelInboundHandler {
     let url: String
     private var head: HTTPResponseHead?
     private var body: [UInt8] = []
+    /// Set once the promise is completed: what happens after (the close) changes nothing.
+    private var finished = false
 
     init(promise: EventLoopPromise<FetchClient.Exchange>, maxBytes: Int, url: String) {
         self.promise = promise
@@ -186,6 +188,8 @@ final class ResponseCollector: ChannelInboundHandler {
             body += buffer.readableBytesView
         case .end:
             guard let head else { return fail(context, FetchError(.network, "\(url): no response head")) }
+            guard !finished else { return }
+            finished = true
             promise.succeed(.init(status: Int(head.status.code), location: head.headers.first(name: "Location"), body: body))
             context.close(promise: nil)
         }
@@ -197,13 +201,19 @@ final class ResponseCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(FetchError(.network, "\(url) closed the connection before the response ended"
-                                + (head.map { " (status \($0.status.code), \(body.count) body bytes read)" } ?? " (no response head)")))
+        if !finished {
+            finished = true
+            promise.fail(FetchError(.network, "\(url) closed the connection before the response ended"
+                                    + (head.map { " (status \($0.status.code), \(body.count) body bytes read)" } ?? " (no response head)")))
+        }
         context.fireChannelInactive()
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: FetchError) {
-        promise.fail(error)
+        if !finished {
+            finished = true
+            promise.fail(error)
+        }
         context.close(promise: nil)
     }
 }
