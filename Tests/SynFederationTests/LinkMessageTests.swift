@@ -154,4 +154,20 @@ import Testing
         try await channel.close()
         await b.service.stop()
     }
+
+    /// Messages the node does not take (out of order, repeated) are not paced by the window: they cost the peer's
+    /// frame budget, and a peer that floods them loses its link.
+    @Test func aFloodOfMessagesThatAreNotTakenClosesTheLink() async throws {
+        let b = try await LinkServiceTests.Node(accept: ["*"], maxFramesPerSecond: 100, pingInterval: .seconds(60), inbox: RecordingInbox())
+        let (channel, frames, id) = try await Self.rawPeer(of: b)
+        channel.write(Self.hello(), promise: nil)
+        channel.write(LinkFrame.message(app: "relay", seq: 1, payload: []), promise: nil)
+        try await channel.writeAndFlush(LinkFrame.ping(1)).get()
+        #expect(try await b.wait { frames.acks.contains(1) })
+        for _ in 0..<2000 { channel.write(LinkFrame.message(app: "relay", seq: 99, payload: []), promise: nil) }
+        channel.flush()
+        try await channel.closeFuture.get()
+        #expect(try await b.wait { b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.flood \(id)") } })
+        await b.service.stop()
+    }
 }
