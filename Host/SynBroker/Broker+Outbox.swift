@@ -72,6 +72,7 @@ extension Broker {
                           row.payload.count <= Self.maxNetPayload else {
                         return .refuse("message \(row.seq): a malformed peer node id or a payload over 64 KiB")
                     }
+                    if let denial = app.policy.denial(.netPeer(peer)) { return .refuse("message \(row.seq): \(denial)") }
                     return .net(peer: peer, caller: recent.actor(appID, row.requestID) ?? "unattributed", payload: row.payload)
                 default:
                     return .refuse("row \(row.seq): unknown kind \(row.kind)")

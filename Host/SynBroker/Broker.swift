@@ -322,6 +322,7 @@ public final class Broker: HostCallHandler, Sendable {
             guard payload.count <= Self.maxNetPayload else {
                 throw BrokerFailure(SynStatus.tooLarge, "net_send: the payload is at most 64 KiB")
             }
+            try require(app, .netPeer(peer), op)
             guard isPeer(peer) else {
                 throw BrokerFailure(SynStatus.notFound, "net_send: node \(peer) is not a peer of this node (its owner adds it with `syneroym peers add`)")
             }

@@ -7,8 +7,10 @@ extension AppManifest {
         public var storageKV = false
         /// `storage.sql`: a private SQL database.
         public var storageSQL = false
-        /// `net.peers`: talk to peer nodes.
+        /// `net.peers`: talk to peer nodes: `true` (any the owner added) or a list of node ids (those only).
         public var netPeers = false
+        /// The node ids `net.peers` lists; nil when it is `true` or `false`.
+        public var netPeerIDs: [String]?
         /// `timers`: schedule callbacks.
         public var timers = false
         /// `net.fetch`: https URL prefixes the app may fetch.

@@ -74,7 +74,17 @@ enum ManifestParser {
             caps.storageSQL = try storage.bool("sql") ?? false
         }
         if let net = try table.table("net", keys: ["peers", "fetch"]) {
-            caps.netPeers = try net.bool("peers") ?? false
+            if let ids = try? net.strings("peers", maxCount: 1000) {
+                for (index, id) in ids.enumerated() where !NameRules.isNodeID(id) {
+                    throw net.error(.badValue, "peers", element: index,
+                                    "net.peers entries are node ids (43 base64url characters, as `syneroym peers list` shows them), got \"\(id)\"")
+                }
+                try net.requireUnique(ids, "peers")
+                caps.netPeers = true
+                caps.netPeerIDs = ids
+            } else {
+                caps.netPeers = try net.bool("peers") ?? false
+            }
             let urls = try net.strings("fetch") ?? []
             for (index, url) in urls.enumerated() {
                 if let problem = NameRules.fetchURLProblem(url) {

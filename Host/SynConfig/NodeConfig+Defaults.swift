@@ -42,7 +42,7 @@ extension NodeConfig {
         out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
         out += "[apps.\(m.id).grants]\n"
         out += "identity.sign = \(c.identitySign)\nstorage.kv = \(c.storageKV)\nstorage.sql = \(c.storageSQL)\n"
-        out += "timers = \(c.timers)\nnet.peers = \(c.netPeers)\n"
+        out += "timers = \(c.timers)\nnet.peers = \(c.netPeerIDs.map(list) ?? String(c.netPeers))\n"
         out += "net.fetch = \(list(c.netFetch))\n"
         out += "events.publish = \(list(c.eventsPublish))\nevents.subscribe = \(list(c.eventsSubscribe))\n"
         out += "messages.publish = \(list(c.messagesPublish))\nmessages.subscribe = \(list(c.messagesSubscribe))\n"

@@ -4,6 +4,8 @@ public struct Policy: Sendable, Equatable {
     /// A capability a host call needs.
     public enum Capability: Sendable, Equatable {
         case identitySign, storageKV, storageSQL, netPeers, timers
+        /// `net.peers` for one peer node: granted for any, or listed.
+        case netPeer(String)
         case netFetch(url: String)
         case eventsPublish(type: String), eventsSubscribe(type: String)
         case messagesPublish(topic: String), messagesSubscribe(topic: String)
@@ -38,6 +40,7 @@ public struct Policy: Sendable, Equatable {
         case .storageKV: flag("storage.kv", requested.storageKV, granted.storageKV)
         case .storageSQL: flag("storage.sql", requested.storageSQL, granted.storageSQL)
         case .netPeers: flag("net.peers", requested.netPeers, granted.netPeers)
+        case .netPeer(let id): peerDenial(id)
         case .timers: flag("timers", requested.timers, granted.timers)
         case .netFetch(let url):
             list("net.fetch", "URL", url, requested.netFetch, granted.netFetch, matches: Self.urlMatches)
@@ -50,6 +53,18 @@ public struct Policy: Sendable, Equatable {
         case .messagesSubscribe(let topic):
             list("messages.subscribe", "topic", topic, requested.messagesSubscribe, granted.messagesSubscribe, matches: Self.topicMatches)
         }
+    }
+
+    /// `net.peers` for node `id`: `true` on both sides, or a list that names it.
+    private func peerDenial(_ id: String) -> String? {
+        if let denial = flag("net.peers", requested.netPeers, granted.netPeers) { return denial }
+        if let ids = requested.netPeerIDs, !ids.contains(id) {
+            return "net.peers of app '\(appID)' does not list node \(id): add it under [capabilities] in \(manifestPath)"
+        }
+        if let ids = granted.netPeerIDs, !ids.contains(id) {
+            return "net.peers does not grant node \(id) to app '\(appID)': add it under [apps.\(appID).grants] in \(nodePath)"
+        }
+        return nil
     }
 
     private func flag(_ key: String, _ asked: Bool, _ given: Bool) -> String? {

@@ -13,7 +13,7 @@ extension NodeRuntime: PeerInbox {
             s.entries[app].map { ($0.manifest, s.node, s.isEnabled(app) && $0.supervisor != nil) }
         }
         guard let (manifest, node, running) = found else { return "this node has no app '\(app)'" }
-        if let denial = Policy(manifest: manifest, node: node).denial(.netPeers) { return denial }
+        if let denial = Policy(manifest: manifest, node: node).denial(.netPeer(peer)) { return denial }
         return running ? nil : "app '\(app)' is not running here (syneroym apps enable \(app))"
     }
 

@@ -131,4 +131,23 @@ import Testing
             #expect(throws: ConfigError.self, "\(bad)") { try NodeConfig.parse("[gateway]\n\(bad)\n", file: "node.toml") }
         }
     }
+
+    /// `net.peers` is `true` (any peer the owner added) or a list of node ids on either side; a peer must pass both.
+    @Test func netPeersMayNameTheNodes() throws {
+        let a = "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs", b = "oQKnoqMNXGnSmzy5TVN5sirOsEP3nZR55MKsoUILWRA"
+        let manifest = try AppManifest.parse(PolicyTests.manifestText.replacingOccurrences(of: "[capabilities]\n", with: "[capabilities]\nnet.peers = [\"\(a)\", \"\(b)\"]\n"),
+                                             file: "manifests/shop.toml")
+        #expect(manifest.capabilities.netPeerIDs == [a, b])
+        let anyPeer = try NodeConfig.parse(PolicyTests.nodeText + "\nnet.peers = true\n", file: "/data/node.toml")
+        #expect(Policy(manifest: manifest, node: anyPeer).denial(.netPeer(a)) == nil)
+        let onlyB = try NodeConfig.parse(PolicyTests.nodeText + "\nnet.peers = [\"\(b)\"]\n", file: "/data/node.toml")
+        let denial = Policy(manifest: manifest, node: onlyB).denial(.netPeer(a))
+        #expect(denial?.contains("[apps.shop.grants]") == true, "\(denial ?? "")")
+        #expect(Policy(manifest: manifest, node: onlyB).denial(.netPeer(b)) == nil)
+        let c = String(repeating: "C", count: 43)
+        #expect(Policy(manifest: manifest, node: anyPeer).denial(.netPeer(c))?.contains("capabilities") == true)
+        #expect(throws: ConfigError.self) {
+            try AppManifest.parse(PolicyTests.manifestText.replacingOccurrences(of: "[capabilities]\n", with: "[capabilities]\nnet.peers = [\"short\"]\n"), file: "m.toml")
+        }
+    }
 }
