@@ -1,5 +1,10 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
+import SynBroker
+import SynConfig
+import SynFederation
+import SynSodium
 import Synchronization
 import SynSystem
 #if canImport(Glibc)
@@ -20,6 +25,7 @@ struct BenchNet: AsyncParsableCommand {
     @Option(help: "Messages for the throughput run.") var messages: Int = 20_000
     @Option(help: "Directory of the shipped manifests (for the idle PSS).") var manifests: String = "manifests"
     @Option(help: "Directory of sandbox profiles.") var profiles: String = "sandbox-profiles"
+    @Option(help: "Further idle links made to node A to measure what each costs.") var extraLinks: Int = 20
 
     func run() async throws {
         let root = NSTemporaryDirectory() + "syneroym-bench-net-\(getpid())"
@@ -36,7 +42,9 @@ struct BenchNet: AsyncParsableCommand {
                                  ["-shared", "-fPIC", "-O2", "-I", "PluginABI/include", "-o", dir + "/manifests/libnetbench.so", "Benchmarks/netbench.c"])
             _ = try Self.capture(bin, ["init", "--data", dir + "/data", "--manifests", dir + "/manifests"])
             let toml = try String(contentsOfFile: dir + "/data/node.toml", encoding: .utf8)
-            try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try Self.freePort())\"\n").write(toFile: dir + "/data/node.toml", atomically: true, encoding: .utf8)
+            // A also accepts any node: the bench links `extraLinks` more to it to measure what each costs.
+            try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try Self.freePort())\"\n" + (name == "a" ? "accept = [\"*\"]\n" : ""))
+                .write(toFile: dir + "/data/node.toml", atomically: true, encoding: .utf8)
             nodes.append((dir, try Self.capture(bin, ["peers", "invite", "--data", dir + "/data"]).trimmingCharacters(in: .whitespacesAndNewlines)))
         }
         _ = try Self.capture(bin, ["peers", "add", nodes[1].invite, "--data", nodes[0].data + "/data"])
@@ -53,6 +61,30 @@ struct BenchNet: AsyncParsableCommand {
         guard a.waitFor("event=link.up", seconds: 60) else { throw CLIError("error: the nodes did not link: \(a.log.suffix(2000))") }
         try await Task.sleep(for: .seconds(2))
         let linkedPrivate = Self.privateKB(a.pid)
+
+        // What each further idle link costs A: `extraLinks` more nodes (link services in this process, each with its
+        // own key) link to it and stay idle.
+        let invite = try PeerAddress(parsing: nodes[0].invite)
+        var extra: [LinkService] = []
+        for i in 0..<extraLinks {
+            let dir = root + "/extra\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let service = LinkService(key: try SigningKey.generate(), settings: FederationSettings(), peers: try PeerStore(path: dir + "/node.db"),
+                                      witnesses: try WitnessStore(path: dir + "/node.db"), group: MultiThreadedEventLoopGroup.singleton,
+                                      head: { nil }, audit: { _, _, _ in })
+            service.dial(invite)
+            extra.append(service)
+        }
+        var up = 0
+        for _ in 0..<600 {
+            up = extra.filter { $0.states().first?.phase == .connected }.count
+            if up == extraLinks { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard up == extraLinks else { throw CLIError("error: only \(up) of \(extraLinks) further links came up") }
+        try await Task.sleep(for: .seconds(2))
+        let manyPrivate = Self.privateKB(a.pid)
+        for service in extra { await service.stop() }
 
         // Latency, one message at a time.
         let send = #"{"peer":"\#(idB)","count":1}"#
@@ -93,6 +125,8 @@ struct BenchNet: AsyncParsableCommand {
             ("throughput_applied", "\(total[0])"), ("throughput_distinct", "\(total[1])"),
             ("node_anon_kb_before_link", "\(alonePrivate)"), ("node_anon_kb_idle_link", "\(linkedPrivate)"),
             ("idle_link_kb", "\(linkedPrivate - alonePrivate)"),
+            ("extra_links", "\(extraLinks)"), ("node_anon_kb_with_extra_links", "\(manyPrivate)"),
+            ("idle_link_kb_each_further", JSONText.number(Double(manyPrivate - linkedPrivate) / Double(max(extraLinks, 1)), places: 1)),
             ("idle_node_with_shipped_apps_pss_kb", "\(shippedPss)"),
         ]))
     }
