@@ -16,6 +16,8 @@ final class LinkHandler: ChannelInboundHandler {
 
     /// Sent through the pipeline when apps committed messages for the peer.
     struct Wake: Sendable {}
+    /// Sent through the pipeline when this node's apps changed: the topics subscribed to are sent again.
+    struct Resubscribe: Sendable {}
 
     private let service: LinkService
     private let outbound: Bool
@@ -51,6 +53,7 @@ final class LinkHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is Wake { return pump(context: context) }
+        if event is Resubscribe { return resubscribe(context: context) }
         guard let established = event as? TLSChannelHandler.Established else { return context.fireUserInboundEventTriggered(event) }
         endHandshake()
         let id = Base64URL.encode(established.peerKey)
@@ -196,6 +199,22 @@ final class LinkHandler: ChannelInboundHandler {
             service.topics?.deliverPublished(topic: topic, payload: payload, app: app, from: peerID)
         }
         if !productive { budget.tokens -= 1 }
+    }
+
+    /// Tells the peer the topic patterns subscribed to now: `subscribe` for new ones, `unsubscribe` for those no
+    /// app here wants any more (a pattern two apps share stays until neither does).
+    private func resubscribe(context: ChannelHandlerContext) {
+        guard helloReceived, !closing else { return }
+        let now = service.localSubscriptions()
+        let before = Set(subscribed), after = Set(now.map(\.topic))
+        for sub in now where !before.contains(sub.topic) {
+            context.write(wrapOutboundOut(.subscribe(app: sub.app, topic: sub.topic)), promise: nil)
+        }
+        for topic in before.subtracting(after) {
+            context.write(wrapOutboundOut(.unsubscribe(app: "node", topic: topic)), promise: nil)
+        }
+        context.flush()
+        subscribed = Array(after)
     }
 
     /// Sends what the apps have for the peer, within its window (`apps`: only those apps' streams).

@@ -38,6 +38,12 @@ extension LinkService {
         }
     }
 
+    /// This node's apps changed: each link tells its peer the topics subscribed to now.
+    public func refreshSubscriptions() {
+        let channels = state.withLock { s in s.links.values.map(\.channel) }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(LinkHandler.Resubscribe()) }
+    }
+
     /// The subscriptions to send a peer when its link comes up.
     func localSubscriptions() -> [(app: String, topic: String)] { topics?.subscriptions() ?? [] }
 }

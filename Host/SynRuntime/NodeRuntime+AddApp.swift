@@ -46,6 +46,7 @@ extension NodeRuntime {
             if !$0.order.contains(id) { $0.order.append(id) }
         }
         let problem = added.problem ?? startApp(id)
+        state.withLock { $0.appsChanged }()
         broker.audit.append(actor: actor, app: id, action: "app.add", decision: problem == nil ? "ok" : "failed",
                             cause: (problem ?? "added from \(manifestPath) with the grants it requests") + AuditLog.requestSuffix(tag))
         if let problem { throw NodeError(.appLoad, "app '\(id)' was added to node.toml but does not start: \(problem)") }

@@ -41,6 +41,12 @@ extension NodeRuntime {
         return status
     }
 
+    /// Called after an owner's action changed which apps run (the links send the peers the topics they subscribe to).
+    public var onAppsChanged: @Sendable () -> Void {
+        get { state.withLock { $0.appsChanged } }
+        set { state.withLock { $0.appsChanged = newValue } }
+    }
+
     /// Enables or disables `app`: persisted in node.toml (`apps.<id>.enabled`), applied now, and audited.
     @discardableResult
     public func setEnabled(_ enabled: Bool, app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
@@ -55,6 +61,7 @@ extension NodeRuntime {
         } else {
             state.withLock { $0.entries[app]?.supervisor }?.stop()
         }
+        state.withLock { $0.appsChanged }()
         broker.audit.append(actor: actor, app: app, action: enabled ? "app.enable" : "app.disable",
                             decision: problem == nil ? "ok" : "failed",
                             cause: (problem ?? "node.toml apps.\(app).enabled = \(enabled)") + AuditLog.requestSuffix(tag))
@@ -91,6 +98,7 @@ extension NodeRuntime {
             $0.entries[app]?.earlier = earlier
         }
         let problem = prepared.problem ?? startApp(app)
+        state.withLock { $0.appsChanged }()
         let profileName = state.withLock { $0.entries[app]?.profile?.name } ?? "?"
         broker.audit.append(actor: actor, app: app, action: "app.restart", decision: problem == nil ? "ok" : "failed",
                             cause: (problem ?? "restarted by the node owner with node.toml's [apps.\(app)] as it is now (profile \(profileName))")

@@ -39,6 +39,8 @@ public final class NodeRuntime: Sendable {
         var stopped = false
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
         var lowDisk: String?
+        /// Told when apps were enabled, disabled, restarted or added (their topic subscriptions may have changed).
+        var appsChanged: @Sendable () -> Void = {}
 
         func isEnabled(_ app: String) -> Bool { node.apps[app]?.enabled ?? true }
     }

@@ -35,7 +35,8 @@ import Glibc
         try FileManager.default.copyItem(atPath: lib, toPath: dir + "/manifests/librelay.so")
         try manifest.write(toFile: dir + "/manifests/relay.toml", atomically: true, encoding: .utf8)
         let data = dir + "/data"
-        let initialized = try CLI.syneroym(["init", "--data", data, "--manifests", dir + "/manifests"])
+        let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"],
+                                           environment: FederationTests.owner)
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
         let address = try listen ?? "127.0.0.1:\(FederationTests.freePort())"
@@ -45,9 +46,10 @@ import Glibc
         return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    static func run(_ node: (dir: String, data: String, invite: String), netns: String? = nil) throws -> ProcessNode {
+    static func run(_ node: (dir: String, data: String, invite: String), netns: String? = nil,
+                    apps: [String] = ["hello", "relay"]) throws -> ProcessNode {
         try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "relay"], netns: netns)
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: apps, netns: netns)
     }
 
     /// Two nodes that added each other.
@@ -229,5 +231,27 @@ import Glibc
         // A's own relay subscribes too: it got its publications locally.
         let own = try nodeA.call("relay", "live", "").body.split { !$0.isNumber }.compactMap { Int($0) }
         #expect(own.first ?? 0 > 0)
+    }
+
+    /// An app enabled after the link came up subscribes then: the peer starts sending it the topic's publications
+    /// without the link being made again.
+    @Test func anAppEnabledLaterGetsPublicationsFromThen() throws {
+        let (a, b, _) = try Self.pair()
+        let toml = try String(contentsOfFile: b.data + "/node.toml", encoding: .utf8)
+        try toml.replacingOccurrences(of: "[apps.relay]\nenabled = true", with: "[apps.relay]\nenabled = false")
+            .write(toFile: b.data + "/node.toml", atomically: true, encoding: .utf8)
+        let nodeA = try Self.run(a), nodeB = try Self.run(b, apps: ["hello"])
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(nodeB.waitFor("event=link.up", seconds: 60), "\(nodeB.log.suffix(2000))")
+        let enabled = try CLI.syneroym(["apps", "enable", "relay", "--data", b.data], environment: FederationTests.owner)
+        #expect(enabled.status == 0, "\(enabled.stdout) \(enabled.stderr)")
+        var live: [Int] = [0, 0]
+        for _ in 0..<300 where live[0] == 0 {
+            #expect(try nodeA.call("relay", "publish", #"{"count":5}"#).status == 200)
+            usleep(100_000)
+            live = try nodeB.call("relay", "live", "").body.split { !$0.isNumber }.compactMap { Int($0) }
+            try #require(live.count == 2)
+        }
+        #expect(live[0] > 0)
     }
 }

@@ -127,6 +127,7 @@ struct Run: AsyncParsableCommand {
                                     broker.audit.append(actor: "node", app: "", action: action, decision: "ok", cause: "peer \(peer): \(cause)")
                                 })
         links.logger = logger
+        runtime.onAppsChanged = { links.refreshSubscriptions() }
         // net_send reaches the added peers; what a call commits for them goes out on their links.
         broker.isPeer = { peers.contains($0) }
         broker.onNetCommit = { links.messagesCommitted(for: $0) }
