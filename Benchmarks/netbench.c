@@ -3,6 +3,7 @@
  *   send   body {"peer":"PEER","count":N}: net_send N messages to PEER in one call; each payload is the sender's
  *          CLOCK_MONOTONIC time in nanoseconds (both nodes run on one machine, so the clocks agree).
  *   stats  [[received, distinct sequences, p50 latency ns, p99 latency ns]] of what arrived.
+ *   count  [[received]]: cheap enough to poll while messages arrive.
  *   reset  forgets what arrived.
  * on_event kind 3 records (seq, now - sent) in the call's transaction.
  */
@@ -64,6 +65,11 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
             " coalesce((SELECT lat FROM got ORDER BY lat LIMIT 1 OFFSET (SELECT count(*) * 99 / 100 FROM got)), 0) FROM got"),
             str("[]"), &rows);
         if (s != SYN_OK) return answer(ctx, res, 500, "\"stats failed\"", 14);
+        return answer(ctx, res, 200, (const char *)rows.ptr, rows.len);
+    }
+    if (is(req, "count")) {
+        syn_buf rows = { 0 };
+        if (host->sql_query(ctx, str("SELECT max(rowid) FROM got"), str("[]"), &rows) != SYN_OK) return answer(ctx, res, 500, "\"count failed\"", 14);
         return answer(ctx, res, 200, (const char *)rows.ptr, rows.len);
     }
     if (is(req, "reset")) {
