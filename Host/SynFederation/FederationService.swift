@@ -21,9 +21,11 @@ public struct FederationService: Service {
             if let port, let host = links.settings.hostAndPort?.host {
                 onListening(GatewaySettings.authority(host: host, port: port))
                 logger.notice("links listening", metadata: ["address": "\(host):\(port)", "peers": "\(links.peers.count)"])
-            } else {
+            } else if links.peers.count > 0 {
                 logger.notice("links: not listening (node.toml [federation] listen); dialling the added peers",
                               metadata: ["peers": "\(links.peers.count)"])
+            } else {
+                logger.info("links: none (no [federation] listen and no peers; `syneroym peers add` links this node)")
             }
         } catch {
             // The node serves without links rather than not at all; the owner sees why.
