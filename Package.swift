@@ -92,7 +92,7 @@ let package = Package(
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
         // net_request: HTTP/1.1 over GnuTLS to the apps' granted URLs, with SSRF rules.
         .target(name: "SynFetch", dependencies: [
-            "SynTLS", "SynLink", "SynConfig", "SynBroker", "SynWire",
+            "SynTLS", "SynLink", "SynConfig", "SynBroker", "SynWire", "SynSystem",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -25,14 +25,11 @@ extension EventStore {
         public let payload: [UInt8]
     }
 
-    /// The apps with messages waiting for `peer`, and how many each has.
-    public func netStreams(peer: String) -> [(app: String, waiting: Int)] {
+    /// The apps with messages waiting for `peer`.
+    public func netApps(peer: String) -> [String] {
         state.withLock { st in
-            let rows = (try? st.db.query("SELECT app, count(*) FROM net_outbox WHERE peer = ? GROUP BY app", [.text(peer)])) ?? []
-            return rows.compactMap { r in
-                guard case .text(let app) = r[0], case .integer(let n) = r[1] else { return nil }
-                return (app, Int(n))
-            }
+            let rows = (try? st.db.query("SELECT DISTINCT app FROM net_outbox WHERE peer = ?", [.text(peer)])) ?? []
+            return rows.compactMap { r in if case .text(let app) = r[0] { app } else { nil } }
         }
     }
 

@@ -38,7 +38,7 @@ extension LinkService {
         var views = added.map { peer in
             PeerView(peer: peer, link: links[peer.address.nodeID],
                      head: Base64URL.decode(peer.address.nodeID).flatMap { witnesses.head(of: $0) },
-                     queued: outbox?.netWaiting(peer: peer.address.nodeID) ?? 0)
+                     queued: links[peer.address.nodeID]?.queued ?? outbox?.netWaiting(peer: peer.address.nodeID) ?? 0)
         }
         let addedIDs = Set(added.map(\.address.nodeID))
         for (id, link) in links where !addedIDs.contains(id) {

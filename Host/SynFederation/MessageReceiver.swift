@@ -97,9 +97,6 @@ final class MessageReceiver: Sendable {
     /// Forgets `peer`'s streams (the owner removed it).
     func forget(peer: String) { streams.withLock { all in all = all.filter { $0.key.peer != peer } } }
 
-    /// Messages waiting for apps, all peers.
-    var waiting: Int { streams.withLock { all in all.values.reduce(0) { $0 + $1.waiting } } }
-
     /// Hands the app the stream's next waiting messages, up to `pipeline` unanswered.
     private func submit(_ key: Key) {
         let batch: [(seq: UInt64, payload: [UInt8])] = streams.withLock { all in

@@ -39,7 +39,7 @@ struct MessageSender {
     /// sent before (per `highest`, the highest sequence sent so far per app).
     mutating func next(apps: [String]? = nil, highest: inout [String: UInt64]) -> (frames: [(app: String, seq: UInt64, payload: [UInt8])], retried: Int) {
         guard window > 0 else { return ([], 0) }
-        let names = apps ?? store.netStreams(peer: peer).map(\.app)
+        let names = apps ?? store.netApps(peer: peer)
         var frames: [(app: String, seq: UInt64, payload: [UInt8])] = []
         var retried = 0
         for app in names {
@@ -98,7 +98,4 @@ struct MessageSender {
         }
         return rewound
     }
-
-    /// Messages in flight, all apps.
-    var inFlight: Int { streams.values.reduce(0) { $0 + $1.inFlight.count } }
 }

@@ -2,6 +2,7 @@ public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SynLink
+import SynSystem
 public import SynConfig
 public import SynTLS
 #if canImport(Glibc)
@@ -40,7 +41,7 @@ public final class FetchClient: Sendable {
     }
 
     /// Runs the request on the calling thread (never an event loop), following redirects, until `deadlineNs`
-    /// (`MonotonicClock`-style nanoseconds, `CLOCK_MONOTONIC`).
+    /// (`MonotonicClock`).
     public func fetch(method: String, url: FetchURL, headers: [(String, String)], body: [UInt8], deadlineNs: Int64,
                       permit: (FetchURL) -> Permit) throws(FetchError) -> Response {
         var method = method, url = url, body = body
@@ -104,7 +105,7 @@ public final class FetchClient: Sendable {
 
     private func exchange(method: String, url: FetchURL, address: SocketAddress, headers: [(String, String)], body: [UInt8],
                           deadlineNs: Int64) throws(FetchError) -> Exchange {
-        let remaining = deadlineNs - Self.nowNs()
+        let remaining = deadlineNs - MonotonicClock.nowNs()
         guard remaining > 0 else { throw FetchError(.timeout, "the call's time ran out before \(url)") }
         let loop = group.next()
         let promise = loop.makePromise(of: Exchange.self)
@@ -148,12 +149,6 @@ public final class FetchClient: Sendable {
         do { return try promise.futureResult.wait() } catch let error as FetchError { throw error } catch {
             throw FetchError(.network, "\(url): \(error)")
         }
-    }
-
-    static func nowNs() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
     }
 }
 

@@ -77,9 +77,10 @@ public final class TLSSession {
         identity = nil
         policy = nil
         self.trust = trust
+        let address = WebTrust.addressBytes(serverName)
         var r = gnutls_priority_set_direct(session, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", nil)
         if r >= 0 { r = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(trust.credentials)) }
-        if r >= 0, !WebTrust.isAddress(serverName) {
+        if r >= 0, address == nil {
             r = gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, serverName.utf8.count)
         }
         guard r >= 0 else {
@@ -87,7 +88,7 @@ public final class TLSSession {
             throw TLSError(.identity, "GnuTLS refused the session settings: \(Self.text(r))")
         }
         // GnuTLS verifies the chain and the name (or the address) during the handshake, and fails it otherwise.
-        if let address = WebTrust.addressBytes(serverName) {
+        if let address {
             let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: address.count)
             bytes.initialize(from: address, count: address.count)
             let list = UnsafeMutablePointer<gnutls_typed_vdata_st>.allocate(capacity: 1)

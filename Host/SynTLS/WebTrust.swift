@@ -30,9 +30,6 @@ public final class WebTrust: @unchecked Sendable {
 
     deinit { gnutls_certificate_free_credentials(credentials) }
 
-    /// Whether `host` is an IPv4 or IPv6 address rather than a name.
-    public static func isAddress(_ host: String) -> Bool { addressBytes(host) != nil }
-
     /// The binary form of an IPv4 or IPv6 address, or nil for a name.
     static func addressBytes(_ host: String) -> [UInt8]? {
         var v4 = in_addr(), v6 = in6_addr()
