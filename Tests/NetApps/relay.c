@@ -5,7 +5,8 @@
  *   sendfail  the same body: sends, then fails the call (500): the messages must never leave.
  *   received  body {"peer":"PEER"} or {}: answers [[count, distinct (peer, seq), min seq, max seq, out of order,
  *             payload mismatches]] of what arrived from PEER (or from every peer); in order means 1, 2, 3, … per peer.
- *   publish   body {"count":N}: publishes N ephemeral messages "p<i>" on topic relay.live.
+ *   big       body {"peer":"PEER","count":N}: sends one message of N bytes.
+ *   publish   body {"count":N}: publishes N ephemeral messages "p<i>" on topic relay.live (the first refusal ends it).
  *   live      answers [[count, distinct payloads]] of the ephemeral messages that arrived (kind 4).
  * on_event kind 3 records (peer, seq, payload) in table got, in the call's transaction; kind 4 records the topic
  * message in table live.
@@ -78,6 +79,19 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         if ((s = host->sql_exec(ctx, str("INSERT INTO sent(peer, n) VALUES (?, ?)"), str(params), NULL)) != SYN_OK) return fail(ctx, res, s);
         int len = snprintf(buf, sizeof buf, "\"sent %llu\"", total + count);
         return answer(ctx, res, 200, buf, (size_t)len);
+    }
+    if (is(req, "big")) {
+        /* One message of COUNT bytes: past 64 KiB the host refuses it. */
+        static uint8_t payload[70000];
+        unsigned count = 0;
+        size_t n = req->body.len < sizeof buf - 1 ? req->body.len : sizeof buf - 1;
+        memcpy(buf, req->body.ptr, n);
+        buf[n] = 0;
+        if (sscanf(buf, "{\"peer\":\"%127[^\"]\",\"count\":%u}", peer, &count) != 2 || count > sizeof payload)
+            return answer(ctx, res, 400, "\"bad body\"", 10);
+        memset(payload, 'a', count);
+        if ((s = host->net_send(ctx, str(peer), (syn_buf){ payload, count })) != SYN_OK) return fail(ctx, res, s);
+        return answer(ctx, res, 200, "\"sent\"", 6);
     }
     if (is(req, "publish")) {
         unsigned count = 1;

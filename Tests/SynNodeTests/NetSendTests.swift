@@ -25,7 +25,7 @@ import Glibc
         messages.publish = ["relay.*"]
         messages.subscribe = ["relay.*"]
         [methods]
-        public = ["send", "sendfail", "received", "publish", "live"]
+        public = ["send", "sendfail", "received", "publish", "live", "big"]
         """
 
     /// A node directory with hello and relay, listening for links on a free port; its data directory and invite.
@@ -253,5 +253,27 @@ import Glibc
             try #require(live.count == 2)
         }
         #expect(live[0] > 0)
+    }
+
+    /// An app that pushes: a message over 64 KiB is refused, publishing past 500 a second is refused, and messages
+    /// for a peer that is down stop at the app's outbox quota with the node.toml key that raises it.
+    @Test func anAppThatPushesMeetsEveryBound() throws {
+        let (a, _, idB) = try Self.pair()
+        let toml = try String(contentsOfFile: a.data + "/node.toml", encoding: .utf8)
+        try toml.replacingOccurrences(of: "[apps.relay]\n", with: "[apps.relay]\noutbox_quota_mb = 1\n")
+            .write(toFile: a.data + "/node.toml", atomically: true, encoding: .utf8)
+        let nodeA = try Self.run(a) // B stays down: nothing is acknowledged
+        defer { nodeA.stop() }
+        #expect(try nodeA.call("relay", "big", #"{"peer":"\#(idB)","count":65536}"#).body == #""sent""#)
+        let big = try nodeA.call("relay", "big", #"{"peer":"\#(idB)","count":65537}"#).body
+        #expect(big.hasPrefix("ERR -8") && big.contains("64 KiB"), "\(big)")
+        let flood = try nodeA.call("relay", "publish", #"{"count":2000}"#).body
+        #expect(flood.hasPrefix("ERR -4") && flood.contains("500 messages a second"), "\(flood)")
+        var refused = ""
+        for _ in 0..<40 where refused.isEmpty {
+            let answer = try nodeA.call("relay", "send", #"{"peer":"\#(idB)","count":1000}"#)
+            if answer.status != 200 { refused = answer.body }
+        }
+        #expect(refused.hasPrefix("ERR -4") && refused.contains("apps.relay.outbox_quota_mb"), "\(refused)")
     }
 }
