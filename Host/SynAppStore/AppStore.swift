@@ -32,13 +32,7 @@ public final class AppStore {
     let database: Database
     public let quotaBytes: Int64
     /// The call's transaction control, compiled once outside the app policy (which refuses it in app SQL).
-    private let beginStatement: Statement
-    private let commitStatement: Statement
-    private let rollbackStatement: Statement
     private let callTimeoutMs: Int
-    /// The store's own statements, compiled once, by the address of their SQL literal (hashing the text on every
-    /// call cost more than running some of them).
-    private var statements: [UInt: Statement] = [:]
     /// The call's transaction is open.
     var began = false
     /// The outbox's identity (`syn_meta.outbox_epoch`), sent with each batch.
@@ -100,9 +94,6 @@ public final class AppStore {
             outboxEpoch = epoch
             outboxPending = waiting != 0
             db.applyAppPolicy()
-            beginStatement = try db.prepareTrusted("BEGIN IMMEDIATE")
-            commitStatement = try db.prepareTrusted("COMMIT")
-            rollbackStatement = try db.prepareTrusted("ROLLBACK")
             database = db
         } catch {
             throw StoreFailure(SynStatus.io, "cannot open the app's database: \(error.message)")
@@ -138,7 +129,7 @@ public final class AppStore {
             rollback()
             return nil
         }
-        do { try database.runTrusted(commitStatement) } catch {
+        do { try database.commit() } catch {
             rollback()
             return failure(error, "commit")
         }
@@ -147,9 +138,8 @@ public final class AppStore {
     }
 
     private func rollback() {
-        if database.isInTransaction { try? database.runTrusted(rollbackStatement) }
+        try? database.rollback()
     }
-
 
     /// The call's transaction, begun on first use. It also drops the outbox rows the host has acknowledged.
     func transaction() throws(StoreFailure) {
@@ -157,7 +147,7 @@ public final class AppStore {
         guard !began else { return }
         // Another instance may hold the write lock: wait at most until shortly before the call's deadline.
         database.setBusyTimeout(milliseconds: statementLimitMs())
-        do { try database.runTrusted(beginStatement) } catch { throw failure(error, "begin a transaction") }
+        do { try database.beginImmediate() } catch { throw failure(error, "begin a transaction") }
         began = true
         outboxDeleting = outboxDeleted
         if outboxAcknowledged > outboxDeleted {
@@ -213,19 +203,7 @@ public final class AppStore {
 
     /// One of the store's own statements (trusted, cached), outside the app policy.
     func run(_ sql: StaticString, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
-        try database.asHost { () throws(SQLiteError) -> [[SQLValue]] in
-            let statement: Statement
-            let key = UInt(bitPattern: sql.utf8Start)
-            if let cached = statements[key] { statement = cached } else {
-                statement = try database.prepare(sql.description)
-                statements[key] = statement
-            }
-            defer { try? statement.reset() }
-            try statement.bind(parameters)
-            var rows: [[SQLValue]] = []
-            while try statement.step() { rows.append(statement.row()) }
-            return rows
-        }
+        try database.cachedQuery(sql, parameters)
     }
 
     /// A failed statement may have made SQLite roll back the whole transaction (a full quota can): then the call

@@ -30,7 +30,7 @@ struct AuditWriter {
 
     /// The last entry's sequence number and hash as the database has them (0 and zeros for an empty log).
     static func last(_ db: Database) throws(SQLiteError) -> (Int64, [UInt8]) {
-        guard let row = try db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").first,
+        guard let row = try db.cachedQuery("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").first,
               case .integer(let seq) = row[0], case .blob(let hash) = row[1] else {
             return (0, [UInt8](repeating: 0, count: 32))
         }
@@ -61,9 +61,9 @@ struct AuditWriter {
                 let seq = previousSeq + 1
                 let hash = AuditEntry.hash(seq: seq, timeNs: time, actor: actor, app: app, action: action,
                                            decision: decision, cause: cause, previousHash: previousHash)
-                _ = try db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [.integer(seq), .integer(time), .text(actor), .text(app), .text(action),
-                                    .text(decision), .text(cause), .blob(previousHash), .blob(hash)])
+                _ = try db.cachedExecute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                         [.integer(seq), .integer(time), .text(actor), .text(app), .text(action),
+                                          .text(decision), .text(cause), .blob(previousHash), .blob(hash)])
                 return (seq, hash)
             }
             lastSeq = seq

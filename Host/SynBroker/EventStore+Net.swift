@@ -28,7 +28,7 @@ extension EventStore {
     /// The apps with messages waiting for `peer`.
     public func netApps(peer: String) -> [String] {
         state.withLock { st in
-            let rows = (try? st.db.query("SELECT DISTINCT app FROM net_outbox WHERE peer = ?", [.text(peer)])) ?? []
+            let rows = (try? st.db.cachedQuery("SELECT DISTINCT app FROM net_outbox WHERE peer = ?", [.text(peer)])) ?? []
             return rows.compactMap { r in if case .text(let app) = r[0] { app } else { nil } }
         }
     }
@@ -37,7 +37,7 @@ extension EventStore {
     /// least one).
     public func netPending(peer: String, app: String, after seq: UInt64, limit: Int, maxBytes: Int) -> [NetMessage] {
         state.withLock { st in
-            let rows = (try? st.db.query("""
+            let rows = (try? st.db.cachedQuery("""
                 SELECT seq, payload FROM net_outbox WHERE peer = ? AND app = ? AND seq > ? ORDER BY seq LIMIT ?
                 """, [.text(peer), .text(app), .integer(Int64(bitPattern: seq)), .integer(Int64(limit))])) ?? []
             var out: [NetMessage] = []
@@ -56,7 +56,7 @@ extension EventStore {
     @discardableResult
     public func netAcknowledged(peer: String, app: String, through seq: UInt64) -> Int {
         state.withLock { st in
-            guard let rows = try? st.db.query("""
+            guard let rows = try? st.db.cachedQuery("""
                 DELETE FROM net_outbox WHERE peer = ? AND app = ? AND seq <= ? RETURNING length(payload)
                 """, [.text(peer), .text(app), .integer(Int64(bitPattern: min(seq, UInt64(Int64.max))))]) else { return 0 }
             var freed: Int64 = 0
@@ -69,7 +69,7 @@ extension EventStore {
     /// Messages waiting for `peer`, of every app.
     public func netWaiting(peer: String) -> Int {
         state.withLock { st in
-            guard case .integer(let n)? = try? st.db.query("SELECT count(*) FROM net_outbox WHERE peer = ?", [.text(peer)]).first?.first
+            guard case .integer(let n)? = try? st.db.cachedQuery("SELECT count(*) FROM net_outbox WHERE peer = ?", [.text(peer)]).first?.first
             else { return 0 }
             return Int(n)
         }
@@ -79,14 +79,14 @@ extension EventStore {
 extension EventStore.State {
     /// Inside `applyOutbox`'s transaction: appends a message for `peer` with the next sequence number of (peer, app).
     func enqueueNet(peer: String, app: String, caller: String, payload: [UInt8], nowNs: Int64) throws(SQLiteError) {
-        let next = try db.query("""
+        let next = try db.cachedQuery("""
             INSERT INTO net_sequences(peer, app, last_seq) VALUES (?, ?, 1)
             ON CONFLICT(peer, app) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq
             """, [.text(peer), .text(app)])
         guard case .integer(let seq)? = next.first?.first else {
             throw SQLiteError(extendedCode: 1, message: "no sequence number for a message to \(peer)")
         }
-        _ = try db.execute("INSERT INTO net_outbox(peer, app, seq, time_ns, caller, payload) VALUES (?, ?, ?, ?, ?, ?)",
-                           [.text(peer), .text(app), .integer(seq), .integer(nowNs), .text(caller), .blob(payload)])
+        _ = try db.cachedExecute("INSERT INTO net_outbox(peer, app, seq, time_ns, caller, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                                 [.text(peer), .text(app), .integer(seq), .integer(nowNs), .text(caller), .blob(payload)])
     }
 }

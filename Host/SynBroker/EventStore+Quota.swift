@@ -116,11 +116,11 @@ extension EventStore.State {
         // Delivered: at or below every subscriber's cursor (a subscriber with no cursor has received nothing).
         var horizon = Int64.max
         for subscriber in subscriberIDs {
-            let row = try db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(subscriber)])
+            let row = try db.cachedQuery("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(subscriber)])
             if case .integer(let last)? = row.first?.first { horizon = min(horizon, last) }
         }
         var freed: Int64 = 0, through: Int64 = 0
-        let rows = try db.query("""
+        let rows = try db.cachedQuery("""
             SELECT id, length(payload) + length(CAST(type AS BLOB)) + length(CAST(caller AS BLOB)) + 64 FROM events
             WHERE app = ? AND id <= ? ORDER BY id LIMIT 10000
             """, [.text(app), .integer(horizon)])
@@ -130,7 +130,7 @@ extension EventStore.State {
             through = id
         }
         if freed >= need {
-            _ = try db.execute("DELETE FROM events WHERE app = ? AND id <= ?", [.text(app), .integer(through)])
+            _ = try db.cachedExecute("DELETE FROM events WHERE app = ? AND id <= ?", [.text(app), .integer(through)])
             usage[app, default: EventStore.Usage()].events -= freed
             return nil
         }

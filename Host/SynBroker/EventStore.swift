@@ -66,21 +66,21 @@ public final class EventStore: Sendable {
                 // The oldest event some subscriber still waits for: everything from there on is undelivered.
                 var horizon = Int64.max
                 for s in subscribers {
-                    let row = try st.db.query("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(s)])
+                    let row = try st.db.cachedQuery("SELECT coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0)", [.text(s)])
                     if case .integer(let last)? = row.first?.first { horizon = min(horizon, last) }
                 }
                 var bound: Int64 = 0
-                if case .integer(let id)? = try st.db.query("SELECT coalesce(max(id), 0) FROM events WHERE time_ns < ?", [.integer(cutoffNs)]).first?.first {
+                if case .integer(let id)? = try st.db.cachedQuery("SELECT coalesce(max(id), 0) FROM events WHERE time_ns < ?", [.integer(cutoffNs)]).first?.first {
                     bound = id
                 }
-                if case .integer(let id)? = try st.db.query("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(maxEvents))]).first?.first {
+                if case .integer(let id)? = try st.db.cachedQuery("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(maxEvents))]).first?.first {
                     bound = max(bound, id)
                 }
                 var undelivered = 0
-                if bound > horizon, case .integer(let n)? = try st.db.query("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(horizon), .integer(bound)]).first?.first {
+                if bound > horizon, case .integer(let n)? = try st.db.cachedQuery("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(horizon), .integer(bound)]).first?.first {
                     undelivered = Int(n)
                 }
-                let deleted = try st.db.execute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
+                let deleted = try st.db.cachedExecute("DELETE FROM events WHERE id <= ?", [.integer(bound)])
                 try st.db.commit()
                 if deleted > 0, let measured = try? Self.measureUsage(st.db) { st.usage = measured }
                 return (deleted, undelivered)
@@ -128,7 +128,7 @@ public final class EventStore: Sendable {
             do throws(SQLiteError) {
                 try st.db.beginImmediate()
                 var last: Int64 = 0
-                if let row = try st.db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+                if let row = try st.db.cachedQuery("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
                    case .blob(let stored) = row[0], case .integer(let seq) = row[1], stored == epoch {
                     last = seq
                 }
@@ -143,8 +143,8 @@ public final class EventStore: Sendable {
                             applied.full = why
                             break rowLoop
                         }
-                        _ = try st.db.execute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
-                                           [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
+                        _ = try st.db.cachedExecute("INSERT INTO events(time_ns, app, caller, type, payload) VALUES (?, ?, ?, ?, ?)",
+                                                 [.integer(now), .text(app), .text(caller), .text(type), .blob(payload)])
                         st.usage[app, default: Usage()].events += bytes
                         applied.events += 1
                     case .timer(let token, let due, let payload):
@@ -153,8 +153,8 @@ public final class EventStore: Sendable {
                             applied.full = why
                             break rowLoop
                         }
-                        let added = try st.db.execute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
-                                                   [.integer(token), .text(app), .integer(due), .blob(payload)])
+                        let added = try st.db.cachedExecute("INSERT OR IGNORE INTO timers(token, app, due_ns, payload) VALUES (?, ?, ?, ?)",
+                                                         [.integer(token), .text(app), .integer(due), .blob(payload)])
                         if added > 0 {
                             pending += 1
                             applied.timers += 1
@@ -175,7 +175,7 @@ public final class EventStore: Sendable {
                     }
                     last = row.seq
                 }
-                _ = try st.db.execute("""
+                _ = try st.db.cachedExecute("""
                     INSERT INTO outbox_cursors(app, epoch, last_seq) VALUES (?, ?, ?)
                     ON CONFLICT(app) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
                     """, [.text(app), .blob(epoch), .integer(last)])
@@ -195,7 +195,7 @@ public final class EventStore: Sendable {
     /// The app's outbox cursor: the epoch of the rows last stored, and the last sequence number.
     public func outboxCursor(app: String) -> (epoch: [UInt8], seq: Int64)? {
         state.withLock { st in
-            guard let row = try? st.db.query("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
+            guard let row = try? st.db.cachedQuery("SELECT epoch, last_seq FROM outbox_cursors WHERE app = ?", [.text(app)]).first,
                   case .blob(let epoch) = row[0], case .integer(let seq) = row[1] else { return nil }
             return (epoch, seq)
         }
@@ -204,7 +204,7 @@ public final class EventStore: Sendable {
     /// Events after `subscriber`'s cursor, oldest first.
     public func pending(for subscriber: String, limit: Int = 100) -> [Event] {
         state.withLock { st in
-            let rows = (try? st.db.query("""
+            let rows = (try? st.db.cachedQuery("""
                 SELECT id, app, caller, type, payload FROM events
                 WHERE id > coalesce((SELECT last_event FROM event_cursors WHERE subscriber = ?), 0) ORDER BY id LIMIT ?
                 """, [.text(subscriber), .integer(Int64(limit))])) ?? []
@@ -219,7 +219,7 @@ public final class EventStore: Sendable {
     /// Marks everything up to `id` delivered to `subscriber`.
     public func advance(_ subscriber: String, to id: Int64) {
         state.withLock { st in
-            _ = try? st.db.execute("""
+            _ = try? st.db.cachedExecute("""
                 INSERT INTO event_cursors(subscriber, last_event) VALUES (?, ?)
                 ON CONFLICT(subscriber) DO UPDATE SET last_event = max(last_event, excluded.last_event)
                 """, [.text(subscriber), .integer(id)])
@@ -229,7 +229,7 @@ public final class EventStore: Sendable {
     /// The app's timers due at `nowNs`, and when its next one is due.
     public func timers(for app: String, dueBy nowNs: Int64) -> (due: [Timer], next: Int64?) {
         state.withLock { st in
-            let rows = (try? st.db.query("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
+            let rows = (try? st.db.cachedQuery("SELECT token, due_ns, payload FROM timers WHERE app = ? ORDER BY due_ns LIMIT 100",
                                       [.text(app)])) ?? []
             var due: [Timer] = []
             var next: Int64?
@@ -247,7 +247,7 @@ public final class EventStore: Sendable {
 
     func deleteTimer(_ token: Int64) {
         state.withLock { st in
-            guard let row = try? st.db.query("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
+            guard let row = try? st.db.cachedQuery("DELETE FROM timers WHERE token = ? RETURNING app, length(payload)", [.integer(token)]).first,
                   case .text(let app) = row[0], case .integer(let payload) = row[1] else { return }
             st.usage[app, default: Usage()].timers -= Self.timerBytes(payload: Int(payload))
             st.usage[app, default: Usage()].timerCount -= 1

@@ -6,7 +6,7 @@ extension Database {
     /// Refused, at prepare time with `SQLiteError.auth` and a message naming what was refused:
     /// - `ATTACH`, `DETACH`, `VACUUM` and `VACUUM INTO`, and the `load_extension()` function;
     /// - `BEGIN`, `COMMIT`, `END` and `ROLLBACK` (not `SAVEPOINT`, `RELEASE` or `ROLLBACK TO`): the host's code owns the
-    ///   transaction (`prepareTrusted`);
+    ///   transaction (`beginImmediate`, `commit`, `rollback`, `cachedExecute`);
     /// - every PRAGMA except `table_info`, `table_xinfo`, `index_list`, `index_info`, `index_xinfo`,
     ///   `foreign_key_list`, `foreign_key_check`, `integrity_check`, `quick_check` and `user_version` (read and set),
     ///   and the queries (not settings) of `application_id`, `page_count`, `page_size`, `freelist_count` and
@@ -18,6 +18,7 @@ extension Database {
     public func applyAppPolicy() {
         guard let handle, !authorizer.policyApplied else { return }
         authorizer.policyApplied = true
+        dropReusable()
         let context = Unmanaged.passUnretained(authorizer).toOpaque()
         sqlite3_set_authorizer(handle, { context, action, first, second, _, _ in
             guard let context else { return SQLITE_OK }
@@ -38,21 +39,6 @@ extension Database {
     func policyRefusal(_ text: [UInt8], from start: Int, to end: Int) -> String? {
         guard authorizer.policyApplied, !authorizer.trusted else { return nil }
         return AppPolicy.statementRefusal(words: SQLScanner.leadingWords(text, from: start, to: end, count: 3))
-    }
-
-    /// Compiles one of the host's own statements on a connection under the app policy, which does not restrict it
-    /// (transaction control, say). Run it with `runTrusted`: SQLite recompiles statements after a schema change.
-    public func prepareTrusted(_ sql: String) throws(SQLiteError) -> Statement {
-        try trusted { () throws(SQLiteError) -> Statement in try prepare(sql) }
-    }
-
-    /// Runs a statement from `prepareTrusted` (no parameters, rows ignored) as the host, then rewinds it.
-    public func runTrusted(_ statement: Statement) throws(SQLiteError) {
-        try trusted { () throws(SQLiteError) in
-            defer { try? statement.reset() }
-            try statement.bind([])
-            while try statement.step() {}
-        }
     }
 
     /// Runs `body` as the host: the app policy does not restrict the statements it compiles or runs (including

@@ -25,7 +25,7 @@ extension Database {
     /// Runs one statement with `arguments` and returns the rows it changed (`changes`).
     @discardableResult
     public func execute(_ sql: String, _ arguments: [SQLValue]) throws(SQLiteError) -> Int {
-        let statement = try prepare(sql)
+        let statement = try reusable(sql)
         defer { statement.finish() }
         try statement.bind(arguments)
         while try statement.step() {}
@@ -46,7 +46,7 @@ extension Database {
         guard limitRows >= 0, limitBytes >= 0 else {
             throw SQLiteError(extendedCode: SQLITE_RANGE, message: "query limits must not be negative", sql: sql)
         }
-        let statement = try prepare(sql)
+        let statement = try reusable(sql)
         defer { statement.finish() }
         try statement.bind(arguments)
         var rows: [[SQLValue]] = []

@@ -4,19 +4,19 @@ extension Database {
     /// Starts a transaction that takes the write lock at once (`BEGIN IMMEDIATE`). Transaction control is the
     /// host's: the app policy, which refuses it in app SQL, does not apply here.
     public func beginImmediate() throws(SQLiteError) {
-        try trusted { () throws(SQLiteError) in try execute("BEGIN IMMEDIATE") }
+        try cachedExecute("BEGIN IMMEDIATE")
     }
 
     /// Commits the open transaction.
     public func commit() throws(SQLiteError) {
-        try trusted { () throws(SQLiteError) in try execute("COMMIT") }
+        try cachedExecute("COMMIT")
     }
 
     /// Rolls back the open transaction; does nothing when none is open (SQLite may already have rolled it back,
     /// e.g. after `SQLiteError.full`).
     public func rollback() throws(SQLiteError) {
         guard isInTransaction else { return }
-        try trusted { () throws(SQLiteError) in try execute("ROLLBACK") }
+        try cachedExecute("ROLLBACK")
     }
 
     /// Runs `body` in an immediate transaction: commits if it returns, rolls back if it (or the commit) throws.

@@ -16,6 +16,12 @@ public final class Database {
     let authorizer = AuthorizerState()
     /// Shared with the progress handler; lives as long as the connection.
     let deadline = StatementDeadline()
+    /// The host's own statements, compiled once, by the address of their SQL literal; finalized by `close()`.
+    var cached: [UInt: OpaquePointer] = [:]
+    /// Statements compiled from run-time text (an app's SQL, say), by their text: at most `textCacheLimit`, the
+    /// oldest dropped first; finalized by `close()`.
+    var textCached: [String: OpaquePointer] = [:]
+    var textCachedOrder: [String] = []
 
     /// Opens the database at `path`, creating it if `options.create` allows, and applies the connection settings.
     /// The corresponding C function is `sqlite3_open_v2`.
@@ -129,6 +135,9 @@ public final class Database {
     public func close() {
         guard let handle else { return }
         self.handle = nil
+        for statement in cached.values { sqlite3_finalize(statement) }
+        dropReusable()
+        cached = [:]
         sqlite3_set_authorizer(handle, nil, nil)
         sqlite3_close_v2(handle)
     }

@@ -10,14 +10,23 @@ public final class Statement {
     let handle: OpaquePointer
     /// The SQL the statement was compiled from.
     public let sql: String
+    /// Whether this object finalizes the handle; a connection's cached statements are finalized when it closes.
+    private var owned: Bool
 
-    init(database: Database, handle: OpaquePointer, sql: String) {
+    init(database: Database, handle: OpaquePointer, sql: String, owned: Bool = true) {
         self.database = database
         self.handle = handle
         self.sql = sql
+        self.owned = owned
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit { if owned { sqlite3_finalize(handle) } }
+
+    /// Hands the handle to the caller, who finalizes it from now on.
+    func detach() -> OpaquePointer {
+        owned = false
+        return handle
+    }
 
     /// The number of `?` / `:name` parameters, the count `bind(_:)` expects.
     /// The corresponding C function is `sqlite3_bind_parameter_count`.

@@ -86,13 +86,17 @@ struct BenchNet: AsyncParsableCommand {
         let manyPrivate = Self.privateKB(a.pid)
         for service in extra { await service.stop() }
 
-        // Latency, one message at a time.
+        // Latency, one message at a time: 50 to warm up, then `samples` spaced 3 ms apart (B is not polled while
+        // they arrive, so the poll does not compete with them for the machine).
         let send = #"{"peer":"\#(idB)","count":1}"#
-        for i in 0..<(50 + samples) {
-            if i == 50 { try await b.call("reset", "") }
+        for _ in 0..<50 { try await a.call("send", send) }
+        try await b.waitForCount(50)
+        try await b.call("reset", "")
+        for _ in 0..<samples {
             try await a.call("send", send)
-            try await b.waitForCount(i < 50 ? i + 1 : i - 49)
+            try await Task.sleep(for: .milliseconds(3))
         }
+        try await b.waitForCount(samples)
         let latency = try await b.stats()
 
         // Throughput: `messages` in calls of 1,000, until B applied them all.
