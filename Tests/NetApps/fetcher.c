@@ -26,10 +26,12 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
     size_t n = req->body.len < sizeof body - 1 ? req->body.len : sizeof body - 1;
     memcpy(body, req->body.ptr, n);
     body[n] = 0;
-    if (sscanf(body, "{\"url\":\"%511[^\"]\"}", url) != 1) return answer(ctx, res, "\"bad body\"", 10);
+    unsigned timeout = 5000;
+    // {"url":"U"} or {"url":"U","timeout":MS}
+    if (sscanf(body, "{\"url\":\"%511[^\"]\",\"timeout\":%u}", url, &timeout) < 1) return answer(ctx, res, "\"bad body\"", 10);
     uint32_t status = 0;
     syn_buf response = { 0 };
-    syn_status s = host->net_request(ctx, str("GET"), str(url), str("{\"Accept\":\"text/plain\"}"), (syn_buf){ 0 }, 5000,
+    syn_status s = host->net_request(ctx, str("GET"), str(url), str("{\"Accept\":\"text/plain\"}"), (syn_buf){ 0 }, timeout,
                                      &status, &response);
     int len;
     if (s != SYN_OK) {

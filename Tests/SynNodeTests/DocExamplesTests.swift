@@ -19,6 +19,7 @@ import Testing
         ("README.md", "## Try an app in the sandbox", 0),
         ("README.md", "## Write an app", 0),
         ("docs/homeservices.md", "## Worked example", 0),
+        ("docs/federation.md", "### Try it on one machine", 0),
     ]
 
     /// The first fenced block of `language` after the line `heading`, the next one when `skip` is 1, and so on.

@@ -96,6 +96,15 @@ import Glibc
         // Past [fetch] max_response_kb (1 MiB by default).
         let big = try fetch("https://127.0.0.1:\(port)/big")
         #expect(big.hasPrefix(#""ERR -8"#) && big.contains("max_response_kb"), "\(big)")
+        // A hostile server: headers without end, one header past any sane size, a body that drips and never ends.
+        // Each ends the request with an error inside the app's time; the node and the app go on.
+        for path in ["/headers", "/huge-header"] {
+            let answer = try fetch("https://127.0.0.1:\(port)\(path)")
+            #expect(answer.hasPrefix(#""ERR -"#) && answer.contains("header"), "\(path): \(answer)")
+        }
+        let drip = try node.call("fetcher", "fetch", #"{"url":"https://127.0.0.1:\#(port)/drip","timeout":300}"#)
+        #expect(drip.status == 200 && drip.body.hasPrefix(#""ERR -"#) && drip.body.contains("did not answer within"), "\(drip.body)")
+        #expect(try fetch("https://127.0.0.1:\(port)/ok") == #""200 5 hello""#)
         // A node that does not trust the test's authority (the system's store alone) refuses the certificate.
         let plain = try ProcessNode.start(apps: [(id: "fetcher", source: "Tests/NetApps/fetcher.c", manifest: manifest)])
         defer { plain.stop() }
