@@ -136,7 +136,9 @@ let package = Package(
         // SynAppKit: the Swift SDK over the C ABI (typed handlers, storage, identity, events, migrations).
         .target(name: "SynAppKit", dependencies: ["PluginABI", "SynText"], path: "Plugins/SynAppKit"),
         // HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
-        .target(name: "HomeServices", dependencies: ["SynAppKit"], path: "Plugins/HomeServices"),
+        // SynSpaces: what the Space apps share: Spaces' managers, reviews with signed receipts, reputation, search scoring.
+        .target(name: "SynSpaces", dependencies: ["SynAppKit"], path: "Plugins/SynSpaces"),
+        .target(name: "HomeServices", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/HomeServices"),
 
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),

@@ -29,35 +29,47 @@ extension Database {
         }
     }
 
-    /// `sql`'s statement (exactly one), compiled once and kept among the last `textCacheLimit` texts; the wrapper
+    /// `sql`'s statement (exactly one), compiled once and kept among the last `textCacheLimit` texts, within
+    /// `textCacheBudget` bytes of SQLite's heap (the oldest go first); the wrapper
     /// does not finalize it (eviction or `close()` does), so it must not outlive the caller's use. Only statements
     /// compiled under the connection's policy as it stands are kept (never one compiled as the host, which the
     /// policy might refuse): the policy's checks ran when it was compiled, and SQLite runs the authorizer again
     /// if it recompiles it after a schema change.
     func reusable(_ sql: String) throws(SQLiteError) -> Statement {
-        if let handle = textCached[sql] { return Statement(database: self, handle: handle, sql: sql, owned: false) }
+        if let kept = textCached[sql] { return Statement(database: self, handle: kept.handle, sql: sql, owned: false) }
         let compiled = try prepare(sql)
-        guard !authorizer.trusted, sql.utf8.count <= Self.textCacheMaxBytes else { return compiled }
-        if textCachedOrder.count >= Self.textCacheLimit {
+        let bytes = Int(sqlite3_stmt_status(compiled.handle, SQLITE_STMTSTATUS_MEMUSED, 0))
+        guard !authorizer.trusted, sql.utf8.count <= Self.textCacheMaxBytes, bytes <= Self.textCacheBudget / 4 else { return compiled }
+        while !textCachedOrder.isEmpty && (textCachedOrder.count >= Self.textCacheLimit || textCachedBytes + bytes > Self.textCacheBudget) {
             let oldest = textCachedOrder.removeFirst()
-            if let handle = textCached.removeValue(forKey: oldest) { sqlite3_finalize(handle) }
+            if let kept = textCached.removeValue(forKey: oldest) {
+                sqlite3_finalize(kept.handle)
+                textCachedBytes -= kept.bytes
+            }
         }
         let handle = compiled.detach()
-        textCached[sql] = handle
+        textCached[sql] = (handle, bytes)
         textCachedOrder.append(sql)
+        textCachedBytes += bytes
         return Statement(database: self, handle: handle, sql: sql, owned: false)
     }
 
-    /// How many run-time texts keep their compiled statement, and the longest text kept.
-    static let textCacheLimit = 64
+    /// How many run-time texts keep their compiled statement, the longest text kept, and the SQLite heap they may
+    /// take together (a statement over a quarter of it is not kept).
+    static let textCacheLimit = 32
     static let textCacheMaxBytes = 4096
+    static let textCacheBudget = 128 * 1024
 
     /// Drops the statements kept by their text (the policy changed).
     func dropReusable() {
-        for handle in textCached.values { sqlite3_finalize(handle) }
+        for kept in textCached.values { sqlite3_finalize(kept.handle) }
         textCached = [:]
         textCachedOrder = []
+        textCachedBytes = 0
     }
+
+    /// The SQLite heap the statements kept by their text take (`SQLITE_STMTSTATUS_MEMUSED`).
+    public var reusableBytes: Int { textCachedBytes }
 
     /// `sql`'s statement, compiled on first use; the wrapper does not finalize it (`close()` does).
     private func cachedStatement(_ sql: StaticString) throws(SQLiteError) -> Statement {

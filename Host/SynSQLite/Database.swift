@@ -20,8 +20,9 @@ public final class Database {
     var cached: [UInt: OpaquePointer] = [:]
     /// Statements compiled from run-time text (an app's SQL, say), by their text: at most `textCacheLimit`, the
     /// oldest dropped first; finalized by `close()`.
-    var textCached: [String: OpaquePointer] = [:]
+    var textCached: [String: (handle: OpaquePointer, bytes: Int)] = [:]
     var textCachedOrder: [String] = []
+    var textCachedBytes = 0
 
     /// Opens the database at `path`, creating it if `options.create` allows, and applies the connection settings.
     /// The corresponding C function is `sqlite3_open_v2`.

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SynAppKit
+import SynSpaces
 
 /// Opening hours: weekly hours, breaks, dated exceptions, a buffer between bookings, a minimum notice, a horizon,
 /// and how long an unconfirmed booking request may wait.

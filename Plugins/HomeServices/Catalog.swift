@@ -1,4 +1,5 @@
 import SynAppKit
+import SynSpaces
 
 /// A Space's catalog of services: slot-booked or quoted jobs, with prices in minor units.
 enum Catalog {

@@ -1,4 +1,5 @@
 import SynAppKit
+import SynSpaces
 
 struct HistoryQuery: Codable, Sendable {
     var spaceId: String

@@ -1,4 +1,5 @@
 import SynAppKit
+import SynSpaces
 
 /// HomeServices: a home-services guild's Spaces, catalogs, bookings, orders and reviews.
 ///

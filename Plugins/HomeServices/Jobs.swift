@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SynAppKit
+import SynSpaces
 
 struct Window: Codable, Sendable {
     var fromMs: Int64

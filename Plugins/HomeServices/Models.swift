@@ -1,23 +1,11 @@
 import SynAppKit
-
-/// Where a Space is, and how far it travels.
-struct Location: Codable, Sendable, Equatable {
-    var city: String
-    var lat: Double
-    var lon: Double
-}
+import SynSpaces
 
 /// How a Space presents itself.
 struct Branding: Codable, Sendable, Equatable {
     var primaryColor: String?
     var logoUrl: String?
     var tagline: String?
-}
-
-/// Free until `freeUntilHours` before the start, then `feePercent` of the price.
-struct CancellationPolicy: Codable, Sendable, Equatable {
-    var freeUntilHours: Int
-    var feePercent: Int
 }
 
 /// What `spaces.create` takes (and `spaces.update`, every field optional there).
@@ -65,13 +53,6 @@ struct Space: Codable, Sendable, Equatable {
     var managers: [String]
     var createdMs: Int64
     var updatedMs: Int64
-}
-
-struct SpaceRef: Codable, Sendable { var id: String }
-
-struct ManagerChange: Codable, Sendable {
-    var spaceId: String
-    var manager: String
 }
 
 /// A price: `fixed` or `hourly` with an amount in minor units, or `quote` (priced per job).

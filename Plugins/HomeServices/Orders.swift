@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SynAppKit
+import SynSpaces
 
 /// What an order is about: a booked slot (or, later, an accepted quote), its price and policy.
 struct OrderData: Codable, Sendable {

@@ -1,14 +1,6 @@
 import FoundationEssentials
 import SynAppKit
-#if canImport(Glibc)
-import Glibc
-#endif
-
-struct Near: Codable, Sendable {
-    var lat: Double
-    var lon: Double
-    var km: Double
-}
+import SynSpaces
 
 struct SearchQuery: Codable, Sendable {
     /// Words to find in names, descriptions, trades and cities.
@@ -50,22 +42,15 @@ enum Search {
             let limit = query.limit ?? 20
             guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
             if let q = query.q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
-            if let near = query.near {
-                try Validate.point(lat: near.lat, lon: near.lon, "near")
-                guard near.km.isFinite, near.km > 0, near.km <= 1000 else { throw AppError.badRequest("near.km must be above 0 and at most 1000", code: "invalid_field") }
-            }
-            if let currency = query.currency {
-                guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-                    throw AppError.badRequest("currency must be an ISO 4217 code such as \"EUR\"", code: "invalid_field")
-                }
-            }
+            if let near = query.near { try SearchScore.check(near) }
+            if let currency = query.currency { try Validate.currency(currency, "currency") }
             if let a = query.priceMin, let b = query.priceMax, a > b { throw AppError.badRequest("price_min is above price_max", code: "invalid_field") }
             if let r = query.ratingMin, !(0...5).contains(r) { throw AppError.badRequest("rating_min must be 0 to 5", code: "invalid_field") }
 
             var from = "spaces s"
             var conditions: [String] = [], parameters: [SQLValue] = []
             var textScore = "0.0"
-            if let terms = ftsQuery(query.q ?? "") {
+            if let terms = SearchScore.ftsQuery(query.q ?? "") {
                 from = "spaces_fts f JOIN spaces s ON s.id = f.space_id"
                 conditions.append("spaces_fts MATCH ?")
                 parameters.append(.text(terms))
@@ -84,22 +69,17 @@ enum Search {
                 if let currency = query.currency { item.append("c.currency = ?"); parameters.append(.text(currency)) }
                 conditions.append("EXISTS (SELECT 1 FROM catalog c WHERE \(item.joined(separator: " AND ")))")
             }
-            let rating = "((5 * 3.5 + s.rating_sum) * 1.0 / (5 + s.rating_count))"
+            let rating = SearchScore.ratingSQL
             if let r = query.ratingMin { conditions.append("\(rating) >= ?"); parameters.append(.real(r)) }
-            var distance = "NULL"
+            // The distance is squared in SQL (SQLite may lack sqrt); proximity = 1 - (d/km)^2.
+            var distance = "NULL", proximity = "0.0"
             if let near = query.near {
-                // Equirectangular distance (km), exact enough for a trade's service area; a bounding box first.
-                let kx = 111.32 * cos(near.lat * .pi / 180), ky = 110.57
-                let dLat = near.km / ky, dLon = near.km / max(kx, 0.01)
-                conditions.append("s.lat BETWEEN ? AND ? AND s.lon BETWEEN ? AND ?")
-                parameters += [.real(near.lat - dLat), .real(near.lat + dLat), .real(near.lon - dLon), .real(near.lon + dLon)]
-                let dx = "((s.lon - \(near.lon)) * \(kx))", dy = "((s.lat - \(near.lat)) * \(ky))"
-                distance = "(\(dx) * \(dx) + \(dy) * \(dy))"
-                conditions.append("\(distance) <= ?")
-                parameters.append(.real(near.km * near.km))
+                let geo = SearchScore.geo(near)
+                conditions += geo.conditions
+                parameters += geo.parameters
+                distance = geo.distanceSquared
+                proximity = geo.proximity
             }
-            // distance is squared here (SQLite may lack sqrt); proximity = 1 - (d/km)^2.
-            let proximity = query.near.map { "(1.0 - \(distance) / \($0.km * $0.km))" } ?? "0.0"
             let sql = """
                 SELECT s.id, s.name, s.trade, s.city, \(distance), \(rating), \(textScore), \(proximity)
                 FROM \(from) \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
@@ -107,20 +87,13 @@ enum Search {
                 """
             let rows = try context.sql.query(sql, parameters)
             return SearchResult(hits: rows.map { r in
-                let text = r.double(6) ?? 0, stars = r.double(5) ?? 3.5, near = r.double(7) ?? 0
+                let stars = r.double(5) ?? SearchScore.priorMean
+                let (score, parts) = SearchScore.components(text: r.double(6) ?? 0, rating: stars, proximity: r.double(7) ?? 0)
                 return SearchHit(spaceId: r.text(0) ?? "", name: r.text(1) ?? "", trade: r.text(2) ?? "", city: r.text(3) ?? "",
-                                 distanceKm: r.double(4).map { (sqrt($0) * 100).rounded() / 100 }, rating: (stars * 1000).rounded() / 1000,
-                                 score: ((text + stars / 5 + near) * 1000).rounded() / 1000,
-                                 components: ["text": (text * 1000).rounded() / 1000, "rating": (stars / 5 * 1000).rounded() / 1000,
-                                              "proximity": (near * 1000).rounded() / 1000])
-            }, formula: "score = text + rating/5 + proximity; text = -bm25 over name, description, trade and city; rating = the reputation's Bayesian average; proximity = 1 - (distance/near.km)^2, with distance in km (equirectangular)")
+                                 distanceKm: r.double(4).map(SearchScore.distanceKm(squared:)), rating: (stars * 1000).rounded() / 1000,
+                                 score: score, components: parts)
+            }, formula: SearchScore.formula(textOver: "name, description, trade and city"))
         }
-    }
-
-    /// The words of `q` as an FTS5 query (each a quoted prefix term, all required), or nil when there are none.
-    static func ftsQuery(_ q: String) -> String? {
-        let words = q.split { !($0.isLetter || $0.isNumber) }.prefix(8).map { "\"" + $0.lowercased() + "\"*" }
-        return words.isEmpty ? nil : words.joined(separator: " ")
     }
 
     /// Keeps the search index and the price range of a Space current.

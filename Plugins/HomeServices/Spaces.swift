@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SynAppKit
+import SynSpaces
 
 /// Spaces and their managers: the creator is the first manager, and only managers change a Space.
 enum Spaces {
@@ -17,8 +18,7 @@ enum Spaces {
                       .text(try json(input.branding ?? Branding())), .text(input.terms), .text(input.timeZone),
                       SQLValue(input.cancellation.freeUntilHours), SQLValue(input.cancellation.feePercent),
                       .text(caller.id), .integer(now), .integer(now), SQLValue(input.reviewWindowDays ?? 14)])
-            try context.sql.exec("INSERT INTO space_managers(space_id, manager, added_by, added_ms) VALUES (?, ?, ?, ?)",
-                                 [.text(id), .text(caller.id), .text(caller.id), .integer(now)])
+            try SpaceManagers.first(id, caller, context)
             try Search.index(id, context)
             try context.events.emit("homeservices.space.created", SpaceRef(id: id))
             return Reply(status: 201, try load(id, context))
@@ -55,25 +55,12 @@ enum Spaces {
         }
         routes.method("spaces.get") { (input: SpaceRef, context) -> Space in try load(input.id, context) }
         routes.method("spaces.managers.add") { (input: ManagerChange, context) -> Space in
-            let caller = try context.requireCaller()
-            let space = try load(input.spaceId, context)
-            try requireManager(space, caller)
-            guard let manager = CallerKey(input.manager) else { throw AppError.badRequest("manager must be a key id (base64url) or 64 hex characters", code: "invalid_field") }
-            guard !space.managers.contains(manager.id) else { throw AppError.conflict("\(manager.id) already manages this Space", code: "already_manager") }
-            try context.sql.exec("INSERT INTO space_managers(space_id, manager, added_by, added_ms) VALUES (?, ?, ?, ?)",
-                                 [.text(space.id), .text(manager.id), .text(caller.id), .integer(context.nowMs)])
-            return try load(space.id, context)
+            try SpaceManagers.add(input.manager, to: try load(input.spaceId, context).id, by: try context.requireCaller(), context)
+            return try load(input.spaceId, context)
         }
         routes.method("spaces.managers.remove") { (input: ManagerChange, context) -> Space in
-            let caller = try context.requireCaller()
-            let space = try load(input.spaceId, context)
-            try requireManager(space, caller)
-            guard let manager = CallerKey(input.manager), space.managers.contains(manager.id) else {
-                throw AppError.notFound("\(input.manager) does not manage this Space")
-            }
-            guard space.managers.count > 1 else { throw AppError.conflict("a Space keeps at least one manager", code: "last_manager") }
-            try context.sql.exec("DELETE FROM space_managers WHERE space_id = ? AND manager = ?", [.text(space.id), .text(manager.id)])
-            return try load(space.id, context)
+            try SpaceManagers.remove(input.manager, from: try load(input.spaceId, context).id, by: try context.requireCaller(), context)
+            return try load(input.spaceId, context)
         }
     }
 
@@ -99,8 +86,7 @@ enum Spaces {
             SELECT name, trade, description, city, lat, lon, service_area_km, branding, terms, time_zone, cancel_free_hours,
                    cancel_fee_percent, created_ms, updated_ms, review_window_days FROM spaces WHERE id = ?
             """, [.text(id)]) else { throw AppError.notFound("no Space \(id)") }
-        let managers = try context.sql.query("SELECT manager FROM space_managers WHERE space_id = ? ORDER BY added_ms, manager", [.text(id)])
-            .compactMap { $0.text(0) }
+        let managers = try SpaceManagers.list(id, context)
         let branding = (try? JSONDecoder().decode(Branding.self, from: Data((r.text(7) ?? "{}").utf8))) ?? Branding()
         return Space(id: id, name: r.text(0) ?? "", trade: r.text(1) ?? "", description: r.text(2) ?? "",
                      location: Location(city: r.text(3) ?? "", lat: r.double(4) ?? 0, lon: r.double(5) ?? 0),
@@ -111,11 +97,11 @@ enum Spaces {
 
     /// Whether `key` manages Space `spaceID` (without loading the Space).
     static func isManager(_ key: CallerKey, of spaceID: String, _ context: Context) throws -> Bool {
-        try context.sql.first("SELECT 1 FROM space_managers WHERE space_id = ? AND manager = ?", [.text(spaceID), .text(key.id)]) != nil
+        try SpaceManagers.isManager(key, of: spaceID, context)
     }
 
     static func requireManager(_ space: Space, _ caller: CallerKey) throws(AppError) {
-        guard space.managers.contains(caller.id) else { throw AppError.forbidden("only a manager of Space \(space.id) may change it") }
+        try SpaceManagers.require(caller, among: space.managers, of: space.id)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

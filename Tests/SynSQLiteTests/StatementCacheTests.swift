@@ -54,13 +54,18 @@ import Testing
 
     @Test func manyDistinctStatementsStayCorrect() throws {
         // Far more texts than are kept: each still runs with its own arguments, and earlier ones compile again.
+        // The statements kept stay within their heap budget, however large the texts.
         let (_, db) = try appDatabase()
         for round in 0..<2 {
             for i in 0..<200 {
                 let rows = try db.query("SELECT ? + \(i)", [.integer(Int64(round))])
                 #expect(rows == [[.integer(Int64(round + i))]])
+                let wide = (0..<60).map { "x + \($0 + i)" }.joined(separator: ", ")
+                _ = try db.query("SELECT \(wide) FROM (SELECT 1 AS x)")
+                #expect(db.reusableBytes <= 128 * 1024)
             }
         }
+        #expect(db.reusableBytes > 0)
     }
 
     @Test func aStatementLeftMidwayHoldsNoLock() throws {
