@@ -5,14 +5,6 @@ import Testing
 /// The app-database authorizer: every refused statement is refused at prepare with SQLITE_AUTH and a reason, and
 /// ordinary SQL still works.
 @Suite struct AppPolicyTests {
-    func appDatabase() throws -> (TempDir, Database) {
-        let dir = TempDir()
-        let db = try Database(path: dir.file("app.db"))
-        db.applyAppPolicy()
-        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, x TEXT)")
-        return (dir, db)
-    }
-
     static let refused: [(sql: String, reason: String)] = [
         ("ATTACH 'x.db' AS x", "ATTACH is not allowed in app databases"),
         ("ATTACH DATABASE ':memory:' AS m", "ATTACH is not allowed in app databases"),

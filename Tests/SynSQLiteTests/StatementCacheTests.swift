@@ -5,14 +5,6 @@ import Testing
 /// Compiled statements kept for reuse: by literal for the host's own SQL, by text for run-time SQL (an app's).
 /// Reuse must never let an app run what the policy refuses, nor outlive a schema change.
 @Suite struct StatementCacheTests {
-    func appDatabase() throws -> (TempDir, Database) {
-        let dir = TempDir()
-        let db = try Database(path: dir.file("app.db"))
-        db.applyAppPolicy()
-        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, x TEXT)")
-        return (dir, db)
-    }
-
     @Test func aStatementTheHostCompiledIsNotReusedForTheApp() throws {
         let (_, db) = try appDatabase()
         // The host runs texts as itself (allowed), then the app sends the same texts: refused, every time.
