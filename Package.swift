@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "KitTestApp", type: .dynamic, targets: ["KitTestApp"]),
         // The SynApps.
         .library(name: "HomeServices", type: .dynamic, targets: ["HomeServices"]),
+        .library(name: "FoodMesh", type: .dynamic, targets: ["FoodMesh"]),
         // The Swift SDK for SynApps.
         .library(name: "SynAppKit", targets: ["SynAppKit"]),
     ],
@@ -139,6 +140,8 @@ let package = Package(
         // SynSpaces: what the Space apps share: Spaces' managers, reviews with signed receipts, reputation, search scoring.
         .target(name: "SynSpaces", dependencies: ["SynAppKit"], path: "Plugins/SynSpaces"),
         .target(name: "HomeServices", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/HomeServices"),
+        // FoodMesh: stores sell perishable stock held by quotes, for pickup or delivery.
+        .target(name: "FoodMesh", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/FoodMesh"),
 
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),

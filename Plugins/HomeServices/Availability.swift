@@ -5,13 +5,7 @@ import SynSpaces
 /// Opening hours: weekly hours, breaks, dated exceptions, a buffer between bookings, a minimum notice, a horizon,
 /// and how long an unconfirmed booking request may wait.
 struct AvailabilityRules: Codable, Sendable, Equatable {
-    struct Hours: Codable, Sendable, Equatable {
-        /// "mon" ... "sun".
-        var day: String
-        /// "HH:MM", local time in the Space's zone.
-        var start: String
-        var end: String
-    }
+    typealias Hours = DayHours
     struct Exception: Codable, Sendable, Equatable {
         /// "YYYY-MM-DD".
         var date: String
@@ -55,7 +49,7 @@ struct SlotsQuery: Codable, Sendable {
 }
 
 enum Availability {
-    static let weekdays = ["sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6]
+    static let weekdays = LocalTime.weekdays
 
     static func register(_ routes: inout Routes) {
         routes.method("availability.set") { (input: AvailabilityInput, context) -> AvailabilityRules in
@@ -99,18 +93,9 @@ enum Availability {
     }
 
     static func check(_ r: AvailabilityRules) throws(AppError) {
-        guard r.weekly.count <= 7 * 8 else { throw .badRequest("rules.weekly has more than 56 entries", code: "invalid_field") }
-        guard (r.breaks ?? []).count <= 7 * 8 else { throw .badRequest("rules.breaks has more than 56 entries", code: "invalid_field") }
-        var open: [(day: Int, start: Int, end: Int, index: Int)] = []
-        for (i, h) in r.weekly.enumerated() {
-            let (start, end) = try checkHours(h, "rules.weekly[\(i)]")
-            open.append((weekdays[h.day] ?? 0, start, end, i))
-        }
         // Overlapping hours would offer the same time twice.
-        open.sort { ($0.day, $0.start) < ($1.day, $1.start) }
-        for (a, b) in zip(open, open.dropFirst()) where a.day == b.day && b.start < a.end {
-            throw .badRequest("rules.weekly[\(b.index)] overlaps rules.weekly[\(a.index)]", code: "invalid_field")
-        }
+        try LocalTime.checkWeek(r.weekly, "rules.weekly")
+        guard (r.breaks ?? []).count <= 7 * 8 else { throw .badRequest("rules.breaks has more than 56 entries", code: "invalid_field") }
         for (i, h) in (r.breaks ?? []).enumerated() { _ = try checkHours(h, "rules.breaks[\(i)]") }
         guard (r.exceptions ?? []).count <= 366 else { throw .badRequest("rules.exceptions has more than 366 entries", code: "invalid_field") }
         for (i, e) in (r.exceptions ?? []).enumerated() {
@@ -128,40 +113,15 @@ enum Availability {
         }
     }
 
-    /// Checks one day's hours; returns them as minutes after midnight.
     static func checkHours(_ h: AvailabilityRules.Hours, _ field: String) throws(AppError) -> (start: Int, end: Int) {
-        guard weekdays[h.day] != nil else { throw .badRequest("\(field).day must be mon, tue, wed, thu, fri, sat or sun", code: "invalid_field") }
-        let a = try parseTime(h.start, "\(field).start"), b = try parseTime(h.end, "\(field).end")
-        guard a < b else { throw .badRequest("\(field) ends before it starts (\(h.start)–\(h.end))", code: "invalid_field") }
-        return (a, b)
+        try LocalTime.check(h, field)
     }
 
-    /// "HH:MM" as minutes after midnight (24:00 allowed as an end).
-    static func parseTime(_ text: String, _ field: String) throws(AppError) -> Int {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
-              (0...24).contains(h), (0...59).contains(m), h < 24 || m == 0 else {
-            throw .badRequest("\(field) must be a time \"HH:MM\", got \"\(text)\"", code: "invalid_field")
-        }
-        return h * 60 + m
-    }
+    static func parseTime(_ text: String, _ field: String) throws(AppError) -> Int { try LocalTime.parseTime(text, field) }
 
-    /// "YYYY-MM-DD" as days since the epoch.
-    static func parseDate(_ text: String, _ field: String) throws(AppError) -> Int {
-        let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1970...2200).contains(y), (1...12).contains(m),
-              (1...Civil.daysInMonthPublic(year: y, month: m)).contains(d) else {
-            throw .badRequest("\(field) must be a date \"YYYY-MM-DD\", got \"\(text)\"", code: "invalid_field")
-        }
-        return Civil.days(year: y, month: m, day: d)
-    }
+    static func parseDate(_ text: String, _ field: String) throws(AppError) -> Int { try LocalTime.parseDate(text, field) }
 
-    static func localDay(_ ms: Int64, _ zone: ZoneRules) -> Int {
-        let seconds = ms / 1000
-        let local = seconds + Int64(zone.offset(atUTC: seconds))
-        return Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
-    }
+    static func localDay(_ ms: Int64, _ zone: ZoneRules) -> Int { LocalTime.localDay(ms, zone) }
 
     /// The free slots of `item` over `days` local days from `fromDay`.
     static func free(space: Space, item: CatalogItem, zone: ZoneRules, fromDay: Int, days: Int, context: Context) throws -> [Slot] {

@@ -58,4 +58,9 @@ public struct PublishTimer: Codable, Sendable {
     public var publishReviewsOf: String
     /// When the window closes (absent in timers set before version 0.2.1: they close it when they fire).
     public var closesAtMs: Int64?
+
+    public init(publishReviewsOf: String, closesAtMs: Int64?) {
+        self.publishReviewsOf = publishReviewsOf
+        self.closesAtMs = closesAtMs
+    }
 }

@@ -69,6 +69,14 @@ final class LiveNode: @unchecked Sendable {
             try fm.copyItem(atPath: Paths.root + "/sandbox-profiles/\(shipped).toml", toPath: root + "/profiles/\(shipped).toml")
         }
         if !limits.isEmpty { try Self.setLimits(limits, in: root + "/profiles/gatewaytest.toml") }
+        // FoodMesh runs four workers here, so its stock is contended by processes, not only by queued calls.
+        var swift4 = try String(contentsOfFile: Paths.root + "/sandbox-profiles/swift.toml", encoding: .utf8)
+        swift4 = swift4.replacingOccurrences(of: "name = \"swift\"", with: "name = \"swift4\"")
+        try swift4.write(toFile: root + "/profiles/swift4.toml", atomically: true, encoding: .utf8)
+        try Self.setLimits("instances = 4", in: root + "/profiles/swift4.toml")
+        try String(contentsOfFile: Paths.root + "/manifests/foodmesh.toml", encoding: .utf8)
+            .replacingOccurrences(of: "profile = \"swift\"", with: "profile = \"swift4\"")
+            .write(toFile: root + "/manifests/foodmesh.toml", atomically: true, encoding: .utf8)
         let (owner, _) = try KeyFile.loadOrCreate(path: root + "/keys/owner.key")
         try """
             [app]
@@ -89,7 +97,7 @@ final class LiveNode: @unchecked Sendable {
             public = ["kv.get"]
             """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: Paths.root + "/manifests/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
-        let manifests = try ["hello", "hostile", "store", "kit", "homeservices"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
+        let manifests = try ["hello", "hostile", "store", "kit", "homeservices", "foodmesh"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)

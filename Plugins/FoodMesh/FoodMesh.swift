@@ -1,0 +1,33 @@
+import SynAppKit
+import SynSpaces
+
+/// FoodMesh: small restaurants, bakeries and grocers sell today's perishable stock, held by quotes so it never
+/// oversells, for pickup or delivery.
+///
+/// This release: stores (hours, pickup windows, delivery zones, policies, managers), products with counted or
+/// unlimited stock, daily selling windows and sell-by times, quotes that hold stock, orders through their whole
+/// workflow with a payment ledger, search, and reviews with signed receipts. Deliveries by couriers on other
+/// nodes come next.
+let app = SynApp(id: "foodmesh", version: "0.1.0", migrations: Schema.migrations, workflows: [Orders.workflow],
+                 jsonKeys: .snakeCase) { routes in
+    Stores.register(&routes)
+    Products.register(&routes)
+    Quotes.register(&routes)
+    Orders.register(&routes)
+    Payments.register(&routes)
+    Search.register(&routes)
+    Reviews.book.register(&routes)
+    routes.onTimer { (timer: FoodTimer, _, context) in
+        if let quote = timer.releaseQuote { try Quotes.holdTimer(quote, context) }
+        if let store = timer.sellByStore, let product = timer.sellByProduct { try Quotes.sellByTimer(store: store, product: product, context) }
+        if let order = timer.publishReviewsOf {
+            try Reviews.book.windowTimer(PublishTimer(publishReviewsOf: order, closesAtMs: timer.closesAtMs), context)
+        }
+    }
+}
+
+@_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }
+@_cdecl("synapp_entry") public func synappEntry(_ host: UnsafeRawPointer?, _ minor: UnsafeMutablePointer<UInt32>?,
+                                                _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
+    app.entry(host, minor, out)
+}
