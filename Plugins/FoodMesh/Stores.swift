@@ -70,7 +70,7 @@ enum Stores {
         try Validate.text(input.description, "description", max: 4000, allowEmpty: true)
         try Validate.location(input.location)
         try Validate.timeZone(input.timeZone)
-        _ = try ZoneRules.named(input.timeZone)
+        do { _ = try ZoneRules.named(input.timeZone) } catch { throw AppError(status: 400, code: error.code, "time_zone: \(error.message)") }
         try Validate.currency(input.currency, "currency")
         try Validate.text(input.terms, "terms", max: 20_000, allowEmpty: true)
         try LocalTime.checkWeek(input.hours, "hours")

@@ -48,7 +48,7 @@ import Testing
 
     static func product(_ node: LiveNode, _ store: String) async throws -> [String: Any] {
         let list = try await call(node, "products.list", #"{"store_id":"\#(store)"}"#, as: nil)
-        return try #require((list.json["products"] as? [[String: Any]])?.first)
+        return try #require((list.json["products"] as? [[String: Any]])?.first { $0["id"] as? String == "rye-loaf" })
     }
 
     @Test func anOrderFromQuoteToReview() async throws {
@@ -182,6 +182,75 @@ import Testing
                     #expect(try await Self.quote(node, store, 3, as: dora).status == 201)
                 }
             }
+        }
+    }
+
+    @Test func cancellationsRejectionsAndMissingItemsMoveMoneyAndStock() async throws {
+        try await LiveNode.with { node in
+            let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
+            let (store, _) = try await Self.setUp(node, manager: ada, stock: 20)
+            #expect(try await Self.call(node, "products.upsert", #"{"store_id":"\#(store)","id":"croissant","title":"Croissant","description":"","unit":"piece","price":150,"unlimited":true}"#, as: ada).status == 200)
+            func order(_ quantity: Int, payment: String, croissants: Int = 0, fulfilment: String? = nil) async throws -> String {
+                let items = #"[{"product_id":"rye-loaf","quantity":\#(quantity)}"# + (croissants > 0 ? #",{"product_id":"croissant","quantity":\#(croissants)}]"# : "]")
+                let quoted = try await Self.call(node, "orders.quote", #"{"store_id":"\#(store)","items":\#(items),"fulfilment":\#(fulfilment ?? Self.pickup())}"#, as: carl)
+                let id = try #require(quoted.json["id"] as? String, "\(quoted.text)")
+                let placed = try await Self.call(node, "orders.place", #"{"quote_id":"\#(id)","payment_method":"\#(payment)"}"#, as: carl)
+                return try #require(placed.json["id"] as? String, "\(placed.text)")
+            }
+            func take(_ order: String, _ transition: String, as key: SigningKey) async throws -> LiveNode.Reply {
+                try await Self.call(node, "orders.transition", #"{"order_id":"\#(order)","transition":"\#(transition)"}"#, as: key)
+            }
+            func stock() async throws -> Int { try await Self.product(node, store)["stock"] as? Int ?? -1 }
+
+            // Before the store accepts, cancelling is free and the loaves go back on the shelf.
+            let early = try await order(2, payment: "cash_on_pickup")
+            #expect(try await stock() == 18)
+            let freePreview = try await Self.call(node, "orders.cancel_preview", #"{"order_id":"\#(early)"}"#, as: carl)
+            #expect(freePreview.json["fee"] as? Int == 0 && (freePreview.json["reason"] as? String)?.contains("free") == true, "\(freePreview.text)")
+            #expect(try await take(early, "cancel", as: carl).json["state"] as? String == "cancelled")
+            #expect(try await stock() == 20)
+
+            // A prepaid order is prepared once paid; cancelled after acceptance, the policy keeps half.
+            let prepaid = try await order(4, payment: "prepaid_manual")
+            #expect(try await take(prepaid, "accept", as: ada).status == 200)
+            let unpaid = try await take(prepaid, "prepare", as: ada)
+            #expect(unpaid.status == 409 && unpaid.errorCode == "not_paid", "\(unpaid.text)")
+            let paid = try await Self.call(node, "payments.record", #"{"order_id":"\#(prepaid)","step":"captured"}"#, as: ada)
+            #expect(paid.json["captured"] as? Int == 2200 && paid.json["status"] as? String == "captured", "\(paid.text)")
+            let over = try await Self.call(node, "payments.record", #"{"order_id":"\#(prepaid)","step":"captured","amount":1}"#, as: ada)
+            #expect(over.status == 409 && over.errorCode == "over_capture", "\(over.text)")
+            #expect(try await take(prepaid, "prepare", as: ada).status == 200)
+            let feePreview = try await Self.call(node, "orders.cancel_preview", #"{"order_id":"\#(prepaid)"}"#, as: carl)
+            #expect(feePreview.json["fee"] as? Int == 1100 && feePreview.json["refund"] as? Int == 1100, "\(feePreview.text)")
+            #expect(try await stock() == 16)
+            let cancelled = try await take(prepaid, "cancel", as: carl)
+            let ledger = try #require(cancelled.json["payments"] as? [String: Any])
+            #expect(cancelled.json["state"] as? String == "cancelled" && ledger["status"] as? String == "partly_refunded" && ledger["refunded"] as? Int == 1100, "\(cancelled.text)")
+            #expect(try await stock() == 20)
+
+            // The store rejects with a reason id; the stock comes back.
+            let rejected = try await order(3, payment: "cash_on_pickup")
+            #expect(try await take(rejected, "reject", as: ada).errorCode == "reason_required")
+            let bad = try await Self.call(node, "orders.reject", #"{"order_id":"\#(rejected)","reason_id":"bored"}"#, as: ada)
+            #expect(bad.status == 400 && bad.text.contains("reason_id must be one of"))
+            let no = try await Self.call(node, "orders.reject", #"{"order_id":"\#(rejected)","reason_id":"too_busy","note":"Oven broke"}"#, as: ada)
+            #expect(no.json["state"] as? String == "rejected" && no.json["reject_reason"] as? String == "too_busy", "\(no.text)")
+            #expect(try await stock() == 20)
+
+            // Delivered and paid on delivery, with a croissant missing: that line is not charged.
+            let delivery = #"{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}"#
+            let delivered = try await order(2, payment: "pay_on_delivery", croissants: 2, fulfilment: delivery)
+            for step in ["accept", "prepare"] { #expect(try await take(delivered, step, as: ada).status == 200) }
+            let missing = try await Self.call(node, "orders.item_missing", #"{"order_id":"\#(delivered)","product_id":"croissant"}"#, as: ada)
+            #expect(missing.json["total"] as? Int == 1100 + 300, "\(missing.text)")
+            #expect(try await take(delivered, "ready", as: ada).status == 200)
+            #expect(try await take(delivered, "pick_up", as: ada).errorCode == "not_pickup")
+            for step in ["dispatch", "deliver"] { #expect(try await take(delivered, step, as: ada).status == 200) }
+            let done = try await Self.call(node, "orders.get", #"{"order_id":"\#(delivered)"}"#, as: carl)
+            let money = try #require(done.json["payments"] as? [String: Any])
+            #expect(done.json["state"] as? String == "delivered" && money["captured"] as? Int == 1400 && money["status"] as? String == "captured", "\(done.text)")
+            #expect((done.json["lines"] as? [[String: Any]])?.last?["missing"] as? Bool == true)
+            #expect(try await stock() == 18)
         }
     }
 }
