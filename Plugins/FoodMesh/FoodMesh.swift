@@ -6,9 +6,9 @@ import SynSpaces
 ///
 /// This release: stores (hours, pickup windows, delivery zones, policies, managers), products with counted or
 /// unlimited stock, daily selling windows and sell-by times, quotes that hold stock, orders through their whole
-/// workflow with a payment ledger, search, and reviews with signed receipts. Deliveries by couriers on other
-/// nodes come next.
-let app = SynApp(id: "foodmesh", version: "0.1.0", migrations: Schema.migrations, workflows: [Orders.workflow],
+/// workflow with a payment ledger, search, reviews with signed receipts, and deliveries by couriers who run
+/// FoodMesh on their own nodes.
+let app = SynApp(id: "foodmesh", version: "0.2.0", migrations: Schema.migrations, workflows: [Orders.workflow, Deliveries.workflow],
                  jsonKeys: .snakeCase) { routes in
     Stores.register(&routes)
     Products.register(&routes)
@@ -17,9 +17,12 @@ let app = SynApp(id: "foodmesh", version: "0.1.0", migrations: Schema.migrations
     Payments.register(&routes)
     Search.register(&routes)
     Reviews.book.register(&routes)
+    Deliveries.register(&routes)
+    routes.onPeerMessage { (message: DeliveryMessage, peer, context) in try Deliveries.received(message, from: peer, context) }
     routes.onTimer { (timer: FoodTimer, _, context) in
         if let quote = timer.releaseQuote { try Quotes.holdTimer(quote, context) }
         if let store = timer.sellByStore, let product = timer.sellByProduct { try Quotes.sellByTimer(store: store, product: product, context) }
+        if let delivery = timer.offerTimeout { try Deliveries.offerTimer(delivery, attempt: timer.attempt ?? 0, context) }
         if let order = timer.publishReviewsOf {
             try Reviews.book.windowTimer(PublishTimer(publishReviewsOf: order, closesAtMs: timer.closesAtMs), context)
         }

@@ -40,6 +40,8 @@ struct StoreInput: Codable, Sendable {
     var collectHours: Int?
     var policy: StorePolicy?
     var reviewWindowDays: Int?
+    /// How long a courier has to accept a delivery offer before it goes to the next (1 to 120 minutes; default 10).
+    var offerMinutes: Int?
 }
 
 struct StoreUpdate: Codable, Sendable {
@@ -59,6 +61,7 @@ struct StoreUpdate: Codable, Sendable {
     var collectHours: Int?
     var policy: StorePolicy?
     var reviewWindowDays: Int?
+    var offerMinutes: Int?
 }
 
 /// The settings kept as one JSON column.
@@ -70,6 +73,8 @@ struct StoreSettings: Codable, Sendable, Equatable {
     var acceptMinutes: Int
     var collectHours: Int
     var policy: StorePolicy
+    /// Absent in stores made by 0.1.0: 10.
+    var offerMinutes: Int?
 }
 
 /// A store as every method returns it.
@@ -90,6 +95,7 @@ struct Store: Codable, Sendable, Equatable {
     var collectHours: Int
     var policy: StorePolicy
     var reviewWindowDays: Int
+    var offerMinutes: Int
     var managers: [String]
     var openNow: Bool
     var createdMs: Int64

@@ -36,6 +36,8 @@ struct OrderView: Codable, Sendable {
     var paymentMethod: String
     var payments: Payments.Summary
     var rejectReason: String?
+    /// The latest delivery offer, when a courier on another node delivers it.
+    var delivery: DeliveryView?
     var history: [WorkflowStep]
     /// The transitions the caller may take now.
     var allowed: [String]
@@ -126,6 +128,7 @@ enum Orders {
         switch instance.state {
         case "cancelled", "rejected", "expired":
             try restock(instance.id, data, context)
+            try Deliveries.orderEnded(instance.id, context)
             // Money taken is returned, less a fee when the customer cancels after the store accepted.
             let fee = transition == "cancel" ? try cancelFee(instance, data, context) : 0
             try Payments.refund(instance.id, keeping: fee, data, reason: transition, context)
@@ -303,6 +306,7 @@ enum Orders {
                          total: try Payments.due(instance.id, data, context), currency: data.currency,
                          fulfilment: data.fulfilment, zone: data.zone, policy: data.policy, paymentMethod: data.paymentMethod,
                          payments: try Payments.summary(instance.id, context), rejectReason: data.rejectReason,
+                         delivery: try Deliveries.current(instance.id, context),
                          history: try context.workflow(workflow).history(instance.id), allowed: allowed)
     }
 }

@@ -103,6 +103,17 @@ enum Payments {
                    note: reason, actor: "node", context)
     }
 
+    /// No courier took the delivery: its fee is no longer owed, and refunded if it was paid.
+    static func waiveDeliveryFee(_ orderID: String, _ data: OrderData, _ context: Context) throws {
+        guard data.deliveryFee > 0 else { return }
+        let added = try context.sql.exec("""
+            INSERT OR IGNORE INTO missing_lines(order_id, product_id, amount, marked_by, marked_ms) VALUES (?, '#delivery', ?, 'node', ?)
+            """, [.text(orderID), SQLValue(data.deliveryFee), .integer(context.nowMs)])
+        guard added == 1 else { return }
+        try lineMissing(orderID, QuoteLine(productId: "#delivery", title: "delivery", unit: "", quantity: 1, unitPrice: data.deliveryFee,
+                                           amount: data.deliveryFee, missing: true), data, context)
+    }
+
     /// A missing line: refunded if it was paid for, else simply no longer owed.
     static func lineMissing(_ orderID: String, _ line: QuoteLine, _ data: OrderData, _ context: Context) throws {
         let s = try summary(orderID, context)

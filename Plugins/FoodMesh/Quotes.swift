@@ -269,4 +269,6 @@ struct FoodTimer: Codable, Sendable {
     var sellByProduct: String?
     var publishReviewsOf: String?
     var closesAtMs: Int64?
+    var offerTimeout: String?
+    var attempt: Int?
 }

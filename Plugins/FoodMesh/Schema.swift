@@ -47,5 +47,19 @@ enum Schema {
             PRIMARY KEY (order_id, seq)
         ) WITHOUT ROWID;
         """ + ReviewBook.schema,
+        // Deliveries: the store's offers to couriers on other nodes, and a courier's jobs from stores' nodes.
+        """
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY, order_id TEXT NOT NULL, store_id TEXT NOT NULL, courier_node TEXT NOT NULL,
+            courier_space TEXT NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL, remaining TEXT NOT NULL,
+            reason TEXT, offered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+        );
+        CREATE INDEX deliveries_by_order ON deliveries(order_id, offered_ms);
+        CREATE TABLE courier_jobs (
+            origin_node TEXT NOT NULL, delivery_id TEXT NOT NULL, job_id TEXT NOT NULL, space_id TEXT NOT NULL,
+            created_ms INTEGER NOT NULL, PRIMARY KEY (origin_node, delivery_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX courier_jobs_by_space ON courier_jobs(space_id, created_ms);
+        """,
     ]
 }

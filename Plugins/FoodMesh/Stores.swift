@@ -34,7 +34,7 @@ enum Stores {
                 pickupWindows: input.pickupWindows ?? store.pickupWindows, deliveryZones: input.deliveryZones ?? store.deliveryZones,
                 holdMinutes: input.holdMinutes ?? store.holdMinutes, acceptMinutes: input.acceptMinutes ?? store.acceptMinutes,
                 collectHours: input.collectHours ?? store.collectHours, policy: input.policy ?? store.policy,
-                reviewWindowDays: input.reviewWindowDays ?? store.reviewWindowDays)
+                reviewWindowDays: input.reviewWindowDays ?? store.reviewWindowDays, offerMinutes: input.offerMinutes ?? store.offerMinutes)
             let settings = try check(merged)
             if merged.currency != store.currency, try context.sql.first("SELECT 1 FROM quotes WHERE store_id = ? AND state = 'held'", [.text(store.id)]) != nil {
                 throw AppError.conflict("the currency cannot change while quotes hold stock; try again when they are placed or released", code: "quotes_held")
@@ -91,7 +91,8 @@ enum Stores {
             try Validate.amount(z.minOrder, field + ".min_order")
         }
         for (value, name, range) in [(input.holdMinutes, "hold_minutes", 1...120), (input.acceptMinutes, "accept_minutes", 1...1440),
-                                     (input.collectHours, "collect_hours", 1...168), (input.reviewWindowDays, "review_window_days", 1...90)] {
+                                     (input.collectHours, "collect_hours", 1...168), (input.reviewWindowDays, "review_window_days", 1...90),
+                                     (input.offerMinutes, "offer_minutes", 1...120)] {
             if let value, !range.contains(value) { throw AppError.badRequest("\(name) must be \(range.lowerBound) to \(range.upperBound)", code: "invalid_field") }
         }
         let policy = input.policy ?? StorePolicy(cancelFeePercent: 0, uncollected: "charge")
@@ -99,7 +100,7 @@ enum Stores {
         guard ["charge", "refund"].contains(policy.uncollected) else { throw AppError.badRequest("policy.uncollected must be charge or refund", code: "invalid_field") }
         return StoreSettings(hours: input.hours, pickupWindows: input.pickupWindows ?? input.hours, deliveryZones: zones,
                              holdMinutes: input.holdMinutes ?? 15, acceptMinutes: input.acceptMinutes ?? 30,
-                             collectHours: input.collectHours ?? 24, policy: policy)
+                             collectHours: input.collectHours ?? 24, policy: policy, offerMinutes: input.offerMinutes ?? 10)
     }
 
     /// A postcode: 2 to 12 letters, digits, spaces or '-'.
@@ -123,7 +124,7 @@ enum Stores {
                      location: Location(city: r.text(3) ?? "", lat: r.double(4) ?? 0, lon: r.double(5) ?? 0), timeZone: zone,
                      currency: r.text(7) ?? "", terms: r.text(8) ?? "", hours: s.hours, pickupWindows: s.pickupWindows,
                      deliveryZones: s.deliveryZones, holdMinutes: s.holdMinutes, acceptMinutes: s.acceptMinutes,
-                     collectHours: s.collectHours, policy: s.policy, reviewWindowDays: r.int(12) ?? 14,
+                     collectHours: s.collectHours, policy: s.policy, reviewWindowDays: r.int(12) ?? 14, offerMinutes: s.offerMinutes ?? 10,
                      managers: try SpaceManagers.list(id, context), openNow: open,
                      createdMs: Int64(r.int(10) ?? 0), updatedMs: Int64(r.int(11) ?? 0))
     }

@@ -34,6 +34,7 @@ public struct Routes: Sendable {
     var methods: [String: Handler] = [:]
     var events: [(pattern: String, handler: EventHandler)] = []
     var timer: (@Sendable ([UInt8], UInt64, Context) throws -> Void)?
+    var peer: (@Sendable (_ payload: [UInt8], _ peer: String, Context) throws -> Void)?
 
     /// A method: its body is decoded as `In` (400 with the field at fault if it cannot be), its result encoded as
     /// JSON with status 200.
@@ -58,6 +59,15 @@ public struct Routes: Sendable {
     public mutating func onEvent<P: Decodable & Sendable>(_ type: String,
                                                _ handler: @escaping @Sendable (_ payload: P, _ eventID: UInt64, Context) throws -> Void) {
         events.append((type, { _, payload, id, context in try handler(try Self.decode(P.self, payload), id, context) }))
+    }
+
+    /// Messages from this app on peer nodes (`Net.send`), each once and in order per peer; `peer` is the sending
+    /// node's id. The handler's writes and the record that the message was applied commit together. A message
+    /// that does not decode as `P`, or that the handler refuses with a 4xx `AppError`, is dropped (logged): sending
+    /// it again would not change the answer, and the peer's later messages must not wait behind it. Any other
+    /// failure rolls back and the message comes again later.
+    public mutating func onPeerMessage<P: Decodable & Sendable>(_ handler: @escaping @Sendable (_ payload: P, _ peer: String, Context) throws -> Void) {
+        peer = { payload, peer, context in try handler(try Self.decode(P.self, payload), peer, context) }
     }
 
     /// Timers this app set with `Events.setTimer`, their payload decoded as `P`.

@@ -197,6 +197,19 @@ final class Runtime: @unchecked Sendable {
                 }
                 guard let timer = app.routes.timer else { return SYN_OK }
                 try timer(payload, e.token, context)
+            case SYN_EVENT_PEER:
+                guard let handler = app.routes.peer else { return SYN_OK }
+                let peer = String(decoding: Host.bytes(e.topic), as: UTF8.self)
+                // A refused message is dropped with nothing the handler wrote before refusing it (an app without
+                // `storage.sql` has no savepoint: what it wrote before refusing stays).
+                let guarded = (try? context.sql.exec("SAVEPOINT synappkit_peer_message")) != nil
+                do {
+                    try handler(payload, peer, context)
+                } catch let refusal as AppError where refusal.status < 500 {
+                    if guarded { try context.sql.exec("ROLLBACK TO synappkit_peer_message") }
+                    context.log(.warn, "a message from peer \(peer) was dropped: \(refusal)")
+                }
+                if guarded { try context.sql.exec("RELEASE synappkit_peer_message") }
             case SYN_EVENT_DOMAIN:
                 let type = String(decoding: Host.bytes(e.topic), as: UTF8.self)
                 for (pattern, handler) in app.routes.events where Routes.matches(pattern, type) {
