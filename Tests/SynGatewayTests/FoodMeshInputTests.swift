@@ -46,7 +46,7 @@ import Testing
     ]
 
     @Test func everyFieldOfEveryMethodIsChecked() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada")
             var checked = 0
             func expect400(_ method: String, _ body: String, _ message: String) async throws {
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func everyRuleAnswers400NamingTheField() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
             let (store, _) = try await F.setUp(node, manager: ada, stock: 10)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -143,7 +143,7 @@ import Testing
     }
 
     @Test func everyMethodRefusesTheWrongCaller() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl"), eve = try GatewayTests.key(node, "eve")
             let (store, _) = try await F.setUp(node, manager: ada, stock: 10)
             let quoted = try await F.quote(node, store, 1, as: carl)

@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func anOrderFromQuoteToReview() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
             let (store, _) = try await Self.setUp(node, manager: ada, stock: 10)
             let quoted = try await Self.quote(node, store, 2, as: carl)
@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func sixtyFourCustomersBuyTheLastTenUnits() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada")
             let (store, _) = try await Self.setUp(node, manager: ada, stock: 10)
             let customers = try (0..<64).map { try GatewayTests.key(node, "customer\($0)") }
@@ -157,7 +157,7 @@ import Testing
     @Test func holdsThatExpireReturnTheirStock() async throws {
         let ada = try SigningKey.generate(), carl = try SigningKey.generate(), dora = try SigningKey.generate()
         var store = "", first = ""
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             (store, _) = try await Self.setUp(node, manager: ada, stock: 3)
             let quoted = try await Self.quote(node, store, 3, as: carl)
             first = try #require(quoted.json["id"] as? String, "\(quoted.text)")
@@ -186,7 +186,7 @@ import Testing
     }
 
     @Test func cancellationsRejectionsAndMissingItemsMoveMoneyAndStock() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true) { node in
             let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
             let (store, _) = try await Self.setUp(node, manager: ada, stock: 20)
             #expect(try await Self.call(node, "products.upsert", #"{"store_id":"\#(store)","id":"croissant","title":"Croissant","description":"","unit":"piece","price":150,"unlimited":true}"#, as: ada).status == 200)

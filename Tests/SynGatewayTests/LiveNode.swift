@@ -26,7 +26,8 @@ final class LiveNode: @unchecked Sendable {
     var data: String { root + "/data" }
 
     /// `gateway` lines replace node.toml's `[gateway]` keys; `limits` lines override the test profile's `[limits]`.
-    private static func start(gateway: String = "", limits: String = "") async throws -> LiveNode {
+    /// With `foodmesh`, FoodMesh runs too (four workers: the suites that do not need it do not pay for it).
+    private static func start(gateway: String = "", limits: String = "", foodmesh: Bool = false) async throws -> LiveNode {
         let root = Paths.scratch + "/node-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         for dir in ["manifests", "profiles", "data", "keys"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
@@ -70,13 +71,15 @@ final class LiveNode: @unchecked Sendable {
         }
         if !limits.isEmpty { try Self.setLimits(limits, in: root + "/profiles/gatewaytest.toml") }
         // FoodMesh runs four workers here, so its stock is contended by processes, not only by queued calls.
-        var swift4 = try String(contentsOfFile: Paths.root + "/sandbox-profiles/swift.toml", encoding: .utf8)
-        swift4 = swift4.replacingOccurrences(of: "name = \"swift\"", with: "name = \"swift4\"")
-        try swift4.write(toFile: root + "/profiles/swift4.toml", atomically: true, encoding: .utf8)
-        try Self.setLimits("instances = 4", in: root + "/profiles/swift4.toml")
-        try String(contentsOfFile: Paths.root + "/manifests/foodmesh.toml", encoding: .utf8)
-            .replacingOccurrences(of: "profile = \"swift\"", with: "profile = \"swift4\"")
-            .write(toFile: root + "/manifests/foodmesh.toml", atomically: true, encoding: .utf8)
+        if foodmesh {
+            var swift4 = try String(contentsOfFile: Paths.root + "/sandbox-profiles/swift.toml", encoding: .utf8)
+            swift4 = swift4.replacingOccurrences(of: "name = \"swift\"", with: "name = \"swift4\"")
+            try swift4.write(toFile: root + "/profiles/swift4.toml", atomically: true, encoding: .utf8)
+            try Self.setLimits("instances = 4", in: root + "/profiles/swift4.toml")
+            try String(contentsOfFile: Paths.root + "/manifests/foodmesh.toml", encoding: .utf8)
+                .replacingOccurrences(of: "profile = \"swift\"", with: "profile = \"swift4\"")
+                .write(toFile: root + "/manifests/foodmesh.toml", atomically: true, encoding: .utf8)
+        }
         let (owner, _) = try KeyFile.loadOrCreate(path: root + "/keys/owner.key")
         try """
             [app]
@@ -97,7 +100,7 @@ final class LiveNode: @unchecked Sendable {
             public = ["kv.get"]
             """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: Paths.root + "/manifests/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
-        let manifests = try ["hello", "hostile", "store", "kit", "homeservices", "foodmesh"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
+        let manifests = try (["hello", "hostile", "store", "kit", "homeservices"] + (foodmesh ? ["foodmesh"] : [])).map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
@@ -155,8 +158,9 @@ final class LiveNode: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh node (see `start`) and stops the node when `body` returns or throws.
-    static func with<R>(gateway: String = "", limits: String = "", _ body: (LiveNode) async throws -> R) async throws -> R {
-        try await scoped(try await start(gateway: gateway, limits: limits), body)
+    static func with<R>(gateway: String = "", limits: String = "", foodmesh: Bool = false,
+                        _ body: (LiveNode) async throws -> R) async throws -> R {
+        try await scoped(try await start(gateway: gateway, limits: limits, foodmesh: foodmesh), body)
     }
 
     /// Runs `body` with `previous`'s directories opened by a new node, and stops it when `body` returns or throws.
