@@ -19,6 +19,7 @@ import Testing
         ("README.md", "## Try an app in the sandbox", 0),
         ("README.md", "## Write an app", 0),
         ("docs/homeservices.md", "## Worked example", 0),
+        ("docs/foodmesh.md", "## Worked example", 0),
         ("docs/federation.md", "### Try it on one machine", 0),
     ]
 
