@@ -102,6 +102,9 @@ struct DeliveryList: Codable, Sendable { var deliveries: [DeliveryView] }
 /// out passes it to the next one the store named; when none is left, the order's delivery fee is refunded. Both
 /// nodes converge after a partition: messages arrive once and in order, and each carries the state it reached.
 enum Deliveries {
+    /// Due work: an offer's time limit.
+    static let offerKind = "foodmesh.offer"
+
     /// States of the store's record in which a courier has the delivery.
     static let live: Set<String> = ["offered", "accepted", "picked_up"]
 
@@ -220,7 +223,7 @@ enum Deliveries {
             store: Stop(name: store.name, address: store.location.city, lat: store.location.lat, lon: store.location.lon),
             dropoff: Stop(name: "customer", address: data.fulfilment.address ?? "", lat: point.lat, lon: point.lon),
             fee: data.deliveryFee, currency: data.currency))
-        try context.events.setTimer(afterMs: UInt64(store.offerMinutes) * 60_000, FoodTimer(offerTimeout: id, attempt: attempt))
+        try context.schedule.at(context.nowMs + Int64(store.offerMinutes) * 60_000, offerKind, key: id, OfferTimeout(attempt: attempt))
         try context.events.emit("foodmesh.delivery.offered", DeliveryEvent(deliveryId: id, orderId: orderID, courierNode: courier.node))
     }
 
@@ -341,6 +344,9 @@ enum Deliveries {
         }
     }
 }
+
+/// An offer's time limit, as due work keyed by the delivery.
+struct OfferTimeout: Codable, Sendable { var attempt: Int }
 
 struct DeliveryEvent: Codable, Sendable {
     var deliveryId: String

@@ -19,14 +19,10 @@ let app = SynApp(id: "foodmesh", version: "0.2.0", migrations: Schema.migrations
     Reviews.book.register(&routes)
     Deliveries.register(&routes)
     routes.onPeerMessage { (message: DeliveryMessage, peer, context) in try Deliveries.received(message, from: peer, context) }
-    routes.onTimer { (timer: FoodTimer, _, context) in
-        if let quote = timer.releaseQuote { try Quotes.holdTimer(quote, context) }
-        if let store = timer.sellByStore, let product = timer.sellByProduct { try Quotes.sellByTimer(store: store, product: product, context) }
-        if let delivery = timer.offerTimeout { try Deliveries.offerTimer(delivery, attempt: timer.attempt ?? 0, context) }
-        if let order = timer.publishReviewsOf {
-            try Reviews.book.windowTimer(PublishTimer(publishReviewsOf: order, closesAtMs: timer.closesAtMs), context)
-        }
-    }
+    // Holds, sell-by times and offers are due work in the app's database (one node timer for all of them).
+    routes.onDue(Quotes.holdKind) { (_: Empty, quote, context) in try Quotes.holdTimer(quote, context) }
+    routes.onDue(Quotes.sellByKind) { (product: ProductRef, _, context) in try Quotes.sellByTimer(store: product.storeId, product: product.id, context) }
+    routes.onDue(Deliveries.offerKind) { (offer: OfferTimeout, delivery, context) in try Deliveries.offerTimer(delivery, attempt: offer.attempt, context) }
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

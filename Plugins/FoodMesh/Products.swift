@@ -41,9 +41,10 @@ enum Products {
                       .text(try Stores.json(input.tags ?? [])), .text(try Stores.json(input.attributes ?? Attributes())), stock,
                       window.map { SQLValue($0.0) } ?? .null, window.map { SQLValue($0.1) } ?? .null,
                       input.sellByMs.map { .integer($0) } ?? .null, .integer(context.nowMs)])
-            if let sellBy = input.sellByMs, sellBy > context.nowMs {
-                try context.events.setTimer(afterMs: UInt64(min(sellBy - context.nowMs, Int64(Events.maxTimerDelayMs))),
-                                            FoodTimer(sellByStore: store.id, sellByProduct: id))
+            if let sellBy = input.sellByMs {
+                try context.schedule.at(sellBy, Quotes.sellByKind, key: store.id + "/" + id, ProductRef(storeId: store.id, id: id))
+            } else {
+                try context.schedule.cancel(Quotes.sellByKind, key: store.id + "/" + id)
             }
             try index(store: store, product: id, context)
             return try load(store.id, id, context)

@@ -132,7 +132,7 @@ enum Quotes {
                                                   acceptMinutes: store.acceptMinutes, collectHours: store.collectHours),
                               expiresMs: expires, state: "held")
             try context.sql.exec("UPDATE quotes SET body = ? WHERE id = ?", [.text(try Stores.json(quote)), .text(id)])
-            try context.events.setTimer(afterMs: UInt64(store.holdMinutes) * 60_000, FoodTimer(releaseQuote: id))
+            try context.schedule.at(expires, holdKind, key: id, Empty())
             return Reply(status: 201, quote)
         }
         routes.method("orders.place") { (input: PlaceInput, context) -> Reply<OrderView> in
@@ -161,6 +161,7 @@ enum Quotes {
             }
             try context.sql.exec("DELETE FROM holds WHERE quote_id = ?", [.text(quote.id)])
             try context.sql.exec("UPDATE quotes SET state = 'placed' WHERE id = ?", [.text(quote.id)])
+            try context.schedule.cancel(holdKind, key: quote.id)
             let view = try Orders.create(from: quote, payment: input.paymentMethod, by: caller, context)
             return Reply(status: 201, view)
         }
@@ -235,12 +236,14 @@ enum Quotes {
         return true
     }
 
-    /// The hold timer: releases the quote unless it was placed; a timer that fires early (the node's clock) sets
-    /// itself again for the rest.
+    /// Due work: a quote's hold ending, and a product's sell-by time.
+    static let holdKind = "foodmesh.hold", sellByKind = "foodmesh.sell_by"
+
+    /// The hold's end: releases the quote unless it was placed.
     static func holdTimer(_ id: String, _ context: Context) throws {
         guard let r = try context.sql.first("SELECT expires_ms FROM quotes WHERE id = ? AND state = 'held'", [.text(id)]) else { return }
         let expires = Int64(r.int(0) ?? 0)
-        if expires > context.nowMs { return try context.events.setTimer(afterMs: UInt64(expires - context.nowMs), FoodTimer(releaseQuote: id)) }
+        if expires > context.nowMs { return try context.schedule.at(expires, holdKind, key: id, Empty()) }
         try release(id, context)
     }
 
@@ -249,8 +252,7 @@ enum Quotes {
         guard let r = try context.sql.first("SELECT sell_by_ms FROM products WHERE store_id = ? AND id = ?", [.text(store), .text(product)]),
               let sellBy = r.int(0).map(Int64.init) else { return }
         if sellBy > context.nowMs {
-            return try context.events.setTimer(afterMs: UInt64(min(sellBy - context.nowMs, Int64(Events.maxTimerDelayMs))),
-                                               FoodTimer(sellByStore: store, sellByProduct: product))
+            return try context.schedule.at(sellBy, sellByKind, key: store + "/" + product, ProductRef(storeId: store, id: product))
         }
         for row in try context.sql.query("""
             SELECT h.quote_id FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.store_id = ? AND h.product_id = ? AND q.state = 'held'
@@ -262,13 +264,4 @@ enum Quotes {
 
 struct QuoteRef: Codable, Sendable { var quoteId: String }
 
-/// The app's own timers (workflow timers are SynAppKit's): a quote's hold, a product's sell-by, a review window.
-struct FoodTimer: Codable, Sendable {
-    var releaseQuote: String?
-    var sellByStore: String?
-    var sellByProduct: String?
-    var publishReviewsOf: String?
-    var closesAtMs: Int64?
-    var offerTimeout: String?
-    var attempt: Int?
-}
+

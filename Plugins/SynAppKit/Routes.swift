@@ -35,6 +35,8 @@ public struct Routes: Sendable {
     var events: [(pattern: String, handler: EventHandler)] = []
     var timer: (@Sendable ([UInt8], UInt64, Context) throws -> Void)?
     var peer: (@Sendable (_ payload: [UInt8], _ peer: String, Context) throws -> Void)?
+    typealias DueHandler = @Sendable (_ payload: [UInt8], _ key: String, Context) throws -> Void
+    var due: [String: DueHandler] = [:]
 
     /// A method: its body is decoded as `In` (400 with the field at fault if it cannot be), its result encoded as
     /// JSON with status 200.
@@ -68,6 +70,12 @@ public struct Routes: Sendable {
     /// failure rolls back and the message comes again later.
     public mutating func onPeerMessage<P: Decodable & Sendable>(_ handler: @escaping @Sendable (_ payload: P, _ peer: String, Context) throws -> Void) {
         peer = { payload, peer, context in try handler(try Self.decode(P.self, payload), peer, context) }
+    }
+
+    /// Work of `kind` scheduled with `Context.schedule` that has come due, its payload decoded as `P`, with its key.
+    /// A 4xx `AppError` drops the item (with its writes); any other failure rolls the wake-up back to come again.
+    public mutating func onDue<P: Decodable & Sendable>(_ kind: String, _ handler: @escaping @Sendable (_ payload: P, _ key: String, Context) throws -> Void) {
+        due[kind] = { payload, key, context in try handler(try Self.decode(P.self, payload), key, context) }
     }
 
     /// Timers this app set with `Events.setTimer`, their payload decoded as `P`.

@@ -117,6 +117,7 @@ final class Runtime: @unchecked Sendable {
             let problems = app.workflows.flatMap(\.problems)
             guard problems.isEmpty else { throw AppError(status: 500, code: "bad_workflow", problems.joined(separator: "; ")) }
             if !app.workflows.isEmpty { for statement in WorkflowStore.schema { try context.sql.exec(statement) } }
+            if !app.workflows.isEmpty || !app.routes.due.isEmpty { for statement in Schedule.schema { try context.sql.exec(statement) } }
             try Migrations.apply(app.migrations, context)
             try app.onInit?(context)
             return SYN_OK
@@ -184,6 +185,11 @@ final class Runtime: @unchecked Sendable {
         do {
             switch Int32(e.kind) {
             case SYN_EVENT_TIMER:
+                if (try? JSONKeys.current.decoder.decode(DueWakeUp.self, from: Data(payload))) != nil {
+                    try context.schedule.wake(app.routes.due.merging(app.workflows.isEmpty ? [:] : [WorkflowStore.dueKind: WorkflowStore.dueHandler(app.workflows)]) { a, _ in a })
+                    return SYN_OK
+                }
+                // A timed transition set by an earlier version (one node timer per instance).
                 if let fired = try? JSONDecoder().decode(WorkflowTimer.self, from: Data(payload)) {
                     // A timed transition: taken only if the instance has not moved since it was scheduled.
                     guard let workflow = app.workflows.first(where: { $0.name == fired.synappkitWorkflow }) else { return SYN_OK }

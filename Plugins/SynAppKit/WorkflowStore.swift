@@ -161,14 +161,33 @@ public struct WorkflowStore: Sendable {
         }
     }
 
-    /// Timers for the timed transitions out of the instance's new state; each fires only if the instance is
-    /// still at this version then.
+    /// The timed transitions out of the instance's new state, as due work in the app's database (one node timer
+    /// for the whole app); each is taken only if the instance is still at this version then. What the instance had
+    /// scheduled from its previous state is forgotten.
     private func schedule(_ instance: WorkflowInstance) throws {
+        let prefix = "\(workflow.name)/\(instance.id)/"
+        try context.schedule.cancel(Self.dueKind, keyPrefix: prefix)
         for t in workflow.transitions where (t.after != nil || t.delay != nil) && t.from.contains(instance.state) {
             guard let delay = t.delay?(instance) ?? t.after else { continue }
-            try context.events.setTimer(afterMs: delay.milliseconds,
-                                        WorkflowTimer(synappkitWorkflow: workflow.name, id: instance.id, transition: t.name,
-                                                      version: instance.version))
+            try context.schedule.at(context.nowMs + Int64(min(delay.milliseconds, UInt64(Int64.max / 2))), Self.dueKind, key: prefix + t.name,
+                                    WorkflowTimer(synappkitWorkflow: workflow.name, id: instance.id, transition: t.name,
+                                                  version: instance.version))
+        }
+    }
+
+    /// The kind of due work that timed transitions are.
+    static let dueKind = "synappkit.workflow"
+
+    /// Takes a due timed transition, if its instance has not moved since it was scheduled.
+    static func dueHandler(_ workflows: [Workflow]) -> Routes.DueHandler {
+        { payload, _, context in
+            guard let fired = try? JSONKeys.current.decoder.decode(WorkflowTimer.self, from: Data(payload)),
+                  let workflow = workflows.first(where: { $0.name == fired.synappkitWorkflow }) else { return }
+            do {
+                _ = try context.workflow(workflow).take(fired.transition, on: fired.id, actor: nil, system: true, expectedVersion: fired.version)
+            } catch let refusal as AppError where refusal.status < 500 {
+                context.log(.info, "timed \(workflow.name) \(fired.transition) on \(fired.id) not taken: \(refusal.message)")
+            }
         }
     }
 }

@@ -56,6 +56,7 @@ public struct ReviewBook: Sendable {
 
     public func register(_ routes: inout Routes) {
         let book = self
+        routes.onDue(Self.windowKind) { (timer: PublishTimer, _, context) in try book.windowTimer(timer, context) }
         routes.method("reviews.create") { (input: ReviewInput, context) -> ReviewState in
             let caller = try context.requireCaller()
             guard (1...5).contains(input.rating) else { throw AppError.badRequest("rating must be 1 to 5", code: "invalid_field") }
@@ -120,8 +121,12 @@ public struct ReviewBook: Sendable {
         guard try context.sql.first("SELECT 1 FROM spaces WHERE id = ?", [.text(id)]) != nil else { throw AppError.notFound("no Space \(id)") }
     }
 
-    /// The window's timer: closes it for good and publishes what there is, or, before the window's end, sets the
-    /// next timer of the chain.
+    /// The due work that closes a window (one per completed order, in the app's database: one node timer for all).
+    static let windowKind = "synspaces.review_window"
+
+    /// The window's end: closes it for good and publishes what there is (or, woken early, waits for the rest).
+    /// Windows opened by HomeServices 0.2.1 and earlier come as node timers of their own, through the app's timer
+    /// handler, which calls this too.
     public func windowTimer(_ timer: PublishTimer, _ context: Context) throws {
         if let closes = timer.closesAtMs, closes > context.nowMs {
             return try Self.scheduleClose(timer.publishReviewsOf, closesAtMs: closes, context)
@@ -131,12 +136,9 @@ public struct ReviewBook: Sendable {
         try publish(timer.publishReviewsOf, context)
     }
 
-    /// Sets the window's next timer: at its close, or as far as a timer reaches (a window longer than the node's
-    /// longest timer is closed by a chain of them).
+    /// Schedules the window's close.
     static func scheduleClose(_ orderID: String, closesAtMs: Int64, _ context: Context) throws {
-        let delay = UInt64(max(closesAtMs - context.nowMs, 0))
-        try context.events.setTimer(afterMs: min(delay, Events.maxTimerDelayMs),
-                                    PublishTimer(publishReviewsOf: orderID, closesAtMs: closesAtMs))
+        try context.schedule.at(closesAtMs, windowKind, key: orderID, PublishTimer(publishReviewsOf: orderID, closesAtMs: closesAtMs))
     }
 
     /// Called when an order completes: opens the window (the Space's as it is now: a later change does not move

@@ -1,4 +1,5 @@
 import Foundation
+import SynBroker
 import SynGateway
 import SynRuntime
 import SynSodium
@@ -136,11 +137,14 @@ import Testing
             #expect(after["stock"] as? Int == 0 && after["held"] as? Int == 0 && after["available"] as? Int == 0, "\(after)")
             let orders = try await Self.call(node, "orders.list", #"{"role":"store","store_id":"\#(store)"}"#, as: ada)
             #expect((orders.json["orders"] as? [[String: Any]])?.count == 10)
+            // 74 quotes' holds and 10 orders' expiries are due work in the app's database, under one node timer: the
+            // node's per-app timer quota bounds timers, not orders.
+            #expect(node.runtime.broker.events.pendingTimerCount(for: "foodmesh") == 1)
         }
     }
 
-    /// Stops `node`, lets `minutes` pass for FoodMesh (its timers in node.db come due, and its quotes' holds end,
-    /// as the app's clock would see them), and starts it again.
+    /// Stops `node`, lets the holds' minutes pass for FoodMesh (its quotes' holds end, as the app's clock sees
+    /// them; with `timers`, its due work and the node timer that wakes it come due too), and starts it again.
     static func afterMinutes<R>(_ node: LiveNode, timers: Bool, _ body: (LiveNode) async throws -> R) async throws -> R {
         await node.stop()
         if timers {
@@ -150,6 +154,7 @@ import Testing
         }
         let app = try Database(path: node.data + "/apps/foodmesh/app.db")
         _ = try app.execute("UPDATE quotes SET expires_ms = 0", [])
+        if timers { _ = try app.execute("UPDATE syn_due SET due_ms = 0", []) }
         app.close()
         return try await LiveNode.reopened(node, body)
     }

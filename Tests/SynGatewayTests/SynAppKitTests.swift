@@ -115,18 +115,22 @@ import Testing
         try await LiveNode.with { first in
             let consumer = try GatewayTests.key(first, "consumer"), provider = try GatewayTests.key(first, "provider")
             let providerID = Base64URL.encode(provider.publicKey)
-            // Both expire in an hour, "waits" a millisecond after "confirmed". The node is stopped and the timers' due
-            // times in node.db moved two hours back, in the same order, as if the time had passed. The node delivers an
-            // app's timers one at a time in due order, so once "waits" has expired, the timer of "confirmed" has already
-            // fired, found the order moved on, and done nothing.
+            // Both expire in an hour, "waits" a millisecond after "confirmed". Timed transitions are due work in the
+            // app's own database under one node timer for the whole app; confirming "confirmed" forgot its expiry.
+            // The node is stopped and both clocks, the node timer's and the due work's, moved two hours back, as if the
+            // time had passed.
             _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"confirmed","provider":"\#(providerID)","expireMs":3600000}"#, sign: consumer)
             let confirmed = try await first.request("POST", "/v1/apps/kit/order.take", body: #"{"id":"confirmed","transition":"confirm"}"#, sign: provider)
             #expect(confirmed.status == 200, "\(confirmed.text)")
             _ = try await first.request("POST", "/v1/apps/kit/order.create", body: #"{"id":"waits","provider":"\#(providerID)","expireMs":3600001}"#, sign: consumer)
             await first.stop()
             let db = try Database(path: first.data + "/node.db")
-            #expect(try db.execute("UPDATE timers SET due_ns = due_ns - 7200000000000 WHERE app = 'kit'", []) == 2)
+            #expect(try db.execute("UPDATE timers SET due_ns = due_ns - 7200000000000 WHERE app = 'kit'", []) == 1)
             db.close()
+            let app = try Database(path: first.data + "/apps/kit/app.db")
+            #expect(try app.query("SELECT key FROM syn_due") == [[.text("order/waits/expire")]])
+            _ = try app.execute("UPDATE syn_due SET due_ms = due_ms - 7200000", [])
+            app.close()
             try await LiveNode.reopened(first) { node in
                 var state = ""
                 for _ in 0..<3000 where state != "expired" {

@@ -118,12 +118,13 @@ struct BenchHomeServices: AsyncParsableCommand {
     }
 }
 
-/// Signed POSTs to one node's HomeServices, with latency samples.
+/// Signed POSTs to one app of one node (HomeServices unless told), with latency samples.
 struct BenchClient: Sendable {
     let base: String
+    var app = "homeservices"
 
     func json(_ method: String, _ body: String, _ key: SigningKey?) async throws -> [String: Any] {
-        let url = base + "/v1/apps/homeservices/" + method
+        let url = base + "/v1/apps/\(app)/" + method
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let key {
             let signed = try RequestSigner(key: key).sign(method: "POST", url: url, body: Array(body.utf8), created: Int64(Date().timeIntervalSince1970))
@@ -138,7 +139,7 @@ struct BenchClient: Sendable {
 
     /// An unsigned call whose answer must be 2xx; its body is not parsed.
     func raw(_ method: String, _ body: String) async throws {
-        let reply = try await HTTPClient.send("POST", base + "/v1/apps/homeservices/" + method, headers: [("Content-Type", "application/json")],
+        let reply = try await HTTPClient.send("POST", base + "/v1/apps/\(app)/" + method, headers: [("Content-Type", "application/json")],
                                               body: Array(body.utf8))
         guard (200..<300).contains(reply.status) else { throw CLIError("\(method) failed: \(String(decoding: reply.body, as: UTF8.self))") }
     }
