@@ -31,5 +31,9 @@ echo "# coldstart of HomeServices (SynAppKit, swift profile, migrations at init)
 "$bin" bench coldstart --manifest manifests/homeservices.toml --broker --runs 20
 echo "# homeservices: slots.list over 90 days with 500 bookings, search over 10,000 Spaces (through the gateway), worker PSS"
 "$bin" bench homeservices --manifests manifests --profiles sandbox-profiles
+echo "# coldstart of FoodMesh, beside HomeServices' above"
+"$bin" bench coldstart --manifest manifests/foodmesh.toml --broker --runs 20
+echo "# foodmesh: search over 10,000 products in 500 stores, worker PSS, orders (quote + place) by 64 signed clients beside signed echo in the same run, no oversell"
+"$bin" bench foodmesh --manifests manifests --profiles sandbox-profiles
 echo "# net: net_send between two linked nodes (one-way p50 inside the apps vs a GnuTLS raw-key ping-pong between two processes, same run), 20,000 messages applied once, an idle link's memory, idle PSS with the shipped apps"
 "$bin" bench net --manifests manifests --profiles sandbox-profiles

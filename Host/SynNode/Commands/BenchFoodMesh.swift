@@ -32,7 +32,9 @@ struct BenchFoodMesh: AsyncParsableCommand {
         let loaded = try ["foodmesh", "hello"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
         // The clients sign tens of thousands of requests within the replay window: they get the whole cache.
-        try NodeConfig.granting(loaded).replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 100000\n")
+        var toml = NodeConfig.granting(loaded)
+        toml.replace(try Regex("(?m)^replay_cache_entries *=.*$"), with: "replay_cache_entries = 1000000")
+        try toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 1000000\n")
             .write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
