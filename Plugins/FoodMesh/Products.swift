@@ -59,9 +59,7 @@ enum Products {
         }
         routes.method("products.list") { (input: StoreQuery, context) -> StoreProducts in
             let store = try Stores.load(input.storeId, context)
-            let rows = try context.sql.query("SELECT id FROM products WHERE store_id = ? AND removed = 0 ORDER BY title, id LIMIT 1000",
-                                             [.text(store.id)])
-            return StoreProducts(storeId: store.id, products: try rows.map { try load(store.id, $0.text(0) ?? "", context) })
+            return StoreProducts(storeId: store.id, products: try products(store.id, id: nil, context))
         }
         routes.method("stock.set") { (input: StockSet, context) -> Product in
             let store = try Stores.managed(input.storeId, context)
@@ -120,20 +118,28 @@ enum Products {
         if let sellBy = input.sellByMs, sellBy <= 0 { throw AppError.badRequest("sell_by_ms must be an instant in milliseconds", code: "invalid_field") }
     }
 
-    /// The product (removed ones too, for orders that name them); 404 if there is none.
+    /// The product; 404 if there is none (or it was removed).
     static func load(_ storeID: String, _ id: String, _ context: Context) throws -> Product {
-        guard let r = try context.sql.first("""
+        guard let product = try products(storeID, id: id, context).first else { throw AppError.notFound("no product \(id) in store \(storeID)") }
+        return product
+    }
+
+    /// A store's products (at most 1,000, by title), or the one named `id`, in one query.
+    static func products(_ storeID: String, id: String?, _ context: Context) throws -> [Product] {
+        let rows = try context.sql.query("""
             SELECT p.title, p.description, p.unit, p.price, s.currency, p.tags, p.attributes, p.stock, p.held, p.available_from,
-                   p.available_until, p.sell_by_ms, p.updated_ms FROM products p JOIN spaces s ON s.id = p.store_id
-            WHERE p.store_id = ? AND p.id = ? AND p.removed = 0
-            """, [.text(storeID), .text(id)]) else { throw AppError.notFound("no product \(id) in store \(storeID)") }
-        let stock = r.int(7), held = r.int(8) ?? 0
-        return Product(storeId: storeID, id: id, title: r.text(0) ?? "", description: r.text(1) ?? "", unit: r.text(2) ?? "",
-                       price: r.int(3) ?? 0, currency: r.text(4) ?? "",
-                       tags: (try? JSONDecoder().decode([String].self, from: Data((r.text(5) ?? "[]").utf8))) ?? [],
-                       attributes: (try? JSONDecoder().decode(Attributes.self, from: Data((r.text(6) ?? "{}").utf8))) ?? Attributes(),
-                       stock: stock, held: held, available: stock.map { $0 - held }, availableFrom: r.int(9).map(clock),
-                       availableUntil: r.int(10).map(clock), sellByMs: r.int(11).map(Int64.init), updatedMs: Int64(r.int(12) ?? 0))
+                   p.available_until, p.sell_by_ms, p.updated_ms, p.id FROM products p JOIN spaces s ON s.id = p.store_id
+            WHERE p.store_id = ?1 AND p.removed = 0 AND (?2 IS NULL OR p.id = ?2) ORDER BY p.title, p.id LIMIT 1000
+            """, [.text(storeID), SQLValue(id)])
+        return rows.map { r in
+            let stock = r.int(7), held = r.int(8) ?? 0
+            return Product(storeId: storeID, id: r.text(13) ?? "", title: r.text(0) ?? "", description: r.text(1) ?? "", unit: r.text(2) ?? "",
+                           price: r.int(3) ?? 0, currency: r.text(4) ?? "",
+                           tags: (try? JSONDecoder().decode([String].self, from: Data((r.text(5) ?? "[]").utf8))) ?? [],
+                           attributes: (try? JSONDecoder().decode(Attributes.self, from: Data((r.text(6) ?? "{}").utf8))) ?? Attributes(),
+                           stock: stock, held: held, available: stock.map { $0 - held }, availableFrom: r.int(9).map(clock),
+                           availableUntil: r.int(10).map(clock), sellByMs: r.int(11).map(Int64.init), updatedMs: Int64(r.int(12) ?? 0))
+        }
     }
 
     /// Minutes after midnight as "HH:MM".

@@ -45,10 +45,7 @@ struct FoodResult: Codable, Sendable {
 enum Search {
     static func register(_ routes: inout Routes) {
         routes.method("search") { (query: FoodQuery, context) -> FoodResult in
-            let limit = query.limit ?? 20
-            guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
-            if let q = query.q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
-            if let near = query.near { try SearchScore.check(near) }
+            let limit = try SearchScore.check(limit: query.limit, q: query.q, near: query.near)
             if let kind = query.kind, !Stores.kinds.contains(kind) {
                 throw AppError.badRequest("kind must be one of \(Stores.kinds.sorted().joined(separator: ", "))", code: "invalid_field")
             }
@@ -75,14 +72,7 @@ enum Search {
             if query.inStock == true { conditions.append("(p.stock IS NULL OR p.stock > p.held)") }
             if let min = query.priceMin { conditions.append("p.price >= ?"); parameters.append(SQLValue(min)) }
             if let max = query.priceMax { conditions.append("p.price <= ?"); parameters.append(SQLValue(max)) }
-            var distance = "NULL", proximity = "0.0"
-            if let near = query.near {
-                let geo = SearchScore.geo(near)
-                conditions += geo.conditions
-                parameters += geo.parameters
-                distance = geo.distanceSquared
-                proximity = geo.proximity
-            }
+            let (distance, proximity) = SearchScore.place(query.near, into: &conditions, &parameters)
             let rating = SearchScore.ratingSQL
             // "Open now" needs each store's zone: filtered after the query, over a wider page.
             let page = query.openNow == true ? min(limit * 10, 500) : limit

@@ -39,10 +39,7 @@ struct SearchResult: Codable, Sendable {
 enum Search {
     static func register(_ routes: inout Routes) {
         routes.method("search") { (query: SearchQuery, context) -> SearchResult in
-            let limit = query.limit ?? 20
-            guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
-            if let q = query.q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
-            if let near = query.near { try SearchScore.check(near) }
+            let limit = try SearchScore.check(limit: query.limit, q: query.q, near: query.near)
             if let currency = query.currency { try Validate.currency(currency, "currency") }
             if let a = query.priceMin, let b = query.priceMax, a > b { throw AppError.badRequest("price_min is above price_max", code: "invalid_field") }
             if let r = query.ratingMin, !(0...5).contains(r) { throw AppError.badRequest("rating_min must be 0 to 5", code: "invalid_field") }
@@ -72,14 +69,7 @@ enum Search {
             let rating = SearchScore.ratingSQL
             if let r = query.ratingMin { conditions.append("\(rating) >= ?"); parameters.append(.real(r)) }
             // The distance is squared in SQL (SQLite may lack sqrt); proximity = 1 - (d/km)^2.
-            var distance = "NULL", proximity = "0.0"
-            if let near = query.near {
-                let geo = SearchScore.geo(near)
-                conditions += geo.conditions
-                parameters += geo.parameters
-                distance = geo.distanceSquared
-                proximity = geo.proximity
-            }
+            let (distance, proximity) = SearchScore.place(query.near, into: &conditions, &parameters)
             let sql = """
                 SELECT s.id, s.name, s.trade, s.city, \(distance), \(rating), \(textScore), \(proximity)
                 FROM \(from) \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))

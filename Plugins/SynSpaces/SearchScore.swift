@@ -32,6 +32,25 @@ public enum SearchScore {
         return words.isEmpty ? nil : words.joined(separator: " ")
     }
 
+    /// Checks what every search takes (`limit` 1 to 50, default 20; `q` at most 200 bytes; `near`); returns the limit.
+    public static func check(limit: Int?, q: String?, near: Near?) throws(AppError) -> Int {
+        let limit = limit ?? 20
+        guard (1...50).contains(limit) else { throw AppError.badRequest("limit must be 1 to 50", code: "invalid_field") }
+        if let q { try Validate.text(q, "q", max: 200, allowEmpty: true) }
+        if let near { try check(near) }
+        return limit
+    }
+
+    /// `geo`'s conditions and parameters appended to a query's, and its distance and proximity SQL ("NULL" and
+    /// "0.0" without `near`).
+    public static func place(_ near: Near?, into conditions: inout [String], _ parameters: inout [SQLValue]) -> (distanceSquared: String, proximity: String) {
+        guard let near else { return ("NULL", "0.0") }
+        let g = geo(near)
+        conditions += g.conditions
+        parameters += g.parameters
+        return (g.distanceSquared, g.proximity)
+    }
+
     /// 400 unless `near` is a point with a radius above 0 and at most 1000 km.
     public static func check(_ near: Near) throws(AppError) {
         try Validate.point(lat: near.lat, lon: near.lon, "near")
