@@ -36,7 +36,7 @@ extension Database {
     /// policy might refuse): the policy's checks ran when it was compiled, and SQLite runs the authorizer again
     /// if it recompiles it after a schema change.
     func reusable(_ sql: String) throws(SQLiteError) -> Statement {
-        if let kept = textCached[sql] { return Statement(database: self, handle: kept.handle, sql: sql, owned: false) }
+        if !authorizer.trusted, let kept = textCached[sql] { return Statement(database: self, handle: kept.handle, sql: sql, owned: false) }
         let compiled = try prepare(sql)
         let bytes = Int(sqlite3_stmt_status(compiled.handle, SQLITE_STMTSTATUS_MEMUSED, 0))
         guard !authorizer.trusted, sql.utf8.count <= Self.textCacheMaxBytes, bytes <= Self.textCacheBudget / 4 else { return compiled }

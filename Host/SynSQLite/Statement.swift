@@ -120,9 +120,12 @@ public final class Statement {
         sqlite3_reset(handle)
     }
 
-    /// Resets the statement so it holds no read transaction open, ignoring errors already reported.
+    /// Resets the statement so it holds no read transaction open, ignoring errors already reported; a kept
+    /// statement (not this object's to finalize) also lets go of its bound values, which may be large.
     func finish() {
-        if database.isOpen { sqlite3_reset(handle) }
+        guard database.isOpen else { return }
+        sqlite3_reset(handle)
+        if !owned { sqlite3_clear_bindings(handle) }
     }
 
     /// Column `index` of the current row.

@@ -104,6 +104,8 @@ struct DeliveryList: Codable, Sendable { var deliveries: [DeliveryView] }
 enum Deliveries {
     /// Due work: an offer's time limit.
     static let offerKind = "foodmesh.offer"
+    /// Open jobs one store's node may give a courier's node at once: past it, offers are declined.
+    static let maxOpenJobsPerNode = 200
 
     /// States of the store's record in which a courier has the delivery.
     static let live: Set<String> = ["offered", "accepted", "picked_up"]
@@ -218,11 +220,19 @@ enum Deliveries {
             """, [.text(courier.node), .text(courier.spaceId), SQLValue(attempt), .text(try Stores.json(remaining)),
                   .integer(context.nowMs), .integer(context.nowMs), .text(id)])
         let point = data.fulfilment.point ?? Point(lat: 0, lon: 0)
-        try context.net.send(to: courier.node, DeliveryMessage(
-            type: "offer", deliveryId: id, courierSpace: courier.spaceId, orderId: orderID,
-            store: Stop(name: store.name, address: store.location.city, lat: store.location.lat, lon: store.location.lon),
-            dropoff: Stop(name: "customer", address: data.fulfilment.address ?? "", lat: point.lat, lon: point.lon),
-            fee: data.deliveryFee, currency: data.currency))
+        do {
+            try context.net.send(to: courier.node, DeliveryMessage(
+                type: "offer", deliveryId: id, courierSpace: courier.spaceId, orderId: orderID,
+                store: Stop(name: store.name, address: store.location.city, lat: store.location.lat, lon: store.location.lon),
+                dropoff: Stop(name: "customer", address: data.fulfilment.address ?? "", lat: point.lat, lon: point.lon),
+                fee: data.deliveryFee, currency: data.currency))
+        } catch let refused as HostError {
+            // A node this one cannot send to (not a peer, or not granted): as good as a decline; the next one gets it.
+            try context.sql.exec("UPDATE deliveries SET state = 'declined', reason = ?, updated_ms = ? WHERE id = ?",
+                                 [.text("cannot reach node \(courier.node): \(refused.message)".prefix(300).description), .integer(context.nowMs), .text(id)])
+            try context.events.emit("foodmesh.delivery.declined", DeliveryEvent(deliveryId: id, orderId: orderID, courierNode: courier.node))
+            return try offerNext(id, context)
+        }
         try context.schedule.at(context.nowMs + Int64(store.offerMinutes) * 60_000, offerKind, key: id, OfferTimeout(attempt: attempt))
         try context.events.emit("foodmesh.delivery.offered", DeliveryEvent(deliveryId: id, orderId: orderID, courierNode: courier.node))
     }
@@ -238,7 +248,10 @@ enum Deliveries {
     static func withdraw(_ d: DeliveryView, reason: String, _ context: Context) throws {
         try context.sql.exec("UPDATE deliveries SET state = 'withdrawn', reason = ?, updated_ms = ? WHERE id = ?",
                              [.text(reason), .integer(context.nowMs), .text(d.id)])
-        try context.net.send(to: d.courierNode, DeliveryMessage(type: "withdraw", deliveryId: d.id, reason: reason))
+        // A courier the node can no longer reach is not told; the job stays withdrawn here.
+        do { try context.net.send(to: d.courierNode, DeliveryMessage(type: "withdraw", deliveryId: d.id, reason: reason)) } catch let refused as HostError {
+            context.log(.warn, "delivery \(d.id) withdrawn without telling node \(d.courierNode): \(refused.message)")
+        }
         try context.events.emit("foodmesh.delivery.withdrawn", DeliveryEvent(deliveryId: d.id, orderId: d.orderId, courierNode: d.courierNode))
     }
 
@@ -259,6 +272,7 @@ enum Deliveries {
             if state == "accepted" { try context.net.send(to: peer, DeliveryMessage(type: "withdraw", deliveryId: d.id, reason: d.reason ?? "withdrawn")) }
             return
         }
+        if let reason = message.reason { try Validate.text(reason, "reason", max: 300, allowEmpty: true) }
         let allowed: [String: Set<String>] = ["accepted": ["offered"], "declined": ["offered"], "picked_up": ["accepted"], "delivered": ["picked_up"]]
         guard let from = allowed[state], from.contains(d.state) else {
             throw AppError.conflict("delivery \(d.id) is \(d.state); \(state) does not follow", code: "invalid_state")
@@ -273,10 +287,16 @@ enum Deliveries {
             try offerNext(d.id, context)
         case "picked_up":
             // The courier has the goods: the order is on its way (ready first, if the store had not said so).
-            for step in ["prepare", "ready", "dispatch"] {
-                guard let order = try orders.get(d.orderId), order.state != "out_for_delivery" else { break }
-                let from = Orders.workflow.transitions.first { $0.name == step }?.from ?? []
-                if from.contains(order.state) { try orders.take(step, on: order.id, by: courier, acting: .provider) }
+            // A step the order refuses (a prepaid order not paid yet) leaves it where it is: the delivery's state is
+            // the courier's news, kept either way, and the store moves the order by hand.
+            do {
+                for step in ["prepare", "ready", "dispatch"] {
+                    guard let order = try orders.get(d.orderId), order.state != "out_for_delivery" else { break }
+                    let from = Orders.workflow.transitions.first { $0.name == step }?.from ?? []
+                    if from.contains(order.state) { try orders.take(step, on: order.id, by: courier, acting: .provider) }
+                }
+            } catch let refused as AppError where refused.status < 500 {
+                context.log(.warn, "order \(d.orderId) did not follow its courier's pickup: \(refused.message)")
             }
         case "delivered":
             if let order = try orders.get(d.orderId), order.state == "out_for_delivery" {
@@ -290,14 +310,34 @@ enum Deliveries {
 
     /// An offer from a store's node: a new job for the courier Space it names, or a decline saying why not.
     static func offer(_ message: DeliveryMessage, from peer: String, _ context: Context) throws {
-        if try context.sql.first("SELECT 1 FROM courier_jobs WHERE origin_node = ? AND delivery_id = ?", [.text(peer), .text(message.deliveryId)]) != nil {
-            return
+        // Everything in a peer's message is checked as a client's input is (a 4xx drops the message).
+        try Validate.text(message.deliveryId, "delivery_id", max: 64)
+        if let job = try context.sql.first("SELECT job_id FROM courier_jobs WHERE origin_node = ? AND delivery_id = ?",
+                                           [.text(peer), .text(message.deliveryId)])?.text(0) {
+            // Offered again (the store's list named this node twice): a job still open stands; a closed one is
+            // replaced by the new offer.
+            guard let instance = try context.workflow(workflow).get(job), ["declined", "withdrawn"].contains(instance.state) else { return }
+            try context.sql.exec("DELETE FROM courier_jobs WHERE origin_node = ? AND delivery_id = ?", [.text(peer), .text(message.deliveryId)])
         }
         func decline(_ reason: String) throws {
             try context.net.send(to: peer, DeliveryMessage(type: "status", deliveryId: message.deliveryId, state: "declined", reason: reason))
         }
         guard let spaceID = message.courierSpace, let store = message.store, let dropoff = message.dropoff, let fee = message.fee,
               let currency = message.currency, let orderID = message.orderId else { return try decline("the offer is incomplete") }
+        try Validate.text(spaceID, "courier_space", max: 64)
+        try Validate.text(orderID, "order_id", max: 64)
+        for (stop, field) in [(store, "store"), (dropoff, "dropoff")] {
+            try Validate.text(stop.name, field + ".name", max: 200, allowEmpty: true)
+            try Validate.text(stop.address, field + ".address", max: 300, allowEmpty: true)
+            try Validate.point(lat: stop.lat, lon: stop.lon, field)
+        }
+        try Validate.amount(fee, "fee")
+        try Validate.currency(currency, "currency")
+        let open = try context.sql.first("""
+            SELECT count(*) FROM courier_jobs c JOIN syn_workflow w ON w.workflow = 'delivery' AND w.id = c.job_id
+            WHERE c.origin_node = ? AND w.state IN ('offered', 'accepted', 'picked_up')
+            """, [.text(peer)])?.int(0) ?? 0
+        guard open < Self.maxOpenJobsPerNode else { return try decline("this courier has \(open) open jobs from your node already") }
         guard let courier = try? Stores.load(spaceID, context), courier.kind == "courier" else { return try decline("no courier Space \(spaceID) here") }
         guard currency == courier.currency else { return try decline("this courier is paid in \(courier.currency)") }
         // The courier's fee rules: their zones around their own place, and the fee each needs.

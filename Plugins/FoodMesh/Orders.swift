@@ -95,7 +95,12 @@ enum Orders {
                 throw AppError.badRequest("reject with orders.reject and a reason_id", code: "reason_required")
             }
         }),
-        .init("cancel", from: ["placed", "accepted", "preparing"], to: "cancelled", by: .consumer),
+        .init("cancel", from: ["placed", "accepted", "preparing"], to: "cancelled", by: .consumer, guard: { instance, context in
+            // Goods a courier has picked up are on their way: they cannot go back on the shelf.
+            if try Deliveries.current(instance.id, context)?.state == "picked_up" {
+                throw AppError.conflict("a courier has picked this order up; it can no longer be cancelled", code: "with_courier")
+            }
+        }),
         .init("expire", from: ["placed"], to: "expired", by: .system, delay: { instance in
             .minutes(UInt64((try? decode(instance))?.policy.acceptMinutes ?? 30))
         }),

@@ -39,7 +39,8 @@ enum Payments {
             guard ["authorized", "captured"].contains(input.step) else {
                 throw AppError.badRequest("step must be authorized or captured (refunds follow cancellations and missing items)", code: "invalid_field")
             }
-            guard !["rejected", "expired", "cancelled"].contains(instance.state) else {
+            guard !["rejected", "expired", "cancelled"].contains(instance.state),
+                  !(instance.state == "uncollected" && data.policy.uncollected == "refund") else {
                 throw AppError.conflict("the order is \(instance.state): nothing is owed", code: "invalid_state")
             }
             if let note = input.note { try Validate.text(note, "note", max: 300, allowEmpty: true) }

@@ -75,6 +75,8 @@ struct PlaceInput: Codable, Sendable {
 /// turns a live quote into an order, and the held units into sold ones.
 enum Quotes {
     static let paymentMethods: Set<String> = ["cash_on_pickup", "pay_on_delivery", "prepaid_manual"]
+    /// Live (held, unexpired) quotes one customer may have at one store.
+    static let maxLiveQuotes = 5
 
     static func register(_ routes: inout Routes) {
         routes.method("orders.quote") { (input: QuoteInput, context) -> Reply<Quote> in
@@ -86,6 +88,12 @@ enum Quotes {
                 throw AppError.badRequest("items names a product twice: give each once with its quantity", code: "invalid_field")
             }
             let now = context.nowMs
+            // Holds are for buying, not for emptying a shelf: a few live quotes per customer and store.
+            let live = try context.sql.first("SELECT count(*) FROM quotes WHERE store_id = ? AND customer = ? AND state = 'held' AND expires_ms > ?",
+                                             [.text(store.id), .text(caller.id), .integer(now)])?.int(0) ?? 0
+            guard live < Self.maxLiveQuotes else {
+                throw AppError.conflict("you hold \(live) live quotes at this store: place or let one lapse first", code: "too_many_quotes")
+            }
             var lines: [QuoteLine] = []
             for (i, item) in input.items.enumerated() {
                 guard (1...1000).contains(item.quantity) else { throw AppError.badRequest("items[\(i)].quantity must be 1 to 1000", code: "invalid_field") }

@@ -19,8 +19,11 @@ public struct Schedule: Sendable {
         "CREATE TABLE IF NOT EXISTS syn_due_timer (id INTEGER PRIMARY KEY CHECK (id = 1), armed_ms INTEGER NOT NULL)",
     ]
 
-    /// Items a wake-up hands to their handlers at most; the rest wake the app again at once.
-    static let batch = 256
+    /// Items a wake-up hands to their handlers at most (the rest wake the app again at once): few enough that what
+    /// they emit, send and set stays within one call's outbox allowance.
+    static let batch = 64
+    /// How long an item whose handler failed (not a 4xx) waits before it is tried again; the others do not wait.
+    static let retryMs: Int64 = 60_000
 
     /// Schedules `payload` (JSON) for `kind`'s handler at `dueMs`, replacing what `kind` and `key` had.
     public func at<T: Encodable>(_ dueMs: Int64, _ kind: String, key: String, _ payload: T) throws {
@@ -39,8 +42,9 @@ public struct Schedule: Sendable {
 
     /// Forgets everything of `kind` whose key starts with `prefix`.
     func cancel(_ kind: String, keyPrefix prefix: String) throws {
-        try context.sql.exec("DELETE FROM syn_due WHERE kind = ? AND substr(key, 1, ?) = ?",
-                             [.text(kind), .integer(Int64(prefix.utf8.count)), .text(prefix)])
+        // A range on the primary key: every key that starts with `prefix` sorts between it and it followed by U+10FFFF.
+        try context.sql.exec("DELETE FROM syn_due WHERE kind = ? AND key >= ? AND key < ?",
+                             [.text(kind), .text(prefix), .text(prefix + "\u{10FFFF}")])
     }
 
     /// Makes sure a wake-up comes by `dueMs`: a timer is set only when none is set for that time or earlier.
@@ -51,17 +55,21 @@ public struct Schedule: Sendable {
             return
         }
         let delay = UInt64(min(max(dueMs - now, 0), Int64(Events.maxTimerDelayMs)))
-        try context.events.setTimer(afterMs: delay, DueWakeUp(synappkitDue: 1))
+        let armed = now + Int64(delay)
+        try context.events.setTimer(afterMs: delay, DueWakeUp(synappkitDue: 1, armedMs: armed))
         try context.sql.exec("INSERT INTO syn_due_timer(id, armed_ms) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET armed_ms = excluded.armed_ms",
-                             [.integer(now + Int64(delay))])
+                             [.integer(armed)])
     }
 
-    /// The wake-up: hands what is due to its handlers (one savepoint each: a handler's 4xx drops its item and
-    /// keeps the others), then sets the next wake-up.
-    func wake(_ handlers: [String: Routes.DueHandler]) throws {
+    /// The wake-up `fired`: hands what is due to its handlers, each in a savepoint (a 4xx drops its item; any other
+    /// failure puts it back for `retryMs` later; neither holds up the others), then sets the next wake-up. A
+    /// wake-up that is not the one the app armed last (an earlier one, superseded) leaves that one armed.
+    func wake(_ fired: DueWakeUp, _ handlers: [String: Routes.DueHandler]) throws {
         let now = context.nowMs
-        // This wake-up may be the timer the row names (whatever the clocks say): the next one is set below.
-        try context.sql.exec("DELETE FROM syn_due_timer WHERE id = 1")
+        let armed = try context.sql.first("SELECT armed_ms FROM syn_due_timer WHERE id = 1")?.int(0).map(Int64.init)
+        if fired.armedMs == nil || fired.armedMs == armed || (armed ?? 0) <= now {
+            try context.sql.exec("DELETE FROM syn_due_timer WHERE id = 1")
+        }
         let due = try context.sql.query("SELECT kind, key, payload FROM syn_due WHERE due_ms <= ? ORDER BY due_ms LIMIT ?",
                                         [.integer(now), .integer(Int64(Self.batch))])
         for row in due {
@@ -77,6 +85,11 @@ public struct Schedule: Sendable {
             } catch let refusal as AppError where refusal.status < 500 {
                 try context.sql.exec("ROLLBACK TO synappkit_due")
                 context.log(.warn, "due \(kind) \(key) dropped: \(refusal)")
+            } catch {
+                try context.sql.exec("ROLLBACK TO synappkit_due")
+                try context.sql.exec("INSERT OR REPLACE INTO syn_due(kind, key, due_ms, payload) VALUES (?, ?, ?, ?)",
+                                     [.text(kind), .text(key), .integer(now + Self.retryMs), .blob(row.blob(2) ?? [])])
+                context.log(.error, "due \(kind) \(key) failed, tried again in \(Self.retryMs / 1000) s: \(error)")
             }
             try context.sql.exec("RELEASE synappkit_due")
         }
@@ -90,7 +103,8 @@ extension Context {
     public var schedule: Schedule { Schedule(context: self) }
 }
 
-/// The payload of the app's one wake-up timer.
+/// The payload of the app's one wake-up timer, with the time it was armed for (absent before this was kept).
 struct DueWakeUp: Codable, Sendable {
     let synappkitDue: Int
+    var armedMs: Int64?
 }

@@ -185,8 +185,8 @@ final class Runtime: @unchecked Sendable {
         do {
             switch Int32(e.kind) {
             case SYN_EVENT_TIMER:
-                if (try? JSONKeys.current.decoder.decode(DueWakeUp.self, from: Data(payload))) != nil {
-                    try context.schedule.wake(app.routes.due.merging(app.workflows.isEmpty ? [:] : [WorkflowStore.dueKind: WorkflowStore.dueHandler(app.workflows)]) { a, _ in a })
+                if let fired = try? JSONDecoder().decode(DueWakeUp.self, from: Data(payload)) {
+                    try context.schedule.wake(fired, app.routes.due.merging(app.workflows.isEmpty ? [:] : [WorkflowStore.dueKind: WorkflowStore.dueHandler(app.workflows)]) { a, _ in a })
                     return SYN_OK
                 }
                 // A timed transition set by an earlier version (one node timer per instance).

@@ -258,4 +258,17 @@ import Testing
             #expect(try await stock() == 18)
         }
     }
+
+    @Test func aCustomerCannotHoldAWholeShelf() async throws {
+        try await LiveNode.with(foodmesh: true) { node in
+            let ada = try GatewayTests.key(node, "ada"), mallory = try GatewayTests.key(node, "mallory"), carl = try GatewayTests.key(node, "carl")
+            let (store, _) = try await Self.setUp(node, manager: ada, stock: 100)
+            // Five live quotes at one store, then no more: the rest of the stock stays for others.
+            for _ in 0..<5 { #expect(try await Self.quote(node, store, 10, as: mallory).status == 201) }
+            let sixth = try await Self.quote(node, store, 10, as: mallory)
+            #expect(sixth.status == 409 && sixth.errorCode == "too_many_quotes", "\(sixth.text)")
+            #expect(try await Self.product(node, store)["available"] as? Int == 50)
+            #expect(try await Self.quote(node, store, 50, as: carl).status == 201)
+        }
+    }
 }

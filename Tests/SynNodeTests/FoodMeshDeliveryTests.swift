@@ -90,12 +90,14 @@ import Glibc
         let order = try #require(placed.json["id"] as? String, "\(placed.text)")
         #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada").status == 0)
 
-        // The offer goes first to a courier Space that B does not have: B's FoodMesh declines it, and A offers it
-        // to the next courier on the list. B is killed meanwhile and restarted: the offer waits in A's outbox.
+        // The offer goes first to a node A is not linked with (refused at once), then to a courier Space that B does
+        // not have (B's FoodMesh declines it), and then to bob. B is killed meanwhile and restarted: the offers wait
+        // in A's outbox.
+        let stranger = Base64URL.encode(try SigningKey.generate().publicKey)
         nodeB.process.signal(SIGKILL)
         _ = nodeB.process.wait()
         let offered = try Self.call(a.data, "deliveries.offer", #"""
-            {"order_id":"\#(order)","couriers":[{"node":"\#(idB)","space_id":"nope"},{"node":"\#(idB)","space_id":"\#(courierID)"}]}
+            {"order_id":"\#(order)","couriers":[{"node":"\#(stranger)","space_id":"x"},{"node":"\#(idB)","space_id":"nope"},{"node":"\#(idB)","space_id":"\#(courierID)"}]}
             """#, as: "ada")
         #expect(offered.json["state"] as? String == "offered", "\(offered.text)")
         nodeB = try Self.run(b)
@@ -105,7 +107,7 @@ import Glibc
         #expect(job["state"] as? String == "offered" && job["fee"] as? Int == 400 && job["order_id"] as? String == order, "\(job)")
         let history = try Self.call(a.data, "deliveries.list", #"{"order_id":"\#(order)"}"#, as: "ada").json
         let attempts = (history["deliveries"] as? [[String: Any]]) ?? []
-        #expect(attempts.count == 1 && attempts.first?["attempt"] as? Int == 2, "\(history)")
+        #expect(attempts.count == 1 && attempts.first?["attempt"] as? Int == 3, "\(history)")
 
         // bob accepts; A's record follows. Then B restarts once more before the pickup.
         #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob").status == 0)
