@@ -261,8 +261,13 @@ enum Orders {
         let instance = try context.workflow(workflow).create(id: id, consumer: caller, provider: nil, data: data, by: caller)
         try context.sql.exec("INSERT INTO orders(id, store_id, customer, quote_id, created_ms) VALUES (?, ?, ?, ?, ?)",
                              [.text(id), .text(quote.storeId), .text(caller.id), .text(quote.id), .integer(context.nowMs)])
-        try Payments.record(id, step: "pending", amount: quote.total, method: payment, note: "placed", actor: caller.id, context)
-        return try view(instance, data, caller, context)
+        // A new order's view is known without reading it back: its one step, its one ledger entry, no delivery.
+        let now = context.nowMs
+        try Payments.record(id, step: "pending", amount: quote.total, method: payment, note: "placed", actor: caller.id, context, at: now)
+        let ledger = Payments.Summary(captured: 0, refunded: 0, status: "pending",
+                                      entries: [Payments.Entry(step: "pending", amount: quote.total, method: payment, note: "placed", actor: caller.id, atMs: now)])
+        let created = WorkflowStep(transition: "create", from: "", to: instance.state, role: "consumer", actor: caller.id, atMs: instance.updatedMs)
+        return try view(instance, data, caller, context, fresh: (ledger, [created]))
     }
 
     static func load(_ id: String, _ context: Context) throws -> (WorkflowInstance, OrderData) {
@@ -293,7 +298,9 @@ enum Orders {
         }
     }
 
-    static func view(_ instance: WorkflowInstance, _ data: OrderData, _ caller: CallerKey, _ context: Context) throws -> OrderView {
+    /// The order as the caller sees it; `fresh` gives the ledger and history of an order made in this call.
+    static func view(_ instance: WorkflowInstance, _ data: OrderData, _ caller: CallerKey, _ context: Context,
+                     fresh: (payments: Payments.Summary, history: [WorkflowStep])? = nil) throws -> OrderView {
         let isCustomer = caller == instance.consumer
         let isStore = try SpaceManagers.isManager(caller, of: data.storeId, context)
         let allowed = workflow.transitions.filter { t in
@@ -306,6 +313,12 @@ enum Orders {
             case .system: return false
             }
         }.map(\.name) + (instance.state == "placed" && isStore ? ["reject"] : [])
+        if let fresh {
+            return OrderView(id: instance.id, state: instance.state, customer: instance.consumer?.id, storeId: data.storeId, lines: data.lines,
+                             subtotal: data.subtotal, deliveryFee: data.deliveryFee, total: data.total, currency: data.currency,
+                             fulfilment: data.fulfilment, zone: data.zone, policy: data.policy, paymentMethod: data.paymentMethod,
+                             payments: fresh.payments, rejectReason: nil, delivery: nil, history: fresh.history, allowed: allowed)
+        }
         return OrderView(id: instance.id, state: instance.state, customer: instance.consumer?.id, storeId: data.storeId,
                          lines: try lines(instance.id, data, context), subtotal: data.subtotal, deliveryFee: data.deliveryFee,
                          total: try Payments.due(instance.id, data, context), currency: data.currency,

@@ -64,11 +64,12 @@ enum Payments {
         return data.total - missing
     }
 
-    static func record(_ orderID: String, step: String, amount: Int, method: String, note: String, actor: String, _ context: Context) throws {
+    static func record(_ orderID: String, step: String, amount: Int, method: String, note: String, actor: String, _ context: Context,
+                       at: Int64? = nil) throws {
         try context.sql.exec("""
             INSERT INTO payments(order_id, seq, step, amount, method, note, actor, at_ms)
             VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM payments WHERE order_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7)
-            """, [.text(orderID), .text(step), SQLValue(amount), .text(method), .text(note), .text(actor), .integer(context.nowMs)])
+            """, [.text(orderID), .text(step), SQLValue(amount), .text(method), .text(note), .text(actor), .integer(at ?? context.nowMs)])
         try context.events.emit("foodmesh.payment.\(step)", PaymentEvent(orderId: orderID, amount: amount))
     }
 

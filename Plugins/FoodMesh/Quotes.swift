@@ -119,8 +119,14 @@ enum Quotes {
             let subtotal = lines.reduce(0) { $0 + $1.amount }
             let (fee, zoneName) = try fulfilment(input.fulfilment, store: store, zone: zone, subtotal: subtotal, now: now)
             let id = context.newID(), expires = now + Int64(store.holdMinutes) * 60_000
-            try context.sql.exec("INSERT INTO quotes(id, store_id, customer, body, state, expires_ms, created_ms) VALUES (?, ?, ?, '{}', 'held', ?, ?)",
-                                 [.text(id), .text(store.id), .text(caller.id), .integer(expires), .integer(now)])
+            let quote = Quote(id: id, storeId: store.id, customer: caller.id, lines: lines, subtotal: subtotal, deliveryFee: fee,
+                              total: subtotal + fee, currency: store.currency, fulfilment: input.fulfilment, zone: zoneName,
+                              policy: OrderPolicy(freeCancellation: "until the store accepts the order",
+                                                  cancelFeePercent: store.policy.cancelFeePercent, uncollected: store.policy.uncollected,
+                                                  acceptMinutes: store.acceptMinutes, collectHours: store.collectHours),
+                              expiresMs: expires, state: "held")
+            try context.sql.exec("INSERT INTO quotes(id, store_id, customer, body, state, expires_ms, created_ms) VALUES (?, ?, ?, ?, 'held', ?, ?)",
+                                 [.text(id), .text(store.id), .text(caller.id), .text(try Stores.json(quote)), .integer(expires), .integer(now)])
             // The hold: each line takes its units from what no other live quote holds, or the quote fails whole.
             for (i, line) in lines.enumerated() {
                 let taken = try context.sql.exec("""
@@ -133,13 +139,6 @@ enum Quotes {
                 try context.sql.exec("INSERT INTO holds(quote_id, store_id, product_id, quantity) VALUES (?, ?, ?, ?)",
                                      [.text(id), .text(store.id), .text(line.productId), SQLValue(line.quantity)])
             }
-            let quote = Quote(id: id, storeId: store.id, customer: caller.id, lines: lines, subtotal: subtotal, deliveryFee: fee,
-                              total: subtotal + fee, currency: store.currency, fulfilment: input.fulfilment, zone: zoneName,
-                              policy: OrderPolicy(freeCancellation: "until the store accepts the order",
-                                                  cancelFeePercent: store.policy.cancelFeePercent, uncollected: store.policy.uncollected,
-                                                  acceptMinutes: store.acceptMinutes, collectHours: store.collectHours),
-                              expiresMs: expires, state: "held")
-            try context.sql.exec("UPDATE quotes SET body = ? WHERE id = ?", [.text(try Stores.json(quote)), .text(id)])
             try context.schedule.at(expires, holdKind, key: id, Empty())
             return Reply(status: 201, quote)
         }

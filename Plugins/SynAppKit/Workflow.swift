@@ -106,4 +106,13 @@ public struct WorkflowStep: Sendable, Equatable, Codable {
     /// The actor's key id, or `node` for a timed transition.
     public let actor: String
     public let atMs: Int64
+
+    public init(transition: String, from: String, to: String, role: String, actor: String, atMs: Int64) {
+        self.transition = transition
+        self.from = from
+        self.to = to
+        self.role = role
+        self.actor = actor
+        self.atMs = atMs
+    }
 }
