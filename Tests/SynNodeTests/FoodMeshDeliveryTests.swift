@@ -17,37 +17,40 @@ import Glibc
     }()
 
     /// A node directory with hello and FoodMesh, listening for links; its data directory and invite.
-    static func node(_ label: String) throws -> (dir: String, data: String, invite: String) {
+    static func node(_ label: String, listen: String? = nil, federation: String = "") throws -> (dir: String, data: String, invite: String) {
         let dir = try TestSupport.helloNodeDirectory(label)
         try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/foodmesh.toml", toPath: dir + "/manifests/foodmesh.toml")
         let data = dir + "/data"
         let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: home)
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
-        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try FederationTests.freePort())\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        let address = try listen ?? "127.0.0.1:\(FederationTests.freePort())"
+        try (toml + "\n[federation]\nlisten = \"\(address)\"\n" + federation).write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
         let invite = try CLI.syneroym(["peers", "invite", "--data", data])
         try #require(invite.status == 0, "\(invite.stderr)")
         return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
+    static func run(_ node: (dir: String, data: String, invite: String), netns: String? = nil) throws -> ProcessNode {
         try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "foodmesh"])
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "foodmesh"], netns: netns)
     }
 
     /// A signed call through the CLI, as a person would make it; the decoded answer (or the error) and the exit status.
-    static func call(_ data: String, _ method: String, _ body: String, as key: String) throws -> (status: Int32, json: [String: Any], text: String) {
-        let r = try CLI.syneroym(["call", "foodmesh", method, body, "--as", key, "--data", data], environment: home)
+    static func call(_ data: String, _ method: String, _ body: String, as key: String, netns: String? = nil)
+        throws -> (status: Int32, json: [String: Any], text: String)
+    {
+        let r = try CLI.syneroym(["call", "foodmesh", method, body, "--as", key, "--data", data], environment: home, netns: netns)
         let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
         return (r.status, json, r.stdout + r.stderr)
     }
 
     /// Calls until `check` holds (bounded: a stuck delivery fails the test instead of hanging it).
-    static func poll(_ data: String, _ method: String, _ body: String, as key: String,
+    static func poll(_ data: String, _ method: String, _ body: String, as key: String, netns: String? = nil,
                      until check: ([String: Any]) -> Bool) throws -> [String: Any] {
         var last: [String: Any] = [:]
-        for _ in 0..<300 {
-            last = try call(data, method, body, as: key).json
+        for _ in 0..<600 {
+            last = try call(data, method, body, as: key, netns: netns).json
             if check(last) { return last }
             usleep(100_000)
         }
@@ -145,5 +148,68 @@ import Glibc
         let signed = try #require(Data(base64Encoded: review["signed_json"] as? String ?? ""))
         #expect(Ed25519.verify(publicKey: try #require(Hex.decode(review["app_key"] as? String ?? "")), domain: .app("foodmesh"),
                                message: Array(signed), signature: try #require(Hex.decode(review["signature"] as? String ?? ""))))
+    }
+
+    /// The store on A and the courier on B in network namespaces of their own, joined by a veth pair the test makes.
+    /// The link is cut while the courier picks the order up and delivers it; B's news waits in B's outbox, and once
+    /// the link heals both nodes show the same state. Needs root; where CI runs as root (`SYN_REQUIRE_NETNS=1`), a
+    /// missing namespace is a failure.
+    @Test func bothNodesAgreeAfterAPartitionHeals() throws {
+        if let why = NetworkNamespace.unavailable {
+            #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_NETNS"] != "1", "SYN_REQUIRE_NETNS=1 but \(why)")
+            return
+        }
+        let namespaces = try NetworkNamespace()
+        defer { namespaces.remove() }
+        let a = try Self.node("food-ns-a", listen: "\(namespaces.addressA):7421", federation: "ping_s = 1\n")
+        let b = try Self.node("food-ns-b", listen: "\(namespaces.addressB):7421", federation: "ping_s = 1\n")
+        let idB = String(b.invite.prefix { $0 != "@" })
+        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "courier", "--data", a.data]).status == 0)
+        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "bakery", "--data", b.data]).status == 0)
+        let (nsA, nsB) = (namespaces.a, namespaces.b)
+        let nodeA = try Self.run(a, netns: nsA), nodeB = try Self.run(b, netns: nsB)
+        defer { nodeA.stop(); nodeB.stop() }
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+
+        let store = try Self.call(a.data, "stores.create", #"""
+            {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
+             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}]}
+            """#, as: "ada", netns: nsA)
+        let storeID = try #require(store.json["id"] as? String, "\(store.text)")
+        #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada", netns: nsA).status == 0)
+        let courier = try Self.call(b.data, "stores.create", #"""
+            {"name":"Bob rides","kind":"courier","description":"","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
+             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
+            """#, as: "bob", netns: nsB)
+        let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
+        let quote = try Self.call(a.data, "orders.quote", #"""
+            {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
+             "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
+            """#, as: "carl", netns: nsA)
+        let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
+        let order = try #require(try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl", netns: nsA).json["id"] as? String)
+        #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada", netns: nsA).status == 0)
+        #expect(try Self.call(a.data, "deliveries.offer", #"{"order_id":"\#(order)","couriers":[{"node":"\#(idB)","space_id":"\#(courierID)"}]}"#, as: "ada", netns: nsA).status == 0)
+        let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob", netns: nsB) { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
+        let jobID = try #require((jobs["jobs"] as? [[String: Any]])?.first?["id"] as? String, "\(jobs)")
+        #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob", netns: nsB).status == 0)
+        _ = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { ($0["delivery"] as? [String: Any])?["state"] as? String == "accepted" }
+
+        // The partition: the veth goes down. On B the courier picks up and delivers; A hears nothing of it.
+        try namespaces.link(up: false)
+        for step in ["pick_up", "deliver"] {
+            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"\#(step)"}"#, as: "bob", netns: nsB).status == 0)
+        }
+        #expect(nodeA.waitFor("event=link.down peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+        let during = try Self.call(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA).json
+        #expect(during["state"] as? String == "accepted" && (during["delivery"] as? [String: Any])?["state"] as? String == "accepted", "\(during)")
+
+        // Healed: B's news arrives once and in order, and both nodes show the delivery delivered.
+        try namespaces.link(up: true)
+        let after = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { $0["state"] as? String == "delivered" }
+        #expect(after["state"] as? String == "delivered", "\(after)\nA: \(nodeA.log.suffix(2000))")
+        #expect((after["delivery"] as? [String: Any])?["state"] as? String == "delivered")
+        #expect((after["payments"] as? [String: Any])?["captured"] as? Int == 1500, "\(after)")
+        #expect(try Self.call(b.data, "jobs.get", #"{"job_id":"\#(jobID)"}"#, as: "bob", netns: nsB).json["state"] as? String == "delivered")
     }
 }

@@ -15,8 +15,12 @@ public enum CLI {
         }
     }
 
-    public static func syneroym(_ args: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
-        let child = try ChildProcess(TestSupport.products + "/syneroym", args,
+    /// Runs `syneroym args`; in network namespace `netns` when one is named (through `ip netns exec`).
+    public static func syneroym(_ args: [String], environment: [String: String] = [:], directory: String? = nil,
+                                netns: String? = nil) throws -> Result {
+        let binary = TestSupport.products + "/syneroym"
+        let (executable, all) = netns.map { (NetworkNamespace.ip, ["netns", "exec", $0, binary] + args) } ?? (binary, args)
+        let child = try ChildProcess(executable, all,
                                      environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
                                      directory: directory ?? TestSupport.root)
         // Both pipes are drained at once: a child that fills one while the other is read would wait forever.
