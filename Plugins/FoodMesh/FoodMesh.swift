@@ -23,6 +23,18 @@ let app = SynApp(id: "foodmesh", version: "0.2.0", migrations: Schema.migrations
     routes.onDue(Quotes.holdKind) { (_: Empty, quote, context) in try Quotes.holdTimer(quote, context) }
     routes.onDue(Quotes.sellByKind) { (product: ProductRef, _, context) in try Quotes.sellByTimer(store: product.storeId, product: product.id, context) }
     routes.onDue(Deliveries.offerKind) { (offer: OfferTimeout, delivery, context) in try Deliveries.offerTimer(delivery, attempt: offer.attempt, context) }
+    // Node timers that FoodMesh 0.1.0 set, one per hold and sell-by, still pending in its database's node.
+    routes.onTimer { (timer: LegacyTimer, _, context) in
+        if let quote = timer.releaseQuote { try Quotes.holdTimer(quote, context) }
+        if let store = timer.sellByStore, let product = timer.sellByProduct { try Quotes.sellByTimer(store: store, product: product, context) }
+    }
+}
+
+/// A node timer of FoodMesh 0.1.0.
+struct LegacyTimer: Codable, Sendable {
+    var releaseQuote: String?
+    var sellByStore: String?
+    var sellByProduct: String?
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

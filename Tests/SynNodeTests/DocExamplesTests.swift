@@ -77,17 +77,19 @@ import Testing
         return try ProcessLauncher.run("/bin/bash", [path], environment: ["HOME": home], directory: dir)
     }
 
-    @Test func everyListedExampleRunsAsPrinted() throws {
-        let (dir, node) = try Self.workspace()
-        defer { node.stop() }
-        // homeservices.md checks a review's signature with "the Python above, saved as verify.py".
-        try Self.block("docs/homeservices.md", after: "## Reviews", language: "python")
-            .write(toFile: dir + "/verify.py", atomically: true, encoding: .utf8)
-        for (index, example) in Self.examples.enumerated() {
-            let script = try Self.block(example.file, after: example.heading, skip: example.skip)
-            let result = try Self.run(script, in: dir, name: "example\(index)")
-            #expect(result.status == 0, "\(example.file) \(example.heading) failed (exit \(result.status)):\n\(result.output.suffix(3000))")
+    @Test func everyListedExampleRunsAsPrinted() async throws {
+        try await offThePool {
+            let (dir, node) = try Self.workspace()
+            defer { node.stop() }
+            // homeservices.md checks a review's signature with "the Python above, saved as verify.py".
+            try Self.block("docs/homeservices.md", after: "## Reviews", language: "python")
+                .write(toFile: dir + "/verify.py", atomically: true, encoding: .utf8)
+            for (index, example) in Self.examples.enumerated() {
+                let script = try Self.block(example.file, after: example.heading, skip: example.skip)
+                let result = try Self.run(script, in: dir, name: "example\(index)")
+                #expect(result.status == 0, "\(example.file) \(example.heading) failed (exit \(result.status)):\n\(result.output.suffix(3000))")
+            }
+            #expect(node.isRunning)
         }
-        #expect(node.isRunning)
     }
 }

@@ -61,155 +61,159 @@ import Glibc
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"00:00","end":"24:00"}"# }.joined(separator: ",")
     }
 
-    @Test func aStoreOnOneNodeAndACourierOnAnother() throws {
-        let a = try Self.node("food-a"), b = try Self.node("food-b")
-        let idB = String(b.invite.prefix { $0 != "@" })
-        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "courier", "--data", a.data]).status == 0)
-        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "bakery", "--data", b.data]).status == 0)
-        var nodeA = try Self.run(a), nodeB = try Self.run(b)
-        defer { nodeA.stop(); nodeB.stop() }
+    @Test func aStoreOnOneNodeAndACourierOnAnother() async throws {
+        try await offThePool {
+            let a = try Self.node("food-a"), b = try Self.node("food-b")
+            let idB = String(b.invite.prefix { $0 != "@" })
+            #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "courier", "--data", a.data]).status == 0)
+            #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "bakery", "--data", b.data]).status == 0)
+            var nodeA = try Self.run(a), nodeB = try Self.run(b)
+            defer { nodeA.stop(); nodeB.stop() }
 
-        // The bakery on A delivers within 3 km for 400; bob's courier Space on B rides 5 km around for 350.
-        let store = try Self.call(a.data, "stores.create", #"""
-            {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
-             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}],
-             "offer_minutes":5}
-            """#, as: "ada")
-        let storeID = try #require(store.json["id"] as? String, "\(store.text)")
-        #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada").status == 0)
-        let courier = try Self.call(b.data, "stores.create", #"""
-            {"name":"Bob rides","kind":"courier","description":"Cargo bike","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
-             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
-            """#, as: "bob")
-        let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
+            // The bakery on A delivers within 3 km for 400; bob's courier Space on B rides 5 km around for 350.
+            let store = try Self.call(a.data, "stores.create", #"""
+                {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
+                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}],
+                 "offer_minutes":5}
+                """#, as: "ada")
+            let storeID = try #require(store.json["id"] as? String, "\(store.text)")
+            #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada").status == 0)
+            let courier = try Self.call(b.data, "stores.create", #"""
+                {"name":"Bob rides","kind":"courier","description":"Cargo bike","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
+                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
+                """#, as: "bob")
+            let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
 
-        // carl orders two loaves for delivery, paid on delivery; ada accepts.
-        let quote = try Self.call(a.data, "orders.quote", #"""
-            {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
-             "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
-            """#, as: "carl")
-        let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
-        let placed = try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl")
-        let order = try #require(placed.json["id"] as? String, "\(placed.text)")
-        #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada").status == 0)
+            // carl orders two loaves for delivery, paid on delivery; ada accepts.
+            let quote = try Self.call(a.data, "orders.quote", #"""
+                {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
+                 "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
+                """#, as: "carl")
+            let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
+            let placed = try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl")
+            let order = try #require(placed.json["id"] as? String, "\(placed.text)")
+            #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada").status == 0)
 
-        // The offer goes first to a node A is not linked with (refused at once), then to a courier Space that B does
-        // not have (B's FoodMesh declines it), and then to bob. B is killed meanwhile and restarted: the offers wait
-        // in A's outbox.
-        let stranger = Base64URL.encode(try SigningKey.generate().publicKey)
-        nodeB.process.signal(SIGKILL)
-        _ = nodeB.process.wait()
-        let offered = try Self.call(a.data, "deliveries.offer", #"""
-            {"order_id":"\#(order)","couriers":[{"node":"\#(stranger)","space_id":"x"},{"node":"\#(idB)","space_id":"nope"},{"node":"\#(idB)","space_id":"\#(courierID)"}]}
-            """#, as: "ada")
-        #expect(offered.json["state"] as? String == "offered", "\(offered.text)")
-        nodeB = try Self.run(b)
-        let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob") { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
-        let job = try #require((jobs["jobs"] as? [[String: Any]])?.first, "\(jobs)")
-        let jobID = try #require(job["id"] as? String)
-        #expect(job["state"] as? String == "offered" && job["fee"] as? Int == 400 && job["order_id"] as? String == order, "\(job)")
-        let history = try Self.call(a.data, "deliveries.list", #"{"order_id":"\#(order)"}"#, as: "ada").json
-        let attempts = (history["deliveries"] as? [[String: Any]]) ?? []
-        #expect(attempts.count == 1 && attempts.first?["attempt"] as? Int == 3, "\(history)")
+            // The offer goes first to a node A is not linked with (refused at once), then to a courier Space that B does
+            // not have (B's FoodMesh declines it), and then to bob. B is killed meanwhile and restarted: the offers wait
+            // in A's outbox.
+            let stranger = Base64URL.encode(try SigningKey.generate().publicKey)
+            nodeB.process.signal(SIGKILL)
+            _ = nodeB.process.wait()
+            let offered = try Self.call(a.data, "deliveries.offer", #"""
+                {"order_id":"\#(order)","couriers":[{"node":"\#(stranger)","space_id":"x"},{"node":"\#(idB)","space_id":"nope"},{"node":"\#(idB)","space_id":"\#(courierID)"}]}
+                """#, as: "ada")
+            #expect(offered.json["state"] as? String == "offered", "\(offered.text)")
+            nodeB = try Self.run(b)
+            let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob") { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
+            let job = try #require((jobs["jobs"] as? [[String: Any]])?.first, "\(jobs)")
+            let jobID = try #require(job["id"] as? String)
+            #expect(job["state"] as? String == "offered" && job["fee"] as? Int == 400 && job["order_id"] as? String == order, "\(job)")
+            let history = try Self.call(a.data, "deliveries.list", #"{"order_id":"\#(order)"}"#, as: "ada").json
+            let attempts = (history["deliveries"] as? [[String: Any]]) ?? []
+            #expect(attempts.count == 1 && attempts.first?["attempt"] as? Int == 3, "\(history)")
 
-        // bob accepts; A's record follows. Then B restarts once more before the pickup.
-        #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob").status == 0)
-        var view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") {
-            ($0["delivery"] as? [String: Any])?["state"] as? String == "accepted"
+            // bob accepts; A's record follows. Then B restarts once more before the pickup.
+            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob").status == 0)
+            var view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") {
+                ($0["delivery"] as? [String: Any])?["state"] as? String == "accepted"
+            }
+            #expect((view["delivery"] as? [String: Any])?["courier_node"] as? String == idB, "\(view)")
+            nodeB.stop()
+            nodeB = try Self.run(b)
+            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"pick_up"}"#, as: "bob").status == 0)
+            view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") { $0["state"] as? String == "out_for_delivery" }
+            #expect(view["state"] as? String == "out_for_delivery", "\(view)")
+            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"deliver"}"#, as: "bob").status == 0)
+            view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") { $0["state"] as? String == "delivered" }
+            let money = view["payments"] as? [String: Any] ?? [:]
+            let captured = money["captured"] as? Int
+            #expect(view["state"] as? String == "delivered", "\(view)")
+            #expect(captured == 1500, "\(money)")
+            // The order's history names the courier's node as the one who moved it.
+            let history2 = view["history"] as? [[String: Any]] ?? []
+            let steps: [String] = history2.filter { ($0["actor"] as? String) == idB }.compactMap { $0["transition"] as? String }
+            #expect(steps == ["prepare", "ready", "dispatch", "deliver"], "\(steps)")
+
+            // Both nodes end in the same state.
+            #expect((view["delivery"] as? [String: Any])?["state"] as? String == "delivered")
+            #expect(try Self.call(b.data, "jobs.get", #"{"job_id":"\#(jobID)"}"#, as: "bob").json["state"] as? String == "delivered")
+
+            // carl completes and reviews; the receipt verifies with the app's key alone.
+            #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"complete"}"#, as: "carl").status == 0)
+            #expect(try Self.call(a.data, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Still warm"}"#, as: "carl").status == 0)
+            #expect(try Self.call(a.data, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Kind"}"#, as: "ada").status == 0)
+            let reviews = try CLI.syneroym(["call", "foodmesh", "reviews.list", #"{"id":"\#(storeID)"}"#, "--anonymous", "--data", a.data], environment: Self.home)
+            let listed = (try JSONSerialization.jsonObject(with: Data(reviews.stdout.utf8)) as? [String: Any]) ?? [:]
+            let review = try #require((listed["reviews"] as? [[String: Any]])?.first, "\(reviews.stdout) \(reviews.stderr)")
+            let signed = try #require(Data(base64Encoded: review["signed_json"] as? String ?? ""))
+            #expect(Ed25519.verify(publicKey: try #require(Hex.decode(review["app_key"] as? String ?? "")), domain: .app("foodmesh"),
+                                   message: Array(signed), signature: try #require(Hex.decode(review["signature"] as? String ?? ""))))
         }
-        #expect((view["delivery"] as? [String: Any])?["courier_node"] as? String == idB, "\(view)")
-        nodeB.stop()
-        nodeB = try Self.run(b)
-        #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"pick_up"}"#, as: "bob").status == 0)
-        view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") { $0["state"] as? String == "out_for_delivery" }
-        #expect(view["state"] as? String == "out_for_delivery", "\(view)")
-        #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"deliver"}"#, as: "bob").status == 0)
-        view = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl") { $0["state"] as? String == "delivered" }
-        let money = view["payments"] as? [String: Any] ?? [:]
-        let captured = money["captured"] as? Int
-        #expect(view["state"] as? String == "delivered", "\(view)")
-        #expect(captured == 1500, "\(money)")
-        // The order's history names the courier's node as the one who moved it.
-        let history2 = view["history"] as? [[String: Any]] ?? []
-        let steps: [String] = history2.filter { ($0["actor"] as? String) == idB }.compactMap { $0["transition"] as? String }
-        #expect(steps == ["prepare", "ready", "dispatch", "deliver"], "\(steps)")
-
-        // Both nodes end in the same state.
-        #expect((view["delivery"] as? [String: Any])?["state"] as? String == "delivered")
-        #expect(try Self.call(b.data, "jobs.get", #"{"job_id":"\#(jobID)"}"#, as: "bob").json["state"] as? String == "delivered")
-
-        // carl completes and reviews; the receipt verifies with the app's key alone.
-        #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"complete"}"#, as: "carl").status == 0)
-        #expect(try Self.call(a.data, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Still warm"}"#, as: "carl").status == 0)
-        #expect(try Self.call(a.data, "reviews.create", #"{"order_id":"\#(order)","rating":5,"text":"Kind"}"#, as: "ada").status == 0)
-        let reviews = try CLI.syneroym(["call", "foodmesh", "reviews.list", #"{"id":"\#(storeID)"}"#, "--anonymous", "--data", a.data], environment: Self.home)
-        let listed = (try JSONSerialization.jsonObject(with: Data(reviews.stdout.utf8)) as? [String: Any]) ?? [:]
-        let review = try #require((listed["reviews"] as? [[String: Any]])?.first, "\(reviews.stdout) \(reviews.stderr)")
-        let signed = try #require(Data(base64Encoded: review["signed_json"] as? String ?? ""))
-        #expect(Ed25519.verify(publicKey: try #require(Hex.decode(review["app_key"] as? String ?? "")), domain: .app("foodmesh"),
-                               message: Array(signed), signature: try #require(Hex.decode(review["signature"] as? String ?? ""))))
     }
 
     /// The store on A and the courier on B in network namespaces of their own, joined by a veth pair the test makes.
     /// The link is cut while the courier picks the order up and delivers it; B's news waits in B's outbox, and once
     /// the link heals both nodes show the same state. Needs root; where CI runs as root (`SYN_REQUIRE_NETNS=1`), a
     /// missing namespace is a failure.
-    @Test func bothNodesAgreeAfterAPartitionHeals() throws {
-        if let why = NetworkNamespace.unavailable {
-            #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_NETNS"] != "1", "SYN_REQUIRE_NETNS=1 but \(why)")
-            return
+    @Test func bothNodesAgreeAfterAPartitionHeals() async throws {
+        try await offThePool {
+            if let why = NetworkNamespace.unavailable {
+                #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_NETNS"] != "1", "SYN_REQUIRE_NETNS=1 but \(why)")
+                return
+            }
+            let namespaces = try NetworkNamespace()
+            defer { namespaces.remove() }
+            let a = try Self.node("food-ns-a", listen: "\(namespaces.addressA):7421", federation: "ping_s = 1\n")
+            let b = try Self.node("food-ns-b", listen: "\(namespaces.addressB):7421", federation: "ping_s = 1\n")
+            let idB = String(b.invite.prefix { $0 != "@" })
+            #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "courier", "--data", a.data]).status == 0)
+            #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "bakery", "--data", b.data]).status == 0)
+            let (nsA, nsB) = (namespaces.a, namespaces.b)
+            let nodeA = try Self.run(a, netns: nsA), nodeB = try Self.run(b, netns: nsB)
+            defer { nodeA.stop(); nodeB.stop() }
+            #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+
+            let store = try Self.call(a.data, "stores.create", #"""
+                {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
+                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}]}
+                """#, as: "ada", netns: nsA)
+            let storeID = try #require(store.json["id"] as? String, "\(store.text)")
+            #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada", netns: nsA).status == 0)
+            let courier = try Self.call(b.data, "stores.create", #"""
+                {"name":"Bob rides","kind":"courier","description":"","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
+                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
+                """#, as: "bob", netns: nsB)
+            let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
+            let quote = try Self.call(a.data, "orders.quote", #"""
+                {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
+                 "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
+                """#, as: "carl", netns: nsA)
+            let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
+            let order = try #require(try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl", netns: nsA).json["id"] as? String)
+            #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada", netns: nsA).status == 0)
+            #expect(try Self.call(a.data, "deliveries.offer", #"{"order_id":"\#(order)","couriers":[{"node":"\#(idB)","space_id":"\#(courierID)"}]}"#, as: "ada", netns: nsA).status == 0)
+            let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob", netns: nsB) { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
+            let jobID = try #require((jobs["jobs"] as? [[String: Any]])?.first?["id"] as? String, "\(jobs)")
+            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob", netns: nsB).status == 0)
+            _ = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { ($0["delivery"] as? [String: Any])?["state"] as? String == "accepted" }
+
+            // The partition: the veth goes down. On B the courier picks up and delivers; A hears nothing of it.
+            try namespaces.link(up: false)
+            for step in ["pick_up", "deliver"] {
+                #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"\#(step)"}"#, as: "bob", netns: nsB).status == 0)
+            }
+            #expect(nodeA.waitFor("event=link.down peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+            let during = try Self.call(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA).json
+            #expect(during["state"] as? String == "accepted" && (during["delivery"] as? [String: Any])?["state"] as? String == "accepted", "\(during)")
+
+            // Healed: B's news arrives once and in order, and both nodes show the delivery delivered.
+            try namespaces.link(up: true)
+            let after = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { $0["state"] as? String == "delivered" }
+            #expect(after["state"] as? String == "delivered", "\(after)\nA: \(nodeA.log.suffix(2000))")
+            #expect((after["delivery"] as? [String: Any])?["state"] as? String == "delivered")
+            #expect((after["payments"] as? [String: Any])?["captured"] as? Int == 1500, "\(after)")
+            #expect(try Self.call(b.data, "jobs.get", #"{"job_id":"\#(jobID)"}"#, as: "bob", netns: nsB).json["state"] as? String == "delivered")
         }
-        let namespaces = try NetworkNamespace()
-        defer { namespaces.remove() }
-        let a = try Self.node("food-ns-a", listen: "\(namespaces.addressA):7421", federation: "ping_s = 1\n")
-        let b = try Self.node("food-ns-b", listen: "\(namespaces.addressB):7421", federation: "ping_s = 1\n")
-        let idB = String(b.invite.prefix { $0 != "@" })
-        #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "courier", "--data", a.data]).status == 0)
-        #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "bakery", "--data", b.data]).status == 0)
-        let (nsA, nsB) = (namespaces.a, namespaces.b)
-        let nodeA = try Self.run(a, netns: nsA), nodeB = try Self.run(b, netns: nsB)
-        defer { nodeA.stop(); nodeB.stop() }
-        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
-
-        let store = try Self.call(a.data, "stores.create", #"""
-            {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
-             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}]}
-            """#, as: "ada", netns: nsA)
-        let storeID = try #require(store.json["id"] as? String, "\(store.text)")
-        #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada", netns: nsA).status == 0)
-        let courier = try Self.call(b.data, "stores.create", #"""
-            {"name":"Bob rides","kind":"courier","description":"","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
-             "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
-            """#, as: "bob", netns: nsB)
-        let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
-        let quote = try Self.call(a.data, "orders.quote", #"""
-            {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
-             "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
-            """#, as: "carl", netns: nsA)
-        let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
-        let order = try #require(try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl", netns: nsA).json["id"] as? String)
-        #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada", netns: nsA).status == 0)
-        #expect(try Self.call(a.data, "deliveries.offer", #"{"order_id":"\#(order)","couriers":[{"node":"\#(idB)","space_id":"\#(courierID)"}]}"#, as: "ada", netns: nsA).status == 0)
-        let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob", netns: nsB) { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
-        let jobID = try #require((jobs["jobs"] as? [[String: Any]])?.first?["id"] as? String, "\(jobs)")
-        #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"accept"}"#, as: "bob", netns: nsB).status == 0)
-        _ = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { ($0["delivery"] as? [String: Any])?["state"] as? String == "accepted" }
-
-        // The partition: the veth goes down. On B the courier picks up and delivers; A hears nothing of it.
-        try namespaces.link(up: false)
-        for step in ["pick_up", "deliver"] {
-            #expect(try Self.call(b.data, "jobs.transition", #"{"job_id":"\#(jobID)","transition":"\#(step)"}"#, as: "bob", netns: nsB).status == 0)
-        }
-        #expect(nodeA.waitFor("event=link.down peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
-        let during = try Self.call(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA).json
-        #expect(during["state"] as? String == "accepted" && (during["delivery"] as? [String: Any])?["state"] as? String == "accepted", "\(during)")
-
-        // Healed: B's news arrives once and in order, and both nodes show the delivery delivered.
-        try namespaces.link(up: true)
-        let after = try Self.poll(a.data, "orders.get", #"{"order_id":"\#(order)"}"#, as: "carl", netns: nsA) { $0["state"] as? String == "delivered" }
-        #expect(after["state"] as? String == "delivered", "\(after)\nA: \(nodeA.log.suffix(2000))")
-        #expect((after["delivery"] as? [String: Any])?["state"] as? String == "delivered")
-        #expect((after["payments"] as? [String: Any])?["captured"] as? Int == 1500, "\(after)")
-        #expect(try Self.call(b.data, "jobs.get", #"{"job_id":"\#(jobID)"}"#, as: "bob", netns: nsB).json["state"] as? String == "delivered")
     }
 }
