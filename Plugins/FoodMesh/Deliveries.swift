@@ -185,17 +185,24 @@ enum Deliveries {
 
     /// The order's latest delivery, if any.
     static func current(_ orderID: String, _ context: Context) throws -> DeliveryView? {
-        guard let row = try context.sql.first("SELECT id FROM deliveries WHERE order_id = ? AND state <> 'new' ORDER BY offered_ms DESC, attempt DESC LIMIT 1",
-                                              [.text(orderID)]) else { return nil }
-        return try view(row.text(0) ?? "", context)
+        try context.sql.first("""
+            SELECT \(columns) FROM deliveries WHERE order_id = ? AND state <> 'new' ORDER BY offered_ms DESC, attempt DESC LIMIT 1
+            """, [.text(orderID)]).map(decode)
     }
 
     static func view(_ id: String, _ context: Context) throws -> DeliveryView {
-        guard let r = try context.sql.first("""
-            SELECT order_id, courier_node, courier_space, state, attempt, reason, updated_ms FROM deliveries WHERE id = ?
-            """, [.text(id)]) else { throw AppError.notFound("no delivery \(id)") }
-        return DeliveryView(id: id, orderId: r.text(0) ?? "", courierNode: r.text(1) ?? "", courierSpace: r.text(2) ?? "",
-                            state: r.text(3) ?? "", attempt: r.int(4) ?? 0, reason: r.text(5), updatedMs: Int64(r.int(6) ?? 0))
+        guard let r = try context.sql.first("SELECT \(columns) FROM deliveries WHERE id = ?", [.text(id)]) else {
+            throw AppError.notFound("no delivery \(id)")
+        }
+        return decode(r)
+    }
+
+    /// The columns `decode` reads, in its order.
+    static let columns = "id, order_id, courier_node, courier_space, state, attempt, reason, updated_ms"
+
+    static func decode(_ r: Row) -> DeliveryView {
+        DeliveryView(id: r.text(0) ?? "", orderId: r.text(1) ?? "", courierNode: r.text(2) ?? "", courierSpace: r.text(3) ?? "",
+                     state: r.text(4) ?? "", attempt: r.int(5) ?? 0, reason: r.text(6), updatedMs: Int64(r.int(7) ?? 0))
     }
 
     /// Offers delivery `id` to the next courier on its list, or, with none left, gives up: the order's delivery fee

@@ -313,18 +313,15 @@ enum Orders {
             case .system: return false
             }
         }.map(\.name) + (instance.state == "placed" && isStore ? ["reject"] : [])
-        if let fresh {
-            return OrderView(id: instance.id, state: instance.state, customer: instance.consumer?.id, storeId: data.storeId, lines: data.lines,
-                             subtotal: data.subtotal, deliveryFee: data.deliveryFee, total: data.total, currency: data.currency,
-                             fulfilment: data.fulfilment, zone: data.zone, policy: data.policy, paymentMethod: data.paymentMethod,
-                             payments: fresh.payments, rejectReason: nil, delivery: nil, history: fresh.history, allowed: allowed)
-        }
-        return OrderView(id: instance.id, state: instance.state, customer: instance.consumer?.id, storeId: data.storeId,
-                         lines: try lines(instance.id, data, context), subtotal: data.subtotal, deliveryFee: data.deliveryFee,
-                         total: try Payments.due(instance.id, data, context), currency: data.currency,
+        // A new order is known as made (its lines all there, owing its total, no courier yet); any other is read.
+        let lines = fresh == nil ? try lines(instance.id, data, context) : data.lines
+        let total = fresh == nil ? try Payments.due(instance.id, data, context) : data.total
+        let payments = try fresh?.payments ?? Payments.summary(instance.id, context)
+        let history = try fresh?.history ?? context.workflow(workflow).history(instance.id)
+        let delivery = fresh == nil ? try Deliveries.current(instance.id, context) : nil
+        return OrderView(id: instance.id, state: instance.state, customer: instance.consumer?.id, storeId: data.storeId, lines: lines,
+                         subtotal: data.subtotal, deliveryFee: data.deliveryFee, total: total, currency: data.currency,
                          fulfilment: data.fulfilment, zone: data.zone, policy: data.policy, paymentMethod: data.paymentMethod,
-                         payments: try Payments.summary(instance.id, context), rejectReason: data.rejectReason,
-                         delivery: try Deliveries.current(instance.id, context),
-                         history: try context.workflow(workflow).history(instance.id), allowed: allowed)
+                         payments: payments, rejectReason: data.rejectReason, delivery: delivery, history: history, allowed: allowed)
     }
 }

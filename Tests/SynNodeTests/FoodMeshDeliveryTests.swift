@@ -57,6 +57,33 @@ import Glibc
         return last
     }
 
+    /// The bakery on A (delivering within 3 km for 400), bob's courier Space on B (5 km around for 350), and carl's
+    /// order of two loaves for delivery, paid on delivery, which ada has accepted: the store's, the courier
+    /// Space's and the order's ids.
+    static func acceptedOrder(a: String, b: String, netns: (a: String, b: String)? = nil) throws -> (store: String, courier: String, order: String) {
+        let store = try call(a, "stores.create", #"""
+            {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
+             "currency":"EUR","terms":"","hours":[\#(everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}],
+             "offer_minutes":5}
+            """#, as: "ada", netns: netns?.a)
+        let storeID = try #require(store.json["id"] as? String, "\(store.text)")
+        #expect(try call(a, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada", netns: netns?.a).status == 0)
+        let courier = try call(b, "stores.create", #"""
+            {"name":"Bob rides","kind":"courier","description":"Cargo bike","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
+             "currency":"EUR","terms":"","hours":[\#(everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
+            """#, as: "bob", netns: netns?.b)
+        let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
+        let quote = try call(a, "orders.quote", #"""
+            {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
+             "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
+            """#, as: "carl", netns: netns?.a)
+        let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
+        let placed = try call(a, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl", netns: netns?.a)
+        let order = try #require(placed.json["id"] as? String, "\(placed.text)")
+        #expect(try call(a, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada", netns: netns?.a).status == 0)
+        return (storeID, courierID, order)
+    }
+
     static func everyDay() -> String {
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"00:00","end":"24:00"}"# }.joined(separator: ",")
     }
@@ -70,29 +97,7 @@ import Glibc
             var nodeA = try Self.run(a), nodeB = try Self.run(b)
             defer { nodeA.stop(); nodeB.stop() }
 
-            // The bakery on A delivers within 3 km for 400; bob's courier Space on B rides 5 km around for 350.
-            let store = try Self.call(a.data, "stores.create", #"""
-                {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
-                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}],
-                 "offer_minutes":5}
-                """#, as: "ada")
-            let storeID = try #require(store.json["id"] as? String, "\(store.text)")
-            #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada").status == 0)
-            let courier = try Self.call(b.data, "stores.create", #"""
-                {"name":"Bob rides","kind":"courier","description":"Cargo bike","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
-                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
-                """#, as: "bob")
-            let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
-
-            // carl orders two loaves for delivery, paid on delivery; ada accepts.
-            let quote = try Self.call(a.data, "orders.quote", #"""
-                {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
-                 "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
-                """#, as: "carl")
-            let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
-            let placed = try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl")
-            let order = try #require(placed.json["id"] as? String, "\(placed.text)")
-            #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada").status == 0)
+            let (storeID, courierID, order) = try Self.acceptedOrder(a: a.data, b: b.data)
 
             // The offer goes first to a node A is not linked with (refused at once), then to a courier Space that B does
             // not have (B's FoodMesh declines it), and then to bob. B is killed meanwhile and restarted: the offers wait
@@ -174,24 +179,7 @@ import Glibc
             defer { nodeA.stop(); nodeB.stop() }
             #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
 
-            let store = try Self.call(a.data, "stores.create", #"""
-                {"name":"Rye & Co","kind":"bakery","description":"","location":{"city":"Lyon","lat":45.76,"lon":4.84},"time_zone":"Europe/Paris",
-                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"centre","radius_km":3,"fee":400,"min_order":1000}]}
-                """#, as: "ada", netns: nsA)
-            let storeID = try #require(store.json["id"] as? String, "\(store.text)")
-            #expect(try Self.call(a.data, "products.upsert", #"{"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"","unit":"loaf","price":550,"stock":10}"#, as: "ada", netns: nsA).status == 0)
-            let courier = try Self.call(b.data, "stores.create", #"""
-                {"name":"Bob rides","kind":"courier","description":"","location":{"city":"Lyon","lat":45.765,"lon":4.835},"time_zone":"Europe/Paris",
-                 "currency":"EUR","terms":"","hours":[\#(Self.everyDay())],"delivery_zones":[{"name":"city","radius_km":5,"fee":350,"min_order":0}]}
-                """#, as: "bob", netns: nsB)
-            let courierID = try #require(courier.json["id"] as? String, "\(courier.text)")
-            let quote = try Self.call(a.data, "orders.quote", #"""
-                {"store_id":"\#(storeID)","items":[{"product_id":"rye-loaf","quantity":2}],
-                 "fulfilment":{"type":"delivery","address":"1 place Bellecour","point":{"lat":45.757,"lon":4.832}}}
-                """#, as: "carl", netns: nsA)
-            let quoteID = try #require(quote.json["id"] as? String, "\(quote.text)")
-            let order = try #require(try Self.call(a.data, "orders.place", #"{"quote_id":"\#(quoteID)","payment_method":"pay_on_delivery"}"#, as: "carl", netns: nsA).json["id"] as? String)
-            #expect(try Self.call(a.data, "orders.transition", #"{"order_id":"\#(order)","transition":"accept"}"#, as: "ada", netns: nsA).status == 0)
+            let (_, courierID, order) = try Self.acceptedOrder(a: a.data, b: b.data, netns: (nsA, nsB))
             #expect(try Self.call(a.data, "deliveries.offer", #"{"order_id":"\#(order)","couriers":[{"node":"\#(idB)","space_id":"\#(courierID)"}]}"#, as: "ada", netns: nsA).status == 0)
             let jobs = try Self.poll(b.data, "jobs.list", #"{"space_id":"\#(courierID)"}"#, as: "bob", netns: nsB) { ($0["jobs"] as? [[String: Any]])?.isEmpty == false }
             let jobID = try #require((jobs["jobs"] as? [[String: Any]])?.first?["id"] as? String, "\(jobs)")

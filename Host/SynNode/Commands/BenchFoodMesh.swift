@@ -1,9 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
-import ServiceLifecycle
-import SynConfig
-import SynGateway
 import SynHTTPSig
 import SynRuntime
 import SynSodium
@@ -23,38 +19,17 @@ struct BenchFoodMesh: AsyncParsableCommand {
     @Option(help: "Seconds of each orders and echo run.") var seconds: Double = 5
 
     func run() async throws {
-        let root = NSTemporaryDirectory() + "syneroym-bench-fm-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
-        for app in ["foodmesh", "hello"] {
-            try FileManager.default.copyItem(atPath: manifests + "/\(app).toml", toPath: root + "/manifests/\(app).toml")
-        }
-        let loaded = try ["foodmesh", "hello"].map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
-        try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
         // The clients sign tens of thousands of requests within the replay window: they get the whole cache.
-        var toml = NodeConfig.granting(loaded)
-        toml.replace(try Regex("(?m)^replay_cache_entries *=.*$"), with: "replay_cache_entries = 1000000")
-        try toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 1000000\n")
-            .write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: profiles,
-                                                         libraryDirectories: [NodePaths.products], worker: NodePaths.worker), logger: logger)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Gateway.application(runtime: runtime, metrics: GatewayMetrics(), logger: logger, address: ("127.0.0.1", 0)) { port in
-            continuation.yield(port)
-            continuation.finish()
+        let node = try await BenchNode(label: "fm", apps: ["foodmesh", "hello"], manifests: manifests, profiles: profiles) { toml in
+            var toml = toml
+            toml.replace(try Regex("(?m)^replay_cache_entries *=.*$"), with: "replay_cache_entries = 1000000")
+            return toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 1000000\n")
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: NodeService(runtime: runtime)), .init(service: app)], logger: logger))
-        let task = Task { try await group.run() }
-        var bound = 0
-        for await p in ports { bound = p }
-        let port = bound
-        for _ in 0..<500 where runtime.apps().contains(where: { $0.state != "running" }) { try await Task.sleep(for: .milliseconds(10)) }
+        let (root, runtime, port) = (node.root, node.runtime, node.port)
         // hello waits (its worker would count in the memory figure) until the echo runs.
         _ = try runtime.setEnabled(false, app: "hello", actor: "bench")
         let manager = try KeyFile.loadOrCreate(path: root + "/manager.key").key
-        let client = BenchClient(base: "http://127.0.0.1:\(port)", app: "foodmesh")
+        let client = BenchClient(base: node.base, app: "foodmesh")
 
         // 500 stores around Lyon with 20 products each, made by 8 clients at once.
         let (storeCount, perStore) = (stores, products)
@@ -106,8 +81,7 @@ struct BenchFoodMesh: AsyncParsableCommand {
         let echo = try await Self.load(port: port, clients: customers, seconds: seconds) { connection, key in
             _ = try await Self.call(connection, "hello", "echo", #"{"hi":1}"#, port, key)
         }
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
+        await node.stop()
         let pairs = Double(orders) / seconds, echoes = Double(echo) / seconds
         print(JSONText.object([
             ("search_ms_p50", JSONText.number(Stats.quantile(searchTimes, 0.5), places: 3)),

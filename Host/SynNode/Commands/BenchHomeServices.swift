@@ -1,10 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
-import ServiceLifecycle
-import SynConfig
-import SynGateway
-import SynRuntime
 import SynSystem
 import SynHTTPSig
 import SynSodium
@@ -20,33 +15,15 @@ struct BenchHomeServices: AsyncParsableCommand {
     @Option(help: "Timed requests per measurement.") var samples: Int = 200
 
     func run() async throws {
-        let root = NSTemporaryDirectory() + "syneroym-bench-hs-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root + "/manifests", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: manifests + "/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
         // The benchmark's one client signs thousands of requests within the replay window: it gets the whole cache
         // (a node's default share per client is 1%, which the bench is not measuring).
-        let manifest = try AppManifest.load(path: root + "/manifests/homeservices.toml")
-        try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
-        try NodeConfig.granting([manifest]).replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 100000\n")
-            .write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: profiles,
-                                                         libraryDirectories: [NodePaths.products], worker: NodePaths.worker), logger: logger)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Gateway.application(runtime: runtime, metrics: GatewayMetrics(), logger: logger, address: ("127.0.0.1", 0)) { port in
-            continuation.yield(port)
-            continuation.finish()
+        let node = try await BenchNode(label: "hs", apps: ["homeservices"], manifests: manifests, profiles: profiles) { toml in
+            toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\nreplay_entries_per_client = 100000\n")
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: NodeService(runtime: runtime)), .init(service: app)], logger: logger))
-        let task = Task { try await group.run() }
-        var port = 0
-        for await p in ports { port = p }
-        for _ in 0..<500 where runtime.app("homeservices")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        let root = node.root
         let provider = try KeyFile.loadOrCreate(path: root + "/provider.key").key
         let consumer = try KeyFile.loadOrCreate(path: root + "/consumer.key").key
-        let client = BenchClient(base: "http://127.0.0.1:\(port)")
+        let client = BenchClient(base: node.base)
 
         // One Space open 08:00–20:00 every day for a year, a 30-minute slot item, and `bookings` booked slots.
         let space = try await client.json("spaces.create", Self.space("Bench Plumbing", "plumbing", 45.76, 4.84, 0), provider)["id"] as? String ?? ""
@@ -77,8 +54,7 @@ struct BenchHomeServices: AsyncParsableCommand {
             try await client.raw("search", queries[k % queries.count])
         }
         let pss = Self.workerPSS()
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
+        await node.stop()
         print(JSONText.object([
             ("slots_list_ms_p50", JSONText.number(Stats.quantile(slotTimes, 0.5), places: 3)),
             ("slots_list_ms_p90", JSONText.number(Stats.quantile(slotTimes, 0.9), places: 3)),
