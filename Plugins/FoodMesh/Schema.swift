@@ -61,5 +61,11 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE INDEX courier_jobs_by_space ON courier_jobs(space_id, created_ms);
         """,
+        // Every quote counted a customer's live quotes by scanning all quotes ever made, and a sell-by scanned all
+        // holds: each is found through an index now (only live quotes are in the first).
+        """
+        CREATE INDEX quotes_held ON quotes(store_id, customer, expires_ms) WHERE state = 'held';
+        CREATE INDEX holds_by_product ON holds(store_id, product_id);
+        """,
     ]
 }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import PluginABI
+import SynText
 
 /// The app's own SQLite database (`storage.sql`), in the call's transaction. Parameters are bound, never spliced.
 public struct SQL: Sendable {
@@ -57,20 +58,21 @@ public enum SQLValue: Sendable, Equatable, Decodable, ExpressibleByStringLiteral
         else { self = .blob(try c.decode(JSONBytes.self).bytes) }
     }
 
-    /// The JSON array the host expects for parameters.
+    /// The JSON array the host expects for parameters, written byte by byte.
     static func json(_ values: [SQLValue]) -> [UInt8] {
-        var out = "["
+        var out: [UInt8] = [0x5B]
         for (i, v) in values.enumerated() {
-            if i > 0 { out += "," }
+            if i > 0 { out.append(0x2C) }
             switch v {
-            case .null: out += "null"
-            case .integer(let n): out += String(n)
-            case .real(let d): out += d.isFinite ? "\(d)" : "null"
-            case .text(let s): out += JSONText.quote(s)
-            case .blob(let b): out += "{\"base64\":\"" + Data(b).base64EncodedString() + "\"}"
+            case .null: out += "null".utf8
+            case .integer(let n): out += String(n).utf8
+            case .real(let d): out += (d.isFinite ? "\(d)" : "null").utf8
+            case .text(let s): JSONString.append(s, to: &out)
+            case .blob(let b): out += ("{\"base64\":\"" + Data(b).base64EncodedString() + "\"}").utf8
             }
         }
-        return Array((out + "]").utf8)
+        out.append(0x5D)
+        return out
     }
 }
 
@@ -112,24 +114,5 @@ public enum JSONQuote {
 
 /// JSON string quoting for the few places the SDK writes JSON by hand.
 enum JSONText {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONString.quote(s) }
 }
