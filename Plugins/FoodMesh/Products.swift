@@ -54,12 +54,12 @@ enum Products {
             let changed = try context.sql.exec("UPDATE products SET removed = 1, updated_ms = ? WHERE store_id = ? AND id = ? AND removed = 0",
                                                [.integer(context.nowMs), .text(store.id), .text(input.id)])
             guard changed == 1 else { throw AppError.notFound("no product \(input.id) in store \(store.id)") }
-            try context.sql.exec("DELETE FROM products_fts WHERE store_id = ? AND product_id = ?", [.text(store.id), .text(input.id)])
+            try unindex(store: store.id, product: input.id, context)
             return Removed(removed: true)
         }
         routes.method("products.list") { (input: StoreQuery, context) -> StoreProducts in
             let store = try Stores.load(input.storeId, context)
-            return StoreProducts(storeId: store.id, products: try products(store.id, id: nil, context))
+            return StoreProducts(storeId: store.id, products: try products(store.id, context))
         }
         routes.method("stock.set") { (input: StockSet, context) -> Product in
             let store = try Stores.managed(input.storeId, context)
@@ -120,26 +120,55 @@ enum Products {
 
     /// The product; 404 if there is none (or it was removed).
     static func load(_ storeID: String, _ id: String, _ context: Context) throws -> Product {
-        guard let product = try products(storeID, id: id, context).first else { throw AppError.notFound("no product \(id) in store \(storeID)") }
-        return product
+        guard let r = try context.sql.first("""
+            SELECT \(columns) FROM products p JOIN spaces s ON s.id = p.store_id WHERE p.store_id = ? AND p.id = ? AND p.removed = 0
+            """, [.text(storeID), .text(id)]) else { throw AppError.notFound("no product \(id) in store \(storeID)") }
+        return product(storeID, r)
     }
 
-    /// A store's products (at most 1,000, by title), or the one named `id`, in one query.
-    static func products(_ storeID: String, id: String?, _ context: Context) throws -> [Product] {
-        let rows = try context.sql.query("""
-            SELECT p.title, p.description, p.unit, p.price, s.currency, p.tags, p.attributes, p.stock, p.held, p.available_from,
-                   p.available_until, p.sell_by_ms, p.updated_ms, p.id FROM products p JOIN spaces s ON s.id = p.store_id
-            WHERE p.store_id = ?1 AND p.removed = 0 AND (?2 IS NULL OR p.id = ?2) ORDER BY p.title, p.id LIMIT 1000
-            """, [.text(storeID), SQLValue(id)])
-        return rows.map { r in
-            let stock = r.int(7), held = r.int(8) ?? 0
-            return Product(storeId: storeID, id: r.text(13) ?? "", title: r.text(0) ?? "", description: r.text(1) ?? "", unit: r.text(2) ?? "",
-                           price: r.int(3) ?? 0, currency: r.text(4) ?? "",
-                           tags: (try? JSONDecoder().decode([String].self, from: Data((r.text(5) ?? "[]").utf8))) ?? [],
-                           attributes: (try? JSONDecoder().decode(Attributes.self, from: Data((r.text(6) ?? "{}").utf8))) ?? Attributes(),
-                           stock: stock, held: held, available: stock.map { $0 - held }, availableFrom: r.int(9).map(clock),
-                           availableUntil: r.int(10).map(clock), sellByMs: r.int(11).map(Int64.init), updatedMs: Int64(r.int(12) ?? 0))
-        }
+    /// A store's products (at most 1,000, by title).
+    static func products(_ storeID: String, _ context: Context) throws -> [Product] {
+        try context.sql.query("""
+            SELECT \(columns) FROM products p JOIN spaces s ON s.id = p.store_id WHERE p.store_id = ? AND p.removed = 0
+            ORDER BY p.title, p.id LIMIT 1000
+            """, [.text(storeID)]).map { product(storeID, $0) }
+    }
+
+    /// What a quote needs of a product on sale (its tags and attributes are not decoded).
+    struct ForSale {
+        var id: String
+        var title: String
+        var unit: String
+        var price: Int
+        var available: Int?
+        var availableFrom: String?
+        var availableUntil: String?
+        var sellByMs: Int64?
+    }
+
+    /// Product `id` of the store, for a quote; nil if there is none (or it was removed).
+    static func forSale(_ storeID: String, _ id: String, _ context: Context) throws -> ForSale? {
+        guard let r = try context.sql.first("""
+            SELECT title, unit, price, stock - held, available_from, available_until, sell_by_ms FROM products
+            WHERE store_id = ? AND id = ? AND removed = 0
+            """, [.text(storeID), .text(id)]) else { return nil }
+        return ForSale(id: id, title: r.text(0) ?? "", unit: r.text(1) ?? "", price: r.int(2) ?? 0, available: r.int(3),
+                       availableFrom: r.int(4).map(clock), availableUntil: r.int(5).map(clock), sellByMs: r.int(6).map(Int64.init))
+    }
+
+    private static let columns = """
+        p.title, p.description, p.unit, p.price, s.currency, p.tags, p.attributes, p.stock, p.held, p.available_from,
+        p.available_until, p.sell_by_ms, p.updated_ms, p.id
+        """
+
+    private static func product(_ storeID: String, _ r: Row) -> Product {
+        let stock = r.int(7), held = r.int(8) ?? 0
+        return Product(storeId: storeID, id: r.text(13) ?? "", title: r.text(0) ?? "", description: r.text(1) ?? "", unit: r.text(2) ?? "",
+                       price: r.int(3) ?? 0, currency: r.text(4) ?? "",
+                       tags: (try? JSONDecoder().decode([String].self, from: Data((r.text(5) ?? "[]").utf8))) ?? [],
+                       attributes: (try? JSONDecoder().decode(Attributes.self, from: Data((r.text(6) ?? "{}").utf8))) ?? Attributes(),
+                       stock: stock, held: held, available: stock.map { $0 - held }, availableFrom: r.int(9).map(clock),
+                       availableUntil: r.int(10).map(clock), sellByMs: r.int(11).map(Int64.init), updatedMs: Int64(r.int(12) ?? 0))
     }
 
     /// Minutes after midnight as "HH:MM".
@@ -150,11 +179,21 @@ enum Products {
 
     /// Keeps one product's search row current.
     static func index(store: Store, product id: String, _ context: Context) throws {
-        try context.sql.exec("DELETE FROM products_fts WHERE store_id = ? AND product_id = ?", [.text(store.id), .text(id)])
-        try context.sql.exec("""
+        try unindex(store: store.id, product: id, context)
+        let added = try context.sql.exec("""
             INSERT INTO products_fts(store_id, product_id, title, description, tags, store)
             SELECT store_id, id, title, description, tags, ? FROM products WHERE store_id = ? AND id = ? AND removed = 0
             """, [.text(store.name + " " + store.kind + " " + store.location.city), .text(store.id), .text(id)])
+        if added == 1 {
+            try context.sql.exec("UPDATE products SET fts_rowid = last_insert_rowid() WHERE store_id = ? AND id = ?", [.text(store.id), .text(id)])
+        }
+    }
+
+    /// Drops one product's search row, found by the rowid the product keeps.
+    static func unindex(store: String, product id: String, _ context: Context) throws {
+        try context.sql.exec("""
+            DELETE FROM products_fts WHERE rowid = (SELECT fts_rowid FROM products WHERE store_id = ? AND id = ?)
+            """, [.text(store), .text(id)])
     }
 
     /// Rebuilds the search rows of a store's products (its name, kind or city changed).

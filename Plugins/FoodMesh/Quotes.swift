@@ -81,7 +81,7 @@ enum Quotes {
     static func register(_ routes: inout Routes) {
         routes.method("orders.quote") { (input: QuoteInput, context) -> Reply<Quote> in
             let caller = try context.requireCaller()
-            let store = try Stores.load(input.storeId, context)
+            let store = try Stores.load(input.storeId, context, managers: false)
             let zone = try ZoneRules.named(store.timeZone)
             guard (1...50).contains(input.items.count) else { throw AppError.badRequest("items must list 1 to 50 products", code: "invalid_field") }
             guard Set(input.items.map(\.productId)).count == input.items.count else {
@@ -97,8 +97,7 @@ enum Quotes {
             var lines: [QuoteLine] = []
             for (i, item) in input.items.enumerated() {
                 guard (1...1000).contains(item.quantity) else { throw AppError.badRequest("items[\(i)].quantity must be 1 to 1000", code: "invalid_field") }
-                let product: Product
-                do { product = try Products.load(store.id, item.productId, context) } catch let e as AppError where e.status == 404 {
+                guard let product = try Products.forSale(store.id, item.productId, context) else {
                     throw AppError.badRequest("items[\(i)].product_id: no product \(item.productId) in store \(store.id)", code: "unknown_product")
                 }
                 if let sellBy = product.sellByMs, sellBy <= now {
@@ -133,7 +132,7 @@ enum Quotes {
                     UPDATE products SET held = held + ?1 WHERE store_id = ?2 AND id = ?3 AND removed = 0 AND (stock IS NULL OR stock - held >= ?1)
                     """, [SQLValue(line.quantity), .text(store.id), .text(line.productId)])
                 guard taken == 1 else {
-                    let left = try Products.load(store.id, line.productId, context).available ?? 0
+                    let left = try Products.forSale(store.id, line.productId, context)?.available ?? 0
                     throw AppError.conflict("items[\(i)]: only \(left) \(line.unit) of \(line.title) left", code: "out_of_stock")
                 }
                 try context.sql.exec("INSERT INTO holds(quote_id, store_id, product_id, quantity) VALUES (?, ?, ?, ?)",

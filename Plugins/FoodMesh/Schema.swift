@@ -61,11 +61,15 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE INDEX courier_jobs_by_space ON courier_jobs(space_id, created_ms);
         """,
-        // Every quote counted a customer's live quotes by scanning all quotes ever made, and a sell-by scanned all
-        // holds: each is found through an index now (only live quotes are in the first).
+        // Every quote counted a customer's live quotes by scanning all quotes ever made: an index of the live ones.
+        // (`holds` has no index by product: it holds only live quotes' lines, and is read by product once per
+        // product's sell-by, while an index would cost every quote and every order a write.)
+        // A product's search row was found by scanning every product's (FTS5 does not index UNINDEXED columns):
+        // the product keeps its row's rowid.
         """
         CREATE INDEX quotes_held ON quotes(store_id, customer, expires_ms) WHERE state = 'held';
-        CREATE INDEX holds_by_product ON holds(store_id, product_id);
+        ALTER TABLE products ADD COLUMN fts_rowid INTEGER;
+        UPDATE products SET fts_rowid = f.rowid FROM products_fts f WHERE f.store_id = products.store_id AND f.product_id = products.id;
         """,
     ]
 }

@@ -112,12 +112,13 @@ enum Stores {
     }
 
     /// The store with its managers; 404 if there is none.
-    static func load(_ id: String, _ context: Context) throws -> Store {
+    /// `managers: false` leaves `managers` empty, for callers that do not look at them.
+    static func load(_ id: String, _ context: Context, managers: Bool = true) throws -> Store {
         guard let r = try context.sql.first("""
             SELECT name, kind, description, city, lat, lon, time_zone, currency, terms, settings, created_ms, updated_ms,
                    review_window_days FROM spaces WHERE id = ?
             """, [.text(id)]) else { throw AppError.notFound("no store \(id)") }
-        let s = try JSONDecoder().decode(StoreSettings.self, from: Data((r.text(9) ?? "{}").utf8))
+        let s = try settingsCache.decode(r.text(9) ?? "{}")
         let zone = r.text(6) ?? "UTC"
         let open = (try? ZoneRules.named(zone)).map { LocalTime.within(s.hours, context.nowMs, $0) } ?? false
         return Store(id: id, name: r.text(0) ?? "", kind: r.text(1) ?? "", description: r.text(2) ?? "",
@@ -125,9 +126,12 @@ enum Stores {
                      currency: r.text(7) ?? "", terms: r.text(8) ?? "", hours: s.hours, pickupWindows: s.pickupWindows,
                      deliveryZones: s.deliveryZones, holdMinutes: s.holdMinutes, acceptMinutes: s.acceptMinutes,
                      collectHours: s.collectHours, policy: s.policy, reviewWindowDays: r.int(12) ?? 14, offerMinutes: s.offerMinutes ?? 10,
-                     managers: try SpaceManagers.list(id, context), openNow: open,
+                     managers: managers ? try SpaceManagers.list(id, context) : [], openNow: open,
                      createdMs: Int64(r.int(10) ?? 0), updatedMs: Int64(r.int(11) ?? 0))
     }
+
+    /// Stores' settings as decoded lately, by their JSON text: every quote reads its store's.
+    static let settingsCache = DecodeCache<StoreSettings>(limit: 256)
 
     /// 403 unless the caller manages store `id`; returns the store.
     static func managed(_ id: String, _ context: Context) throws -> Store {

@@ -73,5 +73,16 @@ enum Schema {
         """
         ALTER TABLE completions ADD COLUMN closed_ms INTEGER;
         """,
+        // A Space's search row was found by scanning every Space's (FTS5 does not index UNINDEXED columns): the rows
+        // are made again under their Space's rowid, and found by it.
+        """
+        DELETE FROM spaces_fts;
+        INSERT INTO spaces_fts(rowid, space_id, name, description, trade, city) SELECT rowid, id, name, description, trade, city FROM spaces;
+        """,
+        // A provider's quoted orders and a pair's history read every quote: quotes are found by order, jobs by Space.
+        """
+        CREATE INDEX quotes_by_order ON quotes(order_id) WHERE order_id IS NOT NULL;
+        CREATE INDEX jobs_by_space ON jobs(space_id);
+        """,
     ]
 }

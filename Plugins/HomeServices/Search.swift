@@ -88,9 +88,11 @@ enum Search {
 
     /// Keeps the search index and the price range of a Space current.
     static func index(_ spaceID: String, _ context: Context) throws {
-        try context.sql.exec("DELETE FROM spaces_fts WHERE space_id = ?", [.text(spaceID)])
-        try context.sql.exec("INSERT INTO spaces_fts(space_id, name, description, trade, city) SELECT id, name, description, trade, city FROM spaces WHERE id = ?",
-                             [.text(spaceID)])
+        try context.sql.exec("DELETE FROM spaces_fts WHERE rowid = (SELECT rowid FROM spaces WHERE id = ?)", [.text(spaceID)])
+        try context.sql.exec("""
+            INSERT INTO spaces_fts(rowid, space_id, name, description, trade, city)
+            SELECT rowid, id, name, description, trade, city FROM spaces WHERE id = ?
+            """, [.text(spaceID)])
         try context.sql.exec("""
             UPDATE spaces SET min_price = (SELECT min(amount) FROM catalog WHERE space_id = ?1 AND amount IS NOT NULL),
                               max_price = (SELECT max(amount) FROM catalog WHERE space_id = ?1 AND amount IS NOT NULL) WHERE id = ?1

@@ -1,4 +1,5 @@
 public import FoundationEssentials
+import SynText
 import PluginABI
 
 /// Everything a handler may use during one call: who is calling, the request id, and the app's capabilities.
@@ -130,19 +131,31 @@ public enum Hex {
 }
 
 public enum Base64URL {
+    /// Unpadded URL-safe base64 (RFC 4648 §5) of `bytes`.
     public static func encode(_ bytes: [UInt8]) -> String {
-        var s = Data(bytes).base64EncodedString()
-        s = s.replacing("+", with: "-").replacing("/", with: "_")
-        while s.hasSuffix("=") { s.removeLast() }
-        return s
+        var out: [UInt8] = []
+        Base64.encode(bytes, into: &out)
+        while out.last == UInt8(ascii: "=") { out.removeLast() }
+        for i in out.indices {
+            if out[i] == UInt8(ascii: "+") { out[i] = UInt8(ascii: "-") } else if out[i] == UInt8(ascii: "/") { out[i] = UInt8(ascii: "_") }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes of unpadded URL-safe base64 `text`, or nil (padding, other alphabets, non-zero trailing bits).
     public static func decode(_ text: String) -> [UInt8]? {
-        guard text.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }) else {
-            return nil
+        var standard: [UInt8] = []
+        standard.reserveCapacity(text.utf8.count + 3)
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
+            default: standard.append(c)
+            }
         }
-        var s = text.replacing("-", with: "+").replacing("_", with: "/")
-        while s.utf8.count % 4 != 0 { s += "=" }
-        return Data(base64Encoded: s).map(Array.init)
+        guard standard.count % 4 != 1 else { return nil }
+        while standard.count % 4 != 0 { standard.append(UInt8(ascii: "=")) }
+        return Base64.decode(standard)
     }
 }

@@ -216,6 +216,16 @@ struct BenchMemory: ParsableCommand {
         }
     }
 
+    /// Nanoseconds `pid` has run on a CPU, all its threads (the first field of /proc/PID/schedstat is the leader's;
+    /// each task's own file is summed).
+    static func cpuNs(_ pid: Int32) -> UInt64 {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.reduce(0) { sum, tid in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/schedstat", encoding: .utf8)) ?? ""
+            return sum + (UInt64(text.split(separator: " ").first ?? "") ?? 0)
+        }
+    }
+
     static func privateKB(_ pid: Int32) -> Int { field(pid, "Private_Clean:") + field(pid, "Private_Dirty:") }
 
     static func field(_ pid: Int32, _ name: String) -> Int {

@@ -65,12 +65,14 @@ struct BenchFoodMesh: AsyncParsableCommand {
         let units = 1_000_000
         _ = try await client.json("products.upsert", #"{"store_id":"\#(shop)","id":"bench","title":"Bench box","description":"","unit":"box","price":500,"stock":\#(units)}"#, manager)
         let customers = try (0..<clients).map { try KeyFile.loadOrCreate(path: root + "/customer\($0).key").key }
+        let cpuBefore = BenchHomeServices.cpuNs()
         let orders = try await Self.load(port: port, clients: customers, seconds: seconds) { connection, key in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let quote = try await Self.call(connection, "foodmesh", "orders.quote", #"{"store_id":"\#(shop)","items":[{"product_id":"bench","quantity":1}],"fulfilment":{"type":"pickup","from_ms":\#(now + 3_600_000),"until_ms":\#(now + 5_400_000)}}"#, port, key)
             let id = (try? JSONSerialization.jsonObject(with: Data(quote)) as? [String: Any])?["id"] as? String ?? ""
             _ = try await Self.call(connection, "foodmesh", "orders.place", #"{"quote_id":"\#(id)","payment_method":"cash_on_pickup"}"#, port, key)
         }
+        let cpuOrders = BenchHomeServices.cpuNs()
         let product = try await client.json("products.list", #"{"store_id":"\#(shop)"}"#, nil)["products"] as? [[String: Any]] ?? []
         let bench = product.first { $0["id"] as? String == "bench" } ?? [:]
         let sold = units - (bench["stock"] as? Int ?? units)
@@ -78,10 +80,15 @@ struct BenchFoodMesh: AsyncParsableCommand {
         // The same clients, the same way, calling hello's echo (signed), in the same run.
         _ = try runtime.setEnabled(true, app: "hello", actor: "bench")
         for _ in 0..<500 where runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        let cpuEchoBefore = BenchHomeServices.cpuNs()
         let echo = try await Self.load(port: port, clients: customers, seconds: seconds) { connection, key in
             _ = try await Self.call(connection, "hello", "echo", #"{"hi":1}"#, port, key)
         }
+        let cpuEcho = BenchHomeServices.cpuNs()
         await node.stop()
+        // CPU a call costs, less noisy than rates on a shared machine: in the app's workers, and in this process
+        // (gateway, host and clients).
+        func perCall(_ ns: UInt64, _ calls: Int) -> String { JSONText.number(Double(ns) / 1000 / Double(max(calls, 1)), places: 1) }
         let pairs = Double(orders) / seconds, echoes = Double(echo) / seconds
         print(JSONText.object([
             ("search_ms_p50", JSONText.number(Stats.quantile(searchTimes, 0.5), places: 3)),
@@ -92,6 +99,10 @@ struct BenchFoodMesh: AsyncParsableCommand {
             ("orders_per_s", JSONText.number(pairs, places: 1)),
             ("echo_per_s", JSONText.number(echoes, places: 1)),
             ("orders_vs_echo", JSONText.number(pairs / max(echoes, 1), places: 3)),
+            ("worker_cpu_us_per_order", perCall(cpuOrders.workers - cpuBefore.workers, orders)),
+            ("node_cpu_us_per_order", perCall(cpuOrders.node - cpuBefore.node, orders)),
+            ("worker_cpu_us_per_echo", perCall(cpuEcho.workers - cpuEchoBefore.workers, echo)),
+            ("node_cpu_us_per_echo", perCall(cpuEcho.node - cpuEchoBefore.node, echo)),
             ("orders", "\(orders)"), ("units_sold", "\(sold)"), ("held_after", "\(bench["held"] as? Int ?? -1)"),
             ("oversold", sold == orders && (bench["held"] as? Int) == 0 ? "false" : "true"),
             ("targets", #"{"orders_per_s": ">= 2000", "search_ms_p50": "< 10", "foodmesh_worker_pss_kb": "< 10240"}"#),

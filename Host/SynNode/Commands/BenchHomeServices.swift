@@ -74,6 +74,24 @@ struct BenchHomeServices: AsyncParsableCommand {
     }
 
     /// Proportional memory of the homeservices worker: its outer process, init and app.
+    /// CPU nanoseconds of every app worker of this process (outer, init and app processes), and of this process
+    /// itself (the gateway, the host's threads and the bench's clients).
+    static func cpuNs() -> (workers: UInt64, node: UInt64) {
+        var workers: UInt64 = 0
+        for outer in BenchMemory.children(getpid()) {
+            let cmdline = (try? String(contentsOfFile: "/proc/\(outer)/cmdline", encoding: .utf8)) ?? ""
+            guard cmdline.contains("synapp-worker") else { continue }
+            var stack = [outer]
+            var seen: Set<Int32> = []
+            while let pid = stack.popLast() {
+                guard seen.insert(pid).inserted else { continue }
+                workers += BenchMemory.cpuNs(pid)
+                stack += BenchMemory.children(pid)
+            }
+        }
+        return (workers, BenchMemory.cpuNs(getpid()))
+    }
+
     static func workerPSS() -> Int {
         // A worker's outer process has the worker's init (and through it the app) as children; the pre-started
         // template, which has the same command line, has none.
