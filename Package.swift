@@ -99,7 +99,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Host/SynFetch"),
         .target(name: "SynRuntime", dependencies: [
-            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "CSynSys",
+            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynWire", "CSynSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Host/SynRuntime"),

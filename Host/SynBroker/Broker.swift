@@ -53,6 +53,18 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.fetchHook } }
         set { state.withLock { st in st.fetchHook = newValue } }
     }
+    /// Runs an app's call to another app (`app_call`) and waits for its answer; set by the node runtime. Nil: the
+    /// slot answers SYN_E_UNSUPPORTED.
+    public var appCaller: (@Sendable (AppCall) -> AppCallOutcome)? {
+        get { state.withLock { st in st.appCallHook } }
+        set { state.withLock { st in st.appCallHook = newValue } }
+    }
+    /// Signed app calls seen lately (replay protection).
+    let callReplays = CallReplayGuard()
+    /// How long before the calling call's deadline the target must answer, so the caller can still use it.
+    static let appCallMarginNs: Int64 = 100_000_000
+    /// The most apps one chain of `app_call` may hold (`SYN_APP_CALL_MAX_DEPTH`).
+    static let maxCallDepth = Int(SYN_APP_CALL_MAX_DEPTH)
     /// `net_request` methods, and the default and longest waits.
     static let fetchMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     static let defaultFetchTimeoutMs: UInt32 = 10_000
@@ -89,6 +101,7 @@ public final class Broker: HostCallHandler, Sendable {
         var peerCheck: @Sendable (String) -> Bool = { _ in false }
         var publishHook: @Sendable (String, String, [UInt8]) -> Void = { _, _, _ in }
         var fetchHook: (@Sendable (FetchCall) -> FetchOutcome)?
+        var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
         var publishBudget: [String: (tokens: Double, atNs: Int64)] = [:]
         /// Denials and committed events per app.
@@ -355,6 +368,10 @@ public final class Broker: HostCallHandler, Sendable {
             }
             // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.
             onPublish(context.app, topic, payload)
+        case .appCall:
+            let (status, body) = try appCall(app, context, &r)
+            w.u32(status)
+            w.data(body)
         case .netRequest:
             let methodBytes = try r.data(limit: 16), urlBytes = try r.data(limit: 4097)
             let headers = try r.data(limit: 16 * 1024 + 1), body = try r.data(limit: Self.maxValue + 1)
@@ -389,6 +406,63 @@ public final class Broker: HostCallHandler, Sendable {
             }
         }
         return w.bytes
+    }
+
+    /// `app_call`: checks the grant, the chain of calls and any person's signature, runs the target through the
+    /// node and audits the call as "<app>" or "<app> for <person>"; the answer is the target's status and body.
+    private func appCall(_ app: AppState, _ context: HostCallContext, _ r: inout WireReader) throws -> (UInt32, [UInt8]) {
+        let op = HostOp.appCall
+        let targetBytes = try r.data(limit: 64), methodBytes = try r.data(limit: 129)
+        let body = try r.data(limit: Self.maxValue + 1), onBehalf = try r.data(limit: 4096)
+        guard let target = String(validating: targetBytes, as: UTF8.self), NameRules.isAppID(target) else {
+            throw BrokerFailure(SynStatus.badArg, "app_call: the app is an app id ([a-z][a-z0-9_-]{0,62}), such as \"homeservices\"")
+        }
+        guard let method = String(validating: methodBytes, as: UTF8.self), NameRules.isMethodName(method) else {
+            throw BrokerFailure(SynStatus.badArg, "app_call: the method is a method name ([a-z][a-z0-9_.-]{0,127}), such as \"quotes.accept\"")
+        }
+        guard body.count <= Self.maxValue else { throw BrokerFailure(SynStatus.tooLarge, "app_call: the body is at most 1 MiB") }
+        try require(app, .call(app: target, method: method), op)
+        let chain = context.via + [context.app]
+        if chain.contains(target) {
+            throw BrokerFailure(SynStatus.denied, "app_call denied: \((chain + [target]).joined(separator: " → ")) is a cycle; an app already in the chain of calls is not called again")
+        }
+        guard chain.count < Self.maxCallDepth else {
+            throw BrokerFailure(SynStatus.denied, "app_call denied: \((chain + [target]).joined(separator: " → ")) is deeper than \(Self.maxCallDepth) apps (SYN_APP_CALL_MAX_DEPTH)")
+        }
+        // Who the target sees: this app, or the person who signed exactly this call (checked, then spent).
+        var caller = app.key.publicKey, actor = context.app
+        if !onBehalf.isEmpty {
+            let signed = try SignedCall.parse(onBehalf).get()
+            let now = WallClock.nowNs() / 1_000_000_000
+            if let why = signed.refusal(app: target, method: method, body: body, nowSeconds: now) {
+                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: \(why)")
+            }
+            if let why = callReplays.admit(key: signed.key, nonce: signed.nonce, expiry: signed.created + SignedCall.maxAgeSeconds + 1,
+                                            app: context.app, nowSeconds: now) {
+                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: \(why)")
+            }
+            caller = signed.key
+            actor = context.app + " for " + Self.actor(signed.key)
+        }
+        guard let appCaller else { throw BrokerFailure(SynStatus.unsupported, "app_call: this node runs no calls between apps") }
+        let deadline = context.deadlineNs - Self.appCallMarginNs
+        guard deadline > MonotonicClock.nowNs() + 10_000_000 else {
+            throw BrokerFailure(SynStatus.timeout, "app_call: too little of this call's time is left to call \(target)")
+        }
+        let outcome = appCaller(AppCall(app: target, method: method, caller: caller, body: body, via: chain, deadlineNs: deadline, tag: context.tag))
+        switch outcome {
+        case .answered(let status, let http, let answer):
+            audit.append(actor: actor, app: target, action: "app_call " + method, decision: status == 0 ? String(http) : "failed",
+                         cause: "called by app '\(context.app)'" + Self.requestSuffix(context))
+            guard status == 0 else {
+                throw BrokerFailure(status, "app_call: \(target) \(method) failed: " + String(decoding: answer.prefix(1024), as: UTF8.self))
+            }
+            return (http, answer)
+        case .failed(let status, let message):
+            audit.append(actor: actor, app: target, action: "app_call " + method, decision: "failed",
+                         cause: message + Self.requestSuffix(context))
+            throw BrokerFailure(status, "app_call: \(target) \(method): " + message)
+        }
     }
 
     /// A granted storage slot asked of the host: the worker runs storage itself, so only a worker that bypassed its

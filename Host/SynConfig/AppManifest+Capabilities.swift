@@ -19,6 +19,8 @@ extension AppManifest {
         public var eventsPublish: [String] = [], eventsSubscribe: [String] = []
         /// `messages.publish` / `messages.subscribe`: topic patterns.
         public var messagesPublish: [String] = [], messagesSubscribe: [String] = []
+        /// `calls`: methods of other apps on this node it may call (ABI minor 1), as `app:method` or `app:prefix.*`.
+        public var calls: [String] = []
 
         public init() {}
     }

@@ -49,7 +49,7 @@ enum ManifestParser {
             manifest.profile = profile
         }
         if let capabilities = try root.table("capabilities", keys: [
-            "identity", "storage", "net", "timers", "events", "messages",
+            "identity", "storage", "net", "timers", "events", "messages", "calls",
         ]) {
             manifest.capabilities = try parseCapabilities(capabilities)
         }
@@ -102,6 +102,14 @@ enum ManifestParser {
             caps.messagesPublish = try patterns(messages, "publish")
             caps.messagesSubscribe = try patterns(messages, "subscribe")
         }
+        let calls = try table.strings("calls", maxCount: 1000) ?? []
+        for (index, entry) in calls.enumerated() {
+            if let problem = Policy.callPatternProblem(entry) {
+                throw table.error(.badValue, "calls", element: index, "calls entry \"\(entry)\": \(problem)")
+            }
+        }
+        try table.requireUnique(calls, "calls")
+        caps.calls = calls
         return caps
     }
 

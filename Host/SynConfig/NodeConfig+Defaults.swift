@@ -46,6 +46,7 @@ extension NodeConfig {
         out += "net.fetch = \(list(c.netFetch))\n"
         out += "events.publish = \(list(c.eventsPublish))\nevents.subscribe = \(list(c.eventsSubscribe))\n"
         out += "messages.publish = \(list(c.messagesPublish))\nmessages.subscribe = \(list(c.messagesSubscribe))\n"
+        out += "calls = \(list(c.calls))\n"
         return out
     }
 

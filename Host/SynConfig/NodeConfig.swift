@@ -124,7 +124,7 @@ public struct NodeConfig: Sendable, Equatable {
                 app.timersQuotaMB = try table.integer("timers_quota_mb", in: 1...65_536) ?? app.timersQuotaMB
                 app.outboxQuotaMB = try table.integer("outbox_quota_mb", in: 1...1_048_576) ?? app.outboxQuotaMB
                 app.logLinesPerSecond = try table.integer("log_lines_per_s", in: 1...100_000) ?? app.logLinesPerSecond
-                if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages"]) {
+                if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages", "calls"]) {
                     app.grants = try ManifestParser.parseCapabilities(grants)
                 }
                 config.apps[id] = app

@@ -9,6 +9,8 @@ public struct Policy: Sendable, Equatable {
         case netFetch(url: String)
         case eventsPublish(type: String), eventsSubscribe(type: String)
         case messagesPublish(topic: String), messagesSubscribe(topic: String)
+        /// `calls`: method `method` of app `app` on this node.
+        case call(app: String, method: String)
     }
 
     public let appID: String
@@ -52,7 +54,33 @@ public struct Policy: Sendable, Equatable {
             list("messages.publish", "topic", topic, requested.messagesPublish, granted.messagesPublish, matches: Self.topicMatches)
         case .messagesSubscribe(let topic):
             list("messages.subscribe", "topic", topic, requested.messagesSubscribe, granted.messagesSubscribe, matches: Self.topicMatches)
+        case .call(let app, let method):
+            list("calls", "method", app + ":" + method, requested.calls, granted.calls, matches: Self.callMatches)
         }
+    }
+
+    /// `app:method` matches only itself; `app:prefix.*` every method of `app` under `prefix.`; `app:*` all of them.
+    public static func callMatches(_ pattern: String, _ call: String) -> Bool {
+        guard let colon = pattern.firstIndex(of: ":"), let callColon = call.firstIndex(of: ":"),
+              pattern[..<colon] == call[..<callColon] else { return false }
+        let method = String(call[call.index(after: callColon)...]), want = String(pattern[pattern.index(after: colon)...])
+        if want == "*" { return !method.isEmpty }
+        if want.hasSuffix(".*") { return method.hasPrefix(want.dropLast()) && method.count > want.count - 1 }
+        return want == method
+    }
+
+    /// Nil for a well-formed `calls` entry: an app id, a colon, and a method name, `prefix.*` or `*`.
+    public static func callPatternProblem(_ entry: String) -> String? {
+        let parts = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { return "expected \"app:method\", such as \"homeservices:quotes.accept\"" }
+        guard NameRules.isAppID(parts[0]) else { return "\"\(parts[0])\" is not an app id ([a-z][a-z0-9_-]{0,62})" }
+        let method = parts[1]
+        if method == "*" { return nil }
+        let name = method.hasSuffix(".*") ? String(method.dropLast(2)) : method
+        guard NameRules.isMethodName(name) else {
+            return "\"\(method)\" is not a method name ([a-z][a-z0-9_.-]*), a prefix ending in \".*\", or \"*\""
+        }
+        return nil
     }
 
     /// `net.peers` for node `id`: `true` on both sides, or a list that names it.

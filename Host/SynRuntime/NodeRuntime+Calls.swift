@@ -3,6 +3,8 @@ import Logging
 import SynBroker
 import SynConfig
 import Synchronization
+import SynSystem
+import SynWire
 
 extension NodeRuntime {
     /// Why a call did not reach the app, or did not come back.
@@ -28,9 +30,32 @@ extension NodeRuntime {
         return try result.get()
     }
 
+    /// One app's call to another (`app_call`): submitted like a client's, with the chain it came through and the
+    /// caller's deadline, and waited for on the calling instance's thread (its worker waits for the answer anyway).
+    /// An anonymous call cannot happen here: the caller is the calling app or a person who signed the call.
+    func runAppCall(_ call: AppCall) -> AppCallOutcome {
+        let done = Monitor<Result<CallReply, CallFailure>?>(nil)
+        submit(app: call.app, method: call.method, caller: call.caller, body: call.body, tag: call.tag,
+               via: call.via, deadlineNs: call.deadlineNs) { result in done.update { $0 = result } }
+        var outcome: Result<CallReply, CallFailure>?
+        done.wait(untilMonotonicNs: call.deadlineNs + 50_000_000) { state in
+            outcome = state
+            return state != nil
+        }
+        switch outcome {
+        case nil:
+            return .failed(status: SynStatus.timeout, message: "no answer before the calling call's deadline")
+        case .success(let reply)?:
+            return .answered(status: reply.status, httpStatus: reply.httpStatus, body: reply.body)
+        case .failure(let failure)?:
+            return .failed(status: failure.synStatus, message: failure.message)
+        }
+    }
+
     /// `call` without a task: `complete` runs exactly once, on an instance thread, or at once when the call is
     /// refused.
     public func submit(app: String, method: String, caller: [UInt8], body: [UInt8], tag: String,
+                       via: [String] = [], deadlineNs: Int64? = nil,
                        complete: @escaping @Sendable (Result<CallReply, CallFailure>) -> Void) {
         // Fail closed: nothing runs that the audit log could not record.
         if let refusal = auditRefusal() { return complete(.failure(.auditUnavailable(refusal))) }
@@ -56,7 +81,7 @@ extension NodeRuntime {
         case .success(let s): supervisor = s
         case .failure(let refusal): return complete(.failure(refusal))
         }
-        supervisor.submit(method: method, caller: caller, body: body, tag: tag) { [self] result in
+        supervisor.submit(method: method, caller: caller, body: body, tag: tag, via: via, deadlineNs: deadlineNs) { [self] result in
             // The call is over for the drain count when the worker answers, even after the gateway gave up.
             state.withLock { $0.inFlight -= 1 }
             complete(result.mapError { error in
@@ -64,6 +89,36 @@ extension NodeRuntime {
                     ? .notRunning(app: app, state: supervisor.state.rawValue, why: supervisor.failureReason)
                     : .call(error)
             })
+        }
+    }
+}
+
+extension NodeRuntime.CallFailure {
+    /// The failure as an app that made the call (`app_call`) sees it: a `syn_status` and a sentence.
+    var synStatus: Int32 {
+        switch self {
+        case .unknownApp: SynStatus.notFound
+        case .notRunning, .auditUnavailable: SynStatus.io
+        case .notPublic: SynStatus.denied
+        case .insufficientStorage: SynStatus.quota
+        case .call(let error):
+            switch error.code {
+            case .busy: SynStatus.quota
+            case .unavailable: SynStatus.io
+            case .tooLarge: SynStatus.tooLarge
+            case .workerDied: error.death?.outcome == .timeout ? SynStatus.timeout : SynStatus.internalError
+            }
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .unknownApp(let app): "no app '\(app)' on this node"
+        case .notRunning(let app, let state, let why): "app '\(app)' is \(state)" + (why.map { ": \($0)" } ?? "")
+        case .notPublic(let app, let method): "\(app) \(method) is not public"
+        case .auditUnavailable(let why): "the audit log cannot be written: \(why)"
+        case .insufficientStorage(let why): why
+        case .call(let error): error.message
         }
     }
 }

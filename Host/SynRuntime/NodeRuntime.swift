@@ -7,6 +7,7 @@ public import SynConfig
 import SynSandbox
 import SynSodium
 import SynSystem
+import SynWire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -106,6 +107,9 @@ public final class NodeRuntime: Sendable {
         state.withLock { $0.order = order }
         let dispatcher = self.dispatcher
         broker.onCommit = { dispatcher.notify() }
+        broker.appCaller = { [weak self] call in
+            self?.runAppCall(call) ?? .failed(status: SynStatus.unsupported, message: "the node is shutting down")
+        }
         if firstStart {
             broker.audit.append(actor: "node", app: "", action: "config.create", decision: "ok",
                                 cause: "wrote \(layout.nodeToml) granting the manifests' requests to \(order.joined(separator: ", "))")

@@ -163,9 +163,9 @@ public final class AppSupervisor: Sendable {
 
     /// Queues a call; `complete` runs exactly once, on an instance thread or immediately when refused.
     /// `tag` is the gateway's request id, for the call's audit entries and log lines.
-    public func submit(method: String, caller: [UInt8], body: [UInt8], tag: String = "",
-                       complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
-        enqueue(.handle(method: method, caller: caller, body: body, tag: tag), complete)
+    public func submit(method: String, caller: [UInt8], body: [UInt8], tag: String = "", via: [String] = [],
+                       deadlineNs: Int64? = nil, complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        enqueue(.handle(method: method, caller: caller, body: body, tag: tag, via: via, deadlineNs: deadlineNs), complete)
     }
 
     /// Queues an event, timer or message for the app's `on_event` (kind per synapp.h); `complete` runs once.

@@ -2,19 +2,25 @@ import SynWire
 
 /// The payload of a `call` frame, written straight into the link's send buffer.
 ///
-/// For `handle` it is `[u32 len][method][u32 len][caller][body]`; for other calls a raw byte string.
+/// For `handle` it is `[u32 len][method][u32 len][caller][u32 len][origin][body]` (origin: the app that made an
+/// app-to-app call, empty otherwise); for other calls a raw byte string.
 struct HandlePayload {
     private let method: [UInt8]
     /// The verified caller (empty for anonymous calls and for non-`handle` calls).
     let caller: [UInt8]
+    private let origin: [UInt8]
     /// The gateway's request id, for audit entries and logs (not sent to the worker).
     var tag = ""
+    /// The apps an app-to-app call came through, and the deadline it inherited (not sent).
+    var via: [String] = []
+    var deadlineNs: Int64?
     private let body: [UInt8]
     private let framed: Bool
 
-    init(method: [UInt8], caller: [UInt8], body: [UInt8]) {
+    init(method: [UInt8], caller: [UInt8], origin: [UInt8] = [], body: [UInt8]) {
         self.method = method
         self.caller = caller
+        self.origin = origin
         self.body = body
         framed = true
     }
@@ -22,11 +28,12 @@ struct HandlePayload {
     init(raw: [UInt8]) {
         method = []
         caller = []
+        origin = []
         body = raw
         framed = false
     }
 
-    var count: Int { framed ? 8 + method.count + caller.count + body.count : body.count }
+    var count: Int { framed ? 12 + method.count + caller.count + origin.count + body.count : body.count }
 
     func write(into out: UnsafeMutableRawBufferPointer) {
         var offset = 0
@@ -43,6 +50,7 @@ struct HandlePayload {
         if framed {
             put(method, prefixed: true)
             put(caller, prefixed: true)
+            put(origin, prefixed: true)
         }
         put(body, prefixed: false)
     }

@@ -10,12 +10,15 @@ public struct HostCallContext: Sendable, Equatable {
     public let deadlineNs: Int64
     /// The request id the gateway gave this call (`X-Request-Id`), for audit entries and logs; empty otherwise.
     public let tag: String
-    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max, tag: String = "") {
+    /// The apps this call came through by `app_call`, first caller first (empty for a client's call).
+    public let via: [String]
+    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max, tag: String = "", via: [String] = []) {
         self.app = app
         self.requestID = requestID
         self.caller = caller
         self.deadlineNs = deadlineNs
         self.tag = tag
+        self.via = via
     }
 }
 

@@ -2,7 +2,9 @@ import SynWire
 
 /// One call for a worker: a request for the app's `handle`, or an event, timer or message for its `on_event`.
 public enum WorkerCall: Sendable {
-    case handle(method: String, caller: [UInt8], body: [UInt8], tag: String)
+    /// `via`: the apps an app-to-app call came through (the last made it; empty for a client's call).
+    /// `deadlineNs`: an earlier deadline (monotonic) inherited from the calling app's call.
+    case handle(method: String, caller: [UInt8], body: [UInt8], tag: String, via: [String] = [], deadlineNs: Int64? = nil)
     case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
 
     var op: CallOp {
@@ -15,9 +17,11 @@ public enum WorkerCall: Sendable {
     /// The call frame's payload (`HandlePayload` layout for `handle`; `kind, topic, payload, token` for events).
     var payload: HandlePayload {
         switch self {
-        case .handle(let method, let caller, let body, let tag):
-            var p = HandlePayload(method: Array(method.utf8), caller: caller, body: body)
+        case .handle(let method, let caller, let body, let tag, let via, let deadlineNs):
+            var p = HandlePayload(method: Array(method.utf8), caller: caller, origin: Array((via.last ?? "").utf8), body: body)
             p.tag = tag
+            p.via = via
+            p.deadlineNs = deadlineNs
             return p
         case .event(let kind, let topic, let payload, let token):
             var w = WireWriter()
@@ -29,7 +33,7 @@ public enum WorkerCall: Sendable {
     /// Bytes on the link, for sizing a pipelined batch.
     var wireSize: Int {
         switch self {
-        case .handle(let method, let caller, let body, _): 8 + method.utf8.count + caller.count + body.count
+        case .handle(let method, let caller, let body, _, let via, _): 12 + method.utf8.count + caller.count + (via.last?.utf8.count ?? 0) + body.count
         case .event(_, let topic, let payload, _): 20 + topic.count + payload.count
         }
     }

@@ -101,8 +101,11 @@ final class WorkerSession: @unchecked Sendable {
     /// commit comes back as a failed call); the host keeps what the call produced on the same rule. A call whose
     /// results the host could not keep comes back as the host's failure.
     private func turn(id: UInt64, op: CallOp, payload: HandlePayload, timeoutMs: Int) -> Result<CallReply, WorkerError> {
-        let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller,
-                                      deadlineNs: MonotonicClock.nowNs() + Int64(timeoutMs) * 1_000_000, tag: payload.tag)
+        // A call from another app ends by that app's deadline (less its margin), if that comes first.
+        let own = MonotonicClock.nowNs() + Int64(timeoutMs) * 1_000_000
+        let deadline = min(own, payload.deadlineNs ?? own)
+        let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller, deadlineNs: deadline,
+                                      tag: payload.tag, via: payload.via)
         do throws(WorkerError) {
             let reply = try awaitReply(context, timeoutMs: timeoutMs)
             let committed = reply.status == 0 && (op != .handle || (200..<400).contains(reply.httpStatus))
@@ -125,7 +128,8 @@ final class WorkerSession: @unchecked Sendable {
         while true {
             let remaining = deadline - MonotonicClock.nowMs()
             if remaining <= 0 {
-                throw .died(kill(.timeout, "no reply within call_timeout_ms=\(timeoutMs) (profile key limits.call_timeout_ms)"))
+                let inherited = context.via.isEmpty ? "" : ", or by the deadline of the call from app '\(context.via.last ?? "")'"
+                throw .died(kill(.timeout, "no reply within call_timeout_ms=\(timeoutMs) (profile key limits.call_timeout_ms)\(inherited)"))
             }
             let frame: Frame
             do throws(WireError) {

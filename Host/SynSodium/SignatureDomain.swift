@@ -7,22 +7,25 @@ public enum SignatureDomain: Sendable, Equatable, Hashable, CustomStringConverti
     case node
     /// Signatures made on behalf of the app with this id.
     case app(String)
+    /// A person's signature over one call from an app to another app's method (`app_call`, ABI minor 1).
+    case appCall
 
     /// The 16-byte version tag that starts every domain-separated message.
     public static let tag: [UInt8] = Array("syneroym-sig-v1".utf8) + [0]
 
-    /// The kind byte: 1 for the node, 2 for an app.
+    /// The kind byte: 1 for the node, 2 for an app, 3 for a person's signed app call.
     public var kind: UInt8 {
         switch self {
         case .node: 1
         case .app: 2
+        case .appCall: 3
         }
     }
 
     /// The identifier bound into the signature: empty for the node, the app id for an app.
     public var identifier: [UInt8] {
         switch self {
-        case .node: []
+        case .node, .appCall: []
         case .app(let id): Array(id.utf8)
         }
     }
@@ -50,6 +53,7 @@ public enum SignatureDomain: Sendable, Equatable, Hashable, CustomStringConverti
         switch self {
         case .node: "node"
         case .app(let id): "app(\(id))"
+        case .appCall: "app-call"
         }
     }
 }

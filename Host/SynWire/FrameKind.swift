@@ -38,6 +38,8 @@ public enum FatalOp: UInt32, Sendable {
 public enum HostOp: UInt32, Sendable, CaseIterable {
     case idPublicKey = 3, idSign, idVerify, kvGet, kvPut, kvDelete, kvScan, sqlExec, sqlQuery
     case netSend, netRequest, msgPublish, eventEmit, timerSet
+    /// ABI minor 1: a call to another app's method on this node.
+    case appCall = 17
     /// Not a slot: the worker hands over its committed outbox (`OutboxBatch`); the reply is the last stored `seq`.
     case outbox = 100
 
@@ -58,6 +60,7 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
         case .msgPublish: "msg_publish"
         case .eventEmit: "event_emit"
         case .timerSet: "timer_set"
+        case .appCall: "app_call"
         case .outbox: "outbox"
         }
     }

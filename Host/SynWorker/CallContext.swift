@@ -12,6 +12,8 @@ final class CallContext {
     let arenaLimit: Int
     var requestID: UInt64 = 0
     var lastError: [UInt8]? = nil
+    /// The app that made the current call through `app_call` (empty for a client's call, an event or a timer).
+    var origin: [UInt8] = []
     /// The app's database, when it has a storage grant; the call's transaction lives here.
     let store: AppStore?
     /// The store behind `kv_*` when `storage.kv` is granted, and behind `sql_*` when `storage.sql` is.
@@ -82,6 +84,7 @@ final class CallContext {
         total = chunks.first?.size ?? 0
         used = 0
         lastError = nil
+        origin = []
     }
 
     /// Keeps a pipelined call for later; false past `maxStashed` (the host broke the protocol).

@@ -173,6 +173,23 @@ enum HostTable {
             guard n <= 65536 else { return c.fail(SYN_E_TOO_LARGE, "random: at most 65536 bytes per call, asked \(n)") }
             return csyn_getrandom(out, n) == 0 ? SYN_OK : c.fail(SYN_E_IO, "random: getrandom failed (errno \(errno))")
         }
+        h.app_call = { ctx, app, method, body, onBehalf, status, response in
+            guard let c = CallContext.from(ctx), let status, let response else { return SYN_E_BAD_ARG }
+            var w = WireWriter()
+            w.data(HostTable.bytes(app, limit: 64)); w.data(HostTable.bytes(method, limit: 129))
+            w.data(HostTable.bytes(body)); w.data(HostTable.bytes(onBehalf, limit: 4096))
+            // The host checks the grant, the chain of calls and any signature, then waits for the target app.
+            return c.forward(.appCall, w) { r throws(WireError) in
+                status.pointee = try r.u32()
+                response.pointee = c.buf(try r.data())
+            }
+        }
+        h.call_origin = { ctx, app in
+            guard let c = CallContext.from(ctx), let app else { return SYN_E_BAD_ARG }
+            guard !c.origin.isEmpty else { return SYN_E_NOT_FOUND }
+            app.pointee = c.buf(c.origin)
+            return SYN_OK
+        }
         p.initialize(to: h)
         return p
     }()

@@ -78,7 +78,8 @@ struct Server {
                 defer { offset += 4 + n }
                 return syn_buf(ptr: base + offset + 4, len: n)
             }
-            guard let method = field(), let caller = field() else { return nil }
+            guard let method = field(), let caller = field(), let origin = field() else { return nil }
+            context.origin = HostTable.bytes(origin, limit: 64)
             var request = syn_request(method: method, caller: caller,
                                       body: syn_buf(ptr: base + offset, len: p.count - offset),
                                       request_id: frame.requestID)

@@ -1,5 +1,5 @@
 /*
- * synapp.h — Syneroym PluginABI v1.
+ * synapp.h — Syneroym PluginABI v1.1 (minor 1 appends app_call and call_origin to syn_host).
  *
  * The only contract between the Syneroym host and a SynApp. A SynApp is a shared library that exports exactly two
  * functions, `synapp_magic` and `synapp_entry`, and no data. The host loads it with dlopen inside a sandboxed worker
@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 0
+#define SYN_ABI_MINOR 1
 
 /* The longest delay timer_set accepts: 30 days. */
 #define SYN_TIMER_MAX_DELAY_MS 2592000000ULL
@@ -187,7 +187,26 @@ typedef struct syn_host {
     uint64_t (*clock_ns)(syn_ctx *, int32_t monotonic);
     /* Fills out[0..n) with cryptographically secure random bytes. n at most 65536 per call. */
     syn_status (*random)(syn_ctx *, uint8_t *out, size_t n);
+
+    /* ---- ABI minor 1. A minor-0 host's table ends above: check `size` (or `minor`) before touching these. ---- */
+
+    /* Calls `method` of app `app` on this node and waits for its answer, within this call's own deadline. Granted
+     * by the manifest's [capabilities] calls = ["app:method", ...] intersected with node.toml. `on_behalf` is empty
+     * to call as this app (the target's caller is then this app's public key), or a person's signed call, JSON
+     * {"key", "created", "nonce", "signature"} (docs/abi.md), which makes that person the target's caller. The
+     * target's writes commit on their own, whatever this call then does. *status is the target's HTTP-like status;
+     * *response its body (arena memory). A cycle (an app already in the chain of calls), more than
+     * SYN_APP_CALL_MAX_DEPTH apps in it, a bad or replayed signature and an ungranted method are SYN_E_DENIED. */
+    syn_status (*app_call)(syn_ctx *, syn_buf app, syn_buf method, syn_buf body, syn_buf on_behalf,
+                           uint32_t *status, syn_buf *response);
+    /* The app that made this call: SYN_OK with its id in *app when the call came from another app on this node
+     * through app_call (the request's caller is that app's key, or the person who signed the call);
+     * SYN_E_NOT_FOUND for a call from a client, an event or a timer. */
+    syn_status (*call_origin)(syn_ctx *, syn_buf *app);
 } syn_host;
+
+/* The most apps one chain of app_call may hold, the first caller included. */
+#define SYN_APP_CALL_MAX_DEPTH 4
 
 /* ---- The plugin function table ---------------------------------------------------------------------------------
  * Returned by `synapp_entry`; static data owned by the app. `init` and `shutdown` may be NULL; `handle` may not.
