@@ -27,7 +27,19 @@ final class LiveNode: @unchecked Sendable {
 
     /// `gateway` lines replace node.toml's `[gateway]` keys; `limits` lines override the test profile's `[limits]`.
     /// With `foodmesh`, FoodMesh runs too (four workers: the suites that do not need it do not pay for it).
-    private static func start(gateway: String = "", limits: String = "", foodmesh: Bool = false) async throws -> LiveNode {
+    /// An app a test adds: a C source built for it (`defines` such as `-DAPP_ID="relay_a"`), and its manifest.
+    struct ExtraApp {
+        let id: String
+        let source: String
+        var defines: [String] = []
+        let manifest: String
+        /// `[limits]` lines of a profile named after the app, made from the default one (the manifest names it).
+        var limits: String? = nil
+    }
+
+    /// `extra` apps are added to the node; `editNodeToml` may change the node.toml written for them all.
+    private static func start(gateway: String = "", limits: String = "", foodmesh: Bool = false, extra: [ExtraApp] = [],
+                              editNodeToml: (String) -> String = { $0 }) async throws -> LiveNode {
         let root = Paths.scratch + "/node-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         for dir in ["manifests", "profiles", "data", "keys"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
@@ -100,7 +112,18 @@ final class LiveNode: @unchecked Sendable {
             public = ["kv.get"]
             """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)
         try fm.copyItem(atPath: Paths.root + "/manifests/homeservices.toml", toPath: root + "/manifests/homeservices.toml")
-        let manifests = try (["hello", "hostile", "store", "kit", "homeservices"] + (foodmesh ? ["foodmesh"] : [])).map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
+        for app in extra {
+            try Paths.buildC(app.source, output: root + "/manifests/lib\(app.id).so", extra: app.defines)
+            try app.manifest.write(toFile: root + "/manifests/\(app.id).toml", atomically: true, encoding: .utf8)
+            if let limits = app.limits {
+                let text = try String(contentsOfFile: Paths.root + "/sandbox-profiles/default.toml", encoding: .utf8)
+                    .replacingOccurrences(of: "name = \"default\"", with: "name = \"\(app.id)\"")
+                try text.write(toFile: root + "/profiles/\(app.id).toml", atomically: true, encoding: .utf8)
+                try Self.setLimits(limits, in: root + "/profiles/\(app.id).toml")
+            }
+        }
+        let manifests = try (["hello", "hostile", "store", "kit", "homeservices"] + (foodmesh ? ["foodmesh"] : []) + extra.map(\.id))
+            .map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
             let key = line.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
@@ -110,7 +133,7 @@ final class LiveNode: @unchecked Sendable {
                 toml = toml.replacingOccurrences(of: "[gateway]\n", with: "[gateway]\n\(line)\n")
             }
         }
-        try toml.write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
+        try editNodeToml(toml).write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
         return try await LiveNode(root: root, owner: owner)
     }
 
@@ -158,9 +181,9 @@ final class LiveNode: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh node (see `start`) and stops the node when `body` returns or throws.
-    static func with<R>(gateway: String = "", limits: String = "", foodmesh: Bool = false,
-                        _ body: (LiveNode) async throws -> R) async throws -> R {
-        try await scoped(try await start(gateway: gateway, limits: limits, foodmesh: foodmesh), body)
+    static func with<R>(gateway: String = "", limits: String = "", foodmesh: Bool = false, extra: [ExtraApp] = [],
+                        editNodeToml: (String) -> String = { $0 }, _ body: (LiveNode) async throws -> R) async throws -> R {
+        try await scoped(try await start(gateway: gateway, limits: limits, foodmesh: foodmesh, extra: extra, editNodeToml: editNodeToml), body)
     }
 
     /// Runs `body` with `previous`'s directories opened by a new node, and stops it when `body` returns or throws.

@@ -1,0 +1,175 @@
+import Foundation
+import SynBroker
+import SynRuntime
+import SynSodium
+import Testing
+
+/// Calls between apps on one node (PluginABI minor 1, `app_call`): relay apps built from `Tests/HostileApps/relay.c`
+/// call each other through a live node. The target sees a verified caller (the calling app, or a person who
+/// signed exactly that call); grants, cycles, depth, replays and forgeries are refused; the deadline is inherited;
+/// a v1.0 app still loads.
+@Suite struct AppCallTests {
+    static let ids = ["relay_a", "relay_b", "relay_c", "relay_d", "relay_e"]
+
+    /// relay_a may call relay_b's methods and relay_c's `call`; each relay may call the next one's; relay_b may
+    /// call back relay_a (a cycle the node refuses). relay_b's calls may run a minute; the others' 1.5 s.
+    static func relays(dropFromNode: String? = nil) -> [LiveNode.ExtraApp] {
+        let calls: [String: [String]] = [
+            "relay_a": ["relay_b:*", "relay_c:call"],
+            "relay_b": ["relay_a:whoami", "relay_c:call", "relay_c:whoami"],
+            "relay_c": ["relay_d:call"],
+            "relay_d": ["relay_e:whoami"],
+            "relay_e": [],
+        ]
+        let apps = ids.map { id in
+            LiveNode.ExtraApp(id: id, source: "Tests/HostileApps/relay.c", defines: ["-DAPP_ID=\"\(id)\""], manifest: """
+                [app]
+                id = "\(id)"
+                name = "Relay"
+                version = "1"
+                abi = 1
+                library = "lib\(id).so"
+                [sandbox]
+                profile = "\(id)"
+                [capabilities]
+                identity.sign = true
+                calls = [\((calls[id] ?? []).map { "\"\($0)\"" }.joined(separator: ", "))]
+                [methods]
+                public = ["whoami", "self"]
+                """, limits: id == "relay_b" ? "call_timeout_ms = 60000" : "call_timeout_ms = 1500")
+        }
+        let old = LiveNode.ExtraApp(id: "oldapp", source: "Tests/HostileApps/abi10_hello.c", manifest: """
+            [app]
+            id = "oldapp"
+            name = "A v1.0 app"
+            version = "1.0.0"
+            abi = 1
+            library = "liboldapp.so"
+            [methods]
+            public = ["hello"]
+            """)
+        return apps + [old]
+    }
+
+    static func call(_ node: LiveNode, _ app: String, _ method: String, _ body: String, as key: SigningKey?) async throws -> LiveNode.Reply {
+        try await node.request("POST", "/v1/apps/\(app)/\(method)", body: body, sign: key)
+    }
+
+    /// What relay_a's `call` sends: the target, its method, a signed call (or nothing) and the body.
+    static func relay(_ app: String, _ method: String, behalf: String = "", body: String = "") -> String {
+        "\"" + Hex.encode(Array("\(app)\n\(method)\n\(behalf)\n\(body)".utf8)) + "\""
+    }
+
+    /// A person's signed call, as docs/abi.md tells a client to make it.
+    static func signed(by key: SigningKey, app: String, method: String, body: String, created: Int64? = nil,
+                       nonce: String = "n-" + Hex.encode(SecureRandom.bytes(8)), keyOverride: [UInt8]? = nil) -> String {
+        let when = created ?? Int64(Date().timeIntervalSince1970)
+        let digest = Hex.encode(Hash.sha256(Array(body.utf8)))
+        let message = Array("\(app)\n\(method)\n\(digest)\n\(when)\n\(nonce)".utf8)
+        let signature = key.sign(domain: .appCall, message)
+        return "[\"\(Base64URL.encode(keyOverride ?? key.publicKey))\",\(when),\"\(nonce)\",\"\(Base64URL.encode(signature))\"]"
+    }
+
+    @Test func theTargetSeesTheCallingAppOrThePersonWhoSigned() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            let aKey = try await Self.call(node, "relay_a", "self", "", as: nil).text
+            // As itself: relay_b sees relay_a as the origin and relay_a's own key as the caller.
+            let asApp = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami"), as: ada)
+            #expect(asApp.status == 200, "\(asApp.text)")
+            #expect(asApp.text == "200\nrelay_a\n\(aKey)")
+            // For Ada, who signed exactly this call: relay_b sees Ada.
+            let behalf = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
+            let forAda = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: behalf), as: ada)
+            #expect(forAda.text == "200\nrelay_a\n\(Hex.encode(ada.publicKey))")
+            // A client's own call has no origin.
+            let direct = try await Self.call(node, "relay_b", "whoami", "", as: ada)
+            #expect(direct.text == "-\n\(Hex.encode(ada.publicKey))")
+            // The audit log says who acted for whom.
+            let entries = node.runtime.broker.audit.recent(50).filter { $0.action == "app_call whoami" }
+            #expect(entries.contains { $0.actor == "relay_a" && $0.app == "relay_b" && $0.decision == "200" })
+            #expect(entries.contains { $0.actor == "relay_a for \(Base64URL.encode(ada.publicKey))" && $0.app == "relay_b" })
+        }
+    }
+
+    @Test func noAppCanActForSomeoneWhoDidNotSignThatCall() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let ada = try GatewayTests.key(node, "ada"), carl = try GatewayTests.key(node, "carl")
+            func attempt(_ behalf: String, method: String = "whoami", body: String = "") async throws -> String {
+                let reply = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", method, behalf: behalf, body: body), as: ada)
+                return reply.text
+            }
+            // Carl signs, but the call names Ada's key: a forged author.
+            let forged = try await attempt(Self.signed(by: carl, app: "relay_b", method: "whoami", body: "", keyOverride: ada.publicKey))
+            #expect(forged.hasPrefix("-3\n") && forged.contains("does not verify"), "\(forged)")
+            // Signed for another body, another method, another app.
+            let tampered = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "x"), body: "y")
+            #expect(tampered.hasPrefix("-3\n"), "\(tampered)")
+            let otherMethod = try await attempt(Self.signed(by: ada, app: "relay_b", method: "self", body: ""))
+            #expect(otherMethod.hasPrefix("-3\n"), "\(otherMethod)")
+            let otherApp = try await attempt(Self.signed(by: ada, app: "relay_c", method: "whoami", body: ""))
+            #expect(otherApp.hasPrefix("-3\n"), "\(otherApp)")
+            // Too old, and from the future.
+            let old = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) - 400))
+            #expect(old.hasPrefix("-3\n") && old.contains("old"), "\(old)")
+            let future = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) + 120))
+            #expect(future.hasPrefix("-3\n") && future.contains("future"), "\(future)")
+            // A good signature acts once: the same signed call again is a replay.
+            let once = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
+            #expect(try await attempt(once).hasPrefix("200\n"))
+            let replay = try await attempt(once)
+            #expect(replay.hasPrefix("-3\n") && replay.contains("already used"), "\(replay)")
+            // Not a signed call at all.
+            let garbage = try await attempt("{\"key\":\"me\"}")
+            #expect(garbage.hasPrefix("-2\n"), "\(garbage)")
+        }
+    }
+
+    @Test func ungrantedMethodsCyclesAndDeepChainsAreRefused() async throws {
+        // node.toml withholds relay_a's grant of relay_c:call (the manifest asks for it).
+        try await LiveNode.with(extra: Self.relays(), editNodeToml: { $0.replacingOccurrences(of: "calls = [\"relay_b:*\", \"relay_c:call\"]", with: "calls = [\"relay_b:*\"]") }) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            // Not in the manifest: the message names the manifest's key.
+            let notAsked = try await Self.call(node, "relay_a", "call", Self.relay("relay_d", "whoami"), as: ada).text
+            #expect(notAsked.hasPrefix("-3\n") && notAsked.contains("[capabilities]") && notAsked.contains("relay_d:whoami"), "\(notAsked)")
+            // Asked, not granted: the message names node.toml's key.
+            let notGranted = try await Self.call(node, "relay_a", "call", Self.relay("relay_c", "call"), as: ada).text
+            #expect(notGranted.hasPrefix("-3\n") && notGranted.contains("[apps.relay_a.grants]"), "\(notGranted)")
+            // relay_a → relay_b → relay_a is a cycle: relay_b's call fails, and relay_b says so (502).
+            let cycle = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "call", body: Self.relay("relay_a", "whoami")), as: ada).text
+            #expect(cycle.hasPrefix("502\n-3\n") && cycle.contains("relay_a → relay_b → relay_a is a cycle"), "\(cycle)")
+            // Four apps in a chain is the limit: relay_b → relay_c → relay_d → relay_e answers ...
+            let four = Self.relay("relay_c", "call", body: Self.relay("relay_d", "call", body: Self.relay("relay_e", "whoami")))
+            let eKey = try await Self.call(node, "relay_e", "self", "", as: nil).text
+            let allowed = try await Self.call(node, "relay_b", "call", four, as: ada).text
+            #expect(allowed == "200\n200\n200\nrelay_d\n\(try await Self.call(node, "relay_d", "self", "", as: nil).text)", "\(allowed)")
+            #expect(!eKey.isEmpty)
+            // ... and from relay_a, five: relay_d may not call on.
+            let five = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "call", body: four), as: ada).text
+            #expect(five.hasPrefix("200\n200\n502\n-3\n") && five.contains("deeper than 4 apps"), "\(five)")
+        }
+    }
+
+    /// relay_b may run a minute, but a call from relay_a (1.5 s) ends by relay_a's deadline: relay_a gets a timeout
+    /// in time to answer, and relay_b's worker is stopped then, not a minute later.
+    @Test func theCallersDeadlineBindsTheTarget() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            let spun = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "spin"), as: ada)
+            #expect(spun.status == 200 || spun.status == 502)
+            #expect(spun.text.hasPrefix("-5\n"), "\(spun.text)")
+            // relay_b (one instance) answers again: its spinning call was ended at relay_a's deadline.
+            let after = try await Self.call(node, "relay_b", "whoami", "", as: ada)
+            #expect(after.status == 200, "\(after.text)")
+        }
+    }
+
+    @Test func aVersion10AppStillLoads() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let reply = try await Self.call(node, "oldapp", "hello", "", as: nil)
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.text.hasPrefix("v1.0 app, host minor 1"), "\(reply.text)")
+            #expect(node.runtime.app("oldapp")?.state == "running")
+        }
+    }
+}
