@@ -2,6 +2,7 @@ import Foundation
 import SynBroker
 import SynRuntime
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Calls between apps on one node (PluginABI minor 1, `app_call`): relay apps built from `Tests/HostileApps/relay.c`
@@ -161,6 +162,34 @@ import Testing
             // relay_b (one instance) answers again: its spinning call was ended at relay_a's deadline.
             let after = try await Self.call(node, "relay_b", "whoami", "", as: ada)
             #expect(after.status == 200, "\(after.text)")
+        }
+    }
+
+    /// docs/abi.md's Python client, as printed there, signs a call the node accepts (PyNaCl; skipped without it
+    /// unless SYN_REQUIRE_INTEROP=1).
+    @Test func thePythonClientInTheABIDocSignsACallTheNodeAccepts() async throws {
+        let doc = try String(contentsOfFile: Paths.root + "/docs/abi.md", encoding: .utf8)
+        let section = try #require(doc.range(of: "## 8. A person's signed call")).upperBound
+        let start = try #require(doc.range(of: "```python\n", range: section..<doc.endIndex)).upperBound
+        let end = try #require(doc.range(of: "```", range: start..<doc.endIndex)).lowerBound
+        let script = doc[start..<end] + """
+            key = nacl.signing.SigningKey.generate()
+            print(bytes(key.verify_key).hex())
+            print(signed_call(key, "relay_b", "whoami", b""))
+            """
+        let available = (try? ProcessLauncher.run("/usr/bin/env", ["python3", "-c", "import nacl.signing"]))?.status == 0
+        if !available {
+            #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_INTEROP"] != "1", "python3 with PyNaCl is not installed (pip install pynacl)")
+            return
+        }
+        let run = try ProcessLauncher.run("/usr/bin/env", ["python3", "-c", String(script)])
+        try #require(run.status == 0, "\(run.output)")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        try #require(lines.count == 2, "\(run.output)")
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            let reply = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: lines[1]), as: ada)
+            #expect(reply.text == "200\nrelay_a\n\(lines[0])", "\(reply.text)")
         }
     }
 
