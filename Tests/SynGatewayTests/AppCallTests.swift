@@ -16,7 +16,7 @@ import Testing
     /// call back relay_a (a cycle the node refuses). relay_b's calls may run a minute; the others' 1.5 s.
     static func relays(dropFromNode: String? = nil) -> [LiveNode.ExtraApp] {
         let calls: [String: [String]] = [
-            "relay_a": ["relay_b:*", "relay_c:call"],
+            "relay_a": ["relay_b:*", "relay_c:call", "kit:apps.origin"],
             "relay_b": ["relay_a:whoami", "relay_c:call", "relay_c:whoami"],
             "relay_c": ["relay_d:call"],
             "relay_d": ["relay_e:whoami"],
@@ -128,7 +128,7 @@ import Testing
 
     @Test func ungrantedMethodsCyclesAndDeepChainsAreRefused() async throws {
         // node.toml withholds relay_a's grant of relay_c:call (the manifest asks for it).
-        try await LiveNode.with(extra: Self.relays(), editNodeToml: { $0.replacingOccurrences(of: "calls = [\"relay_b:*\", \"relay_c:call\"]", with: "calls = [\"relay_b:*\"]") }) { node in
+        try await LiveNode.with(extra: Self.relays(), editNodeToml: { $0.replacingOccurrences(of: "calls = [\"relay_b:*\", \"relay_c:call\", \"kit:apps.origin\"]", with: "calls = [\"relay_b:*\", \"kit:apps.origin\"]") }) { node in
             let ada = try GatewayTests.key(node, "ada")
             // Not in the manifest: the message names the manifest's key.
             let notAsked = try await Self.call(node, "relay_a", "call", Self.relay("relay_d", "whoami"), as: ada).text
@@ -190,6 +190,28 @@ import Testing
             let ada = try GatewayTests.key(node, "ada")
             let reply = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: lines[1]), as: ada)
             #expect(reply.text == "200\nrelay_a\n\(lines[0])", "\(reply.text)")
+        }
+    }
+
+    /// SynAppKit's wrapper: `context.apps.call` as the app and for a signed person, `apps.origin` in the target.
+    @Test func synAppKitCallsAsItselfAndForAPerson() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            let asKit = try await Self.call(node, "kit", "apps.call", #"{"app":"relay_b","method":"whoami","body":""}"#, as: ada)
+            #expect(asKit.status == 200, "\(asKit.text)")
+            #expect((asKit.json["body"] as? String)?.hasPrefix("kit\n") == true, "\(asKit.text)")
+            let behalf = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
+            let body = #"{"app":"relay_b","method":"whoami","body":"","onBehalf":"# + String(decoding: try JSONEncoder().encode(behalf), as: UTF8.self) + "}"
+            let forAda = try await Self.call(node, "kit", "apps.call", body, as: ada)
+            #expect(forAda.json["body"] as? String == "kit\n\(Hex.encode(ada.publicKey))", "\(forAda.text)")
+            // Not granted: the wrapper throws the host's denial, naming the key.
+            let denied = try await Self.call(node, "kit", "apps.call", #"{"app":"relay_c","method":"whoami","body":""}"#, as: ada)
+            #expect((denied.json["failure"] as? String)?.contains("calls") == true, "\(denied.text)")
+            // The target's side: a call from relay_a has relay_a as its origin; a client's call has none.
+            let viaRelay = try await Self.call(node, "relay_a", "call", Self.relay("kit", "apps.origin", body: "{}"), as: ada).text
+            #expect(viaRelay.hasPrefix("200\n") && viaRelay.contains(#""origin":"relay_a""#), "\(viaRelay)")
+            let direct = try await Self.call(node, "kit", "apps.origin", "{}", as: ada)
+            #expect(direct.json["origin"] == nil && direct.json["available"] as? Bool == true, "\(direct.text)")
         }
     }
 

@@ -108,6 +108,7 @@ final class LiveNode: @unchecked Sendable {
             identity.sign = true
             timers = true
             events.publish = ["kit.*"]
+            calls = ["relay_b:whoami"]
             [methods]
             public = ["kv.get"]
             """.write(toFile: root + "/manifests/kit.toml", atomically: true, encoding: .utf8)

@@ -58,6 +58,34 @@ let order = Workflow("order", initial: "requested", transitions: [
     }),
 ])
 
+struct AppCallInput: Codable, Sendable {
+    var app: String
+    var method: String
+    var body: String
+    var onBehalf: String?
+}
+
+struct AppCallOutput: Codable, Sendable {
+    var status: Int
+    var body: String
+    var failure: String?
+}
+
+struct Origin: Codable, Sendable {
+    var origin: String?
+    var caller: String?
+    var available: Bool
+}
+
+/// A JSON string or integer (a signed call's parts).
+enum AnyScalar: Decodable {
+    case text(String), number(Int64)
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int64.self) { self = .number(n) } else { self = .text(try c.decode(String.self)) }
+    }
+}
+
 let app = SynApp(id: "kit", version: "1.0.0", migrations: [
     """
     CREATE TABLE notes (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, stars INTEGER NOT NULL);
@@ -134,6 +162,24 @@ let app = SynApp(id: "kit", version: "1.0.0", migrations: [
     routes.method("order.get") { (input: ByID, context) -> OrderView in
         guard let instance = try context.workflow(order).get(input.id) else { throw AppError.notFound("no order \(input.id)") }
         return OrderView(state: instance.state, history: try context.workflow(order).history(input.id))
+    }
+    // Calls between apps through SynAppKit's wrapper: another app's method, as this app or for a signed person.
+    routes.method("apps.call") { (input: AppCallInput, context) -> AppCallOutput in
+        let signed = try input.onBehalf.map { text -> SignedCall in
+            let parts = try JSONDecoder().decode([AnyScalar].self, from: Data(text.utf8))
+            guard parts.count == 4, case .text(let key) = parts[0], case .number(let created) = parts[1],
+                  case .text(let nonce) = parts[2], case .text(let signature) = parts[3] else { throw AppError.badRequest("on_behalf") }
+            return SignedCall(key: key, created: created, nonce: nonce, signature: signature)
+        }
+        do {
+            let reply = try context.apps.call(input.app, input.method, body: Array(input.body.utf8), for: signed)
+            return AppCallOutput(status: reply.status, body: String(decoding: reply.body, as: UTF8.self), failure: nil)
+        } catch let error as HostError {
+            return AppCallOutput(status: 0, body: "", failure: error.message)
+        }
+    }
+    routes.method("apps.origin") { (_: Empty, context) -> Origin in
+        Origin(origin: context.apps.origin, caller: context.caller?.id, available: context.apps.available)
     }
     routes.onTimer { (later: Later, token, context) in
         try context.kv.put("fired:\(token)", Array(later.note.utf8))
