@@ -107,9 +107,11 @@ public final class AppStore {
     /// How long a call may run.
     public var callTimeoutNs: Int64 { Int64(callTimeoutMs) * 1_000_000 }
 
-    /// A call starts now: nothing is begun until it uses storage.
-    public func beginCall() {
-        callDeadlineNs = MonotonicClock.nowNs() + callTimeoutNs
+    /// A call starts now: nothing is begun until it uses storage. `limitMs` (above 0) shortens its time: a call
+    /// from another app ends by that app's deadline.
+    public func beginCall(limitMs: UInt32 = 0) {
+        let limit = limitMs > 0 ? min(callTimeoutNs, Int64(limitMs) * 1_000_000) : callTimeoutNs
+        callDeadlineNs = MonotonicClock.nowNs() + limit
         lost = nil
     }
 

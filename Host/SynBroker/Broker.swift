@@ -62,7 +62,10 @@ public final class Broker: HostCallHandler, Sendable {
     /// Signed app calls seen lately (replay protection).
     let callReplays = CallReplayGuard()
     /// How long before the calling call's deadline the target must answer, so the caller can still use it.
-    static let appCallMarginNs: Int64 = 100_000_000
+    static let appCallMarginNs: Int64 = 200_000_000
+    /// Calls to other apps one call may make: each is audited, so an app looping on `app_call` would otherwise
+    /// write the audit log as fast as the target answers.
+    static let maxAppCallsPerCall = 32
     /// The most apps one chain of `app_call` may hold (`SYN_APP_CALL_MAX_DEPTH`).
     static let maxCallDepth = Int(SYN_APP_CALL_MAX_DEPTH)
     /// `net_request` methods, and the default and longest waits.
@@ -110,6 +113,8 @@ public final class Broker: HostCallHandler, Sendable {
         var requestDenials: [UInt64: Int] = [:]
         /// What each request in flight has emitted so far: events and timers, and their bytes.
         var emitted: [UInt64: (items: Int, timers: Int, bytes: Int)] = [:]
+        /// Calls to other apps each request in flight has made.
+        var appCalls: [UInt64: Int] = [:]
         /// What each request in flight has handed over from its outbox: hand-overs, rows and bytes.
         var handedOver: [UInt64: (calls: Int, rows: Int, bytes: Int)] = [:]
         /// Who recent calls that emitted acted for, so outbox rows are attributed by the host, not by the app.
@@ -263,6 +268,7 @@ public final class Broker: HostCallHandler, Sendable {
         state.withLock { st in
             st.emitted.removeValue(forKey: context.requestID)
             st.handedOver.removeValue(forKey: context.requestID)
+            st.appCalls.removeValue(forKey: context.requestID)
         }
         return nil
     }
@@ -422,6 +428,13 @@ public final class Broker: HostCallHandler, Sendable {
         }
         guard body.count <= Self.maxValue else { throw BrokerFailure(SynStatus.tooLarge, "app_call: the body is at most 1 MiB") }
         try require(app, .call(app: target, method: method), op)
+        let made: Int = state.withLock { st in
+            st.appCalls[context.requestID, default: 0] += 1
+            return st.appCalls[context.requestID] ?? 0
+        }
+        guard made <= Self.maxAppCallsPerCall else {
+            throw BrokerFailure(SynStatus.quota, "app_call: one call may call other apps at most \(Self.maxAppCallsPerCall) times")
+        }
         let chain = context.via + [context.app]
         if chain.contains(target) {
             throw BrokerFailure(SynStatus.denied, "app_call denied: \((chain + [target]).joined(separator: " → ")) is a cycle; an app already in the chain of calls is not called again")

@@ -101,13 +101,14 @@ final class WorkerSession: @unchecked Sendable {
     /// commit comes back as a failed call); the host keeps what the call produced on the same rule. A call whose
     /// results the host could not keep comes back as the host's failure.
     private func turn(id: UInt64, op: CallOp, payload: HandlePayload, timeoutMs: Int) -> Result<CallReply, WorkerError> {
-        // A call from another app ends by that app's deadline (less its margin), if that comes first.
+        // A call from another app passes that app's deadline (less its margin) on to the host calls it makes, and
+        // the worker's SQL stops then (the frame carries it); the worker itself is stopped only at its own timeout,
+        // so no app can get another killed by calling it late.
         let own = MonotonicClock.nowNs() + Int64(timeoutMs) * 1_000_000
-        let deadline = min(own, payload.deadlineNs ?? own)
-        let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller, deadlineNs: deadline,
-                                      tag: payload.tag, via: payload.via)
+        let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller,
+                                      deadlineNs: min(own, payload.deadlineNs ?? own), tag: payload.tag, via: payload.via)
         do throws(WorkerError) {
-            let reply = try awaitReply(context, timeoutMs: timeoutMs)
+            let reply = try awaitReply(context, timeoutMs: timeoutMs, killAtNs: own)
             let committed = reply.status == 0 && (op != .handle || (200..<400).contains(reply.httpStatus))
             if let failure = hostCalls.endCall(context, commit: committed) {
                 return .success(CallReply(status: failure.status, httpStatus: 0, body: Array(failure.message.utf8.prefix(4096))))
@@ -120,16 +121,15 @@ final class WorkerSession: @unchecked Sendable {
     }
 
     /// Reads frames until the call's reply, answering its host calls and forwarding its log lines.
-    private func awaitReply(_ context: HostCallContext, timeoutMs: Int) throws(WorkerError) -> CallReply {
+    private func awaitReply(_ context: HostCallContext, timeoutMs: Int, killAtNs: Int64) throws(WorkerError) -> CallReply {
         currentTag = context.tag
         defer { endCallLogs() }
         let id = context.requestID
-        let deadline = context.deadlineNs / 1_000_000
+        let deadline = killAtNs / 1_000_000
         while true {
             let remaining = deadline - MonotonicClock.nowMs()
             if remaining <= 0 {
-                let inherited = context.via.isEmpty ? "" : ", or by the deadline of the call from app '\(context.via.last ?? "")'"
-                throw .died(kill(.timeout, "no reply within call_timeout_ms=\(timeoutMs) (profile key limits.call_timeout_ms)\(inherited)"))
+                throw .died(kill(.timeout, "no reply within call_timeout_ms=\(timeoutMs) (profile key limits.call_timeout_ms)"))
             }
             let frame: Frame
             do throws(WireError) {
@@ -216,25 +216,37 @@ final class WorkerSession: @unchecked Sendable {
             for i in calls.indices { each(i, .notStarted) }
             return death
         }
-        var sent: [(id: UInt64, payload: HandlePayload)] = []
+        var sent: [(index: Int, id: UInt64, payload: HandlePayload)] = []
         var sendError: WireError?
-        for call in calls {
-            let id = WorkerProcess.nextRequestID.add(1, ordering: .relaxed).newValue
+        var unsent = calls.count
+        for (index, call) in calls.enumerated() {
             let payload = call.payload
+            // A call from another app that waited here past that app's deadline is answered without running:
+            // nobody waits for it any more.
+            if let inherited = payload.deadlineNs, inherited <= MonotonicClock.nowNs() + 5_000_000 {
+                each(index, .reply(CallReply(status: SynStatus.timeout, httpStatus: 0,
+                                             body: Array("the calling app's deadline passed while this call waited for '\(spec.appID)'".utf8))))
+                unsent = index + 1
+                continue
+            }
+            let id = WorkerProcess.nextRequestID.add(1, ordering: .relaxed).newValue
             do throws(WireError) {
                 try link.send(.call, requestID: id, op: call.op.rawValue, count: payload.count) { payload.write(into: $0) }
             } catch {
                 sendError = error
+                unsent = index
                 break
             }
-            sent.append((id, payload))
+            sent.append((index, id, payload))
+            unsent = index + 1
         }
-        for (i, call) in sent.enumerated() {
-            switch turn(id: call.id, op: calls[i].op, payload: call.payload, timeoutMs: timeout) {
-            case .success(let reply): each(i, .reply(reply))
+        for (k, call) in sent.enumerated() {
+            switch turn(id: call.id, op: calls[call.index].op, payload: call.payload, timeoutMs: timeout) {
+            case .success(let reply): each(call.index, .reply(reply))
             case .failure(let error):
-                each(i, .died(error))
-                for j in (i + 1)..<calls.count { each(j, .notStarted) }
+                each(call.index, .died(error))
+                for later in sent[(k + 1)...] { each(later.index, .notStarted) }
+                for j in unsent..<calls.count { each(j, .notStarted) }
                 return death
             }
         }
@@ -244,8 +256,10 @@ final class WorkerSession: @unchecked Sendable {
             // must not be sent again and again. After answered calls, the worker died between calls and the rest
             // never reached it.
             let failure = linkFailure(sendError)
-            if sent.isEmpty { each(0, .died(failure)) }
-            for j in max(sent.count, 1)..<calls.count { each(j, .notStarted) }
+            if sent.isEmpty { each(unsent, .died(failure)) }
+            for j in (sent.isEmpty ? unsent + 1 : unsent)..<calls.count { each(j, .notStarted) }
+        } else {
+            for j in unsent..<calls.count { each(j, .notStarted) }
         }
         return death
     }

@@ -66,7 +66,6 @@ struct Server {
         // Method, caller and body are read in place from the link's buffer: no copies on the hot path. (A nested
         // host call reads into a second buffer, so they stay valid while the app runs.)
         var response = syn_response(status: 200, body: syn_buf(ptr: nil, len: 0))
-        context.store?.beginCall()
         let status: Int32? = {
             let p = frame.payload.bindMemory(to: UInt8.self)
             guard let base = p.baseAddress else { return nil }
@@ -78,8 +77,12 @@ struct Server {
                 defer { offset += 4 + n }
                 return syn_buf(ptr: base + offset + 4, len: n)
             }
-            guard let method = field(), let caller = field(), let origin = field() else { return nil }
+            guard let method = field(), let caller = field(), let origin = field(), p.count - offset >= 4 else { return nil }
             context.origin = HostTable.bytes(origin, limit: 64)
+            let limitMs = UInt32(p[offset]) | UInt32(p[offset + 1]) << 8 | UInt32(p[offset + 2]) << 16 | UInt32(p[offset + 3]) << 24
+            offset += 4
+            // A call from another app ends by that app's deadline: the app's SQL stops then.
+            context.store?.beginCall(limitMs: limitMs)
             var request = syn_request(method: method, caller: caller,
                                       body: syn_buf(ptr: base + offset, len: p.count - offset),
                                       request_id: frame.requestID)

@@ -192,8 +192,8 @@ typedef struct syn_host {
 
     /* Calls `method` of app `app` on this node and waits for its answer, within this call's own deadline. Granted
      * by the manifest's [capabilities] calls = ["app:method", ...] intersected with node.toml. `on_behalf` is empty
-     * to call as this app (the target's caller is then this app's public key), or a person's signed call, JSON
-     * {"key", "created", "nonce", "signature"} (docs/abi.md), which makes that person the target's caller. The
+     * to call as this app (the target's caller is then this app's public key), or a person's signed call, the JSON
+     * array ["key", created, "nonce", "signature"] (docs/abi.md), which makes that person the target's caller. The
      * target's writes commit on their own, whatever this call then does. *status is the target's HTTP-like status;
      * *response its body (arena memory). A cycle (an app already in the chain of calls), more than
      * SYN_APP_CALL_MAX_DEPTH apps in it, a bad or replayed signature and an ungranted method are SYN_E_DENIED. */

@@ -5,7 +5,8 @@
  *           502 "<syn_status>\n<last_error>" when app_call fails
  *   whoami  -> "<origin or ->\n<caller as hex>"
  *   self    -> this app's public key as hex (identity.sign)
- *   spin    -> never answers: loops until the node ends the call */
+ *   spin    -> never answers: loops until the node ends the call
+ *   storm   hex of "<app>\n<method>\n<count>" -> calls it <count> times; 200 "<calls that succeeded>\n<last status>" */
 #include <stdio.h>
 #include <string.h>
 #include <stddef.h>
@@ -88,6 +89,37 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         }
         int n = snprintf(head, sizeof head, "%u\n", status);
         return respond(ctx, res, 200, (const uint8_t *)head, (size_t)n, answer.ptr, answer.len);
+    }
+    if (method_is(req, "storm")) {
+        if (!v11 || req->body.len < 2) return respond(ctx, res, 400, (const uint8_t *)"storm", 5, NULL, 0);
+        char text[256];
+        size_t count = (req->body.len - 2) / 2 < sizeof text - 1 ? (req->body.len - 2) / 2 : sizeof text - 1;
+        for (size_t i = 0; i < count; i++) {
+            int v = 0;
+            for (int k = 0; k < 2; k++) {
+                uint8_t c = req->body.ptr[1 + 2 * i + k];
+                v = v * 16 + (c >= 'a' ? c - 'a' + 10 : c - '0');
+            }
+            text[i] = (char)v;
+        }
+        text[count] = 0;
+        syn_buf whole = { (const uint8_t *)text, count };
+        size_t offset = 0;
+        syn_buf app = line(whole, &offset), method = line(whole, &offset), times = line(whole, &offset);
+        int n = 0;
+        for (size_t i = 0; i < times.len; i++) n = n * 10 + (times.ptr[i] - '0');
+        int ok = 0;
+        syn_status last = SYN_OK;
+        for (int i = 0; i < n; i++) {
+            uint32_t status = 0;
+            syn_buf answer = { NULL, 0 }, none = { NULL, 0 };
+            last = host->app_call(ctx, app, method, none, none, &status, &answer);
+            if (last != SYN_OK) break;
+            ok++;
+        }
+        char out[32];
+        int len = snprintf(out, sizeof out, "%d\n%d", ok, last);
+        return respond(ctx, res, 200, (const uint8_t *)out, (size_t)len, NULL, 0);
     }
     if (method_is(req, "whoami")) {
         syn_buf origin = { (const uint8_t *)"-", 1 };

@@ -13,11 +13,11 @@ import Testing
     static let ids = ["relay_a", "relay_b", "relay_c", "relay_d", "relay_e"]
 
     /// relay_a may call relay_b's methods and relay_c's `call`; each relay may call the next one's; relay_b may
-    /// call back relay_a (a cycle the node refuses). relay_b's calls may run a minute; the others' 1.5 s.
+    /// call back relay_a (a cycle the node refuses). relay_b's calls may run 4 s; the others' 1.5 s.
     static func relays(dropFromNode: String? = nil) -> [LiveNode.ExtraApp] {
         let calls: [String: [String]] = [
             "relay_a": ["relay_b:*", "relay_c:call", "kit:apps.origin"],
-            "relay_b": ["relay_a:whoami", "relay_c:call", "relay_c:whoami"],
+            "relay_b": ["relay_a:whoami", "relay_c:call", "relay_c:whoami", "relay_c:spin"],
             "relay_c": ["relay_d:call"],
             "relay_d": ["relay_e:whoami"],
             "relay_e": [],
@@ -37,7 +37,7 @@ import Testing
                 calls = [\((calls[id] ?? []).map { "\"\($0)\"" }.joined(separator: ", "))]
                 [methods]
                 public = ["whoami", "self"]
-                """, limits: id == "relay_b" ? "call_timeout_ms = 60000" : "call_timeout_ms = 1500")
+                """, limits: id == "relay_b" ? "call_timeout_ms = 4000" : "call_timeout_ms = 1500")
         }
         let old = LiveNode.ExtraApp(id: "oldapp", source: "Tests/HostileApps/abi10_hello.c", manifest: """
             [app]
@@ -120,6 +120,9 @@ import Testing
             #expect(try await attempt(once).hasPrefix("200\n"))
             let replay = try await attempt(once)
             #expect(replay.hasPrefix("-3\n") && replay.contains("already used"), "\(replay)")
+            // One call may call other apps 32 times (each is audited); the 33rd is refused.
+            let storm = try await Self.call(node, "relay_a", "storm", "\"" + Hex.encode(Array("relay_b\nwhoami\n40".utf8)) + "\"", as: ada)
+            #expect(storm.text == "32\n-4", "\(storm.text)")
             // Not a signed call at all.
             let garbage = try await attempt("{\"key\":\"me\"}")
             #expect(garbage.hasPrefix("-2\n"), "\(garbage)")
@@ -151,15 +154,19 @@ import Testing
         }
     }
 
-    /// relay_b may run a minute, but a call from relay_a (1.5 s) ends by relay_a's deadline: relay_a gets a timeout
-    /// in time to answer, and relay_b's worker is stopped then, not a minute later.
+    /// relay_b may run 4 s, but a call from relay_a (1.5 s) must answer by relay_a's deadline (less 200 ms), and so
+    /// must the calls it makes in turn: relay_b's call to a spinning relay_c gives up 200 ms before that, in time for
+    /// relay_b to answer relay_a. Without the inherited deadline relay_b would wait for relay_c's own 1.5 s and
+    /// relay_a would time out first. relay_b itself is not killed for relay_a's deadline: only its own stops it.
     @Test func theCallersDeadlineBindsTheTarget() async throws {
         try await LiveNode.with(extra: Self.relays()) { node in
             let ada = try GatewayTests.key(node, "ada")
-            let spun = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "spin"), as: ada)
-            #expect(spun.status == 200 || spun.status == 502)
-            #expect(spun.text.hasPrefix("-5\n"), "\(spun.text)")
-            // relay_b (one instance) answers again: its spinning call was ended at relay_a's deadline.
+            let nested = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "call", body: Self.relay("relay_c", "spin")), as: ada)
+            #expect(nested.text.hasPrefix("502\n-5\n"), "\(nested.text)")
+            // relay_a's own wait ends at its deadline: a target that never answers cannot hold it.
+            let stuck = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "spin"), as: ada)
+            #expect(stuck.text.hasPrefix("-5\n"), "\(stuck.text)")
+            // relay_b (one instance) answers again once its own 4 s are over.
             let after = try await Self.call(node, "relay_b", "whoami", "", as: ada)
             #expect(after.status == 200, "\(after.text)")
         }
