@@ -140,12 +140,12 @@ import Testing
     }
 
     @Test func aGracefulShutdownAnswersTheCallInFlightThenCloses() async throws {
-        try await LiveNode.with(gateway: "max_body_kb = 1", limits: "call_timeout_ms = 30000") { node in
+        try await LiveNode.with(gateway: "max_body_kb = 1\ndrain_timeout_s = 40", limits: "call_timeout_ms = 60000") { node in
             let connection = try RawConnection(port: node.port)
-            // Busy for 8 s (the drain allows 10): time enough to see it in flight, and for the shutdown to reach the
-            // gateway, even when the whole suite loads the machine. Behind it,
+            // Busy for 25 s (the drain allows 40): time enough to see it in flight, and for the shutdown to reach the
+            // gateway, even when the whole suite loads the machine (8 s was not always enough). Behind it,
             // the start of a second request, which is held.
-            try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "8000")
+            try connection.send(RawConnection.request("POST", "/v1/apps/hostile/slow", body: "25000")
                                 + "POST /v1/apps/hello/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n[1")
             for _ in 0..<6000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
             #expect(node.runtime.app("hostile")?.busyInstances == 1)
