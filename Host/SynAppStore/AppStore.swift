@@ -107,11 +107,11 @@ public final class AppStore {
     /// How long a call may run.
     public var callTimeoutNs: Int64 { Int64(callTimeoutMs) * 1_000_000 }
 
-    /// A call starts now: nothing is begun until it uses storage. `limitMs` (above 0) shortens its time: a call
-    /// from another app ends by that app's deadline.
-    public func beginCall(limitMs: UInt32 = 0) {
-        let limit = limitMs > 0 ? min(callTimeoutNs, Int64(limitMs) * 1_000_000) : callTimeoutNs
-        callDeadlineNs = MonotonicClock.nowNs() + limit
+    /// A call starts now: nothing is begun until it uses storage. `deadlineNs` (monotonic, above 0) may end it
+    /// sooner: a call from another app ends by that app's deadline.
+    public func beginCall(deadlineNs: Int64 = 0) {
+        let own = MonotonicClock.nowNs() + callTimeoutNs
+        callDeadlineNs = deadlineNs > 0 ? min(own, deadlineNs) : own
         lost = nil
     }
 
@@ -190,6 +190,9 @@ public final class AppStore {
 
     /// Runs the app's own SQL inside the call's transaction, under the statement time limit.
     private func appSQL<T>(_ slot: String, _ body: () throws(SQLiteError) -> T) throws(StoreFailure) -> T {
+        guard timeLeftNs > 50_000_000 else {
+            throw StoreFailure(SynStatus.timeout, "\(slot): the call's time is up (its deadline, or the calling app's)")
+        }
         try transaction()
         let limit = statementLimitMs()
         database.limitStatements(toMilliseconds: limit)

@@ -59,8 +59,11 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.appCallHook } }
         set { state.withLock { st in st.appCallHook = newValue } }
     }
-    /// Signed app calls seen lately (replay protection).
+    /// Signed app calls seen lately (replay protection), and when this broker started (Unix seconds): calls signed
+    /// before it are refused, since the guard does not outlive the process.
     let callReplays = CallReplayGuard()
+    public let startedSeconds = WallClock.nowNs() / 1_000_000_000
+
     /// How long before the calling call's deadline the target must answer, so the caller can still use it.
     static let appCallMarginNs: Int64 = 200_000_000
     /// Calls to other apps one call may make: each is audited, so an app looping on `app_call` would otherwise
@@ -107,6 +110,8 @@ public final class Broker: HostCallHandler, Sendable {
         var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
         var publishBudget: [String: (tokens: Double, atNs: Int64)] = [:]
+        /// Each app's `app_call` budget, the same way.
+        var appCallBudget: [String: (tokens: Double, atNs: Int64)] = [:]
         /// Denials and committed events per app.
         var counters: [String: (denials: Int, events: Int)] = [:]
         /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
@@ -442,39 +447,61 @@ public final class Broker: HostCallHandler, Sendable {
         guard chain.count < Self.maxCallDepth else {
             throw BrokerFailure(SynStatus.denied, "app_call denied: \((chain + [target]).joined(separator: " → ")) is deeper than \(Self.maxCallDepth) apps (SYN_APP_CALL_MAX_DEPTH)")
         }
-        // Who the target sees: this app, or the person who signed exactly this call (checked, then spent).
-        var caller = app.key.publicKey, actor = context.app
-        if !onBehalf.isEmpty {
-            let signed = try SignedCall.parse(onBehalf).get()
-            let now = WallClock.nowNs() / 1_000_000_000
-            if let why = signed.refusal(app: target, method: method, body: body, nowSeconds: now) {
-                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: \(why)")
-            }
-            if let why = callReplays.admit(key: signed.key, nonce: signed.nonce, expiry: signed.created + SignedCall.maxAgeSeconds + 1,
-                                            app: context.app, nowSeconds: now) {
-                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: \(why)")
-            }
-            caller = signed.key
-            actor = context.app + " for " + Self.actor(signed.key)
-        }
         guard let appCaller else { throw BrokerFailure(SynStatus.unsupported, "app_call: this node runs no calls between apps") }
         let deadline = context.deadlineNs - Self.appCallMarginNs
         guard deadline > MonotonicClock.nowNs() + 10_000_000 else {
             throw BrokerFailure(SynStatus.timeout, "app_call: too little of this call's time is left to call \(target)")
         }
+        let perMinute = node.apps[context.app]?.appCallsPerMinute ?? NodeConfig.App().appCallsPerMinute
+        let admitted: Bool = state.withLock { st in
+            let now = MonotonicClock.nowNs(), burst = Double(perMinute)
+            var b = st.appCallBudget[context.app] ?? (burst, now)
+            b = (min(burst, b.tokens + Double(now - b.atNs) / 60e9 * burst), now)
+            defer { st.appCallBudget[context.app] = b }
+            guard b.tokens >= 1 else { return false }
+            b.tokens -= 1
+            return true
+        }
+        guard admitted else {
+            throw BrokerFailure(SynStatus.quota, "app_call: app '\(context.app)' calls other apps at most \(perMinute) times a minute (node.toml [apps.\(context.app)] app_calls_per_minute)")
+        }
+        // Who the target sees: this app, or the person who signed exactly this call (checked, then spent).
+        var caller = app.key.publicKey, actor = context.app
+        if !onBehalf.isEmpty {
+            let signed = try SignedCall.parse(onBehalf).get()
+            let now = WallClock.nowNs() / 1_000_000_000
+            if let why = signed.refusal(node: Base64URL.encode(nodePublicKey), via: context.app, app: target, method: method, body: body,
+                                        nowSeconds: now, notBefore: startedSeconds) {
+                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: \(why)")
+            }
+            switch callReplays.admit(key: signed.key, nonce: signed.nonce, expiry: signed.created + SignedCall.maxAgeSeconds + 1,
+                                     app: context.app, nowSeconds: now) {
+            case nil: break
+            case .replay?:
+                throw BrokerFailure(SynStatus.denied, "app_call denied: on_behalf: this signed call (key and nonce) was already used: a person's signature acts once")
+            case .full(let why)?:
+                throw BrokerFailure(SynStatus.quota, "app_call: on_behalf: " + why)
+            }
+            caller = signed.key
+            actor = context.app + " for " + Self.actor(signed.key)
+        }
         let outcome = appCaller(AppCall(app: target, method: method, caller: caller, body: body, via: chain, deadlineNs: deadline, tag: context.tag))
         switch outcome {
         case .answered(let status, let http, let answer):
-            audit.append(actor: actor, app: target, action: "app_call " + method, decision: status == 0 ? String(http) : "failed",
+            audit.append(actor: actor, app: target, action: "app_call " + method, decision: status == 0 ? String(http) : "failed (\(status))",
                          cause: "called by app '\(context.app)'" + Self.requestSuffix(context))
             guard status == 0 else {
-                throw BrokerFailure(status, "app_call: \(target) \(method) failed: " + String(decoding: answer.prefix(1024), as: UTF8.self))
+                // The target failed (its own status, which says nothing of this app's rights): an answer, as the
+                // gateway gives a client, not a failure of this slot.
+                let why = String(decoding: answer.prefix(1024), as: UTF8.self)
+                return (502, Array("{\"error\":{\"code\":\"app_failed\",\"message\":\(JSONString.quote("\(target) \(method) failed with status \(status): \(why)"))}}".utf8))
             }
             return (http, answer)
         case .failed(let status, let message):
-            audit.append(actor: actor, app: target, action: "app_call " + method, decision: "failed",
+            audit.append(actor: actor, app: target, action: "app_call " + method, decision: "failed (\(status))",
                          cause: message + Self.requestSuffix(context))
-            throw BrokerFailure(status, "app_call: \(target) \(method): " + message)
+            // Not this app's denial either: a target that is down, busy or too slow.
+            throw BrokerFailure(status == SynStatus.denied ? SynStatus.io : status, "app_call: \(target) \(method): " + message)
         }
     }
 

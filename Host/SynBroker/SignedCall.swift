@@ -7,8 +7,9 @@ import SynAppStore
 /// A person's signature over one app-to-app call (`app_call`'s `on_behalf`): the JSON array
 /// `["<key>", <created>, "<nonce>", "<signature>"]`, the key and signature in unpadded base64url, `created` in Unix
 /// seconds. The signed bytes are the `appCall` signature domain (`SignatureDomain`) over
-/// `"<target app>\n<method>\n<sha256 of the body, hex>\n<created>\n<nonce>"`, so a signature names the exact call
-/// and verifies for nothing else: no other method, body, app, or a signed request or message.
+/// `"<node id>\n<calling app>\n<target app>\n<method>\n<sha256 of the body, hex>\n<created>\n<nonce>"`, so a
+/// signature names the exact call, the node and the app the person trusts to pass it on, and verifies for nothing
+/// else: no other node, passing app, target, method or body, and no signed request or message.
 struct SignedCall: Equatable {
     let key: [UInt8]
     let created: Int64
@@ -20,8 +21,8 @@ struct SignedCall: Equatable {
     static let maxSkewSeconds: Int64 = 30
 
     /// The bytes a person signs for calling `method` of `app` with `body`.
-    static func message(app: String, method: String, body: [UInt8], created: Int64, nonce: String) -> [UInt8] {
-        Array("\(app)\n\(method)\n\(Hex.encode(Hash.sha256(body)))\n\(created)\n\(nonce)".utf8)
+    static func message(node: String, via: String, app: String, method: String, body: [UInt8], created: Int64, nonce: String) -> [UInt8] {
+        Array("\(node)\n\(via)\n\(app)\n\(method)\n\(Hex.encode(Hash.sha256(body)))\n\(created)\n\(nonce)".utf8)
     }
 
     /// Parses `on_behalf`; nil with why when it is not a signed call.
@@ -43,12 +44,15 @@ struct SignedCall: Equatable {
     }
 
     /// Nil when the person signed exactly this call recently; otherwise why not.
-    func refusal(app: String, method: String, body: [UInt8], nowSeconds: Int64) -> String? {
+    /// `notBefore`: the node's start (Unix seconds); a call signed earlier may have been used before a restart,
+    /// which the replay guard, kept in memory, does not remember.
+    func refusal(node: String, via: String, app: String, method: String, body: [UInt8], nowSeconds: Int64, notBefore: Int64) -> String? {
         if created > nowSeconds + Self.maxSkewSeconds { return "the signed call was created in the future (\(created - nowSeconds) s ahead)" }
         if created < nowSeconds - Self.maxAgeSeconds { return "the signed call is more than \(Self.maxAgeSeconds) s old" }
-        let signed = Self.message(app: app, method: method, body: body, created: created, nonce: nonce)
+        if created < notBefore { return "the signed call was made before the node started; sign it again" }
+        let signed = Self.message(node: node, via: via, app: app, method: method, body: body, created: created, nonce: nonce)
         guard Ed25519.verify(publicKey: key, domain: .appCall, message: signed, signature: signature) else {
-            return "the signature does not verify for this key, app, method and body"
+            return "the signature does not verify for this key, node, passing app, target app, method and body"
         }
         return nil
     }

@@ -46,6 +46,8 @@ public struct NodeConfig: Sendable, Equatable {
         public var outboxQuotaMB = 16
         /// App log lines the node writes per second (bursts of twice that); the rest are dropped and counted.
         public var logLinesPerSecond = 100
+        /// Calls to other apps (`app_call`) the app may make a minute, in bursts of as many; each is audited.
+        public var appCallsPerMinute = 3_000
         public var grants = AppManifest.Capabilities()
         public init() {}
     }
@@ -108,7 +110,7 @@ public struct NodeConfig: Sendable, Equatable {
                     throw apps.error(.badValue, id, "[apps.\(id)]: app ids match ^[a-z][a-z0-9_-]{0,62}$")
                 }
                 guard let table = try apps.table(id, keys: ["enabled", "profile", "storage_quota_mb", "events_quota_mb",
-                                                           "timers_quota_mb", "outbox_quota_mb", "log_lines_per_s", "grants"]) else {
+                                                           "timers_quota_mb", "outbox_quota_mb", "log_lines_per_s", "app_calls_per_minute", "grants"]) else {
                     continue
                 }
                 var app = App()
@@ -124,6 +126,7 @@ public struct NodeConfig: Sendable, Equatable {
                 app.timersQuotaMB = try table.integer("timers_quota_mb", in: 1...65_536) ?? app.timersQuotaMB
                 app.outboxQuotaMB = try table.integer("outbox_quota_mb", in: 1...1_048_576) ?? app.outboxQuotaMB
                 app.logLinesPerSecond = try table.integer("log_lines_per_s", in: 1...100_000) ?? app.logLinesPerSecond
+                app.appCallsPerMinute = try table.integer("app_calls_per_minute", in: 1...1_000_000) ?? app.appCallsPerMinute
                 if let grants = try table.table("grants", keys: ["identity", "storage", "net", "timers", "events", "messages", "calls"]) {
                     app.grants = try ManifestParser.parseCapabilities(grants)
                 }

@@ -1,11 +1,10 @@
-import SynSystem
 import SynWire
 
 /// The payload of a `call` frame, written straight into the link's send buffer.
 ///
-/// For `handle` it is `[u32 len][method][u32 len][caller][u32 len][origin][u32 ms][body]` (origin: the app that made
-/// an app-to-app call, empty otherwise; ms: what is left of that app's deadline when the call is sent, 0 for none);
-/// for other calls a raw byte string.
+/// For `handle` it is `[u32 len][method][u32 len][caller][u32 len][origin][u64 deadline][body]` (origin: the app
+/// that made an app-to-app call, empty otherwise; deadline: that app's deadline on the system's monotonic clock, which
+/// host and worker share, 0 for none); for other calls a raw byte string.
 struct HandlePayload {
     private let method: [UInt8]
     /// The verified caller (empty for anonymous calls and for non-`handle` calls).
@@ -35,7 +34,7 @@ struct HandlePayload {
         framed = false
     }
 
-    var count: Int { framed ? 16 + method.count + caller.count + origin.count + body.count : body.count }
+    var count: Int { framed ? 20 + method.count + caller.count + origin.count + body.count : body.count }
 
     func write(into out: UnsafeMutableRawBufferPointer) {
         var offset = 0
@@ -53,9 +52,9 @@ struct HandlePayload {
             put(method, prefixed: true)
             put(caller, prefixed: true)
             put(origin, prefixed: true)
-            let left = deadlineNs.map { UInt32(clamping: max(($0 - MonotonicClock.nowNs()) / 1_000_000, 1)) } ?? 0
-            out.storeBytes(of: left.littleEndian, toByteOffset: offset, as: UInt32.self)
-            offset += 4
+            let deadline = UInt64(clamping: max(deadlineNs ?? 0, 0))
+            out.storeBytes(of: deadline.littleEndian, toByteOffset: offset, as: UInt64.self)
+            offset += 8
         }
         put(body, prefixed: false)
     }

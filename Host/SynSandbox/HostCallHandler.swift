@@ -12,13 +12,17 @@ public struct HostCallContext: Sendable, Equatable {
     public let tag: String
     /// The apps this call came through by `app_call`, first caller first (empty for a client's call).
     public let via: [String]
-    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max, tag: String = "", via: [String] = []) {
+    /// The largest host reply the app's worker takes (its frame limit less the frame's own fields).
+    public let maxReply: Int
+    public init(app: String, requestID: UInt64, caller: [UInt8], deadlineNs: Int64 = Int64.max, tag: String = "", via: [String] = [],
+                maxReply: Int = Int.max) {
         self.app = app
         self.requestID = requestID
         self.caller = caller
         self.deadlineNs = deadlineNs
         self.tag = tag
         self.via = via
+        self.maxReply = maxReply
     }
 }
 

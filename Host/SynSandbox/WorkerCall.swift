@@ -33,7 +33,7 @@ public enum WorkerCall: Sendable {
     /// Bytes on the link, for sizing a pipelined batch.
     var wireSize: Int {
         switch self {
-        case .handle(let method, let caller, let body, _, let via, _): 16 + method.utf8.count + caller.count + (via.last?.utf8.count ?? 0) + body.count
+        case .handle(let method, let caller, let body, _, let via, _): 20 + method.utf8.count + caller.count + (via.last?.utf8.count ?? 0) + body.count
         case .event(_, let topic, let payload, _): 20 + topic.count + payload.count
         }
     }

@@ -106,7 +106,8 @@ final class WorkerSession: @unchecked Sendable {
         // so no app can get another killed by calling it late.
         let own = MonotonicClock.nowNs() + Int64(timeoutMs) * 1_000_000
         let context = HostCallContext(app: spec.appID, requestID: id, caller: payload.caller,
-                                      deadlineNs: min(own, payload.deadlineNs ?? own), tag: payload.tag, via: payload.via)
+                                      deadlineNs: min(own, payload.deadlineNs ?? own), tag: payload.tag, via: payload.via,
+                                      maxReply: spec.maxMessage - 64)
         do throws(WorkerError) {
             let reply = try awaitReply(context, timeoutMs: timeoutMs, killAtNs: own)
             let committed = reply.status == 0 && (op != .handle || (200..<400).contains(reply.httpStatus))
@@ -167,7 +168,11 @@ final class WorkerSession: @unchecked Sendable {
                 guard let hostOp = HostOp(rawValue: frame.op) else {
                     throw .died(kill(.protocolViolation, "unknown host function \(frame.op)"))
                 }
-                let answer = hostCalls.hostCall(context, op: hostOp, payload: frame.payload)
+                var answer = hostCalls.hostCall(context, op: hostOp, payload: frame.payload)
+                if answer.payload.count > context.maxReply {
+                    // The worker could not take it (its link would break): the slot fails instead.
+                    answer = (SynStatus.tooLarge, Array("\(hostOp.slotName): the answer is \(answer.payload.count) bytes, more than app '\(spec.appID)' takes (profile key limits.max_frame_kb)".utf8))
+                }
                 do throws(WireError) {
                     try link.send(.hostReply, requestID: id, op: UInt32(bitPattern: answer.status), payload: answer.payload)
                 } catch {

@@ -123,10 +123,14 @@ enum HostTable {
             var w = WireWriter()
             w.data(HostTable.bytes(method)); w.data(HostTable.bytes(url)); w.data(HostTable.bytes(headers))
             w.data(HostTable.bytes(body)); w.u32(timeout)
-            return c.forward(.netRequest, w) { r throws(WireError) in
+            var full = false
+            let result = c.forward(.netRequest, w) { r throws(WireError) in
                 status.pointee = try r.u32()
-                response.pointee = c.buf(try r.data())
+                let answer = try r.data()
+                response.pointee = c.buf(answer)
+                full = !answer.isEmpty && response.pointee.ptr == nil
             }
+            return full ? c.fail(SYN_E_QUOTA, "net_request: the call's arena cannot hold the response (profile key limits.memory_mb)") : result
         }
         h.msg_publish = { ctx, topic, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
@@ -179,10 +183,14 @@ enum HostTable {
             w.data(HostTable.bytes(app, limit: 64)); w.data(HostTable.bytes(method, limit: 129))
             w.data(HostTable.bytes(body)); w.data(HostTable.bytes(onBehalf, limit: 4096))
             // The host checks the grant, the chain of calls and any signature, then waits for the target app.
-            return c.forward(.appCall, w) { r throws(WireError) in
+            var full = false
+            let result = c.forward(.appCall, w) { r throws(WireError) in
                 status.pointee = try r.u32()
-                response.pointee = c.buf(try r.data())
+                let answer = try r.data()
+                response.pointee = c.buf(answer)
+                full = !answer.isEmpty && response.pointee.ptr == nil
             }
+            return full ? c.fail(SYN_E_QUOTA, "app_call: the call's arena cannot hold the answer (profile key limits.memory_mb)") : result
         }
         h.call_origin = { ctx, app in
             guard let c = CallContext.from(ctx), let app else { return SYN_E_BAD_ARG }

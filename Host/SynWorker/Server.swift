@@ -77,12 +77,13 @@ struct Server {
                 defer { offset += 4 + n }
                 return syn_buf(ptr: base + offset + 4, len: n)
             }
-            guard let method = field(), let caller = field(), let origin = field(), p.count - offset >= 4 else { return nil }
+            guard let method = field(), let caller = field(), let origin = field(), p.count - offset >= 8 else { return nil }
             context.origin = HostTable.bytes(origin, limit: 64)
-            let limitMs = UInt32(p[offset]) | UInt32(p[offset + 1]) << 8 | UInt32(p[offset + 2]) << 16 | UInt32(p[offset + 3]) << 24
-            offset += 4
-            // A call from another app ends by that app's deadline: the app's SQL stops then.
-            context.store?.beginCall(limitMs: limitMs)
+            var deadline: UInt64 = 0
+            for i in (0..<8).reversed() { deadline = deadline << 8 | UInt64(p[offset + i]) }
+            offset += 8
+            // A call from another app ends by that app's deadline: the app's SQL is refused from then on.
+            context.store?.beginCall(deadlineNs: Int64(clamping: deadline))
             var request = syn_request(method: method, caller: caller,
                                       body: syn_buf(ptr: base + offset, len: p.count - offset),
                                       request_id: frame.requestID)

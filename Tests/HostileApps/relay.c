@@ -6,7 +6,8 @@
  *   whoami  -> "<origin or ->\n<caller as hex>"
  *   self    -> this app's public key as hex (identity.sign)
  *   spin    -> never answers: loops until the node ends the call
- *   storm   hex of "<app>\n<method>\n<count>" -> calls it <count> times; 200 "<calls that succeeded>\n<last status>" */
+ *   storm   hex of "<app>\n<method>\n<count>" -> calls it <count> times; 200 "<calls that succeeded>\n<last status>"
+ *   big     -> 200 with a body of 2 MiB (more than an app with the default 1 MiB frame limit takes) */
 #include <stdio.h>
 #include <string.h>
 #include <stddef.h>
@@ -120,6 +121,16 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
         char out[32];
         int len = snprintf(out, sizeof out, "%d\n%d", ok, last);
         return respond(ctx, res, 200, (const uint8_t *)out, (size_t)len, NULL, 0);
+    }
+    if (method_is(req, "big")) {
+        size_t n = 2u << 20;
+        uint8_t *out = host->alloc(ctx, n);
+        if (!out) return respond(ctx, res, 507, (const uint8_t *)"no arena", 8, NULL, 0);
+        memset(out, 'x', n);
+        res->status = 200;
+        res->body.ptr = out;
+        res->body.len = n;
+        return SYN_OK;
     }
     if (method_is(req, "whoami")) {
         syn_buf origin = { (const uint8_t *)"-", 1 };

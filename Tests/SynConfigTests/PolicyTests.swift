@@ -17,6 +17,7 @@ import Testing
         identity.sign = true
         events.publish = ["shop.order.*"]
         net.fetch = ["https://api.example.org"]
+        calls = ["homeservices:quotes.accept", "foodmesh:orders.*", "ledger:*"]
         """
 
     static let nodeText = """
@@ -31,6 +32,7 @@ import Testing
         timers = true
         events.publish = ["shop.*"]
         net.fetch = ["https://api.example.org/v1"]
+        calls = ["homeservices:quotes.accept", "foodmesh:orders.place", "ledger:*"]
         """
 
     func policy() throws -> Policy {
@@ -73,6 +75,28 @@ import Testing
         #expect(p.denial(.eventsPublish(type: "shop.cart.added"))?.contains("[capabilities] in manifests/shop.toml") == true)
         #expect(p.denial(.netFetch(url: "https://api.example.org/v2/x"))?.contains("[apps.shop.grants]") == true)
         #expect(p.denial(.netFetch(url: "https://api.example.org.evil.net/v1")) != nil)
+    }
+
+    /// `calls` (ABI minor 1): `app:method`, `app:prefix.*` and `app:*`, requested and granted.
+    @Test func callsNeedBothSides() throws {
+        let p = try policy()
+        #expect(p.denial(.call(app: "homeservices", method: "quotes.accept")) == nil)
+        #expect(p.denial(.call(app: "foodmesh", method: "orders.place")) == nil)
+        #expect(p.denial(.call(app: "ledger", method: "entries.add")) == nil)
+        #expect(p.denial(.call(app: "foodmesh", method: "orders.cancel"))?.contains("[apps.shop.grants]") == true)
+        #expect(p.denial(.call(app: "homeservices", method: "quotes.decline"))?.contains("[capabilities] in manifests/shop.toml") == true)
+        // A prefix covers methods under it, not the app's others, and never another app with the same start.
+        #expect(Policy.callMatches("foodmesh:orders.*", "foodmesh:orders.x.y"))
+        #expect(!Policy.callMatches("foodmesh:orders.*", "foodmesh:ordersx"))
+        #expect(!Policy.callMatches("food:*", "foodmesh:orders.place"))
+        #expect(!Policy.callMatches("foodmesh:*", "foodmesh:"))
+    }
+
+    @Test(arguments: ["homeservices", "Home:quotes.accept", "home:quotes..accept;", ":x", "home:", "home:a*", "home:*.x"])
+    func aMalformedCallsEntryIsRefusedWithTheExpectedShape(_ entry: String) throws {
+        let text = Self.manifestText.replacingOccurrences(of: "calls = [\"homeservices:quotes.accept\", \"foodmesh:orders.*\", \"ledger:*\"]",
+                                                          with: "calls = [\"\(entry)\"]")
+        #expect(throws: ConfigError.self) { try AppManifest.parse(text, file: "m.toml") }
     }
 
     @Test func topicPatterns() {

@@ -37,7 +37,7 @@ import Testing
                 calls = [\((calls[id] ?? []).map { "\"\($0)\"" }.joined(separator: ", "))]
                 [methods]
                 public = ["whoami", "self"]
-                """, limits: id == "relay_b" ? "call_timeout_ms = 4000" : "call_timeout_ms = 1500")
+                """, limits: id == "relay_b" ? "call_timeout_ms = 4000\nmax_frame_kb = 4096\nmemory_mb = 128" : "call_timeout_ms = 1500")
         }
         let old = LiveNode.ExtraApp(id: "oldapp", source: "Tests/HostileApps/abi10_hello.c", manifest: """
             [app]
@@ -61,12 +61,14 @@ import Testing
         "\"" + Hex.encode(Array("\(app)\n\(method)\n\(behalf)\n\(body)".utf8)) + "\""
     }
 
-    /// A person's signed call, as docs/abi.md tells a client to make it.
-    static func signed(by key: SigningKey, app: String, method: String, body: String, created: Int64? = nil,
-                       nonce: String = "n-" + Hex.encode(SecureRandom.bytes(8)), keyOverride: [UInt8]? = nil) -> String {
+    /// A person's signed call, as docs/abi.md tells a client to make it: for `node`, passed on by app `via`.
+    static func signed(by key: SigningKey, node: LiveNode, via: String = "relay_a", app: String, method: String, body: String,
+                       created: Int64? = nil, nonce: String = "n-" + Hex.encode(SecureRandom.bytes(8)), keyOverride: [UInt8]? = nil,
+                       nodeID: String? = nil) -> String {
         let when = created ?? Int64(Date().timeIntervalSince1970)
         let digest = Hex.encode(Hash.sha256(Array(body.utf8)))
-        let message = Array("\(app)\n\(method)\n\(digest)\n\(when)\n\(nonce)".utf8)
+        let id = nodeID ?? Base64URL.encode(node.runtime.broker.nodePublicKey)
+        let message = Array("\(id)\n\(via)\n\(app)\n\(method)\n\(digest)\n\(when)\n\(nonce)".utf8)
         let signature = key.sign(domain: .appCall, message)
         return "[\"\(Base64URL.encode(keyOverride ?? key.publicKey))\",\(when),\"\(nonce)\",\"\(Base64URL.encode(signature))\"]"
     }
@@ -80,7 +82,7 @@ import Testing
             #expect(asApp.status == 200, "\(asApp.text)")
             #expect(asApp.text == "200\nrelay_a\n\(aKey)")
             // For Ada, who signed exactly this call: relay_b sees Ada.
-            let behalf = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
+            let behalf = Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "")
             let forAda = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: behalf), as: ada)
             #expect(forAda.text == "200\nrelay_a\n\(Hex.encode(ada.publicKey))")
             // A client's own call has no origin.
@@ -101,25 +103,34 @@ import Testing
                 return reply.text
             }
             // Carl signs, but the call names Ada's key: a forged author.
-            let forged = try await attempt(Self.signed(by: carl, app: "relay_b", method: "whoami", body: "", keyOverride: ada.publicKey))
+            let forged = try await attempt(Self.signed(by: carl, node: node, app: "relay_b", method: "whoami", body: "", keyOverride: ada.publicKey))
             #expect(forged.hasPrefix("-3\n") && forged.contains("does not verify"), "\(forged)")
             // Signed for another body, another method, another app.
-            let tampered = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "x"), body: "y")
+            let tampered = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "x"), body: "y")
             #expect(tampered.hasPrefix("-3\n"), "\(tampered)")
-            let otherMethod = try await attempt(Self.signed(by: ada, app: "relay_b", method: "self", body: ""))
+            let otherMethod = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "self", body: ""))
             #expect(otherMethod.hasPrefix("-3\n"), "\(otherMethod)")
-            let otherApp = try await attempt(Self.signed(by: ada, app: "relay_c", method: "whoami", body: ""))
+            let otherApp = try await attempt(Self.signed(by: ada, node: node, app: "relay_c", method: "whoami", body: ""))
             #expect(otherApp.hasPrefix("-3\n"), "\(otherApp)")
             // Too old, and from the future.
-            let old = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) - 400))
+            let old = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) - 400))
             #expect(old.hasPrefix("-3\n") && old.contains("old"), "\(old)")
-            let future = try await attempt(Self.signed(by: ada, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) + 120))
+            let future = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "", created: Int64(Date().timeIntervalSince1970) + 120))
             #expect(future.hasPrefix("-3\n") && future.contains("future"), "\(future)")
             // A good signature acts once: the same signed call again is a replay.
-            let once = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
+            let once = Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "")
             #expect(try await attempt(once).hasPrefix("200\n"))
             let replay = try await attempt(once)
             #expect(replay.hasPrefix("-3\n") && replay.contains("already used"), "\(replay)")
+            // Signed for another node, or for another app to pass on.
+            let otherNode = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "", nodeID: Base64URL.encode(carl.publicKey)))
+            #expect(otherNode.hasPrefix("-3\n"), "\(otherNode)")
+            let otherVia = try await attempt(Self.signed(by: ada, node: node, via: "kit", app: "relay_b", method: "whoami", body: ""))
+            #expect(otherVia.hasPrefix("-3\n"), "\(otherVia)")
+            // Signed before the node started: the replay guard, in memory, cannot vouch for it.
+            let beforeStart = try await attempt(Self.signed(by: ada, node: node, app: "relay_b", method: "whoami", body: "",
+                                                            created: node.runtime.broker.startedSeconds - 2))
+            #expect(beforeStart.hasPrefix("-3\n") && beforeStart.contains("before the node started"), "\(beforeStart)")
             // One call may call other apps 32 times (each is audited); the 33rd is refused.
             let storm = try await Self.call(node, "relay_a", "storm", "\"" + Hex.encode(Array("relay_b\nwhoami\n40".utf8)) + "\"", as: ada)
             #expect(storm.text == "32\n-4", "\(storm.text)")
@@ -179,46 +190,58 @@ import Testing
         let section = try #require(doc.range(of: "## 8. A person's signed call")).upperBound
         let start = try #require(doc.range(of: "```python\n", range: section..<doc.endIndex)).upperBound
         let end = try #require(doc.range(of: "```", range: start..<doc.endIndex)).lowerBound
-        let script = doc[start..<end] + """
-            key = nacl.signing.SigningKey.generate()
-            print(bytes(key.verify_key).hex())
-            print(signed_call(key, "relay_b", "whoami", b""))
-            """
+        let client = String(doc[start..<end])
         let available = (try? ProcessLauncher.run("/usr/bin/env", ["python3", "-c", "import nacl.signing"]))?.status == 0
         if !available {
             #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_INTEROP"] != "1", "python3 with PyNaCl is not installed (pip install pynacl)")
             return
         }
-        let run = try ProcessLauncher.run("/usr/bin/env", ["python3", "-c", String(script)])
-        try #require(run.status == 0, "\(run.output)")
-        let lines = run.output.split(separator: "\n").map(String.init)
-        try #require(lines.count == 2, "\(run.output)")
         try await LiveNode.with(extra: Self.relays()) { node in
+            let script = client + """
+                key = nacl.signing.SigningKey.generate()
+                print(bytes(key.verify_key).hex())
+                print(signed_call(key, "\(Base64URL.encode(node.runtime.broker.nodePublicKey))", "relay_a", "relay_b", "whoami", b""))
+                """
+            let run = try ProcessLauncher.run("/usr/bin/env", ["python3", "-c", script])
+            try #require(run.status == 0, "\(run.output)")
+            let lines = run.output.split(separator: "\n").map(String.init)
+            try #require(lines.count == 2, "\(run.output)")
             let ada = try GatewayTests.key(node, "ada")
             let reply = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: lines[1]), as: ada)
             #expect(reply.text == "200\nrelay_a\n\(lines[0])", "\(reply.text)")
         }
     }
 
-    /// SynAppKit's wrapper: `context.apps.call` as the app and for a signed person, `apps.origin` in the target.
-    @Test func synAppKitCallsAsItselfAndForAPerson() async throws {
+    /// A target's answer larger than the caller's worker takes is refused as too large; the caller lives on.
+    @Test func anAnswerTooLargeForTheCallerIsRefusedNotDelivered() async throws {
         try await LiveNode.with(extra: Self.relays()) { node in
             let ada = try GatewayTests.key(node, "ada")
-            let asKit = try await Self.call(node, "kit", "apps.call", #"{"app":"relay_b","method":"whoami","body":""}"#, as: ada)
-            #expect(asKit.status == 200, "\(asKit.text)")
-            #expect((asKit.json["body"] as? String)?.hasPrefix("kit\n") == true, "\(asKit.text)")
-            let behalf = Self.signed(by: ada, app: "relay_b", method: "whoami", body: "")
-            let body = #"{"app":"relay_b","method":"whoami","body":"","onBehalf":"# + String(decoding: try JSONEncoder().encode(behalf), as: UTF8.self) + "}"
-            let forAda = try await Self.call(node, "kit", "apps.call", body, as: ada)
-            #expect(forAda.json["body"] as? String == "kit\n\(Hex.encode(ada.publicKey))", "\(forAda.text)")
-            // Not granted: the wrapper throws the host's denial, naming the key.
-            let denied = try await Self.call(node, "kit", "apps.call", #"{"app":"relay_c","method":"whoami","body":""}"#, as: ada)
-            #expect((denied.json["failure"] as? String)?.contains("calls") == true, "\(denied.text)")
-            // The target's side: a call from relay_a has relay_a as its origin; a client's call has none.
-            let viaRelay = try await Self.call(node, "relay_a", "call", Self.relay("kit", "apps.origin", body: "{}"), as: ada).text
-            #expect(viaRelay.hasPrefix("200\n") && viaRelay.contains(#""origin":"relay_a""#), "\(viaRelay)")
-            let direct = try await Self.call(node, "kit", "apps.origin", "{}", as: ada)
-            #expect(direct.json["origin"] == nil && direct.json["available"] as? Bool == true, "\(direct.text)")
+            let big = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "big"), as: ada).text
+            #expect(big.hasPrefix("-8\n") && big.contains("limits.max_frame_kb"), "\(big.prefix(300))")
+            #expect(try await Self.call(node, "relay_a", "whoami", "", as: ada).status == 200)
+            #expect(node.runtime.app("relay_a")?.state == "running")
+        }
+    }
+
+    /// An app calls other apps at most `app_calls_per_minute` times a minute (3,000 unless node.toml says; here
+    /// 100), bursts included: each call is audited.
+    @Test func callsBetweenAppsAreRateLimited() async throws {
+        let limited = { (toml: String) in toml.replacingOccurrences(of: "[apps.relay_a]\n", with: "[apps.relay_a]\napp_calls_per_minute = 100\n") }
+        try await LiveNode.with(extra: Self.relays(), editNodeToml: limited) { node in
+            let ada = try GatewayTests.key(node, "ada")
+            var made = 0, refused = false, last = ""
+            for _ in 0..<8 where !refused {
+                let storm = try await Self.call(node, "relay_a", "storm", "\"" + Hex.encode(Array("relay_b\nwhoami\n32".utf8)) + "\"", as: ada).text
+                let parts = storm.split(separator: "\n")
+                made += Int(parts.first ?? "") ?? 0
+                refused = parts.last == "-4"
+                last = storm
+            }
+            #expect(refused, "\(made) calls and no refusal")
+            #expect(made >= 100 && made < 160, "\(made) (\(last))")
+            // The refusal names the key that raises it.
+            let one = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami"), as: ada).text
+            #expect(one.hasPrefix("-4\n") && one.contains("app_calls_per_minute"), "\(one)")
         }
     }
 

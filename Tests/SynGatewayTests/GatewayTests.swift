@@ -92,13 +92,13 @@ import Testing
     }
 
     @Test func limitsAnswer413503504And502() async throws {
-        try await LiveNode.with(gateway: "max_body_kb = 1\nretry_after_s = 7", limits: "call_timeout_ms = 4000\ninstances = 1\nqueue_depth = 0") { node in
+        try await LiveNode.with(gateway: "max_body_kb = 1\nretry_after_s = 7", limits: "call_timeout_ms = 8000\ninstances = 1\nqueue_depth = 0") { node in
             let big = try await node.request("POST", "/v1/apps/hello/echo", body: "[" + String(repeating: "1,", count: 600) + "1]")
             #expect(big.status == 413 && big.errorCode == "body_too_large")
-            // The only instance is busy spinning (for the 4 s call timeout: time enough to see it busy under the whole
-            // suite's load) and nothing may queue: the next call is told to come back.
+            // The only instance is busy spinning (for the 8 s call timeout: time enough to see it busy under the whole
+            // suite's load, which 4 s once was not) and nothing may queue: the next call is told to come back.
             let spinning = Task { try await node.request("POST", "/v1/apps/hostile/spin", body: "{}") }
-            for _ in 0..<1000 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
+            for _ in 0..<1600 where node.runtime.app("hostile")?.busyInstances != 1 { try await Task.sleep(for: .milliseconds(5)) }
             let busy = try await node.request("POST", "/v1/apps/hostile/ping", body: "{}")
             #expect(busy.status == 503 && busy.errorCode == "app_busy" && busy.headers["retry-after"] == "7", "\(busy.text)")
             // The spin outlives call_timeout_ms: the worker is killed and the caller gets 504.

@@ -6,6 +6,7 @@ import SynBroker
 import SynConfig
 import SynRuntime
 import SynSandbox
+import SynSodium
 
 /// `GET /v1/apps`, `GET /v1/health` and `GET /metrics` (app calls are served by `AppCallHandler`). They need no
 /// signature, but one that is sent must verify, as on every route.
@@ -66,7 +67,9 @@ struct AppRoutes: Sendable {
         if let refusal = runtime.diskRefusal {
             return GatewayJSON.response(.serviceUnavailable, ["status": "failing", "disk": refusal, "request_id": context.requestID])
         }
+        // The node's id: what a client names when it signs a call for an app to pass on (docs/abi.md §8).
+        let node = Base64URL.encode(runtime.broker.nodePublicKey)
         return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: #"{"request_id":""# + context.requestID + #"","status":"ok"}"#)))
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"node":""# + node + #"","request_id":""# + context.requestID + #"","status":"ok"}"#)))
     }
 }
