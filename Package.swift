@@ -15,6 +15,7 @@ let package = Package(
         // The SynApps.
         .library(name: "HomeServices", type: .dynamic, targets: ["HomeServices"]),
         .library(name: "FoodMesh", type: .dynamic, targets: ["FoodMesh"]),
+        .library(name: "Messaging", type: .dynamic, targets: ["Messaging"]),
         // The Swift SDK for SynApps.
         .library(name: "SynAppKit", targets: ["SynAppKit"]),
     ],
@@ -142,6 +143,8 @@ let package = Package(
         .target(name: "HomeServices", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/HomeServices"),
         // FoodMesh: stores sell perishable stock held by quotes, for pickup or delivery.
         .target(name: "FoodMesh", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/FoodMesh"),
+        // Messaging: conversations of envelopes signed by their authors.
+        .target(name: "Messaging", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/Messaging"),
 
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),

@@ -3,7 +3,7 @@ import SynSQLite
 import SynTestSupport
 import Testing
 
-/// Every SQL statement the shipped Swift apps and their libraries write out in full is planned by SQLite against the
+/// Every SQL statement the shipped Swift apps (FoodMesh, HomeServices, Messaging) and their libraries write out in full is planned by SQLite against the
 /// apps' real databases (migrated by a live node), and none may read a whole table: a statement that scans grows
 /// slower with every row the app keeps. FoodMesh's quotes once counted a customer's live quotes by scanning every
 /// quote ever made, and its search rows were replaced by scanning the whole index; both were found by profiling, not
@@ -15,17 +15,21 @@ import Testing
     ]
 
     @Test func noStatementReadsAWholeTable() async throws {
-        let data = try await LiveNode.with(foodmesh: true) { node in
+        let data = try await LiveNode.with(foodmesh: true, messaging: true) { node in
             // Each app's first call has its worker migrate the database.
             for app in ["foodmesh", "homeservices"] {
                 let reply = try await node.request("POST", "/v1/apps/\(app)/search", body: "{}", sign: nil)
                 try #require(reply.status == 200, "\(app): \(reply.text)")
             }
+            let listed = try await node.request("POST", "/v1/apps/messaging/conversations.list", body: "{}", sign: try GatewayTests.key(node, "ada"))
+            try #require(listed.status == 200, "messaging: \(listed.text)")
             return node.data
         }
         let fm = try Self.open(data + "/apps/foodmesh/app.db"), hs = try Self.open(data + "/apps/homeservices/app.db")
+        let ms = try Self.open(data + "/apps/messaging/app.db")
         let sources: [(dir: String, dbs: [Database])] = [
-            ("Plugins/FoodMesh", [fm]), ("Plugins/HomeServices", [hs]), ("Plugins/SynSpaces", [fm, hs]), ("Plugins/SynAppKit", [fm, hs]),
+            ("Plugins/FoodMesh", [fm]), ("Plugins/HomeServices", [hs]), ("Plugins/Messaging", [ms]), ("Plugins/SynSpaces", [fm, hs]),
+            ("Plugins/SynAppKit", [fm, hs]),
         ]
         var checked = 0
         for (dir, dbs) in sources {

@@ -38,8 +38,8 @@ final class LiveNode: @unchecked Sendable {
     }
 
     /// `extra` apps are added to the node; `editNodeToml` may change the node.toml written for them all.
-    private static func start(gateway: String = "", limits: String = "", foodmesh: Bool = false, extra: [ExtraApp] = [],
-                              editNodeToml: (String) -> String = { $0 }) async throws -> LiveNode {
+    private static func start(gateway: String = "", limits: String = "", foodmesh: Bool = false, messaging: Bool = false,
+                              extra: [ExtraApp] = [], editNodeToml: (String) -> String = { $0 }) async throws -> LiveNode {
         let root = Paths.scratch + "/node-\(UInt32.random(in: 0...UInt32.max))"
         let fm = FileManager.default
         for dir in ["manifests", "profiles", "data", "keys"] { try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true) }
@@ -123,7 +123,9 @@ final class LiveNode: @unchecked Sendable {
                 try Self.setLimits(limits, in: root + "/profiles/\(app.id).toml")
             }
         }
-        let manifests = try (["hello", "hostile", "store", "kit", "homeservices"] + (foodmesh ? ["foodmesh"] : []) + extra.map(\.id))
+        if messaging { try fm.copyItem(atPath: Paths.root + "/manifests/messaging.toml", toPath: root + "/manifests/messaging.toml") }
+        let manifests = try (["hello", "hostile", "store", "kit", "homeservices"] + (foodmesh ? ["foodmesh"] : []) + (messaging ? ["messaging"] : [])
+                             + extra.map(\.id))
             .map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         var toml = NodeConfig.granting(manifests, owners: [Base64URL.encode(owner.publicKey)])
         for line in gateway.split(separator: "\n") {
@@ -182,9 +184,10 @@ final class LiveNode: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh node (see `start`) and stops the node when `body` returns or throws.
-    static func with<R>(gateway: String = "", limits: String = "", foodmesh: Bool = false, extra: [ExtraApp] = [],
+    static func with<R>(gateway: String = "", limits: String = "", foodmesh: Bool = false, messaging: Bool = false, extra: [ExtraApp] = [],
                         editNodeToml: (String) -> String = { $0 }, _ body: (LiveNode) async throws -> R) async throws -> R {
-        try await scoped(try await start(gateway: gateway, limits: limits, foodmesh: foodmesh, extra: extra, editNodeToml: editNodeToml), body)
+        try await scoped(try await start(gateway: gateway, limits: limits, foodmesh: foodmesh, messaging: messaging, extra: extra,
+                                         editNodeToml: editNodeToml), body)
     }
 
     /// Runs `body` with `previous`'s directories opened by a new node, and stops it when `body` returns or throws.

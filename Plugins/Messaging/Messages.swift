@@ -1,0 +1,173 @@
+import FoundationEssentials
+import SynAppKit
+import SynSpaces
+
+/// What `create` carries: a direct conversation with one other person, or a group with a title and members.
+struct CreateBody: Codable, Sendable {
+    var kind: String
+    var title: String?
+    var members: [String]
+}
+
+/// What `member_add`, `member_remove` and `admin_add` carry.
+struct MemberBody: Codable, Sendable { var member: String }
+/// What `rename` carries.
+struct RenameBody: Codable, Sendable { var title: String }
+/// The head of a structured document: its type says how clients show it.
+struct StructuredHead: Codable, Sendable { var type: String }
+
+struct PostInput: Codable, Sendable { var envelope: Envelope }
+
+struct Posted: Codable, Sendable {
+    var conversationId: String
+    var ord: String
+    /// The author's next sequence number in this conversation.
+    var nextSeq: Int64
+}
+
+struct HistoryQuery: Codable, Sendable {
+    var conversationId: String
+    /// Envelopes after this `ord` (exclusive; the next page's cursor), oldest first.
+    var after: String?
+    var limit: Int?
+}
+
+struct HistoryPage: Codable, Sendable {
+    var envelopes: [Envelope]
+    /// The `after` of the next page, or nil at the end.
+    var next: String?
+}
+
+struct SearchQuery: Codable, Sendable {
+    var q: String
+    var limit: Int?
+}
+
+struct SearchHit: Codable, Sendable {
+    var conversationId: String
+    var envelope: Envelope
+}
+
+struct SearchResult: Codable, Sendable { var hits: [SearchHit] }
+
+/// Posting (every change is an envelope), reading history by cursor, and searching one's own conversations.
+enum Messages {
+    static let maxGroupMembers = 256
+
+    static func register(_ routes: inout Routes) {
+        routes.method("messages.post") { (input: PostInput, context) -> Reply<Posted> in
+            let caller = try context.requireCaller()
+            let e = input.envelope
+            // Checked first: the shape, then the author's signature; only the author posts their own envelopes here.
+            try e.check(context)
+            guard e.author == caller.id else {
+                throw AppError.forbidden("the envelope's author is \(e.author), not the caller: each person posts their own envelopes")
+            }
+            try apply(e, context)
+            return Reply(status: 201, Posted(conversationId: e.conversationId, ord: e.position, nextSeq: e.seq + 1))
+        }
+        routes.method("messages.history") { (query: HistoryQuery, context) -> HistoryPage in
+            let caller = try context.requireCaller()
+            try Conversations.requireMember(caller.id, query.conversationId, context)
+            let limit = min(max(query.limit ?? 50, 1), 200)
+            let rows = try context.sql.query("""
+                SELECT author, seq, hlc, kind, body, signature, ord FROM messages WHERE conversation_id = ? AND ord > ?
+                ORDER BY ord LIMIT ?
+                """, [.text(query.conversationId), .text(query.after ?? ""), .integer(Int64(limit + 1))])
+            let envelopes = rows.prefix(limit).map { envelope(query.conversationId, $0, from: 0) }
+            return HistoryPage(envelopes: envelopes, next: rows.count > limit ? envelopes.last?.ord : nil)
+        }
+        routes.method("messages.search") { (query: SearchQuery, context) -> SearchResult in
+            let caller = try context.requireCaller()
+            guard let terms = SearchScore.ftsQuery(query.q) else {
+                throw AppError.badRequest("q needs at least one word to search for", code: "invalid_field")
+            }
+            let limit = min(max(query.limit ?? 20, 1), 100)
+            // Only the caller's own conversations, as a member now.
+            let rows = try context.sql.query("""
+                SELECT m.conversation_id, m.author, m.seq, m.hlc, m.kind, m.body, m.signature, m.ord
+                FROM messages_fts f JOIN messages m ON m.fts_rowid = f.rowid
+                JOIN members p ON p.conversation_id = m.conversation_id AND p.member = ? AND p.left_ord IS NULL
+                WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts) LIMIT ?
+                """, [.text(caller.id), .text(terms), .integer(Int64(limit))])
+            return SearchResult(hits: rows.map { r in
+                let id = r.text(0) ?? ""
+                return SearchHit(conversationId: id, envelope: envelope(id, r, from: 1))
+            })
+        }
+    }
+
+    /// An envelope from a row's columns author, seq, hlc, kind, body, signature, ord, starting at column `from`.
+    static func envelope(_ conversation: String, _ r: Row, from i: Int) -> Envelope {
+        Envelope(conversationId: conversation, author: r.text(i) ?? "", seq: Int64(r.int(i + 1) ?? 0), hlc: Int64(r.int(i + 2) ?? 0),
+                 kind: r.text(i + 3) ?? "", body: r.text(i + 4) ?? "", signature: r.text(i + 5) ?? "", ord: r.text(i + 6))
+    }
+
+    /// Applies a checked envelope to its conversation: the order rules, then what its kind changes, then the log.
+    static func apply(_ e: Envelope, _ context: Context) throws {
+        if e.kind == "create" {
+            try Conversations.create(e, context)
+        } else {
+            guard let conversation = try Conversations.kind(e.conversationId, context) else {
+                throw AppError.notFound("no conversation \(e.conversationId)")
+            }
+            guard let role = try Conversations.role(e.author, e.conversationId, context) else {
+                throw AppError.forbidden("\(e.author) is not a member of conversation \(e.conversationId)")
+            }
+            try order(e, context)
+            try change(e, conversation: conversation, authorRole: role, context)
+        }
+        try record(e, context)
+    }
+
+    /// An author's envelopes come one at a time, in sequence, each later than the last.
+    static func order(_ e: Envelope, _ context: Context) throws {
+        let last = try context.sql.first("""
+            SELECT seq, hlc FROM messages WHERE conversation_id = ? AND author = ? ORDER BY seq DESC LIMIT 1
+            """, [.text(e.conversationId), .text(e.author)])
+        let lastSeq = Int64(last?.int(0) ?? 0), lastHLC = Int64(last?.int(1) ?? 0)
+        if e.seq <= lastSeq {
+            throw AppError.conflict("\(e.author) already posted seq \(e.seq) here (a replay, or another device); the next is \(lastSeq + 1)", code: "seq_taken")
+        }
+        guard e.seq == lastSeq + 1 else {
+            throw AppError.conflict("seq \(e.seq) skips ahead: the next of \(e.author) here is \(lastSeq + 1)", code: "seq_gap")
+        }
+        guard e.hlc > lastHLC else {
+            throw AppError.conflict("hlc \(e.hlc) is not after \(e.author)'s last here (\(lastHLC))", code: "hlc_behind")
+        }
+    }
+
+    /// What a kind does to the conversation: content kinds are checked, membership kinds need an admin.
+    static func change(_ e: Envelope, conversation: String, authorRole: String, _ context: Context) throws {
+        switch e.kind {
+        case "text":
+            try Validate.text(e.body, "body", max: Envelope.maxBody)
+        case "structured":
+            guard let head = try? JSONDecoder().decode(StructuredHead.self, from: Data(e.body.utf8)), Envelope.structuredTypes.contains(head.type) else {
+                throw AppError.badRequest("a structured body is a JSON object whose type is one of \(Envelope.structuredTypes.sorted().joined(separator: ", "))", code: "invalid_field")
+            }
+        case "leave":
+            try Conversations.leave(e.author, e, context)
+        default:
+            guard conversation == "group" else {
+                throw AppError.conflict("a direct conversation has its two people: nobody joins, leaves or renames it", code: "direct")
+            }
+            guard authorRole == "admin" else { throw AppError.forbidden("only an admin may \(e.kind) in this group") }
+            try Conversations.administer(e, context)
+        }
+    }
+
+    /// Keeps the envelope in the conversation's log (and its text in the search index).
+    static func record(_ e: Envelope, _ context: Context) throws {
+        try context.sql.exec("""
+            INSERT INTO messages(conversation_id, author, seq, hlc, ord, kind, body, signature, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(e.conversationId), .text(e.author), .integer(e.seq), .integer(e.hlc), .text(e.position), .text(e.kind),
+                  .text(e.body), .text(e.signature), .integer(context.nowMs)])
+        if e.kind == "text" {
+            try context.sql.exec("INSERT INTO messages_fts(conversation_id, body) VALUES (?, ?)", [.text(e.conversationId), .text(e.body)])
+            try context.sql.exec("UPDATE messages SET fts_rowid = last_insert_rowid() WHERE conversation_id = ? AND author = ? AND seq = ?",
+                                 [.text(e.conversationId), .text(e.author), .integer(e.seq)])
+        }
+        try context.sql.exec("UPDATE conversations SET last_ord = max(last_ord, ?) WHERE id = ?", [.text(e.position), .text(e.conversationId)])
+    }
+}

@@ -1,0 +1,19 @@
+import SynAppKit
+
+/// Messaging: conversations whose every message and change is an envelope signed by its author, verifiable anywhere.
+///
+/// This release (issue 15, first part): direct conversations and groups on one node; texts and structured
+/// documents; members added, removed and promoted by admins, leaving and renaming, all as signed envelopes applied
+/// in their deterministic order; history by cursor; full-text search over the caller's own conversations; read
+/// positions and unread counts. Replication to members' home nodes, threads on orders, attachments, edits and
+/// live streams come next.
+let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
+    Messages.register(&routes)
+    Conversations.register(&routes)
+}
+
+@_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }
+@_cdecl("synapp_entry") public func synappEntry(_ host: UnsafeRawPointer?, _ minor: UnsafeMutablePointer<UInt32>?,
+                                                _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int32 {
+    app.entry(host, minor, out)
+}

@@ -1,0 +1,29 @@
+/// Messaging's database, as SynAppKit migrations: append new scripts, never edit old ones.
+///
+/// A conversation is the ordered log of its signed envelopes (`messages`); who is in it, with which role, and its
+/// title follow from applying them in order, and are kept in `conversations` and `members`.
+enum Schema {
+    static let migrations = [
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')), title TEXT NOT NULL,
+            created_by TEXT NOT NULL, created_ms INTEGER NOT NULL, last_ord TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID;
+        CREATE TABLE members (
+            conversation_id TEXT NOT NULL, member TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+            joined_ord TEXT NOT NULL, left_ord TEXT, read_ord TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (conversation_id, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX members_current ON members(member, conversation_id) WHERE left_ord IS NULL;
+        CREATE TABLE messages (
+            conversation_id TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL,
+            ord TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, signature TEXT NOT NULL,
+            received_ms INTEGER NOT NULL, fts_rowid INTEGER,
+            PRIMARY KEY (conversation_id, author, seq)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX messages_in_order ON messages(conversation_id, ord);
+        CREATE INDEX messages_by_fts ON messages(fts_rowid) WHERE fts_rowid IS NOT NULL;
+        CREATE VIRTUAL TABLE messages_fts USING fts5(conversation_id UNINDEXED, body);
+        """,
+    ]
+}

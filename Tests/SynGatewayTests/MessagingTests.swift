@@ -1,0 +1,176 @@
+import Foundation
+import SynSodium
+import Testing
+
+/// Messaging through the real gateway: every envelope signed by its author's key, checked by the app (id_verify in
+/// Messaging's domain); membership as signed envelopes by admins; forgeries, tampering, replays, outsiders and
+/// removed members refused.
+@Suite struct MessagingTests {
+    /// A person's device: their key, and the sequence number and clock of their next envelope per conversation.
+    final class Device: @unchecked Sendable {
+        let key: SigningKey
+        var seqs: [String: Int64] = [:]
+        var hlc: Int64 = 0
+        init(_ key: SigningKey) { self.key = key }
+        var id: String { Base64URL.encode(key.publicKey) }
+
+        /// The next envelope of `kind` in `conversation`, signed as docs/messaging.md says (`signer` forges it).
+        func envelope(_ conversation: String, _ kind: String, _ body: String, signer: SigningKey? = nil, seq: Int64? = nil) -> [String: Any] {
+            let next = seq ?? (seqs[conversation] ?? 0) + 1
+            if seq == nil { seqs[conversation] = next }
+            hlc = max(hlc + 1, Int64(Date().timeIntervalSince1970 * 1000) * 1000)
+            let signed = Array("syneroym-message-v1\n\(conversation)\n\(id)\n\(next)\n\(hlc)\n\(kind)\n".utf8) + Array(body.utf8)
+            let signature = (signer ?? key).sign(domain: .app("messaging"), signed)
+            return ["conversation_id": conversation, "author": id, "seq": next, "hlc": hlc, "kind": kind, "body": body,
+                    "signature": Base64URL.encode(signature)]
+        }
+    }
+
+    static func json(_ object: Any) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+
+    static func call(_ node: LiveNode, _ method: String, _ body: Any, as key: SigningKey?) async throws -> LiveNode.Reply {
+        try await node.request("POST", "/v1/apps/messaging/\(method)", body: try json(body), sign: key)
+    }
+
+    static func post(_ node: LiveNode, _ envelope: [String: Any], as key: SigningKey) async throws -> LiveNode.Reply {
+        try await call(node, "messages.post", ["envelope": envelope], as: key)
+    }
+
+    static func history(_ node: LiveNode, _ conversation: String, as key: SigningKey, after: String? = nil, limit: Int = 50) async throws -> LiveNode.Reply {
+        var query: [String: Any] = ["conversation_id": conversation, "limit": limit]
+        if let after { query["after"] = after }
+        return try await call(node, "messages.history", query, as: key)
+    }
+
+    @Test func aGroupConversationFromCreationToSearch() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let carl = Device(try GatewayTests.key(node, "carl")), dave = Device(try GatewayTests.key(node, "dave"))
+            let group = "g-bakery-regulars"
+            let created = try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "Regulars", "members": [bob.id, carl.id]])), as: ada.key)
+            #expect(created.status == 201, "\(created.text)")
+            #expect(try await Self.post(node, ada.envelope(group, "text", "Is there rye today?"), as: ada.key).status == 201)
+            #expect(try await Self.post(node, bob.envelope(group, "text", "Two rye loaves left at noon"), as: bob.key).status == 201)
+            let quote = try Self.json(["type": "quote", "amount": 550, "currency": "EUR"])
+            #expect(try await Self.post(node, carl.envelope(group, "structured", quote), as: carl.key).status == 201)
+            // History in order, paged by cursor; every envelope comes back exactly as signed.
+            let first = try await Self.history(node, group, as: bob.key, limit: 2)
+            let page1 = try #require(first.json["envelopes"] as? [[String: Any]])
+            #expect(page1.map { $0["kind"] as? String } == ["create", "text"])
+            let next = try #require(first.json["next"] as? String)
+            let second = try await Self.history(node, group, as: bob.key, after: next, limit: 2)
+            let page2 = try #require(second.json["envelopes"] as? [[String: Any]])
+            #expect(page2.map { $0["author"] as? String } == [bob.id, carl.id])
+            #expect(second.json["next"] == nil || second.json["next"] is NSNull)
+            for e in page1 + page2 {
+                let signed = Array("syneroym-message-v1\n\(e["conversation_id"] as? String ?? "")\n\(e["author"] as? String ?? "")\n\(e["seq"] as? Int ?? 0)\n\(e["hlc"] as? Int ?? 0)\n\(e["kind"] as? String ?? "")\n".utf8)
+                    + Array((e["body"] as? String ?? "").utf8)
+                let key = try #require(Base64URL.decode(e["author"] as? String ?? ""))
+                #expect(Ed25519.verify(publicKey: key, domain: .app("messaging"), message: signed,
+                                       signature: Base64URL.decode(e["signature"] as? String ?? "") ?? []), "an envelope no longer verifies offline")
+            }
+            // Unread counts and read positions.
+            let bobs = try await Self.call(node, "conversations.get", ["conversation_id": group], as: bob.key)
+            #expect(bobs.json["unread"] as? Int == 3, "\(bobs.text)")
+            let all = try await Self.history(node, group, as: bob.key).json["envelopes"] as? [[String: Any]]
+            let last = try #require(all?.last?["ord"] as? String)
+            let read = try await Self.call(node, "receipts.read", ["conversation_id": group, "up_to": last], as: bob.key)
+            #expect(read.json["unread"] as? Int == 0, "\(read.text)")
+            let list = try await Self.call(node, "conversations.list", [String: Any](), as: ada.key)
+            #expect((list.json["conversations"] as? [[String: Any]])?.first?["title"] as? String == "Regulars")
+            // Search covers the caller's own conversations only.
+            let found = try await Self.call(node, "messages.search", ["q": "rye"], as: carl.key)
+            #expect((found.json["hits"] as? [[String: Any]])?.count == 2, "\(found.text)")
+            let outsider = try await Self.call(node, "messages.search", ["q": "rye"], as: dave.key)
+            #expect((outsider.json["hits"] as? [[String: Any]])?.isEmpty == true, "\(outsider.text)")
+        }
+    }
+
+    @Test func forgedTamperedAndReplayedEnvelopesAreRefused() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let carl = Device(try GatewayTests.key(node, "carl"))
+            let group = "g-forgery"
+            #expect(try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "T", "members": [bob.id]])), as: ada.key).status == 201)
+            // Carl signs an envelope that names Ada as its author: the signature is not Ada's.
+            let forged = ada.envelope(group, "text", "I owe Carl 100 EUR", signer: carl.key)
+            let byAda = try await Self.post(node, forged, as: ada.key)
+            #expect(byAda.status == 403 && byAda.text.contains("signature"), "\(byAda.text)")
+            // A good envelope posted by someone else than its author.
+            let honest = bob.envelope(group, "text", "hello")
+            let relayed = try await Self.post(node, honest, as: carl.key)
+            #expect(relayed.status == 403 && relayed.text.contains("author"), "\(relayed.text)")
+            // Tampered: the body changed after signing.
+            var tampered = bob.envelope(group, "text", "pay 5")
+            tampered["body"] = "pay 500"
+            let changed = try await Self.post(node, tampered, as: bob.key)
+            #expect(changed.status == 403, "\(changed.text)")
+            // Replayed: the same envelope twice.
+            let once = bob.envelope(group, "text", "once", seq: 1)
+            #expect(try await Self.post(node, once, as: bob.key).status == 201)
+            let again = try await Self.post(node, once, as: bob.key)
+            #expect(again.status == 409 && again.errorCode == "seq_taken", "\(again.text)")
+            // A sequence number that skips ahead.
+            let skip = try await Self.post(node, bob.envelope(group, "text", "skip", seq: 5), as: bob.key)
+            #expect(skip.status == 409 && skip.errorCode == "seq_gap", "\(skip.text)")
+            // Bad shapes: 400 naming the field.
+            var noSig = bob.envelope(group, "text", "x", seq: 2)
+            noSig["signature"] = "AAAA"
+            #expect(try await Self.post(node, noSig, as: bob.key).errorCode == "invalid_field")
+            let badKind = try await Self.post(node, bob.envelope(group, "shout", "x", seq: 2), as: bob.key)
+            #expect(badKind.status == 400 && badKind.text.contains("kind"), "\(badKind.text)")
+            let badStructured = try await Self.post(node, bob.envelope(group, "structured", #"{"type":"lottery"}"#, seq: 2), as: bob.key)
+            #expect(badStructured.status == 400 && badStructured.text.contains("type"), "\(badStructured.text)")
+            let big = try await Self.post(node, bob.envelope(group, "text", String(repeating: "x", count: 17 * 1024), seq: 2), as: bob.key)
+            #expect(big.status == 400, "\(big.text)")
+            // Unsigned requests get nothing.
+            #expect(try await Self.call(node, "messages.history", ["conversation_id": group], as: nil).status == 401)
+        }
+    }
+
+    @Test func onlyMembersPostAndReadAndOnlyAdminsChangeMembership() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let carl = Device(try GatewayTests.key(node, "carl")), dave = Device(try GatewayTests.key(node, "dave"))
+            let group = "g-members"
+            #expect(try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "Co-op", "members": [bob.id, carl.id]])), as: ada.key).status == 201)
+            // An outsider can neither post nor read.
+            #expect(try await Self.post(node, dave.envelope(group, "text", "let me in"), as: dave.key).status == 403)
+            #expect(try await Self.history(node, group, as: dave.key).status == 404)
+            // A member who is not an admin cannot add or remove anyone.
+            let notAdmin = try await Self.post(node, bob.envelope(group, "member_add", try Self.json(["member": dave.id])), as: bob.key)
+            #expect(notAdmin.status == 403, "\(notAdmin.text)")
+            // The admin removes Carl: from then on Carl neither posts nor reads; Bob still does.
+            #expect(try await Self.post(node, ada.envelope(group, "member_remove", try Self.json(["member": carl.id])), as: ada.key).status == 201)
+            #expect(try await Self.post(node, carl.envelope(group, "text", "still here?"), as: carl.key).status == 403)
+            #expect(try await Self.history(node, group, as: carl.key).status == 404)
+            #expect(try await Self.history(node, group, as: bob.key).status == 200)
+            // Rename, promote, and the last admin leaving hands the role on.
+            #expect(try await Self.post(node, ada.envelope(group, "rename", try Self.json(["title": "Co-op members"])), as: ada.key).status == 201)
+            #expect(try await Self.post(node, ada.envelope(group, "member_add", try Self.json(["member": dave.id])), as: ada.key).status == 201)
+            #expect(try await Self.post(node, ada.envelope(group, "leave", ""), as: ada.key).status == 201)
+            let view = try await Self.call(node, "conversations.get", ["conversation_id": group], as: bob.key)
+            let members = try #require(view.json["members"] as? [[String: Any]])
+            #expect(view.json["title"] as? String == "Co-op members")
+            #expect(Set(members.compactMap { $0["member"] as? String }) == [bob.id, dave.id])
+            #expect(members.first { $0["member"] as? String == bob.id }?["role"] as? String == "admin", "\(view.text)")
+        }
+    }
+
+    @Test func aDirectConversationHasItsTwoPeople() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let (x, y) = ada.id < bob.id ? (ada.id, bob.id) : (bob.id, ada.id)
+            let direct = "d.\(x).\(y)"
+            let wrong = try await Self.post(node, ada.envelope("d-mine", "create", try Self.json(["kind": "direct", "members": [bob.id]])), as: ada.key)
+            #expect(wrong.status == 400 && wrong.text.contains(direct), "\(wrong.text)")
+            #expect(try await Self.post(node, ada.envelope(direct, "create", try Self.json(["kind": "direct", "members": [bob.id]])), as: ada.key).status == 201)
+            #expect(try await Self.post(node, bob.envelope(direct, "text", "Can you fix a leak on Friday?"), as: bob.key).status == 201)
+            let leave = try await Self.post(node, bob.envelope(direct, "leave", ""), as: bob.key)
+            #expect(leave.status == 409 && leave.errorCode == "direct", "\(leave.text)")
+            // A second create of the same pair is refused: the conversation exists.
+            let twice = try await Self.post(node, bob.envelope(direct, "create", try Self.json(["kind": "direct", "members": [ada.id]]), seq: 1), as: bob.key)
+            #expect(twice.status == 409 || twice.status == 400, "\(twice.text)")
+        }
+    }
+}
