@@ -1,5 +1,6 @@
 import Foundation
 import SynSodium
+import SynTestSupport
 import Testing
 
 /// Messaging through the real gateway: every envelope signed by its author's key, checked by the app (id_verify in
@@ -154,6 +155,38 @@ import Testing
             #expect(view.json["title"] as? String == "Co-op members")
             #expect(Set(members.compactMap { $0["member"] as? String }) == [bob.id, dave.id])
             #expect(members.first { $0["member"] as? String == bob.id }?["role"] as? String == "admin", "\(view.text)")
+        }
+    }
+
+    /// docs/messaging.md's Python client, as printed there, makes envelopes the app accepts (PyNaCl; skipped
+    /// without it unless SYN_REQUIRE_INTEROP=1).
+    @Test func thePythonClientInTheDocSignsEnvelopesTheAppAccepts() async throws {
+        let doc = try String(contentsOfFile: Paths.root + "/docs/messaging.md", encoding: .utf8)
+        let start = try #require(doc.range(of: "```python\n")).upperBound
+        let end = try #require(doc.range(of: "```", range: start..<doc.endIndex)).lowerBound
+        let client = String(doc[start..<end])
+        guard (try? ProcessLauncher.run("/usr/bin/env", ["python3", "-c", "import nacl.signing"]))?.status == 0 else {
+            #expect(ProcessInfo.processInfo.environment["SYN_REQUIRE_INTEROP"] != "1", "python3 with PyNaCl is not installed (pip install pynacl)")
+            return
+        }
+        try await LiveNode.with(messaging: true) { node in
+            let ada = try GatewayTests.key(node, "ada"), bob = Device(try GatewayTests.key(node, "bob"))
+            let script = client + """
+                k = "\(node.root)/keys/ada.key"
+                print(json.dumps(envelope(k, "g-python", 1, "create", json.dumps({"kind": "group", "title": "Py", "members": ["\(bob.id)"]}))))
+                print(json.dumps(envelope(k, "g-python", 2, "text", "Rye from Python")))
+                """
+            let run = try ProcessLauncher.run("/usr/bin/env", ["python3", "-c", script])
+            try #require(run.status == 0, "\(run.output)")
+            let lines = run.output.split(separator: "\n").map(String.init)
+            try #require(lines.count == 2, "\(run.output)")
+            for line in lines {
+                let envelope = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let posted = try await Self.post(node, envelope, as: ada)
+                #expect(posted.status == 201, "\(posted.text)")
+            }
+            let page = try await Self.history(node, "g-python", as: bob.key)
+            #expect((page.json["envelopes"] as? [[String: Any]])?.last?["body"] as? String == "Rye from Python", "\(page.text)")
         }
     }
 
