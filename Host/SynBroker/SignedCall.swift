@@ -10,18 +10,18 @@ import SynAppStore
 /// `"<node id>\n<calling app>\n<target app>\n<method>\n<sha256 of the body, hex>\n<created>\n<nonce>"`, so a
 /// signature names the exact call, the node and the app the person trusts to pass it on, and verifies for nothing
 /// else: no other node, passing app, target, method or body, and no signed request or message.
-struct SignedCall: Equatable {
+public struct SignedCall: Equatable, Sendable {
     let key: [UInt8]
     let created: Int64
     let nonce: String
     let signature: [UInt8]
 
     /// How far `created` may lie in the past, and in the future (clock skew).
-    static let maxAgeSeconds: Int64 = 300
+    public static let maxAgeSeconds: Int64 = 300
     static let maxSkewSeconds: Int64 = 30
 
     /// The bytes a person signs for calling `method` of `app` with `body`.
-    static func message(node: String, via: String, app: String, method: String, body: [UInt8], created: Int64, nonce: String) -> [UInt8] {
+    public static func message(node: String, via: String, app: String, method: String, body: [UInt8], created: Int64, nonce: String) -> [UInt8] {
         Array("\(node)\n\(via)\n\(app)\n\(method)\n\(Hex.encode(Hash.sha256(body)))\n\(created)\n\(nonce)".utf8)
     }
 

@@ -20,6 +20,8 @@ struct ConversationView: Codable, Sendable {
     var lastOrd: String
     /// Envelopes by others after the caller's read position.
     var unread: Int
+    /// The caller's next sequence number here (what their next envelope carries).
+    var nextSeq: Int64
 }
 
 struct ConversationList: Codable, Sendable { var conversations: [ConversationView] }
@@ -87,8 +89,10 @@ enum Conversations {
         let unread = try context.sql.first("""
             SELECT count(*) FROM messages WHERE conversation_id = ? AND ord > ? AND author <> ?
             """, [.text(id), .text(read), .text(caller)])?.int(0) ?? 0
+        let mine = try context.sql.first("SELECT max(seq) FROM messages WHERE conversation_id = ? AND author = ?",
+                                         [.text(id), .text(caller)])?.int(0) ?? 0
         return ConversationView(id: id, kind: c.text(0) ?? "", title: c.text(1) ?? "", createdBy: c.text(2) ?? "", members: members,
-                                lastOrd: c.text(3) ?? "", unread: unread)
+                                lastOrd: c.text(3) ?? "", unread: unread, nextSeq: Int64(mine) + 1)
     }
 
     /// A `create` envelope: the author's first in a new conversation; the author is its first admin.

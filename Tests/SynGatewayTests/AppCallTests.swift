@@ -212,6 +212,25 @@ import Testing
         }
     }
 
+    /// `syneroym sign call` makes the on_behalf a person gives an app: the node accepts it once.
+    @Test func theCLISignsACallTheNodeAcceptsOnce() async throws {
+        try await LiveNode.with(extra: Self.relays()) { node in
+            let config = node.root + "/xdg"
+            let env = ["XDG_CONFIG_HOME": config]
+            #expect(try CLI.syneroym(["keys", "new", "erin"], environment: env).status == 0)
+            let erin = try KeyFile.load(path: config + "/syneroym/keys/erin.key")
+            let signed = try CLI.syneroym(["sign", "call", "--as", "erin", "--node", Base64URL.encode(node.runtime.broker.nodePublicKey),
+                                           "--via", "relay_a", "--app", "relay_b", "--method", "whoami"], environment: env)
+            try #require(signed.status == 0, "\(signed.stderr)")
+            let behalf = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let ada = try GatewayTests.key(node, "ada")
+            let first = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: behalf), as: ada).text
+            #expect(first == "200\nrelay_a\n\(Hex.encode(erin.publicKey))", "\(first)")
+            let again = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami", behalf: behalf), as: ada).text
+            #expect(again.hasPrefix("-3\n") && again.contains("already used"), "\(again)")
+        }
+    }
+
     /// A target's answer larger than the caller's worker takes is refused as too large; the caller lives on.
     @Test func anAnswerTooLargeForTheCallerIsRefusedNotDelivered() async throws {
         try await LiveNode.with(extra: Self.relays()) { node in

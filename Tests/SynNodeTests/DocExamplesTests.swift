@@ -20,6 +20,7 @@ import Testing
         ("README.md", "## Write an app", 0),
         ("docs/homeservices.md", "## Worked example", 0),
         ("docs/foodmesh.md", "## Worked example", 0),
+        ("docs/messaging.md", "## Worked example", 0),
         ("docs/federation.md", "### Try it on one machine", 0),
     ]
 
