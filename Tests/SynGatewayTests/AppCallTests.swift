@@ -13,7 +13,7 @@ import Testing
     static let ids = ["relay_a", "relay_b", "relay_c", "relay_d", "relay_e"]
 
     /// relay_a may call relay_b's methods and relay_c's `call`; each relay may call the next one's; relay_b may
-    /// call back relay_a (a cycle the node refuses). relay_b's calls may run 4 s; the others' 1.5 s.
+    /// call back relay_a (a cycle the node refuses). relay_b's calls may run 2.5 s; the others' 1.2 s.
     static func relays(dropFromNode: String? = nil) -> [LiveNode.ExtraApp] {
         let calls: [String: [String]] = [
             "relay_a": ["relay_b:*", "relay_c:call", "kit:apps.origin"],
@@ -37,7 +37,7 @@ import Testing
                 calls = [\((calls[id] ?? []).map { "\"\($0)\"" }.joined(separator: ", "))]
                 [methods]
                 public = ["whoami", "self"]
-                """, limits: id == "relay_b" ? "call_timeout_ms = 4000\nmax_frame_kb = 4096\nmemory_mb = 128" : "call_timeout_ms = 1500")
+                """, limits: id == "relay_b" ? "call_timeout_ms = 2500\nmax_frame_kb = 4096\nmemory_mb = 128" : "call_timeout_ms = 1200")
         }
         let old = LiveNode.ExtraApp(id: "oldapp", source: "Tests/HostileApps/abi10_hello.c", manifest: """
             [app]
@@ -165,9 +165,9 @@ import Testing
         }
     }
 
-    /// relay_b may run 4 s, but a call from relay_a (1.5 s) must answer by relay_a's deadline (less 200 ms), and so
+    /// relay_b may run 2.5 s, but a call from relay_a (1.2 s) must answer by relay_a's deadline (less 200 ms), and so
     /// must the calls it makes in turn: relay_b's call to a spinning relay_c gives up 200 ms before that, in time for
-    /// relay_b to answer relay_a. Without the inherited deadline relay_b would wait for relay_c's own 1.5 s and
+    /// relay_b to answer relay_a. Without the inherited deadline relay_b would wait for relay_c's own 1.2 s and
     /// relay_a would time out first. relay_b itself is not killed for relay_a's deadline: only its own stops it.
     @Test func theCallersDeadlineBindsTheTarget() async throws {
         try await LiveNode.with(extra: Self.relays()) { node in
@@ -177,7 +177,7 @@ import Testing
             // relay_a's own wait ends at its deadline: a target that never answers cannot hold it.
             let stuck = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "spin"), as: ada)
             #expect(stuck.text.hasPrefix("-5\n"), "\(stuck.text)")
-            // relay_b (one instance) answers again once its own 4 s are over.
+            // relay_b (one instance) answers again once its own 2.5 s are over.
             let after = try await Self.call(node, "relay_b", "whoami", "", as: ada)
             #expect(after.status == 200, "\(after.text)")
         }
