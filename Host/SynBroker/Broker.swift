@@ -379,6 +379,9 @@ public final class Broker: HostCallHandler, Sendable {
             }
             // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.
             onPublish(context.app, topic, payload)
+        case .nodeID:
+            // Public knowledge (peers and people name the node by it): no grant.
+            w.data(Array(Base64URL.encode(nodePublicKey).utf8))
         case .appCall:
             let (status, body) = try appCall(app, context, &r)
             w.u32(status)

@@ -38,8 +38,8 @@ public enum FatalOp: UInt32, Sendable {
 public enum HostOp: UInt32, Sendable, CaseIterable {
     case idPublicKey = 3, idSign, idVerify, kvGet, kvPut, kvDelete, kvScan, sqlExec, sqlQuery
     case netSend, netRequest, msgPublish, eventEmit, timerSet
-    /// ABI minor 1: a call to another app's method on this node.
-    case appCall = 17
+    /// ABI minor 1: a call to another app's method on this node, and this node's id.
+    case appCall = 17, nodeID
     /// Not a slot: the worker hands over its committed outbox (`OutboxBatch`); the reply is the last stored `seq`.
     case outbox = 100
 
@@ -61,6 +61,7 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
         case .eventEmit: "event_emit"
         case .timerSet: "timer_set"
         case .appCall: "app_call"
+        case .nodeID: "node_id"
         case .outbox: "outbox"
         }
     }

@@ -192,6 +192,10 @@ enum HostTable {
             }
             return full ? c.fail(SYN_E_QUOTA, "app_call: the call's arena cannot hold the answer (profile key limits.memory_mb)") : result
         }
+        h.node_id = { ctx, id in
+            guard let c = CallContext.from(ctx), let id else { return SYN_E_BAD_ARG }
+            return c.forward(.nodeID, WireWriter()) { r throws(WireError) in id.pointee = c.buf(try r.data(limit: 64)) }
+        }
         h.call_origin = { ctx, app in
             guard let c = CallContext.from(ctx), let app else { return SYN_E_BAD_ARG }
             guard !c.origin.isEmpty else { return SYN_E_NOT_FOUND }

@@ -1,5 +1,5 @@
 /*
- * synapp.h — Syneroym PluginABI v1.1 (minor 1 appends app_call and call_origin to syn_host).
+ * synapp.h — Syneroym PluginABI v1.1 (minor 1 appends app_call, call_origin and node_id to syn_host).
  *
  * The only contract between the Syneroym host and a SynApp. A SynApp is a shared library that exports exactly two
  * functions, `synapp_magic` and `synapp_entry`, and no data. The host loads it with dlopen inside a sandboxed worker
@@ -203,6 +203,9 @@ typedef struct syn_host {
      * through app_call (the request's caller is that app's key, or the person who signed the call);
      * SYN_E_NOT_FOUND for a call from a client, an event or a timer. */
     syn_status (*call_origin)(syn_ctx *, syn_buf *app);
+    /* This node's id (its key id: unpadded base64url of its ed25519 public key) in *id (arena memory): what peers
+     * name it by in net_send and what people name it by as their home node. */
+    syn_status (*node_id)(syn_ctx *, syn_buf *id);
 } syn_host;
 
 /* The most apps one chain of app_call may hold, the first caller included. */

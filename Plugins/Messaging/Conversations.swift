@@ -87,7 +87,7 @@ enum Conversations {
             """, [.text(id)]).map { MemberView(member: $0.text(0) ?? "", role: $0.text(1) ?? "", readOrd: $0.text(2) ?? "") }
         let read = members.first { $0.member == caller }?.readOrd ?? ""
         let unread = try context.sql.first("""
-            SELECT count(*) FROM messages WHERE conversation_id = ? AND ord > ? AND author <> ?
+            SELECT count(*) FROM messages m WHERE conversation_id = ? AND ord > ? AND author <> ? AND \(Messages.visible)
             """, [.text(id), .text(read), .text(caller)])?.int(0) ?? 0
         let mine = try context.sql.first("SELECT max(seq) FROM messages WHERE conversation_id = ? AND author = ?",
                                          [.text(id), .text(caller)])?.int(0) ?? 0
@@ -95,8 +95,19 @@ enum Conversations {
                                 lastOrd: c.text(3) ?? "", unread: unread, nextSeq: Int64(mine) + 1)
     }
 
-    /// A `create` envelope: the author's first in a new conversation; the author is its first admin.
-    static func create(_ e: Envelope, _ context: Context) throws {
+    /// The member's home node, if they are or were in the conversation.
+    static func home(_ member: String, _ id: String, _ context: Context) throws -> String? {
+        try context.sql.first("SELECT home FROM members WHERE conversation_id = ? AND member = ?", [.text(id), .text(member)])?.text(0)
+    }
+
+    /// The role a member who has left had.
+    static func pastRole(_ member: String, _ id: String, _ context: Context) throws -> String? {
+        try context.sql.first("SELECT role FROM members WHERE conversation_id = ? AND member = ?", [.text(id), .text(member)])?.text(0)
+    }
+
+    /// A `create` envelope: the author's first in a new conversation; the author is its first admin. Members
+    /// whose home the body does not name live on the author's home node.
+    static func create(_ e: Envelope, authorHome: String, _ context: Context) throws {
         guard e.seq == 1 else { throw AppError.badRequest("a create envelope is its author's seq 1", code: "invalid_field") }
         guard let body = try? JSONDecoder().decode(CreateBody.self, from: Data(e.body.utf8)) else {
             throw AppError.badRequest(#"a create body is {"kind": "direct" or "group", "title": "...", "members": [key ids]}"#, code: "invalid_field")
@@ -132,12 +143,16 @@ enum Conversations {
         }
         try context.sql.exec("INSERT INTO conversations(id, kind, title, created_by, created_ms) VALUES (?, ?, ?, ?, ?)",
                              [.text(e.conversationId), .text(body.kind), .text(title), .text(e.author), .integer(context.nowMs)])
-        try join(e.author, role: body.kind == "group" ? "admin" : "member", e, context)
-        for other in others { try join(other, role: "member", e, context) }
+        let homes = body.homes ?? [:]
+        for (member, home) in homes where !Replication.isNodeID(home) {
+            throw AppError.badRequest("homes.\(member) is a node id (43 characters of unpadded base64url)", code: "invalid_field")
+        }
+        try join(e.author, role: body.kind == "group" ? "admin" : "member", home: authorHome, e, context)
+        for other in others { try join(other, role: "member", home: homes[other] ?? authorHome, e, context) }
     }
 
     /// member_add, member_remove, admin_add and rename, by an admin of a group.
-    static func administer(_ e: Envelope, _ context: Context) throws {
+    static func administer(_ e: Envelope, authorHome: String, _ context: Context) throws {
         if e.kind == "rename" {
             guard let body = try? JSONDecoder().decode(RenameBody.self, from: Data(e.body.utf8)) else {
                 throw AppError.badRequest(#"a rename body is {"title": "..."}"#, code: "invalid_field")
@@ -153,10 +168,17 @@ enum Conversations {
         switch e.kind {
         case "member_add":
             guard current == nil else { throw AppError.conflict("\(body.member) is already a member", code: "already_member") }
+            // One stay per member: who was removed stays removed (every node then agrees on who wrote when).
+            guard try pastRole(body.member, e.conversationId, context) == nil else {
+                throw AppError.conflict("\(body.member) left or was removed, and does not come back in this version", code: "removed")
+            }
+            if let home = body.home, !Replication.isNodeID(home) {
+                throw AppError.badRequest("home is a node id (43 characters of unpadded base64url)", code: "invalid_field")
+            }
             let count = try context.sql.first("SELECT count(*) FROM members WHERE conversation_id = ? AND left_ord IS NULL",
                                               [.text(e.conversationId)])?.int(0) ?? 0
             guard count < Messages.maxGroupMembers else { throw AppError.conflict("the group has \(count) members, the most it may", code: "group_full") }
-            try join(body.member, role: "member", e, context)
+            try join(body.member, role: "member", home: body.home ?? authorHome, e, context)
         case "member_remove":
             guard current != nil else { throw AppError.conflict("\(body.member) is not a member", code: "not_member") }
             try context.sql.exec("UPDATE members SET left_ord = ? WHERE conversation_id = ? AND member = ?",
@@ -185,11 +207,9 @@ enum Conversations {
         }
     }
 
-    /// Adds (or brings back) a member as of envelope `e`.
-    static func join(_ member: String, role: String, _ e: Envelope, _ context: Context) throws {
-        try context.sql.exec("""
-            INSERT INTO members(conversation_id, member, role, joined_ord) VALUES (?, ?, ?, ?)
-            ON CONFLICT(conversation_id, member) DO UPDATE SET role = excluded.role, joined_ord = excluded.joined_ord, left_ord = NULL
-            """, [.text(e.conversationId), .text(member), .text(role), .text(e.position)])
+    /// Adds a member, living on node `home`, as of envelope `e`.
+    static func join(_ member: String, role: String, home: String, _ e: Envelope, _ context: Context) throws {
+        try context.sql.exec("INSERT INTO members(conversation_id, member, role, joined_ord, home) VALUES (?, ?, ?, ?, ?)",
+                             [.text(e.conversationId), .text(member), .text(role), .text(e.position), .text(home)])
     }
 }

@@ -7,10 +7,33 @@ struct CreateBody: Codable, Sendable {
     var kind: String
     var title: String?
     var members: [String]
+    /// Members' home nodes, by key id; a member not listed lives on the author's home node.
+    var homes: [String: String]?
 }
 
-/// What `member_add`, `member_remove` and `admin_add` carry.
-struct MemberBody: Codable, Sendable { var member: String }
+/// What `member_add`, `member_remove` and `admin_add` carry (`home`: the added member's home node; default: the
+/// author's).
+struct MemberBody: Codable, Sendable {
+    var member: String
+    var home: String?
+}
+
+/// Where an envelope came from: posted here by its author, or relayed by the author's home node.
+enum Origin: Equatable {
+    case local(node: String)
+    case peer(String)
+
+    /// The node a member with no home named lives on: the author's home.
+    var authorHome: String {
+        switch self {
+        case .local(let node): node
+        case .peer(let node): node
+        }
+    }
+}
+
+/// What a home node sends the other members' home nodes: one envelope, exactly as its author signed it.
+struct Replicate: Codable, Sendable { var envelope: Envelope }
 /// What `rename` carries.
 struct RenameBody: Codable, Sendable { var title: String }
 /// The head of a structured document: its type says how clients show it.
@@ -63,7 +86,10 @@ enum Messages {
             guard e.author == caller.id else {
                 throw AppError.forbidden("the envelope's author is \(e.author), not the caller: each person posts their own envelopes")
             }
-            try apply(e, context)
+            let here = context.apps.nodeID ?? ""
+            try apply(e, from: .local(node: here), context)
+            try Replication.drain(after: e, context)
+            try Replication.send(e, from: here, context)
             return Reply(status: 201, Posted(conversationId: e.conversationId, ord: e.position, nextSeq: e.seq + 1))
         }
         routes.method("messages.history") { (query: HistoryQuery, context) -> HistoryPage in
@@ -71,8 +97,8 @@ enum Messages {
             try Conversations.requireMember(caller.id, query.conversationId, context)
             let limit = min(max(query.limit ?? 50, 1), 200)
             let rows = try context.sql.query("""
-                SELECT author, seq, hlc, kind, body, signature, ord FROM messages WHERE conversation_id = ? AND ord > ?
-                ORDER BY ord LIMIT ?
+                SELECT author, seq, hlc, kind, body, signature, ord FROM messages m WHERE conversation_id = ? AND ord > ?
+                AND \(visible) ORDER BY ord LIMIT ?
                 """, [.text(query.conversationId), .text(query.after ?? ""), .integer(Int64(limit + 1))])
             let envelopes = rows.prefix(limit).map { envelope(query.conversationId, $0, from: 0) }
             return HistoryPage(envelopes: envelopes, next: rows.count > limit ? envelopes.last?.ord : nil)
@@ -88,7 +114,7 @@ enum Messages {
                 SELECT m.conversation_id, m.author, m.seq, m.hlc, m.kind, m.body, m.signature, m.ord
                 FROM messages_fts f JOIN messages m ON m.fts_rowid = f.rowid
                 JOIN members p ON p.conversation_id = m.conversation_id AND p.member = ? AND p.left_ord IS NULL
-                WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts) LIMIT ?
+                WHERE messages_fts MATCH ? AND \(visible) ORDER BY bm25(messages_fts) LIMIT ?
                 """, [.text(caller.id), .text(terms), .integer(Int64(limit))])
             return SearchResult(hits: rows.map { r in
                 let id = r.text(0) ?? ""
@@ -104,21 +130,48 @@ enum Messages {
     }
 
     /// Applies a checked envelope to its conversation: the order rules, then what its kind changes, then the log.
-    static func apply(_ e: Envelope, _ context: Context) throws {
+    /// From a peer, an envelope that builds on what has not arrived yet (its conversation, its author's joining)
+    /// waits in `pending`, and one already applied is ignored: the answer is then false.
+    @discardableResult
+    static func apply(_ e: Envelope, from origin: Origin, _ context: Context) throws -> Bool {
+        let remote = origin != .local(node: origin.authorHome)
         if e.kind == "create" {
-            try Conversations.create(e, context)
-        } else {
-            guard let conversation = try Conversations.kind(e.conversationId, context) else {
-                throw AppError.notFound("no conversation \(e.conversationId)")
-            }
-            guard let role = try Conversations.role(e.author, e.conversationId, context) else {
-                throw AppError.forbidden("\(e.author) is not a member of conversation \(e.conversationId)")
-            }
-            try order(e, context)
-            try change(e, conversation: conversation, authorRole: role, context)
+            if remote, try Conversations.kind(e.conversationId, context) != nil { return false }
+            try Conversations.create(e, authorHome: origin.authorHome, context)
+            try record(e, context)
+            return true
         }
+        guard let conversation = try Conversations.kind(e.conversationId, context) else {
+            if remote { try Replication.hold(e, from: origin.authorHome, context); return false }
+            throw AppError.notFound("no conversation \(e.conversationId)")
+        }
+        if remote {
+            // Only the author's home node relays the author's envelopes, and only once each.
+            guard let home = try Conversations.home(e.author, e.conversationId, context) else {
+                try Replication.hold(e, from: origin.authorHome, context)
+                return false
+            }
+            guard home == origin.authorHome else {
+                throw AppError.forbidden("\(e.author)'s home node is \(home), not \(origin.authorHome)")
+            }
+            if try Replication.seen(e, context) { return false }
+        }
+        // A member now, for what is posted here; for what a home node relays, one whose place in the log the
+        // readers check (`visible`), so every node shows the same envelopes whatever order they arrived in.
+        let role = try Conversations.role(e.author, e.conversationId, context)
+            ?? (remote ? try Conversations.pastRole(e.author, e.conversationId, context) : nil)
+        guard let role else { throw AppError.forbidden("\(e.author) is not a member of conversation \(e.conversationId)") }
+        try order(e, context)
+        try change(e, conversation: conversation, authorRole: role, authorHome: origin.authorHome, context)
         try record(e, context)
+        return true
     }
+
+    /// Whether the author of the envelope in `m` was a member when they wrote it: the readers' filter.
+    static let visible = """
+        EXISTS (SELECT 1 FROM members v WHERE v.conversation_id = m.conversation_id AND v.member = m.author
+                AND v.joined_ord <= m.ord AND (v.left_ord IS NULL OR m.ord <= v.left_ord))
+        """
 
     /// An author's envelopes come one at a time, in sequence, each later than the last.
     static func order(_ e: Envelope, _ context: Context) throws {
@@ -138,7 +191,7 @@ enum Messages {
     }
 
     /// What a kind does to the conversation: content kinds are checked, membership kinds need an admin.
-    static func change(_ e: Envelope, conversation: String, authorRole: String, _ context: Context) throws {
+    static func change(_ e: Envelope, conversation: String, authorRole: String, authorHome: String, _ context: Context) throws {
         switch e.kind {
         case "text":
             try Validate.text(e.body, "body", max: Envelope.maxBody)
@@ -153,7 +206,7 @@ enum Messages {
                 throw AppError.conflict("a direct conversation has its two people: nobody joins, leaves or renames it", code: "direct")
             }
             guard authorRole == "admin" else { throw AppError.forbidden("only an admin may \(e.kind) in this group") }
-            try Conversations.administer(e, context)
+            try Conversations.administer(e, authorHome: authorHome, context)
         }
     }
 

@@ -25,5 +25,15 @@ enum Schema {
         CREATE INDEX messages_by_fts ON messages(fts_rowid) WHERE fts_rowid IS NOT NULL;
         CREATE VIRTUAL TABLE messages_fts USING fts5(conversation_id UNINDEXED, body);
         """,
+        // Across nodes: each member's home node (where their envelopes come from and go to), and envelopes that
+        // arrived before what they build on (their conversation's create, their author's member_add).
+        """
+        ALTER TABLE members ADD COLUMN home TEXT NOT NULL DEFAULT '';
+        CREATE TABLE pending (
+            conversation_id TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL, ord TEXT NOT NULL, envelope TEXT NOT NULL,
+            from_node TEXT NOT NULL, received_ms INTEGER NOT NULL, PRIMARY KEY (conversation_id, author, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX pending_by_node ON pending(from_node);
+        """,
     ]
 }

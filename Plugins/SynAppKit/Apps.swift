@@ -63,7 +63,7 @@ public struct Apps: Sendable {
     /// Whether this node offers calls between apps (ABI minor 1).
     public var available: Bool {
         host.table.pointee.minor >= 1
-            && Int(host.table.pointee.size) > MemoryLayout<syn_host>.offset(of: \syn_host.call_origin) ?? Int.max
+            && Int(host.table.pointee.size) > MemoryLayout<syn_host>.offset(of: \syn_host.node_id) ?? Int.max
     }
 
     /// Calls `method` of `app` with `body`: as this app, or for `person`, who signed exactly this app, method and
@@ -88,6 +88,14 @@ public struct Apps: Sendable {
     /// Calls `method` of `app` as this app with `input` encoded as JSON, and decodes its 2xx answer.
     public func call<I: Encodable, O: Decodable>(_ app: String, _ method: String, _ input: I, as type: O.Type) throws -> O {
         try call(app, method, body: Array(try JSONKeys.current.encoder.encode(input))).decode(type)
+    }
+
+    /// This node's id (its key id), or nil on a node older than minor 1.
+    public var nodeID: String? {
+        guard available else { return nil }
+        var id = syn_buf(ptr: nil, len: 0)
+        guard host.table.pointee.node_id(host.ctx, &id) == SYN_OK else { return nil }
+        return String(decoding: Host.bytes(id), as: UTF8.self)
     }
 
     /// The app that made this call through `app_call`, or nil for a client's call, an event or a timer.

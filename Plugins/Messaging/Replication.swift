@@ -1,0 +1,81 @@
+import FoundationEssentials
+import SynAppKit
+
+/// Conversations across nodes. Each member has a home node. An envelope is posted on its author's home node, which
+/// sends it (`net_send`: exactly once, in order, surviving restarts and partitions) to the home nodes of the other
+/// members; each of those verifies it again and applies it. Envelopes are applied in the order they arrive, and
+/// the readers show an author's envelope only while the author was a member at its place in the log, so once the
+/// same envelopes have arrived every node shows the same conversation in the same order.
+enum Replication {
+    /// Envelopes one peer may have waiting for what they build on; past it, the peer's next such envelope is
+    /// refused (and dropped), so no peer fills the app's database with envelopes for conversations that never come.
+    static let maxPendingPerPeer = 10_000
+
+    /// Sends a local author's envelope to every other home node of the conversation's members (a removed member's
+    /// too, for the removal itself; after it, nothing more).
+    static func send(_ e: Envelope, from here: String, _ context: Context) throws {
+        let homes = try context.sql.query("""
+            SELECT DISTINCT home FROM members WHERE conversation_id = ? AND (left_ord IS NULL OR left_ord = ?)
+            """, [.text(e.conversationId), .text(e.position)]).compactMap { $0.text(0) }
+        for home in homes where !home.isEmpty && home != here {
+            do { try context.net.send(to: home, Replicate(envelope: e)) } catch let error as HostError where error.appError.status == 404 {
+                throw AppError.conflict("a member's home node \(home) is not a peer of this node: its owner adds it with `syneroym peers add`", code: "home_not_peer")
+            }
+        }
+    }
+
+    /// An envelope from `peer`: checked again here, then applied, or held until what it builds on arrives.
+    static func received(_ e: Envelope, from peer: String, _ context: Context) throws {
+        try e.check(context, remote: true)
+        if try Messages.apply(e, from: .peer(peer), context) { try drain(after: e, context) }
+    }
+
+    /// After an envelope that others may wait for (a conversation's create, a member joining), applies what waits.
+    static func drain(after e: Envelope, _ context: Context) throws {
+        guard e.kind == "create" || e.kind == "member_add" else { return }
+        var progress = true
+        while progress {
+            progress = false
+            let rows = try context.sql.query("""
+                SELECT author, seq, envelope, from_node FROM pending WHERE conversation_id = ? ORDER BY ord LIMIT 500
+                """, [.text(e.conversationId)])
+            for row in rows {
+                guard let waiting = try? JSONDecoder().decode(Envelope.self, from: Data((row.text(2) ?? "").utf8)) else { continue }
+                try context.sql.exec("DELETE FROM pending WHERE conversation_id = ? AND author = ? AND seq = ?",
+                                     [.text(e.conversationId), .text(row.text(0) ?? ""), SQLValue(row.int(1) ?? 0)])
+                // Held again if it still waits; dropped if it no longer applies (a 4xx now is one for good).
+                do {
+                    if try Messages.apply(waiting, from: .peer(row.text(3) ?? ""), context) {
+                        progress = true
+                        try drain(after: waiting, context)
+                    }
+                } catch let error as AppError where (400..<500).contains(error.status) {
+                    context.log(.warn, "dropped a held envelope of \(waiting.author) in \(waiting.conversationId): \(error.message)")
+                }
+            }
+        }
+    }
+
+    /// Keeps an envelope that arrived before what it builds on.
+    static func hold(_ e: Envelope, from peer: String, _ context: Context) throws {
+        let held = try context.sql.first("SELECT count(*) FROM pending WHERE from_node = ?", [.text(peer)])?.int(0) ?? 0
+        guard held < maxPendingPerPeer else {
+            throw AppError.conflict("node \(peer) has \(held) envelopes waiting here already", code: "too_many_pending")
+        }
+        let json = String(decoding: try JSONEncoder().encode(e), as: UTF8.self)
+        try context.sql.exec("""
+            INSERT OR IGNORE INTO pending(conversation_id, author, seq, ord, envelope, from_node, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.text(e.conversationId), .text(e.author), .integer(e.seq), .text(e.position), .text(json), .text(peer), .integer(context.nowMs)])
+    }
+
+    /// Whether this envelope is here already (a peer sent it again).
+    static func seen(_ e: Envelope, _ context: Context) throws -> Bool {
+        try context.sql.first("SELECT 1 FROM messages WHERE conversation_id = ? AND author = ? AND seq = ?",
+                              [.text(e.conversationId), .text(e.author), .integer(e.seq)]) != nil
+    }
+
+    /// A node id: 43 characters of unpadded base64url.
+    static func isNodeID(_ id: String) -> Bool {
+        id.utf8.count == 43 && CallerKey(id) != nil
+    }
+}

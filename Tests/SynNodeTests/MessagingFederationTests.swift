@@ -1,0 +1,179 @@
+import Foundation
+import SynSodium
+import SynTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Messaging across two real nodes, each its own `syneroym run` with its own data directory, linked over loopback:
+/// ada's home is A, bob's is B. Envelopes go from the author's home node to the other members' home nodes over
+/// `net_send`, and each node verifies them again.
+@Suite(.serialized) struct MessagingFederationTests {
+    static let home: [String: String] = {
+        let env = ["XDG_CONFIG_HOME": TestSupport.scratch + "/messaging-keys-\(UInt32.random(in: 0...UInt32.max))"]
+        for name in ["default", "ada", "bob", "carl"] { _ = try? CLI.syneroym(["keys", "new", name], environment: env) }
+        return env
+    }()
+
+    static func keyID(_ name: String) throws -> String {
+        Base64URL.encode(try KeyFile.load(path: (home["XDG_CONFIG_HOME"] ?? "") + "/syneroym/keys/\(name).key").publicKey)
+    }
+
+    /// A node directory with hello and Messaging, listening for links; its data directory and invite.
+    static func node(_ label: String) throws -> (dir: String, data: String, invite: String) {
+        let dir = try TestSupport.helloNodeDirectory(label)
+        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/messaging.toml", toPath: dir + "/manifests/messaging.toml")
+        let data = dir + "/data"
+        let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: home)
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
+        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try FederationTests.freePort())\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
+        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
+        try #require(invite.status == 0, "\(invite.stderr)")
+        return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
+        try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
+                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "messaging"])
+    }
+
+    /// Runs a bash script with the people's keys (`syn` is the CLI); fails the test on a non-zero exit.
+    static func script(_ text: String) throws -> String {
+        let r = try ProcessLauncher.run("/bin/bash", ["-c", "set -euo pipefail\nsyn() { \"\(TestSupport.products)/syneroym\" \"$@\"; }\n" + text],
+                                        environment: home)
+        try #require(r.status == 0, "\(r.output.suffix(2000))")
+        return r.output
+    }
+
+    /// Every envelope of the conversation `as` reads on `data`, oldest first (nil while it is not there).
+    static func history(_ data: String, _ conversation: String, as key: String) throws -> [[String: Any]]? {
+        var all: [[String: Any]] = [], after = ""
+        while true {
+            let r = try CLI.syneroym(["call", "messaging", "messages.history", #"{"conversation_id":"\#(conversation)","limit":200,"after":"\#(after)"}"#,
+                                      "--as", key, "--data", data], environment: home)
+            guard r.status == 0, let page = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else { return nil }
+            all += page["envelopes"] as? [[String: Any]] ?? []
+            guard let next = page["next"] as? String else { return all }
+            after = next
+        }
+    }
+
+    /// Reads until `check` holds (bounded: a stuck replication fails the test instead of hanging it).
+    static func poll(_ data: String, _ conversation: String, as key: String, until check: ([[String: Any]]) -> Bool) throws -> [[String: Any]] {
+        var last: [[String: Any]] = []
+        for _ in 0..<600 {
+            if let envelopes = try history(data, conversation, as: key) {
+                last = envelopes
+                if check(envelopes) { return envelopes }
+            }
+            usleep(100_000)
+        }
+        return last
+    }
+
+    @Test func aHundredMessagesReachAStoppedNodeOnceEachInOrder() async throws {
+        try await offThePool {
+            let a = try Self.node("msg-a"), b = try Self.node("msg-b")
+            let idB = String(b.invite.prefix { $0 != "@" })
+            #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
+            #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
+            var nodeA = try Self.run(a), nodeB = try Self.run(b)
+            defer { nodeA.stop(); nodeB.stop() }
+            let bob = try Self.keyID("bob"), group = "g-fed-\(UInt32.random(in: 0...UInt32.max))"
+
+            // ada, at home on A, starts a group with bob, at home on B: B gets the create.
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 1 --kind create \\
+                  --body '{"kind":"group","title":"Across","members":["\(bob)"],"homes":{"\(bob)":"\(idB)"}}' |
+                  syn call messaging messages.post - --as ada --data \(a.data)
+                """)
+            let created = try Self.poll(b.data, group, as: "bob") { $0.count == 1 }
+            #expect(created.first?["kind"] as? String == "create", "\(created)")
+
+            // B stops; ada posts 100 messages on A.
+            nodeB.process.signal(SIGKILL)
+            _ = nodeB.process.wait()
+            _ = try Self.script("""
+                for i in $(seq 2 101); do
+                  syn sign envelope --as ada --conversation \(group) --seq $i --kind text --body "message $i" |
+                    syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                done
+                """)
+            // B comes back and has all of them, once each, in order.
+            nodeB = try Self.run(b)
+            let received = try Self.poll(b.data, group, as: "bob") { $0.count >= 101 }
+            #expect(received.count == 101, "\(received.count) envelopes on B")
+            #expect(received.compactMap { $0["seq"] as? Int } == Array(1...101))
+            #expect(received.dropFirst().compactMap { $0["body"] as? String } == (2...101).map { "message \($0)" })
+            let ords = received.compactMap { $0["ord"] as? String }
+            #expect(ords == ords.sorted() && Set(ords).count == ords.count)
+
+            // bob answers on B; A has it, after ada's hundred.
+            _ = try Self.script("""
+                syn sign envelope --as bob --conversation \(group) --seq 1 --kind text --body 'got all 100' |
+                  syn call messaging messages.post - --as bob --data \(b.data)
+                """)
+            let onA = try Self.poll(a.data, group, as: "ada") { $0.count >= 102 }
+            #expect(onA.last?["body"] as? String == "got all 100", "\(onA.last ?? [:])")
+            #expect(try Self.history(b.data, group, as: "bob")?.map { $0["ord"] as? String } == onA.map { $0["ord"] as? String },
+                    "both nodes show the same envelopes in the same order")
+
+            // ada removes bob: B learns it (bob reads nothing more there), and what ada posts next stays on A.
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 102 --kind member_remove --body '{"member":"\(bob)"}' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                syn sign envelope --as ada --conversation \(group) --seq 103 --kind text --body 'after bob left' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            var removed = false
+            for _ in 0..<600 where !removed {
+                removed = try Self.history(b.data, group, as: "bob") == nil
+                if !removed { usleep(100_000) }
+            }
+            #expect(removed, "bob still reads the group on B")
+            _ = nodeA
+        }
+    }
+
+    /// Three nodes; C is down from before the group exists while ada (A) and bob (B) post in turn. When C comes
+    /// back, A's and B's envelopes reach it in whatever order their links deliver them (bob's may come before the
+    /// create that makes the group: C holds them until it has it), and all three show the same sequence.
+    @Test func threeNodesAgreeAfterOneWasAway() async throws {
+        try await offThePool {
+            let a = try Self.node("msg3-a"), b = try Self.node("msg3-b"), c = try Self.node("msg3-c")
+            let nodes = [a, b, c]
+            for x in nodes { for y in nodes where y.data != x.data {
+                #expect(try CLI.syneroym(["peers", "add", y.invite, "--data", x.data]).status == 0)
+            } }
+            let idB = String(b.invite.prefix { $0 != "@" }), idC = String(c.invite.prefix { $0 != "@" })
+            let nodeA = try Self.run(a), nodeB = try Self.run(b)
+            defer { nodeA.stop(); nodeB.stop() }
+            let bob = try Self.keyID("bob"), carl = try Self.keyID("carl"), group = "g-three-\(UInt32.random(in: 0...UInt32.max))"
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 1 --kind create \\
+                  --body '{"kind":"group","title":"Three","members":["\(bob)","\(carl)"],"homes":{"\(bob)":"\(idB)","\(carl)":"\(idC)"}}' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            _ = try Self.poll(b.data, group, as: "bob") { $0.count == 1 }
+            _ = try Self.script("""
+                for i in $(seq 1 10); do
+                  syn sign envelope --as ada --conversation \(group) --seq $((i + 1)) --kind text --body "ada $i" |
+                    syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                  syn sign envelope --as bob --conversation \(group) --seq $i --kind text --body "bob $i" |
+                    syn call messaging messages.post - --as bob --data \(b.data) > /dev/null
+                done
+                """)
+            let nodeC = try Self.run(c)
+            defer { nodeC.stop() }
+            let onC = try Self.poll(c.data, group, as: "carl") { $0.count >= 21 }
+            let onA = try Self.poll(a.data, group, as: "ada") { $0.count >= 21 }
+            let onB = try Self.poll(b.data, group, as: "bob") { $0.count >= 21 }
+            let order = { (envelopes: [[String: Any]]) in envelopes.map { ($0["ord"] as? String ?? "") } }
+            #expect(onC.count == 21, "\(onC.count) on C")
+            #expect(order(onA) == order(onB) && order(onB) == order(onC), "the three nodes disagree")
+            #expect(Set(onC.compactMap { $0["body"] as? String }).isSuperset(of: (1...10).flatMap { ["ada \($0)", "bob \($0)"] }))
+        }
+    }
+}
