@@ -7,6 +7,10 @@ struct ConversationRef: Codable, Sendable { var conversationId: String }
 struct MemberView: Codable, Sendable {
     var member: String
     var role: String
+    /// The member's home node (empty for members of a conversation made before homes were kept).
+    var home: String
+    /// How far the member's home node has the conversation (its last envelope's `ord` for members who live here).
+    var deliveredOrd: String
     /// How far this member has read (an envelope's `ord`; empty: nothing yet).
     var readOrd: String
 }
@@ -82,9 +86,14 @@ enum Conversations {
 
     static func view(_ id: String, for caller: String, _ context: Context) throws -> ConversationView? {
         guard let c = try context.sql.first("SELECT kind, title, created_by, last_ord FROM conversations WHERE id = ?", [.text(id)]) else { return nil }
+        let here = context.apps.nodeID ?? ""
         let members = try context.sql.query("""
-            SELECT member, role, read_ord FROM members WHERE conversation_id = ? AND left_ord IS NULL ORDER BY member
-            """, [.text(id)]).map { MemberView(member: $0.text(0) ?? "", role: $0.text(1) ?? "", readOrd: $0.text(2) ?? "") }
+            SELECT member, role, read_ord, home, delivered_ord FROM members WHERE conversation_id = ? AND left_ord IS NULL ORDER BY member
+            """, [.text(id)]).map { r in
+            let home = r.text(3) ?? ""
+            return MemberView(member: r.text(0) ?? "", role: r.text(1) ?? "", home: home,
+                              deliveredOrd: home == here || home.isEmpty ? (c.text(3) ?? "") : (r.text(4) ?? ""), readOrd: r.text(2) ?? "")
+        }
         let read = members.first { $0.member == caller }?.readOrd ?? ""
         let unread = try context.sql.first("""
             SELECT count(*) FROM messages m WHERE conversation_id = ? AND ord > ? AND author <> ? AND \(Messages.visible)

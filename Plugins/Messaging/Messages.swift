@@ -32,8 +32,18 @@ enum Origin: Equatable {
     }
 }
 
-/// What a home node sends the other members' home nodes: one envelope, exactly as its author signed it.
-struct Replicate: Codable, Sendable { var envelope: Envelope }
+/// What home nodes send each other: an envelope, exactly as its author signed it, from the author's home; or,
+/// back to it, that the envelope at `ord` reached the home of `members`.
+struct PeerMessage: Codable, Sendable {
+    var envelope: Envelope?
+    var delivered: Delivered?
+}
+
+struct Delivered: Codable, Sendable {
+    var conversationId: String
+    var ord: String
+    var members: [String]
+}
 /// What `rename` carries.
 struct RenameBody: Codable, Sendable { var title: String }
 /// The head of a structured document: its type says how clients show it.

@@ -10,7 +10,10 @@ import SynAppKit
 let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
     Messages.register(&routes)
     Conversations.register(&routes)
-    routes.onPeerMessage { (message: Replicate, peer, context) in try Replication.received(message.envelope, from: peer, context) }
+    routes.onPeerMessage { (message: PeerMessage, peer, context) in
+        if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }
+        if let delivered = message.delivered { try Replication.delivered(delivered, from: peer, context) }
+    }
 }
 
 @_cdecl("synapp_magic") public func synappMagic() -> UnsafeRawPointer { app.magic }

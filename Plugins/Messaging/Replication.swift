@@ -18,7 +18,7 @@ enum Replication {
             SELECT DISTINCT home FROM members WHERE conversation_id = ? AND (left_ord IS NULL OR left_ord = ?)
             """, [.text(e.conversationId), .text(e.position)]).compactMap { $0.text(0) }
         for home in homes where !home.isEmpty && home != here {
-            do { try context.net.send(to: home, Replicate(envelope: e)) } catch let error as HostError where error.appError.status == 404 {
+            do { try context.net.send(to: home, PeerMessage(envelope: e)) } catch let error as HostError where error.appError.status == 404 {
                 throw AppError.conflict("a member's home node \(home) is not a peer of this node: its owner adds it with `syneroym peers add`", code: "home_not_peer")
             }
         }
@@ -27,7 +27,29 @@ enum Replication {
     /// An envelope from `peer`: checked again here, then applied, or held until what it builds on arrives.
     static func received(_ e: Envelope, from peer: String, _ context: Context) throws {
         try e.check(context, remote: true)
-        if try Messages.apply(e, from: .peer(peer), context) { try drain(after: e, context) }
+        if try Messages.apply(e, from: .peer(peer), context) {
+            try acknowledge(e, to: peer, context)
+            try drain(after: e, context)
+        }
+    }
+
+    /// Tells the author's home node that the envelope reached the home of the members who live here.
+    static func acknowledge(_ e: Envelope, to peer: String, _ context: Context) throws {
+        guard let here = context.apps.nodeID else { return }
+        let local = try context.sql.query("SELECT member FROM members WHERE conversation_id = ? AND home = ? AND left_ord IS NULL",
+                                          [.text(e.conversationId), .text(here)]).compactMap { $0.text(0) }
+        guard !local.isEmpty else { return }
+        try context.net.send(to: peer, PeerMessage(delivered: Delivered(conversationId: e.conversationId, ord: e.position, members: local)))
+    }
+
+    /// A delivered receipt from `peer`: counted only for members whose home it is.
+    static func delivered(_ d: Delivered, from peer: String, _ context: Context) throws {
+        try Envelope.conversationID(d.conversationId, "conversation_id")
+        for member in d.members.prefix(Messages.maxGroupMembers) {
+            try context.sql.exec("""
+                UPDATE members SET delivered_ord = max(delivered_ord, ?) WHERE conversation_id = ? AND member = ? AND home = ?
+                """, [.text(d.ord), .text(d.conversationId), .text(member), .text(peer)])
+        }
     }
 
     /// After an envelope that others may wait for (a conversation's create, a member joining), applies what waits.
@@ -46,6 +68,7 @@ enum Replication {
                 // Held again if it still waits; dropped if it no longer applies (a 4xx now is one for good).
                 do {
                     if try Messages.apply(waiting, from: .peer(row.text(3) ?? ""), context) {
+                        try acknowledge(waiting, to: row.text(3) ?? "", context)
                         progress = true
                         try drain(after: waiting, context)
                     }

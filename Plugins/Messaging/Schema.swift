@@ -35,5 +35,9 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE INDEX pending_by_node ON pending(from_node);
         """,
+        // Delivered receipts: how far each member's home node has the conversation.
+        """
+        ALTER TABLE members ADD COLUMN delivered_ord TEXT NOT NULL DEFAULT '';
+        """,
     ]
 }

@@ -110,6 +110,18 @@ import Glibc
             let ords = received.compactMap { $0["ord"] as? String }
             #expect(ords == ords.sorted() && Set(ords).count == ords.count)
 
+            // Delivered receipts come back to A: bob's home has everything up to ada's last.
+            let lastOrd = received.last?["ord"] as? String ?? "?"
+            var delivered = ""
+            for _ in 0..<600 where delivered != lastOrd {
+                let view = try CLI.syneroym(["call", "messaging", "conversations.get", #"{"conversation_id":"\#(group)"}"#, "--as", "ada", "--data", a.data],
+                                            environment: Self.home)
+                let json = (try? JSONSerialization.jsonObject(with: Data(view.stdout.utf8)) as? [String: Any]) ?? [:]
+                delivered = (json["members"] as? [[String: Any]])?.first { $0["member"] as? String == bob }?["delivered_ord"] as? String ?? ""
+                if delivered != lastOrd { usleep(100_000) }
+            }
+            #expect(delivered == lastOrd, "bob's delivered_ord on A is \(delivered), not \(lastOrd)")
+
             // bob answers on B; A has it, after ada's hundred.
             _ = try Self.script("""
                 syn sign envelope --as bob --conversation \(group) --seq 1 --kind text --body 'got all 100' |
