@@ -16,25 +16,11 @@ import Glibc
         return env
     }()
 
-    /// A node directory with hello and FoodMesh, listening for links; its data directory and invite.
-    static func node(_ label: String, listen: String? = nil, federation: String = "") throws -> (dir: String, data: String, invite: String) {
-        let dir = try TestSupport.helloNodeDirectory(label)
-        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/foodmesh.toml", toPath: dir + "/manifests/foodmesh.toml")
-        let data = dir + "/data"
-        let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: home)
-        try #require(initialized.status == 0, "\(initialized.stderr)")
-        let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
-        let address = try listen ?? "127.0.0.1:\(FederationTests.freePort())"
-        try (toml + "\n[federation]\nlisten = \"\(address)\"\n" + federation).write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
-        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
-        try #require(invite.status == 0, "\(invite.stderr)")
-        return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    static func node(_ label: String, listen: String? = nil, federation: String = "") throws -> LinkedNode {
+        try LinkedNode(label, app: "foodmesh", home: home, listen: listen, federation: federation)
     }
 
-    static func run(_ node: (dir: String, data: String, invite: String), netns: String? = nil) throws -> ProcessNode {
-        try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "foodmesh"], netns: netns)
-    }
+    static func run(_ node: LinkedNode, netns: String? = nil) throws -> ProcessNode { try node.run(netns: netns) }
 
     /// A signed call through the CLI, as a person would make it; the decoded answer (or the error) and the exit status.
     static func call(_ data: String, _ method: String, _ body: String, as key: String, netns: String? = nil)

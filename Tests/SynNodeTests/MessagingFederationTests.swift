@@ -20,24 +20,9 @@ import Glibc
         Base64URL.encode(try KeyFile.load(path: (home["XDG_CONFIG_HOME"] ?? "") + "/syneroym/keys/\(name).key").publicKey)
     }
 
-    /// A node directory with hello and Messaging, listening for links; its data directory and invite.
-    static func node(_ label: String) throws -> (dir: String, data: String, invite: String) {
-        let dir = try TestSupport.helloNodeDirectory(label)
-        try FileManager.default.copyItem(atPath: TestSupport.root + "/manifests/messaging.toml", toPath: dir + "/manifests/messaging.toml")
-        let data = dir + "/data"
-        let initialized = try CLI.syneroym(["init", "--data", data, "--owner", "default", "--manifests", dir + "/manifests"], environment: home)
-        try #require(initialized.status == 0, "\(initialized.stderr)")
-        let toml = try String(contentsOfFile: data + "/node.toml", encoding: .utf8)
-        try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try FederationTests.freePort())\"\n").write(toFile: data + "/node.toml", atomically: true, encoding: .utf8)
-        let invite = try CLI.syneroym(["peers", "invite", "--data", data])
-        try #require(invite.status == 0, "\(invite.stderr)")
-        return (dir, data, invite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
+    static func node(_ label: String) throws -> LinkedNode { try LinkedNode(label, app: "messaging", home: home) }
 
-    static func run(_ node: (dir: String, data: String, invite: String)) throws -> ProcessNode {
-        try ProcessNode.launch(["run", "--manifests", node.dir + "/manifests", "--profiles", TestSupport.root + "/sandbox-profiles",
-                                "--data", node.data, "--listen", "127.0.0.1:0"], data: node.data, apps: ["hello", "messaging"])
-    }
+    static func run(_ node: LinkedNode) throws -> ProcessNode { try node.run() }
 
     /// Runs a bash script with the people's keys (`syn` is the CLI); fails the test on a non-zero exit.
     static func script(_ text: String) throws -> String {
