@@ -9,7 +9,7 @@ import SynAppKit
 enum Replication {
     /// Envelopes one peer may have waiting for what they build on; past it, the peer's next such envelope is
     /// refused (and dropped), so no peer fills the app's database with envelopes for conversations that never come.
-    static let maxPendingPerPeer = 10_000
+    static let maxPendingPerPeer = 1_000
 
     /// Sends a local author's envelope to every other home node of the conversation's members (a removed member's
     /// too, for the removal itself; after it, nothing more).

@@ -6,7 +6,7 @@
  *   whoami  -> "<origin or ->\n<caller as hex>"
  *   self    -> this app's public key as hex (identity.sign)
  *   spin    -> never answers: loops until the node ends the call
- *   storm   hex of "<app>\n<method>\n<count>" -> calls it <count> times; 200 "<calls that succeeded>\n<last status>"
+ *   storm   hex of "<app>\n<method>\n<count>" -> calls it <count> times; 200 "<calls that succeeded>\n<last status>\n<its last_error>"
  *   big     -> 200 with a body of 2 MiB (more than an app with the default 1 MiB frame limit takes) */
 #include <stdio.h>
 #include <string.h>
@@ -119,8 +119,10 @@ static syn_status handle(syn_ctx *ctx, const syn_request *req, syn_response *res
             ok++;
         }
         char out[32];
-        int len = snprintf(out, sizeof out, "%d\n%d", ok, last);
-        return respond(ctx, res, 200, (const uint8_t *)out, (size_t)len, NULL, 0);
+        int len = snprintf(out, sizeof out, "%d\n%d\n", ok, last);
+        syn_buf message = { NULL, 0 };
+        if (last != SYN_OK) host->last_error(ctx, &message);
+        return respond(ctx, res, 200, (const uint8_t *)out, (size_t)len, message.ptr, message.len);
     }
     if (method_is(req, "big")) {
         size_t n = 2u << 20;

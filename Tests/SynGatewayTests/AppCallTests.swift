@@ -133,7 +133,7 @@ import Testing
             #expect(beforeStart.hasPrefix("-3\n") && beforeStart.contains("before the node started"), "\(beforeStart)")
             // One call may call other apps 32 times (each is audited); the 33rd is refused.
             let storm = try await Self.call(node, "relay_a", "storm", "\"" + Hex.encode(Array("relay_b\nwhoami\n40".utf8)) + "\"", as: ada)
-            #expect(storm.text == "32\n-4", "\(storm.text)")
+            #expect(storm.text.hasPrefix("32\n-4\n") && storm.text.contains("at most 32 times"), "\(storm.text)")
             // Not a signed call at all.
             let garbage = try await attempt("{\"key\":\"me\"}")
             #expect(garbage.hasPrefix("-2\n"), "\(garbage)")
@@ -249,18 +249,20 @@ import Testing
         try await LiveNode.with(extra: Self.relays(), editNodeToml: limited) { node in
             let ada = try GatewayTests.key(node, "ada")
             var made = 0, refused = false, last = ""
+            let start = Date()
             for _ in 0..<8 where !refused {
                 let storm = try await Self.call(node, "relay_a", "storm", "\"" + Hex.encode(Array("relay_b\nwhoami\n32".utf8)) + "\"", as: ada).text
-                let parts = storm.split(separator: "\n")
+                let parts = storm.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
                 made += Int(parts.first ?? "") ?? 0
-                refused = parts.last == "-4"
+                refused = parts.count > 1 && parts[1] == "-4"
                 last = storm
             }
             #expect(refused, "\(made) calls and no refusal")
-            #expect(made >= 100 && made < 160, "\(made) (\(last))")
+            // The burst of 100, and what refilled meanwhile (100 a minute), however slowly the machine ran.
+            let refilled = Int((Date().timeIntervalSince(start) * 100 / 60).rounded(.up))
+            #expect(made >= 100 && made <= 100 + refilled + 1, "\(made) (\(last))")
             // The refusal names the key that raises it.
-            let one = try await Self.call(node, "relay_a", "call", Self.relay("relay_b", "whoami"), as: ada).text
-            #expect(one.hasPrefix("-4\n") && one.contains("app_calls_per_minute"), "\(one)")
+            #expect(last.contains("app_calls_per_minute"), "\(last)")
         }
     }
 
