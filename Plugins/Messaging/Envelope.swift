@@ -14,7 +14,7 @@ struct Envelope: Codable, Sendable, Equatable {
     /// Hybrid logical clock: milliseconds since the Unix epoch × 1000 + a counter (0 to 999); each of an author's
     /// envelopes in a conversation has a larger one than the last.
     var hlc: Int64
-    /// create, text, structured, member_add, member_remove, admin_add, leave or rename.
+    /// create, text, structured, member_add, member_remove, admin_add, leave, rename, edit or delete.
     var kind: String
     /// The content, exactly as signed: the text, or a JSON document as text.
     var body: String
@@ -23,8 +23,13 @@ struct Envelope: Codable, Sendable, Equatable {
     /// Where it sits in its conversation (`position`), as the node answers it: a history cursor and a read
     /// position. Not signed; ignored in what clients post.
     var ord: String? = nil
+    /// In answers only, for a text: its text as its author last edited it, or true once they deleted it (the body
+    /// is then empty: only the deletion's own envelope still verifies).
+    var editedText: String? = nil
+    var deleted: Bool? = nil
 
-    static let kinds: Set<String> = ["create", "text", "structured", "member_add", "member_remove", "admin_add", "leave", "rename"]
+    static let kinds: Set<String> = ["create", "text", "structured", "member_add", "member_remove", "admin_add", "leave", "rename",
+                                     "edit", "delete"]
     static let structuredTypes: Set<String> = ["booking_request", "quote", "order_action", "record_grant", "location"]
     static let maxBody = 16 * 1024
 

@@ -46,6 +46,12 @@ struct Delivered: Codable, Sendable {
 }
 /// What `rename` carries.
 struct RenameBody: Codable, Sendable { var title: String }
+/// What `edit` and `delete` carry: the author's own text they change (its `seq`), and an edit's new text.
+struct EditBody: Codable, Sendable {
+    var seq: Int64
+    var text: String?
+}
+
 /// The head of a structured document: its type says how clients show it.
 struct StructuredHead: Codable, Sendable { var type: String }
 
@@ -107,7 +113,7 @@ enum Messages {
             try Conversations.requireMember(caller.id, query.conversationId, context)
             let limit = min(max(query.limit ?? 50, 1), 200)
             let rows = try context.sql.query("""
-                SELECT author, seq, hlc, kind, body, signature, ord FROM messages m WHERE conversation_id = ? AND ord > ?
+                SELECT author, seq, hlc, kind, body, signature, ord, edited_text, deleted FROM messages m WHERE conversation_id = ? AND ord > ?
                 AND \(visible) ORDER BY ord LIMIT ?
                 """, [.text(query.conversationId), .text(query.after ?? ""), .integer(Int64(limit + 1))])
             let envelopes = rows.prefix(limit).map { envelope(query.conversationId, $0, from: 0) }
@@ -121,7 +127,7 @@ enum Messages {
             let limit = min(max(query.limit ?? 20, 1), 100)
             // Only the caller's own conversations, as a member now.
             let rows = try context.sql.query("""
-                SELECT m.conversation_id, m.author, m.seq, m.hlc, m.kind, m.body, m.signature, m.ord
+                SELECT m.conversation_id, m.author, m.seq, m.hlc, m.kind, m.body, m.signature, m.ord, m.edited_text, m.deleted
                 FROM messages_fts f JOIN messages m ON m.fts_rowid = f.rowid
                 JOIN members p ON p.conversation_id = m.conversation_id AND p.member = ? AND p.left_ord IS NULL
                 WHERE messages_fts MATCH ? AND \(visible) ORDER BY bm25(messages_fts) LIMIT ?
@@ -133,10 +139,12 @@ enum Messages {
         }
     }
 
-    /// An envelope from a row's columns author, seq, hlc, kind, body, signature, ord, starting at column `from`.
+    /// An envelope from a row's columns author, seq, hlc, kind, body, signature, ord, edited_text, deleted, starting
+    /// at column `from`.
     static func envelope(_ conversation: String, _ r: Row, from i: Int) -> Envelope {
         Envelope(conversationId: conversation, author: r.text(i) ?? "", seq: Int64(r.int(i + 1) ?? 0), hlc: Int64(r.int(i + 2) ?? 0),
-                 kind: r.text(i + 3) ?? "", body: r.text(i + 4) ?? "", signature: r.text(i + 5) ?? "", ord: r.text(i + 6))
+                 kind: r.text(i + 3) ?? "", body: r.text(i + 4) ?? "", signature: r.text(i + 5) ?? "", ord: r.text(i + 6),
+                 editedText: r.text(i + 7), deleted: r.int(i + 8) == 1 ? true : nil)
     }
 
     /// Applies a checked envelope to its conversation: the order rules, then what its kind changes, then the log.
@@ -211,12 +219,47 @@ enum Messages {
             }
         case "leave":
             try Conversations.leave(e.author, e, context)
+        case "edit", "delete":
+            try amend(e, context)
         default:
             guard conversation == "group" else {
                 throw AppError.conflict("a direct conversation has its two people: nobody joins, leaves or renames it", code: "direct")
             }
             guard authorRole == "admin" else { throw AppError.forbidden("only an admin may \(e.kind) in this group") }
             try Conversations.administer(e, authorHome: authorHome, context)
+        }
+    }
+
+    /// An edit or a deletion of one of the author's own texts: the latest in the log wins, so nodes agree whatever
+    /// order the author's envelopes took to reach them (they come in order from one home node anyway).
+    static func amend(_ e: Envelope, _ context: Context) throws {
+        guard let body = try? JSONDecoder().decode(EditBody.self, from: Data(e.body.utf8)), body.seq < e.seq else {
+            throw AppError.badRequest(#"an edit body is {"seq": <your earlier text's seq>, "text": "..."}; a delete body is {"seq": ...}"#, code: "invalid_field")
+        }
+        guard let target = try context.sql.first("""
+            SELECT kind, edited_ord, deleted, fts_rowid FROM messages WHERE conversation_id = ? AND author = ? AND seq = ?
+            """, [.text(e.conversationId), .text(e.author), .integer(body.seq)]), target.text(0) == "text" else {
+            throw AppError.badRequest("seq \(body.seq) is not one of your texts in this conversation", code: "invalid_field")
+        }
+        guard target.int(2) == 0 else { throw AppError.conflict("that text was deleted", code: "deleted") }
+        guard e.position > (target.text(1) ?? "") else { return }
+        let key: [SQLValue] = [.text(e.conversationId), .text(e.author), .integer(body.seq)]
+        if e.kind == "edit" {
+            guard let text = body.text else { throw AppError.badRequest("an edit carries its new text", code: "invalid_field") }
+            try Validate.text(text, "text", max: Envelope.maxBody)
+            try context.sql.exec("UPDATE messages SET edited_text = ?, edited_ord = ? WHERE conversation_id = ? AND author = ? AND seq = ?",
+                                 [.text(text), .text(e.position)] + key)
+            if let row = target.int(3) { try context.sql.exec("UPDATE messages_fts SET body = ? WHERE rowid = ?", [.text(text), SQLValue(row)]) }
+        } else {
+            // The words go: the stored text, its edit and its search row. The deletion's envelope stays, signed.
+            try context.sql.exec("""
+                UPDATE messages SET deleted = 1, body = '', edited_text = NULL, edited_ord = ? WHERE conversation_id = ? AND author = ? AND seq = ?
+                """, [.text(e.position)] + key)
+            if let row = target.int(3) { try context.sql.exec("DELETE FROM messages_fts WHERE rowid = ?", [SQLValue(row)]) }
+            // Its earlier edits carried its words too.
+            try context.sql.exec("""
+                UPDATE messages SET body = '', deleted = 1 WHERE conversation_id = ? AND author = ? AND kind = 'edit' AND json_extract(body, '$.seq') = ?
+                """, [.text(e.conversationId), .text(e.author), .integer(body.seq)])
         }
     }
 

@@ -39,5 +39,12 @@ enum Schema {
         """
         ALTER TABLE members ADD COLUMN delivered_ord TEXT NOT NULL DEFAULT '';
         """,
+        // Edits and deletions, signed by the author as envelopes of their own: the text a message shows now (the
+        // edit latest in the log wins, whatever order they arrived in), and whether it was deleted.
+        """
+        ALTER TABLE messages ADD COLUMN edited_text TEXT;
+        ALTER TABLE messages ADD COLUMN edited_ord TEXT NOT NULL DEFAULT '';
+        ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 }

@@ -190,6 +190,34 @@ import Testing
         }
     }
 
+    /// An author edits and deletes their own texts with signed envelopes; the words of a deleted text go.
+    @Test func editsAndDeletionsAreTheAuthorsOwn() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let group = "g-edits"
+            #expect(try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "E", "members": [bob.id]])), as: ada.key).status == 201)
+            #expect(try await Self.post(node, ada.envelope(group, "text", "rye at noon"), as: ada.key).status == 201)
+            #expect(try await Self.post(node, ada.envelope(group, "edit", try Self.json(["seq": 2, "text": "rye at one"])), as: ada.key).status == 201)
+            let edited = try #require((try await Self.history(node, group, as: bob.key).json["envelopes"] as? [[String: Any]])?.first { $0["seq"] as? Int == 2 && $0["author"] as? String == ada.id })
+            #expect(edited["edited_text"] as? String == "rye at one" && edited["body"] as? String == "rye at noon", "\(edited)")
+            #expect((try await Self.call(node, "messages.search", ["q": "one"], as: bob.key).json["hits"] as? [[String: Any]])?.count == 1)
+            // Only the author changes their texts, and only texts.
+            let notMine = try await Self.post(node, bob.envelope(group, "edit", try Self.json(["seq": 2, "text": "mine now"])), as: bob.key)
+            #expect(notMine.status == 400, "\(notMine.text)")
+            let notText = try await Self.post(node, ada.envelope(group, "delete", try Self.json(["seq": 1])), as: ada.key)
+            #expect(notText.status == 400, "\(notText.text)")
+            ada.seqs[group] = 3
+            #expect(try await Self.post(node, ada.envelope(group, "delete", try Self.json(["seq": 2])), as: ada.key).status == 201)
+            let page = try #require(try await Self.history(node, group, as: bob.key).json["envelopes"] as? [[String: Any]])
+            let gone = try #require(page.first { $0["seq"] as? Int == 2 && $0["author"] as? String == ada.id })
+            #expect(gone["deleted"] as? Bool == true && gone["body"] as? String == "" && gone["edited_text"] == nil, "\(gone)")
+            // The edit's envelope carried the words too: they go with it.
+            let editEnvelope = try #require(page.first { $0["seq"] as? Int == 3 && $0["author"] as? String == ada.id })
+            #expect(editEnvelope["body"] as? String == "", "\(editEnvelope)")
+            #expect((try await Self.call(node, "messages.search", ["q": "rye"], as: bob.key).json["hits"] as? [[String: Any]])?.isEmpty == true)
+        }
+    }
+
     @Test func aDirectConversationHasItsTwoPeople() async throws {
         try await LiveNode.with(messaging: true) { node in
             let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
