@@ -1,6 +1,7 @@
 public import FoundationEssentials
 import PluginABI
 import SynText
+import Synchronization
 
 extension Context {
     /// Calls to other apps on this node (ABI minor 1), granted by the manifest's `calls` ∩ node.toml.
@@ -90,13 +91,18 @@ public struct Apps: Sendable {
         try call(app, method, body: Array(try JSONKeys.current.encoder.encode(input))).decode(type)
     }
 
-    /// This node's id (its key id), or nil on a node older than minor 1.
+    /// This node's id (its key id), or nil on a node older than minor 1. Asked of the node once per worker: it does
+    /// not change while the worker lives.
     public var nodeID: String? {
+        if let known = Self.knownNodeID.withLock({ $0 }) { return known }
         guard available else { return nil }
         var id = syn_buf(ptr: nil, len: 0)
         guard host.table.pointee.node_id(host.ctx, &id) == SYN_OK else { return nil }
-        return String(decoding: Host.bytes(id), as: UTF8.self)
+        let text = String(decoding: Host.bytes(id), as: UTF8.self)
+        Self.knownNodeID.withLock { $0 = text }
+        return text
     }
+    private static let knownNodeID = Mutex<String?>(nil)
 
     /// The app that made this call through `app_call`, or nil for a client's call, an event or a timer.
     public var origin: String? {
