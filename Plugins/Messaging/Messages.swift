@@ -18,25 +18,47 @@ struct MemberBody: Codable, Sendable {
     var home: String?
 }
 
-/// Where an envelope came from: posted here by its author, or relayed by the author's home node.
+/// Where an envelope came from: posted here by its author, relayed by the author's home node, or part of the
+/// state a node hands a home node that joins the conversation (`homes`: every member's home, as it knows them).
 enum Origin: Equatable {
     case local(node: String)
     case peer(String)
+    case bootstrap(peer: String, homes: [String: String])
 
-    /// The node a member with no home named lives on: the author's home.
-    var authorHome: String {
+    var isRemote: Bool {
+        if case .local = self { return false }
+        return true
+    }
+
+    /// The node that sent it.
+    var sender: String {
         switch self {
         case .local(let node): node
         case .peer(let node): node
+        case .bootstrap(let peer, _): peer
         }
+    }
+
+    /// The author's home node (where members a create or member_add does not place live).
+    func home(of author: String) -> String {
+        if case .bootstrap(let peer, let homes) = self { return homes[author] ?? peer }
+        return sender
     }
 }
 
 /// What home nodes send each other: an envelope, exactly as its author signed it, from the author's home; or,
-/// back to it, that the envelope at `ord` reached the home of `members`.
+/// back to it, that the envelope at `ord` reached the home of `members`; or, to a home node that joins, the
+/// conversation's membership so far.
 struct PeerMessage: Codable, Sendable {
     var envelope: Envelope?
     var delivered: Delivered?
+    var bootstrap: Bootstrap?
+}
+
+/// A conversation's create and membership envelopes, in order, and every member's home node.
+struct Bootstrap: Codable, Sendable {
+    var homes: [String: String]
+    var envelopes: [Envelope]
 }
 
 struct Delivered: Codable, Sendable {
@@ -152,25 +174,26 @@ enum Messages {
     /// waits in `pending`, and one already applied is ignored: the answer is then false.
     @discardableResult
     static func apply(_ e: Envelope, from origin: Origin, _ context: Context) throws -> Bool {
-        let remote = origin != .local(node: origin.authorHome)
+        let remote = origin.isRemote, authorHome = origin.home(of: e.author)
         if e.kind == "create" {
             if remote, try Conversations.kind(e.conversationId, context) != nil { return false }
-            try Conversations.create(e, authorHome: origin.authorHome, context)
+            try Conversations.create(e, authorHome: authorHome, context)
             try record(e, context)
             return true
         }
         guard let conversation = try Conversations.kind(e.conversationId, context) else {
-            if remote { try Replication.hold(e, from: origin.authorHome, context); return false }
+            if remote { try Replication.hold(e, from: origin.sender, context); return false }
             throw AppError.notFound("no conversation \(e.conversationId)")
         }
         if remote {
             // Only the author's home node relays the author's envelopes, and only once each.
             guard let home = try Conversations.home(e.author, e.conversationId, context) else {
-                try Replication.hold(e, from: origin.authorHome, context)
+                try Replication.hold(e, from: origin.sender, context)
                 return false
             }
-            guard home == origin.authorHome else {
-                throw AppError.forbidden("\(e.author)'s home node is \(home), not \(origin.authorHome)")
+            // A relayed envelope comes from its author's home; the state a joining node is handed, from a member's.
+            guard home == origin.sender || { if case .bootstrap = origin { return true } else { return false } }() else {
+                throw AppError.forbidden("\(e.author)'s home node is \(home), not \(origin.sender)")
             }
             if try Replication.seen(e, context) { return false }
         }
@@ -179,8 +202,8 @@ enum Messages {
         let role = try Conversations.role(e.author, e.conversationId, context)
             ?? (remote ? try Conversations.pastRole(e.author, e.conversationId, context) : nil)
         guard let role else { throw AppError.forbidden("\(e.author) is not a member of conversation \(e.conversationId)") }
-        try order(e, context)
-        try change(e, conversation: conversation, authorRole: role, authorHome: origin.authorHome, context)
+        try order(e, strict: !remote, context)
+        try change(e, conversation: conversation, authorRole: role, authorHome: authorHome, context)
         try record(e, context)
         return true
     }
@@ -191,8 +214,9 @@ enum Messages {
                 AND v.joined_ord <= m.ord AND (v.left_ord IS NULL OR m.ord <= v.left_ord))
         """
 
-    /// An author's envelopes come one at a time, in sequence, each later than the last.
-    static func order(_ e: Envelope, _ context: Context) throws {
+    /// An author's envelopes come one at a time, in sequence, each later than the last. Posted here, with no gap
+    /// (`strict`); relayed, a gap is what was said before this node's members joined.
+    static func order(_ e: Envelope, strict: Bool = true, _ context: Context) throws {
         let last = try context.sql.first("""
             SELECT seq, hlc FROM messages WHERE conversation_id = ? AND author = ? ORDER BY seq DESC LIMIT 1
             """, [.text(e.conversationId), .text(e.author)])
@@ -200,7 +224,7 @@ enum Messages {
         if e.seq <= lastSeq {
             throw AppError.conflict("\(e.author) already posted seq \(e.seq) here (a replay, or another device); the next is \(lastSeq + 1)", code: "seq_taken")
         }
-        guard e.seq == lastSeq + 1 else {
+        guard e.seq == lastSeq + 1 || !strict else {
             throw AppError.conflict("seq \(e.seq) skips ahead: the next of \(e.author) here is \(lastSeq + 1)", code: "seq_gap")
         }
         guard e.hlc > lastHLC else {

@@ -13,6 +13,7 @@ let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migration
     routes.onPeerMessage { (message: PeerMessage, peer, context) in
         if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }
         if let delivered = message.delivered { try Replication.delivered(delivered, from: peer, context) }
+        if let bootstrap = message.bootstrap { try Replication.bootstrapped(bootstrap, from: peer, context) }
     }
 }
 

@@ -17,10 +17,59 @@ enum Replication {
         let homes = try context.sql.query("""
             SELECT DISTINCT home FROM members WHERE conversation_id = ? AND (left_ord IS NULL OR left_ord = ?)
             """, [.text(e.conversationId), .text(e.position)]).compactMap { $0.text(0) }
+        // A member added on a node that holds no other member of the conversation: that node is first handed the
+        // conversation's membership so far (what is said from then on reaches it like any other home).
+        var joining: String?
+        if e.kind == "member_add", let body = try? JSONDecoder().decode(MemberBody.self, from: Data(e.body.utf8)) {
+            let home = body.home ?? here
+            let others = try context.sql.first("""
+                SELECT count(*) FROM members WHERE conversation_id = ? AND home = ? AND member <> ? AND left_ord IS NULL
+                """, [.text(e.conversationId), .text(home), .text(body.member)])?.int(0) ?? 0
+            if home != here && others == 0 { joining = home }
+        }
         for home in homes where !home.isEmpty && home != here {
-            do { try context.net.send(to: home, PeerMessage(envelope: e)) } catch let error as HostError where error.appError.status == 404 {
+            do {
+                if home == joining { try bootstrap(e.conversationId, to: home, before: e, context) }
+                try context.net.send(to: home, PeerMessage(envelope: e))
+            } catch let error as HostError where error.appError.status == 404 {
                 throw AppError.conflict("a member's home node \(home) is not a peer of this node: its owner adds it with `syneroym peers add`", code: "home_not_peer")
             }
+        }
+    }
+
+    /// Hands node `home` the conversation's create and membership envelopes before `e`, with every member's home,
+    /// in messages of at most ~48 KiB (a peer message is at most 64 KiB).
+    static func bootstrap(_ conversation: String, to home: String, before e: Envelope, _ context: Context) throws {
+        let homes = Dictionary(try context.sql.query("SELECT member, home FROM members WHERE conversation_id = ?", [.text(conversation)])
+            .map { ($0.text(0) ?? "", $0.text(1) ?? "") }, uniquingKeysWith: { a, _ in a })
+        let rows = try context.sql.query("""
+            SELECT author, seq, hlc, kind, body, signature, ord, edited_text, deleted FROM messages
+            WHERE conversation_id = ? AND ord < ? AND kind IN ('create', 'member_add', 'member_remove', 'admin_add', 'leave', 'rename')
+            ORDER BY ord LIMIT 2000
+            """, [.text(conversation), .text(e.position)])
+        var batch: [Envelope] = [], bytes = 0
+        for row in rows {
+            var envelope = Messages.envelope(conversation, row, from: 0)
+            (envelope.ord, envelope.editedText, envelope.deleted) = (nil, nil, nil)
+            if bytes + envelope.body.utf8.count + 400 > 48 * 1024, !batch.isEmpty {
+                try context.net.send(to: home, PeerMessage(bootstrap: Bootstrap(homes: homes, envelopes: batch)))
+                (batch, bytes) = ([], 0)
+            }
+            batch.append(envelope)
+            bytes += envelope.body.utf8.count + 400
+        }
+        if !batch.isEmpty { try context.net.send(to: home, PeerMessage(bootstrap: Bootstrap(homes: homes, envelopes: batch))) }
+    }
+
+    /// A conversation's membership handed over by `peer`, this node joining it: each envelope checked and applied.
+    static func bootstrapped(_ b: Bootstrap, from peer: String, _ context: Context) throws {
+        guard b.homes.count <= Messages.maxGroupMembers * 4, b.envelopes.count <= 2000,
+              b.homes.allSatisfy({ isNodeID($0.value) }) else {
+            throw AppError.badRequest("a bootstrap holds at most 1,024 homes, each a node id, and 2,000 envelopes", code: "invalid_field")
+        }
+        for e in b.envelopes {
+            try e.check(context, remote: true)
+            if try Messages.apply(e, from: .bootstrap(peer: peer, homes: b.homes), context) { try drain(after: e, context) }
         }
     }
 

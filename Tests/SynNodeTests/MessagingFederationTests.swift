@@ -134,6 +134,55 @@ import Glibc
         }
     }
 
+    /// carl, at home on C, joins a group of ada (A) and bob (B) long after it began: C is handed its membership,
+    /// and from then on everyone's envelopes reach everyone's node (what was said before stays where it was).
+    @Test func aMemberOnANewNodeJoinsLater() async throws {
+        try await offThePool {
+            let a = try Self.node("msg-late-a"), b = try Self.node("msg-late-b"), c = try Self.node("msg-late-c")
+            let nodes = [a, b, c]
+            for x in nodes { for y in nodes where y.data != x.data {
+                #expect(try CLI.syneroym(["peers", "add", y.invite, "--data", x.data]).status == 0)
+            } }
+            let nodeA = try Self.run(a), nodeB = try Self.run(b), nodeC = try Self.run(c)
+            defer { nodeA.stop(); nodeB.stop(); nodeC.stop() }
+            let bob = try Self.keyID("bob"), carl = try Self.keyID("carl"), group = "g-late-\(UInt32.random(in: 0...UInt32.max))"
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 1 --kind create \\
+                  --body '{"kind":"group","title":"Late","members":["\(bob)"],"homes":{"\(bob)":"\(b.id)"}}' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                syn sign envelope --as ada --conversation \(group) --seq 2 --kind text --body 'before carl' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            _ = try Self.poll(b.data, group, as: "bob") { $0.count == 2 }
+            _ = try Self.script("""
+                syn sign envelope --as bob --conversation \(group) --seq 1 --kind text --body 'bob before carl' |
+                  syn call messaging messages.post - --as bob --data \(b.data) > /dev/null
+                syn sign envelope --as ada --conversation \(group) --seq 3 --kind member_add --body '{"member":"\(carl)","home":"\(c.id)"}' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            // C has the group now: its create and carl's joining.
+            let joined = try Self.poll(c.data, group, as: "carl") { envelopes in envelopes.contains { $0["kind"] as? String == "member_add" } }
+            #expect(joined.first?["kind"] as? String == "create", "\(joined)")
+            // Everyone's next envelopes reach every node, bob's too (C never had his earlier ones).
+            _ = try Self.script("""
+                syn sign envelope --as carl --conversation \(group) --seq 1 --kind text --body 'carl here' |
+                  syn call messaging messages.post - --as carl --data \(c.data) > /dev/null
+                syn sign envelope --as bob --conversation \(group) --seq 2 --kind text --body 'welcome carl' |
+                  syn call messaging messages.post - --as bob --data \(b.data) > /dev/null
+                syn sign envelope --as ada --conversation \(group) --seq 4 --kind text --body 'hello carl' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            let bodies = ["carl here", "welcome carl", "hello carl"]
+            for (data, key) in [(a.data, "ada"), (b.data, "bob"), (c.data, "carl")] {
+                let seen = try Self.poll(data, group, as: key) { e in bodies.allSatisfy { body in e.contains { $0["body"] as? String == body } } }
+                #expect(bodies.allSatisfy { body in seen.contains { $0["body"] as? String == body } }, "\(key)'s node misses some: \(seen.map { $0["body"] ?? "" })")
+            }
+            // What was said before carl joined stayed on A and B.
+            let onC = try Self.history(c.data, group, as: "carl") ?? []
+            #expect(!onC.contains { $0["body"] as? String == "before carl" })
+        }
+    }
+
     /// Three nodes; C is down from before the group exists while ada (A) and bob (B) post in turn. When C comes
     /// back, A's and B's envelopes reach it in whatever order their links deliver them (bob's may come before the
     /// create that makes the group: C holds them until it has it), and all three show the same sequence.
