@@ -30,6 +30,11 @@ enum Origin: Equatable {
         return true
     }
 
+    var isBootstrap: Bool {
+        if case .bootstrap = self { return true }
+        return false
+    }
+
     /// The node that sent it.
     var sender: String {
         switch self {
@@ -186,13 +191,13 @@ enum Messages {
             throw AppError.notFound("no conversation \(e.conversationId)")
         }
         if remote {
-            // Only the author's home node relays the author's envelopes, and only once each.
+            // Only the author's home node relays the author's envelopes (and a joining node's handover), once each.
             guard let home = try Conversations.home(e.author, e.conversationId, context) else {
                 try Replication.hold(e, from: origin.sender, context)
                 return false
             }
             // A relayed envelope comes from its author's home; the state a joining node is handed, from a member's.
-            guard home == origin.sender || { if case .bootstrap = origin { return true } else { return false } }() else {
+            guard home == origin.sender || origin.isBootstrap else {
                 throw AppError.forbidden("\(e.author)'s home node is \(home), not \(origin.sender)")
             }
             if try Replication.seen(e, context) { return false }
