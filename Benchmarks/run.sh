@@ -37,6 +37,8 @@ echo "# foodmesh: search over 10,000 products in 500 stores, worker PSS, orders 
 "$bin" bench foodmesh --manifests manifests --profiles sandbox-profiles
 echo "# messaging: signed envelopes from 64 people into one group through the gateway, verified, stored and indexed, beside signed echo in the same run; worker PSS"
 "$bin" bench messaging --manifests manifests --profiles sandbox-profiles
+echo "# messaging across two nodes: a post on A until it is stored on B (p50 target < 10 ms)"
+"$bin" bench messaging-net --manifests manifests --profiles sandbox-profiles
 "$bin" bench coldstart --manifest manifests/messaging.toml --broker --runs 20
 echo "# net: net_send between two linked nodes (one-way p50 inside the apps vs a GnuTLS raw-key ping-pong between two processes, same run), 20,000 messages applied once, an idle link's memory, idle PSS with the shipped apps"
 "$bin" bench net --manifests manifests --profiles sandbox-profiles

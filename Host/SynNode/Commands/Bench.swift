@@ -10,7 +10,7 @@ import SynSystem
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the sandboxed runtime (JSON output).",
-        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self, BenchHomeServices.self, BenchFoodMesh.self, BenchMessaging.self,
+        subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self, BenchHomeServices.self, BenchFoodMesh.self, BenchMessaging.self, BenchMessagingNet.self,
                       BenchTLSPing.self, BenchNet.self])
 
     struct Common: ParsableArguments {
