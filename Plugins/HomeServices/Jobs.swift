@@ -45,6 +45,18 @@ struct Quote: Codable, Sendable {
 }
 
 struct QuoteRef: Codable, Sendable { var quoteId: String }
+
+/// A quote's parties and terms, for another app on the node that opens a conversation about it (Messaging).
+struct QuoteParties: Codable, Sendable {
+    var quoteId: String
+    var jobId: String
+    var consumer: String
+    var author: String
+    var amount: Int
+    var currency: String
+    var note: String
+    var state: String
+}
 struct JobRef: Codable, Sendable { var jobId: String }
 
 /// Open-ended jobs: the consumer describes the job and a time window, a manager of the Space prices it with a
@@ -131,6 +143,15 @@ enum Jobs {
                 throw AppError(status: 500, code: "internal", "the quote vanished")
             }
             return quote
+        }
+        // For apps only (granted by the node owner: `calls = ["homeservices:quotes.parties"]`): who a quote is between.
+        routes.method("quotes.parties") { (input: QuoteRef, context) -> QuoteParties in
+            guard context.apps.origin != nil else { throw AppError.notFound("no method quotes.parties for clients") }
+            guard let row = try context.sql.first("SELECT job_id, author, amount, currency, note, state FROM quotes WHERE id = ?",
+                                                  [.text(input.quoteId)]) else { throw AppError.notFound("no quote \(input.quoteId)") }
+            let job = try load(row.text(0) ?? "", context)
+            return QuoteParties(quoteId: input.quoteId, jobId: job.id, consumer: job.consumer, author: row.text(1) ?? "", amount: row.int(2) ?? 0,
+                                currency: row.text(3) ?? "", note: row.text(4) ?? "", state: row.text(5) ?? "")
         }
         routes.method("quotes.accept") { (input: QuoteRef, context) -> OrderView in
             let caller = try context.requireCaller()

@@ -133,6 +133,8 @@ enum Messages {
             try apply(e, from: .local(node: here), context)
             try Replication.drain(after: e, context)
             try Replication.send(e, from: here, context)
+            // A party's order_action in a thread is carried out for them, and its result posted after it.
+            if e.kind == "structured", e.conversationId.hasPrefix("t.") { try OrderThreads.perform(e, context) }
             return Reply(status: 201, Posted(conversationId: e.conversationId, ord: e.position, nextSeq: e.seq + 1))
         }
         routes.method("messages.history") { (query: HistoryQuery, context) -> HistoryPage in

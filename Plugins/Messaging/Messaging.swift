@@ -10,6 +10,10 @@ import SynAppKit
 let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
     Messages.register(&routes)
     Conversations.register(&routes)
+    // Threads on HomeServices jobs: each quote shows in its job's thread.
+    for kind in ["created", "withdrawn", "accepted"] {
+        routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteEvent, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }
+    }
     routes.onPeerMessage { (message: PeerMessage, peer, context) in
         if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }
         if let delivered = message.delivered { try Replication.delivered(delivered, from: peer, context) }

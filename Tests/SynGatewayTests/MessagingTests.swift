@@ -1,4 +1,6 @@
 import Foundation
+import SynBroker
+import SynRuntime
 import SynSodium
 import SynTestSupport
 import Testing
@@ -215,6 +217,55 @@ import Testing
             let editEnvelope = try #require(page.first { $0["seq"] as? Int == 3 && $0["author"] as? String == ada.id })
             #expect(editEnvelope["body"] as? String == "", "\(editEnvelope)")
             #expect((try await Self.call(node, "messages.search", ["q": "rye"], as: bob.key).json["hits"] as? [[String: Any]])?.isEmpty == true)
+        }
+    }
+
+    /// A HomeServices quote shows in its job's thread, opened by Messaging with the job's two parties; the customer's
+    /// signed order_action accepts it through `app_call`, on the customer's behalf, and the thread shows the result.
+    /// An action nobody signed accepts nothing.
+    @Test func aQuoteInItsThreadIsAcceptedFromTheChat() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            typealias H = HomeServicesTests
+            let adaKey = try GatewayTests.key(node, "ada"), carl = Device(try GatewayTests.key(node, "carl"))
+            let (space, _) = try await HomeServicesBookingTests.setUp(node, adaKey)
+            let item = #"{"space_id":"\#(space)","id":"refit","title":"Refit","description":"","kind":"job","duration_minutes":480,"price":{"model":"quote","currency":"EUR"}}"#
+            #expect(try await H.call(node, "catalog.upsert", item, as: adaKey).status == 200)
+            let now = Int(Date().timeIntervalSince1970 * 1000), week = 7 * 86_400_000
+            let job = try #require(try await H.call(node, "jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"Tiles","window":{"from_ms":\#(now + week),"to_ms":\#(now + 2 * week)}}"#, as: carl.key).json["id"] as? String)
+            let quote = try #require(try await H.call(node, "quotes.create", #"{"job_id":"\#(job)","amount":42000,"currency":"EUR","note":"Two days","valid_for_hours":48}"#, as: adaKey).json["id"] as? String)
+            // The thread appears (events reach Messaging after the call), with the quote in it.
+            let thread = "t.homeservices.job.\(job)"
+            var page: [[String: Any]] = []
+            for _ in 0..<600 where !page.contains(where: { ($0["body"] as? String)?.contains(quote) == true }) {
+                page = try await Self.history(node, thread, as: carl.key).json["envelopes"] as? [[String: Any]] ?? []
+                if !page.contains(where: { ($0["body"] as? String)?.contains(quote) == true }) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(page.contains { ($0["body"] as? String)?.contains(#""type":"quote""#) == true && ($0["body"] as? String)?.contains(quote) == true }, "\(page)")
+            let members = try await Self.call(node, "conversations.get", ["conversation_id": thread], as: adaKey)
+            #expect(members.status == 200, "ada, who quoted, is in the thread: \(members.text)")
+            carl.seqs[thread] = 0
+            // An action signed by nobody (a signature over another body) accepts nothing.
+            let nodeID = Base64URL.encode(node.runtime.broker.nodePublicKey)
+            func signedCall(_ body: String, nonce: String) -> [String: Any] {
+                let created = Int64(Date().timeIntervalSince1970)
+                let message = Array("\(nodeID)\nmessaging\nhomeservices\nquotes.accept\n\(Hex.encode(Hash.sha256(Array(body.utf8))))\n\(created)\n\(nonce)".utf8)
+                return ["key": carl.id, "created": created, "nonce": nonce, "signature": Base64URL.encode(carl.key.sign(domain: .appCall, message))]
+            }
+            let accept = #"{"quote_id":"\#(quote)"}"#
+            let forged: [String: Any] = ["type": "order_action", "app": "homeservices", "method": "quotes.accept", "body": accept,
+                                         "on_behalf": signedCall(#"{"quote_id":"other"}"#, nonce: "n-forged-0001")]
+            #expect(try await Self.post(node, carl.envelope(thread, "structured", try Self.json(forged)), as: carl.key).status == 201)
+            let stillOpen = try await H.call(node, "jobs.get", #"{"job_id":"\#(job)"}"#, as: carl.key)
+            #expect(stillOpen.json["state"] as? String == "open", "\(stillOpen.text)")
+            // carl's signed action: the quote is accepted in HomeServices, for carl, and the thread says so.
+            let action: [String: Any] = ["type": "order_action", "app": "homeservices", "method": "quotes.accept", "body": accept,
+                                         "on_behalf": signedCall(accept, nonce: "n-accept-0001")]
+            #expect(try await Self.post(node, carl.envelope(thread, "structured", try Self.json(action)), as: carl.key).status == 201)
+            let accepted = try await H.call(node, "jobs.get", #"{"job_id":"\#(job)"}"#, as: carl.key)
+            #expect(accepted.json["state"] as? String == "accepted", "\(accepted.text)")
+            let after = try await Self.history(node, thread, as: carl.key).json["envelopes"] as? [[String: Any]] ?? []
+            let updates = after.compactMap { $0["body"] as? String }.filter { $0.contains(#""type":"order_update""#) }
+            #expect(updates.count == 2 && updates[0].contains(#""ok":false"#) && updates[1].contains(#""ok":true"#), "\(updates)")
         }
     }
 

@@ -1,0 +1,94 @@
+import FoundationEssentials
+import SynAppKit
+
+/// A HomeServices quote's event (`homeservices.quote.*`).
+struct QuoteEvent: Codable, Sendable { var quoteId: String }
+
+/// What HomeServices says a quote is between (`quotes.parties`).
+struct QuoteParties: Codable, Sendable {
+    var quoteId: String
+    var jobId: String
+    var consumer: String
+    var author: String
+    var amount: Int
+    var currency: String
+    var note: String
+    var state: String
+}
+
+/// An `order_action` document: a call a party asks Messaging to make for them, with their signature over exactly
+/// that call (docs/abi.md §8: node, `messaging`, app, method, body).
+struct OrderAction: Codable, Sendable {
+    var type: String
+    var app: String
+    var method: String
+    var body: String
+    var onBehalf: SignedCall
+}
+
+/// Threads on orders: a conversation pivoted on a HomeServices job, opened by Messaging itself when a quote is
+/// made, with the job's two parties as members; the quote and what becomes of it are posted there as structured
+/// messages signed by Messaging's own key. A party's `order_action` in the thread is carried out through `app_call`
+/// on that party's behalf, with their signature, and the result posted back.
+enum OrderThreads {
+    static let actions: Set<String> = ["homeservices:quotes.accept"]
+
+    /// The thread's id for a HomeServices job.
+    static func threadID(job: String) -> String { "t.homeservices.job." + job }
+
+    /// A quote was made, withdrawn or accepted: its thread (made if need be) shows it.
+    static func quoteChanged(_ event: QuoteEvent, kind: String, _ context: Context) throws {
+        let parties = try context.apps.call("homeservices", "quotes.parties", QuoteEventBody(quoteId: event.quoteId), as: QuoteParties.self)
+        let thread = threadID(job: parties.jobId)
+        if try Conversations.kind(thread, context) == nil {
+            try post(thread, "create", json(CreateBody(kind: "group", title: "HomeServices job \(parties.jobId)",
+                                                       members: [parties.consumer, parties.author], homes: nil)), context)
+        }
+        let document = #"{"type":"quote","event":"\#(kind)","app":"homeservices","quote_id":"\#(parties.quoteId)","amount":\#(parties.amount),"currency":\#(JSONQuote.quote(parties.currency)),"state":\#(JSONQuote.quote(parties.state))}"#
+        try post(thread, "structured", document, context)
+    }
+
+    /// A party's `order_action`, posted in a thread: carried out for them; the answer becomes a message.
+    static func perform(_ e: Envelope, _ context: Context) throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        guard let action = try? decoder.decode(OrderAction.self, from: Data(e.body.utf8)), action.type == "order_action" else { return }
+        let result: String
+        if !actions.contains(action.app + ":" + action.method) {
+            result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":"Messaging carries out \#(actions.sorted().joined(separator: ", ")) only"}"#
+        } else if action.onBehalf.key != e.author {
+            result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":"the call is signed by someone other than the message's author"}"#
+        } else {
+            do {
+                let reply = try context.apps.call(action.app, action.method, body: Array(action.body.utf8), for: action.onBehalf)
+                let ok = (200..<300).contains(reply.status)
+                result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":\#(ok),"status":\#(reply.status),"for":"\#(e.author)"}"#
+            } catch let error as HostError {
+                result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":\#(JSONQuote.quote(error.message))}"#
+            }
+        }
+        try post(e.conversationId, "structured", result, context)
+    }
+
+    /// An envelope by Messaging itself (its own key, its own sequence), applied and sent like any other.
+    static func post(_ conversation: String, _ kind: String, _ body: String, _ context: Context) throws {
+        let key = try context.identity.publicKey()
+        let author = Base64URL.encode(key)
+        let last = try context.sql.first("SELECT max(seq), max(hlc) FROM messages WHERE conversation_id = ? AND author = ?",
+                                         [.text(conversation), .text(author)])
+        var e = Envelope(conversationId: conversation, author: author, seq: Int64(last?.int(0) ?? 0) + 1,
+                         hlc: max(Int64(last?.int(1) ?? 0) + 1, context.nowMs * 1000), kind: kind, body: body, signature: "")
+        e.signature = Base64URL.encode(try context.identity.sign(e.signedBytes))
+        let here = context.apps.nodeID ?? ""
+        try Messages.apply(e, from: .local(node: here), context)
+        try Replication.send(e, from: here, context)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+struct QuoteEventBody: Codable, Sendable { var quoteId: String }
