@@ -18,12 +18,24 @@ struct QuoteParties: Codable, Sendable {
 
 /// An `order_action` document: a call a party asks Messaging to make for them, with their signature over exactly
 /// that call (docs/abi.md §8: node, `messaging`, app, method, body).
-struct OrderAction: Codable, Sendable {
+struct OrderAction: Decodable, Sendable {
     var type: String
     var app: String
     var method: String
     var body: String
-    var onBehalf: SignedCall
+    var onBehalf: OnBehalf
+}
+
+/// A signed call as `syneroym sign call` prints it (`["key", created, "nonce", "signature"]`) or as an object.
+struct OnBehalf: Decodable, Sendable {
+    let call: SignedCall
+
+    init(from decoder: any Decoder) throws {
+        if let object = try? SignedCall(from: decoder) { call = object; return }
+        var array = try decoder.unkeyedContainer()
+        call = SignedCall(key: try array.decode(String.self), created: try array.decode(Int64.self),
+                          nonce: try array.decode(String.self), signature: try array.decode(String.self))
+    }
 }
 
 /// Threads on orders: a conversation pivoted on a HomeServices job, opened by Messaging itself when a quote is
@@ -56,14 +68,14 @@ enum OrderThreads {
         let result: String
         if !actions.contains(action.app + ":" + action.method) {
             result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":"Messaging carries out \#(actions.sorted().joined(separator: ", ")) only"}"#
-        } else if action.onBehalf.key != e.author {
+        } else if action.onBehalf.call.key != e.author {
             result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":"the call is signed by someone other than the message's author"}"#
         } else {
             do {
-                let reply = try context.apps.call(action.app, action.method, body: Array(action.body.utf8), for: action.onBehalf)
+                let reply = try context.apps.call(action.app, action.method, body: Array(action.body.utf8), for: action.onBehalf.call)
                 let ok = (200..<300).contains(reply.status)
                 result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":\#(ok),"status":\#(reply.status),"for":"\#(e.author)"}"#
-            } catch let error as HostError {
+            } catch {
                 result = #"{"type":"order_update","action":\#(JSONQuote.quote(action.method)),"ok":false,"error":\#(JSONQuote.quote(error.message))}"#
             }
         }

@@ -258,8 +258,10 @@ import Testing
             let stillOpen = try await H.call(node, "jobs.get", #"{"job_id":"\#(job)"}"#, as: carl.key)
             #expect(stillOpen.json["state"] as? String == "open", "\(stillOpen.text)")
             // carl's signed action: the quote is accepted in HomeServices, for carl, and the thread says so.
+            // (as the array `syneroym sign call` prints)
+            let signed = signedCall(accept, nonce: "n-accept-0001")
             let action: [String: Any] = ["type": "order_action", "app": "homeservices", "method": "quotes.accept", "body": accept,
-                                         "on_behalf": signedCall(accept, nonce: "n-accept-0001")]
+                                         "on_behalf": [signed["key"] ?? "", signed["created"] ?? 0, signed["nonce"] ?? "", signed["signature"] ?? ""]]
             #expect(try await Self.post(node, carl.envelope(thread, "structured", try Self.json(action)), as: carl.key).status == 201)
             let accepted = try await H.call(node, "jobs.get", #"{"job_id":"\#(job)"}"#, as: carl.key)
             #expect(accepted.json["state"] as? String == "accepted", "\(accepted.text)")
