@@ -55,6 +55,9 @@ enum OrderThreads {
         if try Conversations.kind(thread, context) == nil {
             try post(thread, "create", json(CreateBody(kind: "group", title: "HomeServices job \(parties.jobId)",
                                                        members: [parties.consumer, parties.author], homes: nil)), context)
+        } else if try Conversations.pastRole(parties.author, thread, context) == nil {
+            // Another manager of the Space quoted the same job: they join its thread.
+            try post(thread, "member_add", json(MemberBody(member: parties.author, home: nil)), context)
         }
         let document = #"{"type":"quote","event":"\#(kind)","app":"homeservices","quote_id":"\#(parties.quoteId)","amount":\#(parties.amount),"currency":\#(JSONQuote.quote(parties.currency)),"state":\#(JSONQuote.quote(parties.state))}"#
         try post(thread, "structured", document, context)

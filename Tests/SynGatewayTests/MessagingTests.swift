@@ -243,6 +243,16 @@ import Testing
             #expect(page.contains { ($0["body"] as? String)?.contains(#""type":"quote""#) == true && ($0["body"] as? String)?.contains(quote) == true }, "\(page)")
             let members = try await Self.call(node, "conversations.get", ["conversation_id": thread], as: adaKey)
             #expect(members.status == 200, "ada, who quoted, is in the thread: \(members.text)")
+            // A second manager of the Space quotes the same job: they join the thread, and their quote shows there.
+            let dave = try GatewayTests.key(node, "dave")
+            #expect(try await H.call(node, "spaces.managers.add", #"{"space_id":"\#(space)","manager":"\#(Base64URL.encode(dave.publicKey))"}"#, as: adaKey).status == 200)
+            let second = try #require(try await H.call(node, "quotes.create", #"{"job_id":"\#(job)","amount":39000,"currency":"EUR","note":"Faster","valid_for_hours":48}"#, as: dave).json["id"] as? String)
+            var daveSees: [[String: Any]] = []
+            for _ in 0..<600 where !daveSees.contains(where: { ($0["body"] as? String)?.contains(second) == true }) {
+                daveSees = try await Self.history(node, thread, as: dave).json["envelopes"] as? [[String: Any]] ?? []
+                if !daveSees.contains(where: { ($0["body"] as? String)?.contains(second) == true }) { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(daveSees.contains { ($0["body"] as? String)?.contains(second) == true }, "\(daveSees)")
             carl.seqs[thread] = 0
             // An action signed by nobody (a signature over another body) accepts nothing.
             let nodeID = Base64URL.encode(node.runtime.broker.nodePublicKey)
