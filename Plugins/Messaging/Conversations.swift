@@ -118,6 +118,10 @@ enum Conversations {
     /// whose home the body does not name live on the author's home node.
     static func create(_ e: Envelope, authorHome: String, _ context: Context) throws {
         guard e.seq == 1 else { throw AppError.badRequest("a create envelope is its author's seq 1", code: "invalid_field") }
+        // Thread ids ("t.") are Messaging's own: nobody else may take one before Messaging opens it.
+        if e.conversationId.hasPrefix("t."), e.author != Base64URL.encode(try context.identity.publicKey()) {
+            throw AppError.badRequest("conversation ids starting with t. are the threads Messaging opens on orders", code: "invalid_field")
+        }
         guard let body = try? JSONDecoder().decode(CreateBody.self, from: Data(e.body.utf8)) else {
             throw AppError.badRequest(#"a create body is {"kind": "direct" or "group", "title": "...", "members": [key ids]}"#, code: "invalid_field")
         }

@@ -126,6 +126,9 @@ import Testing
             #expect(badStructured.status == 400 && badStructured.text.contains("type"), "\(badStructured.text)")
             let big = try await Self.post(node, bob.envelope(group, "text", String(repeating: "x", count: 17 * 1024), seq: 2), as: bob.key)
             #expect(big.status == 400, "\(big.text)")
+            // Thread ids are Messaging's: nobody takes one before it opens it.
+            let squat = try await Self.post(node, carl.envelope("t.homeservices.job.x", "create", try Self.json(["kind": "group", "title": "Mine", "members": [bob.id]])), as: carl.key)
+            #expect(squat.status == 400 && squat.text.contains("t."), "\(squat.text)")
             // Unsigned requests get nothing.
             #expect(try await Self.call(node, "messages.history", ["conversation_id": group], as: nil).status == 401)
         }
