@@ -46,12 +46,8 @@ extension Broker {
         let perMinute = node.apps[context.app]?.appCallsPerMinute ?? NodeConfig.App().appCallsPerMinute
         let admitted: Bool = state.withLock { st in
             let now = MonotonicClock.nowNs(), burst = Double(perMinute)
-            var b = st.appCallBudget[context.app] ?? (burst, now)
-            b = (min(burst, b.tokens + Double(now - b.atNs) / 60e9 * burst), now)
-            defer { st.appCallBudget[context.app] = b }
-            guard b.tokens >= 1 else { return false }
-            b.tokens -= 1
-            return true
+            return st.appCallBudget[context.app, default: TokenBucket(burst: burst, nowNs: now)]
+                .take(perSecond: burst / 60, burst: burst, nowNs: now)
         }
         guard admitted else {
             throw BrokerFailure(SynStatus.quota, "app_call: app '\(context.app)' calls other apps at most \(perMinute) times a minute (node.toml [apps.\(context.app)] app_calls_per_minute)")

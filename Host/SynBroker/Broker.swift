@@ -109,9 +109,9 @@ public final class Broker: HostCallHandler, Sendable {
         var fetchHook: (@Sendable (FetchCall) -> FetchOutcome)?
         var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
-        var publishBudget: [String: (tokens: Double, atNs: Int64)] = [:]
+        var publishBudget: [String: TokenBucket] = [:]
         /// Each app's `app_call` budget, the same way.
-        var appCallBudget: [String: (tokens: Double, atNs: Int64)] = [:]
+        var appCallBudget: [String: TokenBucket] = [:]
         /// Denials and committed events per app.
         var counters: [String: (denials: Int, events: Int)] = [:]
         /// Denials per request in flight: the first `maxAuditedDenials` are audited one by one, the rest summed up.
@@ -367,12 +367,8 @@ public final class Broker: HostCallHandler, Sendable {
             }
             let admitted: Bool = state.withLock { st in
                 let now = MonotonicClock.nowNs(), rate = Double(Self.maxPublishesPerSecond)
-                var b = st.publishBudget[context.app] ?? (rate * 2, now)
-                b = (min(rate * 2, b.tokens + Double(now - b.atNs) / 1e9 * rate), now)
-                defer { st.publishBudget[context.app] = b }
-                guard b.tokens >= 1 else { return false }
-                b.tokens -= 1
-                return true
+                return st.publishBudget[context.app, default: TokenBucket(burst: rate * 2, nowNs: now)]
+                    .take(perSecond: rate, burst: rate * 2, nowNs: now)
             }
             guard admitted else {
                 throw BrokerFailure(SynStatus.quota, "msg_publish: app '\(context.app)' publishes at most \(Self.maxPublishesPerSecond) messages a second")
