@@ -129,10 +129,7 @@ enum Messages {
             guard e.author == caller.id else {
                 throw AppError.forbidden("the envelope's author is \(e.author), not the caller: each person posts their own envelopes")
             }
-            let here = context.apps.nodeID ?? ""
-            try apply(e, from: .local(node: here), context)
-            try Replication.drain(after: e, context)
-            try Replication.send(e, from: here, context)
+            try postLocal(e, context)
             // A party's order_action in a thread is carried out for them, and its result posted after it.
             if e.kind == "structured", e.conversationId.hasPrefix("t.") { try OrderThreads.perform(e, context) }
             return Reply(status: 201, Posted(conversationId: e.conversationId, ord: e.position, nextSeq: e.seq + 1))
@@ -174,6 +171,15 @@ enum Messages {
         Envelope(conversationId: conversation, author: r.text(i) ?? "", seq: Int64(r.int(i + 1) ?? 0), hlc: Int64(r.int(i + 2) ?? 0),
                  kind: r.text(i + 3) ?? "", body: r.text(i + 4) ?? "", signature: r.text(i + 5) ?? "", ord: r.text(i + 6),
                  editedText: r.text(i + 7), deleted: r.int(i + 8) == 1 ? true : nil)
+    }
+
+    /// An envelope posted on this node (by a person, or by Messaging itself): applied, what waited for it applied
+    /// too, and sent to the other members' home nodes.
+    static func postLocal(_ e: Envelope, _ context: Context) throws {
+        let here = context.apps.nodeID ?? ""
+        try apply(e, from: .local(node: here), context)
+        try Replication.drain(after: e, context)
+        try Replication.send(e, from: here, context)
     }
 
     /// Applies a checked envelope to its conversation: the order rules, then what its kind changes, then the log.

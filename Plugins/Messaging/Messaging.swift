@@ -12,7 +12,7 @@ let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migration
     Conversations.register(&routes)
     // Threads on HomeServices jobs: each quote shows in its job's thread.
     for kind in ["created", "withdrawn", "accepted"] {
-        routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteEvent, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }
+        routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteRef, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }
     }
     routes.onPeerMessage { (message: PeerMessage, peer, context) in
         if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }

@@ -1,8 +1,8 @@
 import FoundationEssentials
 import SynAppKit
 
-/// A HomeServices quote's event (`homeservices.quote.*`).
-struct QuoteEvent: Codable, Sendable { var quoteId: String }
+/// A HomeServices quote's event (`homeservices.quote.*`), and what `quotes.parties` takes.
+struct QuoteRef: Codable, Sendable { var quoteId: String }
 
 /// What HomeServices says a quote is between (`quotes.parties`).
 struct QuoteParties: Codable, Sendable {
@@ -49,8 +49,8 @@ enum OrderThreads {
     static func threadID(job: String) -> String { "t.homeservices.job." + job }
 
     /// A quote was made, withdrawn or accepted: its thread (made if need be) shows it.
-    static func quoteChanged(_ event: QuoteEvent, kind: String, _ context: Context) throws {
-        let parties = try context.apps.call("homeservices", "quotes.parties", QuoteEventBody(quoteId: event.quoteId), as: QuoteParties.self)
+    static func quoteChanged(_ event: QuoteRef, kind: String, _ context: Context) throws {
+        let parties = try context.apps.call("homeservices", "quotes.parties", event, as: QuoteParties.self)
         let thread = threadID(job: parties.jobId)
         if try Conversations.kind(thread, context) == nil {
             try post(thread, "create", json(CreateBody(kind: "group", title: "HomeServices job \(parties.jobId)",
@@ -94,9 +94,7 @@ enum OrderThreads {
         var e = Envelope(conversationId: conversation, author: author, seq: Int64(last?.int(0) ?? 0) + 1,
                          hlc: max(Int64(last?.int(1) ?? 0) + 1, context.nowMs * 1000), kind: kind, body: body, signature: "")
         e.signature = Base64URL.encode(try context.identity.sign(e.signedBytes))
-        let here = context.apps.nodeID ?? ""
-        try Messages.apply(e, from: .local(node: here), context)
-        try Replication.send(e, from: here, context)
+        try Messages.postLocal(e, context)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
@@ -106,4 +104,3 @@ enum OrderThreads {
     }
 }
 
-struct QuoteEventBody: Codable, Sendable { var quoteId: String }
