@@ -123,14 +123,7 @@ enum HostTable {
             var w = WireWriter()
             w.data(HostTable.bytes(method)); w.data(HostTable.bytes(url)); w.data(HostTable.bytes(headers))
             w.data(HostTable.bytes(body)); w.u32(timeout)
-            var full = false
-            let result = c.forward(.netRequest, w) { r throws(WireError) in
-                status.pointee = try r.u32()
-                let answer = try r.data()
-                response.pointee = c.buf(answer)
-                full = !answer.isEmpty && response.pointee.ptr == nil
-            }
-            return full ? c.fail(SYN_E_QUOTA, "net_request: the call's arena cannot hold the response (profile key limits.memory_mb)") : result
+            return c.forwardAnswer(.netRequest, w, status: status, response: response)
         }
         h.msg_publish = { ctx, topic, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
@@ -183,14 +176,7 @@ enum HostTable {
             w.data(HostTable.bytes(app, limit: 64)); w.data(HostTable.bytes(method, limit: 129))
             w.data(HostTable.bytes(body)); w.data(HostTable.bytes(onBehalf, limit: 4096))
             // The host checks the grant, the chain of calls and any signature, then waits for the target app.
-            var full = false
-            let result = c.forward(.appCall, w) { r throws(WireError) in
-                status.pointee = try r.u32()
-                let answer = try r.data()
-                response.pointee = c.buf(answer)
-                full = !answer.isEmpty && response.pointee.ptr == nil
-            }
-            return full ? c.fail(SYN_E_QUOTA, "app_call: the call's arena cannot hold the answer (profile key limits.memory_mb)") : result
+            return c.forwardAnswer(.appCall, w, status: status, response: response)
         }
         h.node_id = { ctx, id in
             guard let c = CallContext.from(ctx), let id else { return SYN_E_BAD_ARG }
@@ -256,6 +242,20 @@ extension CallContext {
     func buf(_ bytes: [UInt8]) -> syn_buf {
         guard !bytes.isEmpty, let p = copy(bytes) else { return syn_buf(ptr: nil, len: 0) }
         return syn_buf(ptr: p.assumingMemoryBound(to: UInt8.self), len: bytes.count)
+    }
+
+    /// A forwarded slot whose answer is an HTTP-like status and a body (`net_request`, `app_call`): the body goes
+    /// into the arena, and an arena too small for it is the slot's failure, not an empty answer.
+    func forwardAnswer(_ op: HostOp, _ args: WireWriter, status: UnsafeMutablePointer<UInt32>,
+                       response: UnsafeMutablePointer<syn_buf>) -> Int32 {
+        var full = false
+        let result = forward(op, args) { r throws(WireError) in
+            status.pointee = try r.u32()
+            let answer = try r.data()
+            response.pointee = buf(answer)
+            full = !answer.isEmpty && response.pointee.ptr == nil
+        }
+        return full ? fail(SYN_E_QUOTA, "\(op.slotName): the call's arena cannot hold the answer (profile key limits.memory_mb)") : result
     }
 
     /// Sends a nested host call and decodes the reply with `decode` when the host answers SYN_OK.
