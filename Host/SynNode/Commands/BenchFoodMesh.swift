@@ -77,18 +77,9 @@ struct BenchFoodMesh: AsyncParsableCommand {
         let bench = product.first { $0["id"] as? String == "bench" } ?? [:]
         let sold = units - (bench["stock"] as? Int ?? units)
 
-        // The same clients, the same way, calling hello's echo (signed), in the same run.
-        _ = try runtime.setEnabled(true, app: "hello", actor: "bench")
-        for _ in 0..<500 where runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
-        let cpuEchoBefore = BenchHomeServices.cpuNs()
-        let echo = try await Self.load(port: port, clients: customers, seconds: seconds) { connection, key in
-            _ = try await Self.call(connection, "hello", "echo", #"{"hi":1}"#, port, key)
-        }
-        let cpuEcho = BenchHomeServices.cpuNs()
+        let (echo, cpuEchoBefore, cpuEcho) = try await Self.echo(runtime, port: port, clients: customers, seconds: seconds)
         await node.stop()
-        // CPU a call costs, less noisy than rates on a shared machine: in the app's workers, and in this process
-        // (gateway, host and clients).
-        func perCall(_ ns: UInt64, _ calls: Int) -> String { JSONText.number(Double(ns) / 1000 / Double(max(calls, 1)), places: 1) }
+        let perCall = Self.perCall
         let pairs = Double(orders) / seconds, echoes = Double(echo) / seconds
         print(JSONText.object([
             ("search_ms_p50", JSONText.number(Stats.quantile(searchTimes, 0.5), places: 3)),
@@ -136,6 +127,22 @@ struct BenchFoodMesh: AsyncParsableCommand {
         guard (200..<300).contains(reply.status) else { throw CLIError("\(method) failed: \(String(decoding: reply.body, as: UTF8.self))") }
         return reply.body
     }
+
+    /// The baseline of the same run: hello (stopped until now) started, then `clients` calling its echo (signed)
+    /// for `seconds`, the same way; the calls made, and the CPU counters before and after.
+    static func echo(_ runtime: NodeRuntime, port: Int, clients: [SigningKey], seconds: Double) async throws
+        -> (calls: Int, before: (workers: UInt64, node: UInt64), after: (workers: UInt64, node: UInt64)) {
+        _ = try runtime.setEnabled(true, app: "hello", actor: "bench")
+        for _ in 0..<500 where runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
+        let before = BenchHomeServices.cpuNs()
+        let calls = try await load(port: port, clients: clients, seconds: seconds) { connection, key in
+            _ = try await call(connection, "hello", "echo", #"{"hi":1}"#, port, key)
+        }
+        return (calls, before, BenchHomeServices.cpuNs())
+    }
+
+    /// CPU microseconds a call costs, from nanoseconds over `calls`: less noisy than rates on a shared machine.
+    static func perCall(_ ns: UInt64, _ calls: Int) -> String { JSONText.number(Double(ns) / 1000 / Double(max(calls, 1)), places: 1) }
 
     /// Runs `body` in a loop on each of `clients` concurrently for `seconds`, each client on its own kept-alive
     /// connection; the number of completed bodies.

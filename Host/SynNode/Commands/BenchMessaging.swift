@@ -75,15 +75,9 @@ struct BenchMessaging: AsyncParsableCommand {
         }
         await reader.close()
 
-        _ = try runtime.setEnabled(true, app: "hello", actor: "bench")
-        for _ in 0..<500 where runtime.app("hello")?.state != "running" { try await Task.sleep(for: .milliseconds(10)) }
-        let cpuEchoBefore = BenchHomeServices.cpuNs()
-        let echo = try await BenchFoodMesh.load(port: port, clients: keys, seconds: seconds) { connection, key in
-            _ = try await BenchFoodMesh.call(connection, "hello", "echo", #"{"hi":1}"#, port, key)
-        }
-        let cpuEcho = BenchHomeServices.cpuNs()
+        let (echo, cpuEchoBefore, cpuEcho) = try await BenchFoodMesh.echo(runtime, port: port, clients: keys, seconds: seconds)
         await node.stop()
-        func perCall(_ ns: UInt64, _ calls: Int) -> String { JSONText.number(Double(ns) / 1000 / Double(max(calls, 1)), places: 1) }
+        let perCall = BenchFoodMesh.perCall
         let rate = Double(posted) / seconds, echoes = Double(echo) / seconds
         print(JSONText.object([
             ("clients", "\(clients)"),
