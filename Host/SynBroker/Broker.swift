@@ -45,6 +45,13 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.publishHook } }
         set { state.withLock { st in st.publishHook = newValue } }
     }
+    /// Called with the client notices a call committed (or a granted `msg_publish` on a `client.` topic): each
+    /// person's raw public key and the payload (UTF-8 text). The node passes them to that person's open streams of
+    /// the app; they never reach other apps or peers.
+    public var onNotices: @Sendable (_ app: String, _ notices: [(person: [UInt8], payload: [UInt8])]) -> Void {
+        get { state.withLock { st in st.noticesHook } }
+        set { state.withLock { st in st.noticesHook = newValue } }
+    }
     /// Ephemeral messages one app may publish a second (bursts of twice that); past it `msg_publish` answers
     /// SYN_E_QUOTA, so no app floods the node's subscribers or its peers.
     static let maxPublishesPerSecond = 500
@@ -106,6 +113,7 @@ public final class Broker: HostCallHandler, Sendable {
         var netCommitHook: @Sendable (Set<String>) -> Void = { _ in }
         var peerCheck: @Sendable (String) -> Bool = { _ in false }
         var publishHook: @Sendable (String, String, [UInt8]) -> Void = { _, _, _ in }
+        var noticesHook: @Sendable (String, [(person: [UInt8], payload: [UInt8])]) -> Void = { _, _ in }
         var fetchHook: (@Sendable (FetchCall) -> FetchOutcome)?
         var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
@@ -337,6 +345,9 @@ public final class Broker: HostCallHandler, Sendable {
             w.u64(UInt64(bitPattern: WallClock.nowNs() + Int64(delay) * 1_000_000))
         case .outbox:
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
+        case .notices:
+            let batch = try ClientNotices.decode(r.rest())
+            onNotices(context.app, try batch.notices.map { n throws(BrokerFailure) in try clientNotice(app, n.topic, n.payload, op) })
         case .netSend:
             try require(app, .netPeers, op)
             let peerBytes = try r.data(limit: 64), payload = try r.data(limit: Self.maxNetPayload + 1)
@@ -372,6 +383,11 @@ public final class Broker: HostCallHandler, Sendable {
             }
             guard admitted else {
                 throw BrokerFailure(SynStatus.quota, "msg_publish: app '\(context.app)' publishes at most \(Self.maxPublishesPerSecond) messages a second")
+            }
+            // A client notice the worker did not queue (it does when granted): to the person's streams alone.
+            if ClientNotices.isClientTopic(topicBytes) {
+                onNotices(context.app, [try clientNotice(app, topicBytes, payload, op)])
+                break
             }
             // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.
             onPublish(context.app, topic, payload)

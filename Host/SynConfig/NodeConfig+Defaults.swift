@@ -24,6 +24,10 @@ extension NodeConfig {
             max_connections_per_client = 256 # connections one client address may hold open
             drain_timeout_s = 10           # on SIGTERM/SIGINT, how long calls in flight may finish
             idle_timeout_s = 60            # a connection quiet this long with no request in progress is closed
+            max_streams = 256              # live streams (GET /v1/apps/{app}/stream) open at once; 0: none
+            max_streams_per_person = 4     # live streams one person may hold open per app
+            stream_queue_kb = 256          # notices waiting for one stream's client, at most; a client further behind is cut off
+            stream_ping_s = 15             # a quiet stream sends a comment line this often
 
             [events]
             retention_days = 7             # events older than this are deleted, delivered or not

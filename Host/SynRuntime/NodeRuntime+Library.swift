@@ -3,6 +3,7 @@ import Logging
 import SynBroker
 import SynConfig
 import SynSandbox
+import SynWire
 import SynSodium
 import Synchronization
 #if canImport(Glibc)
@@ -37,7 +38,11 @@ extension NodeRuntime {
                 library = try manifest.sha256.map { sha256 throws(NodeError) in try pin(found, sha256: sha256, app: manifest.id) } ?? found
             }
             entry.profile = profile
-            entry.spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
+            var spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
+            // Client notices queue in the worker until the call commits only where the grant covers them.
+            spec.setup.clientNotices = Policy(manifest: manifest, node: config)
+                .denial(.messagesPublish(topic: ClientNotices.prefix + String(repeating: "0", count: 64))) == nil
+            entry.spec = spec
         } catch {
             entry.problem = "\(error)"
         }

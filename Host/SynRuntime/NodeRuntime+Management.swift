@@ -60,6 +60,7 @@ extension NodeRuntime {
             problem = startApp(app)
         } else {
             state.withLock { $0.entries[app]?.supervisor }?.stop()
+            streams.finishAll(app: app, .appStopped)
         }
         state.withLock { $0.appsChanged }()
         broker.audit.append(actor: actor, app: app, action: enabled ? "app.enable" : "app.disable",
@@ -81,6 +82,8 @@ extension NodeRuntime {
         guard reloaded.apps[app]?.enabled != false else {
             throw NodeError(.appLoad, "app '\(app)' is disabled (node.toml apps.\(app).enabled); enable it first")
         }
+        // Its grants may change: open streams end, and their clients open them again.
+        streams.finishAll(app: app, .appStopped)
         if let supervisor = entry.supervisor {
             supervisor.stop()
             for _ in 0..<500 where supervisor.hasLiveThreads { usleep(10_000) }

@@ -24,6 +24,8 @@ public final class NodeRuntime: Sendable {
     let logRing = AppLogRing()
     /// Ephemeral messages on their way to subscribers.
     let topics = TopicHub()
+    /// Open client streams and the notices on their way to them.
+    public let streams = ClientStreams()
     let state: Mutex<State>
     /// The housekeeping thread's stop request and whether it still runs.
     let housekeeping = Monitor(Housekeeping())
@@ -107,6 +109,8 @@ public final class NodeRuntime: Sendable {
         state.withLock { $0.order = order }
         let dispatcher = self.dispatcher
         broker.onCommit = { dispatcher.notify() }
+        let streams = self.streams
+        broker.onNotices = { app, notices in streams.deliver(app: app, notices) }
         broker.appCaller = { [weak self] call in
             self?.runAppCall(call) ?? .failed(status: SynStatus.unsupported, message: "the node is shutting down")
         }
@@ -194,6 +198,7 @@ public final class NodeRuntime: Sendable {
         let deadline = MonotonicClock.nowNs() + Int64(max(drainSeconds, 0)) * 1_000_000_000
         while state.withLock({ $0.inFlight }) > 0 && MonotonicClock.nowNs() < deadline { usleep(5_000) }
         let abandoned = state.withLock { $0.inFlight }
+        streams.finishAll(app: nil, .nodeStopping)
         stopHousekeeping()
         dispatcher.stop()
         let supervisors = state.withLock { $0.entries.values.compactMap(\.supervisor) }

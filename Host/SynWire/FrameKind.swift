@@ -42,6 +42,9 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
     case appCall = 17, nodeID
     /// Not a slot: the worker hands over its committed outbox (`OutboxBatch`); the reply is the last stored `seq`.
     case outbox = 100
+    /// Not a slot: the client notices (`msg_publish` on `client.<person>`) a call queued, handed over after it
+    /// committed (`ClientNotices`); the reply is empty.
+    case notices = 101
 
     /// The slot's name in `synapp.h`.
     public var slotName: String {
@@ -63,6 +66,7 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
         case .appCall: "app_call"
         case .nodeID: "node_id"
         case .outbox: "outbox"
+        case .notices: "msg_publish"
         }
     }
 }

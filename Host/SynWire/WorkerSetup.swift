@@ -51,6 +51,9 @@ public struct WorkerSetup: Sendable, Equatable {
     public var pinCPU: Int32 = -1
     /// Skip namespaces, mounts and seccomp: only for `synapp-worker` self-tests; the host never sets it.
     public var unsandboxed: Bool = false
+    /// Whether `messages.publish` grants `client.*`: the worker then queues client notices for the call's commit
+    /// instead of forwarding each one (the host checks every notice again when they are handed over).
+    public var clientNotices: Bool = false
     /// The app's own database, when the app may use storage. Its three files (`app.db`, `-wal`, `-shm`) follow
     /// this frame on the link as descriptors, in one message.
     public var storage: Storage?
@@ -99,7 +102,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = WireWriter(capacity: 512)
-        w.u32(3) // format version
+        w.u32(4) // format version
         w.u32(uid ?? UInt32.max)
         w.u32(gid ?? UInt32.max)
         w.strings(cgroupProcs)
@@ -119,6 +122,7 @@ public struct WorkerSetup: Sendable, Equatable {
         w.string(appID)
         w.i32(pinCPU)
         w.bool(unsandboxed)
+        w.bool(clientNotices)
         w.bool(storage != nil)
         if let storage {
             w.u64(storage.quotaBytes); w.bool(storage.kv); w.bool(storage.sql); w.u32(storage.callTimeoutMs)
@@ -130,7 +134,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> WorkerSetup {
         var r = WireReader(bytes)
-        guard try r.u32() == 3 else { throw WireError(.badPayload, "unknown setup format version") }
+        guard try r.u32() == 4 else { throw WireError(.badPayload, "unknown setup format version") }
         var s = WorkerSetup()
         let uid = try r.u32(), gid = try r.u32()
         s.uid = uid == UInt32.max ? nil : uid
@@ -156,6 +160,7 @@ public struct WorkerSetup: Sendable, Equatable {
         s.appID = try r.string(limit: 255)
         s.pinCPU = try r.i32()
         s.unsandboxed = try r.bool()
+        s.clientNotices = try r.bool()
         if try r.bool() {
             s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32(),
                                 shared: try r.bool(), cursorEpoch: try r.data(limit: 64),

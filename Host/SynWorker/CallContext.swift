@@ -1,3 +1,4 @@
+import PluginABI
 import SynAppStore
 import SynWire
 #if canImport(Glibc)
@@ -14,6 +15,12 @@ final class CallContext {
     var lastError: [UInt8]? = nil
     /// The app that made the current call through `app_call` (empty for a client's call, an event or a timer).
     var origin: [UInt8] = []
+    /// Whether the app's grant covers client notices (`WorkerSetup.clientNotices`); without it, `msg_publish` on a
+    /// `client.` topic goes to the host, which refuses it naming the key.
+    var clientNotices = false
+    /// The client notices the current call queued, handed over after its commit; their payload bytes.
+    var notices = ClientNotices()
+    var noticeBytes = 0
     /// The app's database, when it has a storage grant; the call's transaction lives here.
     let store: AppStore?
     /// The store behind `kv_*` when `storage.kv` is granted, and behind `sql_*` when `storage.sql` is.
@@ -85,6 +92,31 @@ final class CallContext {
         used = 0
         lastError = nil
         origin = []
+        if !notices.notices.isEmpty { notices.notices.removeAll(keepingCapacity: true) }
+        noticeBytes = 0
+    }
+
+    /// Queues a client notice for the call's commit; a status and `last_error` past the call's limits.
+    func queueNotice(topic: [UInt8], payload: [UInt8]) -> Int32 {
+        let digits = topic.dropFirst(ClientNotices.prefix.utf8.count)
+        guard digits.count == 64, digits.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's topic is \"client.\" then the person's public key as 64 lowercase hex digits")
+        }
+        guard String(validating: payload, as: UTF8.self) != nil else {
+            return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's payload is UTF-8 text (a stream carries it as lines)")
+        }
+        guard payload.count <= 64 << 10 else { return fail(SYN_E_TOO_LARGE, "msg_publish: the payload is at most 64 KiB") }
+        guard notices.notices.count < ClientNotices.maxCount else {
+            return fail(SYN_E_QUOTA, "msg_publish: a call queues at most \(ClientNotices.maxCount) client notices")
+        }
+        let bytes = noticeBytes + payload.count
+        let frameBytes = bytes + (notices.notices.count + 1) * ClientNotices.perNoticeOverhead + 64
+        guard bytes <= ClientNotices.maxBytes, frameBytes <= maxMessage else {
+            return fail(SYN_E_QUOTA, "msg_publish: a call's client notices hold at most \(min(ClientNotices.maxBytes, maxMessage - 4096)) bytes")
+        }
+        notices.notices.append((topic, payload))
+        noticeBytes = bytes
+        return SYN_OK
     }
 
     /// Keeps a pipelined call for later; false past `maxStashed` (the host broke the protocol).

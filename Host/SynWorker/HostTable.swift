@@ -127,7 +127,13 @@ enum HostTable {
         }
         h.msg_publish = { ctx, topic, payload in
             guard let c = CallContext.from(ctx) else { return SYN_E_BAD_ARG }
-            var w = WireWriter(); w.data(HostTable.bytes(topic)); w.data(HostTable.bytes(payload))
+            let topicBytes = HostTable.bytes(topic)
+            // A client notice waits for the call's commit; the host checks it then (and refuses it now, naming the
+            // key, when the grant does not cover it).
+            if c.clientNotices, ClientNotices.isClientTopic(topicBytes) {
+                return c.queueNotice(topic: topicBytes, payload: HostTable.bytes(payload))
+            }
+            var w = WireWriter(); w.data(topicBytes); w.data(HostTable.bytes(payload))
             return c.forward(.msgPublish, w) { _ throws(WireError) in }
         }
         h.event_emit = { ctx, type, payload in

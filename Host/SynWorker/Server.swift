@@ -184,10 +184,24 @@ struct Server {
     /// commit put in the outbox. Returns why a wanted commit did not happen; the call then fails with it (nothing it
     /// wrote is kept).
     private func finish(commit: Bool) -> StoreFailure? {
-        guard let store = context.store else { return nil }
-        let failure = store.endCall(commit: commit)
-        deliverOutbox()
+        var failure: StoreFailure? = nil
+        if let store = context.store {
+            failure = store.endCall(commit: commit)
+            deliverOutbox()
+        }
+        if commit && failure == nil { deliverNotices() }
         return failure
+    }
+
+    /// Hands the host the client notices of a call that committed, in one host call; best-effort, as every
+    /// ephemeral message is (a refusal is the app's `last_error` only if the call has none).
+    private func deliverNotices() {
+        guard !context.notices.notices.isEmpty else { return }
+        let appError = context.lastError
+        defer { context.lastError = appError }
+        var w = WireWriter()
+        w.raw(context.notices.encode())
+        _ = context.forward(.notices, w) { _ throws(WireError) in }
     }
 
     /// Hands committed outbox rows to the host, a message's worth at a time, until it has them all, refuses, or the

@@ -48,6 +48,7 @@ enum WorkerMain {
             let context = CallContext(link: serving, arenaLimit: Int(clamping: setup.arenaLimit),
                                       maxMessage: Int(clamping: setup.maxMessage), store: store,
                                       kv: setup.storage?.kv ?? false, sql: setup.storage?.sql ?? false)
+            context.clientNotices = setup.clientNotices
             Server(link: serving, app: app, context: context).run()
         } catch {
             var w = WireWriter()

@@ -18,13 +18,15 @@ final class RawConnection: @unchecked Sendable {
 
     /// Connects to the gateway on 127.0.0.1:`port` from `source`, a loopback address (127.0.0.0/8), so tests can
     /// play several clients.
-    init(port: Int, from source: String = "127.0.0.1") throws {
+    init(port: Int, from source: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
         // The descriptor is kept only once connected: `deinit` closes it, and a second close could hit a
         // descriptor the node under test has opened since.
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketFD >= 0 else { throw RawError("socket: errno \(errno)") }
         var guardTime = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &guardTime, socklen_t(MemoryLayout<timeval>.size))
+        // A small receive window (set before connecting) makes a client that stops reading stall the server soon.
+        if var size = receiveBuffer { setsockopt(socketFD, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         if source != "127.0.0.1" {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
@@ -82,6 +84,92 @@ final class RawConnection: @unchecked Sendable {
     /// The next response (bodies are read by their `Content-Length`).
     func response() async throws -> Response { try await Self.onThread { try self.readResponse() } }
 
+    /// A streamed response's head (status and headers); its body is then read with `event()`.
+    func streamHead() async throws -> Response {
+        try await Self.onThread {
+            var end: Int?
+            while true {
+                end = Self.find([13, 10, 13, 10], in: self.buffer)
+                if end != nil { break }
+                guard try self.fill() else { throw RawError("closed before a response") }
+            }
+            guard let end else { throw RawError("no header end") }
+            let head = String(decoding: self.buffer[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+            self.buffer.removeFirst(end + 4)
+            let statusLine = head[0].split(separator: " ")
+            guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw RawError("bad status line \(head[0])") }
+            var headers: [String: String] = [:]
+            for line in head.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            return Response(status: status, headers: headers, body: "")
+        }
+    }
+
+    /// The next Server-Sent Event of a chunked stream (chunk sizes dropped): its `field: value` lines, comments
+    /// and blocks with neither `data` nor `event` (a `retry`) skipped; nil when the stream closed.
+    func event() async throws -> [String: String]? { try await Self.onThread { try self.nextEvent() } }
+
+    /// `event()` on the calling thread.
+    func nextEvent() throws -> [String: String]? {
+        while true {
+            // Server-sent events end with a blank line; what was parsed is dropped from the front now and then.
+            if let end = Self.find([10, 10], in: dechunked, from: dechunkedStart) {
+                let block = String(decoding: dechunked[dechunkedStart..<end], as: UTF8.self)
+                dechunkedStart = end + 2
+                if dechunkedStart > 65536 {
+                    dechunked.removeFirst(dechunkedStart)
+                    dechunkedStart = 0
+                }
+                var fields: [String: String] = [:]
+                for line in block.split(separator: "\n", omittingEmptySubsequences: false) where !line.hasPrefix(":") {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    let name = String(line[..<colon]), value = line[line.index(after: colon)...].drop { $0 == " " }
+                    fields[name] = fields[name].map { $0 + "\n" + value } ?? String(value)
+                }
+                if fields["data"] != nil || fields["event"] != nil { return fields }
+                continue
+            }
+            guard try fillChunk() else { return nil }
+        }
+    }
+
+    private var dechunkedStart = 0
+    private var dechunked: [UInt8] = []
+
+    /// Moves one chunk of a chunked body into `dechunked`; false at its end or when the connection closed.
+    private func fillChunk() throws -> Bool {
+        while true {
+            if let lineEnd = Self.find([13, 10], in: buffer) {
+                let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self)
+                guard let size = Int(sizeText.split(separator: ";")[0], radix: 16) else { throw RawError("bad chunk size \(sizeText)") }
+                if size == 0 { return false }
+                while buffer.count < lineEnd + 2 + size + 2 {
+                    guard try fill() else { return false }
+                }
+                dechunked += buffer[(lineEnd + 2)..<(lineEnd + 2 + size)]
+                buffer.removeFirst(lineEnd + 2 + size + 2)
+                return true
+            }
+            guard try fill() else { return false }
+        }
+    }
+
+    /// Reads and drops what the server sends until it closes the connection: true when it did (within `limit`
+    /// bytes and the 30 s guard).
+    func drainsToClose(limit: Int = 64 << 20) async throws -> Bool {
+        try await Self.onThread {
+            var read = 0
+            while read < limit {
+                read += self.buffer.count
+                self.buffer.removeAll()
+                guard try self.fill() else { return true }
+            }
+            return false
+        }
+    }
+
     /// Whether the server has closed the connection (after any bytes still unread).
     func isClosedByServer() async throws -> Bool { try await Self.onThread { try self.readClose() } }
 
@@ -133,9 +221,9 @@ final class RawConnection: @unchecked Sendable {
         return true
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        guard haystack.count - start >= needle.count else { return nil }
+        for i in start...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
         return nil
     }
 }

@@ -30,6 +30,7 @@ public enum Gateway {
         // Middleware wraps only the routes added after it.
         router.add(middleware: RequestIDMiddleware(metrics: metrics, logger: logger))
         AppRoutes(runtime: runtime, metrics: metrics, signatures: signatures).add(to: router)
+        StreamRoutes(runtime: runtime, metrics: metrics, signatures: signatures).add(to: router)
         AdminRoutes(runtime: runtime, signatures: signatures).add(to: router)
         if let links { PeerRoutes(runtime: runtime, links: links, signatures: signatures).add(to: router) }
         return router

@@ -49,6 +49,12 @@ public struct GatewayMetrics: Sendable {
         handles.counter("syneroym_link_events_total", [("event", known.contains(event) ? event : "other")]).increment()
     }
 
+    /// A client stream opened, or ended (`too_slow`, `app_stopped`, `node_stopping`, `closed`).
+    func streamOpened() { handles.counter("syneroym_streams_opened_total", []).increment() }
+    func streamEnded(_ reason: String) {
+        handles.counter("syneroym_streams_ended_total", [("reason", reason)]).increment()
+    }
+
     /// The Prometheus text exposition.
     func render() -> String { registry.emitToString() }
 }
