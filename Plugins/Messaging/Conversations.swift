@@ -63,6 +63,8 @@ enum Conversations {
             // A read position only moves forward.
             try context.sql.exec("UPDATE members SET read_ord = max(read_ord, ?) WHERE conversation_id = ? AND member = ?",
                                  [.text(input.upTo), .text(input.conversationId), .text(caller.id)])
+            try Live.notify(.init(type: "read", conversationId: input.conversationId, member: caller.id, ord: input.upTo),
+                            in: input.conversationId, except: caller.id, context)
             guard let view = try view(input.conversationId, for: caller.id, context) else { throw AppError.notFound("no conversation") }
             return view
         }

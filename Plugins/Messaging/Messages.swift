@@ -312,5 +312,6 @@ enum Messages {
                                  [.text(e.conversationId), .text(e.author), .integer(e.seq)])
         }
         try context.sql.exec("UPDATE conversations SET last_ord = max(last_ord, ?) WHERE id = ?", [.text(e.position), .text(e.conversationId)])
+        try Live.recorded(e, context)
     }
 }

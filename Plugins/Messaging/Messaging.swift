@@ -10,6 +10,7 @@ import SynAppKit
 let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migrations, jsonKeys: .snakeCase) { routes in
     Messages.register(&routes)
     Conversations.register(&routes)
+    Live.register(&routes)
     // Threads on HomeServices jobs: each quote shows in its job's thread.
     for kind in ["created", "withdrawn", "accepted"] {
         routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteRef, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }

@@ -99,6 +99,8 @@ enum Replication {
                 UPDATE members SET delivered_ord = max(delivered_ord, ?) WHERE conversation_id = ? AND member = ? AND home = ?
                 """, [.text(d.ord), .text(d.conversationId), .text(member), .text(peer)])
         }
+        try Live.notify(.init(type: "delivered", conversationId: d.conversationId, members: Array(d.members.prefix(Messages.maxGroupMembers)),
+                              ord: d.ord), in: d.conversationId, context)
     }
 
     /// After an envelope that others may wait for (a conversation's create, a member joining), applies what waits.

@@ -35,6 +35,7 @@ public struct Routes: Sendable {
     var events: [(pattern: String, handler: EventHandler)] = []
     var timer: (@Sendable ([UInt8], UInt64, Context) throws -> Void)?
     var peer: (@Sendable (_ payload: [UInt8], _ peer: String, Context) throws -> Void)?
+    var topics: [(pattern: String, handler: @Sendable (_ topic: String, _ payload: [UInt8], Context) throws -> Void)] = []
     typealias DueHandler = @Sendable (_ payload: [UInt8], _ key: String, Context) throws -> Void
     var due: [String: DueHandler] = [:]
 
@@ -70,6 +71,13 @@ public struct Routes: Sendable {
     /// failure rolls back and the message comes again later.
     public mutating func onPeerMessage<P: Decodable & Sendable>(_ handler: @escaping @Sendable (_ payload: P, _ peer: String, Context) throws -> Void) {
         peer = { payload, peer, context in try handler(try Self.decode(P.self, payload), peer, context) }
+    }
+
+    /// Ephemeral messages on topics matching `pattern` (a topic, or a prefix ending in `*`) that the app subscribes
+    /// to (`messages.subscribe`), from this node or a peer, with the payload decoded as `P`. Best-effort: one that
+    /// does not decode is dropped (logged); nothing is redelivered.
+    public mutating func onTopic<P: Decodable & Sendable>(_ pattern: String, _ handler: @escaping @Sendable (_ payload: P, _ topic: String, Context) throws -> Void) {
+        topics.append((pattern, { topic, payload, context in try handler(try Self.decode(P.self, payload), topic, context) }))
     }
 
     /// Work of `kind` scheduled with `Context.schedule` that has come due, its payload decoded as `P`, with its key.

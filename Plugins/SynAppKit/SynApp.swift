@@ -216,6 +216,13 @@ final class Runtime: @unchecked Sendable {
                     context.log(.warn, "a message from peer \(peer) was dropped: \(refusal)")
                 }
                 if guarded { try context.sql.exec("RELEASE synappkit_peer_message") }
+            case SYN_EVENT_TOPIC:
+                let topic = String(decoding: Host.bytes(e.topic), as: UTF8.self)
+                for (pattern, handler) in app.routes.topics where Routes.matches(pattern, topic) {
+                    do { try handler(topic, payload, context) } catch let refusal as AppError where refusal.status < 500 {
+                        context.log(.debug, "a message on \(topic) was dropped: \(refusal)")
+                    }
+                }
             case SYN_EVENT_DOMAIN:
                 let type = String(decoding: Host.bytes(e.topic), as: UTF8.self)
                 for (pattern, handler) in app.routes.events where Routes.matches(pattern, type) {

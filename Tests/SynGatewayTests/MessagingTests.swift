@@ -300,4 +300,47 @@ import Testing
             #expect(twice.status == 409 || twice.status == 400, "\(twice.text)")
         }
     }
+    @Test func membersStreamsGetMessagesReceiptsAndTypingLive() async throws {
+        try await LiveNode.with(messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let eve = Device(try GatewayTests.key(node, "eve"))
+            let group = "g-live"
+            #expect(try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "Live", "members": [bob.id]])), as: ada.key).status == 201)
+            let (adaStream, head) = try await ClientStreamTests.stream(node, ada.key, app: "messaging")
+            #expect(head.status == 200, "\(head)")
+            let (bobStream, _) = try await ClientStreamTests.stream(node, bob.key, app: "messaging")
+            // Eve is in no conversation here: her stream stays quiet until her own notice.
+            let (eveStream, _) = try await ClientStreamTests.stream(node, eve.key, app: "messaging")
+            func notice(_ stream: RawConnection) async throws -> [String: Any] {
+                let event = try #require(try await stream.event())
+                return try #require(try JSONSerialization.jsonObject(with: Data((event["data"] ?? "").utf8)) as? [String: Any])
+            }
+            // Bob's text reaches both members' streams, as signed, with its place in the log.
+            let posted = try await Self.post(node, bob.envelope(group, "text", "Rye at noon"), as: bob.key)
+            #expect(posted.status == 201)
+            for stream in [adaStream, bobStream] {
+                let n = try await notice(stream)
+                let envelope = n["envelope"] as? [String: Any]
+                #expect(n["type"] as? String == "message" && envelope?["body"] as? String == "Rye at noon" && envelope?["author"] as? String == bob.id, "\(n)")
+                #expect((envelope?["ord"] as? String)?.isEmpty == false)
+            }
+            // Ada types: Bob hears it, Ada does not hear herself.
+            #expect(try await Self.call(node, "typing", ["conversation_id": group], as: ada.key).status == 200)
+            let typing = try await notice(bobStream)
+            #expect(typing["type"] as? String == "typing" && typing["member"] as? String == ada.id, "\(typing)")
+            // Ada reads up to Bob's text: Bob gets the read receipt.
+            let ord = try #require(posted.json["ord"] as? String)
+            #expect(try await Self.call(node, "receipts.read", ["conversation_id": group, "up_to": ord], as: ada.key).status == 200)
+            let read = try await notice(bobStream)
+            #expect(read["type"] as? String == "read" && read["member"] as? String == ada.id && read["ord"] as? String == ord, "\(read)")
+            // An outsider cannot type into the group; a refused post sends nothing.
+            #expect(try await Self.call(node, "typing", ["conversation_id": group], as: eve.key).status == 404)
+            #expect(try await Self.post(node, eve.envelope(group, "text", "let me in"), as: eve.key).status == 403)
+            // Eve's first notice is her own direct conversation's creation, not anything of the group's.
+            let (x, y) = ada.id < eve.id ? (ada.id, eve.id) : (eve.id, ada.id)
+            #expect(try await Self.post(node, eve.envelope("d.\(x).\(y)", "create", try Self.json(["kind": "direct", "members": [ada.id]])), as: eve.key).status == 201)
+            let first = try await notice(eveStream)
+            #expect((first["envelope"] as? [String: Any])?["kind"] as? String == "create" && first["conversation_id"] as? String == "d.\(x).\(y)", "\(first)")
+        }
+    }
 }

@@ -1,0 +1,32 @@
+import FoundationEssentials
+import PluginABI
+
+/// Ephemeral messages (`msg_publish`): topics that apps on this node and on linked peers subscribe to
+/// (`messages.publish` / `messages.subscribe`), and notices for one person's live streams of this app. Best-effort
+/// and never stored.
+public struct Topics: Sendable {
+    let host: Host
+
+    /// Publishes `payload` as JSON (at most 64 KiB) on `topic` (dot-separated `[a-z0-9_-]` segments) now, whether
+    /// or not the call commits. Refused (`HostError`) past the grant or 500 a second.
+    public func publish<T: Encodable>(_ topic: String, _ payload: T) throws {
+        try send(Array(topic.utf8), Array(try JSONKeys.current.encoder.encode(payload)), "msg_publish")
+    }
+
+    /// Sends `payload` as JSON to `person`'s open streams of this app (`GET /v1/apps/{app}/stream`) once the call
+    /// commits; a call that fails sends none, and a person with no stream open gets nothing. Needs
+    /// `messages.publish = ["client.*"]`. At most 256 notices and 1 MiB a call.
+    public func notify<T: Encodable>(_ person: CallerKey, _ payload: T) throws {
+        try send(Array(("client." + person.hex).utf8), Array(try JSONKeys.current.encoder.encode(payload)), "msg_publish")
+    }
+
+    func send(_ topic: [UInt8], _ payload: [UInt8], _ slot: String) throws(HostError) {
+        let status = Host.withBuf(topic) { t in Host.withBuf(payload) { host.table.pointee.msg_publish(host.ctx, t, $0) } }
+        try host.check(status, slot)
+    }
+}
+
+extension Context {
+    /// Ephemeral topics and client notices.
+    public var topics: Topics { Topics(host: host) }
+}
