@@ -134,6 +134,47 @@ import Glibc
         }
     }
 
+    /// bob's stream on B shows what ada posts and types on A: the text after it was replicated, the typing notice
+    /// on the `messaging.typing` topic between the nodes.
+    @Test func aStreamOnOneNodeShowsWhatIsPostedAndTypedOnAnother() async throws {
+        try await offThePool {
+            let a = try Self.node("live-a"), b = try Self.node("live-b")
+            let idB = String(b.invite.prefix { $0 != "@" })
+            #expect(try CLI.syneroym(["peers", "add", b.invite, "--name", "b", "--data", a.data]).status == 0)
+            #expect(try CLI.syneroym(["peers", "add", a.invite, "--name", "a", "--data", b.data]).status == 0)
+            let nodeA = try Self.run(a), nodeB = try Self.run(b)
+            defer { nodeA.stop(); nodeB.stop() }
+            let ada = try Self.keyID("ada"), bob = try Self.keyID("bob"), group = "g-live-\(UInt32.random(in: 0...UInt32.max))"
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 1 --kind create \\
+                  --body '{"kind":"group","title":"Live","members":["\(bob)"],"homes":{"\(bob)":"\(idB)"}}' |
+                  syn call messaging messages.post - --as ada --data \(a.data)
+                """)
+            _ = try Self.poll(b.data, group, as: "bob") { $0.count == 1 }
+            let dir = TestSupport.scratch + "/live-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // bob streams on B (two notices, then it exits); ada posts once it is open, then types once the text
+            // has reached bob (a typing notice for a conversation B does not have yet would be dropped).
+            let output = try Self.script("""
+                timeout 60 "\(TestSupport.products)/syneroym" stream messaging --as bob --data \(b.data) --count 2 > \(dir)/out 2> \(dir)/err &
+                streamer=$!
+                for i in $(seq 600); do grep -q '^streaming' \(dir)/err && break; sleep 0.1; done
+                syn sign envelope --as ada --conversation \(group) --seq 2 --kind text --body 'typing next' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                for i in $(seq 600); do grep -q 'typing next' \(dir)/out && break; sleep 0.1; done
+                syn call messaging typing '{"conversation_id":"\(group)"}' --as ada --data \(a.data) > /dev/null
+                wait $streamer
+                cat \(dir)/out
+                """)
+            let notices = output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(notices.count == 2, "\(output)")
+            let text = notices.first { $0["type"] as? String == "message" }?["envelope"] as? [String: Any]
+            #expect(text?["body"] as? String == "typing next" && text?["author"] as? String == ada, "\(notices)")
+            let typing = notices.first { $0["type"] as? String == "typing" }
+            #expect(typing?["member"] as? String == ada && typing?["conversation_id"] as? String == group, "\(notices)")
+        }
+    }
+
     /// carl, at home on C, joins a group of ada (A) and bob (B) long after it began: C is handed its membership,
     /// and from then on everyone's envelopes reach everyone's node (what was said before stays where it was).
     @Test func aMemberOnANewNodeJoinsLater() async throws {

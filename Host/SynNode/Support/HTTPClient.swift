@@ -13,23 +13,25 @@ enum HTTPClient {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    /// One request on a fresh connection to `url` (http only), with `headers` as given and `Host` from the URL.
-    static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                     timeoutSeconds: Int64 = 120) async throws(CLIError) -> Reply {
+    /// `url`'s authority, host, port and path (http only).
+    static func split(_ url: String) throws(CLIError) -> (authority: String, host: String, port: Int, path: String) {
         guard url.hasPrefix("http://") else { throw CLIError("error: only http:// URLs are supported, got \(url)") }
         let rest = url.dropFirst("http://".count)
         let authority = String(rest.prefix { $0 != "/" })
         let path = rest.dropFirst(authority.count).isEmpty ? "/" : String(rest.dropFirst(authority.count))
-        let (host, port): (String, Int)
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            port = Int(authority[authority.index(after: close)...].dropFirst()) ?? 80
+            return (authority, String(authority[authority.index(after: authority.startIndex)..<close]),
+                    Int(authority[authority.index(after: close)...].dropFirst()) ?? 80, path)
         } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            port = Int(authority[authority.index(after: colon)...]) ?? 80
-        } else {
-            (host, port) = (authority, 80)
+            return (authority, String(authority[..<colon]), Int(authority[authority.index(after: colon)...]) ?? 80, path)
         }
+        return (authority, authority, 80, path)
+    }
+
+    /// One request on a fresh connection to `url` (http only), with `headers` as given and `Host` from the URL.
+    static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
+                     timeoutSeconds: Int64 = 120) async throws(CLIError) -> Reply {
+        let (authority, host, port, path) = try split(url)
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
@@ -64,6 +66,50 @@ enum HTTPClient {
                 }
                 if let writeError { throw writeError }
                 throw CLIError("error: \(authority) closed the connection before answering")
+            }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("error: cannot reach the node at \(authority): \(error) (is `syneroym run` running? --node URL)")
+        }
+    }
+    /// A `GET` whose body arrives in pieces (a stream of server-sent events): `onHead` gets the status (a non-2xx
+    /// answer's body is collected and returned), `onBody` each piece of a 2xx body until it returns false or
+    /// the node ends the response. Returns the status and any collected error body.
+    static func stream(_ url: String, headers: [(String, String)], onHead: @escaping @Sendable (Int) -> Void = { _ in },
+                       onBody: @escaping @Sendable ([UInt8]) -> Bool) async throws(CLIError) -> (status: Int, body: [UInt8]) {
+        let (authority, host, port, path) = try split(url)
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            return try await channel.executeThenClose { inbound, outbound in
+                var fields = HTTPHeaders([("Host", authority), ("Accept", "text/event-stream")])
+                for (name, value) in headers { fields.add(name: name, value: value) }
+                try await outbound.write(contentsOf: [.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: fields)), .end(nil)])
+                var status = 0, errorBody: [UInt8] = []
+                for try await part in inbound {
+                    switch part {
+                    case .head(let head):
+                        status = Int(head.status.code)
+                        onHead(status)
+                    case .body(let buffer):
+                        let bytes = Array(buffer.readableBytesView)
+                        if (200..<300).contains(status) {
+                            if !onBody(bytes) { return (status, []) }
+                        } else if errorBody.count < 1 << 20 {
+                            errorBody += bytes
+                        }
+                    case .end:
+                        return (status, errorBody)
+                    }
+                }
+                return (status, errorBody)
             }
         } catch let error as CLIError {
             throw error
