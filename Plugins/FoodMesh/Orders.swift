@@ -153,6 +153,14 @@ enum Orders {
     }
 
     static func register(_ routes: inout Routes) {
+        // For apps only (granted by the node owner: `calls = ["foodmesh:orders.parties"]`): who an order is between.
+        routes.method("orders.parties") { (input: OrderRef, context) -> OrderParties in
+            try OrderParties.requireApp(context)
+            let (instance, data) = try load(input.orderId, context)
+            return OrderParties(orderId: instance.id, title: "FoodMesh order \(instance.id)", customer: instance.consumer?.id ?? "",
+                                managers: try SpaceManagers.list(data.storeId, context), state: instance.state,
+                                amount: data.total, currency: data.currency)
+        }
         routes.method("orders.get") { (input: OrderRef, context) -> OrderView in
             let caller = try context.requireCaller()
             let (instance, data) = try load(input.orderId, context)

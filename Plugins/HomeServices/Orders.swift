@@ -124,6 +124,14 @@ enum Orders {
             }
             return try view(instance.id, context)
         }
+        // For apps only (granted by the node owner: `calls = ["homeservices:orders.parties"]`): who an order is between.
+        routes.method("orders.parties") { (input: OrderRef, context) -> OrderParties in
+            try OrderParties.requireApp(context)
+            let (instance, data) = try load(input.orderId, context)
+            return OrderParties(orderId: instance.id, title: "HomeServices order \(instance.id)", customer: instance.consumer?.id ?? "",
+                                managers: try SpaceManagers.list(data.spaceId, context), state: instance.state,
+                                amount: data.price.amount, currency: data.price.currency)
+        }
         routes.method("orders.get") { (input: OrderRef, context) -> OrderView in
             let caller = try context.requireCaller()
             let (instance, data) = try load(input.orderId, context)

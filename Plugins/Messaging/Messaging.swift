@@ -1,4 +1,5 @@
 import SynAppKit
+import SynSpaces
 
 /// Messaging: conversations whose every message and change is an envelope signed by its author, verifiable anywhere.
 ///
@@ -14,6 +15,10 @@ let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migration
     // Threads on HomeServices jobs: each quote shows in its job's thread.
     for kind in ["created", "withdrawn", "accepted"] {
         routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteRef, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }
+    }
+    // Threads on HomeServices and FoodMesh orders: each step shows in the order's thread.
+    for pivot in OrderThreads.orderApps {
+        routes.onEvent("\(pivot).order.*") { (event: OrderEvent, _, context) in try OrderThreads.orderChanged(app: pivot, event, context) }
     }
     routes.onPeerMessage { (message: PeerMessage, peer, context) in
         if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }

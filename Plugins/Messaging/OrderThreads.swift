@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SynAppKit
+import SynSpaces
 
 /// A HomeServices quote's event (`homeservices.quote.*`), and what `quotes.parties` takes.
 struct QuoteRef: Codable, Sendable { var quoteId: String }
@@ -38,15 +39,50 @@ struct OnBehalf: Decodable, Sendable {
     }
 }
 
-/// Threads on orders: a conversation pivoted on a HomeServices job, opened by Messaging itself when a quote is
-/// made, with the job's two parties as members; the quote and what becomes of it are posted there as structured
-/// messages signed by Messaging's own key. A party's `order_action` in the thread is carried out through `app_call`
-/// on that party's behalf, with their signature, and the result posted back.
+/// Threads on orders: a conversation pivoted on a HomeServices job or a HomeServices or FoodMesh order, opened by
+/// Messaging itself, with the parties the pivot app names as members (a job's consumer and the managers who quote
+/// it; an order's customer and the managers of the Space or store serving it). Quotes and each step of an order
+/// are posted there as structured messages signed by Messaging's own key. A party's `order_action` in the thread
+/// is carried out through `app_call` on that party's behalf, with their signature, and the result posted back.
 enum OrderThreads {
-    static let actions: Set<String> = ["homeservices:quotes.accept"]
+    static let actions: Set<String> = ["homeservices:quotes.accept", "homeservices:orders.transition", "foodmesh:orders.transition"]
+    /// The apps whose orders get threads.
+    static let orderApps = ["homeservices", "foodmesh"]
 
     /// The thread's id for a HomeServices job.
     static func threadID(job: String) -> String { "t.homeservices.job." + job }
+
+    /// The thread's id for an order of `app`.
+    static func threadID(app: String, order: String) -> String { "t.\(app).order.\(order)" }
+
+    /// An order of `app` was made or moved on (`<app>.order.<transition>`): its thread (made if need be, with
+    /// managers who joined the Space since added) shows the step. An order the app no longer knows, or a call
+    /// the node owner did not grant, is skipped (logged) rather than retried forever.
+    static func orderChanged(app: String, _ event: OrderEvent, _ context: Context) throws {
+        let reply = try context.apps.call(app, "orders.parties", body: Array(try json(["order_id": event.id]).utf8))
+        guard (200..<300).contains(reply.status) else {
+            guard reply.status < 500 else { throw AppError(status: 503, code: "pivot_unavailable", "\(app) answered \(reply.status) for orders.parties") }
+            context.log(.warn, "no thread for \(app) order \(event.id): \(app) answered \(reply.status)")
+            return
+        }
+        let parties = try reply.decode(OrderParties.self)
+        let thread = threadID(app: app, order: parties.orderId)
+        var members: [String] = []
+        for key in [parties.customer] + parties.managers where CallerKey(key)?.id == key && !members.contains(key) { members.append(key) }
+        guard !members.isEmpty else { return }
+        if try Conversations.kind(thread, context) == nil {
+            try post(thread, "create", json(CreateBody(kind: "group", title: parties.title,
+                                                       members: Array(members.prefix(Messages.maxGroupMembers - 1)), homes: nil)), context)
+        } else {
+            for member in members where try Conversations.pastRole(member, thread, context) == nil {
+                try post(thread, "member_add", json(MemberBody(member: member, home: nil)), context)
+            }
+        }
+        var document = #"{"type":"order_update","app":\#(JSONQuote.quote(app)),"order_id":\#(JSONQuote.quote(parties.orderId)),"event":\#(JSONQuote.quote(event.transition)),"state":\#(JSONQuote.quote(event.to))"#
+        if let amount = parties.amount { document += #","amount":\#(amount)"# }
+        if let currency = parties.currency { document += #","currency":\#(JSONQuote.quote(currency))"# }
+        try post(thread, "structured", document + "}", context)
+    }
 
     /// A quote was made, withdrawn or accepted: its thread (made if need be) shows it.
     static func quoteChanged(_ event: QuoteRef, kind: String, _ context: Context) throws {

@@ -281,6 +281,69 @@ import Testing
             let after = try await Self.history(node, thread, as: carl.key).json["envelopes"] as? [[String: Any]] ?? []
             let updates = after.compactMap { $0["body"] as? String }.filter { $0.contains(#""type":"order_update""#) }
             #expect(updates.count == 2 && updates[0].contains(#""ok":false"#) && updates[1].contains(#""ok":true"#), "\(updates)")
+            // The booking the quote became has its own thread, with its parties, where each step shows.
+            let orderID = try #require((accepted.json["quotes"] as? [[String: Any]])?.compactMap { $0["order_id"] as? String }.first, "\(accepted.text)")
+            var orderThread: [String] = []
+            for _ in 0..<600 where orderThread.isEmpty {
+                orderThread = (try await Self.history(node, "t.homeservices.order.\(orderID)", as: carl.key).json["envelopes"] as? [[String: Any]] ?? [])
+                    .compactMap { $0["body"] as? String }.filter { $0.contains(#""type":"order_update""#) }
+                if orderThread.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(orderThread.first?.contains(#""app":"homeservices""#) == true && orderThread.first?.contains(#""amount":42000"#) == true, "\(orderThread)")
+        }
+    }
+
+    @Test func aFoodMeshOrderHasAThreadWhereItsPartiesMoveItOn() async throws {
+        try await LiveNode.with(foodmesh: true, messaging: true) { node in
+            typealias F = FoodMeshTests
+            let ada = Device(try GatewayTests.key(node, "ada")), carl = Device(try GatewayTests.key(node, "carl"))
+            let eve = try GatewayTests.key(node, "eve")
+            let (store, _) = try await F.setUp(node, manager: ada.key, stock: 10)
+            let quote = try #require(try await F.quote(node, store, 2, as: carl.key).json["id"] as? String)
+            let placed = try await F.call(node, "orders.place", #"{"quote_id":"\#(quote)","payment_method":"cash_on_pickup"}"#, as: carl.key)
+            let order = try #require(placed.json["id"] as? String, "\(placed.text)")
+            // The order's thread appears with its customer and the store's manager, and the order placed in it.
+            let thread = "t.foodmesh.order.\(order)"
+            func updates(as key: SigningKey, until count: Int) async throws -> [String] {
+                var found: [String] = []
+                for _ in 0..<600 {
+                    let page = try await Self.history(node, thread, as: key).json["envelopes"] as? [[String: Any]] ?? []
+                    found = page.compactMap { $0["body"] as? String }.filter { $0.contains(#""type":"order_update""#) }
+                    if found.count >= count { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return found
+            }
+            let first = try await updates(as: carl.key, until: 1)
+            #expect(first.first?.contains(#""event":"create""#) == true && first.first?.contains(#""state":"placed""#) == true, "\(first)")
+            #expect(first.first?.contains(#""amount":1100"#) == true, "\(first)")
+            #expect(try await Self.call(node, "conversations.get", ["conversation_id": thread], as: ada.key).status == 200)
+            #expect(try await Self.call(node, "conversations.get", ["conversation_id": thread], as: eve).status == 404)
+            // The customer cannot accept for the store: FoodMesh refuses, and the thread says so.
+            let nodeID = Base64URL.encode(node.runtime.broker.nodePublicKey)
+            func action(_ by: Device, _ transition: String, nonce: String) -> [String: Any] {
+                let body = #"{"order_id":"\#(order)","transition":"\#(transition)"}"#
+                let created = Int64(Date().timeIntervalSince1970)
+                let message = Array("\(nodeID)\nmessaging\nfoodmesh\norders.transition\n\(Hex.encode(Hash.sha256(Array(body.utf8))))\n\(created)\n\(nonce)".utf8)
+                return ["type": "order_action", "app": "foodmesh", "method": "orders.transition", "body": body,
+                        "on_behalf": ["key": by.id, "created": created, "nonce": nonce,
+                                      "signature": Base64URL.encode(by.key.sign(domain: .appCall, message))]]
+            }
+            #expect(try await Self.post(node, carl.envelope(thread, "structured", try Self.json(action(carl, "accept", nonce: "n-fm-0001"))), as: carl.key).status == 201)
+            // The store's manager accepts in the chat: the order is accepted in FoodMesh, and the thread shows both.
+            #expect(try await Self.post(node, ada.envelope(thread, "structured", try Self.json(action(ada, "accept", nonce: "n-fm-0002"))), as: ada.key).status == 201)
+            let state = try await F.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl.key)
+            #expect(state.json["state"] as? String == "accepted", "\(state.text)")
+            let all = try await updates(as: carl.key, until: 4)
+            let results = all.filter { $0.contains(#""action":"orders.transition""#) }
+            #expect(results.count == 2 && results[0].contains(#""ok":false"#) && results[1].contains(#""ok":true"#), "\(all)")
+            #expect(all.contains { $0.contains(#""event":"accept""#) && $0.contains(#""state":"accepted""#) }, "\(all)")
+            // The customer cancels from the chat.
+            #expect(try await Self.post(node, carl.envelope(thread, "structured", try Self.json(action(carl, "cancel", nonce: "n-fm-0003"))), as: carl.key).status == 201)
+            let cancelled = try await F.call(node, "orders.get", #"{"order_id":"\#(order)"}"#, as: carl.key)
+            #expect(cancelled.json["state"] as? String == "cancelled", "\(cancelled.text)")
+            // orders.parties is for apps: a client asking gets nothing.
+            #expect(try await F.call(node, "orders.parties", #"{"order_id":"\#(order)"}"#, as: carl.key).status == 404)
         }
     }
 
