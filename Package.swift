@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
+        // Already in the graph through hummingbird: Messaging's content addresses (SHA-256 of an attachment) in
+        // the app itself, whose sandbox has no libsodium.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // The C ABI: the only contract between host and apps.
@@ -144,7 +147,8 @@ let package = Package(
         // FoodMesh: stores sell perishable stock held by quotes, for pickup or delivery.
         .target(name: "FoodMesh", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/FoodMesh"),
         // Messaging: conversations of envelopes signed by their authors.
-        .target(name: "Messaging", dependencies: ["SynAppKit", "SynSpaces"], path: "Plugins/Messaging"),
+        .target(name: "Messaging", dependencies: ["SynAppKit", "SynSpaces", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Plugins/Messaging"),
 
         // Swift test apps built as shared libraries against the C ABI.
         .target(name: "KitTestApp", dependencies: ["SynAppKit"], path: "Tests/SwiftApps/KitTestApp"),

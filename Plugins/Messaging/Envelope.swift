@@ -30,7 +30,8 @@ struct Envelope: Codable, Sendable, Equatable {
 
     static let kinds: Set<String> = ["create", "text", "structured", "member_add", "member_remove", "admin_add", "leave", "rename",
                                      "edit", "delete"]
-    static let structuredTypes: Set<String> = ["booking_request", "quote", "order_action", "order_update", "record_grant", "location"]
+    static let structuredTypes: Set<String> = ["booking_request", "quote", "order_action", "order_update", "record_grant", "location",
+                                               "attachment"]
     static let maxBody = 16 * 1024
 
     /// The bytes the author signs (in the `messaging` app's signature domain, docs/messaging.md): every field

@@ -58,6 +58,7 @@ struct PeerMessage: Codable, Sendable {
     var envelope: Envelope?
     var delivered: Delivered?
     var bootstrap: Bootstrap?
+    var attachment: AttachmentChunk? = nil
 }
 
 /// A conversation's create and membership envelopes, in order, and every member's home node.
@@ -129,6 +130,8 @@ enum Messages {
             guard e.author == caller.id else {
                 throw AppError.forbidden("the envelope's author is \(e.author), not the caller: each person posts their own envelopes")
             }
+            // A file it shares must be uploaded to the conversation first.
+            if e.kind == "structured" { try Attachments.check(e, context) }
             try postLocal(e, context)
             // A party's order_action in a thread is carried out for them, and its result posted after it.
             if e.kind == "structured", e.conversationId.hasPrefix("t.") { try OrderThreads.perform(e, context) }

@@ -12,6 +12,7 @@ let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migration
     Messages.register(&routes)
     Conversations.register(&routes)
     Live.register(&routes)
+    Attachments.register(&routes)
     // Threads on HomeServices jobs: each quote shows in its job's thread.
     for kind in ["created", "withdrawn", "accepted"] {
         routes.onEvent("homeservices.quote.\(kind)") { (event: QuoteRef, _, context) in try OrderThreads.quoteChanged(event, kind: kind, context) }
@@ -24,6 +25,7 @@ let app = SynApp(id: "messaging", version: "0.1.0", migrations: Schema.migration
         if let envelope = message.envelope { try Replication.received(envelope, from: peer, context) }
         if let delivered = message.delivered { try Replication.delivered(delivered, from: peer, context) }
         if let bootstrap = message.bootstrap { try Replication.bootstrapped(bootstrap, from: peer, context) }
+        if let attachment = message.attachment { try Attachments.received(attachment, from: peer, context) }
     }
 }
 

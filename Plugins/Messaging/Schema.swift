@@ -46,5 +46,24 @@ enum Schema {
         ALTER TABLE messages ADD COLUMN edited_ord TEXT NOT NULL DEFAULT '';
         ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
         """,
+        // Attachments, stored once by content address in the pieces they arrived in (at most 512 KiB a row: an app's
+        // SQL parameters and rows are at most 1 MiB), which conversations may read each, pieces of unfinished
+        // uploads (by a person, or from a peer node), and which nodes were sent which file.
+        """
+        CREATE TABLE attachments (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, mime TEXT NOT NULL, created_ms INTEGER NOT NULL)
+            WITHOUT ROWID;
+        CREATE TABLE attachment_pieces (sha256 TEXT NOT NULL, offset INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (sha256, offset));
+        CREATE TABLE attachment_refs (
+            conversation_id TEXT NOT NULL, sha256 TEXT NOT NULL, added_by TEXT NOT NULL, added_ms INTEGER NOT NULL,
+            PRIMARY KEY (conversation_id, sha256)
+        ) WITHOUT ROWID;
+        CREATE TABLE attachment_parts (
+            sha256 TEXT NOT NULL, source TEXT NOT NULL, offset INTEGER NOT NULL, size INTEGER NOT NULL, mime TEXT NOT NULL,
+            data BLOB NOT NULL, received_ms INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX attachment_parts_by_upload ON attachment_parts(source, sha256, offset);
+        CREATE INDEX attachment_parts_by_age ON attachment_parts(received_ms);
+        CREATE TABLE attachment_sent (sha256 TEXT NOT NULL, node TEXT NOT NULL, PRIMARY KEY (sha256, node)) WITHOUT ROWID;
+        """,
     ]
 }

@@ -347,6 +347,56 @@ import Testing
         }
     }
 
+    @Test func attachmentsAreStoredByContentAndReadByMembersOnly() async throws {
+        try await LiveNode.with(gateway: "max_body_kb = 1024", messaging: true) { node in
+            let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))
+            let eve = try GatewayTests.key(node, "eve")
+            let group = "g-files"
+            #expect(try await Self.post(node, ada.envelope(group, "create", try Self.json(["kind": "group", "title": "Files", "members": [bob.id]])), as: ada.key).status == 201)
+            // A file of exactly 1 MiB, in two pieces of 512 KiB.
+            let file = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+            let sha = Hex.encode(Hash.sha256(file))
+            func put(_ piece: ArraySlice<UInt8>, at offset: Int, sha256: String = sha, size: Int = 1 << 20, as key: SigningKey) async throws -> LiveNode.Reply {
+                try await Self.call(node, "attachments.put", ["conversation_id": group, "sha256": sha256, "size": size, "mime": "image/png",
+                                                              "offset": offset, "data": Base64URL.encode(Array(piece))], as: key)
+            }
+            let first = try await put(file[0..<(512 * 1024)], at: 0, as: ada.key)
+            #expect(first.status == 200 && first.json["complete"] as? Bool == false && first.json["received"] as? Int == 512 * 1024, "\(first.text)")
+            let second = try await put(file[(512 * 1024)...], at: 512 * 1024, as: ada.key)
+            #expect(second.status == 200 && second.json["complete"] as? Bool == true, "\(second.text)")
+            // Its content address is checked: bytes that are not what the address says are refused.
+            let lying = try await put(file[0..<1000], at: 0, sha256: String(repeating: "ab", count: 32), size: 1000, as: ada.key)
+            #expect(lying.status == 409 && lying.errorCode == "digest_mismatch", "\(lying.text)")
+            let tooBig = try await put(file[0..<10], at: 0, sha256: String(repeating: "cd", count: 32), size: (1 << 20) + 1, as: ada.key)
+            #expect(tooBig.status == 400, "\(tooBig.text)")
+            #expect(try await put(file[0..<10], at: 0, as: eve).status == 404)
+            // An envelope names only a file uploaded to its conversation.
+            let doc = try Self.json(["type": "attachment", "sha256": sha, "size": 1 << 20, "mime": "image/png"])
+            #expect(try await Self.post(node, ada.envelope(group, "structured", doc), as: ada.key).status == 201)
+            let other = try Self.json(["type": "attachment", "sha256": String(repeating: "ef", count: 32), "size": 10, "mime": "image/png"])
+            let missing = try await Self.post(node, ada.envelope(group, "structured", other), as: ada.key)
+            #expect(missing.status == 400 && missing.errorCode == "attachment_missing", "\(missing.text)")
+            // Bob reads it back in pieces, exactly; Eve, who is not a member, learns nothing.
+            var read: [UInt8] = [], offset: Int? = 0
+            while let at = offset {
+                let piece = try await Self.call(node, "attachments.get", ["conversation_id": group, "sha256": sha, "offset": at], as: bob.key)
+                #expect(piece.status == 200, "\(piece.text)")
+                read += Base64URL.decode(piece.json["data"] as? String ?? "") ?? []
+                offset = piece.json["next"] as? Int
+                if read.count > 2 << 20 { break }
+            }
+            let same = read == file
+            #expect(same, "read \(read.count) bytes, not the file's")
+            #expect(try await Self.call(node, "attachments.get", ["conversation_id": group, "sha256": sha], as: eve).status == 404)
+            // At most four unfinished uploads at a time per person.
+            for i in 0..<4 {
+                #expect(try await put(file[0..<10], at: 0, sha256: String(repeating: "0\(i)", count: 32), size: 100, as: bob.key).status == 200)
+            }
+            let fifth = try await put(file[0..<10], at: 0, sha256: String(repeating: "09", count: 32), size: 100, as: bob.key)
+            #expect(fifth.status == 409 && fifth.errorCode == "too_many_uploads", "\(fifth.text)")
+        }
+    }
+
     @Test func aDirectConversationHasItsTwoPeople() async throws {
         try await LiveNode.with(messaging: true) { node in
             let ada = Device(try GatewayTests.key(node, "ada")), bob = Device(try GatewayTests.key(node, "bob"))

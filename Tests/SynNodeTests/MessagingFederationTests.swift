@@ -135,7 +135,8 @@ import Glibc
     }
 
     /// bob's stream on B shows what ada posts and types on A: the text after it was replicated, the typing notice
-    /// on the `messaging.typing` topic between the nodes.
+    /// on the `messaging.typing` topic between the nodes. A file ada shares on A reaches B, checked by its content
+    /// address there, and bob reads it on B.
     @Test func aStreamOnOneNodeShowsWhatIsPostedAndTypedOnAnother() async throws {
         try await offThePool {
             let a = try Self.node("live-a"), b = try Self.node("live-b")
@@ -172,6 +173,36 @@ import Glibc
             #expect(text?["body"] as? String == "typing next" && text?["author"] as? String == ada, "\(notices)")
             let typing = notices.first { $0["type"] as? String == "typing" }
             #expect(typing?["member"] as? String == ada && typing?["conversation_id"] as? String == group, "\(notices)")
+
+            // ada shares a 100 KiB file on A: it reaches B before the envelope that names it, and bob reads it there.
+            let file = (0..<(100 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) }
+            let sha = Hex.encode(Hash.sha256(file))
+            // (On stdin: one argument holds at most 128 KiB.)
+            try #"{"conversation_id":"\#(group)","sha256":"\#(sha)","size":\#(file.count),"mime":"application/pdf","offset":0,"data":"\#(Base64URL.encode(file))"}"#
+                .write(toFile: dir + "/put.json", atomically: true, encoding: .utf8)
+            let put = try Self.script("syn call messaging attachments.put - --as ada --data \(a.data) < \(dir)/put.json")
+            #expect(put.contains(#""complete":true"#), "\(put)")
+            _ = try Self.script("""
+                syn sign envelope --as ada --conversation \(group) --seq 3 --kind structured \\
+                  --body '{"type":"attachment","sha256":"\(sha)","size":\(file.count),"mime":"application/pdf"}' |
+                  syn call messaging messages.post - --as ada --data \(a.data) > /dev/null
+                """)
+            let shared = try Self.poll(b.data, group, as: "bob") { $0.contains { ($0["body"] as? String)?.contains(sha) == true } }
+            #expect(shared.contains { ($0["body"] as? String)?.contains(sha) == true })
+            var read: [UInt8] = [], offset: Int? = 0
+            while let at = offset, read.count <= file.count {
+                let got = try CLI.syneroym(["call", "messaging", "attachments.get", #"{"conversation_id":"\#(group)","sha256":"\#(sha)","offset":\#(at)}"#,
+                                            "--as", "bob", "--data", b.data], environment: Self.home)
+                let piece = (try? JSONSerialization.jsonObject(with: Data(got.stdout.utf8)) as? [String: Any]) ?? [:]
+                guard got.status == 0, let data = Base64URL.decode(piece["data"] as? String ?? "") else {
+                    Issue.record("attachments.get on B: \(got.stdout) \(got.stderr)")
+                    break
+                }
+                read += data
+                offset = piece["next"] as? Int
+            }
+            let same = read == file
+            #expect(same, "bob read \(read.count) bytes on B")
         }
     }
 

@@ -1,0 +1,219 @@
+import FoundationEssentials
+import SynAppKit
+import SynSpaces
+
+struct AttachmentPut: Codable, Sendable {
+    var conversationId: String
+    var sha256: String
+    var size: Int
+    var mime: String
+    var offset: Int
+    /// Unpadded base64url of the piece at `offset` (at most 512 KiB of bytes).
+    var data: String
+}
+
+struct AttachmentPutReply: Codable, Sendable {
+    var sha256: String
+    var received: Int
+    var complete: Bool
+}
+
+struct AttachmentGet: Codable, Sendable {
+    var conversationId: String
+    var sha256: String
+    var offset: Int?
+    var length: Int?
+}
+
+struct AttachmentPiece: Codable, Sendable {
+    var sha256: String
+    var mime: String
+    var size: Int
+    var offset: Int
+    var data: String
+    /// Where the next piece starts, or nil after the last.
+    var next: Int?
+}
+
+/// A piece of an attachment on its way to another member's home node, before the envelope that names it.
+struct AttachmentChunk: Codable, Sendable {
+    var conversationId: String
+    var sha256: String
+    var size: Int
+    var mime: String
+    var offset: Int
+    var data: String
+}
+
+/// A structured `attachment` document: what an envelope says about the file it shares.
+struct AttachmentDoc: Decodable, Sendable {
+    var type: String
+    var sha256: String
+    var size: Int
+    var mime: String
+}
+
+/// Attachments: files of up to 1 MiB shared in a conversation, stored once by content (their SHA-256, checked
+/// here when the last piece arrives) and readable by the conversation's members. A member uploads one in pieces
+/// (`attachments.put`, at most 512 KiB each, as a request body and an answer are at most 1 MiB), then posts a
+/// structured `attachment` envelope naming it; the file goes to the other members' home nodes before that envelope,
+/// in 32 KiB pieces over `net_send`, and each node checks its content address again.
+enum Attachments {
+    static let maxSize = 1 << 20
+    static let maxPiece = 512 * 1024
+    static let peerPiece = 32 * 1024
+    /// Unfinished uploads one person (or peer node) may have, and how long the pieces of one wait.
+    static let maxUnfinished = 4
+    static let maxUnfinishedPerPeer = 16
+    static let unfinishedMs: Int64 = 3_600_000
+
+    static func register(_ routes: inout Routes) {
+        routes.method("attachments.put") { (input: AttachmentPut, context) -> AttachmentPutReply in
+            let caller = try context.requireCaller()
+            try Conversations.requireMember(caller.id, input.conversationId, context)
+            return try receive(input.conversationId, sha256: input.sha256, size: input.size, mime: input.mime, offset: input.offset,
+                               data: input.data, from: "person:" + caller.id, maxPiece: maxPiece, limit: maxUnfinished, by: caller.id, context)
+        }
+        routes.method("attachments.get") { (input: AttachmentGet, context) -> AttachmentPiece in
+            let caller = try context.requireCaller()
+            try Conversations.requireMember(caller.id, input.conversationId, context)
+            guard try context.sql.first("SELECT 1 FROM attachment_refs WHERE conversation_id = ? AND sha256 = ?",
+                                        [.text(input.conversationId), .text(input.sha256)]) != nil,
+                  let row = try context.sql.first("SELECT size, mime FROM attachments WHERE sha256 = ?", [.text(input.sha256)]) else {
+                throw AppError.notFound("no attachment \(input.sha256) in conversation \(input.conversationId)")
+            }
+            let size = row.int(0) ?? 0, offset = input.offset ?? 0, length = min(max(input.length ?? maxPiece, 1), maxPiece)
+            guard (0..<size).contains(offset) else { throw AppError.badRequest("offset is 0 to \(size - 1)", code: "invalid_field") }
+            let piece = try self.piece(input.sha256, at: offset, length: length, context)
+            let end = offset + piece.count
+            return AttachmentPiece(sha256: input.sha256, mime: row.text(1) ?? "", size: size, offset: offset,
+                                   data: Base64URL.encode(piece), next: end < size ? end : nil)
+        }
+    }
+
+    /// A piece of an upload (from a person here, or a peer node): checked, kept, and once every byte is there, the
+    /// whole checked against its content address and stored. `from` scopes unfinished uploads (`person:<key>` or
+    /// `node:<id>`), at most `limit` at a time.
+    static func receive(_ conversation: String, sha256: String, size: Int, mime: String, offset: Int, data: String, from: String,
+                        maxPiece: Int, limit: Int, by author: String, _ context: Context) throws -> AttachmentPutReply {
+        guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw AppError.badRequest("sha256 is the file's SHA-256 as 64 lowercase hex digits", code: "invalid_field")
+        }
+        guard (1...maxSize).contains(size) else { throw AppError.badRequest("size is 1 to \(maxSize) bytes (1 MiB)", code: "too_large") }
+        try Validate.text(mime, "mime", max: 100)
+        guard mime.contains("/"), mime.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 }) else {
+            throw AppError.badRequest("mime is a media type such as image/jpeg", code: "invalid_field")
+        }
+        guard let bytes = Base64URL.decode(data), !bytes.isEmpty, bytes.count <= maxPiece else {
+            throw AppError.badRequest("data is 1 to \(maxPiece / 1024) KiB of unpadded base64url", code: "invalid_field")
+        }
+        guard offset >= 0, offset + bytes.count <= size else {
+            throw AppError.badRequest("the piece at \(offset) of \(bytes.count) bytes runs past size \(size)", code: "invalid_field")
+        }
+        let now = context.nowMs
+        // Stored already (an earlier upload, or another conversation's): this conversation may read it too.
+        if try context.sql.first("SELECT 1 FROM attachments WHERE sha256 = ?", [.text(sha256)]) != nil {
+            try reference(conversation, sha256, by: author, context)
+            return AttachmentPutReply(sha256: sha256, received: size, complete: true)
+        }
+        try context.sql.exec("DELETE FROM attachment_parts WHERE received_ms < ?", [.integer(now - unfinishedMs)])
+        let unfinished = try context.sql.first("""
+            SELECT count(DISTINCT sha256) FROM attachment_parts WHERE source = ? AND sha256 <> ?
+            """, [.text(from), .text(sha256)])?.int(0) ?? 0
+        guard unfinished < limit else {
+            throw AppError.conflict("\(unfinished) uploads are unfinished; finish one (or wait an hour) first", code: "too_many_uploads")
+        }
+        try context.sql.exec("""
+            INSERT OR REPLACE INTO attachment_parts(sha256, source, offset, size, mime, data, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.text(sha256), .text(from), .integer(Int64(offset)), .integer(Int64(size)), .text(mime), .blob(bytes), .integer(now)])
+        // Whole when the pieces, in order, cover every byte exactly.
+        let parts = try context.sql.query("SELECT offset, length(data), size, mime FROM attachment_parts WHERE sha256 = ? AND source = ? ORDER BY offset",
+                                          [.text(sha256), .text(from)])
+        var covered = 0
+        for part in parts where part.int(2) == size && part.text(3) == mime {
+            guard part.int(0) == covered else { break }
+            covered += part.int(1) ?? 0
+        }
+        guard covered == size else { return AttachmentPutReply(sha256: sha256, received: covered, complete: false) }
+        // One piece a query: a row of the app's SQL answer is at most 1 MiB.
+        var whole: [UInt8] = []
+        whole.reserveCapacity(size)
+        for part in parts.prefix(while: { ($0.int(0) ?? 0) < size }) {
+            whole += try context.sql.first("SELECT data FROM attachment_parts WHERE source = ? AND sha256 = ? AND offset = ?",
+                                           [.text(from), .text(sha256), .integer(Int64(part.int(0) ?? 0))])?.blob(0) ?? []
+        }
+        let actual = Digest.sha256Hex(whole)
+        guard whole.count == size, actual == sha256 else {
+            try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
+            throw AppError.conflict("the file's SHA-256 is \(actual), not \(sha256): upload it again", code: "digest_mismatch")
+        }
+        try context.sql.exec("INSERT INTO attachments(sha256, size, mime, created_ms) VALUES (?, ?, ?, ?)",
+                             [.text(sha256), .integer(Int64(size)), .text(mime), .integer(now)])
+        try context.sql.exec("""
+            INSERT INTO attachment_pieces(sha256, offset, data) SELECT sha256, offset, data FROM attachment_parts
+            WHERE source = ? AND sha256 = ? AND offset < ?
+            """, [.text(from), .text(sha256), .integer(Int64(size))])
+        try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
+        try reference(conversation, sha256, by: author, context)
+        return AttachmentPutReply(sha256: sha256, received: size, complete: true)
+    }
+
+    /// Up to `length` bytes of the stored file from `offset`, within the piece that holds `offset`.
+    static func piece(_ sha256: String, at offset: Int, length: Int, _ context: Context) throws -> [UInt8] {
+        guard let row = try context.sql.first("""
+            SELECT offset, length(data) FROM attachment_pieces WHERE sha256 = ? AND offset <= ? ORDER BY offset DESC LIMIT 1
+            """, [.text(sha256), .integer(Int64(offset))]) else { return [] }
+        let start = row.int(0) ?? 0
+        let take = min(length, (row.int(1) ?? 0) - (offset - start))
+        guard take > 0 else { return [] }
+        return try context.sql.first("SELECT substr(data, ?, ?) FROM attachment_pieces WHERE sha256 = ? AND offset = ?",
+                                     [.integer(Int64(offset - start + 1)), .integer(Int64(take)), .text(sha256), .integer(Int64(start))])?.blob(0) ?? []
+    }
+
+    static func reference(_ conversation: String, _ sha256: String, by author: String, _ context: Context) throws {
+        try context.sql.exec("""
+            INSERT OR IGNORE INTO attachment_refs(conversation_id, sha256, added_by, added_ms) VALUES (?, ?, ?, ?)
+            """, [.text(conversation), .text(sha256), .text(author), .integer(context.nowMs)])
+    }
+
+    /// A structured `attachment` envelope posted here names a file stored here for its conversation.
+    static func check(_ e: Envelope, _ context: Context) throws {
+        guard let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment" else { return }
+        guard let row = try context.sql.first("""
+            SELECT a.size, a.mime FROM attachment_refs r JOIN attachments a ON a.sha256 = r.sha256 WHERE r.conversation_id = ? AND r.sha256 = ?
+            """, [.text(e.conversationId), .text(doc.sha256)]) else {
+            throw AppError.badRequest("attachment \(doc.sha256) is not uploaded to this conversation: attachments.put it first", code: "attachment_missing")
+        }
+        guard row.int(0) == doc.size, row.text(1) == doc.mime else {
+            throw AppError.badRequest("the attachment's size and mime are \(row.int(0) ?? 0) and \(row.text(1) ?? "")", code: "invalid_field")
+        }
+    }
+
+    /// Before an `attachment` envelope goes to node `home`: the file, in pieces (once per node and file).
+    static func send(for e: Envelope, to home: String, _ context: Context) throws {
+        guard e.kind == "structured", let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment",
+              try context.sql.first("SELECT 1 FROM attachment_sent WHERE sha256 = ? AND node = ?", [.text(doc.sha256), .text(home)]) == nil,
+              let row = try context.sql.first("SELECT size, mime FROM attachments WHERE sha256 = ?", [.text(doc.sha256)]) else { return }
+        let size = row.int(0) ?? 0
+        var offset = 0
+        while offset < size {
+            let piece = try self.piece(doc.sha256, at: offset, length: peerPiece, context)
+            guard !piece.isEmpty else { break }
+            try context.net.send(to: home, PeerMessage(attachment: AttachmentChunk(conversationId: e.conversationId, sha256: doc.sha256, size: size,
+                                                                                  mime: row.text(1) ?? "", offset: offset, data: Base64URL.encode(piece))))
+            offset += piece.count
+        }
+        try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node) VALUES (?, ?)", [.text(doc.sha256), .text(home)])
+    }
+
+    /// A piece from `peer`: kept only for a conversation kept here in which a member lives on `peer`.
+    static func received(_ c: AttachmentChunk, from peer: String, _ context: Context) throws {
+        try Envelope.conversationID(c.conversationId, "conversation_id")
+        guard try context.sql.first("SELECT 1 FROM members WHERE conversation_id = ? AND home = ? AND left_ord IS NULL LIMIT 1",
+                                    [.text(c.conversationId), .text(peer)]) != nil else {
+            throw AppError.forbidden("no member of \(c.conversationId) lives on \(peer)")
+        }
+        _ = try receive(c.conversationId, sha256: c.sha256, size: c.size, mime: c.mime, offset: c.offset, data: c.data, from: "node:" + peer,
+                        maxPiece: peerPiece, limit: maxUnfinishedPerPeer, by: peer, context)
+    }
+}
