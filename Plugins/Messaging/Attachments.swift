@@ -111,11 +111,8 @@ enum Attachments {
             throw AppError.badRequest("the piece at \(offset) of \(bytes.count) bytes runs past size \(size)", code: "invalid_field")
         }
         let now = context.nowMs
-        // Stored already (an earlier upload, or another conversation's): this conversation may read it too.
-        if try context.sql.first("SELECT 1 FROM attachments WHERE sha256 = ?", [.text(sha256)]) != nil {
-            try reference(conversation, sha256, by: author, context)
-            return AttachmentPutReply(sha256: sha256, received: size, complete: true)
-        }
+        // A file stored already (for another conversation) is uploaded whole again all the same: knowing its address
+        // must not be enough to read it from one's own conversation.
         try context.sql.exec("DELETE FROM attachment_parts WHERE received_ms < ?", [.integer(now - unfinishedMs)])
         let unfinished = try context.sql.first("""
             SELECT count(DISTINCT sha256) FROM attachment_parts WHERE source = ? AND sha256 <> ?
@@ -147,12 +144,14 @@ enum Attachments {
             try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
             throw AppError.conflict("the file's SHA-256 is \(actual), not \(sha256): upload it again", code: "digest_mismatch")
         }
-        try context.sql.exec("INSERT INTO attachments(sha256, size, mime, created_ms) VALUES (?, ?, ?, ?)",
-                             [.text(sha256), .integer(Int64(size)), .text(mime), .integer(now)])
-        try context.sql.exec("""
-            INSERT INTO attachment_pieces(sha256, offset, data) SELECT sha256, offset, data FROM attachment_parts
-            WHERE source = ? AND sha256 = ? AND offset < ?
-            """, [.text(from), .text(sha256), .integer(Int64(size))])
+        // Stored once, whichever conversation it came for first.
+        if try context.sql.exec("INSERT OR IGNORE INTO attachments(sha256, size, mime, created_ms) VALUES (?, ?, ?, ?)",
+                                [.text(sha256), .integer(Int64(size)), .text(mime), .integer(now)]) > 0 {
+            try context.sql.exec("""
+                INSERT INTO attachment_pieces(sha256, offset, data) SELECT sha256, offset, data FROM attachment_parts
+                WHERE source = ? AND sha256 = ? AND offset < ?
+                """, [.text(from), .text(sha256), .integer(Int64(size))])
+        }
         try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
         try reference(conversation, sha256, by: author, context)
         return AttachmentPutReply(sha256: sha256, received: size, complete: true)
@@ -189,10 +188,12 @@ enum Attachments {
         }
     }
 
-    /// Before an `attachment` envelope goes to node `home`: the file, in pieces (once per node and file).
+    /// Before an `attachment` envelope goes to node `home`: the file, in pieces (once per node, file and
+    /// conversation: that node needs the whole file to let the conversation read it).
     static func send(for e: Envelope, to home: String, _ context: Context) throws {
         guard e.kind == "structured", let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment",
-              try context.sql.first("SELECT 1 FROM attachment_sent WHERE sha256 = ? AND node = ?", [.text(doc.sha256), .text(home)]) == nil,
+              try context.sql.first("SELECT 1 FROM attachment_sent WHERE sha256 = ? AND node = ? AND conversation_id = ?",
+                                    [.text(doc.sha256), .text(home), .text(e.conversationId)]) == nil,
               let row = try context.sql.first("SELECT size, mime FROM attachments WHERE sha256 = ?", [.text(doc.sha256)]) else { return }
         let size = row.int(0) ?? 0
         var offset = 0
@@ -203,7 +204,8 @@ enum Attachments {
                                                                                   mime: row.text(1) ?? "", offset: offset, data: Base64URL.encode(piece))))
             offset += piece.count
         }
-        try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node) VALUES (?, ?)", [.text(doc.sha256), .text(home)])
+        try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node, conversation_id) VALUES (?, ?, ?)",
+                             [.text(doc.sha256), .text(home), .text(e.conversationId)])
     }
 
     /// A piece from `peer`: kept only for a conversation kept here in which a member lives on `peer`.

@@ -388,6 +388,14 @@ import Testing
             let same = read == file
             #expect(same, "read \(read.count) bytes, not the file's")
             #expect(try await Self.call(node, "attachments.get", ["conversation_id": group, "sha256": sha], as: eve).status == 404)
+            // Knowing the file's address is not having it: in her own group, Eve's claim with a few bytes stays
+            // unfinished, and she reads nothing.
+            let eveDevice = Device(eve)
+            #expect(try await Self.post(node, eveDevice.envelope("g-eve", "create", try Self.json(["kind": "group", "title": "Mine", "members": [bob.id]])), as: eve).status == 201)
+            let claim = try await Self.call(node, "attachments.put", ["conversation_id": "g-eve", "sha256": sha, "size": 1 << 20, "mime": "image/png",
+                                                                      "offset": 0, "data": Base64URL.encode(Array(file[0..<10]))], as: eve)
+            #expect(claim.status == 200 && claim.json["complete"] as? Bool == false, "\(claim.text)")
+            #expect(try await Self.call(node, "attachments.get", ["conversation_id": "g-eve", "sha256": sha], as: eve).status == 404)
             // At most four unfinished uploads at a time per person.
             for i in 0..<4 {
                 #expect(try await put(file[0..<10], at: 0, sha256: String(repeating: "0\(i)", count: 32), size: 100, as: bob.key).status == 200)
