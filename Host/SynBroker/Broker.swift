@@ -118,6 +118,8 @@ public final class Broker: HostCallHandler, Sendable {
         var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
         var publishBudget: [String: TokenBucket] = [:]
+        /// Each app's client-notice budget (`maxNoticesPerSecond`), whichever way the notices came.
+        var noticeBudget: [String: TokenBucket] = [:]
         /// Each app's `app_call` budget, the same way.
         var appCallBudget: [String: TokenBucket] = [:]
         /// Denials and committed events per app.
@@ -347,7 +349,9 @@ public final class Broker: HostCallHandler, Sendable {
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
         case .notices:
             let batch = try ClientNotices.decode(r.rest())
-            onNotices(context.app, try batch.notices.map { n throws(BrokerFailure) in try clientNotice(app, n.topic, n.payload, op) })
+            let checked = try batch.notices.map { n throws(BrokerFailure) in try clientNotice(app, n.topic, n.payload, op) }
+            try chargeNotices(context.app, checked.count)
+            onNotices(context.app, checked)
         case .netSend:
             try require(app, .netPeers, op)
             let peerBytes = try r.data(limit: 64), payload = try r.data(limit: Self.maxNetPayload + 1)
@@ -386,7 +390,9 @@ public final class Broker: HostCallHandler, Sendable {
             }
             // A client notice the worker did not queue (it does when granted): to the person's streams alone.
             if ClientNotices.isClientTopic(topicBytes) {
-                onNotices(context.app, [try clientNotice(app, topicBytes, payload, op)])
+                let notice = try clientNotice(app, topicBytes, payload, op)
+                try chargeNotices(context.app, 1)
+                onNotices(context.app, [notice])
                 break
             }
             // Sent now, whether or not the call commits: nothing about an ephemeral message is stored.

@@ -32,6 +32,8 @@ public struct GatewaySettings: Sendable, Equatable {
     /// Live streams (`GET /v1/apps/{app}/stream`) open at once on the node, and per person per app.
     public var maxStreams = 256
     public var maxStreamsPerPerson = 4
+    /// Live streams one client address (an IPv6 /64) may hold open, whoever signed them (keys cost nothing).
+    public var maxStreamsPerClient = 16
     /// Notices waiting for one stream's client, at most (bytes; also at most 256 notices); a client that falls
     /// this far behind is cut off.
     public var streamQueueKB = 256
@@ -60,7 +62,7 @@ public struct GatewaySettings: Sendable, Equatable {
     static let keys = ["listen", "names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
                        "signature_future_s", "replay_cache_entries", "replay_entries_per_client", "drain_timeout_s",
                        "idle_timeout_s", "max_connections_per_client", "max_connections", "max_streams",
-                       "max_streams_per_person", "stream_queue_kb", "stream_ping_s"]
+                       "max_streams_per_person", "max_streams_per_client", "stream_queue_kb", "stream_ping_s"]
 
     /// A host or host:port as a `Host` header carries it: letters, digits, `.-_:[]`, 1 to 255 bytes.
     static func isName(_ name: String) -> Bool {
@@ -97,7 +99,8 @@ public struct GatewaySettings: Sendable, Equatable {
         g.maxConnections = try table.integer("max_connections", in: 0...10_000_000) ?? g.maxConnections
         g.maxStreams = try table.integer("max_streams", in: 0...1_000_000) ?? g.maxStreams
         g.maxStreamsPerPerson = try table.integer("max_streams_per_person", in: 1...1000) ?? g.maxStreamsPerPerson
-        g.streamQueueKB = try table.integer("stream_queue_kb", in: 16...65_536) ?? g.streamQueueKB
+        g.maxStreamsPerClient = try table.integer("max_streams_per_client", in: 1...1_000_000) ?? g.maxStreamsPerClient
+        g.streamQueueKB = try table.integer("stream_queue_kb", in: 64...65_536) ?? g.streamQueueKB
         g.streamPingS = try table.integer("stream_ping_s", in: 1...3600) ?? g.streamPingS
         return g
     }

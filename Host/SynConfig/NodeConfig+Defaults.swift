@@ -26,6 +26,7 @@ extension NodeConfig {
             idle_timeout_s = 60            # a connection quiet this long with no request in progress is closed
             max_streams = 256              # live streams (GET /v1/apps/{app}/stream) open at once; 0: none
             max_streams_per_person = 4     # live streams one person may hold open per app
+            max_streams_per_client = 16    # live streams one client address may hold open
             stream_queue_kb = 256          # notices waiting for one stream's client, at most; a client further behind is cut off
             stream_ping_s = 15             # a quiet stream sends a comment line this often
 

@@ -26,6 +26,8 @@ public final class ClientStream: Sendable {
 
     public let app: String
     public let person: [UInt8]
+    /// The client address it was opened from (`max_streams_per_client`).
+    let client: String
     let id: UInt64
     /// Most notices and payload bytes waiting; past either the stream ends `tooSlow`.
     static let maxItems = 256
@@ -43,8 +45,9 @@ public final class ClientStream: Sendable {
 
     private let state = Mutex(State())
 
-    init(id: UInt64, app: String, person: [UInt8], maxBytes: Int) {
+    init(id: UInt64, app: String, person: [UInt8], client: String, maxBytes: Int) {
         self.id = id
+        self.client = client
         self.app = app
         self.person = person
         self.maxBytes = maxBytes
@@ -53,7 +56,8 @@ public final class ClientStream: Sendable {
     /// Queues a notice (or a ping); false when the stream has ended, now because it is full or before.
     @discardableResult
     public func offer(_ item: Item) -> Bool {
-        let size = if case .notice(let payload) = item { payload.count } else { 0 }
+        // What it takes on the wire: each line break of the payload becomes "\ndata: ".
+        let size = if case .notice(let payload) = item { payload.count + 8 * payload.count(where: { $0 == 10 || $0 == 13 }) + 16 } else { 0 }
         var woken: (CheckedContinuation<[Item], Never>, Item)?
         var ended: [CheckedContinuation<End, Never>] = []
         let accepted = state.withLock { st -> Bool in
@@ -110,6 +114,8 @@ public final class ClientStream: Sendable {
                     if let end = st.end { return [.end(end)] }
                     if Task.isCancelled { return [.end(.closed)] }
                     guard st.head < st.items.count else {
+                        // One writer per stream: a second waiter would never be resumed.
+                        precondition(st.waiter == nil, "ClientStream.next() called by two tasks at once")
                         st.waiter = continuation
                         return nil
                     }

@@ -18,6 +18,8 @@ public final class ClientStreams: Sendable {
 
     private struct State {
         var streams: [Key: [ClientStream]] = [:]
+        /// Open streams by client address.
+        var perClient: [String: Int] = [:]
         var count = 0
         var nextID: UInt64 = 1
         var stopping = false
@@ -30,7 +32,8 @@ public final class ClientStreams: Sendable {
     init() {}
 
     /// Opens a stream of `app`'s notices for `person` (a raw ed25519 public key).
-    func open(app: String, person: [UInt8], settings: (total: Int, perPerson: Int, queueBytes: Int)) throws(Refusal) -> ClientStream {
+    func open(app: String, person: [UInt8], client: String,
+              settings: (total: Int, perPerson: Int, perClient: Int, queueBytes: Int)) throws(Refusal) -> ClientStream {
         let key = Key(app: app, person: person)
         let result: Result<ClientStream, Refusal> = state.withLock { st in
             guard !st.stopping, st.count < settings.total else {
@@ -38,15 +41,20 @@ public final class ClientStreams: Sendable {
                     ? "this node serves no streams (node.toml [gateway] max_streams = 0)"
                     : "the node has \(settings.total) streams open, its limit (node.toml [gateway] max_streams); try again later"))
             }
+            guard st.perClient[client, default: 0] < settings.perClient else {
+                return .failure(Refusal(code: .tooMany, message: "your address has \(settings.perClient) streams open, the limit "
+                    + "(node.toml [gateway] max_streams_per_client); close one first"))
+            }
             let mine = st.streams[key, default: []]
             guard mine.count < settings.perPerson else {
                 return .failure(Refusal(code: .tooMany, message: "you have \(mine.count) streams of app '\(app)' open, the limit "
                     + "(node.toml [gateway] max_streams_per_person); close one first"))
             }
-            let stream = ClientStream(id: st.nextID, app: app, person: person, maxBytes: settings.queueBytes)
+            let stream = ClientStream(id: st.nextID, app: app, person: person, client: client, maxBytes: settings.queueBytes)
             st.nextID += 1
             st.streams[key, default: []].append(stream)
             st.count += 1
+            st.perClient[client, default: 0] += 1
             st.opened += 1
             return .success(stream)
         }
@@ -62,6 +70,8 @@ public final class ClientStreams: Sendable {
             list.remove(at: index)
             st.streams[key] = list.isEmpty ? nil : list
             st.count -= 1
+            st.perClient[stream.client, default: 1] -= 1
+            if st.perClient[stream.client] == 0 { st.perClient[stream.client] = nil }
             if stream.ended == .tooSlow { st.dropped += 1 }
         }
     }

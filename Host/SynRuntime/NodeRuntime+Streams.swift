@@ -14,8 +14,8 @@ extension NodeRuntime {
         case limit(ClientStreams.Refusal)
     }
 
-    /// Opens `person`'s stream of `app`'s notices.
-    public func openStream(app: String, person: [UInt8]) throws(StreamRefusal) -> ClientStream {
+    /// Opens `person`'s stream of `app`'s notices, from client address `client` (`AuthorityList.clientKey`).
+    public func openStream(app: String, person: [UInt8], client: String) throws(StreamRefusal) -> ClientStream {
         let checked: Result<GatewaySettings, StreamRefusal> = state.withLock { s in
             guard let entry = s.entries[app] else { return .failure(.unknownApp(app)) }
             let probe = ClientNotices.prefix + String(repeating: "0", count: 64)
@@ -30,8 +30,9 @@ extension NodeRuntime {
         }
         let gateway = try checked.get()
         do {
-            return try streams.open(app: app, person: person,
-                                    settings: (gateway.maxStreams, gateway.maxStreamsPerPerson, gateway.streamQueueKB * 1024))
+            return try streams.open(app: app, person: person, client: client,
+                                    settings: (gateway.maxStreams, gateway.maxStreamsPerPerson, gateway.maxStreamsPerClient,
+                                               gateway.streamQueueKB * 1024))
         } catch { throw .limit(error) }
     }
 

@@ -197,6 +197,8 @@ struct Server {
     /// ephemeral message is (a refusal is the app's `last_error` only if the call has none).
     private func deliverNotices() {
         guard !context.notices.notices.isEmpty else { return }
+        // Ephemeral: not worth a call that ran out of time (an outbox's margin).
+        if let store = context.store, store.timeLeftNs <= min(Self.deliveryMarginNs, store.callTimeoutNs / 4) { return }
         let appError = context.lastError
         defer { context.lastError = appError }
         var w = WireWriter()

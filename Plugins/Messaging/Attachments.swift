@@ -56,8 +56,8 @@ struct AttachmentDoc: Decodable, Sendable {
 /// Attachments: files of up to 1 MiB shared in a conversation, stored once by content (their SHA-256, checked
 /// here when the last piece arrives) and readable by the conversation's members. A member uploads one in pieces
 /// (`attachments.put`, at most 512 KiB each, as a request body and an answer are at most 1 MiB), then posts a
-/// structured `attachment` envelope naming it; the file goes to the other members' home nodes before that envelope,
-/// in 32 KiB pieces over `net_send`, and each node checks its content address again.
+/// structured `attachment` envelope naming it; the file follows that envelope to the other members' home nodes, in
+/// 32 KiB pieces over `net_send` (512 KiB a call, from scheduled work), and each node checks its content address again.
 enum Attachments {
     static let maxSize = 1 << 20
     static let maxPiece = 512 * 1024
@@ -68,6 +68,7 @@ enum Attachments {
     static let unfinishedMs: Int64 = 3_600_000
 
     static func register(_ routes: inout Routes) {
+        routes.onDue(sendingKind) { (s: Sending, _, context) in try sendSome(s, context) }
         routes.method("attachments.put") { (input: AttachmentPut, context) -> AttachmentPutReply in
             let caller = try context.requireCaller()
             try Conversations.requireMember(caller.id, input.conversationId, context)
@@ -107,13 +108,32 @@ enum Attachments {
         guard let bytes = Base64URL.decode(data), !bytes.isEmpty, bytes.count <= maxPiece else {
             throw AppError.badRequest("data is 1 to \(maxPiece / 1024) KiB of unpadded base64url", code: "invalid_field")
         }
-        guard offset >= 0, offset + bytes.count <= size else {
+        guard offset >= 0, offset <= size, bytes.count <= size - offset else {
             throw AppError.badRequest("the piece at \(offset) of \(bytes.count) bytes runs past size \(size)", code: "invalid_field")
+        }
+        // Pieces of at least 32 KiB (but the last), so an upload is a few rows, whoever sends it.
+        guard bytes.count >= min(peerPiece, size - offset) else {
+            throw AppError.badRequest("a piece is at least 32 KiB, but the file's last", code: "invalid_field")
         }
         let now = context.nowMs
         // A file stored already (for another conversation) is uploaded whole again all the same: knowing its address
         // must not be enough to read it from one's own conversation.
         try context.sql.exec("DELETE FROM attachment_parts WHERE received_ms < ?", [.integer(now - unfinishedMs)])
+        // In order, one piece after the other, with the size and type the first gave; a piece at 0 starts over.
+        if offset == 0 {
+            try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
+        } else {
+            let sofar = try context.sql.first("""
+                SELECT coalesce(sum(length(data)), 0), min(size), min(mime), count(*) FROM attachment_parts WHERE source = ? AND sha256 = ?
+                """, [.text(from), .text(sha256)])
+            let covered = sofar?.int(0) ?? 0
+            guard (sofar?.int(3) ?? 0) > 0, sofar?.int(1) == size, sofar?.text(2) == mime else {
+                throw AppError.conflict("no upload of \(sha256) with this size and mime is under way: start at offset 0", code: "out_of_order")
+            }
+            guard offset == covered else {
+                throw AppError.conflict("the next piece of \(sha256) starts at offset \(covered)", code: "out_of_order")
+            }
+        }
         let unfinished = try context.sql.first("""
             SELECT count(DISTINCT sha256) FROM attachment_parts WHERE source = ? AND sha256 <> ?
             """, [.text(from), .text(sha256)])?.int(0) ?? 0
@@ -121,21 +141,14 @@ enum Attachments {
             throw AppError.conflict("\(unfinished) uploads are unfinished; finish one (or wait an hour) first", code: "too_many_uploads")
         }
         try context.sql.exec("""
-            INSERT OR REPLACE INTO attachment_parts(sha256, source, offset, size, mime, data, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO attachment_parts(sha256, source, offset, size, mime, data, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [.text(sha256), .text(from), .integer(Int64(offset)), .integer(Int64(size)), .text(mime), .blob(bytes), .integer(now)])
-        // Whole when the pieces, in order, cover every byte exactly.
-        let parts = try context.sql.query("SELECT offset, length(data), size, mime FROM attachment_parts WHERE sha256 = ? AND source = ? ORDER BY offset",
-                                          [.text(sha256), .text(from)])
-        var covered = 0
-        for part in parts where part.int(2) == size && part.text(3) == mime {
-            guard part.int(0) == covered else { break }
-            covered += part.int(1) ?? 0
-        }
-        guard covered == size else { return AttachmentPutReply(sha256: sha256, received: covered, complete: false) }
-        // One piece a query: a row of the app's SQL answer is at most 1 MiB.
+        guard offset + bytes.count == size else { return AttachmentPutReply(sha256: sha256, received: offset + bytes.count, complete: false) }
+        // Whole: the pieces, in order, cover every byte. One piece a query (a row of an answer is at most 1 MiB).
         var whole: [UInt8] = []
         whole.reserveCapacity(size)
-        for part in parts.prefix(while: { ($0.int(0) ?? 0) < size }) {
+        for part in try context.sql.query("SELECT offset FROM attachment_parts WHERE source = ? AND sha256 = ? ORDER BY offset",
+                                          [.text(from), .text(sha256)]) {
             whole += try context.sql.first("SELECT data FROM attachment_parts WHERE source = ? AND sha256 = ? AND offset = ?",
                                            [.text(from), .text(sha256), .integer(Int64(part.int(0) ?? 0))])?.blob(0) ?? []
         }
@@ -149,8 +162,8 @@ enum Attachments {
                                 [.text(sha256), .integer(Int64(size)), .text(mime), .integer(now)]) > 0 {
             try context.sql.exec("""
                 INSERT INTO attachment_pieces(sha256, offset, data) SELECT sha256, offset, data FROM attachment_parts
-                WHERE source = ? AND sha256 = ? AND offset < ?
-                """, [.text(from), .text(sha256), .integer(Int64(size))])
+                WHERE source = ? AND sha256 = ?
+                """, [.text(from), .text(sha256)])
         }
         try context.sql.exec("DELETE FROM attachment_parts WHERE sha256 = ? AND source = ?", [.text(sha256), .text(from)])
         try reference(conversation, sha256, by: author, context)
@@ -188,24 +201,43 @@ enum Attachments {
         }
     }
 
-    /// Before an `attachment` envelope goes to node `home`: the file, in pieces (once per node, file and
-    /// conversation: that node needs the whole file to let the conversation read it).
+    /// After an `attachment` envelope went to node `home`: the file follows, in 32 KiB pieces, 512 KiB a call
+    /// (a call's messages to peers are at most 1 MiB), from scheduled work; once per node, file and conversation
+    /// (that node needs the whole file to let the conversation read it, and shows it once it has all of it).
     static func send(for e: Envelope, to home: String, _ context: Context) throws {
-        guard e.kind == "structured", let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment",
-              try context.sql.first("SELECT 1 FROM attachment_sent WHERE sha256 = ? AND node = ? AND conversation_id = ?",
-                                    [.text(doc.sha256), .text(home), .text(e.conversationId)]) == nil,
-              let row = try context.sql.first("SELECT size, mime FROM attachments WHERE sha256 = ?", [.text(doc.sha256)]) else { return }
+        guard e.kind == "structured", let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment"
+        else { return }
+        let key = Sending(sha256: doc.sha256, node: home, conversationId: e.conversationId)
+        guard try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node, conversation_id) VALUES (?, ?, ?)",
+                                   [.text(key.sha256), .text(key.node), .text(key.conversationId)]) > 0 else { return }
+        try context.schedule.at(context.nowMs, sendingKind, key: key.sha256 + "/" + key.node + "/" + key.conversationId, key)
+    }
+
+    struct Sending: Codable, Sendable {
+        var sha256: String
+        var node: String
+        var conversationId: String
+    }
+
+    static let sendingKind = "attachment.send"
+
+    /// Sends the next 512 KiB of a file to a node, and schedules the rest.
+    static func sendSome(_ s: Sending, _ context: Context) throws {
+        guard let row = try context.sql.first("SELECT size, mime FROM attachments WHERE sha256 = ?", [.text(s.sha256)]),
+              let sent = try context.sql.first("SELECT next_offset FROM attachment_sent WHERE sha256 = ? AND node = ? AND conversation_id = ?",
+                                               [.text(s.sha256), .text(s.node), .text(s.conversationId)]) else { return }
         let size = row.int(0) ?? 0
-        var offset = 0
-        while offset < size {
-            let piece = try self.piece(doc.sha256, at: offset, length: peerPiece, context)
+        var offset = sent.int(0) ?? 0
+        for _ in 0..<16 where offset < size {
+            let piece = try piece(s.sha256, at: offset, length: peerPiece, context)
             guard !piece.isEmpty else { break }
-            try context.net.send(to: home, PeerMessage(attachment: AttachmentChunk(conversationId: e.conversationId, sha256: doc.sha256, size: size,
-                                                                                  mime: row.text(1) ?? "", offset: offset, data: Base64URL.encode(piece))))
+            try context.net.send(to: s.node, PeerMessage(attachment: AttachmentChunk(conversationId: s.conversationId, sha256: s.sha256, size: size,
+                                                                                    mime: row.text(1) ?? "", offset: offset, data: Base64URL.encode(piece))))
             offset += piece.count
         }
-        try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node, conversation_id) VALUES (?, ?, ?)",
-                             [.text(doc.sha256), .text(home), .text(e.conversationId)])
+        try context.sql.exec("UPDATE attachment_sent SET next_offset = ? WHERE sha256 = ? AND node = ? AND conversation_id = ?",
+                             [.integer(Int64(offset)), .text(s.sha256), .text(s.node), .text(s.conversationId)])
+        if offset < size { try context.schedule.at(context.nowMs, sendingKind, key: s.sha256 + "/" + s.node + "/" + s.conversationId, s) }
     }
 
     /// A piece from `peer`: kept only for a conversation kept here in which a member lives on `peer`.

@@ -30,8 +30,8 @@ enum Replication {
         for home in homes where !home.isEmpty && home != here {
             do {
                 if home == joining { try bootstrap(e.conversationId, to: home, before: e, context) }
-                try Attachments.send(for: e, to: home, context)
                 try context.net.send(to: home, PeerMessage(envelope: e))
+                try Attachments.send(for: e, to: home, context)
             } catch let error as HostError where error.appError.status == 404 {
                 throw AppError.conflict("a member's home node \(home) is not a peer of this node: its owner adds it with `syneroym peers add`", code: "home_not_peer")
             }

@@ -64,7 +64,8 @@ enum Schema {
         CREATE UNIQUE INDEX attachment_parts_by_upload ON attachment_parts(source, sha256, offset);
         CREATE INDEX attachment_parts_by_age ON attachment_parts(received_ms);
         CREATE TABLE attachment_sent (
-            sha256 TEXT NOT NULL, node TEXT NOT NULL, conversation_id TEXT NOT NULL, PRIMARY KEY (sha256, node, conversation_id)
+            sha256 TEXT NOT NULL, node TEXT NOT NULL, conversation_id TEXT NOT NULL, next_offset INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (sha256, node, conversation_id)
         ) WITHOUT ROWID;
         """,
     ]

@@ -130,14 +130,14 @@ import Testing
     }
 
     @Test func aStalledClientIsCutOffWithoutHarmingOthers() async throws {
-        try await LiveNode.with(gateway: "stream_queue_kb = 16\nstream_ping_s = 3600", extra: Self.apps()) { node in
+        try await LiveNode.with(gateway: "stream_queue_kb = 64\nstream_ping_s = 3600", extra: Self.apps()) { node in
             let ada = try GatewayTests.key(node, "ada")
             // One of Ada's devices reads everything; the other never reads past the head.
             let (stalled, head) = try await Self.stream(node, ada, receiveBuffer: 4096)
             #expect(head.status == 200)
             let (healthy, _) = try await Self.stream(node, ada)
             // The healthy device reads on a thread of its own; the test waits for it after each call, so it is
-            // never behind by more than one call's notices (8 KiB, half its queue).
+            // never behind by more than one call's notices (32 KiB, half its queue).
             let received = Mutex((count: 0, last: "", closed: false))
             Thread {
                 while let event = try? healthy.nextEvent() {
@@ -148,10 +148,10 @@ import Testing
             func caughtUp(_ count: Int) async throws {
                 for _ in 0..<10_000 where received.withLock({ $0.count < count && !$0.closed }) { try await Task.sleep(for: .milliseconds(1)) }
             }
-            // Notices of 1 KiB, eight a call, until the node cuts the stalled stream off (bounded: 16 MiB).
+            // Notices of 4 KiB, eight a call, until the node cuts the stalled stream off (bounded: 64 MiB).
             var calls = 0
-            while node.runtime.streams.counts.dropped == 0 && calls < 16_000 {
-                let r = try await Self.notify(node, Self.topic(ada), 8, size: 1024)
+            while node.runtime.streams.counts.dropped == 0 && calls < 2_000 {
+                let r = try await Self.notify(node, Self.topic(ada), 8, size: 4096)
                 #expect(r.status == 200)
                 calls += 1
                 try await caughtUp(calls * 8)

@@ -393,15 +393,23 @@ import Testing
             let eveDevice = Device(eve)
             #expect(try await Self.post(node, eveDevice.envelope("g-eve", "create", try Self.json(["kind": "group", "title": "Mine", "members": [bob.id]])), as: eve).status == 201)
             let claim = try await Self.call(node, "attachments.put", ["conversation_id": "g-eve", "sha256": sha, "size": 1 << 20, "mime": "image/png",
-                                                                      "offset": 0, "data": Base64URL.encode(Array(file[0..<10]))], as: eve)
+                                                                      "offset": 0, "data": Base64URL.encode(Array(file[0..<32768]))], as: eve)
             #expect(claim.status == 200 && claim.json["complete"] as? Bool == false, "\(claim.text)")
             #expect(try await Self.call(node, "attachments.get", ["conversation_id": "g-eve", "sha256": sha], as: eve).status == 404)
-            // At most four unfinished uploads at a time per person.
+            // Pieces come in order, of at least 32 KiB (but the last); at most four unfinished uploads per person.
+            let tiny = try await put(file[0..<10], at: 0, sha256: String(repeating: "0a", count: 32), size: 100_000, as: bob.key)
+            #expect(tiny.status == 400, "\(tiny.text)")
             for i in 0..<4 {
-                #expect(try await put(file[0..<10], at: 0, sha256: String(repeating: "0\(i)", count: 32), size: 100, as: bob.key).status == 200)
+                #expect(try await put(file[0..<32768], at: 0, sha256: String(repeating: "0\(i)", count: 32), size: 100_000, as: bob.key).status == 200)
             }
-            let fifth = try await put(file[0..<10], at: 0, sha256: String(repeating: "09", count: 32), size: 100, as: bob.key)
+            let skipped = try await put(file[0..<32768], at: 65536, sha256: String(repeating: "00", count: 32), size: 100_000, as: bob.key)
+            #expect(skipped.status == 409 && skipped.errorCode == "out_of_order" && skipped.text.contains("32768"), "\(skipped.text)")
+            let fifth = try await put(file[0..<32768], at: 0, sha256: String(repeating: "09", count: 32), size: 100_000, as: bob.key)
             #expect(fifth.status == 409 && fifth.errorCode == "too_many_uploads", "\(fifth.text)")
+            // A hostile offset is refused, not trusted (an overflow would kill the worker).
+            let huge = try await Self.call(node, "attachments.put", ["conversation_id": group, "sha256": sha, "size": 100, "mime": "image/png",
+                                                                     "offset": Int.max, "data": Base64URL.encode(Array(file[0..<10]))], as: bob.key)
+            #expect(huge.status == 400, "\(huge.text)")
         }
     }
 

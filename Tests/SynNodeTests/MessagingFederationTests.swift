@@ -174,7 +174,7 @@ import Glibc
             let typing = notices.first { $0["type"] as? String == "typing" }
             #expect(typing?["member"] as? String == ada && typing?["conversation_id"] as? String == group, "\(notices)")
 
-            // ada shares a 100 KiB file on A: it reaches B before the envelope that names it, and bob reads it there.
+            // ada shares a 100 KiB file on A: it follows the envelope that names it to B, and bob reads it there.
             let file = (0..<(100 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) }
             let sha = Hex.encode(Hash.sha256(file))
             // (On stdin: one argument holds at most 128 KiB.)
@@ -190,6 +190,13 @@ import Glibc
             let shared = try Self.poll(b.data, group, as: "bob") { $0.contains { ($0["body"] as? String)?.contains(sha) == true } }
             #expect(shared.contains { ($0["body"] as? String)?.contains(sha) == true })
             var read: [UInt8] = [], offset: Int? = 0
+            // B shows the file once it has all of it (bounded wait).
+            for _ in 0..<600 {
+                let r = try CLI.syneroym(["call", "messaging", "attachments.get", #"{"conversation_id":"\#(group)","sha256":"\#(sha)"}"#,
+                                          "--as", "bob", "--data", b.data], environment: Self.home)
+                if r.status == 0 { break }
+                usleep(100_000)
+            }
             while let at = offset, read.count <= file.count {
                 let got = try CLI.syneroym(["call", "messaging", "attachments.get", #"{"conversation_id":"\#(group)","sha256":"\#(sha)","offset":\#(at)}"#,
                                             "--as", "bob", "--data", b.data], environment: Self.home)

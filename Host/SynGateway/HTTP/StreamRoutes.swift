@@ -31,7 +31,9 @@ struct StreamRoutes: Sendable {
         let person = try signatures.caller(of: request.head, body: [], client: context.channel.remoteAddress)
         let app = context.parameters.get("app") ?? ""
         let stream: ClientStream
-        do { stream = try runtime.openStream(app: app, person: person) } catch {
+        do {
+            stream = try runtime.openStream(app: app, person: person, client: AuthorityList.clientKey(context.channel.remoteAddress))
+        } catch {
             switch error {
             case .unknownApp(let id): throw APIError(.notFound, "unknown_app", "no app '\(id)' on this node (GET /v1/apps lists them)")
             case .notGranted(let why): throw APIError(.forbidden, "streams_not_granted", why)
@@ -44,8 +46,14 @@ struct StreamRoutes: Sendable {
         }
         metrics.streamOpened()
         let channel = context.channel, runtime = self.runtime, metrics = self.metrics
+        // Forgotten when the connection closes, whatever happens before the body runs (a reset before the head).
+        channel.closeFuture.whenComplete { _ in
+            stream.finish(.closed)
+            runtime.closeStream(stream)
+        }
         let ping = Duration.seconds(runtime.config.gateway.streamPingS)
-        let headers: HTTPFields = [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
+        // Connection: close: the node closes the connection once the stream ends (a client does not reuse it).
+        let headers: HTTPFields = [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", .connection: "close",
                                    HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer {
@@ -54,16 +62,16 @@ struct StreamRoutes: Sendable {
             }
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    // A write stuck on a client that stopped reading is abandoned: cut off now when the client
-                    // fell behind, or shortly after any other end, so a stalled client holds nothing up.
+                    // The connection closes once the stream ends: at once when the client fell behind (a write may be
+                    // stuck on it), else 2 s later, time for the end event, on the event loop, whatever the
+                    // writer does meanwhile. A stalled client holds nothing up.
                     group.addTask {
                         let why = await stream.waitForEnd()
-                        if why != .tooSlow { try await Task.sleep(for: .seconds(2)) }
-                        channel.close(promise: nil)
-                    }
-                    group.addTask {
-                        try? await channel.closeFuture.get()
-                        stream.finish(.closed)
+                        if why == .tooSlow {
+                            channel.close(promise: nil)
+                        } else {
+                            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+                        }
                     }
                     group.addTask {
                         while true {
