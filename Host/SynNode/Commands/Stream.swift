@@ -30,10 +30,17 @@ struct Stream: AsyncParsableCommand {
         let limit: Int?
         init(limit: Int?) { self.limit = limit }
 
-        /// Takes a piece of the body; false once `limit` notices were printed.
+        /// Most bytes of one event the CLI holds (a node's notice is at most 64 KiB, sent as lines).
+        static let maxEvent = 1 << 20
+
+        /// Takes a piece of the body; false once `limit` notices were printed, or past `maxEvent` (said on stderr).
         func take(_ bytes: [UInt8]) -> Bool {
             state.withLock { st in
                 st.pending += bytes
+                guard st.pending.count + st.data.reduce(0, { $0 + $1.utf8.count }) <= Self.maxEvent else {
+                    FileHandle.standardError.write(Data("error: the node sent an event larger than 1 MiB; stopping\n".utf8))
+                    return false
+                }
                 while let newline = st.pending.firstIndex(of: 10) {
                     var line = String(decoding: st.pending[..<newline], as: UTF8.self)
                     st.pending.removeFirst(newline + 1)
