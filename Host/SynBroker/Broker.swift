@@ -52,6 +52,11 @@ public final class Broker: HostCallHandler, Sendable {
         get { state.withLock { st in st.noticesHook } }
         set { state.withLock { st in st.noticesHook = newValue } }
     }
+    /// The people with a stream of the app open now (raw keys), for the worker to send notices to them alone.
+    public var listeners: @Sendable (_ app: String) -> [[UInt8]] {
+        get { state.withLock { st in st.listenersHook } }
+        set { state.withLock { st in st.listenersHook = newValue } }
+    }
     /// Ephemeral messages one app may publish a second (bursts of twice that); past it `msg_publish` answers
     /// SYN_E_QUOTA, so no app floods the node's subscribers or its peers.
     static let maxPublishesPerSecond = 500
@@ -114,6 +119,7 @@ public final class Broker: HostCallHandler, Sendable {
         var peerCheck: @Sendable (String) -> Bool = { _ in false }
         var publishHook: @Sendable (String, String, [UInt8]) -> Void = { _, _, _ in }
         var noticesHook: @Sendable (String, [(person: [UInt8], payload: [UInt8])]) -> Void = { _, _ in }
+        var listenersHook: @Sendable (String) -> [[UInt8]] = { _ in [] }
         var fetchHook: (@Sendable (FetchCall) -> FetchOutcome)?
         var appCallHook: (@Sendable (AppCall) -> AppCallOutcome)?
         /// Each app's `msg_publish` budget: tokens and when they were counted (`MonotonicClock`).
@@ -347,6 +353,11 @@ public final class Broker: HostCallHandler, Sendable {
             w.u64(UInt64(bitPattern: WallClock.nowNs() + Int64(delay) * 1_000_000))
         case .outbox:
             w.u64(UInt64(bitPattern: try storeOutbox(app, context, OutboxBatch.decode(r.rest()))))
+        case .listeners:
+            try require(app, .messagesPublish(topic: ClientNotices.prefix + String(repeating: "0", count: 64)), op)
+            let people = listeners(context.app).prefix(ClientNotices.maxListeners)
+            w.u32(UInt32(people.count))
+            for person in people { w.raw(person) }
         case .notices:
             let batch = try ClientNotices.decode(r.rest())
             let checked = try batch.notices.map { n throws(BrokerFailure) in try clientNotice(app, n.topic, n.payload, op) }

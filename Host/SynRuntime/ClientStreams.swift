@@ -89,6 +89,14 @@ public final class ClientStreams: Sendable {
         for (stream, payload) in targets { stream.offer(.notice(payload)) }
     }
 
+    /// The people with a stream of `app` open (each once).
+    func people(app: String) -> [[UInt8]] {
+        state.withLock { st in
+            guard st.count > 0 else { return [] }
+            return st.streams.keys.filter { $0.app == app }.map(\.person)
+        }
+    }
+
     /// Ends every stream of `app` (nil: every stream, and no more open: the node is stopping).
     func finishAll(app: String?, _ why: ClientStream.End) {
         let streams: [ClientStream] = state.withLock { st in

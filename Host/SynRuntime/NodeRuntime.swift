@@ -111,6 +111,7 @@ public final class NodeRuntime: Sendable {
         broker.onCommit = { dispatcher.notify() }
         let streams = self.streams
         broker.onNotices = { app, notices in streams.deliver(app: app, notices) }
+        broker.listeners = { app in streams.people(app: app) }
         broker.appCaller = { [weak self] call in
             self?.runAppCall(call) ?? .failed(status: SynStatus.unsupported, message: "the node is shutting down")
         }

@@ -4,6 +4,8 @@
 public struct ClientNotices: Sendable, Equatable {
     /// The topics' first segment: `client.` then the person's ed25519 public key as 64 lowercase hex digits.
     public static let prefix = "client."
+    /// Most listeners the host names to a worker (the node's streams are bounded by `[gateway] max_streams`).
+    public static let maxListeners = 4096
     /// Most notices one call queues.
     public static let maxCount = 256
     /// Most payload bytes one call queues (each payload is also at most 64 KiB, as every `msg_publish`'s).

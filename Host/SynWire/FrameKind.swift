@@ -45,6 +45,9 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
     /// Not a slot: the client notices (`msg_publish` on `client.<person>`) a call queued, handed over after it
     /// committed (`ClientNotices`); the reply is empty.
     case notices = 101
+    /// Not a slot: who has a stream of this app open now (the worker drops notices for anyone else); the reply is
+    /// a count and that many 32-byte keys.
+    case listeners = 102
 
     /// The slot's name in `synapp.h`.
     public var slotName: String {
@@ -67,6 +70,7 @@ public enum HostOp: UInt32, Sendable, CaseIterable {
         case .nodeID: "node_id"
         case .outbox: "outbox"
         case .notices: "msg_publish"
+        case .listeners: "msg_publish"
         }
     }
 }

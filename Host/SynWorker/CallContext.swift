@@ -21,6 +21,9 @@ final class CallContext {
     /// The client notices the current call queued, handed over after its commit; their payload bytes.
     var notices = ClientNotices()
     var noticeBytes = 0
+    /// Who has a stream of this app open, as the host said at the call's first notice (their keys as hex); nil
+    /// until asked. Notices for anyone else are dropped here, costing nothing more.
+    var listeners: Set<[UInt8]>?
     /// The app's database, when it has a storage grant; the call's transaction lives here.
     let store: AppStore?
     /// The store behind `kv_*` when `storage.kv` is granted, and behind `sql_*` when `storage.sql` is.
@@ -94,18 +97,43 @@ final class CallContext {
         origin = []
         if !notices.notices.isEmpty { notices.notices.removeAll(keepingCapacity: true) }
         noticeBytes = 0
+        listeners = nil
     }
 
-    /// Queues a client notice for the call's commit; a status and `last_error` past the call's limits.
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Queues a client notice for the call's commit, or drops it when its person has no stream of the app open (the
+    /// host names who has, once a call); a status and `last_error` past the call's limits.
     func queueNotice(topic: [UInt8], payload: [UInt8]) -> Int32 {
         let digits = topic.dropFirst(ClientNotices.prefix.utf8.count)
         guard digits.count == 64, digits.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's topic is \"client.\" then the person's public key as 64 lowercase hex digits")
         }
+        guard payload.count <= 64 << 10 else { return fail(SYN_E_TOO_LARGE, "msg_publish: the payload is at most 64 KiB") }
         guard String(validating: payload, as: UTF8.self) != nil else {
             return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's payload is UTF-8 text (a stream carries it as lines)")
         }
-        guard payload.count <= 64 << 10 else { return fail(SYN_E_TOO_LARGE, "msg_publish: the payload is at most 64 KiB") }
+        if listeners == nil {
+            var people = Set<[UInt8]>()
+            let status = forward(.listeners, WireWriter()) { r throws(WireError) in
+                let count = Int(try r.u32())
+                guard count <= ClientNotices.maxListeners else { throw WireError(.badPayload, "too many listeners") }
+                for _ in 0..<count {
+                    var hex: [UInt8] = []
+                    hex.reserveCapacity(64)
+                    for _ in 0..<32 {
+                        let byte = try r.u8()
+                        hex.append(Self.hexDigits[Int(byte >> 4)])
+                        hex.append(Self.hexDigits[Int(byte & 15)])
+                    }
+                    people.insert(hex)
+                }
+            }
+            guard status == SYN_OK else { return status }
+            listeners = people
+        }
+        // Nobody with that key has a stream open: nothing to send.
+        guard listeners?.contains(Array(digits)) == true else { return SYN_OK }
         guard notices.notices.count < ClientNotices.maxCount else {
             return fail(SYN_E_QUOTA, "msg_publish: a call queues at most \(ClientNotices.maxCount) client notices")
         }

@@ -72,9 +72,7 @@ enum Live {
         let rows = try context.sql.query("""
             SELECT member FROM members WHERE conversation_id = ? AND (left_ord IS NULL OR left_ord = ?) AND home IN (?, '')
             """, [.text(conversation), .text(alsoLeftAt ?? ""), .text(here)])
-        for row in rows {
-            guard let member = row.text(0), member != except, let key = CallerKey(member) else { continue }
-            do { try context.topics.notify(key, notice) } catch { return }
-        }
+        let people = rows.compactMap { row in row.text(0).flatMap { $0 == except ? nil : CallerKey($0) } }
+        try? context.topics.notify(people, notice)
     }
 }

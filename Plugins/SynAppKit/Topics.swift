@@ -20,6 +20,14 @@ public struct Topics: Sendable {
         try send(Array(("client." + person.hex).utf8), Array(try JSONKeys.current.encoder.encode(payload)), "msg_publish")
     }
 
+    /// `notify` for several people at once, the payload encoded once; stops at the first refusal (past a call's
+    /// limits), which it throws.
+    public func notify<T: Encodable>(_ people: [CallerKey], _ payload: T) throws {
+        guard !people.isEmpty else { return }
+        let json = Array(try JSONKeys.current.encoder.encode(payload))
+        for person in people { try send(Array(("client." + person.hex).utf8), json, "msg_publish") }
+    }
+
     func send(_ topic: [UInt8], _ payload: [UInt8], _ slot: String) throws(HostError) {
         let status = Host.withBuf(topic) { t in Host.withBuf(payload) { host.table.pointee.msg_publish(host.ctx, t, $0) } }
         try host.check(status, slot)
