@@ -102,6 +102,28 @@ final class CallContext {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Asks the host, once a call, who has a stream of this app open; a failing status, or nil.
+    func loadListeners() -> Int32? {
+        var people = Set<[UInt8]>()
+        let status = forward(.listeners, WireWriter()) { r throws(WireError) in
+            let count = Int(try r.u32())
+            guard count <= ClientNotices.maxListeners else { throw WireError(.badPayload, "too many listeners") }
+            for _ in 0..<count {
+                var hex: [UInt8] = []
+                hex.reserveCapacity(64)
+                for _ in 0..<32 {
+                    let byte = try r.u8()
+                    hex.append(Self.hexDigits[Int(byte >> 4)])
+                    hex.append(Self.hexDigits[Int(byte & 15)])
+                }
+                people.insert(hex)
+            }
+        }
+        guard status == SYN_OK else { return status }
+        listeners = people
+        return nil
+    }
+
     /// Queues a client notice for the call's commit, or drops it when its person has no stream of the app open (the
     /// host names who has, once a call); a status and `last_error` past the call's limits.
     func queueNotice(topic: [UInt8], payload: [UInt8]) -> Int32 {
@@ -110,30 +132,12 @@ final class CallContext {
             return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's topic is \"client.\" then the person's public key as 64 lowercase hex digits")
         }
         guard payload.count <= 64 << 10 else { return fail(SYN_E_TOO_LARGE, "msg_publish: the payload is at most 64 KiB") }
+        if listeners == nil, let status = loadListeners() { return status }
+        // Nobody with that key has a stream open: nothing to send.
+        guard listeners?.contains(Array(digits)) == true else { return SYN_OK }
         guard String(validating: payload, as: UTF8.self) != nil else {
             return fail(SYN_E_BAD_ARG, "msg_publish: a client notice's payload is UTF-8 text (a stream carries it as lines)")
         }
-        if listeners == nil {
-            var people = Set<[UInt8]>()
-            let status = forward(.listeners, WireWriter()) { r throws(WireError) in
-                let count = Int(try r.u32())
-                guard count <= ClientNotices.maxListeners else { throw WireError(.badPayload, "too many listeners") }
-                for _ in 0..<count {
-                    var hex: [UInt8] = []
-                    hex.reserveCapacity(64)
-                    for _ in 0..<32 {
-                        let byte = try r.u8()
-                        hex.append(Self.hexDigits[Int(byte >> 4)])
-                        hex.append(Self.hexDigits[Int(byte & 15)])
-                    }
-                    people.insert(hex)
-                }
-            }
-            guard status == SYN_OK else { return status }
-            listeners = people
-        }
-        // Nobody with that key has a stream open: nothing to send.
-        guard listeners?.contains(Array(digits)) == true else { return SYN_OK }
         guard notices.notices.count < ClientNotices.maxCount else {
             return fail(SYN_E_QUOTA, "msg_publish: a call queues at most \(ClientNotices.maxCount) client notices")
         }

@@ -133,6 +133,11 @@ enum HostTable {
             if c.clientNotices, ClientNotices.isClientTopic(topicBytes) {
                 return c.queueNotice(topic: topicBytes, payload: HostTable.bytes(payload))
             }
+            // The topic "client" alone asks whether anyone has a stream of this app open (nothing is sent).
+            if c.clientNotices, topicBytes.elementsEqual("client".utf8) {
+                if c.listeners == nil, let status = c.loadListeners() { return status }
+                return c.listeners?.isEmpty == false ? SYN_OK : SYN_E_NOT_FOUND
+            }
             var w = WireWriter(); w.data(topicBytes); w.data(HostTable.bytes(payload))
             return c.forward(.msgPublish, w) { _ throws(WireError) in }
         }

@@ -68,6 +68,7 @@ enum Live {
     /// dropped rather than failing the call.
     static func notify(_ notice: Notice, in conversation: String, except: String? = nil, alsoLeftAt: String? = nil,
                        _ context: Context) throws {
+        guard context.topics.anyoneListening else { return }
         let here = context.apps.nodeID ?? ""
         let rows = try context.sql.query("""
             SELECT member FROM members WHERE conversation_id = ? AND (left_ord IS NULL OR left_ord = ?) AND home IN (?, '')

@@ -28,6 +28,12 @@ public struct Topics: Sendable {
         for person in people { try send(Array(("client." + person.hex).utf8), json, "msg_publish") }
     }
 
+    /// Whether anyone has a stream of this app open now (asked once a call): an app skips making notices no one
+    /// would get. Needs the `client.*` grant (without it the answer is false, and the node audits a denial).
+    public var anyoneListening: Bool {
+        Host.withBuf(Array("client".utf8)) { t in Host.withBuf([]) { host.table.pointee.msg_publish(host.ctx, t, $0) } } == SYN_OK
+    }
+
     func send(_ topic: [UInt8], _ payload: [UInt8], _ slot: String) throws(HostError) {
         let status = Host.withBuf(topic) { t in Host.withBuf(payload) { host.table.pointee.msg_publish(host.ctx, t, $0) } }
         try host.check(status, slot)

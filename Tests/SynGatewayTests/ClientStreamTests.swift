@@ -118,13 +118,13 @@ import Testing
                 let bad = try await Self.notify(node, topic, 1)
                 #expect(bad.text.hasPrefix("0\n-2\n") && bad.text.contains("64 lowercase hex"), "\(topic): \(bad.text)")
             }
-            // Not UTF-8 text; larger than 64 KiB.
+            // Not UTF-8 text (to someone with a stream open: for anyone else a notice goes nowhere); larger than 64 KiB.
+            let (adaStream, _) = try await Self.stream(node, ada)
             let raw = try await Self.notify(node, Self.topic(ada), 1, mode: "raw")
             #expect(raw.text.hasPrefix("0\n-2\n") && raw.text.contains("UTF-8"), "\(raw.text)")
             let big = try await Self.notify(node, Self.topic(ada), 1, size: 65_600)
             #expect(big.text.hasPrefix("0\n-8\n"), "\(big.text)")
-            // At most 256 a call, for people with a stream open (notices for anyone else cost nothing and go nowhere).
-            let (adaStream, _) = try await Self.stream(node, ada)
+            // At most 256 a call, for people with a stream open.
             let many = try await Self.notify(node, Self.topic(ada), 300, size: 10)
             #expect(many.text.hasPrefix("256\n-4\n") && many.text.contains("256"), "\(many.text)")
             _ = adaStream
