@@ -2,6 +2,7 @@ import FoundationEssentials
 import SynAppKit
 import SynSpaces
 
+/// A piece of a file: uploaded by a member (`attachments.put`), or on its way to another member's home node.
 struct AttachmentPut: Codable, Sendable {
     var conversationId: String
     var sha256: String
@@ -33,16 +34,6 @@ struct AttachmentPiece: Codable, Sendable {
     var data: String
     /// Where the next piece starts, or nil after the last.
     var next: Int?
-}
-
-/// A piece of an attachment on its way to another member's home node, before the envelope that names it.
-struct AttachmentChunk: Codable, Sendable {
-    var conversationId: String
-    var sha256: String
-    var size: Int
-    var mime: String
-    var offset: Int
-    var data: String
 }
 
 /// A structured `attachment` document: what an envelope says about the file it shares.
@@ -231,7 +222,7 @@ enum Attachments {
         for _ in 0..<16 where offset < size {
             let piece = try piece(s.sha256, at: offset, length: peerPiece, context)
             guard !piece.isEmpty else { break }
-            try context.net.send(to: s.node, PeerMessage(attachment: AttachmentChunk(conversationId: s.conversationId, sha256: s.sha256, size: size,
+            try context.net.send(to: s.node, PeerMessage(attachment: AttachmentPut(conversationId: s.conversationId, sha256: s.sha256, size: size,
                                                                                     mime: row.text(1) ?? "", offset: offset, data: Base64URL.encode(piece))))
             offset += piece.count
         }
@@ -241,7 +232,7 @@ enum Attachments {
     }
 
     /// A piece from `peer`: kept only for a conversation kept here in which a member lives on `peer`.
-    static func received(_ c: AttachmentChunk, from peer: String, _ context: Context) throws {
+    static func received(_ c: AttachmentPut, from peer: String, _ context: Context) throws {
         try Envelope.conversationID(c.conversationId, "conversation_id")
         guard try context.sql.first("SELECT 1 FROM members WHERE conversation_id = ? AND home = ? AND left_ord IS NULL LIMIT 1",
                                     [.text(c.conversationId), .text(peer)]) != nil else {

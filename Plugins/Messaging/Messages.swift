@@ -58,7 +58,7 @@ struct PeerMessage: Codable, Sendable {
     var envelope: Envelope?
     var delivered: Delivered?
     var bootstrap: Bootstrap?
-    var attachment: AttachmentChunk? = nil
+    var attachment: AttachmentPut? = nil
 }
 
 /// A conversation's create and membership envelopes, in order, and every member's home node.

@@ -28,19 +28,24 @@ enum HTTPClient {
         return (authority, authority, 80, path)
     }
 
+    /// A fresh HTTP/1.1 connection, within 10 s.
+    private static func connect(host: String, port: Int) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(10))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
     /// One request on a fresh connection to `url` (http only), with `headers` as given and `Host` from the URL.
     static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8] = [],
                      timeoutSeconds: Int64 = 120) async throws(CLIError) -> Reply {
         let (authority, host, port, path) = try split(url)
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(10))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await connect(host: host, port: port)
             return try await channel.executeThenClose { inbound, outbound in
                 var fields = HTTPHeaders([("Host", authority), ("Content-Length", String(body.count)), ("Connection", "close")])
                 for (name, value) in headers { fields.add(name: name, value: value) }
@@ -73,6 +78,7 @@ enum HTTPClient {
             throw CLIError("error: cannot reach the node at \(authority): \(error) (is `syneroym run` running? --node URL)")
         }
     }
+
     /// A `GET` whose body arrives in pieces (a stream of server-sent events): `onHead` gets the status (a non-2xx
     /// answer's body is collected and returned), `onBody` each piece of a 2xx body until it returns false or
     /// the node ends the response. Returns the status and any collected error body.
@@ -80,14 +86,7 @@ enum HTTPClient {
                        onBody: @escaping @Sendable ([UInt8]) -> Bool) async throws(CLIError) -> (status: Int, body: [UInt8]) {
         let (authority, host, port, path) = try split(url)
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(10))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await connect(host: host, port: port)
             return try await channel.executeThenClose { inbound, outbound in
                 var fields = HTTPHeaders([("Host", authority), ("Accept", "text/event-stream")])
                 for (name, value) in headers { fields.add(name: name, value: value) }
