@@ -181,7 +181,10 @@ enum Attachments {
 
     /// A structured `attachment` envelope posted here names a file stored here for its conversation.
     static func check(_ e: Envelope, _ context: Context) throws {
-        guard let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)), doc.type == "attachment" else { return }
+        guard (try? JSONDecoder().decode(StructuredHead.self, from: Data(e.body.utf8)))?.type == "attachment" else { return }
+        guard let doc = try? JSONDecoder().decode(AttachmentDoc.self, from: Data(e.body.utf8)) else {
+            throw AppError.badRequest(#"an attachment is {"type": "attachment", "sha256", "size", "mime"}"#, code: "invalid_field")
+        }
         guard let row = try context.sql.first("""
             SELECT a.size, a.mime FROM attachment_refs r JOIN attachments a ON a.sha256 = r.sha256 WHERE r.conversation_id = ? AND r.sha256 = ?
             """, [.text(e.conversationId), .text(doc.sha256)]) else {

@@ -376,6 +376,8 @@ import Testing
             let other = try Self.json(["type": "attachment", "sha256": String(repeating: "ef", count: 32), "size": 10, "mime": "image/png"])
             let missing = try await Self.post(node, ada.envelope(group, "structured", other), as: ada.key)
             #expect(missing.status == 400 && missing.errorCode == "attachment_missing", "\(missing.text)")
+            let shapeless = try await Self.post(node, ada.envelope(group, "structured", #"{"type":"attachment","sha256":"\#(sha)"}"#), as: ada.key)
+            #expect(shapeless.status == 400 && shapeless.errorCode == "invalid_field", "\(shapeless.text)")
             // Bob reads it back in pieces, exactly; Eve, who is not a member, learns nothing.
             var read: [UInt8] = [], offset: Int? = 0
             while let at = offset {
