@@ -46,17 +46,6 @@ struct Quote: Codable, Sendable {
 
 struct QuoteRef: Codable, Sendable { var quoteId: String }
 
-/// A quote's parties and terms, for another app on the node that opens a conversation about it (Messaging).
-struct QuoteParties: Codable, Sendable {
-    var quoteId: String
-    var jobId: String
-    var consumer: String
-    var author: String
-    var amount: Int
-    var currency: String
-    var note: String
-    var state: String
-}
 struct JobRef: Codable, Sendable { var jobId: String }
 
 /// Open-ended jobs: the consumer describes the job and a time window, a manager of the Space prices it with a

@@ -204,13 +204,18 @@ enum Attachments {
         let key = Sending(sha256: doc.sha256, node: home, conversationId: e.conversationId)
         guard try context.sql.exec("INSERT OR IGNORE INTO attachment_sent(sha256, node, conversation_id) VALUES (?, ?, ?)",
                                    [.text(key.sha256), .text(key.node), .text(key.conversationId)]) > 0 else { return }
-        try context.schedule.at(context.nowMs, sendingKind, key: key.sha256 + "/" + key.node + "/" + key.conversationId, key)
+        try key.schedule(context)
     }
 
     struct Sending: Codable, Sendable {
         var sha256: String
         var node: String
         var conversationId: String
+
+        /// Its next 512 KiB go out now, in a call of their own.
+        func schedule(_ context: Context) throws {
+            try context.schedule.at(context.nowMs, Attachments.sendingKind, key: sha256 + "/" + node + "/" + conversationId, self)
+        }
     }
 
     static let sendingKind = "attachment.send"
@@ -231,7 +236,7 @@ enum Attachments {
         }
         try context.sql.exec("UPDATE attachment_sent SET next_offset = ? WHERE sha256 = ? AND node = ? AND conversation_id = ?",
                              [.integer(Int64(offset)), .text(s.sha256), .text(s.node), .text(s.conversationId)])
-        if offset < size { try context.schedule.at(context.nowMs, sendingKind, key: s.sha256 + "/" + s.node + "/" + s.conversationId, s) }
+        if offset < size { try s.schedule(context) }
     }
 
     /// A piece from `peer`: kept only for a conversation kept here in which a member lives on `peer`.

@@ -5,17 +5,6 @@ import SynSpaces
 /// A HomeServices quote's event (`homeservices.quote.*`), and what `quotes.parties` takes.
 struct QuoteRef: Codable, Sendable { var quoteId: String }
 
-/// What HomeServices says a quote is between (`quotes.parties`).
-struct QuoteParties: Codable, Sendable {
-    var quoteId: String
-    var jobId: String
-    var consumer: String
-    var author: String
-    var amount: Int
-    var currency: String
-    var note: String
-    var state: String
-}
 
 /// An `order_action` document: a call a party asks Messaging to make for them, with their signature over exactly
 /// that call (docs/abi.md §8: node, `messaging`, app, method, body).

@@ -37,3 +37,27 @@ public struct OrderEvent: Codable, Sendable {
     public var from: String
     public var to: String
 }
+
+/// A quote's parties and terms, as HomeServices tells another app on the node that opens a conversation about it
+/// (Messaging) through `app_call` (`quotes.parties`, answered only to apps).
+public struct QuoteParties: Codable, Sendable, Equatable {
+    public var quoteId: String
+    public var jobId: String
+    public var consumer: String
+    public var author: String
+    public var amount: Int
+    public var currency: String
+    public var note: String
+    public var state: String
+
+    public init(quoteId: String, jobId: String, consumer: String, author: String, amount: Int, currency: String, note: String, state: String) {
+        self.quoteId = quoteId
+        self.jobId = jobId
+        self.consumer = consumer
+        self.author = author
+        self.amount = amount
+        self.currency = currency
+        self.note = note
+        self.state = state
+    }
+}
