@@ -39,8 +39,9 @@ import Testing
     }
 
     /// A signed stream request on a connection of its own.
-    static func stream(_ node: LiveNode, _ key: SigningKey?, app: String = "notifier", receiveBuffer: Int32? = nil) async throws -> (RawConnection, RawConnection.Response) {
-        let connection = try RawConnection(port: node.port, receiveBuffer: receiveBuffer)
+    static func stream(_ node: LiveNode, _ key: SigningKey?, app: String = "notifier", receiveBuffer: Int32? = nil,
+                       from source: String = "127.0.0.1") async throws -> (RawConnection, RawConnection.Response) {
+        let connection = try RawConnection(port: node.port, from: source, receiveBuffer: receiveBuffer)
         let path = "/v1/apps/\(app)/stream"
         var headers: [(String, String)] = []
         if let key {
@@ -104,6 +105,24 @@ import Testing
             let third = try await node.request("GET", "/v1/apps/notifier/stream", sign: ada)
             #expect(third.status == 429 && third.text.contains("max_streams_per_person"), "\(third.text)")
             _ = (first, second)
+        }
+    }
+
+    @Test func oneAddressCannotTakeEveryStream() async throws {
+        try await LiveNode.with(gateway: "max_streams = 3\nmax_streams_per_client = 2", extra: Self.apps()) { node in
+            let keys = try ["ada", "bob", "carl", "dave"].map { try GatewayTests.key(node, $0) }
+            // Fresh keys cost nothing: one address holds two streams, whoever signed them.
+            let (a, first) = try await Self.stream(node, keys[0])
+            let (b, second) = try await Self.stream(node, keys[1])
+            #expect(first.status == 200 && second.status == 200)
+            let (_, third) = try await Self.stream(node, keys[2])
+            #expect(third.status == 429, "\(third)")
+            // Another address gets the node's last stream; past the node's limit, everyone waits.
+            let (c, other) = try await Self.stream(node, keys[2], from: "127.0.0.2")
+            #expect(other.status == 200)
+            let (_, full) = try await Self.stream(node, keys[3], from: "127.0.0.3")
+            #expect(full.status == 503, "\(full)")
+            _ = (a, b, c)
         }
     }
 
