@@ -94,6 +94,8 @@ let package = Package(
         ], path: "Host/SynFederation"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
+        // Signed `.synapp` packages: the format, packing, and verification of hostile packages.
+        .target(name: "SynPackage", dependencies: ["SynSodium", "SynConfig", "SynSandbox", "SynSystem"], path: "Host/SynPackage"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
         // net_request: HTTP/1.1 over GnuTLS to the apps' granted URLs, with SSRF rules.
         .target(name: "SynFetch", dependencies: [
@@ -103,13 +105,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Host/SynFetch"),
         .target(name: "SynRuntime", dependencies: [
-            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynWire", "CSynSys",
+            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynWire", "SynPackage", "SynAppStore", "CSynSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Host/SynRuntime"),
         // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
         .target(name: "SynGateway", dependencies: [
-            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "CSynSys",
+            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -127,7 +129,7 @@ let package = Package(
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
             "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynRuntime", "SynHTTPSig",
-            "SynFederation", "SynTLS", "SynFetch",
+            "SynFederation", "SynTLS", "SynFetch", "SynPackage",
             "SynText", "SynAppStore", "SynSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -194,6 +196,8 @@ let package = Package(
         .testTarget(name: "SynBrokerTests", dependencies: ["SynBroker", "SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite",
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
+        .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
+                    path: "Tests/SynPackageTests"),
         // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.
         .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynSQLite", "SynTestSupport"],
                     path: "Tests/SynNodeTests"),

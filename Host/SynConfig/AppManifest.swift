@@ -14,6 +14,9 @@ public struct AppManifest: Sendable, Equatable {
     /// Name of the sandbox profile the app asks for (default "default").
     public var profile: String
     public var capabilities: Capabilities
+    /// A method the node calls (as itself, with an empty body) after an upgrade starts the app; a 2xx answer means
+    /// the new version is healthy. Without it, a version is healthy once its workers have run `init`.
+    public var health: String?
     /// Methods callable without an authenticated caller.
     public var publicMethods: [String]
     /// The manifest file path; nil when parsed from text.

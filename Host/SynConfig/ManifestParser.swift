@@ -3,7 +3,7 @@ enum ManifestParser {
     static func parse(_ root: TableReader) throws(ConfigError) -> AppManifest {
         try root.allowOnly(["app", "sandbox", "capabilities", "methods"])
 
-        let app = try root.table("app", keys: ["id", "name", "version", "abi", "library", "sha256", "config"])
+        let app = try root.table("app", keys: ["id", "name", "version", "abi", "library", "sha256", "config", "health"])
         guard let app else {
             throw ConfigError(code: .missingKey, file: root.file, key: "app",
                               message: "missing [app] table; a manifest needs [app] id, name, version, abi and library")
@@ -37,8 +37,14 @@ enum ManifestParser {
             throw app.error(.badValue, "config", "app.config may be at most 64 KiB, got \(config.utf8.count) bytes")
         }
 
+        let health = try app.string("health")
+        if let health, !NameRules.isMethodName(health) {
+            throw app.error(.badValue, "health", "app.health names the method the node calls to check a new version, matching ^[a-z][a-z0-9_.-]{0,127}$, got \"\(health)\"")
+        }
+
         var manifest = AppManifest(id: id, name: name, version: version, abi: abi, library: library, sha256: sha256,
                                    config: config)
+        manifest.health = health
         manifest.lines = AppManifest.SourceLines(file: root.file, library: root.locator.line(of: ["app", "library"]),
                                                  sha256: root.locator.line(of: ["app", "sha256"]))
 

@@ -41,8 +41,10 @@ extension NodeConfig {
 
     /// The `[apps.<id>]` section of node.toml for `m`, granting exactly what it requests, under the profile it asks
     /// for, with the default quotas.
-    public static func section(granting m: AppManifest) -> String {
-        let c = m.capabilities
+    public static func section(granting m: AppManifest) -> String { section(for: m, granting: m.capabilities) }
+
+    /// `m`'s node.toml section granting `c` (nothing at all for `Capabilities()`).
+    public static func section(for m: AppManifest, granting c: AppManifest.Capabilities) -> String {
         var out = "[apps.\(m.id)]\nenabled = true\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
         out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
         out += "[apps.\(m.id).grants]\n"

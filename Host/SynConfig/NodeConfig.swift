@@ -21,8 +21,10 @@
 /// listen = "127.0.0.1:7420"
 ///
 /// [federation]                    # links with other nodes (see FederationSettings)
-/// [fetch]                         # net_request: extra certificate authorities, response size (see FetchSettings)
 /// listen = "127.0.0.1:7421"
+///
+/// [fetch]                         # net_request: extra certificate authorities, response size (see FetchSettings)
+/// [packages]                      # signed packages: size, versions kept, upgrade timeout (see PackageSettings)
 ///
 /// [events]                        # the node's event log (node.db)
 /// retention_days = 7              # events older than this are deleted, delivered or not
@@ -63,6 +65,7 @@ public struct NodeConfig: Sendable, Equatable {
     /// Links with other nodes: where to accept them, whom, and their limits.
     public var federation = FederationSettings()
     public var fetch = FetchSettings()
+    public var packages = PackageSettings()
     /// How long the event log keeps an event, delivered or not.
     public var eventRetentionDays = 7
     /// The most events the log keeps; the oldest go first.
@@ -80,10 +83,13 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps", "events", "gateway", "federation", "fetch"])
+        try root.allowOnly(["node", "apps", "events", "gateway", "federation", "fetch", "packages"])
         var config = NodeConfig()
         if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
             config.gateway = try GatewaySettings.parse(gateway)
+        }
+        if let packages = try root.table("packages", keys: PackageSettings.keys) {
+            config.packages = try PackageSettings.parse(packages)
         }
         if let fetch = try root.table("fetch", keys: FetchSettings.keys) {
             config.fetch = try FetchSettings.parse(fetch)

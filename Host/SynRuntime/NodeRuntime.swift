@@ -40,6 +40,8 @@ public final class NodeRuntime: Sendable {
         /// Calls handed to a supervisor and not yet answered by it.
         var inFlight = 0
         var stopped = false
+        /// An install or rollback is under way (one at a time).
+        var installing = false
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
         var lowDisk: String?
         /// Told when apps were enabled, disabled, restarted or added (their topic subscriptions may have changed).
@@ -84,6 +86,17 @@ public final class NodeRuntime: Sendable {
                 logger.error("skipping manifest", metadata: ["file": "\(path)", "error": "\(error)"])
             }
         }
+        // Apps installed from packages run the version their package holds, whatever the manifests directory says.
+        var failedInstalls: [String: String] = [:]
+        for installed in Self.installedApps(data: layout.data) {
+            manifests.removeAll { $0.id == installed.id }
+            if let manifest = installed.manifest {
+                manifests.append(manifest)
+            } else {
+                failedInstalls[installed.id] = installed.problem ?? "its installed package cannot be read"
+                logger.error("installed app cannot run", metadata: ["app": "\(installed.id)", "error": "\(installed.problem ?? "")"])
+            }
+        }
         // Before any worker or template process exists (cgroup v2 may move this process into a leaf first).
         if let problem = WorkerCgroup.prepare() {
             logger.warning("workers will run without cgroup limits (rlimits only)", metadata: ["reason": "\(problem)"])
@@ -105,6 +118,12 @@ public final class NodeRuntime: Sendable {
             let entry = preparedEntry(manifest, config: node)
             state.withLock { $0.entries[manifest.id] = entry }
             order.append(manifest.id)
+        }
+        for (id, problem) in failedInstalls.sorted(by: { $0.key < $1.key }) where !order.contains(id) {
+            var entry = AppEntry(manifest: AppManifest(id: id, name: id, version: "?", library: "?"))
+            entry.problem = problem
+            state.withLock { $0.entries[id] = entry }
+            order.append(id)
         }
         state.withLock { $0.order = order }
         let dispatcher = self.dispatcher

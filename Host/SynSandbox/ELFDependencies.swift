@@ -63,6 +63,40 @@ public enum ELFDependencies {
         }
     }
 
+    /// The strings of the `.comment` section (the compilers that built the file, e.g. "Swift version 6.3 ...",
+    /// "GCC: (Debian 12.2.0-14) 12.2.0"), at most 16 of them; empty when there is none or the file is malformed.
+    public static func comments(fd: Int32) -> [String] {
+        let reader = Reader(fd: fd)
+        guard let ident = reader.bytes(at: 0, count: 64), ident.count == 64,
+              ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46, ident[4] == 2, ident[5] == 1
+        else { return [] }
+        let shoff = le(ident, 0x28, 8), shentsize = Int(le(ident, 0x3A, 2)), shnum = Int(le(ident, 0x3C, 2))
+        let shstrndx = Int(le(ident, 0x3E, 2))
+        guard shentsize >= 64, shnum > 0, shnum <= 4096, shstrndx < shnum,
+              let table = reader.bytes(at: shoff, count: shentsize * shnum), table.count == shentsize * shnum
+        else { return [] }
+        func section(_ i: Int) -> (name: UInt64, offset: UInt64, size: UInt64) {
+            (le(table, i * shentsize, 4), le(table, i * shentsize + 0x18, 8), le(table, i * shentsize + 0x20, 8))
+        }
+        let names = section(shstrndx)
+        guard names.size <= UInt64(maxStringTable), let nameTable = reader.bytes(at: names.offset, count: Int(names.size)) else { return [] }
+        for i in 0..<shnum {
+            let s = section(i)
+            guard s.name < UInt64(nameTable.count) else { continue }
+            let tail = nameTable[Int(s.name)...]
+            let end = tail.firstIndex(of: 0) ?? tail.endIndex
+            guard String(decoding: tail[..<end], as: UTF8.self) == ".comment" else { continue }
+            guard s.size <= 64 * 1024, let bytes = reader.bytes(at: s.offset, count: Int(s.size)) else { return [] }
+            var seen: [String] = []
+            for piece in bytes.split(separator: 0) where seen.count < 16 {
+                let text = String(decoding: piece.prefix(256), as: UTF8.self).trimmingSpaces
+                if !text.isEmpty && !seen.contains(text) { seen.append(text) }
+            }
+            return seen
+        }
+        return []
+    }
+
     /// A little-endian unsigned integer of `size` bytes at `at` (0 past the end).
     static func le(_ bytes: [UInt8], _ at: Int, _ size: Int) -> UInt64 {
         guard at >= 0, at + size <= bytes.count else { return 0 }
@@ -90,5 +124,15 @@ public enum ELFDependencies {
             }
             return Array(out.prefix(done))
         }
+    }
+}
+
+
+private extension String {
+    var trimmingSpaces: String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first == " " || first == "\t" { scalars = scalars.dropFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars = scalars.dropLast() }
+        return String(scalars)
     }
 }

@@ -9,23 +9,27 @@ public enum SignatureDomain: Sendable, Equatable, Hashable, CustomStringConverti
     case app(String)
     /// A person's signature over one call from an app to another app's method (`app_call`, ABI minor 1).
     case appCall
+    /// A developer's signature over a SynApp package's header (`.synapp`), which names the app and every file's
+    /// hash: a package signature never verifies as an app's or a node's statement, nor the other way round.
+    case package
 
     /// The 16-byte version tag that starts every domain-separated message.
     public static let tag: [UInt8] = Array("syneroym-sig-v1".utf8) + [0]
 
-    /// The kind byte: 1 for the node, 2 for an app, 3 for a person's signed app call.
+    /// The kind byte: 1 for the node, 2 for an app, 3 for a person's signed app call, 4 for a package.
     public var kind: UInt8 {
         switch self {
         case .node: 1
         case .app: 2
         case .appCall: 3
+        case .package: 4
         }
     }
 
     /// The identifier bound into the signature: empty for the node, the app id for an app.
     public var identifier: [UInt8] {
         switch self {
-        case .node, .appCall: []
+        case .node, .appCall, .package: []
         case .app(let id): Array(id.utf8)
         }
     }
@@ -54,6 +58,7 @@ public enum SignatureDomain: Sendable, Equatable, Hashable, CustomStringConverti
         case .node: "node"
         case .app(let id): "app(\(id))"
         case .appCall: "app-call"
+        case .package: "package"
         }
     }
 }

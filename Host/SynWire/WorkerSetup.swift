@@ -54,6 +54,9 @@ public struct WorkerSetup: Sendable, Equatable {
     /// Whether `messages.publish` grants `client.*`: the worker then queues client notices for the call's commit
     /// instead of forwarding each one (the host checks every notice again when they are handed over).
     public var clientNotices: Bool = false
+    /// A probe of a library being installed: load it and check its `synapp_magic` (app id, ABI major) in the
+    /// sandbox, answer the init frame with what it reports, and never call the app's `init` or any other slot.
+    public var probe: Bool = false
     /// The app's own database, when the app may use storage. Its three files (`app.db`, `-wal`, `-shm`) follow
     /// this frame on the link as descriptors, in one message.
     public var storage: Storage?
@@ -102,7 +105,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = WireWriter(capacity: 512)
-        w.u32(4) // format version
+        w.u32(5) // format version
         w.u32(uid ?? UInt32.max)
         w.u32(gid ?? UInt32.max)
         w.strings(cgroupProcs)
@@ -123,6 +126,7 @@ public struct WorkerSetup: Sendable, Equatable {
         w.i32(pinCPU)
         w.bool(unsandboxed)
         w.bool(clientNotices)
+        w.bool(probe)
         w.bool(storage != nil)
         if let storage {
             w.u64(storage.quotaBytes); w.bool(storage.kv); w.bool(storage.sql); w.u32(storage.callTimeoutMs)
@@ -134,7 +138,7 @@ public struct WorkerSetup: Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> WorkerSetup {
         var r = WireReader(bytes)
-        guard try r.u32() == 4 else { throw WireError(.badPayload, "unknown setup format version") }
+        guard try r.u32() == 5 else { throw WireError(.badPayload, "unknown setup format version") }
         var s = WorkerSetup()
         let uid = try r.u32(), gid = try r.u32()
         s.uid = uid == UInt32.max ? nil : uid
@@ -161,6 +165,7 @@ public struct WorkerSetup: Sendable, Equatable {
         s.pinCPU = try r.i32()
         s.unsandboxed = try r.bool()
         s.clientNotices = try r.bool()
+        s.probe = try r.bool()
         if try r.bool() {
             s.storage = Storage(quotaBytes: try r.u64(), kv: try r.bool(), sql: try r.bool(), callTimeoutMs: try r.u32(),
                                 shared: try r.bool(), cursorEpoch: try r.data(limit: 64),

@@ -18,6 +18,8 @@ final class CallContext {
     /// Whether the app's grant covers client notices (`WorkerSetup.clientNotices`); without it, `msg_publish` on a
     /// `client.` topic goes to the host, which refuses it naming the key.
     var clientNotices = false
+    /// A library being installed is only probed: its magic was checked at load; its `init` never runs.
+    var probe = false
     /// The client notices the current call queued, handed over after its commit; their payload bytes.
     var notices = ClientNotices()
     var noticeBytes = 0

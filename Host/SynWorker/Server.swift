@@ -43,6 +43,13 @@ struct Server {
     }
 
     private func initialize(_ frame: Frame) {
+        if context.probe {
+            // The magic was checked when the library was bound; report it, run nothing of the app's.
+            var w = WireWriter()
+            w.u32(0)
+            w.string(app.appID); w.string(app.version); w.u32(app.minor)
+            return reply(SYN_OK, frame.requestID, w.bytes)
+        }
         var status = SYN_OK
         context.store?.beginCall()
         // What an earlier worker committed and never handed over goes first.

@@ -49,6 +49,7 @@ enum WorkerMain {
                                       maxMessage: Int(clamping: setup.maxMessage), store: store,
                                       kv: setup.storage?.kv ?? false, sql: setup.storage?.sql ?? false)
             context.clientNotices = setup.clientNotices
+            context.probe = setup.probe
             Server(link: serving, app: app, context: context).run()
         } catch {
             var w = WireWriter()
