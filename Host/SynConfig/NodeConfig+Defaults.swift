@@ -43,9 +43,9 @@ extension NodeConfig {
     /// for, with the default quotas.
     public static func section(granting m: AppManifest) -> String { section(for: m, granting: m.capabilities) }
 
-    /// `m`'s node.toml section granting `c` (nothing at all for `Capabilities()`).
-    public static func section(for m: AppManifest, granting c: AppManifest.Capabilities) -> String {
-        var out = "[apps.\(m.id)]\nenabled = true\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
+    /// `m`'s node.toml section granting `c` (nothing at all for `Capabilities()`), enabled or not.
+    public static func section(for m: AppManifest, granting c: AppManifest.Capabilities, enabled: Bool = true) -> String {
+        var out = "[apps.\(m.id)]\nenabled = \(enabled)\nprofile = \"\(m.profile)\"\nstorage_quota_mb = 64\n"
         out += "events_quota_mb = 64\ntimers_quota_mb = 8\nlog_lines_per_s = 100\n"
         out += "[apps.\(m.id).grants]\n"
         out += "identity.sign = \(c.identitySign)\nstorage.kv = \(c.storageKV)\nstorage.sql = \(c.storageSQL)\n"

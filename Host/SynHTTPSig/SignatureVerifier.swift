@@ -97,7 +97,7 @@ public struct SignatureVerifier: Sendable {
                 + "ed25519 signature is \(Ed25519.signatureLength)")
         }
         try checkTime(parameters, now: now)
-        try checkDigest(parameters, header: fields.contentDigest, body: request.body)
+        try checkDigest(parameters, header: fields.contentDigest, body: request.body, bodyDigest: request.bodyDigest)
 
         let keys = replayCache.keys(keyID: parameters.keyID, nonce: parameters.nonce, signature: signature)
         let charged = source(parameters.keyID)
@@ -178,7 +178,7 @@ public struct SignatureVerifier: Sendable {
 
     /// Hashes the body once and checks any `Content-Digest` against it.
     private func checkDigest(_ parameters: SignatureParameters, header: [UInt8]?,
-                             body: [UInt8]) throws(SignatureError) {
+                             body: [UInt8], bodyDigest: [UInt8]?) throws(SignatureError) {
         let covered = parameters.components.contains("content-digest")
         guard let header else {
             if covered {
@@ -187,6 +187,6 @@ public struct SignatureVerifier: Sendable {
             }
             return
         }
-        try ContentDigest.check(header, digest: Hash.sha256(body), limits: configuration.limits)
+        try ContentDigest.check(header, digest: bodyDigest ?? Hash.sha256(body), limits: configuration.limits)
     }
 }

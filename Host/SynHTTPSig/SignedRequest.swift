@@ -12,6 +12,9 @@ public struct SignedRequest: Sendable, Equatable {
     public var headers: [HTTPField]
     /// The body bytes as received (empty when there is none).
     public var body: [UInt8]
+    /// The body's SHA-256 when the server streamed the body elsewhere (a package upload to a file) instead of
+    /// keeping it in `body`; `Content-Digest` is checked against it.
+    public var bodyDigest: [UInt8]?
 
     public init(method: String, scheme: String, authority: String, target: String, headers: [HTTPField],
                 body: [UInt8] = []) {

@@ -8,6 +8,9 @@ import Glibc
 /// it fails or is rolled back. The files are copied as bytes: the host never opens an app's database (its
 /// contents are the app's, and hostile). The app must be stopped, so the pair is consistent.
 enum AppSnapshot {
+    /// The file a snapshot of an app without a database holds instead of one.
+    static let noDatabase = "no-database"
+
     /// `apps/<id>/snapshots`.
     static func root(data: String, app: String) -> String { InstalledApp.directory(data: data, app: app) + "/snapshots" }
 
@@ -29,6 +32,13 @@ enum AppSnapshot {
         } catch {
             throw NodeError(.io, "cannot create \(target): \(error.localizedDescription)")
         }
+        guard FileManager.default.fileExists(atPath: directory + "/app.db") else {
+            // An app without storage: the snapshot says so, and restoring it leaves everything as it is.
+            guard FileManager.default.createFile(atPath: target + "/" + noDatabase, contents: nil) else {
+                throw NodeError(.io, "cannot write \(target)/\(noDatabase)")
+            }
+            return name
+        }
         for file in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + file) {
             try copy(directory + "/" + file, to: target + "/" + file)
         }
@@ -40,6 +50,7 @@ enum AppSnapshot {
     static func restore(data: String, app: String, name: String) throws(NodeError) {
         let directory = InstalledApp.directory(data: data, app: app)
         let source = root(data: data, app: app) + "/" + name
+        if FileManager.default.fileExists(atPath: source + "/" + noDatabase) { return }
         guard FileManager.default.fileExists(atPath: source + "/app.db") else {
             throw NodeError(.storage, "the snapshot \(source) has no app.db; the app's database was left as it is")
         }

@@ -203,7 +203,11 @@ extension NodeRuntime {
         let manifest = package.manifest, id = manifest.id
         var section: String?
         if state.withLock({ $0.node.apps[id] == nil }) {
-            let text = NodeConfig.section(for: manifest, granting: options.grantRequested ? manifest.capabilities : AppManifest.Capabilities())
+            // Nothing the owner did not accept: without --grant-requested an app that requests anything is installed
+            // disabled, granting nothing, until the owner grants what they accept and enables it.
+            let accepted = options.grantRequested || manifest.capabilities.lines.isEmpty
+            let text = NodeConfig.section(for: manifest, granting: options.grantRequested ? manifest.capabilities : AppManifest.Capabilities(),
+                                          enabled: accepted)
             let reloaded = try NodeTomlEditor.append(text, path: layout.nodeToml)
             state.withLock { $0.node.apps[id] = reloaded.apps[id] }
             section = text

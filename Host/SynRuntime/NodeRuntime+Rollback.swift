@@ -33,11 +33,13 @@ extension NodeRuntime {
             let manifest = try Self.installedManifest(data: layout.data, app: id, version: previous)
             let currentManifest = state.withLock { $0.entries[id]?.manifest }
             stopForSwap(id)
-            let aside: String
+            let aside = "rolled-back-from-\(Self.safe(current.version))-\(Self.compactTimestamp())"
             do throws(NodeError) {
-                aside = try AppSnapshot.take(data: layout.data, app: id, name: "rolled-back-from-\(Self.safe(current.version))-\(Self.compactTimestamp())")
+                _ = try AppSnapshot.take(data: layout.data, app: id, name: aside)
                 try AppSnapshot.restore(data: layout.data, app: id, name: snapshot)
             } catch {
+                // The database was not replaced (a failed restore leaves each file whole): nothing needs keeping aside.
+                AppSnapshot.remove(data: layout.data, app: id, name: aside)
                 let again = currentManifest.flatMap { swapIn($0, id: id) }
                 throw NodeError(.io, "the rollback of '\(id)' stopped before it began: \(error.message)\(again.map { "; and \(current.version) does not start again: \($0)" } ?? "")")
             }

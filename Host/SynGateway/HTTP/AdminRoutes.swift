@@ -133,8 +133,8 @@ struct AdminRoutes: Sendable {
         case .failure(let error):
             let status: HTTPResponse.Status = switch error.code {
             case .unknownApp: .notFound
-            case .appLoad: .conflict
-            case .config: .badRequest
+            case .appLoad, .developerKey, .version, .busy: .conflict
+            case .config, .package: .badRequest
             default: .internalServerError
             }
             throw APIError(status, error.code.rawValue, error.message)

@@ -27,6 +27,16 @@ struct SignatureCheck: Sendable {
         self.owners = Set(owners)
     }
 
+    /// Whether the request's `Signature-Input` names one of the node's owners as its `keyid`: a cheap filter, before
+    /// a large body is read, that proves nothing (the signature is checked once the body is in).
+    static func claimsOwner(_ request: HTTPRequest, owners: Set<String>) -> Bool {
+        guard let input = request.headerFields[.signatureInput], input.utf8.count <= 4096,
+              let start = input.range(of: "keyid=\"") else { return false }
+        let rest = input[start.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return false }
+        return owners.contains(String(rest[..<end]))
+    }
+
     /// Whether the request carries a signature at all.
     static func isSigned(_ request: HTTPRequest) -> Bool {
         request.headerFields[.signature] != nil || request.headerFields[.signatureInput] != nil
@@ -34,7 +44,7 @@ struct SignatureCheck: Sendable {
 
     /// The caller's public key, or empty when the request is unsigned. Throws 401 (429 when this client holds its
     /// share of the replay cache, 503 when it is full) naming what was wrong.
-    func caller(of request: HTTPRequest, body: [UInt8], client: SocketAddress?) throws(APIError) -> [UInt8] {
+    func caller(of request: HTTPRequest, body: [UInt8], bodyDigest: [UInt8]? = nil, client: SocketAddress?) throws(APIError) -> [UInt8] {
         guard Self.isSigned(request) else { return [] }
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = #"Signature realm="syneroym", alg="ed25519""#
@@ -47,9 +57,10 @@ struct SignatureCheck: Sendable {
                            headers: headers)
         }
         let fields = request.headerFields.map { SynHTTPSig.HTTPField(name: $0.name.rawName, value: $0.value) }
-        let signed = SignedRequest(method: request.method.rawValue, scheme: request.scheme ?? "http",
+        var signed = SignedRequest(method: request.method.rawValue, scheme: request.scheme ?? "http",
                                    authority: authority, target: request.path ?? "",
                                    headers: fields, body: body)
+        signed.bodyDigest = bodyDigest
         let clientKey = AuthorityList.clientKey(client)
         let owners = self.owners
         do {

@@ -6,10 +6,10 @@ enum AdminRequest {
     /// Sends it, and returns the decoded JSON object of a 2xx answer; otherwise prints the error and exits 1
     /// (2 for bad input or an unreachable node).
     static func send(_ client: ClientOptions, _ method: String, _ path: String, signed: Bool = true,
-                     body: [UInt8] = []) async throws -> [String: Any] {
+                     body: [UInt8] = [], contentType: String = "application/json") async throws -> [String: Any] {
         do {
             let key = signed ? try Keyring().load(client.key) : nil
-            let reply = try await GatewayClient(base: try client.baseURL(), key: key).send(method, path, body: body)
+            let reply = try await GatewayClient(base: try client.baseURL(), key: key).send(method, path, body: body, contentType: contentType)
             guard (200..<300).contains(reply.status) else {
                 FileHandle.standardError.write(Data("HTTP \(reply.status): \(reply.text)\n".utf8))
                 throw ExitCode(1)

@@ -15,10 +15,10 @@ struct GatewayClient {
     }
 
     /// Sends `method path` with `body`, signed per docs/request-signing.md when there is a key.
-    func send(_ method: String, _ path: String, body: [UInt8] = []) async throws(CLIError) -> Reply {
+    func send(_ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json") async throws(CLIError) -> Reply {
         let url = base + path
         var headers: [(String, String)] = []
-        if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
+        if !body.isEmpty { headers.append(("Content-Type", contentType)) }
         if let key {
             do {
                 let signed = try RequestSigner(key: key).sign(method: method, url: url, body: body,

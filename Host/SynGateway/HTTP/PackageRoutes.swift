@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import SynBroker
+import SynConfig
+import SynPackage
+import SynRuntime
+import SynSodium
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `/v1/admin/apps/install`, `/v1/admin/apps/{app}/rollback` and `/v1/admin/apps/{app}/versions`: signed packages,
+/// owner-signed like every admin route.
+///
+/// A package is the request body. It is streamed to a file in `<data>/tmp` (never held in memory) while its
+/// SHA-256 is taken for the signature's `Content-Digest`, after a cheap check that the signature at least claims an
+/// owner's key. One upload at a time: another gets 409 `busy`.
+struct PackageRoutes: Sendable {
+    let runtime: NodeRuntime
+    let signatures: SignatureCheck
+
+    func add(to router: Router<GatewayContext>) {
+        let admin = AdminRoutes(runtime: runtime, signatures: signatures)
+        let shared = SharedSlot()
+        router.post("/v1/admin/apps/install") { request, context in
+            try await install(request, context, slot: shared)
+        }
+        router.post("/v1/admin/apps/{app}/rollback") { request, context in
+            let actor = try await admin.owner(request, context)
+            let app = try context.parameters.require("app")
+            if let refusal = runtime.auditRefusal() {
+                throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
+            }
+            let runtime = self.runtime, tag = context.requestID
+            let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.RolledBack in
+                try runtime.rollback(app: app, actor: actor, tag: tag)
+            }
+            return GatewayJSON.response(.ok, ["app": done.app, "from": done.from, "to": done.to, "kept_aside": done.keptAside,
+                                              "state": runtime.app(app)?.state ?? "unknown", "request_id": context.requestID])
+        }
+        router.get("/v1/admin/apps/{app}/versions") { request, context in
+            _ = try await admin.owner(request, context)
+            let app = try context.parameters.require("app")
+            guard runtime.app(app) != nil else { throw APIError(.notFound, "unknown_app", "no app '\(app)' on this node") }
+            let record: (developer: String, versions: [(version: String, installedAt: String, by: String, package: String)])?
+            do throws(NodeError) { record = try runtime.installedVersions(app: app) } catch { throw APIError(.internalServerError, error.code.rawValue, error.message) }
+            guard let record else {
+                return GatewayJSON.response(.ok, ["app": app, "versions": [Any](), "developer": NSNull(),
+                                                  "note": "'\(app)' was not installed from a package", "request_id": context.requestID])
+            }
+            let versions: [[String: Any]] = record.versions.map {
+                ["version": $0.version, "installed_at": $0.installedAt, "by": $0.by, "package": $0.package]
+            }
+            return GatewayJSON.response(.ok, ["app": app, "developer": record.developer, "versions": versions, "request_id": context.requestID])
+        }
+    }
+
+    /// One upload at a time, across the router's closures.
+    final class SharedSlot: Sendable {
+        let busy = Mutex(false)
+        func take() -> Bool { busy.withLock { b in defer { b = true }; return !b } }
+        func give() { busy.withLock { $0 = false } }
+    }
+
+    private func install(_ request: Request, _ context: GatewayContext, slot: SharedSlot) async throws -> Response {
+        let owners = Set(runtime.config.owners)
+        guard SignatureCheck.isSigned(request.head) else {
+            throw APIError(.unauthorized, "signature_required", "/v1/admin needs a request signed by a node owner (docs/request-signing.md)",
+                           headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
+        }
+        guard SignatureCheck.claimsOwner(request.head, owners: owners) else {
+            // Refused without reading a large body; the key it names is not verified, so it is not the actor.
+            runtime.broker.audit.append(actor: "anonymous", app: "", action: "admin", decision: "denied",
+                                        cause: "POST /v1/admin/apps/install: its signature names no key listed in node.toml [node] owners" + AuditLog.requestSuffix(context.requestID))
+            throw APIError(.forbidden, "not_an_owner", "the request is not signed by a key listed in node.toml [node] owners")
+        }
+        if let refusal = runtime.auditRefusal() {
+            throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
+        }
+        let limit = runtime.config.packages.maxPackageMB << 20
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError(.contentTooLarge, "body_too_large", "the package is \(declared) bytes; this node takes packages up to \(limit) bytes (node.toml [packages] max_package_mb)")
+        }
+        guard slot.take() else { throw APIError(.conflict, "busy", "another package is being uploaded to this node; try again when it has finished") }
+        defer { slot.give() }
+        let path = runtime.layout.data + "/tmp/upload-\(getpid())-\(context.requestID.prefix(32)).synapp"
+        defer { unlink(path) }
+        let digest = try await receive(request, to: path, limit: limit)
+        let caller = try signatures.caller(of: request.head, body: [], bodyDigest: digest, client: context.channel.remoteAddress)
+        let actor = Base64URL.encode(caller)
+        guard owners.contains(actor) else { throw APIError(.forbidden, "not_an_owner", "key \(actor) is not listed in node.toml [node] owners") }
+        let query = request.uri.queryParameters
+        let options = NodeRuntime.InstallOptions(grantRequested: query.get("grant_requested") == "1",
+                                                 newDeveloper: query.get("new_developer") == "1")
+        let runtime = self.runtime, tag = context.requestID
+        let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Installed in
+            try runtime.install(package: path, options: options, actor: actor, tag: tag)
+        }
+        var object: [String: Any] = [
+            "app": done.app, "version": done.version, "developer": done.developer, "state": done.state,
+            "requested": done.requested, "not_granted": done.notGranted, "sbom": done.sbom,
+            "provenance": ["created": done.provenance.created, "source_revision": done.provenance.sourceRevision,
+                           "toolchain": done.provenance.toolchain, "packer": done.provenance.packer],
+            "request_id": context.requestID,
+        ]
+        if let previous = done.previous { object["previous"] = previous }
+        if let section = done.section { object["node_toml"] = section }
+        return GatewayJSON.response(.ok, object)
+    }
+
+    /// Streams the body into a new file at `path`, at most `limit` bytes, and returns its SHA-256.
+    private func receive(_ request: Request, to path: String, limit: Int) async throws -> [UInt8] {
+        try? FileManager.default.createDirectory(atPath: runtime.layout.data + "/tmp", withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw APIError(.internalServerError, "io", "cannot create \(path): errno \(errno)") }
+        defer { close(fd) }
+        var hash = SHA256Stream()
+        for try await buffer in request.body {
+            guard hash.count + buffer.readableBytes <= limit else {
+                throw APIError(.contentTooLarge, "body_too_large", "the package is over \(limit) bytes; this node takes packages up to that (node.toml [packages] max_package_mb)")
+            }
+            let failed: Int32? = buffer.withUnsafeReadableBytes { raw in
+                hash.update(raw)
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return errno }
+                    done += n
+                }
+                return nil
+            }
+            if let failed { throw APIError(.init(code: 507), "io", "cannot store the upload in \(path): errno \(failed)") }
+        }
+        return hash.finish()
+    }
+}
