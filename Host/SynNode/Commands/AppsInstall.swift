@@ -69,7 +69,7 @@ struct AppsInstall: AsyncParsableCommand {
         if !missing.isEmpty {
             print("not granted by node.toml [apps.\(app).grants]: \(missing.joined(separator: ", "))")
             if object["state"] as? String == "disabled" {
-                print("it is installed disabled: grant what you accept under [apps.\(app).grants] in node.toml, then `syneroym apps enable \(app)`; or install again with --grant-requested")
+                print("it is installed disabled: in node.toml, grant what you accept under [apps.\(app).grants] and under [apps.\(app)] set enabled = true, then `syneroym apps restart \(app)`; or install it with --grant-requested")
             } else {
                 print("grant what you accept under [apps.\(app).grants] in node.toml, then `syneroym apps restart \(app)`")
             }
