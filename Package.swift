@@ -94,6 +94,8 @@ let package = Package(
         ], path: "Host/SynFederation"),
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
+        // Encrypted backup archives: the format, writing and reading them.
+        .target(name: "SynBackup", dependencies: ["SynSodium"], path: "Host/SynBackup"),
         // Signed `.synapp` packages: the format, packing, and verification of hostile packages.
         .target(name: "SynPackage", dependencies: ["SynSodium", "SynConfig", "SynSandbox", "SynSystem"], path: "Host/SynPackage"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
@@ -105,13 +107,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Host/SynFetch"),
         .target(name: "SynRuntime", dependencies: [
-            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynWire", "SynPackage", "SynAppStore", "CSynSys",
+            "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynWire", "SynPackage", "SynBackup", "SynAppStore", "CSynSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Host/SynRuntime"),
         // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
         .target(name: "SynGateway", dependencies: [
-            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "CSynSys",
+            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "SynBackup", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -129,7 +131,7 @@ let package = Package(
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
             "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynRuntime", "SynHTTPSig",
-            "SynFederation", "SynTLS", "SynFetch", "SynPackage",
+            "SynFederation", "SynTLS", "SynFetch", "SynPackage", "SynBackup",
             "SynText", "SynAppStore", "SynSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -196,6 +198,7 @@ let package = Package(
         .testTarget(name: "SynBrokerTests", dependencies: ["SynBroker", "SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite",
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
+        .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynTestSupport"], path: "Tests/SynBackupTests"),
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),
         // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.

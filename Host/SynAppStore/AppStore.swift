@@ -30,6 +30,8 @@ public final class AppStore {
     static let pageCacheKiB = 512
 
     let database: Database
+    /// A backup under way between calls (`backupStep`).
+    var backupInProgress: DatabaseBackup?
     public let quotaBytes: Int64
     /// The call's transaction control, compiled once outside the app policy (which refuses it in app SQL).
     private let callTimeoutMs: Int

@@ -11,8 +11,9 @@ import Glibc
 /// database an app has written. A missing `app.db` is made fresh (WAL mode, the store's tables) by the host's own
 /// trusted SQL; missing `-wal` and `-shm` files are created empty.
 public enum AppStoreFiles {
-    /// The three files, in the order `openAll` returns their descriptors.
-    public static let names = ["app.db", "app.db-wal", "app.db-shm"]
+    /// The files, in the order `openAll` returns their descriptors: the database, its WAL and index, and the file a
+    /// backup of it is written to (`AppStore.backupStep`).
+    public static let names = ["app.db", "app.db-wal", "app.db-shm", "app.db-backup"]
 
     /// The store's own tables, created by the host in a fresh database and checked by every worker: the KV
     /// table, the outbox of events, timers and messages to peers, the outbox's epoch (a random identity, so sequence
@@ -29,7 +30,7 @@ public enum AppStoreFiles {
         CREATE TABLE IF NOT EXISTS syn_net_applied (peer TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
         """
 
-    /// Creates whatever of the three files is missing in `directory`.
+    /// Creates whatever of the four files is missing in `directory`.
     public static func prepare(directory: String) throws(StoreFailure) {
         let path = directory + "/app.db"
         var st = stat()
@@ -39,14 +40,14 @@ public enum AppStoreFiles {
         } else if st.st_mode & S_IFMT != S_IFREG {
             throw StoreFailure(SynStatus.io, "\(path) is not a regular file; move it away so the node can make a fresh database")
         }
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", "-backup"] {
             let fd = open(path + suffix, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else { throw io("cannot create \(path + suffix)", errno) }
             close(fd)
         }
     }
 
-    /// Opens the three files read-write (never following a link); the caller owns and closes the descriptors.
+    /// Opens the four files read-write (never following a link); the caller owns and closes the descriptors.
     public static func openAll(directory: String) throws(StoreFailure) -> [Int32] {
         var fds: [Int32] = []
         for name in names {

@@ -69,7 +69,7 @@ enum AppSnapshot {
     }
 
     /// Copies `source` over `target` through a temporary file, fsynced, then renamed into place.
-    private static func copy(_ source: String, to target: String) throws(NodeError) {
+    static func copy(_ source: String, to target: String) throws(NodeError) {
         let temporary = target + ".tmp-copy"
         unlink(temporary)
         let input = open(source, O_RDONLY | O_CLOEXEC)

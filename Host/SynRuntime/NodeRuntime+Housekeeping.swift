@@ -3,7 +3,7 @@ import SynBroker
 import SynSystem
 
 /// What the node does on a clock, on one thread of its own: the disk reserve every second, the audit head every
-/// two, the statistics file every five, the event log's retention every hour.
+/// two, the statistics file every five, scheduled backups checked every minute, the event log's retention every hour.
 extension NodeRuntime {
     /// How often new audit entries get a signed head, seconds.
     static let auditHeadIntervalS: Int64 = 2
@@ -33,6 +33,7 @@ extension NodeRuntime {
                 if tick % Self.auditHeadIntervalS == 0 { broker.audit.checkpoint() }
                 if tick % Self.statsIntervalS == 0 { writeStats() }
                 if tick % Self.retentionIntervalS == 1 { applyRetention() }
+                if tick % 60 == 3 { backupIfDue() }
             }
             housekeeping.update { $0.running = false }
         }

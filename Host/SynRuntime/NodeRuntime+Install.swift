@@ -89,7 +89,7 @@ extension NodeRuntime {
             defer { s.installing = true }
             return !s.installing
         }
-        guard free else { throw NodeError(.busy, "another install or rollback is under way on this node; try again when it has finished") }
+        guard free else { throw NodeError(.busy, "another install, rollback or backup is under way on this node; try again when it has finished") }
         defer { state.withLock { $0.installing = false } }
         return try body()
     }

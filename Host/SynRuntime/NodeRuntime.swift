@@ -40,8 +40,10 @@ public final class NodeRuntime: Sendable {
         /// Calls handed to a supervisor and not yet answered by it.
         var inFlight = 0
         var stopped = false
-        /// An install or rollback is under way (one at a time).
+        /// An install, rollback or backup is under way (one at a time).
         var installing = false
+        /// A scheduled backup's thread is running.
+        var backupRunning = false
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
         var lowDisk: String?
         /// Told when apps were enabled, disabled, restarted or added (their topic subscriptions may have changed).

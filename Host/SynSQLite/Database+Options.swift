@@ -24,6 +24,10 @@ extension Database {
         /// Give the connection SQLite's lookaside allocator (about 150 KiB set aside for small allocations). A
         /// sandboxed worker with a small memory budget turns it off.
         public var lookaside = true
+        /// Keep the rollback journal in memory (`journal_mode=MEMORY`) instead of WAL: for a file written once from
+        /// start to end (a backup's copy), where a crash leaves a file that is thrown away, and no `-wal` or
+        /// `-journal` file may exist.
+        public var noJournal = false
         /// Size limits applied to every statement on the connection.
         public var limits = Limits()
 

@@ -94,7 +94,13 @@ public final class Database {
             try execute("PRAGMA query_only=ON")
         }
         if options.exclusive { try execute("PRAGMA locking_mode=EXCLUSIVE") }
-        if !options.readOnly && !options.immutable {
+        if options.noJournal && !options.readOnly && !options.immutable {
+            // MEMORY, not OFF: defensive mode refuses OFF. Either way no journal file is made.
+            let sql = "PRAGMA journal_mode=MEMORY"
+            guard case .text("memory")? = try query(sql).first?.first else {
+                throw SQLiteError(extendedCode: SQLITE_ERROR, message: "could not keep the journal in memory", sql: sql)
+            }
+        } else if !options.readOnly && !options.immutable {
             let sql = "PRAGMA journal_mode=WAL"
             let mode = try query(sql).first?.first
             // In-memory and temporary databases cannot use WAL; files must.

@@ -174,6 +174,12 @@ public final class AppSupervisor: Sendable {
         enqueue(.event(kind: kind, topic: topic, payload: payload, token: token), complete)
     }
 
+    /// Queues a step of an online backup of the app's database (`CallOp.backup`), taken by an instance between calls
+    /// like any call; `complete` runs once with the worker's reply (`u8 done, u64 remaining, u64 pages`).
+    public func submitBackup(pages: UInt32, timeoutMs: Int? = nil, complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        enqueue(.backup(pages: pages, timeoutMs: timeoutMs), complete)
+    }
+
     private func enqueue(_ item: WorkerCall, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
         var wakeNeeded = false
         let size = item.wireSize

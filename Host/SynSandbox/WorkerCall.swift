@@ -6,11 +6,21 @@ public enum WorkerCall: Sendable {
     /// `deadlineNs`: an earlier deadline (monotonic) inherited from the calling app's call.
     case handle(method: String, caller: [UInt8], body: [UInt8], tag: String, via: [String] = [], deadlineNs: Int64? = nil)
     case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
+    /// A step of an online backup of the app's database (`CallOp.backup`): up to `pages` pages, 0 for all, within
+    /// `timeoutMs` (the profile's call timeout when nil).
+    case backup(pages: UInt32, timeoutMs: Int?)
+
+    /// A time limit of its own, else the profile's `call_timeout_ms`.
+    var timeoutMs: Int? {
+        if case .backup(_, let timeoutMs) = self { return timeoutMs }
+        return nil
+    }
 
     var op: CallOp {
         switch self {
         case .handle: .handle
         case .event: .event
+        case .backup: .backup
         }
     }
 
@@ -27,6 +37,10 @@ public enum WorkerCall: Sendable {
             var w = WireWriter()
             w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
             return HandlePayload(raw: w.bytes)
+        case .backup(let pages, _):
+            var w = WireWriter()
+            w.u32(pages)
+            return HandlePayload(raw: w.bytes)
         }
     }
 
@@ -35,6 +49,7 @@ public enum WorkerCall: Sendable {
         switch self {
         case .handle(let method, let caller, let body, _, let via, _): 20 + method.utf8.count + caller.count + (via.last?.utf8.count ?? 0) + body.count
         case .event(_, let topic, let payload, _): 20 + topic.count + payload.count
+        case .backup: 24
         }
     }
 }

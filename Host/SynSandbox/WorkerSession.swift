@@ -246,7 +246,7 @@ final class WorkerSession: @unchecked Sendable {
             unsent = index + 1
         }
         for (k, call) in sent.enumerated() {
-            switch turn(id: call.id, op: calls[call.index].op, payload: call.payload, timeoutMs: timeout) {
+            switch turn(id: call.id, op: calls[call.index].op, payload: call.payload, timeoutMs: calls[call.index].timeoutMs ?? timeout) {
             case .success(let reply): each(call.index, .reply(reply))
             case .failure(let error):
                 each(call.index, .died(error))

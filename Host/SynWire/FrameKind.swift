@@ -20,6 +20,9 @@ public enum FrameKind: UInt16, Sendable {
 /// Operation codes carried in the header's `op` field of `call` frames.
 public enum CallOp: UInt32, Sendable {
     case setup = 0, initialize = 1, handle = 2, event = 3, shutdown = 4
+    /// One step of an online backup of the app's database into `app.db-backup` (`u32 pages`, 0 for all); the
+    /// reply's body is `u8 done, u64 remaining, u64 page count`.
+    case backup = 5
 }
 
 /// Operation codes of `fatal` frames.

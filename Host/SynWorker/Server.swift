@@ -33,12 +33,29 @@ struct Server {
         case .initialize: initialize(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
         case .handle: handle(view)
         case .event: event(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
+        case .backup: backup(Array(view.payload), view.requestID)
         case .shutdown:
             context.store?.beginCall()
             if app.has(\syn_plugin.shutdown), let shutdown = app.plugin.pointee.shutdown { shutdown(context.opaque) }
             _ = context.store?.endCall(commit: false)
             reply(SYN_OK, view.requestID, [0, 0, 0, 0])
             exit(0)
+        }
+    }
+
+    /// A step of the host's online backup of the app's database, between calls; nothing of the app's runs.
+    private func backup(_ payload: [UInt8], _ id: UInt64) {
+        guard let store = context.store else { return replyError(SYN_E_UNSUPPORTED, id, "backup", message: "the app has no database") }
+        var r = WireReader(payload)
+        guard let pages = try? r.u32() else { return replyError(SYN_E_BAD_ARG, id, "backup", message: "a backup step names its pages") }
+        switch store.backupStep(pages: Int(pages)) {
+        case .success(let progress):
+            var w = WireWriter()
+            w.u32(200)
+            w.u8(progress.done ? 1 : 0); w.u64(UInt64(progress.remaining)); w.u64(UInt64(progress.pageCount))
+            reply(SYN_OK, id, w.bytes)
+        case .failure(let failure):
+            replyError(failure.status, id, "backup", message: failure.message)
         }
     }
 

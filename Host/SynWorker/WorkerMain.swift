@@ -27,8 +27,8 @@ enum WorkerMain {
         var databaseFDs: [Int32] = []
         if setup.storage != nil {
             var fds = [Int32](repeating: -1, count: 8), n: Int32 = 0, tag: Int32 = 0
-            guard csyn_recv_fd_array(linkFD, &fds, 3, &n, &tag) == 0, n == 3 else { exit(72) }
-            databaseFDs = Array(fds.prefix(3))
+            guard csyn_recv_fd_array(linkFD, &fds, 4, &n, &tag) == 0, n == 4 else { exit(72) }
+            databaseFDs = Array(fds.prefix(4))
         }
         if setup.pinCPU >= 0 { _ = csyn_pin_cpu(0, setup.pinCPU) }
         // The host's choice of runtime libraries, loaded while the host's files are still visible and before any
@@ -95,10 +95,11 @@ enum WorkerMain {
     /// Opens the app's database on the descriptors the host passed: SQLite is confined to them (no path is ever
     /// opened), and a write past the quota fails with EFBIG instead of killing the process.
     private static func openStore(_ setup: WorkerSetup, _ fds: [Int32]) throws(WorkerFailure) -> AppStore? {
-        guard let storage = setup.storage, fds.count == 3 else { return nil }
+        guard let storage = setup.storage, fds.count == 4 else { return nil }
         guard csyn_ignore_sigxfsz() == 0 else { throw .setup("ignore SIGXFSZ", errno: errno) }
         do throws(SQLiteError) {
-            try DescriptorJail.install([databasePath: fds[0], databasePath + "-wal": fds[1], databasePath + "-shm": fds[2]])
+            try DescriptorJail.install([databasePath: fds[0], databasePath + "-wal": fds[1], databasePath + "-shm": fds[2],
+                                        databasePath + AppStore.backupSuffix: fds[3]])
         } catch {
             throw .setup("confine SQLite to the app's files: \(error.message)")
         }

@@ -27,7 +27,7 @@ struct AppRoutes: Sendable {
         router.get("/metrics") { request, context in
             try checkSignature(request, context)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.render() + backupMetrics())))
         }
     }
 
@@ -58,6 +58,20 @@ struct AppRoutes: Sendable {
         return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
     }
 
+    /// The backup gauges, computed when asked: the last success (Unix seconds, 0 for never) and whether scheduled
+    /// backups are late (`[backup] alert_hours`).
+    private func backupMetrics() -> String {
+        """
+        # HELP syneroym_backup_last_success_timestamp_seconds When the last backup succeeded (0: never).
+        # TYPE syneroym_backup_last_success_timestamp_seconds gauge
+        syneroym_backup_last_success_timestamp_seconds \(runtime.lastBackup ?? 0)
+        # HELP syneroym_backup_overdue 1 when scheduled backups are late (node.toml [backup] alert_hours).
+        # TYPE syneroym_backup_overdue gauge
+        syneroym_backup_overdue \(runtime.backupOverdue == nil ? 0 : 1)
+
+        """
+    }
+
     /// Built by hand: the request id is already limited to `[A-Za-z0-9._:-]`, so it needs no escaping.
     /// A node whose audit log cannot be written, or whose disk is below its reserve, is failing (503), and says why.
     private func health(_ context: GatewayContext) -> Response {
@@ -69,6 +83,10 @@ struct AppRoutes: Sendable {
         }
         // The node's id: what a client names when it signs a call for an app to pass on (docs/abi.md §8).
         let node = Base64URL.encode(runtime.broker.nodePublicKey)
+        // Late backups do not stop the node serving: it says so, and stays 200.
+        if let late = runtime.backupOverdue {
+            return GatewayJSON.response(.ok, ["status": "degraded", "backup": late, "node": node, "request_id": context.requestID])
+        }
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: #"{"node":""# + node + #"","request_id":""# + context.requestID + #"","status":"ok"}"#)))
     }

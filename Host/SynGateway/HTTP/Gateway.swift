@@ -33,6 +33,7 @@ public enum Gateway {
         StreamRoutes(runtime: runtime, metrics: metrics, signatures: signatures).add(to: router)
         AdminRoutes(runtime: runtime, signatures: signatures).add(to: router)
         PackageRoutes(runtime: runtime, signatures: signatures).add(to: router)
+        BackupRoutes(runtime: runtime, signatures: signatures).add(to: router)
         if let links { PeerRoutes(runtime: runtime, links: links, signatures: signatures).add(to: router) }
         return router
     }

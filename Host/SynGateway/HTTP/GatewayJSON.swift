@@ -22,4 +22,7 @@ enum GatewayJSON {
         }
         return Array(data)
     }
+
+    /// `object` as one line of NDJSON, newline included.
+    static func line(_ object: [String: Any]) -> String { String(decoding: encode(object), as: UTF8.self) + "\n" }
 }

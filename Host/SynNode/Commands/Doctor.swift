@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SynBroker
 import SynConfig
+import SynRuntime
 import SynSandbox
 import SynSystem
 import SynSodium
@@ -69,6 +70,7 @@ struct Doctor: CheckedCommand {
         do {
             let node = try NodeConfig.load(path: data + "/node.toml")
             report.add("node.toml", .init(ok: true, detail: "\(node.apps.count) app(s), \(node.owners.count) owner(s), gateway on \(node.gateway.listen)", fix: ""))
+            report.add("backups", Self.backups(data, node.backup))
         } catch {
             report.add("node.toml", .init(ok: false, detail: "\(error)", fix: "fix the line named, or move it away and run syneroym init"))
         }
@@ -76,6 +78,19 @@ struct Doctor: CheckedCommand {
             report.add("database \(app)", Self.quickCheck(data + "/apps/\(app)/app.db"))
         }
         report.add("running node", Self.runningNode(data))
+    }
+
+    /// Whether scheduled backups are on time (`<data>/backup.json` against `[backup]`).
+    static func backups(_ data: String, _ settings: BackupSettings) -> SandboxProbe.Result {
+        let record = BackupRecord.load(data: data)
+        let last = record.lastOK.map { "the last succeeded \(Date(timeIntervalSince1970: TimeInterval($0))) (\(record.lastFile ?? "?"))" } ?? "none has succeeded yet"
+        if let late = record.overdue(everyHours: settings.everyHours, alertHours: settings.alertHours, now: Int64(Date().timeIntervalSince1970)) {
+            return .init(ok: false, detail: late, fix: "read the error above; check [backup] key_file and directory in node.toml, then run `syneroym backup` to see it work")
+        }
+        guard settings.everyHours > 0 else {
+            return .init(ok: true, detail: "not scheduled (node.toml [backup] every_hours = 0); \(last)", fix: "")
+        }
+        return .init(ok: true, detail: "every \(settings.everyHours) h; \(last)", fix: "")
     }
 
     /// Whether a node holds the directory, and if so what its `/v1/health` says (a failing audit log shows here).

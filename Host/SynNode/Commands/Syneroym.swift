@@ -7,7 +7,7 @@ struct Syneroym: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "syneroym",
         abstract: "A substrate node that hosts sandboxed SynApps.",
-        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Peers.self, Keys.self, Call.self, Stream.self, Sign.self, Audit.self, Exec.self, Pack.self, Verify.self, Bench.self]
+        subcommands: [Init.self, Run.self, Doctor.self, Apps.self, Peers.self, Keys.self, Call.self, Stream.self, Sign.self, Audit.self, Exec.self, Pack.self, Verify.self, Backup.self, Restore.self, Bench.self]
     )
 
     /// As ArgumentParser's, except that a usage error exits 2 (as the README says), not 64.

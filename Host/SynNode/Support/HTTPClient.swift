@@ -79,18 +79,23 @@ enum HTTPClient {
         }
     }
 
-    /// A `GET` whose body arrives in pieces (a stream of server-sent events): `onHead` gets the status (a non-2xx
+    /// A request (a `GET` by default) whose body arrives in pieces (a stream of server-sent events): `onHead` gets the status (a non-2xx
     /// answer's body is collected and returned), `onBody` each piece of a 2xx body until it returns false or
     /// the node ends the response. Returns the status and any collected error body.
-    static func stream(_ url: String, headers: [(String, String)], onHead: @escaping @Sendable (Int) -> Void = { _ in },
+    static func stream(_ url: String, method: String = "GET", body: [UInt8] = [], accept: String = "text/event-stream",
+                       headers: [(String, String)], onHead: @escaping @Sendable (Int) -> Void = { _ in },
                        onBody: @escaping @Sendable ([UInt8]) -> Bool) async throws(CLIError) -> (status: Int, body: [UInt8]) {
         let (authority, host, port, path) = try split(url)
         do {
             let channel = try await connect(host: host, port: port)
             return try await channel.executeThenClose { inbound, outbound in
-                var fields = HTTPHeaders([("Host", authority), ("Accept", "text/event-stream")])
+                var fields = HTTPHeaders([("Host", authority), ("Accept", accept)])
                 for (name, value) in headers { fields.add(name: name, value: value) }
-                try await outbound.write(contentsOf: [.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: fields)), .end(nil)])
+                if !body.isEmpty || method != "GET" { fields.add(name: "Content-Length", value: String(body.count)) }
+                var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: fields))]
+                if !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                parts.append(.end(nil))
+                try await outbound.write(contentsOf: parts)
                 var status = 0, errorBody: [UInt8] = []
                 for try await part in inbound {
                     switch part {

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import SynRuntime
+import Synchronization
+
+/// `POST /v1/admin/backup`: an encrypted backup of the node, written on the node's machine, while it serves.
+/// Owner-signed. The answer streams one JSON object per line (`application/x-ndjson`): progress
+/// (`{"phase","done","total"}`, at most ten a second), then `{"done":{...}}` or `{"error":{...}}`.
+struct BackupRoutes: Sendable {
+    let runtime: NodeRuntime
+    let signatures: SignatureCheck
+
+    func add(to router: Router<GatewayContext>) {
+        let admin = AdminRoutes(runtime: runtime, signatures: signatures)
+        router.post("/v1/admin/backup") { request, context in
+            let (actor, body) = try await admin.ownerAndBody(request, context)
+            if let refusal = runtime.auditRefusal() {
+                throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
+            }
+            var directory: String?
+            if !body.isEmpty {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+                    throw APIError(.badRequest, "bad_input", #"the body must be {} or {"to": "/absolute/directory"} on the node's machine"#)
+                }
+                if let to = object["to"] {
+                    guard let path = to as? String, path.hasPrefix("/") else {
+                        throw APIError(.badRequest, "bad_input", #""to" must be an absolute directory on the node's machine"#)
+                    }
+                    directory = path
+                }
+            }
+            let runtime = self.runtime, tag = context.requestID, target = directory
+            let (lines, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+            let last = Mutex<Int64>(0)
+            Thread.detachNewThread {
+                do throws(NodeError) {
+                    let done = try runtime.backup(to: target, actor: actor, tag: tag) { p in
+                        let now = Int64(Date().timeIntervalSince1970 * 10)
+                        guard last.withLock({ l in defer { l = now }; return l != now }) else { return }
+                        sink.yield(GatewayJSON.line(["phase": p.phase, "done": p.done, "total": p.total]))
+                    }
+                    sink.yield(GatewayJSON.line(["done": ["path": done.path, "bytes": done.bytes, "files": done.files,
+                                                          "snapshot": done.snapshot, "seconds": done.seconds]]))
+                } catch {
+                    sink.yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
+                }
+                sink.finish()
+            }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                try await writer.finish(nil)
+            })
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import SynAppStore
+public import SynBackup
+import SynBroker
+import SynConfig
+import SynSandbox
+import SynSodium
+import SynSQLite
+import SynSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `syneroym backup`: an encrypted archive of the node made while it serves. Each running app's database is copied
+/// by SQLite's online backup inside its own worker, in steps between its calls; `node.db` by the online backup on a
+/// connection of the node's; the keys, node.toml, the audit head and installed packages as files.
+extension NodeRuntime {
+    /// What a backup made.
+    public struct BackupDone: Sendable {
+        public let path: String
+        public let bytes: Int64
+        public let files: Int
+        /// When the backup began: every write acknowledged before it is in the archive.
+        public let snapshot: String
+        public let seconds: Double
+    }
+
+    /// A backup's progress: what it is doing, and how far along (bytes or pages).
+    public struct BackupProgress: Sendable {
+        public let phase: String
+        public let done: Int64
+        public let total: Int64
+    }
+
+    /// Writes an archive of the whole node to `directory` (else `[backup] directory`, else `<data>/backups`) under
+    /// `key` (else `[backup] key_file`), keeps the newest `[backup] keep`, and audits it (`backup`). Calls go on
+    /// being served meanwhile. One backup, install or rollback at a time.
+    public func backup(to directory: String? = nil, key: BackupKey? = nil, actor: String, tag: String = "",
+                       progress: @escaping @Sendable (BackupProgress) -> Void = { _ in }) throws(NodeError) -> BackupDone {
+        let settings = config.backup
+        let resolved: BackupKey
+        if let key {
+            resolved = key
+        } else {
+            guard let file = settings.keyFile else {
+                throw NodeError(.config, "the node has no backup key: set [backup] key_file = \"/etc/syneroym/backup.key\" in node.toml (make one with `syneroym backup --make-key /etc/syneroym/backup.key`, and keep a copy off this machine), or give --key-file")
+            }
+            do { resolved = try BackupKey.load(path: file) } catch { throw NodeError(.config, error.message) }
+        }
+        let target = directory ?? settings.directory ?? layout.data + "/backups"
+        let started = MonotonicClock.nowNs()
+        do throws(NodeError) {
+            let done = try exclusively { () throws(NodeError) -> BackupDone in
+                try makeBackup(into: target, key: resolved, progress: progress, started: started)
+            }
+            pruneBackups(in: target, keep: settings.keep)
+            recordBackup(ok: done.path, error: nil)
+            broker.audit.append(actor: actor, app: "", action: "backup", decision: "ok",
+                                cause: "\(done.path): \(done.files) files, \(done.bytes) bytes, snapshot at \(done.snapshot)" + AuditLog.requestSuffix(tag))
+            return done
+        } catch {
+            recordBackup(ok: nil, error: error.message)
+            broker.audit.append(actor: actor, app: "", action: "backup", decision: "failed", cause: error.message + AuditLog.requestSuffix(tag))
+            throw error
+        }
+    }
+
+    private func makeBackup(into directory: String, key: BackupKey, progress: @escaping @Sendable (BackupProgress) -> Void,
+                            started: Int64) throws(NodeError) -> BackupDone {
+        let snapshot = Self.timestamp()
+        let staging = layout.data + "/tmp/backup-\(getpid())-\(Self.compactTimestamp())"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(atPath: staging + "/apps", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw NodeError(.io, "cannot create \(directory) or \(staging): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        var files: [(source: String, path: String)] = []
+        // 1. The apps' databases, each consistent, while they serve.
+        let ids = state.withLock { $0.order }
+        for id in ids {
+            let directory = InstalledApp.directory(data: layout.data, app: id)
+            guard FileManager.default.fileExists(atPath: directory + "/app.db") else { continue }
+            guard mkdir(staging + "/apps/\(id)", 0o700) == 0 else { throw NodeError(.io, "cannot create \(staging)/apps/\(id): errno \(errno)") }
+            let supervisor = state.withLock { $0.entries[id]?.supervisor }
+            if let supervisor, supervisor.state == .running {
+                try snapshotOnline(id, supervisor: supervisor, to: staging + "/apps/\(id)/app.db", progress: progress)
+                files.append((staging + "/apps/\(id)/app.db", "apps/\(id)/app.db"))
+            } else {
+                // Not running: its files are still, and the pair is consistent as it is.
+                for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
+                    try AppSnapshot.copy(directory + "/" + name, to: staging + "/apps/\(id)/" + name)
+                    files.append((staging + "/apps/\(id)/" + name, "apps/\(id)/" + name))
+                }
+            }
+        }
+        // 2. node.db, by the online backup on a connection of its own (WAL: writers go on). The audit log's signed
+        // head is copied first, so the head restored never covers an entry the log restored lacks.
+        if FileManager.default.fileExists(atPath: layout.data + "/audit.head") {
+            try AppSnapshot.copy(layout.data + "/audit.head", to: staging + "/audit.head")
+            files.append((staging + "/audit.head", "audit.head"))
+        }
+        progress(BackupProgress(phase: "node.db", done: 0, total: 1))
+        do throws(SQLiteError) {
+            let source = try Database(path: layout.data + "/node.db", options: { var o = Database.Options(); o.create = false; return o }())
+            var options = Database.Options()
+            options.noJournal = true
+            let destination = try Database(path: staging + "/node.db", options: options)
+            let backup = try DatabaseBackup(from: source, to: destination)
+            while try !backup.step(pages: -1) { usleep(10_000) }
+            try backup.finish()
+            destination.close()
+            source.close()
+        } catch {
+            throw NodeError(.storage, "cannot back up node.db: \(error.message)")
+        }
+        files.append((staging + "/node.db", "node.db"))
+        // 3. The small files: keys, configuration, the audit head, installed packages.
+        for name in ["node.toml", "node.key"] where FileManager.default.fileExists(atPath: layout.data + "/" + name) {
+            files.append((layout.data + "/" + name, name))
+        }
+        let appDirectories = ((try? FileManager.default.contentsOfDirectory(atPath: layout.data + "/apps")) ?? []).sorted()
+        for id in appDirectories {
+            let base = "apps/\(id)"
+            for name in ["app.key", "installed.json"] where FileManager.default.fileExists(atPath: layout.data + "/\(base)/\(name)") {
+                files.append((layout.data + "/\(base)/\(name)", "\(base)/\(name)"))
+            }
+            for package in ((try? FileManager.default.contentsOfDirectory(atPath: layout.data + "/\(base)/packages")) ?? []).sorted()
+            where package.hasSuffix(".synapp") {
+                files.append((layout.data + "/\(base)/packages/\(package)", "\(base)/packages/\(package)"))
+            }
+        }
+        // 4. One archive, encrypted as it is written.
+        let total = files.reduce(Int64(0)) { sum, f in
+            var st = stat()
+            return sum + (stat(f.source, &st) == 0 ? Int64(st.st_size) : 0)
+        }
+        let path = directory + "/" + BackupArchive.fileName(stamp: Self.compactTimestamp())
+        let info = ArchiveInfo(node: Base64URL.encode(broker.nodePublicKey), snapshot: snapshot, writer: "syneroym")
+        do throws(BackupError) {
+            let writer = try ArchiveWriter(path: path, key: key, info: info)
+            var done: Int64 = 0
+            for file in files {
+                let before = done
+                try writer.add(file.source, as: file.path) { read in
+                    progress(BackupProgress(phase: "write", done: before + read, total: total))
+                }
+                var st = stat()
+                done += stat(file.source, &st) == 0 ? Int64(st.st_size) : 0
+            }
+            _ = try writer.finish()
+            var st = stat()
+            let size = stat(path, &st) == 0 ? Int64(st.st_size) : writer.written
+            return BackupDone(path: path, bytes: size, files: files.count, snapshot: snapshot,
+                              seconds: Double(MonotonicClock.nowNs() - started) / 1e9)
+        } catch {
+            throw NodeError(.io, "cannot write the archive \(path): \(error.message)")
+        }
+    }
+
+    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, then
+    /// moved into the staging directory. An app whose instances share its database is copied in one step (the
+    /// worker that starts a backup must finish it), with a longer time limit.
+    private func snapshotOnline(_ id: String, supervisor: AppSupervisor, to target: String,
+                                progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
+        let file = InstalledApp.directory(data: layout.data, app: id) + "/app.db" + AppStore.backupSuffix
+        truncate(file, 0)
+        defer { truncate(file, 0) }
+        let single = supervisor.policy.instances == 1
+        let pages: UInt32 = single ? 256 : 0
+        let timeout: Int? = single ? nil : 600_000
+        var steps = 0
+        while true {
+            let reply: Result<CallReply, CallError>
+            let answer = Mutex<Result<CallReply, CallError>?>(nil)
+            let finished = DispatchSemaphore(value: 0)
+            supervisor.submitBackup(pages: pages, timeoutMs: timeout) { result in
+                answer.withLock { $0 = result }
+                finished.signal()
+            }
+            finished.wait()
+            reply = answer.withLock { $0 } ?? .failure(CallError(.unavailable, "no answer"))
+            switch reply {
+            case .failure(let error):
+                throw NodeError(.storage, "cannot back up '\(id)': \(error)")
+            case .success(let r) where r.status != 0:
+                throw NodeError(.storage, "cannot back up '\(id)': \(String(decoding: r.body.prefix(300), as: UTF8.self))")
+            case .success(let r):
+                guard r.body.count == 17 else { throw NodeError(.storage, "cannot back up '\(id)': its worker answered a backup step with \(r.body.count) bytes") }
+                let done = r.body[0] == 1
+                let remaining = r.body[1..<9].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
+                let count = r.body[9..<17].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
+                progress(BackupProgress(phase: id, done: count - remaining, total: count))
+                if done {
+                    try AppSnapshot.copy(file, to: target)
+                    return
+                }
+            }
+            steps += 1
+            // Steps restart when the source changes under another connection; past this many, give up.
+            guard steps < 1_000_000 else { throw NodeError(.storage, "the backup of '\(id)' did not finish in \(steps) steps") }
+        }
+    }
+
+    /// Keeps the newest `keep` archives in `directory` (those named as this node names them).
+    func pruneBackups(in directory: String, keep: Int) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("syneroym-") && $0.hasSuffix(".synbak") }.sorted()
+        for name in names.dropLast(keep) { unlink(directory + "/" + name) }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import SynConfig
+import SynSystem
+import Synchronization
+
+/// Backups on a schedule (`[backup] every_hours`), started by the housekeeping thread on a thread of their own,
+/// and the record that shows a missed one.
+extension NodeRuntime {
+    /// Why backups are late, or nil (see `BackupRecord.overdue`).
+    public var backupOverdue: String? {
+        let settings = config.backup
+        return BackupRecord.load(data: layout.data).overdue(everyHours: settings.everyHours, alertHours: settings.alertHours,
+                                                            now: Int64(Date().timeIntervalSince1970))
+    }
+
+    /// Unix seconds of the last successful backup, if any.
+    public var lastBackup: Int64? { BackupRecord.load(data: layout.data).lastOK }
+
+    func recordBackup(ok path: String?, error: String?) {
+        var record = BackupRecord.load(data: layout.data)
+        let now = Int64(Date().timeIntervalSince1970)
+        record.lastAttempt = now
+        if let path {
+            record.lastOK = now
+            record.lastFile = path
+            record.lastError = nil
+        } else {
+            record.lastError = error
+        }
+        record.save(data: layout.data)
+    }
+
+    /// Called by the housekeeping thread once a minute: starts a backup when one is due and none is running.
+    func backupIfDue() {
+        let settings = config.backup
+        guard settings.everyHours > 0 else { return }
+        let record = BackupRecord.load(data: layout.data)
+        let now = Int64(Date().timeIntervalSince1970)
+        let last = max(record.lastOK ?? 0, record.lastAttempt ?? 0)
+        // A failed attempt is tried again after an hour, not a whole period.
+        let wait = record.lastError != nil && record.lastOK ?? 0 < record.lastAttempt ?? 0 ? min(3600, Int64(settings.everyHours) * 3600)
+            : Int64(settings.everyHours) * 3600
+        guard now - last >= wait else { return }
+        let claimed = state.withLock { s in
+            defer { s.backupRunning = true }
+            return !s.backupRunning
+        }
+        guard claimed else { return }
+        let started = OSThread.start(name: "syn-backup") { [weak self] in
+            guard let self else { return }
+            defer { state.withLock { $0.backupRunning = false } }
+            do throws(NodeError) {
+                let done = try backup(actor: "node")
+                logger.notice("scheduled backup written", metadata: ["path": "\(done.path)", "bytes": "\(done.bytes)",
+                                                                     "seconds": "\(String(format: "%.1f", done.seconds))"])
+            } catch {
+                logger.error("scheduled backup failed", metadata: ["error": "\(error.message)"])
+            }
+        }
+        if !started { state.withLock { $0.backupRunning = false } }
+    }
+}
