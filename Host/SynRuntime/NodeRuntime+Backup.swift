@@ -44,9 +44,14 @@ extension NodeRuntime {
             resolved = key
         } else {
             guard let file = settings.keyFile else {
+                recordBackup(ok: nil, error: "no [backup] key_file")
                 throw NodeError(.config, "the node has no backup key: set [backup] key_file = \"/etc/syneroym/backup.key\" in node.toml (make one with `syneroym backup --make-key /etc/syneroym/backup.key`, and keep a copy off this machine), or give --key-file")
             }
-            do { resolved = try BackupKey.load(path: file) } catch { throw NodeError(.config, error.message) }
+            do { resolved = try BackupKey.load(path: file) } catch {
+                recordBackup(ok: nil, error: error.message)
+                broker.audit.append(actor: actor, app: "", action: "backup", decision: "failed", cause: error.message + AuditLog.requestSuffix(tag))
+                throw NodeError(.config, error.message)
+            }
         }
         let target = directory ?? settings.directory ?? layout.data + "/backups"
         let started = MonotonicClock.nowNs()

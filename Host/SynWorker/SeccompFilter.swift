@@ -16,9 +16,10 @@ struct SeccompFilter {
                               "munmap", "readlink"]
     /// What SQLite needs on the app's database descriptors once they are open (the worker opens them before any
     /// filter, through the descriptor jail, so nothing here takes a path): reads and writes at offsets, sync,
-    /// size, and locks. `fcntl` is further limited to `storageFcntl`.
+    /// size, and locks; `close`, for the copy a backup writes (`AppStore.backupStep`) opens and closes a descriptor
+    /// duplicated from one the host passed. `fcntl` is further limited to `storageFcntl`.
     static let storage = ["pread64", "pwrite64", "fsync", "fdatasync", "fstat", "ftruncate", "getpid",
-                          "clock_nanosleep"]
+                          "clock_nanosleep", "close"]
     /// The `fcntl` commands SQLite uses: F_GETFD, F_GETFL, F_GETLK, F_SETLK, F_SETLKW and F_DUPFD_CLOEXEC. Not
     /// leases, signals, pipe sizes or seals.
     static let storageFcntl: [UInt64] = [1, 3, 5, 6, 7, 1030]

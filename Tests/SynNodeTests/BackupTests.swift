@@ -1,0 +1,116 @@
+import Foundation
+import SynSQLite
+import SynTestSupport
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `syneroym backup` on a node that serves, and `syneroym restore`: what the archive holds, and what it refuses.
+@Suite struct BackupTests {
+    @Test func aBackupTakenWhile32ClientsWriteRestoresEveryAcknowledgedWrite() throws {
+        let home = try PackageInstallTests.Home()
+        let keyFile = home.root + "/backup.key"
+        #expect(try home.run(["backup", "--make-key", keyFile]).status == 0)
+        let toml = try String(contentsOfFile: home.data + "/node.toml", encoding: .utf8)
+        try (toml + "\n[backup]\nkey_file = \"\(keyFile)\"\n").write(toFile: home.data + "/node.toml", atomically: true, encoding: .utf8)
+        let node = try home.start()
+        defer { node.stop() }
+        let installed = try home.install(try home.pack("1.0.0", tag: "backup"), ["--grant-requested"])
+        #expect(installed.status == 0, "\(installed.stderr)")
+
+        // 32 clients write notes; each remembers which were acknowledged and when.
+        let acknowledged = Mutex<[(note: String, at: Int64)]>([])
+        let stop = Atomic<Bool>(false)
+        let started = Atomic<Int>(0)
+        let writers = (0..<32).map { w in
+            Thread {
+                var n = 0
+                started.add(1, ordering: .relaxed)
+                while !stop.load(ordering: .relaxed) {
+                    let note = "w\(w)-\(n)"
+                    if let answer = try? node.call("notes", "put", "\"\(note)\""), answer.status == 200 {
+                        let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                        acknowledged.withLock { $0.append((note, at)) }
+                    }
+                    n += 1
+                }
+            }
+        }
+        for w in writers { w.start() }
+        while started.load(ordering: .relaxed) < 32 || acknowledged.withLock({ $0.count }) < 500 { usleep(10_000) }
+        // The snapshot point is when the node begins the backup, after this moment.
+        let before = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let backup = try home.run(["backup", "--data", home.data])
+        stop.store(true, ordering: .relaxed)
+        while writers.contains(where: \.isExecuting) { usleep(10_000) }
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let archive = try #require(backup.stdout.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(archive.hasSuffix(".synbak") && FileManager.default.fileExists(atPath: archive), "\(backup.stdout)")
+        let mustHave = Set(acknowledged.withLock { $0.filter { $0.at < before }.map(\.note) })
+        #expect(mustHave.count >= 500)
+        #expect(try home.audit().contains("\tbackup\tok\t"))
+
+        // Restored elsewhere: every write acknowledged before the snapshot point is there, and the node is sound.
+        let restored = home.root + "/restored"
+        let restore = try home.run(["restore", archive, "--data", restored, "--key-file", keyFile])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        var options = Database.Options()
+        options.readOnly = true
+        let db = try Database(path: restored + "/apps/notes/app.db", options: options)
+        #expect(try db.query("PRAGMA integrity_check").first?.first == .text("ok"))
+        let notes = Set(try db.query("SELECT body FROM notes").compactMap { row -> String? in
+            if case .text(let text)? = row.first { return text }
+            return nil
+        })
+        db.close()
+        let missing = mustHave.subtracting(notes)
+        #expect(missing.isEmpty, "\(missing.count) acknowledged writes are missing, e.g. \(missing.prefix(5))")
+        let verified = try home.run(["audit", "verify", "--data", restored])
+        #expect(verified.status == 0 && verified.stdout.hasPrefix("ok: "), "\(verified.stdout) \(verified.stderr)")
+        #expect(FileManager.default.fileExists(atPath: restored + "/node.key") && FileManager.default.fileExists(atPath: restored + "/apps/notes/app.key"))
+
+        // A wrong key, a passphrase for a key file, a flipped byte and a cut archive are refused, changing nothing.
+        let wrong = home.root + "/wrong.key"
+        #expect(try home.run(["backup", "--make-key", wrong]).status == 0)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: archive)))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: home.root + "/flipped.synbak"))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes.prefix(bytes.count - 100)).write(to: URL(fileURLWithPath: home.root + "/cut.synbak"))
+        for (file, key, reason) in [(archive, wrong, "the key does not open"),
+                                    (home.root + "/flipped.synbak", keyFile, "does not authenticate; the archive was altered or damaged"),
+                                    (home.root + "/cut.synbak", keyFile, "truncated")] {
+            let refused = try home.run(["restore", file, "--data", home.root + "/never", "--key-file", key])
+            #expect(refused.status == 1 && refused.stderr.contains(reason) && refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: home.root + "/never"))
+        }
+        // A restore over a node is refused without --force, and never while a node runs there.
+        #expect(try home.run(["restore", archive, "--data", restored, "--key-file", keyFile]).stderr.contains("pass --force"))
+        #expect(try home.run(["restore", archive, "--data", home.data, "--key-file", keyFile, "--force"]).stderr.contains("stop it first"))
+    }
+
+    @Test func aMissedScheduledBackupShowsInHealthMetricsAndDoctor() throws {
+        let home = try PackageInstallTests.Home()
+        let keyFile = home.root + "/backup.key"
+        #expect(try home.run(["backup", "--make-key", keyFile]).status == 0)
+        // A key readable by others is refused, so the scheduled backup fails.
+        chmod(keyFile, 0o644)
+        let toml = try String(contentsOfFile: home.data + "/node.toml", encoding: .utf8)
+        try (toml + "\n[backup]\nkey_file = \"\(keyFile)\"\nevery_hours = 24\n").write(toFile: home.data + "/node.toml", atomically: true, encoding: .utf8)
+        let node = try home.start()
+        defer { node.stop() }
+        #expect(node.waitFor("scheduled backup failed", seconds: 30))
+        let health = try node.request("GET", "/v1/health")
+        #expect(health.status == 200 && health.body.contains(#""status":"degraded""#) && health.body.contains("chmod 600"), "\(health.body)")
+        #expect(try node.request("GET", "/metrics").body.contains("syneroym_backup_overdue 1"))
+        let doctor = try home.run(["doctor", "--data", home.data, "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles"])
+        #expect(doctor.stdout.contains("FAIL") && doctor.stdout.contains("backups") && doctor.stdout.contains("no backup has succeeded yet"), "\(doctor.stdout)")
+        // Fixed, a backup by hand clears it.
+        chmod(keyFile, 0o600)
+        #expect(try home.run(["backup", "--data", home.data]).status == 0)
+        #expect(try node.request("GET", "/v1/health").body.contains(#""status":"ok""#))
+        #expect(try node.request("GET", "/metrics").body.contains("syneroym_backup_overdue 0"))
+    }
+}
