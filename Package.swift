@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),
         // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.
-        .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynSQLite", "SynTestSupport"],
+        .testTarget(name: "SynNodeTests", dependencies: ["SynSandbox", "SynConfig", "SynSodium", "SynSQLite", "SynBackup", "SynTestSupport"],
                     path: "Tests/SynNodeTests"),
     ]
 )

@@ -77,27 +77,41 @@ extension NodeRuntime {
         let staging = layout.data + "/tmp/backup-\(getpid())-\(Self.compactTimestamp())"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.createDirectory(atPath: staging + "/apps", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw NodeError(.io, "cannot create \(directory) or \(staging): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        var files: [(source: String, path: String)] = []
-        // 1. The apps' databases, each consistent, while they serve.
-        let ids = state.withLock { $0.order }
-        for id in ids {
+        let path = directory + "/" + BackupArchive.fileName(stamp: Self.compactTimestamp())
+        let info = ArchiveInfo(node: Base64URL.encode(broker.nodePublicKey), snapshot: snapshot, writer: "syneroym")
+        let writer: ArchiveWriter
+        do { writer = try ArchiveWriter(path: path, key: key, info: info) } catch {
+            throw NodeError(.io, "cannot write the archive \(path): \(error.message)")
+        }
+        var count = 0
+        /// Streams `source` into the archive as `name`, with progress.
+        func add(_ source: String, as name: String) throws(NodeError) {
+            var st = stat()
+            let size = stat(source, &st) == 0 ? Int64(st.st_size) : 0
+            do { try writer.add(source, as: name) { read in progress(BackupProgress(phase: "write", done: read, total: size)) } } catch {
+                throw NodeError(.io, "cannot write the archive \(path): \(error.message)")
+            }
+            count += 1
+        }
+        // 1. The apps' databases, each consistent, while they serve: a running app's is copied by its worker between
+        // its calls and streamed into the archive from there; a stopped app's files are still, and copied as they are.
+        for id in state.withLock({ $0.order }) {
             let directory = InstalledApp.directory(data: layout.data, app: id)
             guard FileManager.default.fileExists(atPath: directory + "/app.db") else { continue }
-            guard mkdir(staging + "/apps/\(id)", 0o700) == 0 else { throw NodeError(.io, "cannot create \(staging)/apps/\(id): errno \(errno)") }
             let supervisor = state.withLock { $0.entries[id]?.supervisor }
             if let supervisor, supervisor.state == .running {
-                try snapshotOnline(id, supervisor: supervisor, to: staging + "/apps/\(id)/app.db", progress: progress)
-                files.append((staging + "/apps/\(id)/app.db", "apps/\(id)/app.db"))
+                let copy = directory + "/app.db" + AppStore.backupSuffix
+                defer { truncate(copy, 0) }
+                try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
+                try add(copy, as: "apps/\(id)/app.db")
             } else {
-                // Not running: its files are still, and the pair is consistent as it is.
                 for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
-                    try AppSnapshot.copy(directory + "/" + name, to: staging + "/apps/\(id)/" + name)
-                    files.append((staging + "/apps/\(id)/" + name, "apps/\(id)/" + name))
+                    try add(directory + "/" + name, as: "apps/\(id)/" + name)
                 }
             }
         }
@@ -105,11 +119,12 @@ extension NodeRuntime {
         // head is copied first, so the head restored never covers an entry the log restored lacks.
         if FileManager.default.fileExists(atPath: layout.data + "/audit.head") {
             try AppSnapshot.copy(layout.data + "/audit.head", to: staging + "/audit.head")
-            files.append((staging + "/audit.head", "audit.head"))
         }
         progress(BackupProgress(phase: "node.db", done: 0, total: 1))
         do throws(SQLiteError) {
-            let source = try Database(path: layout.data + "/node.db", options: { var o = Database.Options(); o.create = false; return o }())
+            var sourceOptions = Database.Options()
+            sourceOptions.create = false
+            let source = try Database(path: layout.data + "/node.db", options: sourceOptions)
             var options = Database.Options()
             options.noJournal = true
             let destination = try Database(path: staging + "/node.db", options: options)
@@ -121,58 +136,35 @@ extension NodeRuntime {
         } catch {
             throw NodeError(.storage, "cannot back up node.db: \(error.message)")
         }
-        files.append((staging + "/node.db", "node.db"))
-        // 3. The small files: keys, configuration, the audit head, installed packages.
+        try add(staging + "/node.db", as: "node.db")
+        if FileManager.default.fileExists(atPath: staging + "/audit.head") { try add(staging + "/audit.head", as: "audit.head") }
+        // 3. The small files: keys, configuration, installed packages.
         for name in ["node.toml", "node.key"] where FileManager.default.fileExists(atPath: layout.data + "/" + name) {
-            files.append((layout.data + "/" + name, name))
+            try add(layout.data + "/" + name, as: name)
         }
         let appDirectories = ((try? FileManager.default.contentsOfDirectory(atPath: layout.data + "/apps")) ?? []).sorted()
         for id in appDirectories {
             let base = "apps/\(id)"
             for name in ["app.key", "installed.json"] where FileManager.default.fileExists(atPath: layout.data + "/\(base)/\(name)") {
-                files.append((layout.data + "/\(base)/\(name)", "\(base)/\(name)"))
+                try add(layout.data + "/\(base)/\(name)", as: "\(base)/\(name)")
             }
             for package in ((try? FileManager.default.contentsOfDirectory(atPath: layout.data + "/\(base)/packages")) ?? []).sorted()
             where package.hasSuffix(".synapp") {
-                files.append((layout.data + "/\(base)/packages/\(package)", "\(base)/packages/\(package)"))
+                try add(layout.data + "/\(base)/packages/\(package)", as: "\(base)/packages/\(package)")
             }
         }
-        // 4. One archive, encrypted as it is written.
-        let total = files.reduce(Int64(0)) { sum, f in
-            var st = stat()
-            return sum + (stat(f.source, &st) == 0 ? Int64(st.st_size) : 0)
-        }
-        let path = directory + "/" + BackupArchive.fileName(stamp: Self.compactTimestamp())
-        let info = ArchiveInfo(node: Base64URL.encode(broker.nodePublicKey), snapshot: snapshot, writer: "syneroym")
-        do throws(BackupError) {
-            let writer = try ArchiveWriter(path: path, key: key, info: info)
-            var done: Int64 = 0
-            for file in files {
-                let before = done
-                try writer.add(file.source, as: file.path) { read in
-                    progress(BackupProgress(phase: "write", done: before + read, total: total))
-                }
-                var st = stat()
-                done += stat(file.source, &st) == 0 ? Int64(st.st_size) : 0
-            }
-            _ = try writer.finish()
-            var st = stat()
-            let size = stat(path, &st) == 0 ? Int64(st.st_size) : writer.written
-            return BackupDone(path: path, bytes: size, files: files.count, snapshot: snapshot,
-                              seconds: Double(MonotonicClock.nowNs() - started) / 1e9)
-        } catch {
-            throw NodeError(.io, "cannot write the archive \(path): \(error.message)")
-        }
+        do { _ = try writer.finish() } catch { throw NodeError(.io, "cannot write the archive \(path): \(error.message)") }
+        var st = stat()
+        let size = stat(path, &st) == 0 ? Int64(st.st_size) : writer.written
+        return BackupDone(path: path, bytes: size, files: count, snapshot: snapshot,
+                          seconds: Double(MonotonicClock.nowNs() - started) / 1e9)
     }
 
-    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, then
-    /// moved into the staging directory. An app whose instances share its database is copied in one step (the
+    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls. An app whose instances share its database is copied in one step (the
     /// worker that starts a backup must finish it), with a longer time limit.
-    private func snapshotOnline(_ id: String, supervisor: AppSupervisor, to target: String,
+    private func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
                                 progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
-        let file = InstalledApp.directory(data: layout.data, app: id) + "/app.db" + AppStore.backupSuffix
         truncate(file, 0)
-        defer { truncate(file, 0) }
         let single = supervisor.policy.instances == 1
         let pages: UInt32 = single ? 256 : 0
         let timeout: Int? = single ? nil : 600_000
@@ -198,10 +190,7 @@ extension NodeRuntime {
                 let remaining = r.body[1..<9].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
                 let count = r.body[9..<17].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
                 progress(BackupProgress(phase: id, done: count - remaining, total: count))
-                if done {
-                    try AppSnapshot.copy(file, to: target)
-                    return
-                }
+                if done { return }
             }
             steps += 1
             // Steps restart when the source changes under another connection; past this many, give up.

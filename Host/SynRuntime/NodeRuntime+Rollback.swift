@@ -80,7 +80,11 @@ extension NodeRuntime {
         let library = directory + "/lib/\(version.library).so"
         let missing = !FileManager.default.fileExists(atPath: library)
         let staging = library + ".tmp-\(getpid())"
-        if missing { unlink(staging) }
+        if missing {
+            // A restored node has its packages but not the libraries taken out of them.
+            mkdir(directory + "/lib", 0o700)
+            unlink(staging)
+        }
         let package: VerifiedPackage
         do { package = try PackageReader.verify(path: path, libraryTo: missing ? staging : nil) } catch {
             throw NodeError(.package, "the installed package of '\(app)' \(version.version) does not verify: \(error.message); install it again")

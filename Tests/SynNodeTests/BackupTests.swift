@@ -1,4 +1,6 @@
 import Foundation
+import SynBackup
+import SynSodium
 import SynSQLite
 import SynTestSupport
 import Synchronization
@@ -112,5 +114,48 @@ import Glibc
         #expect(try home.run(["backup", "--data", home.data]).status == 0)
         #expect(try node.request("GET", "/v1/health").body.contains(#""status":"ok""#))
         #expect(try node.request("GET", "/metrics").body.contains("syneroym_backup_overdue 0"))
+    }
+
+    /// An app can write what it likes into the copy of its own database: a damaged copy keeps nothing else from
+    /// coming back, and is refused until the owner says to go on without it.
+    @Test func aDamagedAppCopyIsRefusedThenSkippedWithoutHarmingTheRest() throws {
+        let home = try PackageInstallTests.Home()
+        let keyFile = home.root + "/backup.key"
+        #expect(try home.run(["backup", "--make-key", keyFile]).status == 0)
+        #expect(try home.install(try home.pack("1.0.0", tag: "damaged"), ["--grant-requested", "--manifests", home.manifests,
+                                                                             "--profiles", TestSupport.root + "/sandbox-profiles"]).status == 0)
+        let made = try home.run(["backup", "--data", home.data, "--key-file", keyFile, "--to", home.root + "/out",
+                                 "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let archive = try #require(made.stdout.split(separator: " ").dropFirst().first.map(String.init))
+        // What a hostile app could leave in its copy: garbage over its database's pages, in an archive whose
+        // encryption and hashes are all in order.
+        let key = try BackupKey.load(path: keyFile)
+        let contents = try ArchiveReader.read(path: archive, key: key, into: home.root + "/open")
+        let db = home.root + "/open/apps/notes/app.db"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: db)))
+        for i in 100..<min(bytes.count, 9000) { bytes[i] = 0xA5 }
+        try Data(bytes).write(to: URL(fileURLWithPath: db))
+        let forged = home.root + "/forged.synbak"
+        let writer = try ArchiveWriter(path: forged, key: key, info: contents.info)
+        for file in contents.files { try writer.add(home.root + "/open/" + file.path, as: file.path) }
+        _ = try writer.finish()
+
+        let target = home.root + "/restored"
+        let refused = try home.run(["restore", forged, "--data", target, "--key-file", keyFile])
+        #expect(refused.status == 1 && refused.stderr.contains("apps/notes/app.db") && refused.stderr.contains("--skip-damaged"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let skipped = try home.run(["restore", forged, "--data", target, "--key-file", keyFile, "--skip-damaged"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(FileManager.default.fileExists(atPath: target + "/apps/notes/app.db.damaged"))
+        #expect(!FileManager.default.fileExists(atPath: target + "/apps/notes/app.db"))
+        #expect(try home.run(["audit", "verify", "--data", target]).status == 0)
+        // The restored node starts, with the damaged app on an empty database.
+        let node = try ProcessNode.launch(["run", "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles",
+                                           "--data", target, "--listen", "127.0.0.1:0"], data: target, apps: ["hello", "notes"],
+                                          environment: home.environment)
+        defer { node.stop() }
+        #expect(try node.call("notes", "count", "").body == "0")
+        #expect(try node.call("hello", "echo", "{}").status == 200)
     }
 }

@@ -90,10 +90,11 @@ import Testing
             let stopped = (hoard.status == 502 && hoard.body.contains("memory_quota"))
                 || ([200, 507].contains(hoard.status) && hoard.body.contains("out of memory"))
             #expect(stopped, "\(hoard)")
-            // Nothing outside the three database files, and they stay within the quota.
+            // Nothing outside the four database files (the database, its WAL and index, and a backup's copy), and
+            // they stay within the quota.
             let dir = node.data + "/apps/sqlattack"
-            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == ["app.key", "app.db", "app.db-wal", "app.db-shm"])
-            for name in ["app.db", "app.db-wal", "app.db-shm"] {
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == ["app.key", "app.db", "app.db-wal", "app.db-shm", "app.db-backup"])
+            for name in ["app.db", "app.db-wal", "app.db-shm", "app.db-backup"] {
                 let size = (try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? -1
                 #expect(size >= 0 && size <= Self.quotaMB << 20, "\(name): \(size) bytes")
             }
@@ -116,7 +117,7 @@ import Testing
                 #expect(files >= 3 && refused == 2 * files, "\(direct)")
             }
             let dir = node.data + "/apps/sqlattack"
-            for name in ["app.db", "app.db-wal", "app.db-shm"] {
+            for name in ["app.db", "app.db-wal", "app.db-shm", "app.db-backup"] {
                 let size = (try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? -1
                 #expect(size >= 0 && size <= Self.quotaMB << 20, "\(name): \(size) bytes")
             }

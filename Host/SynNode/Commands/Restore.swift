@@ -21,6 +21,7 @@ struct Restore: CheckedCommand {
     @Option(help: "The key file the archive was made with (32 bytes, or a passphrase); default: node.toml [backup] key_file in --data.") var keyFile: String?
     @Flag(help: "Read the passphrase from the first line of standard input instead of a key file.") var passphraseStdin = false
     @Flag(help: "Replace an existing data directory (it is moved aside, not deleted).") var force = false
+    @Flag(help: "Restore even when some apps' databases in the archive are damaged: those apps start empty, and their damaged copies are kept as apps/<id>/app.db.damaged.") var skipDamaged = false
     @Argument(help: "The archive (.synbak).") var archive: String
 
     func execute() throws(CLIError) {
@@ -88,8 +89,22 @@ struct Restore: CheckedCommand {
             throw BackupError(.damaged, "the archive's node.key is not the key of node \(contents.info.node) it says it holds")
         }
         do { _ = try NodeConfig.load(path: staged + "/node.toml") } catch { throw BackupError(.damaged, "the archive's node.toml does not load: \(error)") }
-        for file in contents.files where file.path == "node.db" || file.path.hasSuffix("/app.db") {
-            if let problem = Self.integrity(staged + "/" + file.path) { throw BackupError(.damaged, "\(file.path): \(problem)") }
+        if let problem = Self.integrity(staged + "/node.db") { throw BackupError(.damaged, "node.db: \(problem)") }
+        // An app's database is its own: a damaged one (an app can write garbage into the copy of its own database)
+        // must not keep the node and the other apps from coming back.
+        var damaged: [String] = []
+        for file in contents.files where file.path.hasPrefix("apps/") && file.path.hasSuffix("/app.db") {
+            if let problem = Self.integrity(staged + "/" + file.path) { damaged.append("\(file.path) (\(problem.prefix(200)))") }
+        }
+        if !damaged.isEmpty {
+            guard skipDamaged else {
+                throw BackupError(.damaged, "the archive holds damaged app databases: \(damaged.joined(separator: "; ")); pass --skip-damaged to restore everything else (those apps start with empty databases, and the damaged copies are kept as apps/<id>/app.db.damaged)")
+            }
+            for file in contents.files where file.path.hasSuffix("/app.db") && damaged.contains(where: { $0.hasPrefix(file.path + " ") }) {
+                rename(staged + "/" + file.path, staged + "/" + file.path + ".damaged")
+                unlink(staged + "/" + file.path + "-wal")
+                FileHandle.standardError.write(Data("warning: \(file.path) is damaged; kept as \(file.path).damaged, and the app starts with an empty database\n".utf8))
+            }
         }
         let report: AuditVerifier.Report
         do {
