@@ -8,7 +8,7 @@ CC           ?= cc
 CONFIG       ?= debug
 DATA         ?= $(CURDIR)/.data
 APT_PACKAGES := libsqlite3-dev libsodium-dev libseccomp-dev libcap-dev libgnutls28-dev ca-certificates pkg-config gcc make python3
-BENCH_PACKAGES := bubblewrap wrk
+BENCH_PACKAGES := bubblewrap wrk sqlite3
 # gnutls-cli: a third-party TLS peer for the node-link tests
 TEST_PACKAGES := gnutls-bin iproute2
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -42,3 +42,5 @@ echo "# messaging across two nodes: a post on A until it is stored on B (p50 tar
 "$bin" bench coldstart --manifest manifests/messaging.toml --broker --runs 20
 echo "# net: net_send between two linked nodes (one-way p50 inside the apps vs a GnuTLS raw-key ping-pong between two processes, same run), 20,000 messages applied once, an idle link's memory, idle PSS with the shipped apps"
 "$bin" bench net --manifests manifests --profiles sandbox-profiles
+echo "# backup: a write-heavy client (4 calls in flight) with online encrypted backups running back to back vs without (target >= 0.7x), and an encrypted backup of 1 GB of app data through the node vs sqlite3 .backup of the same database (target <= 2x)"
+"$bin" bench backup --manifests Benchmarks --profiles sandbox-profiles

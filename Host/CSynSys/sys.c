@@ -307,3 +307,11 @@ int csyn_recv_fd_array(int sock, int *fds, int max, int *n, int32_t *tag) {
 }
 
 int csyn_malloc_trim(void) { return malloc_trim(0); }
+
+int csyn_nice_thread(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
+
+int csyn_start_writeback(int fd, long long offset, long long count) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)count, SYNC_FILE_RANGE_WRITE);
+}

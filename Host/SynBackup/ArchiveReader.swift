@@ -97,15 +97,15 @@ public enum ArchiveReader {
         defer { if let target, !kept { try? FileManager.default.removeItem(atPath: target) } }
 
         var read: [ArchivedFile] = []
-        var current: (file: ArchivedFile, hash: SHA256Stream, left: Int64, fd: Int32)?
-        func closeFile(_ entry: inout (file: ArchivedFile, hash: SHA256Stream, left: Int64, fd: Int32)) throws(BackupError) {
+        var current: (file: ArchivedFile, hash: Blake2bStream, left: Int64, fd: Int32)?
+        func closeFile(_ entry: inout (file: ArchivedFile, hash: Blake2bStream, left: Int64, fd: Int32)) throws(BackupError) {
             guard entry.left == 0 else { throw BackupError(.damaged, "\(path): \(entry.file.path) is shorter than its \(entry.file.size) bytes") }
             if entry.fd >= 0 {
                 let synced = fsync(entry.fd) == 0
                 Glibc.close(entry.fd)
                 guard synced else { throw BackupError(.io, "cannot sync \(entry.file.path): errno \(errno)") }
             }
-            read.append(ArchivedFile(path: entry.file.path, size: entry.file.size, sha256: Hex.encode(entry.hash.finish())))
+            read.append(ArchivedFile(path: entry.file.path, size: entry.file.size, blake2b: Hex.encode(entry.hash.finish())))
         }
         defer { if let c = current, c.fd >= 0 { Glibc.close(c.fd) } }
         while true {
@@ -130,7 +130,7 @@ public enum ArchiveReader {
                     out = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                     guard out >= 0 else { throw BackupError(.io, "cannot create \(destination): errno \(errno)") }
                 }
-                current = (file, SHA256Stream(), file.size, out)
+                current = (file, Blake2bStream(), file.size, out)
             case .data:
                 guard var c = current, Int64(body.count) <= c.left else {
                     throw BackupError(.damaged, "\(path): data at byte \(offset) belongs to no file, or overruns it")
@@ -156,7 +156,7 @@ public enum ArchiveReader {
                 }
                 guard listed == read else {
                     let bad = zip(listed, read).first { $0 != $1 }.map { "\($0.0.path)" } ?? "the file count (\(listed.count) listed, \(read.count) found)"
-                    throw BackupError(.damaged, "\(path): \(bad) does not match the manifest's size and sha256")
+                    throw BackupError(.damaged, "\(path): \(bad) does not match the manifest's size and hash")
                 }
                 kept = true
                 return Contents(info: info, files: read, keyID: keyID)

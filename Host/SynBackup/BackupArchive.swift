@@ -11,7 +11,7 @@
 ///
 /// Records, once decrypted, start with a type byte: `begin` (JSON: node, snapshot time; the clear header is its
 /// additional data, so the two cannot be swapped), then per file a `file` record (JSON: path, size) and its
-/// `data` records (at most `chunkBytes` each), and last the `manifest` (JSON: every file's path, size and SHA-256),
+/// `data` records (at most `chunkBytes` each), and last the `manifest` (JSON: every file's path, size and BLAKE2b-256),
 /// the stream's final message. A wrong key fails on the first record; any altered, dropped, reordered or added
 /// byte fails where it is; a truncated archive has no final message.
 public enum BackupArchive {
@@ -39,12 +39,13 @@ public struct ArchivedFile: Codable, Sendable, Equatable {
     /// Relative to the data directory, e.g. `apps/homeservices/app.db`.
     public var path: String
     public var size: Int64
-    public var sha256: String
+    /// BLAKE2b-256 of its bytes, lowercase hex.
+    public var blake2b: String
 
-    public init(path: String, size: Int64, sha256: String) {
+    public init(path: String, size: Int64, blake2b: String) {
         self.path = path
         self.size = size
-        self.sha256 = sha256
+        self.blake2b = blake2b
     }
 }
 

@@ -1,3 +1,4 @@
+import CSynSys
 import Foundation
 import SynAppStore
 public import SynBackup
@@ -16,6 +17,9 @@ import Glibc
 /// by SQLite's online backup inside its own worker, in steps between its calls; `node.db` by the online backup on a
 /// connection of the node's; the keys, node.toml, the audit head and installed packages as files.
 extension NodeRuntime {
+    /// The CPU priority backups run at (the calls they share the machine with run at 0).
+    static let backupNice: Int32 = 10
+
     /// What a backup made.
     public struct BackupDone: Sendable {
         public let path: String
@@ -55,6 +59,8 @@ extension NodeRuntime {
         }
         let target = directory ?? settings.directory ?? layout.data + "/backups"
         let started = MonotonicClock.nowNs()
+        // Calls come first: this thread, and the reader it starts, give way to them (nice 10).
+        _ = csyn_nice_thread(Self.backupNice)
         do throws(NodeError) {
             let done = try exclusively { () throws(NodeError) -> BackupDone in
                 try makeBackup(into: target, key: resolved, progress: progress, started: started)
@@ -166,7 +172,7 @@ extension NodeRuntime {
                                 progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
         truncate(file, 0)
         let single = supervisor.policy.instances == 1
-        let pages: UInt32 = single ? 256 : 0
+        let pages: UInt32 = single ? 1024 : 0
         let timeout: Int? = single ? nil : 600_000
         var steps = 0
         while true {

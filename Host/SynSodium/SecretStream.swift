@@ -25,6 +25,15 @@ public enum SecretStream {
             self.header = header
         }
 
+        /// Encrypts `message` into `output` (which must hold `message.count + overhead` bytes), without copies.
+        public mutating func push(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, final: Bool = false) {
+            precondition(output.count >= message.count + SecretStream.overhead)
+            let tag = UInt8(final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
+            _ = crypto_secretstream_xchacha20poly1305_push(&state, output.baseAddress!.assumingMemoryBound(to: UInt8.self), nil,
+                                                          message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
+                                                          nil, 0, tag)
+        }
+
         /// The ciphertext of `message` (its length plus `overhead`), bound to `additional` data; `final` ends the stream.
         public mutating func push(_ message: [UInt8], additional: [UInt8] = [], final: Bool = false) -> [UInt8] {
             var out = [UInt8](repeating: 0, count: message.count + SecretStream.overhead)

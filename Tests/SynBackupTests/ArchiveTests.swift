@@ -33,7 +33,9 @@ import Testing
             let contents = try ArchiveReader.read(path: path, key: key, into: out)
             #expect(contents.info.node == "n" && contents.files.count == 2)
             #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/apps/x/app.db")) == Data(contentsOf: URL(fileURLWithPath: dir + "/in/big")))
-            #expect(try FileDigest.sha256Hex(path: out + "/node.toml") == contents.files[1].sha256)
+            var digest = Blake2bStream()
+            digest.update(Array(try Data(contentsOf: URL(fileURLWithPath: out + "/node.toml"))))
+            #expect(Hex.encode(digest.finish()) == contents.files[1].blake2b)
             try FileManager.default.removeItem(atPath: path)
         }
         // The other way round is refused, naming what to give.
@@ -87,17 +89,19 @@ import Testing
         }
         let begin: (UInt8, [UInt8]) = (1, Array(#"{"node":"n","snapshot":"s","writer":"w"}"#.utf8))
         func file(_ path: String, _ size: Int) -> (UInt8, [UInt8]) {
-            (2, Array(#"{"path":"\#(path)","size":\#(size),"sha256":""}"#.utf8))
+            (2, Array(#"{"path":"\#(path)","size":\#(size),"blake2b":""}"#.utf8))
         }
-        let digest = Hex.encode(Hash.sha256(Array("hi".utf8)))
-        let manifest: (String) -> (UInt8, [UInt8]) = { p in (4, Array(#"[{"path":"\#(p)","size":2,"sha256":"\#(digest)"}]"#.utf8)) }
+        var hasher = Blake2bStream()
+        hasher.update(Array("hi".utf8))
+        let digest = Hex.encode(hasher.finish())
+        let manifest: (String) -> (UInt8, [UInt8]) = { p in (4, Array(#"[{"path":"\#(p)","size":2,"blake2b":"\#(digest)"}]"#.utf8)) }
         for hostile in ["../escape", "/etc/passwd", "a/../../b", "a//b", "./a"] {
             let path = try forge([begin, file(hostile, 2), (3, Array("hi".utf8)), manifest(hostile)])
             #expect(throws: BackupError.self, "\(hostile)") { try ArchiveReader.read(path: path, key: .key(secret), into: dir + "/t") }
             #expect(!FileManager.default.fileExists(atPath: dir + "/t") && !FileManager.default.fileExists(atPath: dir + "/escape"))
         }
         // A manifest that does not match what came, data past a file's size, and a record after the final one.
-        let lies = try forge([begin, file("ok", 2), (3, Array("hi".utf8)), (4, Array(#"[{"path":"ok","size":2,"sha256":"00"}]"#.utf8))])
+        let lies = try forge([begin, file("ok", 2), (3, Array("hi".utf8)), (4, Array(#"[{"path":"ok","size":2,"blake2b":"00"}]"#.utf8))])
         #expect(throws: BackupError.self) { try ArchiveReader.read(path: lies, key: .key(secret)) }
         let overrun = try forge([begin, file("ok", 1), (3, Array("hi".utf8)), manifest("ok")])
         #expect(throws: BackupError.self) { try ArchiveReader.read(path: overrun, key: .key(secret)) }

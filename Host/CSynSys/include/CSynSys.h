@@ -24,6 +24,10 @@ pid_t csyn_fork(void);
 int csyn_probe_unshare(int flags);
 /* Returns freed heap memory to the kernel. The corresponding C function is `malloc_trim`. */
 int csyn_malloc_trim(void);
+/* Starts writing back [offset, offset+count) of fd's dirty pages without waiting (sync_file_range, WRITE). */
+int csyn_start_writeback(int fd, long long offset, long long count);
+/* Lowers the calling thread's CPU priority to `nice` (threads it starts inherit it); 0 or -1 with errno. */
+int csyn_nice_thread(int nice);
 /* prctl(PR_SET_PDEATHSIG, sig). */
 int csyn_set_parent_death_signal(int sig);
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */

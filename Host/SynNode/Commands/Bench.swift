@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the sandboxed runtime (JSON output).",
         subcommands: [BenchRTT.self, BenchColdStart.self, BenchMemory.self, BenchKV.self, BenchSig.self, BenchHomeServices.self, BenchFoodMesh.self, BenchMessaging.self, BenchMessagingNet.self,
-                      BenchTLSPing.self, BenchNet.self])
+                      BenchTLSPing.self, BenchNet.self, BenchBackup.self])
 
     struct Common: ParsableArguments {
         @Option(help: "The app to measure.") var manifest: String = "manifests/hello.toml"

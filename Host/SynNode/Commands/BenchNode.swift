@@ -6,7 +6,7 @@ import SynGateway
 import SynRuntime
 
 /// A node in a benchmark's own process: `apps`' manifests copied into a scratch directory, a node.toml granting
-/// them (as `edit` changes it), the runtime under `profiles`, and its gateway on a loopback port; ready once every
+/// them (as `edit` changes it), what `prepare` puts in the data directory, the runtime under `profiles`, and its gateway on a loopback port; ready once every
 /// app runs (or after 5 s).
 final class BenchNode: @unchecked Sendable {
     let root: String
@@ -15,7 +15,8 @@ final class BenchNode: @unchecked Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    init(label: String, apps: [String], manifests: String, profiles: String, edit: (String) throws -> String) async throws {
+    init(label: String, apps: [String], manifests: String, profiles: String, edit: (String) throws -> String,
+         prepare: (String) throws -> Void = { _ in }) async throws {
         let root = NSTemporaryDirectory() + "syneroym-bench-\(label)-\(getpid())"
         self.root = root
         let fm = FileManager.default
@@ -24,6 +25,8 @@ final class BenchNode: @unchecked Sendable {
         for app in apps { try fm.copyItem(atPath: manifests + "/\(app).toml", toPath: root + "/manifests/\(app).toml") }
         let loaded = try apps.map { try AppManifest.load(path: root + "/manifests/\($0).toml") }
         try edit(NodeConfig.granting(loaded)).write(toFile: root + "/data/node.toml", atomically: true, encoding: .utf8)
+        // Data put in place before the node opens the directory (a large database, say).
+        try prepare(root + "/data")
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let runtime = try NodeRuntime(layout: NodeLayout(data: root + "/data", manifests: root + "/manifests", profiles: profiles,
