@@ -42,7 +42,8 @@ extension NodeRuntime {
     /// being served meanwhile. One backup, install or rollback at a time.
     public func backup(to directory: String? = nil, key: BackupKey? = nil, actor: String, tag: String = "",
                        progress: @escaping @Sendable (BackupProgress) -> Void = { _ in }) throws(NodeError) -> BackupDone {
-        let settings = config.backup
+        // [backup] is read again at each backup, so a key or directory set in node.toml applies without a restart.
+        let settings = (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup
         let resolved: BackupKey
         if let key {
             resolved = key

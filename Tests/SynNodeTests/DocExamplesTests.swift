@@ -22,6 +22,7 @@ import Testing
         ("docs/foodmesh.md", "## Worked example", 0),
         ("docs/messaging.md", "## Worked example", 0),
         ("docs/federation.md", "### Try it on one machine", 0),
+        ("docs/operations.md", "### Try it", 0),
     ]
 
     /// The first fenced block of `language` after the line `heading`, the next one when `skip` is 1, and so on.

@@ -85,7 +85,7 @@ struct Doctor: CheckedCommand {
         let record = BackupRecord.load(data: data)
         let last = record.lastOK.map { "the last succeeded \(Date(timeIntervalSince1970: TimeInterval($0))) (\(record.lastFile ?? "?"))" } ?? "none has succeeded yet"
         if let late = record.overdue(everyHours: settings.everyHours, alertHours: settings.alertHours, now: Int64(Date().timeIntervalSince1970)) {
-            return .init(ok: false, detail: late, fix: "read the error above; check [backup] key_file and directory in node.toml, then run `syneroym backup` to see it work")
+            return .init(ok: false, detail: late, fix: "check [backup] key_file and directory in node.toml, then run syneroym backup to see it work")
         }
         guard settings.everyHours > 0 else {
             return .init(ok: true, detail: "not scheduled (node.toml [backup] every_hours = 0); \(last)", fix: "")
