@@ -167,8 +167,9 @@ extension NodeRuntime {
                           seconds: Double(MonotonicClock.nowNs() - started) / 1e9)
     }
 
-    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls. An app whose instances share its database is copied in one step (the
-    /// worker that starts a backup must finish it), with a longer time limit.
+    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, paced while
+    /// the app is busy. An app whose instances share its database is copied in one step (the worker that starts a
+    /// backup must finish it), with a longer time limit.
     private func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
                                 progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
         truncate(file, 0)
@@ -180,11 +181,18 @@ extension NodeRuntime {
             let reply: Result<CallReply, CallError>
             let answer = Mutex<Result<CallReply, CallError>?>(nil)
             let finished = DispatchSemaphore(value: 0)
+            let stepStart = MonotonicClock.nowNs()
             supervisor.submitBackup(pages: pages, timeoutMs: timeout) { result in
                 answer.withLock { $0 = result }
                 finished.signal()
             }
             finished.wait()
+            // Calls come first: while the app has calls waiting or in hand, each step is followed by a pause twice
+            // its length, so its worker spends at most a third of its time copying; an idle app is copied at full speed.
+            if supervisor.load > 0 {
+                let took = MonotonicClock.nowNs() - stepStart
+                usleep(UInt32(clamping: min(took * 2, 200_000_000) / 1000))
+            }
             reply = answer.withLock { $0 } ?? .failure(CallError(.unavailable, "no answer"))
             switch reply {
             case .failure(let error):

@@ -108,6 +108,9 @@ public final class AppSupervisor: Sendable {
     /// Instances in the middle of a call now.
     public var busyInstances: Int { shared.withLock { st in st.busy.count } }
 
+    /// Calls waiting in the queue now, plus those being served: whether the app is busy.
+    public var load: Int { shared.withLock { st in st.queue.count - st.queueHead + st.busy.count } }
+
     /// Why the app failed, if it did.
     public var failureReason: String? { shared.withLock { st in st.failure } }
 
