@@ -95,7 +95,7 @@ let package = Package(
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // Encrypted backup archives: the format, writing and reading them.
-        .target(name: "SynBackup", dependencies: ["SynSodium", "CSynSys"], path: "Host/SynBackup"),
+        .target(name: "SynBackup", dependencies: ["SynSodium", "SynSystem", "CSynSys"], path: "Host/SynBackup"),
         // Signed `.synapp` packages: the format, packing, and verification of hostile packages.
         .target(name: "SynPackage", dependencies: ["SynSodium", "SynConfig", "SynSandbox", "SynSystem"], path: "Host/SynPackage"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.
@@ -198,6 +198,7 @@ let package = Package(
         .testTarget(name: "SynBrokerTests", dependencies: ["SynBroker", "SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite",
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
+        .testTarget(name: "SynRuntimeTests", dependencies: ["SynRuntime"], path: "Tests/SynRuntimeTests"),
         .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynTestSupport"], path: "Tests/SynBackupTests"),
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),

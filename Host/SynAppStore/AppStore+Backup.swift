@@ -13,13 +13,23 @@ extension AppStore {
         public let pageCount: Int
     }
 
+    /// Ends a backup under way, if any, without finishing its copy: the host gave up on it.
+    public func abortBackup() {
+        guard let backup = backupInProgress else { return }
+        backupInProgress = nil
+        try? backup.finish()
+        backup.destination.close()
+    }
+
     /// The backup's file, next to the database.
     public static let backupSuffix = "-backup"
 
     /// Copies up to `pages` pages (all of them for 0), starting a backup if none is under way. When the last page is
     /// copied the backup is finished and its file synced and closed, and the next step starts a new one.
-    public func backupStep(pages: Int) -> Result<BackupProgress, StoreFailure> {
+    public func backupStep(pages: Int, restart: Bool = false) -> Result<BackupProgress, StoreFailure> {
         precondition(!began, "a backup step runs between calls")
+        // A new backup never continues an old one the host gave up on (its file was emptied since).
+        if restart { abortBackup() }
         do throws(SQLiteError) {
             let backup: DatabaseBackup
             if let current = backupInProgress {

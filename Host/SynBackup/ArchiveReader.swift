@@ -58,6 +58,11 @@ public enum ArchiveReader {
         }
         let keyID = header["key_id"] as? String ?? "?"
         let salt = (header["salt"] as? String).flatMap(Base64URL.decode) ?? []
+        // The costs come from the clear header: no more than this node's writer uses, so no archive can make a restore
+        // spend a gigabyte of memory.
+        guard (header["ops_limit"] as? Int ?? 0) <= Int(SecretKey.backupOpsLimit), (header["mem_limit"] as? Int ?? 0) <= SecretKey.backupMemLimit else {
+            throw BackupError(.format, "\(path) asks for Argon2id costs above this node's (\(SecretKey.backupOpsLimit) passes, \(SecretKey.backupMemLimit >> 20) MiB)")
+        }
         let secret = try key.resolve(kdf: kdf, salt: salt, opsLimit: UInt64(header["ops_limit"] as? Int ?? 0),
                                      memLimit: header["mem_limit"] as? Int ?? 0)
         var stream: SecretStream.Reader

@@ -1,5 +1,6 @@
 import CSynSys
 import Foundation
+import SynSystem
 import Synchronization
 import SynSodium
 #if canImport(Glibc)
@@ -94,8 +95,9 @@ public final class ArchiveWriter {
         defer { ring.release() }
         let hash = Blake2bStream()
         let reader = ChunkReader(fd: input, source: source, size: size, ring: ring, hash: hash)
-        let thread = Thread { reader.run() }
-        thread.start()
+        guard OSThread.start(name: "syn-backup-read", { reader.run() }) else {
+            throw BackupError(.io, "the system gave no thread to read \(source) (RLIMIT_NPROC or memory)")
+        }
         defer { ring.cancel(); reader.finished.wait() }
         var record = [UInt8](repeating: 0, count: 4 + chunk + 1 + SecretStream.overhead)
         var left = size
@@ -174,7 +176,9 @@ final class ChunkRing: @unchecked Sendable {
     let cancelled = Atomic<Bool>(false)
 
     init(count: Int, bytes: Int) {
-        free = DispatchSemaphore(value: count)
+        // Made at 0 and raised: a semaphore released below its initial value aborts the process.
+        free = DispatchSemaphore(value: 0)
+        for _ in 0..<count { free.signal() }
         buffers = (0..<count).map { _ in
             let b = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             b.storeBytes(of: BackupArchive.Record.data.rawValue, as: UInt8.self)

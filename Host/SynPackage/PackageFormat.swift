@@ -2,6 +2,7 @@
 ///
 /// ```
 /// "SYNAPP1\n"                      8 bytes, the magic and format version
+/// developer key                    32 bytes: the ed25519 public key that signed it
 /// u32 little-endian                the header's length (at most `maxHeaderBytes`)
 /// header                           JSON (`PackageHeader`), UTF-8
 /// signature                        64 bytes: ed25519 by the developer over SignatureDomain.package + header

@@ -14,8 +14,6 @@ public enum PackageReader {
     ///
     /// - Parameters:
     ///   - maxBytes: the largest package accepted (a node's `[packages] max_package_mb`).
-    ///   - expectedDeveloper: when set, a package signed by any other key is refused before its signature is even
-    ///     checked (the key pinned for its app id).
     ///   - libraryTo: when set, the library is written there (a new file, mode 0400) as it is hashed, so the bytes
     ///     placed are the bytes checked; the file is removed when any check fails.
     public static func verify(path: String, maxBytes: Int = PackageFormat.maxLibraryBytes + PackageFormat.maxManifestBytes,
@@ -121,20 +119,20 @@ public enum PackageReader {
         guard header.files.count == 2, header.files[0].name == PackageFormat.manifestName else {
             throw PackageError(.format, "\(path): a package carries manifest.toml and then the app's library; this one lists \(header.files.count) file(s)")
         }
-        var total = 0
         for entry in header.files {
             if let problem = nameProblem(entry.name) { throw PackageError(.format, "\(path): file name \(problem)") }
             guard entry.size >= 0, NameRules.isSHA256Hex(entry.sha256) else {
                 throw PackageError(.format, "\(path): \(entry.name) has a negative size or a sha256 that is not 64 lowercase hex digits")
             }
-            total += entry.size
         }
+        // Each size within its limit before they are added up.
         guard header.files[0].size <= PackageFormat.maxManifestBytes else {
             throw PackageError(.tooLarge, "\(path): manifest.toml is \(header.files[0].size) bytes; at most \(PackageFormat.maxManifestBytes)")
         }
         guard header.files[1].size <= PackageFormat.maxLibraryBytes else {
             throw PackageError(.tooLarge, "\(path): the library is \(header.files[1].size) bytes; at most \(PackageFormat.maxLibraryBytes)")
         }
+        let total = header.files[0].size + header.files[1].size
         guard total == bodyBytes else {
             throw PackageError(.format, "\(path): the header lists \(total) bytes of files but \(bodyBytes) follow the signature; the package is truncated or altered")
         }

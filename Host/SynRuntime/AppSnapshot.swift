@@ -54,13 +54,21 @@ enum AppSnapshot {
         guard FileManager.default.fileExists(atPath: source + "/app.db") else {
             throw NodeError(.storage, "the snapshot \(source) has no app.db; the app's database was left as it is")
         }
-        try copy(source + "/app.db", to: directory + "/app.db")
-        if FileManager.default.fileExists(atPath: source + "/app.db-wal") {
-            try copy(source + "/app.db-wal", to: directory + "/app.db-wal")
-        } else {
-            truncate(directory + "/app.db-wal", 0)
+        // Both files are staged beside the live ones first, so nothing live changes until both copies are whole.
+        // Then the WAL and index go before the database comes in: SQLite must never find the snapshot's database
+        // beside the newer WAL (it would replay frames that are not its own).
+        let hasWAL = FileManager.default.fileExists(atPath: source + "/app.db-wal")
+        try copy(source + "/app.db", to: directory + "/app.db.restoring")
+        if hasWAL { try copy(source + "/app.db-wal", to: directory + "/app.db-wal.restoring") }
+        guard truncate(directory + "/app.db-wal", 0) == 0 || errno == ENOENT, truncate(directory + "/app.db-shm", 0) == 0 || errno == ENOENT else {
+            throw NodeError(.io, "cannot empty \(directory)/app.db-wal or -shm: errno \(errno); the database was left as it is")
         }
-        truncate(directory + "/app.db-shm", 0)
+        guard rename(directory + "/app.db.restoring", directory + "/app.db") == 0 else {
+            throw NodeError(.io, "cannot put \(directory)/app.db back: errno \(errno); the snapshot is still in \(source)")
+        }
+        if hasWAL && rename(directory + "/app.db-wal.restoring", directory + "/app.db-wal") != 0 {
+            throw NodeError(.io, "cannot put \(directory)/app.db-wal back: errno \(errno); the snapshot is still in \(source)")
+        }
     }
 
     /// Removes snapshot `name`.

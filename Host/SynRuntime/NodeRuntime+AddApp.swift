@@ -19,6 +19,10 @@ extension NodeRuntime {
     /// Refused, changing nothing, for an app id the node already has, a manifest or library that does not load, or
     /// a node.toml that would not parse.
     public func addApp(manifestPath: String, actor: String, tag: String = "") throws(NodeError) -> AddedApp {
+        try exclusively { () throws(NodeError) -> AddedApp in try addFromManifest(manifestPath, actor: actor, tag: tag) }
+    }
+
+    private func addFromManifest(_ manifestPath: String, actor: String, tag: String) throws(NodeError) -> AddedApp {
         var manifest: AppManifest
         do { manifest = try AppManifest.load(path: manifestPath) } catch { throw NodeError(.config, "\(error)") }
         let id = manifest.id

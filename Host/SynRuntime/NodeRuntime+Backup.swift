@@ -1,5 +1,6 @@
 import CSynSys
 import Foundation
+import Logging
 import SynAppStore
 public import SynBackup
 import SynBroker
@@ -28,6 +29,8 @@ extension NodeRuntime {
         /// When the backup began: every write acknowledged before it is in the archive.
         public let snapshot: String
         public let seconds: Double
+        /// Apps whose databases are not in the archive, and why (one app's failure does not fail the backup).
+        public let skipped: [String]
     }
 
     /// A backup's progress: what it is doing, and how far along (bytes or pages).
@@ -68,8 +71,9 @@ extension NodeRuntime {
             }
             pruneBackups(in: target, keep: settings.keep)
             recordBackup(ok: done.path, error: nil)
-            broker.audit.append(actor: actor, app: "", action: "backup", decision: "ok",
-                                cause: "\(done.path): \(done.files) files, \(done.bytes) bytes, snapshot at \(done.snapshot)" + AuditLog.requestSuffix(tag))
+            broker.audit.append(actor: actor, app: "", action: "backup", decision: done.skipped.isEmpty ? "ok" : "partial",
+                                cause: "\(done.path): \(done.files) files, \(done.bytes) bytes, snapshot at \(done.snapshot)"
+                                    + (done.skipped.isEmpty ? "" : "; without the databases of \(done.skipped.joined(separator: "; "))") + AuditLog.requestSuffix(tag))
             return done
         } catch {
             recordBackup(ok: nil, error: error.message)
@@ -107,15 +111,25 @@ extension NodeRuntime {
         }
         // 1. The apps' databases, each consistent, while they serve: a running app's is copied by its worker between
         // its calls and streamed into the archive from there; a stopped app's files are still, and copied as they are.
+        var skipped: [String] = []
         for id in state.withLock({ $0.order }) {
             let directory = InstalledApp.directory(data: layout.data, app: id)
             guard FileManager.default.fileExists(atPath: directory + "/app.db") else { continue }
             let supervisor = state.withLock { $0.entries[id]?.supervisor }
-            if let supervisor, supervisor.state == .running {
+            // A worker without storage never opens the file: it is still, like a stopped app's.
+            if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
                 let copy = directory + "/app.db" + AppStore.backupSuffix
                 defer { truncate(copy, 0) }
-                try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
-                try add(copy, as: "apps/\(id)/app.db")
+                do throws(NodeError) {
+                    try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
+                    try add(copy, as: "apps/\(id)/app.db")
+                } catch {
+                    // One app cannot fail everyone's backup: its database is left out, and said to be.
+                    if state.withLock({ $0.stopped }) { throw error }
+                    skipped.append("\(id) (\(error.message.prefix(300)))")
+                    logger.error("an app's database is left out of the backup", metadata: ["app": "\(id)", "error": "\(error.message)"])
+                    continue
+                }
             } else {
                 for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
                     try add(directory + "/" + name, as: "apps/\(id)/" + name)
@@ -136,7 +150,12 @@ extension NodeRuntime {
             options.noJournal = true
             let destination = try Database(path: staging + "/node.db", options: options)
             let backup = try DatabaseBackup(from: source, to: destination)
-            while try !backup.step(pages: -1) { usleep(10_000) }
+            var tries = 0
+            while try !backup.step(pages: -1) {
+                tries += 1
+                guard tries < 1000 else { throw SQLiteError(extendedCode: 5, message: "node.db stayed locked for 10 s") }
+                usleep(10_000)
+            }
             try backup.finish()
             destination.close()
             source.close()
@@ -164,7 +183,7 @@ extension NodeRuntime {
         var st = stat()
         let size = stat(path, &st) == 0 ? Int64(st.st_size) : writer.written
         return BackupDone(path: path, bytes: size, files: count, snapshot: snapshot,
-                          seconds: Double(MonotonicClock.nowNs() - started) / 1e9)
+                          seconds: Double(MonotonicClock.nowNs() - started) / 1e9, skipped: skipped)
     }
 
     /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, paced while
@@ -176,47 +195,71 @@ extension NodeRuntime {
         let single = supervisor.policy.instances == 1
         let pages: UInt32 = single ? 1024 : 0
         let timeout: Int? = single ? nil : 600_000
-        var steps = 0
+        // However the app answers, its copy ends by this time: a minute, and half a minute more per GiB.
+        var st = stat()
+        let size = stat(InstalledApp.directory(data: layout.data, app: id) + "/app.db", &st) == 0 ? Int64(st.st_size) : 0
+        let deadline = MonotonicClock.nowNs() + (60 + 30 * (size >> 30)) * 1_000_000_000
+        var mode: UInt8 = 1
+        var busy = 0
+        var completed = false
+        defer {
+            // A backup given up on is ended in the worker too, so it stops copying into the file.
+            if !completed { supervisor.submitBackup(pages: 0, mode: 2) { _ in } }
+        }
         while true {
-            let reply: Result<CallReply, CallError>
+            guard MonotonicClock.nowNs() < deadline else {
+                throw NodeError(.storage, "the copy of '\(id)' did not finish in time (a minute, and half a minute more per GiB)")
+            }
+            guard !state.withLock({ $0.stopped }) else { throw NodeError(.storage, "the node is stopping") }
             let answer = Mutex<Result<CallReply, CallError>?>(nil)
             let finished = DispatchSemaphore(value: 0)
             let stepStart = MonotonicClock.nowNs()
-            supervisor.submitBackup(pages: pages, timeoutMs: timeout) { result in
+            supervisor.submitBackup(pages: pages, mode: mode, timeoutMs: timeout) { result in
                 answer.withLock { $0 = result }
                 finished.signal()
             }
             finished.wait()
-            // Calls come first: while the app has calls waiting or in hand, each step is followed by a pause twice
-            // its length, so its worker spends at most a third of its time copying; an idle app is copied at full speed.
-            if supervisor.load > 0 {
-                let took = MonotonicClock.nowNs() - stepStart
-                usleep(UInt32(clamping: min(took * 2, 200_000_000) / 1000))
-            }
-            reply = answer.withLock { $0 } ?? .failure(CallError(.unavailable, "no answer"))
-            switch reply {
+            switch answer.withLock({ $0 }) ?? .failure(CallError(.unavailable, "no answer")) {
+            case .failure(let error) where error.code == .busy && busy < 100:
+                // Its queue is full of calls: they go first.
+                busy += 1
+                usleep(20_000)
+                continue
             case .failure(let error):
                 throw NodeError(.storage, "cannot back up '\(id)': \(error)")
             case .success(let r) where r.status != 0:
                 throw NodeError(.storage, "cannot back up '\(id)': \(String(decoding: r.body.prefix(300), as: UTF8.self))")
             case .success(let r):
                 guard r.body.count == 17 else { throw NodeError(.storage, "cannot back up '\(id)': its worker answered a backup step with \(r.body.count) bytes") }
+                // The worker's answer is the app's to forge: read as unsigned, and bounded.
                 let done = r.body[0] == 1
-                let remaining = r.body[1..<9].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
-                let count = r.body[9..<17].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
-                progress(BackupProgress(phase: id, done: count - remaining, total: count))
-                if done { return }
+                let remaining = r.body[1..<9].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                let count = r.body[9..<17].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                guard count <= 1 << 40, remaining <= count else {
+                    throw NodeError(.storage, "cannot back up '\(id)': its worker reported \(remaining) of \(count) pages left")
+                }
+                progress(BackupProgress(phase: id, done: Int64(count - remaining), total: Int64(count)))
+                if done {
+                    completed = true
+                    return
+                }
             }
-            steps += 1
-            // Steps restart when the source changes under another connection; past this many, give up.
-            guard steps < 1_000_000 else { throw NodeError(.storage, "the backup of '\(id)' did not finish in \(steps) steps") }
+            mode = 0
+            // Calls come first: while the app has calls waiting or in hand, each step is followed by a pause twice
+            // its length, so its worker spends at most a third of its time copying; an idle app is copied at full speed.
+            if supervisor.load > 0 {
+                let took = MonotonicClock.nowNs() - stepStart
+                usleep(UInt32(clamping: min(took * 2, 200_000_000) / 1000))
+            }
         }
     }
 
     /// Keeps the newest `keep` archives in `directory` (those named as this node names them).
     func pruneBackups(in directory: String, keep: Int) {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix("syneroym-") && $0.hasSuffix(".synbak") }.sorted()
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = all.filter { $0.hasPrefix("syneroym-") && $0.hasSuffix(".synbak") }.sorted()
         for name in names.dropLast(keep) { unlink(directory + "/" + name) }
+        // One backup runs at a time, so a `.partial` seen now is what a crashed one left.
+        for name in all where name.hasPrefix("syneroym-") && name.hasSuffix(".synbak.partial") { unlink(directory + "/" + name) }
     }
 }

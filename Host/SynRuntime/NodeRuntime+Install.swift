@@ -89,7 +89,7 @@ extension NodeRuntime {
             defer { s.installing = true }
             return !s.installing
         }
-        guard free else { throw NodeError(.busy, "another install, rollback or backup is under way on this node; try again when it has finished") }
+        guard free else { throw NodeError(.busy, "another change to the node's apps (an install, rollback, backup, enable, disable, restart or add) is under way; try again when it has finished") }
         defer { state.withLock { $0.installing = false } }
         return try body()
     }
@@ -104,20 +104,25 @@ extension NodeRuntime {
         let maxBytes = config.packages.maxPackageMB << 20
         do {
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw NodeError(.package, "no package at \(path) (errno \(errno))") }
-            guard Int(st.st_size) <= maxBytes else {
-                throw NodeError(.package, "\(path) is \(st.st_size) bytes; this node takes packages up to \(maxBytes) bytes (node.toml [packages] max_package_mb)")
-            }
-            if path != packageFile {
-                unlink(packageFile)
-                try FileManager.default.copyItem(atPath: path, toPath: packageFile)
-            }
-        } catch let error as NodeError {
-            throw error
         } catch {
-            unlink(packageFile)
-            throw NodeError(.io, "cannot stage \(path) in \(tmp): \(error.localizedDescription)")
+            throw NodeError(.io, "cannot create \(tmp): \(error.localizedDescription)")
+        }
+        // Opened once (never blocking on a FIFO), checked as a regular file of bounded size, copied by content.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw NodeError(.package, "no package at \(path) (errno \(errno))") }
+        var st = stat()
+        let regular = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+        close(fd)
+        guard regular else { throw NodeError(.package, "\(path) is not a regular file") }
+        guard Int(st.st_size) <= maxBytes else {
+            throw NodeError(.package, "\(path) is \(st.st_size) bytes; this node takes packages up to \(maxBytes) bytes (node.toml [packages] max_package_mb)")
+        }
+        unlink(packageFile)
+        // An upload is already in <data>/tmp, and is moved; anything else is copied.
+        if !(path.hasPrefix(tmp + "/upload-") && rename(path, packageFile) == 0) {
+            do throws(NodeError) { try AppSnapshot.copy(path, to: packageFile) } catch {
+                throw NodeError(.io, "cannot stage \(path) in \(tmp): \(error.message)")
+            }
         }
         unlink(libraryFile)
         do {
@@ -131,6 +136,15 @@ extension NodeRuntime {
 
     /// The first install pins the developer key for the app id; later ones must be signed by it.
     private func checkDeveloper(_ package: VerifiedPackage, record: InstalledApp?, options: InstallOptions) throws(NodeError) {
+        let id = package.manifest.id
+        if record == nil && !options.newDeveloper {
+            // No key is pinned, but the id is taken: a package would inherit that app's data, identity and grants.
+            let running = state.withLock { $0.entries[id] != nil }
+            let data = FileManager.default.fileExists(atPath: InstalledApp.directory(data: layout.data, app: id) + "/app.key")
+            if running || data {
+                throw NodeError(.developerKey, "'\(id)' is on this node already (\(running ? "from the manifests directory" : "its data in \(InstalledApp.directory(data: layout.data, app: id))")), with its data and identity, and no developer key is pinned for it; a package signed by \(package.developer) takes it over only if you say so: install it with --new-developer")
+            }
+        }
         guard let record, record.developer != package.developer else { return }
         guard options.newDeveloper else {
             throw NodeError(.developerKey, "'\(record.app)' is pinned to developer key \(record.developer) (since \(record.pinnedAt)), but this package is signed by \(package.developer); if the developer really changed keys, install it with --new-developer")
@@ -157,10 +171,15 @@ extension NodeRuntime {
     /// must report the manifest's app id and this host's ABI major. Nothing else of the app runs (`WorkerSetup.probe`).
     private func probe(_ package: VerifiedPackage, library: String) throws(NodeError) {
         let manifest = package.manifest
-        let profileName = config.apps[manifest.id]?.profile ?? manifest.profile
+        let profileName = manifest.profile
         let profile: SandboxProfile
         do { profile = try SandboxProfile.load(path: layout.profiles + "/\(profileName).toml") } catch {
             throw NodeError(.appLoad, "'\(manifest.id)' asks for sandbox profile '\(profileName)': \(error)")
+        }
+        // A package chooses no profile that lets unlisted syscalls through (`debug`): its code runs in this probe
+        // before the owner accepted anything. An owner may assign such a profile afterwards, in node.toml.
+        guard profile.defaultAction == .kill else {
+            throw NodeError(.package, "'\(manifest.id)' asks for sandbox profile '\(profileName)', which does not kill unlisted syscalls (default_action \(profile.defaultAction)); a package runs only under a profile that does. To debug an app, install it under its own profile and set node.toml [apps.\(manifest.id)] profile yourself")
         }
         var spec = WorkerSpec(manifest: manifest, profile: profile, library: library, workerExecutable: layout.worker)
         spec.setup.probe = true
@@ -253,8 +272,15 @@ extension NodeRuntime {
         }
         if let problem = swapIn(manifest, id: id) {
             stopForSwap(id)
-            var restored = "its database restored from snapshots/\(snapshot)"
-            do throws(NodeError) { try AppSnapshot.restore(data: layout.data, app: id, name: snapshot) } catch { restored = "its database NOT restored (\(error.message))" }
+            do throws(NodeError) { try AppSnapshot.restore(data: layout.data, app: id, name: snapshot) } catch {
+                // The old version must not start on a database the new one may have migrated: the app stays
+                // stopped, and the snapshot stays where it is.
+                state.withLock { $0.entries[id]?.problem = "its upgrade to \(manifest.version) failed and its database could not be put back: \(error.message); the database as it was is in \(AppSnapshot.root(data: layout.data, app: id))/\(snapshot)" }
+                broker.audit.append(actor: actor, app: id, action: "app.upgrade", decision: "failed",
+                                    cause: "\(previous) to \(manifest.version): \(problem); the database snapshot \(snapshot) could not be restored (\(error.message)); the app is stopped" + AuditLog.requestSuffix(tag))
+                throw NodeError(.io, "the upgrade of '\(id)' from \(previous) to \(manifest.version) failed (\(problem)), and its database could not be put back: \(error.message). The app is stopped; the database as it was is in \(AppSnapshot.root(data: layout.data, app: id))/\(snapshot)")
+            }
+            let restored = "its database restored from snapshots/\(snapshot)"
             let again = swapIn(old.manifest, id: id)
             state.withLock { $0.appsChanged }()
             broker.audit.append(actor: actor, app: id, action: "app.upgrade", decision: "failed",
@@ -323,6 +349,7 @@ extension NodeRuntime {
                 let death = supervisor.recentDeaths.last.map { "\($0.outcome.rawValue): \($0.detail)" }
                 return "its workers do not start (\(supervisor.failureReason ?? death ?? "stopped"))"
             case .starting:
+                guard !state.withLock({ $0.stopped }) else { return "the node is stopping" }
                 guard MonotonicClock.nowNs() < deadline else {
                     return "it did not start within \(config.packages.upgradeTimeoutS) s (node.toml [packages] upgrade_timeout_s)"
                 }
@@ -412,7 +439,11 @@ extension NodeRuntime {
         return formatter.string(from: Date())
     }
 
+    /// `20261203T141124.123Z`: to the millisecond, so two in one second do not collide.
     static func compactTimestamp() -> String {
-        timestamp().filter { $0 != "-" && $0 != ":" }
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date()).filter { $0 != "-" && $0 != ":" }
     }
 }

@@ -50,6 +50,11 @@ extension NodeRuntime {
     /// Enables or disables `app`: persisted in node.toml (`apps.<id>.enabled`), applied now, and audited.
     @discardableResult
     public func setEnabled(_ enabled: Bool, app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
+        // One lifecycle change at a time: never beside an install, rollback or backup.
+        try exclusively { () throws(NodeError) -> AppStatus in try changeEnabled(enabled, app: app, actor: actor, tag: tag) }
+    }
+
+    private func changeEnabled(_ enabled: Bool, app: String, actor: String, tag: String) throws(NodeError) -> AppStatus {
         guard hasApp(app) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
         // Only this key takes effect now: other edits to node.toml (grants, owners, limits) wait for a restart,
         // as documented, rather than half-apply.
@@ -74,6 +79,10 @@ extension NodeRuntime {
     /// profile and quotas take effect now. Other apps' sections wait for their own restart. Audited.
     @discardableResult
     public func restart(app: String, actor: String, tag: String = "") throws(NodeError) -> AppStatus {
+        try exclusively { () throws(NodeError) -> AppStatus in try restartApp(app, actor: actor, tag: tag) }
+    }
+
+    private func restartApp(_ app: String, actor: String, tag: String) throws(NodeError) -> AppStatus {
         guard let entry = state.withLock({ $0.entries[app] }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
         let reloaded: NodeConfig
         do { reloaded = try NodeConfig.load(path: layout.nodeToml) } catch {

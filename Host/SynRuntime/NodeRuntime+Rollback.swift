@@ -38,10 +38,9 @@ extension NodeRuntime {
                 _ = try AppSnapshot.take(data: layout.data, app: id, name: aside)
                 try AppSnapshot.restore(data: layout.data, app: id, name: snapshot)
             } catch {
-                // The database was not replaced (a failed restore leaves each file whole): nothing needs keeping aside.
-                AppSnapshot.remove(data: layout.data, app: id, name: aside)
+                // The copy set aside is kept: it is the database as the current version left it.
                 let again = currentManifest.flatMap { swapIn($0, id: id) }
-                throw NodeError(.io, "the rollback of '\(id)' stopped before it began: \(error.message)\(again.map { "; and \(current.version) does not start again: \($0)" } ?? "")")
+                throw NodeError(.io, "the rollback of '\(id)' failed: \(error.message); the database \(current.version) left is kept in snapshots/\(aside)\(again.map { "; and \(current.version) does not start again: \($0)" } ?? "")")
             }
             if let problem = swapIn(manifest, id: id) {
                 stopForSwap(id)

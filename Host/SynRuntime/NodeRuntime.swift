@@ -80,6 +80,8 @@ public final class NodeRuntime: Sendable {
         // Before anything in the directory is opened or written: one node per data directory.
         let directoryLock: DataDirectoryLock
         do { directoryLock = try DataDirectoryLock(directory: layout.data) } catch { throw NodeError(.dataDirectoryInUse, error.message) }
+        // What an install or backup that died left in <data>/tmp (nothing else uses it while this node holds the lock).
+        try? FileManager.default.removeItem(atPath: layout.data + "/tmp")
         var manifests: [AppManifest] = []
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: layout.manifests)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
         for file in files {
@@ -219,6 +221,10 @@ public final class NodeRuntime: Sendable {
         guard !already else { return }
         let deadline = MonotonicClock.nowNs() + Int64(max(drainSeconds, 0)) * 1_000_000_000
         while state.withLock({ $0.inFlight }) > 0 && MonotonicClock.nowNs() < deadline { usleep(5_000) }
+        // An install, rollback or backup under way sees `stopped` and ends (a backup at its next step); it finishes
+        // before the apps and databases close, for at most 30 s.
+        let settle = MonotonicClock.nowNs() + 30_000_000_000
+        while state.withLock({ $0.installing }) && MonotonicClock.nowNs() < settle { usleep(10_000) }
         let abandoned = state.withLock { $0.inFlight }
         streams.finishAll(app: nil, .nodeStopping)
         stopHousekeeping()

@@ -179,8 +179,9 @@ public final class AppSupervisor: Sendable {
 
     /// Queues a step of an online backup of the app's database (`CallOp.backup`), taken by an instance between calls
     /// like any call; `complete` runs once with the worker's reply (`u8 done, u64 remaining, u64 pages`).
-    public func submitBackup(pages: UInt32, timeoutMs: Int? = nil, complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
-        enqueue(.backup(pages: pages, timeoutMs: timeoutMs), complete)
+    public func submitBackup(pages: UInt32, mode: UInt8 = 0, timeoutMs: Int? = nil,
+                             complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {
+        enqueue(.backup(pages: pages, mode: mode, timeoutMs: timeoutMs), complete)
     }
 
     private func enqueue(_ item: WorkerCall, _ complete: @escaping @Sendable (Result<CallReply, CallError>) -> Void) {

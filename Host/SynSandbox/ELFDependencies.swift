@@ -52,8 +52,9 @@ public enum ELFDependencies {
         // The string table's address, mapped to its place in the file through the segment that loads it.
         guard let strtab, strsz > 0, strsz <= UInt64(maxStringTable),
               let load = loads.first(where: { strtab >= $0.vaddr && strtab - $0.vaddr < $0.size }),
-              strtab - load.vaddr <= load.size - strsz,
-              let strings = reader.bytes(at: load.offset + (strtab - load.vaddr), count: Int(strsz))
+              strsz <= load.size, strtab - load.vaddr <= load.size - strsz,
+              case let (start, overflow) = load.offset.addingReportingOverflow(strtab - load.vaddr), !overflow,
+              let strings = reader.bytes(at: start, count: Int(strsz))
         else { return [] }
         return needed.compactMap { offset -> String? in
             guard offset < UInt64(strings.count) else { return nil }

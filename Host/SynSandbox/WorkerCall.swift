@@ -7,12 +7,12 @@ public enum WorkerCall: Sendable {
     case handle(method: String, caller: [UInt8], body: [UInt8], tag: String, via: [String] = [], deadlineNs: Int64? = nil)
     case event(kind: UInt32, topic: [UInt8], payload: [UInt8], token: UInt64)
     /// A step of an online backup of the app's database (`CallOp.backup`): up to `pages` pages, 0 for all, within
-    /// `timeoutMs` (the profile's call timeout when nil).
-    case backup(pages: UInt32, timeoutMs: Int?)
+    /// `timeoutMs` (the profile's call timeout when nil); `mode` 0 goes on, 1 starts anew, 2 abandons it.
+    case backup(pages: UInt32, mode: UInt8, timeoutMs: Int?)
 
     /// A time limit of its own, else the profile's `call_timeout_ms`.
     var timeoutMs: Int? {
-        if case .backup(_, let timeoutMs) = self { return timeoutMs }
+        if case .backup(_, _, let timeoutMs) = self { return timeoutMs }
         return nil
     }
 
@@ -37,9 +37,9 @@ public enum WorkerCall: Sendable {
             var w = WireWriter()
             w.u32(kind); w.data(topic); w.data(payload); w.u64(token)
             return HandlePayload(raw: w.bytes)
-        case .backup(let pages, _):
+        case .backup(let pages, let mode, _):
             var w = WireWriter()
-            w.u32(pages)
+            w.u32(pages); w.u8(mode)
             return HandlePayload(raw: w.bytes)
         }
     }

@@ -20,8 +20,9 @@ public enum FrameKind: UInt16, Sendable {
 /// Operation codes carried in the header's `op` field of `call` frames.
 public enum CallOp: UInt32, Sendable {
     case setup = 0, initialize = 1, handle = 2, event = 3, shutdown = 4
-    /// One step of an online backup of the app's database into `app.db-backup` (`u32 pages`, 0 for all); the
-    /// reply's body is `u8 done, u64 remaining, u64 page count`.
+    /// One step of an online backup of the app's database into `app.db-backup` (`u32 pages`, 0 for all; `u8 mode`:
+    /// 0 go on, 1 start anew, 2 abandon the backup under way); the reply's body is `u8 done, u64 remaining, u64 page
+    /// count`.
     case backup = 5
 }
 

@@ -28,6 +28,8 @@ struct Server {
         guard view.kind == .call, let op = CallOp(rawValue: view.op) else { exit(72) }
         context.requestID = view.requestID
         defer { context.reset() }
+        // A probe answers its init frame and nothing else: no slot of the app's is ever called.
+        if context.probe && op != .initialize { exit(0) }
         switch op {
         case .setup: exit(72)
         case .initialize: initialize(Frame(kind: view.kind, requestID: view.requestID, op: view.op, payload: Array(view.payload)))
@@ -47,8 +49,16 @@ struct Server {
     private func backup(_ payload: [UInt8], _ id: UInt64) {
         guard let store = context.store else { return replyError(SYN_E_UNSUPPORTED, id, "backup", message: "the app has no database") }
         var r = WireReader(payload)
-        guard let pages = try? r.u32() else { return replyError(SYN_E_BAD_ARG, id, "backup", message: "a backup step names its pages") }
-        switch store.backupStep(pages: Int(pages)) {
+        guard let pages = try? r.u32(), let mode = try? r.u8(), mode <= 2 else {
+            return replyError(SYN_E_BAD_ARG, id, "backup", message: "a backup step names its pages and mode")
+        }
+        if mode == 2 {
+            store.abortBackup()
+            var w = WireWriter()
+            w.u32(200); w.u8(1); w.u64(0); w.u64(0)
+            return reply(SYN_OK, id, w.bytes)
+        }
+        switch store.backupStep(pages: Int(pages), restart: mode == 1) {
         case .success(let progress):
             var w = WireWriter()
             w.u32(200)

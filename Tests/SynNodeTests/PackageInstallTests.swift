@@ -33,14 +33,15 @@ import Glibc
         }
 
         /// Builds versioned.c with `flags` as the notes app's library and packs it at `version`, signed by `key`.
-        func pack(_ version: String, flags: [String] = [], key: String = "dev", tag: String) throws -> String {
+        func pack(_ version: String, flags: [String] = [], key: String = "dev", profile: String? = nil, tag: String) throws -> String {
             let lib = try TestSupport.buildC("Tests/HostileApps/versioned.c", name: "notes-\(tag)",
                                              extraFlags: ["-DAPP_VERSION=\"\(version)\""] + flags)
             let source = root + "/src-\(tag)"
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: source + "/libnotes.so")
             try FileManager.default.copyItem(atPath: lib, toPath: source + "/libnotes.so")
-            try Self.manifest(version).write(toFile: source + "/notes.toml", atomically: true, encoding: .utf8)
+            try (Self.manifest(version) + (profile.map { "\n\n[sandbox]\nprofile = \"\($0)\"\n" } ?? ""))
+                .write(toFile: source + "/notes.toml", atomically: true, encoding: .utf8)
             let output = root + "/notes-\(tag).synapp"
             let packed = try run(["pack", "--manifest", source + "/notes.toml", "--key", key, "--output", output, "--revision", "test-\(tag)"])
             guard packed.status == 0 else { throw TestFailure("pack: \(packed.stderr)") }
@@ -251,6 +252,24 @@ import Glibc
                                     "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles"])
         #expect(offline.status == 0 && offline.stdout.contains("installed notes 1.0.0"), "\(offline.stderr)")
         #expect(try home.audit().contains("app.install\tok"))
+        // A package does not pick a profile that lets unlisted syscalls through; its code never runs under one.
+        let debug = try home.run(["apps", "install", try home.pack("1.1.0", profile: "debug", tag: "debug"), "--data", home.data,
+                                  "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles"])
+        #expect(debug.status == 1 && debug.stderr.contains("does not kill unlisted syscalls"), "\(debug.stderr)")
+        // An app the node has without a pinned key (hello, from the manifests directory) is taken over by a package
+        // only when the owner says so.
+        let source = home.root + "/hello-src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: home.manifests + "/libhello.so", toPath: source + "/libhello.so")
+        let helloManifest = try String(contentsOfFile: home.manifests + "/hello.toml", encoding: .utf8)
+        try helloManifest.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = \"1.1.0\"")
+            .write(toFile: source + "/hello.toml", atomically: true, encoding: .utf8)
+        #expect(try home.run(["pack", "--manifest", source + "/hello.toml", "--key", "mallory", "--output", home.root + "/hello.synapp"]).status == 0)
+        let offlineArgs = ["--data", home.data, "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles"]
+        let takeover = try home.run(["apps", "install", home.root + "/hello.synapp"] + offlineArgs)
+        #expect(takeover.status == 1 && takeover.stderr.contains("from the manifests directory") && takeover.stderr.contains("--new-developer"), "\(takeover.stderr)")
+        let adopted = try home.run(["apps", "install", home.root + "/hello.synapp", "--new-developer"] + offlineArgs)
+        #expect(adopted.status == 0 && adopted.stdout.contains("upgraded hello from 1.0.0 to 1.1.0"), "\(adopted.stderr)")
         let node = try home.start()
         defer { node.stop() }
         #expect(node.waitFor("event=started(app: \"notes\"", seconds: 30))

@@ -84,8 +84,10 @@ struct AppRoutes: Sendable {
         // The node's id: what a client names when it signs a call for an app to pass on (docs/abi.md §8).
         let node = Base64URL.encode(runtime.broker.nodePublicKey)
         // Late backups do not stop the node serving: it says so, and stays 200.
-        if let late = runtime.backupOverdue {
-            return GatewayJSON.response(.ok, ["status": "degraded", "backup": late, "node": node, "request_id": context.requestID])
+        // Said without the error's text (it names paths): `syneroym doctor` shows that to the owner.
+        if runtime.backupOverdue != nil {
+            return GatewayJSON.response(.ok, ["status": "degraded", "backup": "scheduled backups are late; `syneroym doctor` says why",
+                                              "node": node, "request_id": context.requestID])
         }
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: #"{"node":""# + node + #"","request_id":""# + context.requestID + #"","status":"ok"}"#)))

@@ -42,7 +42,7 @@ struct BackupRoutes: Sendable {
                         sink.yield(GatewayJSON.line(["phase": p.phase, "done": p.done, "total": p.total]))
                     }
                     sink.yield(GatewayJSON.line(["done": ["path": done.path, "bytes": done.bytes, "files": done.files,
-                                                          "snapshot": done.snapshot, "seconds": done.seconds]]))
+                                                          "snapshot": done.snapshot, "seconds": done.seconds, "skipped": done.skipped]]))
                 } catch {
                     sink.yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
                 }

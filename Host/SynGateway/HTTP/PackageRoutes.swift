@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import SynBroker
 import SynConfig
+import SynHTTPSig
 import SynPackage
 import SynRuntime
 import SynSodium
@@ -71,15 +72,24 @@ struct PackageRoutes: Sendable {
             throw APIError(.unauthorized, "signature_required", "/v1/admin needs a request signed by a node owner (docs/request-signing.md)",
                            headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
         }
+        // Nothing of the body is read until the signature over the headers has verified: an owner's key, in its time
+        // window, a nonce never seen, covering a Content-Digest whose SHA-256 the body must then match.
         guard SignatureCheck.claimsOwner(request.head, owners: owners) else {
-            // Refused without reading a large body; the key it names is not verified, so it is not the actor.
-            runtime.broker.audit.append(actor: "anonymous", app: "", action: "admin", decision: "denied",
-                                        cause: "POST /v1/admin/apps/install: its signature names no key listed in node.toml [node] owners" + AuditLog.requestSuffix(context.requestID))
             throw APIError(.forbidden, "not_an_owner", "the request is not signed by a key listed in node.toml [node] owners")
         }
+        guard let claimed = Self.sha256(ofContentDigest: request.head.headerFields[.contentDigest]) else {
+            throw APIError(.badRequest, "signature_missing_component", "a package upload needs a Content-Digest header with its sha-256, covered by the signature (docs/request-signing.md)")
+        }
+        guard let verified = try signatures.signature(of: request.head, body: [], bodyDigest: claimed, client: context.channel.remoteAddress),
+              verified.components.contains("content-digest") else {
+            throw APIError(.unauthorized, "signature_missing_component", "the signature must cover content-digest, so that it covers the package")
+        }
+        let actor = Base64URL.encode(verified.publicKey)
+        guard owners.contains(actor) else { throw APIError(.forbidden, "not_an_owner", "key \(actor) is not listed in node.toml [node] owners") }
         if let refusal = runtime.auditRefusal() {
             throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"])
         }
+        if let refusal = runtime.diskRefusal { throw APIError(.init(code: 507), "insufficient_storage", refusal) }
         let limit = runtime.config.packages.maxPackageMB << 20
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError(.contentTooLarge, "body_too_large", "the package is \(declared) bytes; this node takes packages up to \(limit) bytes (node.toml [packages] max_package_mb)")
@@ -89,9 +99,9 @@ struct PackageRoutes: Sendable {
         let path = runtime.layout.data + "/tmp/upload-\(getpid())-\(context.requestID.prefix(32)).synapp"
         defer { unlink(path) }
         let digest = try await receive(request, to: path, limit: limit)
-        let caller = try signatures.caller(of: request.head, body: [], bodyDigest: digest, client: context.channel.remoteAddress)
-        let actor = Base64URL.encode(caller)
-        guard owners.contains(actor) else { throw APIError(.forbidden, "not_an_owner", "key \(actor) is not listed in node.toml [node] owners") }
+        guard digest == claimed else {
+            throw APIError(.badRequest, "signature_digest_mismatch", "the package's sha-256 is not the Content-Digest the signature covers; it was altered on the way, or cut short")
+        }
         let query = request.uri.queryParameters
         let options = NodeRuntime.InstallOptions(grantRequested: query.get("grant_requested") == "1",
                                                  newDeveloper: query.get("new_developer") == "1")
@@ -111,8 +121,21 @@ struct PackageRoutes: Sendable {
         return GatewayJSON.response(.ok, object)
     }
 
-    /// Streams the body into a new file at `path`, at most `limit` bytes, and returns its SHA-256.
+    /// The sha-256 of a `Content-Digest` header (`sha-256=:<base64>:`, perhaps among others), or nil.
+    static func sha256(ofContentDigest header: String?) -> [UInt8]? {
+        guard let header, header.utf8.count <= 1024 else { return nil }
+        for member in header.split(separator: ",") {
+            let item = member.trimmingCharacters(in: .whitespaces)
+            guard item.hasPrefix("sha-256=:"), item.hasSuffix(":"), item.count > 10 else { continue }
+            let value = item.dropFirst("sha-256=:".count).dropLast()
+            if let bytes = Base64.decode(String(value)), bytes.count == 32 { return bytes }
+        }
+        return nil
+    }
+
+    /// Streams the body into a new file at `path`, at most `limit` bytes within ten minutes, and returns its SHA-256.
     private func receive(_ request: Request, to path: String, limit: Int) async throws -> [UInt8] {
+        let deadline = Date().addingTimeInterval(600)
         try? FileManager.default.createDirectory(atPath: runtime.layout.data + "/tmp", withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         unlink(path)
@@ -121,6 +144,9 @@ struct PackageRoutes: Sendable {
         defer { close(fd) }
         var hash = SHA256Stream()
         for try await buffer in request.body {
+            guard Date() < deadline else {
+                throw APIError(.requestTimeout, "upload_too_slow", "the package did not arrive within ten minutes")
+            }
             guard hash.count + buffer.readableBytes <= limit else {
                 throw APIError(.contentTooLarge, "body_too_large", "the package is over \(limit) bytes; this node takes packages up to that (node.toml [packages] max_package_mb)")
             }

@@ -98,6 +98,7 @@ extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
     static let signature = HTTPField.Name("Signature")!
     static let signatureInput = HTTPField.Name("Signature-Input")!
+    static let contentDigest = HTTPField.Name("Content-Digest")!
 }
 
 /// Per-process state for `RequestIDMiddleware.newID`.

@@ -45,7 +45,12 @@ struct SignatureCheck: Sendable {
     /// The caller's public key, or empty when the request is unsigned. Throws 401 (429 when this client holds its
     /// share of the replay cache, 503 when it is full) naming what was wrong.
     func caller(of request: HTTPRequest, body: [UInt8], bodyDigest: [UInt8]? = nil, client: SocketAddress?) throws(APIError) -> [UInt8] {
-        guard Self.isSigned(request) else { return [] }
+        try signature(of: request, body: body, bodyDigest: bodyDigest, client: client)?.publicKey ?? []
+    }
+
+    /// The verified signature (its key and the components it covers), or nil when the request is unsigned.
+    func signature(of request: HTTPRequest, body: [UInt8], bodyDigest: [UInt8]? = nil, client: SocketAddress?) throws(APIError) -> VerifiedSignature? {
+        guard Self.isSigned(request) else { return nil }
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = #"Signature realm="syneroym", alg="ed25519""#
         let authority = request.authority ?? ""
@@ -66,7 +71,7 @@ struct SignatureCheck: Sendable {
         do {
             return try verifier.verify(signed, now: Int64(Date().timeIntervalSince1970)) { keyID in
                 owners.contains(keyID) ? .owner : .client(clientKey)
-            }.publicKey
+            }
         } catch {
             metrics.signatureRejected(error.code.wireCode)
             let status = HTTPResponse.Status(code: error.code.httpStatus)

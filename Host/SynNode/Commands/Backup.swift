@@ -53,13 +53,17 @@ struct Backup: AsyncParsableCommand {
             try runtime.backup(to: target, key: key, actor: OfflineNode.actor) { bar.show($0.phase, $0.done, $0.total) }
         }
         bar.clear()
-        Self.report(["path": done.path, "bytes": done.bytes, "files": done.files, "snapshot": done.snapshot, "seconds": done.seconds])
+        Self.report(["path": done.path, "bytes": done.bytes, "files": done.files, "snapshot": done.snapshot, "seconds": done.seconds,
+                     "skipped": done.skipped])
     }
 
     static func report(_ done: [String: Any]) {
         let seconds = (done["seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "?"
         print("wrote \(done["path"] ?? "?") (\(done["files"] ?? "?") files, \(done["bytes"] ?? "?") bytes, in \(seconds))")
         print("snapshot at \(done["snapshot"] ?? "?"): every write acknowledged before then is in it")
+        if let skipped = done["skipped"] as? [String], !skipped.isEmpty {
+            print("warning: these apps' databases are NOT in it: \(skipped.joined(separator: "; "))")
+        }
     }
 
     /// Asks the running node for a backup and follows its progress lines; returns the final `done` object.

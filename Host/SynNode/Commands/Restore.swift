@@ -31,6 +31,12 @@ struct Restore: CheckedCommand {
         }
         let key = try loadKey(data)
         let exists = ((try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []).contains { $0 != "node.lock" }
+        // Held until the restored directory is in place, so no node starts on the old one meanwhile.
+        var lock: DataDirectoryLock?
+        if FileManager.default.fileExists(atPath: data) {
+            do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError("error: \(error.message); stop that node first") }
+        }
+        defer { lock?.release() }
         if exists && !force {
             throw CLIError("error: \(data) holds a node already; pass --force to move it aside to \(data).replaced-<time> and restore in its place")
         }
