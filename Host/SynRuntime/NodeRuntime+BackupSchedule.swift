@@ -10,23 +10,25 @@ extension NodeRuntime {
     /// Why backups are late, or nil (see `BackupRecord.overdue`).
     public var backupOverdue: String? {
         let settings = config.backup
-        return BackupRecord.load(data: layout.data).overdue(everyHours: settings.everyHours, alertHours: settings.alertHours,
-                                                            now: Int64(Date().timeIntervalSince1970))
+        return state.withLock { $0.backupRecord }.overdue(everyHours: settings.everyHours, alertHours: settings.alertHours,
+                                                          now: Int64(Date().timeIntervalSince1970))
     }
 
     /// Unix seconds of the last successful backup, if any.
-    public var lastBackup: Int64? { BackupRecord.load(data: layout.data).lastOK }
+    public var lastBackup: Int64? { state.withLock { $0.backupRecord.lastOK } }
 
     func recordBackup(ok path: String?, error: String?) {
-        var record = BackupRecord.load(data: layout.data)
         let now = Int64(Date().timeIntervalSince1970)
-        record.lastAttempt = now
-        if let path {
-            record.lastOK = now
-            record.lastFile = path
-            record.lastError = nil
-        } else {
-            record.lastError = error
+        let record: BackupRecord = state.withLock { s in
+            s.backupRecord.lastAttempt = now
+            if let path {
+                s.backupRecord.lastOK = now
+                s.backupRecord.lastFile = path
+                s.backupRecord.lastError = nil
+            } else {
+                s.backupRecord.lastError = error
+            }
+            return s.backupRecord
         }
         record.save(data: layout.data)
     }
@@ -35,7 +37,7 @@ extension NodeRuntime {
     func backupIfDue() {
         let settings = config.backup
         guard settings.everyHours > 0 else { return }
-        let record = BackupRecord.load(data: layout.data)
+        let record = state.withLock { $0.backupRecord }
         let now = Int64(Date().timeIntervalSince1970)
         let last = max(record.lastOK ?? 0, record.lastAttempt ?? 0)
         // A failed attempt is tried again after an hour, not a whole period.

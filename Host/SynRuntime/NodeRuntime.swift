@@ -44,6 +44,8 @@ public final class NodeRuntime: Sendable {
         var installing = false
         /// A scheduled backup's thread is running.
         var backupRunning = false
+        /// `backup.json` as last read or written (health and metrics ask it on every request).
+        var backupRecord = BackupRecord()
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
         var lowDisk: String?
         /// Told when apps were enabled, disabled, restarted or added (their topic subscriptions may have changed).
@@ -116,7 +118,9 @@ public final class NodeRuntime: Sendable {
         do { node = try NodeConfig.load(path: layout.nodeToml) } catch { throw NodeError(.config, "\(error)") }
         do { broker = try Broker(dataDirectory: layout.data, node: node, lock: directoryLock) } catch { throw NodeError(.storage, error.message) }
         dispatcher = EventDispatcher(store: broker.events)
-        state = Mutex(State(node: node))
+        var initial = State(node: node)
+        initial.backupRecord = BackupRecord.load(data: layout.data)
+        state = Mutex(initial)
         var order: [String] = []
         for manifest in manifests where !order.contains(manifest.id) {
             let entry = preparedEntry(manifest, config: node)
