@@ -57,7 +57,15 @@ extension NodeConfig {
         return out
     }
 
+    /// A TOML array of basic strings, each escaped: a manifest's URL may hold `"` or `\\`, and must stay one entry.
     private static func list(_ items: [String]) -> String {
-        "[" + items.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+        "[" + items.map { item in
+            var out = "\""
+            for c in item {
+                if c == "\\" || c == "\"" { out.append("\\") }
+                out.append(c)
+            }
+            return out + "\""
+        }.joined(separator: ", ") + "]"
     }
 }
