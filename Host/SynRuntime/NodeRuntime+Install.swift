@@ -83,12 +83,15 @@ extension NodeRuntime {
         }
     }
 
-    /// Runs `body` as the node's only install or rollback; another one meanwhile is refused.
+    /// Runs `body` as the node's only change to its apps (install, rollback, backup, enable, disable, restart, add);
+    /// another one meanwhile is refused, and so is any once the node is stopping.
     func exclusively<T>(_ body: () throws(NodeError) -> T) throws(NodeError) -> T {
-        let free = state.withLock { s in
-            defer { s.installing = true }
-            return !s.installing
+        let (free, stopping) = state.withLock { s in
+            let free = !s.installing && !s.stopped
+            if free { s.installing = true }
+            return (free, s.stopped)
         }
+        guard !stopping else { throw NodeError(.busy, "the node is stopping") }
         guard free else { throw NodeError(.busy, "another change to the node's apps (an install, rollback, backup, enable, disable, restart or add) is under way; try again when it has finished") }
         defer { state.withLock { $0.installing = false } }
         return try body()
