@@ -130,6 +130,9 @@ public final class ArchiveWriter {
         files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish())))
     }
 
+    /// The files added so far, with their sizes and hashes.
+    public var archived: [ArchivedFile] { files }
+
     /// Closes the stream with the manifest, syncs the archive and renames it into place. Returns what it holds.
     public func finish() throws(BackupError) -> [ArchivedFile] {
         let manifest: [UInt8]

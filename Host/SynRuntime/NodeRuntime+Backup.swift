@@ -189,7 +189,7 @@ extension NodeRuntime {
     /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, paced while
     /// the app is busy. An app whose instances share its database is copied in one step (the worker that starts a
     /// backup must finish it), with a longer time limit.
-    private func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
+    func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
                                 progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
         truncate(file, 0)
         let single = supervisor.policy.instances == 1

@@ -45,7 +45,7 @@ extension NodeRuntime {
     }
 
     /// The pieces of one install between its steps.
-    private struct Staged {
+    struct Staged {
         let package: VerifiedPackage
         /// Where the package and the library were verified, in `<data>/tmp`.
         let packageFile: String
@@ -99,7 +99,7 @@ extension NodeRuntime {
 
     /// Copies the package into `<data>/tmp` and verifies that copy, writing out its library as it is hashed: what
     /// is checked is what is placed, whatever happens to the file the owner named.
-    private func stage(_ path: String) throws(NodeError) -> Staged {
+    func stage(_ path: String) throws(NodeError) -> Staged {
         let tmp = layout.data + "/tmp"
         let n = Self.stagingCounter.add(1, ordering: .relaxed).newValue
         let packageFile = tmp + "/install-\(getpid())-\(n).synapp"
@@ -172,7 +172,7 @@ extension NodeRuntime {
 
     /// Starts the library once in a sandbox under the app's profile, without storage or grants: `synapp_magic`
     /// must report the manifest's app id and this host's ABI major. Nothing else of the app runs (`WorkerSetup.probe`).
-    private func probe(_ package: VerifiedPackage, library: String) throws(NodeError) {
+    func probe(_ package: VerifiedPackage, library: String) throws(NodeError) {
         let manifest = package.manifest
         let profileName = manifest.profile
         let profile: SandboxProfile
@@ -196,7 +196,7 @@ extension NodeRuntime {
 
     /// Moves the verified package and library into the app's directory: `packages/<version>-<digest>.synapp` and the
     /// pinned library `lib/<sha256>.so`. Returns the version's record entry.
-    private func place(_ staged: Staged, actor: String) throws(NodeError) -> InstalledApp.Version {
+    func place(_ staged: Staged, actor: String) throws(NodeError) -> InstalledApp.Version {
         let package = staged.package, id = package.manifest.id
         let directory = InstalledApp.directory(data: layout.data, app: id)
         let name = "\(Self.safe(package.manifest.version))-\(package.digest.prefix(16)).synapp"
@@ -220,7 +220,7 @@ extension NodeRuntime {
     }
 
     /// A first install: node.toml gets the app's section (granting what the owner accepted), and the app starts.
-    private func installNew(_ package: VerifiedPackage, version: InstalledApp.Version, record: InstalledApp?,
+    func installNew(_ package: VerifiedPackage, version: InstalledApp.Version, record: InstalledApp?,
                             options: InstallOptions, actor: String, tag: String) throws(NodeError) -> Installed {
         let manifest = package.manifest, id = manifest.id
         var section: String?

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
+import SynBackup
 import SynBroker
 import SynConfig
 import SynHTTPSig
@@ -42,6 +43,44 @@ struct PackageRoutes: Sendable {
             return GatewayJSON.response(.ok, ["app": done.app, "from": done.from, "to": done.to, "kept_aside": done.keptAside,
                                               "state": runtime.app(app)?.state ?? "unknown", "request_id": context.requestID])
         }
+        // An app's bundle, written on the node's machine: {"to": "/abs/file", "key_file": "/abs/key"?}.
+        router.post("/v1/admin/apps/{app}/export") { request, context in
+            let (actor, body) = try await admin.ownerAndBody(request, context)
+            let app = try context.parameters.require("app")
+            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+            guard let to = object["to"] as? String, to.hasPrefix("/") else {
+                throw APIError(.badRequest, "bad_input", #"the body must be {"to": "/absolute/file.synexport"} on the node's machine, and may name "key_file""#)
+            }
+            let key = try Self.key(object["key_file"])
+            if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
+            let runtime = self.runtime, tag = context.requestID
+            let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Exported in
+                try runtime.exportApp(app, to: to, key: key, actor: actor, tag: tag)
+            }
+            return GatewayJSON.response(.ok, ["app": done.app, "version": done.version, "path": done.path, "bytes": done.bytes,
+                                              "node": done.node, "request_id": context.requestID])
+        }
+        // An app from a bundle on the node's machine: {"bundle": "/abs/file", "key_file"?, "from"?, "grant_requested"?}.
+        router.post("/v1/admin/apps/import") { request, context in
+            let (actor, body) = try await admin.ownerAndBody(request, context)
+            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+            guard let bundle = object["bundle"] as? String, bundle.hasPrefix("/") else {
+                throw APIError(.badRequest, "bad_input", #"the body must be {"bundle": "/absolute/file.synexport"} on the node's machine, and may name "key_file", "from" and "grant_requested""#)
+            }
+            let key = try Self.key(object["key_file"])
+            let from = object["from"] as? String
+            let options = NodeRuntime.InstallOptions(grantRequested: object["grant_requested"] as? Bool ?? false)
+            if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
+            let runtime = self.runtime, tag = context.requestID
+            let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Imported in
+                try runtime.importApp(from: bundle, key: key, expectedNode: from, options: options, actor: actor, tag: tag)
+            }
+            var answer: [String: Any] = ["app": done.installed.app, "version": done.installed.version, "from": done.from,
+                                         "state": done.installed.state, "requested": done.installed.requested,
+                                         "not_granted": done.installed.notGranted, "request_id": context.requestID]
+            if let section = done.installed.section { answer["node_toml"] = section }
+            return GatewayJSON.response(.ok, answer)
+        }
         router.get("/v1/admin/apps/{app}/versions") { request, context in
             _ = try await admin.owner(request, context)
             let app = try context.parameters.require("app")
@@ -57,6 +96,13 @@ struct PackageRoutes: Sendable {
             }
             return GatewayJSON.response(.ok, ["app": app, "developer": record.developer, "versions": versions, "request_id": context.requestID])
         }
+    }
+
+    /// A key file named in a request (a path on the node's machine), or nil for node.toml's.
+    static func key(_ value: Any?) throws -> BackupKey? {
+        guard let path = value as? String else { return nil }
+        guard path.hasPrefix("/") else { throw APIError(.badRequest, "bad_input", "key_file must be an absolute path on the node's machine") }
+        do { return try BackupKey.load(path: path) } catch { throw APIError(.badRequest, "bad_key", error.message) }
     }
 
     /// One upload at a time, across the router's closures.

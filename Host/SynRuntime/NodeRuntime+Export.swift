@@ -1,0 +1,177 @@
+import Foundation
+public import SynBackup
+import SynAppStore
+import SynBroker
+import SynConfig
+import SynPackage
+import SynSandbox
+import SynSodium
+import SynSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `apps export` and `apps import`: an app moved to another node with its package, its database and its identity
+/// (`app.key`, so what it signed keeps verifying), in one archive encrypted like a backup and signed by the node
+/// that exported it.
+extension NodeRuntime {
+    /// What an export wrote.
+    public struct Exported: Sendable {
+        public let path: String
+        public let app: String
+        public let version: String
+        public let bytes: Int64
+        /// The exporting node's id: what the importing owner checks.
+        public let node: String
+    }
+
+    /// The bytes the exporting node signs: every file of the bundle (before the signature) by path, size and hash.
+    static func exportStatement(_ files: [ArchivedFile]) -> [UInt8] {
+        Array(("syneroym-export-v1\n" + files.map { "\($0.path) \($0.size) \($0.blake2b)\n" }.joined()).utf8)
+    }
+
+    /// Writes `app`'s bundle to `path`: `export.json`, its current package, `app.key`, its database (copied by its
+    /// worker while it serves, as a backup does) and `export.sig`, the node's signature over all of them. Encrypted
+    /// under `key` (else `[backup] key_file`). Only an app installed from a package can be exported. Audited.
+    public func exportApp(_ id: String, to path: String, key: BackupKey? = nil, actor: String, tag: String = "") throws(NodeError) -> Exported {
+        let key = try backupKey(key)
+        do throws(NodeError) {
+            let done = try exclusively { () throws(NodeError) -> Exported in try writeExport(id, to: path, key: key) }
+            broker.audit.append(actor: actor, app: id, action: "app.export", decision: "ok",
+                                cause: "\(done.version) to \(done.path) (\(done.bytes) bytes)" + AuditLog.requestSuffix(tag))
+            return done
+        } catch {
+            broker.audit.append(actor: actor, app: id, action: "app.export", decision: "failed", cause: error.message + AuditLog.requestSuffix(tag))
+            throw error
+        }
+    }
+
+    private func writeExport(_ id: String, to path: String, key: BackupKey) throws(NodeError) -> Exported {
+        guard state.withLock({ $0.entries[id] != nil }) else { throw NodeError(.unknownApp, "no app '\(id)' on this node") }
+        guard let record = try InstalledApp.load(data: layout.data, app: id), let current = record.current else {
+            throw NodeError(.config, "'\(id)' was not installed from a package, so it cannot be exported; pack it (syneroym pack) and install it with `syneroym apps install --new-developer` first")
+        }
+        let directory = InstalledApp.directory(data: layout.data, app: id)
+        let staging = layout.data + "/tmp/export-\(getpid())-\(Self.compactTimestamp())"
+        guard mkdir(layout.data + "/tmp", 0o700) == 0 || errno == EEXIST, mkdir(staging, 0o700) == 0 else {
+            throw NodeError(.io, "cannot create \(staging): errno \(errno)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let node = Base64URL.encode(broker.nodePublicKey)
+        let fail = { (error: BackupError) -> NodeError in NodeError(.io, "cannot write \(path): \(error.message)") }
+        let writer: ArchiveWriter
+        do { writer = try ArchiveWriter(path: path, key: key, info: ArchiveInfo(node: node, snapshot: Self.timestamp(), writer: "syneroym export")) } catch {
+            throw fail(error)
+        }
+        let description: [String: Any] = ["format": 1, "app": id, "version": current.version, "developer": record.developer, "from": node,
+                                          "exported": Self.timestamp()]
+        do {
+            try JSONSerialization.data(withJSONObject: description, options: [.sortedKeys]).write(to: URL(fileURLWithPath: staging + "/export.json"))
+        } catch { throw NodeError(.io, "cannot write \(staging)/export.json: \(error.localizedDescription)") }
+        do throws(BackupError) {
+            try writer.add(staging + "/export.json", as: "export.json")
+            try writer.add(directory + "/packages/" + current.package, as: "package.synapp")
+            try writer.add(directory + "/app.key", as: "app.key")
+        } catch { throw fail(error) }
+        if FileManager.default.fileExists(atPath: directory + "/app.db") {
+            let supervisor = state.withLock { $0.entries[id]?.supervisor }
+            if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
+                let copy = directory + "/app.db" + AppStore.backupSuffix
+                defer { truncate(copy, 0) }
+                try snapshotOnline(id, supervisor: supervisor, file: copy) { _ in }
+                do throws(BackupError) { try writer.add(copy, as: "app.db") } catch { throw fail(error) }
+            } else {
+                for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
+                    do throws(BackupError) { try writer.add(directory + "/" + name, as: name) } catch { throw fail(error) }
+                }
+            }
+        }
+        let signature = broker.nodeKey.sign(domain: .node, Self.exportStatement(writer.archived))
+        guard FileManager.default.createFile(atPath: staging + "/export.sig", contents: Data(signature)) else {
+            throw NodeError(.io, "cannot write \(staging)/export.sig")
+        }
+        do throws(BackupError) {
+            try writer.add(staging + "/export.sig", as: "export.sig")
+            _ = try writer.finish()
+        } catch { throw fail(error) }
+        var st = stat()
+        return Exported(path: path, app: id, version: current.version, bytes: stat(path, &st) == 0 ? Int64(st.st_size) : writer.written, node: node)
+    }
+
+    /// What an import did: the app installed, and the node it came from.
+    public struct Imported: Sendable {
+        public let installed: Installed
+        public let from: String
+    }
+
+    /// Installs the app in the bundle at `path` with its database and identity, after checking all of it: the
+    /// archive (key, records, hashes), the exporting node's signature over every file (`from`, when given, must be
+    /// that node), and the package as `apps install` checks one (signature, hashes, ABI, the sandboxed probe). The
+    /// node must not have the app already. Its node.toml section grants what `options` says. Audited as `app.import`.
+    public func importApp(from path: String, key: BackupKey? = nil, expectedNode: String? = nil, options: InstallOptions = InstallOptions(),
+                          actor: String, tag: String = "") throws(NodeError) -> Imported {
+        let key = try backupKey(key)
+        return try exclusively { () throws(NodeError) -> Imported in
+            let staging = layout.data + "/tmp/import-\(getpid())-\(Self.compactTimestamp())"
+            guard mkdir(layout.data + "/tmp", 0o700) == 0 || errno == EEXIST else { throw NodeError(.io, "cannot create \(layout.data)/tmp: errno \(errno)") }
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+            let contents: ArchiveReader.Contents
+            do throws(BackupError) { contents = try ArchiveReader.read(path: path, key: key, into: staging) } catch {
+                throw NodeError(.package, error.message)
+            }
+            let names = Set(contents.files.map(\.path))
+            guard names.isSubset(of: ["export.json", "package.synapp", "app.key", "app.db", "app.db-wal", "export.sig"]),
+                  names.isSuperset(of: ["export.json", "package.synapp", "app.key", "export.sig"]), contents.files.last?.path == "export.sig" else {
+                throw NodeError(.package, "\(path) is not an app's export (it holds \(names.sorted().joined(separator: ", ")))")
+            }
+            // The exporting node signed every file before its signature.
+            guard let from = Base64URL.decode(contents.info.node), from.count == Ed25519.publicKeyLength,
+                  let signature = FileManager.default.contents(atPath: staging + "/export.sig"),
+                  Ed25519.verify(publicKey: from, domain: .node, message: Self.exportStatement(Array(contents.files.dropLast())), signature: Array(signature)) else {
+                throw NodeError(.package, "\(path) is not signed by the node it names (\(contents.info.node.prefix(64))); it was altered")
+            }
+            if let expectedNode, expectedNode != contents.info.node {
+                throw NodeError(.package, "\(path) was exported by node \(contents.info.node), not \(expectedNode)")
+            }
+            guard let description = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: staging + "/export.json")))) as? [String: Any],
+                  let id = description["app"] as? String, NameRules.isAppID(id) else {
+                throw NodeError(.package, "\(path): export.json does not name an app")
+            }
+            let directory = InstalledApp.directory(data: layout.data, app: id)
+            let taken = state.withLock { $0.entries[id] != nil } || FileManager.default.fileExists(atPath: directory + "/app.key")
+            guard !taken else {
+                throw NodeError(.version, "this node has an app '\(id)' already (or its data in \(directory)); an import never replaces one")
+            }
+            let staged = try stage(staging + "/package.synapp")
+            defer { unlink(staged.packageFile); unlink(staged.libraryFile) }
+            guard staged.package.manifest.id == id else {
+                throw NodeError(.package, "\(path): the package inside is '\(staged.package.manifest.id)', not '\(id)'")
+            }
+            try probe(staged.package, library: staged.libraryFile)
+            let version = try place(staged, actor: actor)
+            // The identity and the data are in place before the node first sees the app.
+            try AppSnapshot.copy(staging + "/app.key", to: directory + "/app.key")
+            for name in ["app.db", "app.db-wal"] where names.contains(name) {
+                try AppSnapshot.copy(staging + "/" + name, to: directory + "/" + name)
+            }
+            do throws(SodiumError) { _ = try KeyFile.load(path: directory + "/app.key") } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw NodeError(.package, "\(path): its app.key is not a key: \(error.message)")
+            }
+            let installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag)
+            broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",
+                                cause: "\(installed.version) from node \(contents.info.node), with its database and identity" + AuditLog.requestSuffix(tag))
+            return Imported(installed: installed, from: contents.info.node)
+        }
+    }
+
+    /// `key`, else the one in node.toml `[backup] key_file` (read now).
+    func backupKey(_ key: BackupKey?) throws(NodeError) -> BackupKey {
+        if let key { return key }
+        guard let file = ((try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup).keyFile else {
+            throw NodeError(.config, "no key to encrypt with: give --key-file, or set [backup] key_file in node.toml (make one with `syneroym backup --make-key FILE`)")
+        }
+        do { return try BackupKey.load(path: file) } catch { throw NodeError(.config, error.message) }
+    }
+}
