@@ -18,6 +18,8 @@ extension NodeRuntime {
         case auditUnavailable(String)
         /// The data directory's file system is below the node's reserve.
         case insufficientStorage(String)
+        /// The app was moved to another node (`apps export --moved-to`): call it there.
+        case moved(app: String, node: String)
     }
 
     /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for as long as the
@@ -62,6 +64,7 @@ extension NodeRuntime {
         // One lock for every check, copying out only the supervisor: this runs for every request.
         let admitted: Result<AppSupervisor, CallFailure> = state.withLock { s in
             guard let entry = s.entries[app] else { return .failure(.unknownApp(app)) }
+            if let node = s.moved[app] { return .failure(.moved(app: app, node: node)) }
             if caller.isEmpty && !entry.manifest.publicMethods.contains(method) {
                 return .failure(.notPublic(app: app, method: method))
             }
@@ -98,7 +101,7 @@ extension NodeRuntime.CallFailure {
     var synStatus: Int32 {
         switch self {
         case .unknownApp: SynStatus.notFound
-        case .notRunning, .auditUnavailable: SynStatus.io
+        case .notRunning, .auditUnavailable, .moved: SynStatus.io
         case .notPublic: SynStatus.denied
         case .insufficientStorage: SynStatus.quota
         case .call(let error):
@@ -118,6 +121,7 @@ extension NodeRuntime.CallFailure {
         case .notPublic(let app, let method): "\(app) \(method) is not public"
         case .auditUnavailable(let why): "the audit log cannot be written: \(why)"
         case .insufficientStorage(let why): why
+        case .moved(let app, let node): "app '\(app)' has moved to node \(node)"
         case .call(let error): error.message
         }
     }

@@ -175,3 +175,41 @@ extension NodeRuntime {
         do { return try BackupKey.load(path: file) } catch { throw NodeError(.config, error.message) }
     }
 }
+
+extension NodeRuntime {
+    /// Marks `app` as moved to node `to` (after its export was imported there): its workers stop, node.toml gets
+    /// `enabled = false`, and calls get 410 `app_moved` naming that node, also after restarts
+    /// (`apps/<id>/moved.json`). Audited as `app.moved`.
+    public func markMoved(_ app: String, to node: String, actor: String, tag: String = "") throws(NodeError) {
+        guard NameRules.isNodeID(node) else { throw NodeError(.config, "'\(node.prefix(64))' is not a node id (43 characters of base64url, as `apps export` prints it)") }
+        try exclusively { () throws(NodeError) in
+            guard state.withLock({ $0.entries[app] != nil }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
+            let path = InstalledApp.directory(data: layout.data, app: app) + "/moved.json"
+            do {
+                try JSONSerialization.data(withJSONObject: ["to": node, "at": Self.timestamp()], options: [.sortedKeys])
+                    .write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch { throw NodeError(.io, "cannot write \(path): \(error.localizedDescription)") }
+            _ = try NodeTomlEditor.setEnabled(false, app: app, path: layout.nodeToml)
+            state.withLock {
+                $0.node.apps[app, default: NodeConfig.App()].enabled = false
+                $0.moved[app] = node
+            }
+            stopForSwap(app)
+            state.withLock { $0.appsChanged }()
+            broker.audit.append(actor: actor, app: app, action: "app.moved", decision: "ok",
+                                cause: "moved to node \(node); calls get 410 app_moved" + AuditLog.requestSuffix(tag))
+        }
+    }
+
+    /// The apps marked as moved in `data`, by id.
+    static func movedApps(data: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? [] {
+            guard let bytes = FileManager.default.contents(atPath: data + "/apps/\(id)/moved.json"),
+                  let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
+                  let to = object["to"] as? String, NameRules.isNodeID(to) else { continue }
+            out[id] = to
+        }
+        return out
+    }
+}

@@ -14,7 +14,7 @@ import Glibc
 extension NodeRuntime {
     /// Every app, in manifest order.
     public func apps() -> [AppStatus] {
-        state.withLock { s in s.order.compactMap { id in s.entries[id].map { status($0, enabled: s.isEnabled(id)) } } }
+        state.withLock { s in s.order.compactMap { id in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil) } } }
     }
 
     /// Whether the node has an app `id` (enabled or not): one dictionary lookup, for every request.
@@ -22,12 +22,14 @@ extension NodeRuntime {
 
     /// One app, or nil.
     public func app(_ id: String) -> AppStatus? {
-        state.withLock { s in s.entries[id].map { status($0, enabled: s.isEnabled(id)) } }
+        state.withLock { s in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil) } }
     }
 
-    private func status(_ e: AppEntry, enabled: Bool) -> AppStatus {
+    private func status(_ e: AppEntry, enabled: Bool, moved: Bool = false) -> AppStatus {
         let state: String
-        if e.problem != nil {
+        if moved {
+            state = "moved"
+        } else if e.problem != nil {
             state = "failed"
         } else if !enabled {
             state = "disabled"

@@ -44,6 +44,8 @@ public final class NodeRuntime: Sendable {
         var installing = false
         /// A scheduled backup's thread is running.
         var backupRunning = false
+        /// Apps moved to another node (`apps export --moved-to`), by id: the node they went to.
+        var moved: [String: String] = [:]
         /// `backup.json` as last read or written (health and metrics ask it on every request).
         var backupRecord = BackupRecord()
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
@@ -120,6 +122,7 @@ public final class NodeRuntime: Sendable {
         dispatcher = EventDispatcher(store: broker.events)
         var initial = State(node: node)
         initial.backupRecord = BackupRecord.load(data: layout.data)
+        initial.moved = Self.movedApps(data: layout.data)
         state = Mutex(initial)
         var order: [String] = []
         for manifest in manifests where !order.contains(manifest.id) {

@@ -57,6 +57,20 @@ import Testing
         let versions = try b.run(["apps", "versions", "notes", "--data", b.data])
         #expect(versions.stdout.contains(try a.run(["apps", "versions", "notes", "--data", a.data]).stdout.split(separator: "\n").first.map(String.init) ?? "-"))
         #expect(try b.run(["apps", "import", bundle, "--key-file", key, "--data", b.data]).stderr.contains("has an app 'notes' already"))
+
+        // The owner of A says where it went: A stops serving it and names B to whoever calls, also after a restart.
+        let health = try nodeB.request("GET", "/v1/health").body
+        let nodeB_ID = try #require((try JSONSerialization.jsonObject(with: Data(health.utf8)) as? [String: Any])?["node"] as? String)
+        let moved = try a.run(["apps", "export", "notes", "--to", a.root + "/last.synexport", "--key-file", key, "--moved-to", nodeB_ID, "--data", a.data])
+        #expect(moved.status == 0 && moved.stdout.contains("no longer runs here"), "\(moved.stderr)")
+        let gone = try nodeA.call("notes", "count", "")
+        #expect(gone.status == 410 && gone.body.contains("app_moved") && gone.body.contains(nodeB_ID), "\(gone)")
+        #expect(try a.run(["apps", "list", "--data", a.data]).stdout.contains("moved"))
+        #expect(try a.audit().contains("\tnotes\tapp.moved\tok\tmoved to node \(nodeB_ID)"))
+        nodeA.stop()
+        let again = try a.start()
+        defer { again.stop() }
+        #expect(try again.call("notes", "count", "").status == 410)
     }
 }
 

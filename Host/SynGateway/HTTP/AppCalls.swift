@@ -118,6 +118,10 @@ struct AppCalls: Sendable {
             return APIError(.unauthorized, "signature_required",
                             "\(id).\(method) is not public (its manifest's [methods] public); sign the request (docs/request-signing.md)",
                             headers: [.wwwAuthenticate: #"Signature realm="syneroym", alg="ed25519""#])
+        case .moved(let id, let node):
+            metrics.appCall(app: app, outcome: "unavailable")
+            return APIError(.gone, "app_moved", "app '\(id)' has moved to node \(node); call it there (its owner gives its address)",
+                            headers: [.movedTo: node])
         case .insufficientStorage(let why):
             metrics.appCall(app: app, outcome: "unavailable")
             return APIError(.init(code: 507), "insufficient_storage", why, headers: [.retryAfter: String(settings.retryAfterS)])

@@ -49,13 +49,15 @@ struct PackageRoutes: Sendable {
             let app = try context.parameters.require("app")
             let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
             guard let to = object["to"] as? String, to.hasPrefix("/") else {
-                throw APIError(.badRequest, "bad_input", #"the body must be {"to": "/absolute/file.synexport"} on the node's machine, and may name "key_file""#)
+                throw APIError(.badRequest, "bad_input", #"the body must be {"to": "/absolute/file.synexport"} on the node's machine, and may name "key_file" and "moved_to""#)
             }
             let key = try Self.key(object["key_file"])
             if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
-            let runtime = self.runtime, tag = context.requestID
+            let runtime = self.runtime, tag = context.requestID, movedTo = object["moved_to"] as? String
             let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Exported in
-                try runtime.exportApp(app, to: to, key: key, actor: actor, tag: tag)
+                let done = try runtime.exportApp(app, to: to, key: key, actor: actor, tag: tag)
+                if let movedTo { try runtime.markMoved(app, to: movedTo, actor: actor, tag: tag) }
+                return done
             }
             return GatewayJSON.response(.ok, ["app": done.app, "version": done.version, "path": done.path, "bytes": done.bytes,
                                               "node": done.node, "request_id": context.requestID])

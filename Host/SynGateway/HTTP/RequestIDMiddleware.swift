@@ -99,6 +99,8 @@ extension HTTPField.Name {
     static let signature = HTTPField.Name("Signature")!
     static let signatureInput = HTTPField.Name("Signature-Input")!
     static let contentDigest = HTTPField.Name("Content-Digest")!
+    /// The node an app moved to (410 `app_moved`).
+    static let movedTo = HTTPField.Name("Syneroym-Moved-To")!
 }
 
 /// Per-process state for `RequestIDMiddleware.newID`.

@@ -13,6 +13,7 @@ struct AppsExport: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @Option(help: "The bundle to write (on a running node, a path on its machine).") var to: String
     @Option(help: "The key file to encrypt under (32 bytes or a passphrase; on a running node, a path on its machine).") var keyFile: String?
+    @Option(help: "Then stop serving the app here: calls get 410 app_moved naming this node id (where it was imported).") var movedTo: String?
     @Option(help: "On a stopped node: its manifests directory.") var manifests: String = "manifests"
     @Option(help: "On a stopped node: its sandbox profiles directory.") var profiles: String = "sandbox-profiles"
     @Argument(help: "The app id.") var app: String
@@ -24,17 +25,20 @@ struct AppsExport: AsyncParsableCommand {
         if Peers.online(client) {
             var body: [String: Any] = ["to": target]
             if let keyPath { body["key_file"] = keyPath }
+            if let movedTo { body["moved_to"] = movedTo }
             object = try await AdminRequest.send(client, "POST", "/v1/admin/apps/\(Call.escape(app))/export",
                                                  body: Array(try JSONSerialization.data(withJSONObject: body)))
         } else {
             let key = try Self.key(keyPath)
             object = try OfflineNode.with(client.dataOption.data, manifests: manifests, profiles: profiles) { runtime throws(NodeError) in
                 let done = try runtime.exportApp(app, to: target, key: key, actor: OfflineNode.actor)
+                if let movedTo { try runtime.markMoved(app, to: movedTo, actor: OfflineNode.actor) }
                 return ["app": done.app, "version": done.version, "path": done.path, "bytes": done.bytes, "node": done.node]
             }
         }
         print("exported \(object["app"] ?? app) \(object["version"] ?? "?") to \(object["path"] ?? target) (\(object["bytes"] ?? "?") bytes)")
         print("signed by node \(object["node"] ?? "?"): give the other owner this id to check with `apps import --from`")
+        if let movedTo { print("\(app) no longer runs here: calls get 410 app_moved, naming node \(movedTo)") }
     }
 
     static func key(_ path: String?) throws -> BackupKey? {
