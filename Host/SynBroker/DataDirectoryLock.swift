@@ -79,6 +79,9 @@ public final class DataDirectoryLock: Sendable {
     public func release() {
         fd.withLock { fd in
             guard fd >= 0 else { return }
+            // Unlocked before it is closed: a child forked meanwhile by another thread shares this open file (until
+            // its exec closes it), and closing our copy alone would leave the directory held by it.
+            _ = flock(fd, LOCK_UN)
             close(fd)
             fd = -1
         }
