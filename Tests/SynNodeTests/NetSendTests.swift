@@ -229,7 +229,9 @@ import Glibc
             let nodeA = try Self.run(a), nodeB = try Self.run(b)
             defer { nodeA.stop(); nodeB.stop() }
             var live: [Int] = [0, 0]
-            for _ in 0..<300 where live[0] == 0 {
+            // Until the link is up and B's subscription has reached A; bounded at two minutes, for a machine busy
+            // with the rest of the suite (a quiet one takes under a second).
+            for _ in 0..<1200 where live[0] == 0 {
                 #expect(try nodeA.call("relay", "publish", #"{"count":5}"#).status == 200)
                 usleep(100_000)
                 let answer = try nodeB.call("relay", "live", "")
@@ -257,7 +259,9 @@ import Glibc
             let enabled = try CLI.syneroym(["apps", "enable", "relay", "--data", b.data], environment: FederationTests.owner)
             #expect(enabled.status == 0, "\(enabled.stdout) \(enabled.stderr)")
             var live: [Int] = [0, 0]
-            for _ in 0..<300 where live[0] == 0 {
+            // Until the link is up and B's subscription has reached A; bounded at two minutes, for a machine busy
+            // with the rest of the suite (a quiet one takes under a second).
+            for _ in 0..<1200 where live[0] == 0 {
                 #expect(try nodeA.call("relay", "publish", #"{"count":5}"#).status == 200)
                 usleep(100_000)
                 live = try nodeB.call("relay", "live", "").body.split { !$0.isNumber }.compactMap { Int($0) }
