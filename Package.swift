@@ -161,7 +161,7 @@ let package = Package(
         .target(name: "SwiftFoundationApp", dependencies: ["PluginABI"], path: "Tests/SwiftApps/SwiftFoundationApp"),
 
         // What several test targets share.
-        .target(name: "SynTestSupport", dependencies: ["SynBroker", "SynConfig", "SynSandbox", "SynWire"], path: "Tests/SynTestSupport"),
+        .target(name: "SynTestSupport", dependencies: ["SynBroker", "SynConfig", "SynSandbox", "SynSodium", "SynWire"], path: "Tests/SynTestSupport"),
         .testTarget(name: "CWrapperTests", dependencies: ["CSynSQLite", "CSynSodium", "CSynSeccomp", "CSynCap", "CSynTLS"],
                     path: "Tests/CWrapperTests"),
         .testTarget(name: "SynGatewayTests", dependencies: [

@@ -48,18 +48,12 @@ extension NodeRuntime {
         // [backup] is read again at each backup, so a key or directory set in node.toml applies without a restart.
         let settings = (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup
         let resolved: BackupKey
-        if let key {
-            resolved = key
-        } else {
-            guard let file = settings.keyFile else {
-                recordBackup(ok: nil, error: "no [backup] key_file")
-                throw NodeError(.config, "the node has no backup key: set [backup] key_file = \"/etc/syneroym/backup.key\" in node.toml (make one with `syneroym backup --make-key /etc/syneroym/backup.key`, and keep a copy off this machine), or give --key-file")
-            }
-            do { resolved = try BackupKey.load(path: file) } catch {
-                recordBackup(ok: nil, error: error.message)
+        do { resolved = try backupKey(key, settings: settings) } catch {
+            recordBackup(ok: nil, error: settings.keyFile == nil ? "no [backup] key_file" : error.message)
+            if settings.keyFile != nil {
                 broker.audit.append(actor: actor, app: "", action: "backup", decision: "failed", cause: error.message + AuditLog.requestSuffix(tag))
-                throw NodeError(.config, error.message)
             }
+            throw error
         }
         let target = directory ?? settings.directory ?? layout.data + "/backups"
         let started = MonotonicClock.nowNs()
@@ -113,27 +107,13 @@ extension NodeRuntime {
         // its calls and streamed into the archive from there; a stopped app's files are still, and copied as they are.
         var skipped: [String] = []
         for id in state.withLock({ $0.order }) {
-            let directory = InstalledApp.directory(data: layout.data, app: id)
-            guard FileManager.default.fileExists(atPath: directory + "/app.db") else { continue }
-            let supervisor = state.withLock { $0.entries[id]?.supervisor }
-            // A worker without storage never opens the file: it is still, like a stopped app's.
-            if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
-                let copy = directory + "/app.db" + AppStore.backupSuffix
-                defer { truncate(copy, 0) }
-                do throws(NodeError) {
-                    try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
-                    try add(copy, as: "apps/\(id)/app.db")
-                } catch {
-                    // One app cannot fail everyone's backup: its database is left out, and said to be.
-                    if state.withLock({ $0.stopped }) { throw error }
-                    skipped.append("\(id) (\(error.message.prefix(300)))")
-                    logger.error("an app's database is left out of the backup", metadata: ["app": "\(id)", "error": "\(error.message)"])
-                    continue
-                }
-            } else {
-                for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
-                    try add(directory + "/" + name, as: "apps/\(id)/" + name)
-                }
+            do throws(NodeError) {
+                try archiveDatabase(of: id, progress: progress) { (source, name) throws(NodeError) in try add(source, as: "apps/\(id)/" + name) }
+            } catch {
+                // One app cannot fail everyone's backup: its database is left out, and said to be.
+                if state.withLock({ $0.stopped }) { throw error }
+                skipped.append("\(id) (\(error.message.prefix(300)))")
+                logger.error("an app's database is left out of the backup", metadata: ["app": "\(id)", "error": "\(error.message)"])
             }
         }
         // 2. node.db, by the online backup on a connection of its own (WAL: writers go on). The audit log's signed
@@ -184,6 +164,27 @@ extension NodeRuntime {
         let size = stat(path, &st) == 0 ? Int64(st.st_size) : writer.written
         return BackupDone(path: path, bytes: size, files: count, snapshot: snapshot,
                           seconds: Double(MonotonicClock.nowNs() - started) / 1e9, skipped: skipped)
+    }
+
+    /// Hands `add` (a file, and its name beside the app's other files) `id`'s database for an archive: a running
+    /// app's copy, made by its worker now between its calls (`app.db`; the copy's file is emptied afterwards), or a
+    /// still app's files as they are (`app.db` and `app.db-wal`; a worker without storage never opens them). Nothing
+    /// when the app has no database. Backups and exports both archive an app's database this way.
+    func archiveDatabase(of id: String, progress: @escaping @Sendable (BackupProgress) -> Void,
+                         add: (_ source: String, _ name: String) throws(NodeError) -> Void) throws(NodeError) {
+        let directory = InstalledApp.directory(data: layout.data, app: id)
+        guard FileManager.default.fileExists(atPath: directory + "/app.db") else { return }
+        let supervisor = state.withLock { $0.entries[id]?.supervisor }
+        if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
+            let copy = directory + "/app.db" + AppStore.backupSuffix
+            defer { truncate(copy, 0) }
+            try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
+            try add(copy, "app.db")
+        } else {
+            for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
+                try add(directory + "/" + name, name)
+            }
+        }
     }
 
     /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, paced while

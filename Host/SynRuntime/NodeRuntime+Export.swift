@@ -74,18 +74,8 @@ extension NodeRuntime {
             try writer.add(directory + "/packages/" + current.package, as: "package.synapp")
             try writer.add(directory + "/app.key", as: "app.key")
         } catch { throw fail(error) }
-        if FileManager.default.fileExists(atPath: directory + "/app.db") {
-            let supervisor = state.withLock { $0.entries[id]?.supervisor }
-            if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
-                let copy = directory + "/app.db" + AppStore.backupSuffix
-                defer { truncate(copy, 0) }
-                try snapshotOnline(id, supervisor: supervisor, file: copy) { _ in }
-                do throws(BackupError) { try writer.add(copy, as: "app.db") } catch { throw fail(error) }
-            } else {
-                for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
-                    do throws(BackupError) { try writer.add(directory + "/" + name, as: name) } catch { throw fail(error) }
-                }
-            }
+        try archiveDatabase(of: id, progress: { _ in }) { (source, name) throws(NodeError) in
+            do throws(BackupError) { try writer.add(source, as: name) } catch { throw fail(error) }
         }
         let signature = broker.nodeKey.sign(domain: .node, Self.exportStatement(writer.archived))
         guard FileManager.default.createFile(atPath: staging + "/export.sig", contents: Data(signature)) else {
@@ -166,11 +156,12 @@ extension NodeRuntime {
         }
     }
 
-    /// `key`, else the one in node.toml `[backup] key_file` (read now).
-    func backupKey(_ key: BackupKey?) throws(NodeError) -> BackupKey {
+    /// `key`, else the one `settings` name (`[backup] key_file`; by default node.toml's as it is now).
+    func backupKey(_ key: BackupKey?, settings: BackupSettings? = nil) throws(NodeError) -> BackupKey {
         if let key { return key }
-        guard let file = ((try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup).keyFile else {
-            throw NodeError(.config, "no key to encrypt with: give --key-file, or set [backup] key_file in node.toml (make one with `syneroym backup --make-key FILE`)")
+        let settings = settings ?? (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup
+        guard let file = settings.keyFile else {
+            throw NodeError(.config, "the node has no backup key: set [backup] key_file = \"/etc/syneroym/backup.key\" in node.toml (make one with `syneroym backup --make-key /etc/syneroym/backup.key`, and keep a copy off this machine), or give --key-file")
         }
         do { return try BackupKey.load(path: file) } catch { throw NodeError(.config, error.message) }
     }

@@ -17,10 +17,7 @@ public enum ELFDependencies {
     /// when it is not a 64-bit little-endian ELF file or is malformed.
     public static func needed(fd: Int32) -> [String] {
         let reader = Reader(fd: fd)
-        guard let ident = reader.bytes(at: 0, count: 64), ident.count == 64,
-              ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46, // \x7fELF
-              ident[4] == 2, ident[5] == 1 // 64-bit, little-endian
-        else { return [] }
+        guard let ident = header(reader) else { return [] }
         let phoff = le(ident, 0x20, 8), phentsize = Int(le(ident, 0x36, 2)), phnum = Int(le(ident, 0x38, 2))
         guard phentsize >= 56, phnum <= maxProgramHeaders,
               let table = reader.bytes(at: phoff, count: phentsize * phnum), table.count == phentsize * phnum
@@ -68,9 +65,7 @@ public enum ELFDependencies {
     /// "GCC: (Debian 12.2.0-14) 12.2.0"), at most 16 of them; empty when there is none or the file is malformed.
     public static func comments(fd: Int32) -> [String] {
         let reader = Reader(fd: fd)
-        guard let ident = reader.bytes(at: 0, count: 64), ident.count == 64,
-              ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46, ident[4] == 2, ident[5] == 1
-        else { return [] }
+        guard let ident = header(reader) else { return [] }
         let shoff = le(ident, 0x28, 8), shentsize = Int(le(ident, 0x3A, 2)), shnum = Int(le(ident, 0x3C, 2))
         let shstrndx = Int(le(ident, 0x3E, 2))
         guard shentsize >= 64, shnum > 0, shnum <= 4096, shstrndx < shnum,
@@ -96,6 +91,15 @@ public enum ELFDependencies {
             return seen
         }
         return []
+    }
+
+    /// The 64-byte ELF header of a 64-bit little-endian file, or nil for anything else.
+    static func header(_ reader: Reader) -> [UInt8]? {
+        guard let ident = reader.bytes(at: 0, count: 64), ident.count == 64,
+              ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46, // \x7fELF
+              ident[4] == 2, ident[5] == 1 // 64-bit, little-endian
+        else { return nil }
+        return ident
     }
 
     /// A little-endian unsigned integer of `size` bytes at `at` (0 past the end).

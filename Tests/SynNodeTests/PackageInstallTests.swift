@@ -75,39 +75,6 @@ import Glibc
         func key(_ name: String) throws -> SigningKey { try KeyFile.load(path: root + "/config/syneroym/keys/\(name).key") }
     }
 
-    /// A package's parts, to build altered ones.
-    struct Parts {
-        var key: [UInt8]
-        var header: [UInt8]
-        var signature: [UInt8]
-        var body: [UInt8]
-
-        init(_ path: String) throws {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            key = Array(bytes[8..<40])
-            let length = Int(bytes[40]) | Int(bytes[41]) << 8 | Int(bytes[42]) << 16 | Int(bytes[43]) << 24
-            header = Array(bytes[44..<(44 + length)])
-            signature = Array(bytes[(44 + length)..<(108 + length)])
-            body = Array(bytes[(108 + length)...])
-        }
-
-        func write(_ path: String) throws {
-            var length = UInt32(header.count).littleEndian
-            let bytes = Array("SYNAPP1\n".utf8) + key + withUnsafeBytes(of: &length) { Array($0) } + header + signature + body
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-        }
-
-        /// The header as JSON, edited by `change`, signed again by `signer` (whose key the package then names).
-        mutating func resign(_ signer: SigningKey, _ change: (inout [String: Any]) -> Void = { _ in }) throws {
-            var object = try #require(try JSONSerialization.jsonObject(with: Data(header)) as? [String: Any])
-            change(&object)
-            object["developer"] = Base64URL.encode(signer.publicKey)
-            header = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-            key = signer.publicKey
-            signature = signer.sign(domain: .package, header)
-        }
-    }
-
     @Test func packedPackagesVerifyAndTamperedOnesAreRefusedBeforeAnyCodeRuns() throws {
         let home = try Home()
         let good = try home.pack("1.0.0", tag: "v1")
@@ -121,25 +88,25 @@ import Glibc
 
         // Each altered package is refused by verification: no worker is started for it, nothing is placed.
         var cases: [(name: String, expect: String)] = []
-        var flipped = try Parts(good)
+        var flipped = try PackageParts(good)
         flipped.body[flipped.body.count - 200] ^= 0x01
         try flipped.write(home.root + "/flipped.synapp")
         cases.append(("flipped", "libnotes.so does not match its sha256 in the signed header"))
-        var edited = try Parts(good)
+        var edited = try PackageParts(good)
         let at = try #require(String(decoding: edited.body, as: UTF8.self).range(of: "storage.sql = true"))
         let offset = String(decoding: edited.body, as: UTF8.self).utf8.distance(from: String(decoding: edited.body, as: UTF8.self).utf8.startIndex, to: at.lowerBound)
         edited.body.replaceSubrange(offset..<(offset + 18), with: Array("storage.kv  = true".utf8))
         try edited.write(home.root + "/edited.synapp")
         cases.append(("edited", "manifest.toml does not match its sha256 in the signed header"))
-        var otherKey = try Parts(good)
+        var otherKey = try PackageParts(good)
         otherKey.signature = try home.key("mallory").sign(domain: .package, otherKey.header)
         try otherKey.write(home.root + "/otherkey.synapp")
         cases.append(("otherkey", "the signature does not verify with the developer key it names"))
-        var abi = try Parts(good)
+        var abi = try PackageParts(good)
         try abi.resign(try home.key("dev")) { $0["abi"] = 2 }
         try abi.write(home.root + "/abi.synapp")
         cases.append(("abi", "is built for PluginABI major 2; this node runs major 1"))
-        var truncated = try Parts(good)
+        var truncated = try PackageParts(good)
         truncated.body.removeLast(10)
         try truncated.write(home.root + "/truncated.synapp")
         cases.append(("truncated", "the package is truncated or altered"))

@@ -22,27 +22,6 @@ import Testing
         return (dir + "/hello.synapp", key, dir)
     }
 
-    /// The package's bytes split at its parts.
-    struct Parts {
-        var key: [UInt8], header: [UInt8], signature: [UInt8], body: [UInt8]
-        init(_ path: String) throws {
-            let b = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            let n = Int(b[40]) | Int(b[41]) << 8 | Int(b[42]) << 16 | Int(b[43]) << 24
-            key = Array(b[8..<40]); header = Array(b[44..<(44 + n)]); signature = Array(b[(44 + n)..<(108 + n)]); body = Array(b[(108 + n)...])
-        }
-        func bytes(length: UInt32? = nil) -> [UInt8] {
-            var l = (length ?? UInt32(header.count)).littleEndian
-            return Array("SYNAPP1\n".utf8) + key + withUnsafeBytes(of: &l) { Array($0) } + header + signature + body
-        }
-        /// Edits the header JSON and signs it again with `key`.
-        mutating func resign(_ key: SigningKey, _ change: (inout [String: Any]) -> Void) throws {
-            var object = try #require(try JSONSerialization.jsonObject(with: Data(header)) as? [String: Any])
-            change(&object)
-            header = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-            signature = key.sign(domain: .package, header)
-        }
-    }
-
     static func refusal(_ bytes: [UInt8], in dir: String, maxBytes: Int = 1 << 30) throws -> PackageError? {
         let path = dir + "/case-\(UInt32.random(in: 0...UInt32.max)).synapp"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -64,7 +43,7 @@ import Testing
 
     @Test func everyAlterationIsRefusedWithItsReason() throws {
         let (path, key, dir) = try Self.packed()
-        let good = try Parts(path)
+        let good = try PackageParts(path)
         let other = try SigningKey.generate()
         var cases: [(String, [UInt8], PackageError.Code, String)] = []
         cases.append(("not a package", Array("#!/bin/sh\necho hi\n".utf8) + [UInt8](repeating: 0, count: 64), .format, "not a SynApp package"))
@@ -142,7 +121,7 @@ import Testing
 
     @Test func aFailedCheckLeavesNoExtractedLibrary() throws {
         let (path, _, dir) = try Self.packed()
-        var parts = try Parts(path)
+        var parts = try PackageParts(path)
         parts.body[parts.body.count - 1] ^= 1
         try Data(parts.bytes()).write(to: URL(fileURLWithPath: dir + "/bad.synapp"))
         #expect(throws: PackageError.self) { try PackageReader.verify(path: dir + "/bad.synapp", libraryTo: dir + "/out.so") }

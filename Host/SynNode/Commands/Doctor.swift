@@ -147,29 +147,18 @@ struct Doctor: CheckedCommand {
         }
     }
 
-    /// What `quickCheck` allows itself: SQLite's heap in this process, and time.
-    static let heapLimitBytes: Int64 = 256 << 20
+    /// How long `quickCheck` allows itself (its heap is `UntrustedDatabase.heapLimitBytes`).
     static let checkLimitMs = 10_000
 
     /// `PRAGMA quick_check` of an app database's main file. The app wrote the file, so it is opened as SQLite advises
-    /// for untrusted files (`Database.Options.untrusted`), immutable (the WAL and its shared index, which a running
+    /// for untrusted files (`UntrustedDatabase`), immutable (the WAL and its shared index, which a running
     /// worker may be writing, are not read), with SQLite's heap in this process capped and the check stopped after
     /// `checkLimitMs`. Writes still in the WAL are not checked.
     static func quickCheck(_ path: String) -> SandboxProbe.Result {
         guard FileManager.default.fileExists(atPath: path) else { return .init(ok: true, detail: "no database yet", fix: "") }
-        var options = Database.Options()
-        options.readOnly = true
-        options.immutable = true
-        options.untrusted = true
-        options.busyTimeoutMs = 0
-        Database.limitHeap(bytes: Self.heapLimitBytes)
         do {
-            let db = try Database(path: path, options: options)
-            defer { db.close() }
-            db.limitStatements(toMilliseconds: Self.checkLimitMs)
-            let rows = try db.query("PRAGMA quick_check")
-            guard case .text(let verdict)? = rows.first?.first, verdict == "ok" else {
-                return .init(ok: false, detail: "quick_check: \(rows.prefix(3))", fix: "stop the node and restore \(path) from a backup")
+            if let problem = try UntrustedDatabase.check(path, "quick_check", limitMs: Self.checkLimitMs) {
+                return .init(ok: false, detail: problem, fix: "stop the node and restore \(path) from a backup")
             }
             return .init(ok: true, detail: "\(path): quick_check ok", fix: "")
         } catch where error.code == SQLiteError.busy {

@@ -124,19 +124,7 @@ struct Restore: CheckedCommand {
 
     /// `PRAGMA integrity_check` of a database from the archive, opened as an untrusted file; nil when it is ok.
     static func integrity(_ path: String) -> String? {
-        var options = Database.Options()
-        options.readOnly = true
-        options.immutable = true
-        options.untrusted = true
-        Database.limitHeap(bytes: 256 << 20)
-        do {
-            let db = try Database(path: path, options: options)
-            defer { db.close() }
-            db.limitStatements(toMilliseconds: 600_000)
-            let rows = try db.query("PRAGMA integrity_check")
-            guard case .text(let verdict)? = rows.first?.first, verdict == "ok" else { return "integrity_check: \(rows.prefix(3))" }
-            return nil
-        } catch {
+        do throws(SQLiteError) { return try UntrustedDatabase.check(path, "integrity_check", limitMs: 600_000) } catch {
             return error.message
         }
     }
