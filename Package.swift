@@ -111,9 +111,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Host/SynRuntime"),
+        // Apps moving to other nodes over the links (`apps migrate`), and arriving from them.
+        .target(name: "SynMigration", dependencies: [
+            "SynRuntime", "SynFederation", "SynConfig", "SynBackup", "SynBroker", "SynSodium", "SynSystem",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Host/SynMigration"),
         // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
         .target(name: "SynGateway", dependencies: [
-            "SynRuntime", "SynFederation", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "SynBackup", "CSynSys",
+            "SynRuntime", "SynFederation", "SynMigration", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "SynBackup", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -131,7 +136,7 @@ let package = Package(
         // The node and its CLI.
         .executableTarget(name: "SynNode", dependencies: [
             "SynSandbox", "SynConfig", "SynWire", "SynBroker", "SynSodium", "SynSQLite", "CSynSys", "SynGateway", "SynRuntime", "SynHTTPSig",
-            "SynFederation", "SynTLS", "SynFetch", "SynPackage", "SynBackup",
+            "SynFederation", "SynMigration", "SynTLS", "SynFetch", "SynPackage", "SynBackup",
             "SynText", "SynAppStore", "SynSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -16,6 +16,12 @@ public protocol PeerInbox: Sendable {
     func refusal(app: String, peer: String) -> String?
     /// Hands message `seq` from `peer` to `app`'s `on_event`; `done` is called once, on any thread.
     func deliver(app: String, peer: String, seq: UInt64, payload: [UInt8], done: @escaping @Sendable (PeerDelivery) -> Void)
+    /// The node `app` moved to from here (`apps migrate`), if it did: peers sending to it are told to send there.
+    func movedTo(app: String) -> String?
+}
+
+extension PeerInbox {
+    public func movedTo(app: String) -> String? { nil }
 }
 
 /// Ephemeral topics (`msg_publish`) across links: what this node's apps subscribe to, and where a peer's

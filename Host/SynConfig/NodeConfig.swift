@@ -26,6 +26,7 @@
 /// [fetch]                         # net_request: extra certificate authorities, response size (see FetchSettings)
 /// [packages]                      # signed packages: size, versions kept, upgrade timeout (see PackageSettings)
 /// [backup]                        # encrypted backups: key file, directory, schedule, retention (see BackupSettings)
+/// [migration]                     # apps moving here from other nodes, and the pace they leave at (see MigrationSettings)
 ///
 /// [events]                        # the node's event log (node.db)
 /// retention_days = 7              # events older than this are deleted, delivered or not
@@ -68,6 +69,7 @@ public struct NodeConfig: Sendable, Equatable {
     public var fetch = FetchSettings()
     public var packages = PackageSettings()
     public var backup = BackupSettings()
+    public var migration = MigrationSettings()
     /// How long the event log keeps an event, delivered or not.
     public var eventRetentionDays = 7
     /// The most events the log keeps; the oldest go first.
@@ -85,13 +87,16 @@ public struct NodeConfig: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfig {
         let root = try TableReader.root(text: text, file: file)
-        try root.allowOnly(["node", "apps", "events", "gateway", "federation", "fetch", "packages", "backup"])
+        try root.allowOnly(["node", "apps", "events", "gateway", "federation", "fetch", "packages", "backup", "migration"])
         var config = NodeConfig()
         if let gateway = try root.table("gateway", keys: GatewaySettings.keys) {
             config.gateway = try GatewaySettings.parse(gateway)
         }
         if let backup = try root.table("backup", keys: BackupSettings.keys) {
             config.backup = try BackupSettings.parse(backup)
+        }
+        if let migration = try root.table("migration", keys: MigrationSettings.keys) {
+            config.migration = try MigrationSettings.parse(migration)
         }
         if let packages = try root.table("packages", keys: PackageSettings.keys) {
             config.packages = try PackageSettings.parse(packages)

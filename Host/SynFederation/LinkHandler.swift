@@ -19,14 +19,14 @@ final class LinkHandler: ChannelInboundHandler {
     /// Sent through the pipeline when this node's apps changed: the topics subscribed to are sent again.
     struct Resubscribe: Sendable {}
 
-    private let service: LinkService
+    let service: LinkService
     private let outbound: Bool
     private var peerKey: [UInt8]?
-    private var peerID: String?
+    var peerID: String?
     private var pingSent: (nonce: UInt64, atNs: Int64)?
     private var pinger: Scheduled<Void>?
     /// Set when this side closes the link: what is still in the current read is not acted on.
-    private var closing = false
+    var closing = false
     /// When the peer's last audit head was taken: at most one per ping interval is checked.
     private var lastHeadNs: Int64 = 0
     /// Pings sent without a pong since: past `maxMissedPings` the peer is gone, and the link closes.
@@ -38,11 +38,16 @@ final class LinkHandler: ChannelInboundHandler {
     /// An accepted connection counts against the listener's handshakes in progress until TLS ends either way.
     private var handshakePending: Bool
     /// Whether the peer's hello came: it must be its first frame, and it comes once.
-    private var helloReceived = false
+    var helloReceived = false
     /// The apps' messages for the peer, once its hello said its window.
     private var sender: MessageSender?
     /// The topic patterns this node subscribed to on this link (sent after the peer's hello).
     private var subscribed: [String] = []
+    /// The link version both sides speak (from the peer's hello), and the largest frame the peer takes.
+    var version: UInt16 = 1
+    var peerMaxFrame = LinkFrame.defaultMaxFrame
+    /// App transfers on this link.
+    var transfers = TransferLink()
 
     init(service: LinkService, outbound: Bool) {
         self.service = service
@@ -54,6 +59,8 @@ final class LinkHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is Wake { return pump(context: context) }
         if event is Resubscribe { return resubscribe(context: context) }
+        if event is OfferTransfers { return offerTransfers(context: context) }
+        if let cancel = event as? CancelTransfer { return cancelTransfer(cancel.id, context: context) }
         guard let established = event as? TLSChannelHandler.Established else { return context.fireUserInboundEventTriggered(event) }
         endHandshake()
         let id = Base64URL.encode(established.peerKey)
@@ -86,6 +93,7 @@ final class LinkHandler: ChannelInboundHandler {
             ping(context: context)
             if let head = service.currentHead() { context.writeAndFlush(wrapOutboundOut(.auditHead(head.text)), promise: nil) }
             // Messages unacknowledged for two intervals are sent again (the peer drops the ones it applied).
+            offerTransfers(context: context)
             if let rewound = sender?.rewindStalled(stallNs: 2 * service.pingInterval.nanoseconds), rewound > 0 {
                 if let peerID { service.note("no acknowledgement for two ping intervals: sending \(rewound) app stream(s) again from the last ack", peer: peerID) }
                 pump(context: context)
@@ -125,11 +133,12 @@ final class LinkHandler: ChannelInboundHandler {
         // every other frame spends the peer's budget.
         var productive = false
         switch frame {
-        case .hello(let versions, _, let window):
+        case .hello(let versions, let maxFrame, let window):
             guard !helloReceived else { return violation(context, peerID, "a second hello") }
             helloReceived = true
+            peerMaxFrame = max(4096, min(Int(maxFrame), LinkFrame.defaultMaxFrame * 8))
             do throws(LinkError) {
-                _ = try LinkVersion.agree(with: versions)
+                version = try LinkVersion.agree(with: versions)
             } catch {
                 service.audit("link.refused", peerID, "no common link version: \(error.message)")
                 return close(context, error.message)
@@ -143,7 +152,15 @@ final class LinkHandler: ChannelInboundHandler {
             }
             context.flush()
             pump(context: context)
+            offerTransfers(context: context)
         case .message(let app, let seq, let payload):
+            // An app that moved away: the peer is told where (once a link), and sends there.
+            if let to = service.movedApp(app) {
+                if version >= LinkVersion.transfers, transfers.toldMoved.insert(app).inserted {
+                    context.writeAndFlush(wrapOutboundOut(.appMoved(app: app, to: to)), promise: nil)
+                }
+                break
+            }
             guard let receiver = service.receiver else { break }
             switch receiver.received(peer: peerID, app: app, seq: seq, payload: payload) {
             case .taken:
@@ -193,6 +210,18 @@ final class LinkHandler: ChannelInboundHandler {
             guard service.subscribe(peerID, topic: topic, on: on) else {
                 return violation(context, peerID, "more than \(LinkService.maxRemoteTopics) topic subscriptions")
             }
+        case .transferOffer(let id, let app, let size, let digest, let key):
+            guard version >= LinkVersion.transfers else { return violation(context, peerID, "a transfer on a version 1 link") }
+            transferOffered(id: id, app: app, size: size, digest: digest, key: key, context: context, peer: peerID)
+        case .transferAt(let id, let have):
+            transferAt(id, have: have, context: context, peer: peerID)
+        case .transferChunk(let id, let offset, let bytes):
+            productive = transferChunk(id, offset: offset, bytes: bytes, context: context, peer: peerID)
+        case .transferEnd(let id, let ok, let message):
+            transferEnded(id, ok: ok, message: message, context: context, peer: peerID)
+        case .appMoved(let app, let to):
+            guard transfers.heardMoved.insert(app).inserted else { break }
+            service.appMoved(app, from: peerID, to: to)
         case .publish(let app, let topic, let payload):
             // Only what this node's apps subscribed to is taken; the rest is dropped.
             guard subscribed.contains(where: { Policy.topicMatches($0, topic) }) else { break }
@@ -233,12 +262,15 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { pump(context: context) }
+        if context.channel.isWritable {
+            pump(context: context)
+            pumpTransfers(context: context)
+        }
         context.fireChannelWritabilityChanged()
     }
 
     /// The peer broke the protocol: its link closes (never the node), and the owner sees why.
-    private func violation(_ context: ChannelHandlerContext, _ peerID: String, _ what: String) {
+    func violation(_ context: ChannelHandlerContext, _ peerID: String, _ what: String) {
         service.failed(peerID, error: "closed: the peer sent \(what)")
         service.audit("link.violation", peerID, "sent \(what)")
         close(context, "protocol violation: \(what)")
@@ -264,6 +296,7 @@ final class LinkHandler: ChannelInboundHandler {
         endHandshake()
         pinger?.cancel()
         sender?.flushDeletes()
+        transfersClosed(peer: peerID)
         if let peerID { service.unregister(peerID, channel: context.channel) }
         context.fireChannelInactive()
     }

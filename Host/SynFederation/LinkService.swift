@@ -28,6 +28,7 @@ public final class LinkService: Sendable {
     let outbox: EventStore?
     /// Hands the peers' messages to this node's apps; nil: this node takes none.
     let receiver: MessageReceiver?
+    let inbox: (any PeerInbox)?
     /// This node's ephemeral-topic subscribers; nil: it takes no publications from peers.
     let topics: (any TopicSubscribers)?
     let pingInterval: TimeAmount
@@ -40,6 +41,12 @@ public final class LinkService: Sendable {
     var maxFrame: Int { settings.maxFrameKB * 1024 }
     var window: Int { settings.window }
     var maxFramesPerSecond: Int { settings.maxFramesPerSecond }
+    /// Bytes a second this node sends apps at (`[migration] max_send_kb_per_s`); 0: no cap.
+    public var transferPace: Int {
+        get { paceHandle.withLock { $0 } }
+        set { paceHandle.withLock { $0 = newValue } }
+    }
+    private let paceHandle = Mutex(0)
 
     struct State {
         var links: [String: (channel: any Channel, outbound: Bool)] = [:]
@@ -59,6 +66,11 @@ public final class LinkService: Sendable {
         var queries: [UInt64: HeadQuery] = [:]
         /// The topic patterns each linked peer's apps subscribed to (its `subscribe` frames).
         var remoteTopics: [String: Set<String>] = [:]
+        /// This node's apps on their way to peers, by transfer id.
+        var outgoing: [UInt64: OutgoingState] = [:]
+        /// Peers' transfers being written here ("peer/id"): true once the whole file is here and being installed.
+        var incoming: [String: Bool] = [:]
+        var transferSink: (any AppTransfers)?
     }
 
     /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.
@@ -107,6 +119,7 @@ public final class LinkService: Sendable {
         self.topics = topics
         self.head = head
         auditSink = audit
+        self.inbox = inbox
         // The receiver acks on whichever link is up when an app has applied a message.
         let links = Mutex<LinkService?>(nil)
         receiver = inbox.map { inbox in
@@ -371,6 +384,9 @@ public final class LinkService: Sendable {
     }
 
     func currentHead() -> AuditHead? { head() }
+
+    /// The node `app` moved to from here, if it did.
+    func movedApp(_ app: String) -> String? { inbox?.movedTo(app: app) }
 
     func audit(_ action: String, _ peer: String, _ cause: String) {
         guard action == "link.refused" else { return auditSink(action, peer, cause) }

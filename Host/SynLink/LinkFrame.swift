@@ -27,6 +27,19 @@ public enum LinkFrame: Equatable, Sendable {
     case headQuery(UInt64)
     /// The answer: the asker's latest head held here (`AuditHead.text`), empty when none.
     case heldHead(nonce: UInt64, head: String)
+    /// Link version 2: the sender offers app `app`'s bundle, `size` bytes whose SHA-256 is `digest`, encrypted under
+    /// `key`, as transfer `id` (`apps migrate`). Sent again on every new link until it is answered by `transferEnd`.
+    case transferOffer(id: UInt64, app: String, size: UInt64, digest: [UInt8], key: [UInt8])
+    /// The receiver holds the first `have` bytes of transfer `id`: in answer to an offer, where to go on from; later,
+    /// how far it has written (the sender keeps at most `transferWindow` bytes past it in flight).
+    case transferAt(id: UInt64, have: UInt64)
+    /// Bytes of transfer `id` from `offset`, at most `maxPayload` of them.
+    case transferChunk(id: UInt64, offset: UInt64, bytes: [UInt8])
+    /// Transfer `id` ended: from the receiver, whether it installed the app and what happened; from the sender, that
+    /// it gave the transfer up (`ok` false).
+    case transferEnd(id: UInt64, ok: Bool, message: String)
+    /// `app` no longer runs on the sender: it moved to node `to`. Messages for it go there.
+    case appMoved(app: String, to: String)
 
     public static let headerSize = 5
     /// The largest payload a message or publish carries (the ABI's `net_send` limit).
@@ -39,9 +52,14 @@ public enum LinkFrame: Equatable, Sendable {
     public static let maxTopic = 256
     public static let maxText = 512
     public static let maxVersions = 16
+    /// Bytes of a transfer a sender has in flight past the receiver's last `transferAt`.
+    public static let transferWindow = 4 << 20
+    /// The receiver says how far it has written at least this often.
+    public static let transferAckEvery = 1 << 20
 
     enum Kind: UInt8 {
         case hello = 1, message, ack, subscribe, unsubscribe, publish, ping, pong, auditHead, close, headQuery, heldHead
+        case transferOffer, transferAt, transferChunk, transferEnd, appMoved
     }
 
     var kind: Kind {
@@ -58,6 +76,11 @@ public enum LinkFrame: Equatable, Sendable {
         case .close: .close
         case .headQuery: .headQuery
         case .heldHead: .heldHead
+        case .transferOffer: .transferOffer
+        case .transferAt: .transferAt
+        case .transferChunk: .transferChunk
+        case .transferEnd: .transferEnd
+        case .appMoved: .appMoved
         }
     }
 
@@ -89,6 +112,16 @@ public enum LinkFrame: Equatable, Sendable {
             w.u64(nonce); w.string(head)
         case .auditHead(let text), .close(let text):
             w.string(text)
+        case .transferOffer(let id, let app, let size, let digest, let key):
+            w.u64(id); w.string(app); w.u64(size); w.data(digest); w.data(key)
+        case .transferAt(let id, let have):
+            w.u64(id); w.u64(have)
+        case .transferChunk(let id, let offset, let bytes):
+            w.u64(id); w.u64(offset); w.data(bytes)
+        case .transferEnd(let id, let ok, let message):
+            w.u64(id); w.u8(ok ? 1 : 0); w.string(message)
+        case .appMoved(let app, let to):
+            w.string(app); w.string(to)
         }
         var out = WireWriter(capacity: Self.headerSize + w.bytes.count)
         out.u32(UInt32(1 + w.bytes.count))
@@ -99,7 +132,7 @@ public enum LinkFrame: Equatable, Sendable {
 
     /// The frame of `kind` with `payload`; throws `LinkError` for anything that breaks the format.
     static func decode(kind raw: UInt8, payload: [UInt8]) throws(LinkError) -> LinkFrame {
-        guard let kind = Kind(rawValue: raw) else { throw LinkError(.unknownKind, "frame kind \(raw) is not known to protocol version 1") }
+        guard let kind = Kind(rawValue: raw) else { throw LinkError(.unknownKind, "frame kind \(raw) is not known to link protocol versions 1 and 2") }
         var r = WireReader(payload)
         let frame: LinkFrame
         do throws(WireError) {
@@ -132,6 +165,25 @@ public enum LinkFrame: Equatable, Sendable {
                 frame = .headQuery(try r.u64())
             case .heldHead:
                 frame = .heldHead(nonce: try r.u64(), head: try text(&r, limit: maxText, what: "audit head"))
+            case .transferOffer:
+                let id = try r.u64(), app = try app(&r), size = try r.u64()
+                let digest = try r.data(limit: 32), key = try r.data(limit: 32)
+                guard digest.count == 32, key.count == 32 else { throw WireError(.badPayload, "a transfer's digest and key are 32 bytes each") }
+                frame = .transferOffer(id: id, app: app, size: size, digest: digest, key: key)
+            case .transferAt:
+                frame = .transferAt(id: try r.u64(), have: try r.u64())
+            case .transferChunk:
+                let id = try r.u64(), offset = try r.u64(), bytes = try r.data(limit: maxPayload)
+                guard !bytes.isEmpty else { throw WireError(.badPayload, "an empty transfer chunk") }
+                frame = .transferChunk(id: id, offset: offset, bytes: bytes)
+            case .transferEnd:
+                let id = try r.u64(), flag = try r.u8()
+                guard flag <= 1 else { throw WireError(.badPayload, "a transfer's outcome is 0 or 1, not \(flag)") }
+                frame = .transferEnd(id: id, ok: flag == 1, message: try text(&r, limit: maxText, what: "message"))
+            case .appMoved:
+                let app = try app(&r), to = try text(&r, limit: 64, what: "node id")
+                guard NameRules.isNodeID(to) else { throw WireError(.badPayload, "\"\(to.prefix(64))\" is not a node id") }
+                frame = .appMoved(app: app, to: to)
             }
         } catch {
             throw LinkError(.malformed, "\(kind) frame: \(error.message)")

@@ -16,5 +16,5 @@ public struct NodeLayout: Sendable {
         self.worker = worker
     }
 
-    var nodeToml: String { data + "/node.toml" }
+    public var nodeToml: String { data + "/node.toml" }
 }

@@ -20,6 +20,8 @@ extension NodeRuntime {
         case insufficientStorage(String)
         /// The app was moved to another node (`apps export --moved-to`): call it there.
         case moved(app: String, node: String)
+        /// The app is on its way to another node (`apps migrate`): try again shortly, perhaps there.
+        case moving(app: String, node: String)
     }
 
     /// Calls `method` of `app`, waiting in the app's bounded queue if its instances are busy, for as long as the
@@ -65,6 +67,7 @@ extension NodeRuntime {
         let admitted: Result<AppSupervisor, CallFailure> = state.withLock { s in
             guard let entry = s.entries[app] else { return .failure(.unknownApp(app)) }
             if let node = s.moved[app] { return .failure(.moved(app: app, node: node)) }
+            if let node = s.moving[app] { return .failure(.moving(app: app, node: node)) }
             if caller.isEmpty && !entry.manifest.publicMethods.contains(method) {
                 return .failure(.notPublic(app: app, method: method))
             }
@@ -101,7 +104,7 @@ extension NodeRuntime.CallFailure {
     var synStatus: Int32 {
         switch self {
         case .unknownApp: SynStatus.notFound
-        case .notRunning, .auditUnavailable, .moved: SynStatus.io
+        case .notRunning, .auditUnavailable, .moved, .moving: SynStatus.io
         case .notPublic: SynStatus.denied
         case .insufficientStorage: SynStatus.quota
         case .call(let error):
@@ -122,6 +125,7 @@ extension NodeRuntime.CallFailure {
         case .auditUnavailable(let why): "the audit log cannot be written: \(why)"
         case .insufficientStorage(let why): why
         case .moved(let app, let node): "app '\(app)' has moved to node \(node)"
+        case .moving(let app, let node): "app '\(app)' is moving to node \(node)"
         case .call(let error): error.message
         }
     }

@@ -77,6 +77,13 @@ extension NodeRuntime {
         try archiveDatabase(of: id, progress: { _ in }) { (source, name) throws(NodeError) in
             do throws(BackupError) { try writer.add(source, as: name) } catch { throw fail(error) }
         }
+        // What node.db holds for the app: its outbox cursor, timers and unacknowledged messages.
+        let rows: EventStore.AppRows
+        do { rows = try broker.events.rows(of: id) } catch { throw NodeError(.storage, "cannot read '\(id)''s rows in node.db: \(error.message)") }
+        guard FileManager.default.createFile(atPath: staging + "/" + AppRowsFile.name, contents: AppRowsFile.encode(rows)) else {
+            throw NodeError(.io, "cannot write \(staging)/\(AppRowsFile.name)")
+        }
+        do throws(BackupError) { try writer.add(staging + "/" + AppRowsFile.name, as: AppRowsFile.name) } catch { throw fail(error) }
         let signature = broker.nodeKey.sign(domain: .node, Self.exportStatement(writer.archived))
         guard FileManager.default.createFile(atPath: staging + "/export.sig", contents: Data(signature)) else {
             throw NodeError(.io, "cannot write \(staging)/export.sig")
@@ -111,7 +118,7 @@ extension NodeRuntime {
                 throw NodeError(.package, error.message)
             }
             let names = Set(contents.files.map(\.path))
-            guard names.isSubset(of: ["export.json", "package.synapp", "app.key", "app.db", "app.db-wal", "export.sig"]),
+            guard names.isSubset(of: ["export.json", "package.synapp", "app.key", "app.db", "app.db-wal", AppRowsFile.name, "export.sig"]),
                   names.isSuperset(of: ["export.json", "package.synapp", "app.key", "export.sig"]), contents.files.last?.path == "export.sig" else {
                 throw NodeError(.package, "\(path) is not an app's export (it holds \(names.sorted().joined(separator: ", ")))")
             }
@@ -133,6 +140,15 @@ extension NodeRuntime {
             guard !taken else {
                 throw NodeError(.version, "this node has an app '\(id)' already (or its data in \(directory)); an import never replaces one")
             }
+            var rows = EventStore.AppRows()
+            if names.contains(AppRowsFile.name) {
+                var st = stat()
+                guard stat(staging + "/" + AppRowsFile.name, &st) == 0, st.st_size <= 64 << 20,
+                      let data = FileManager.default.contents(atPath: staging + "/" + AppRowsFile.name) else {
+                    throw NodeError(.package, "\(path): \(AppRowsFile.name) is missing or over 64 MiB")
+                }
+                rows = try AppRowsFile.decode(data)
+            }
             let staged = try stage(staging + "/package.synapp")
             defer { unlink(staged.packageFile); unlink(staged.libraryFile) }
             guard staged.package.manifest.id == id else {
@@ -149,9 +165,20 @@ extension NodeRuntime {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw NodeError(.package, "\(path): its app.key is not a key: \(error.message)")
             }
-            let installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag)
+            // Its timers, outbox cursor and messages, before it first runs here.
+            let adopted: (timers: Int, messages: Int, renumbered: Int)
+            do { adopted = try broker.events.adopt(rows, app: id) } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw NodeError(.storage, "cannot take in '\(id)''s timers and messages: \(error)")
+            }
+            let installed: Installed
+            do throws(NodeError) { installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag) } catch {
+                broker.events.forget(app: id)
+                throw error
+            }
             broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",
-                                cause: "\(installed.version) from node \(contents.info.node), with its database and identity" + AuditLog.requestSuffix(tag))
+                                cause: "\(installed.version) from node \(contents.info.node), with its database and identity, "
+                                    + "\(adopted.timers) timers and \(adopted.messages) messages for peers" + AuditLog.requestSuffix(tag))
             return Imported(installed: installed, from: contents.info.node)
         }
     }
@@ -181,11 +208,15 @@ extension NodeRuntime {
                     .write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch { throw NodeError(.io, "cannot write \(path): \(error.localizedDescription)") }
             _ = try NodeTomlEditor.setEnabled(false, app: app, path: layout.nodeToml)
+            unlink(InstalledApp.directory(data: layout.data, app: app) + "/moving.json")
             state.withLock {
                 $0.node.apps[app, default: NodeConfig.App()].enabled = false
                 $0.moved[app] = node
+                $0.moving[app] = nil
             }
             stopForSwap(app)
+            // Its timers and messages went with it: sent from here too, a peer would apply them twice.
+            broker.events.forget(app: app)
             state.withLock { $0.appsChanged }()
             broker.audit.append(actor: actor, app: app, action: "app.moved", decision: "ok",
                                 cause: "moved to node \(node); calls get 410 app_moved" + AuditLog.requestSuffix(tag))

@@ -14,7 +14,7 @@ import Glibc
 extension NodeRuntime {
     /// Every app, in manifest order.
     public func apps() -> [AppStatus] {
-        state.withLock { s in s.order.compactMap { id in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil) } } }
+        state.withLock { s in s.order.compactMap { id in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil, moving: s.moving[id] != nil) } } }
     }
 
     /// Whether the node has an app `id` (enabled or not): one dictionary lookup, for every request.
@@ -22,13 +22,15 @@ extension NodeRuntime {
 
     /// One app, or nil.
     public func app(_ id: String) -> AppStatus? {
-        state.withLock { s in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil) } }
+        state.withLock { s in s.entries[id].map { status($0, enabled: s.isEnabled(id), moved: s.moved[id] != nil, moving: s.moving[id] != nil) } }
     }
 
-    private func status(_ e: AppEntry, enabled: Bool, moved: Bool = false) -> AppStatus {
+    private func status(_ e: AppEntry, enabled: Bool, moved: Bool = false, moving: Bool = false) -> AppStatus {
         let state: String
         if moved {
             state = "moved"
+        } else if moving {
+            state = "moving"
         } else if e.problem != nil {
             state = "failed"
         } else if !enabled {
@@ -58,6 +60,7 @@ extension NodeRuntime {
 
     private func changeEnabled(_ enabled: Bool, app: String, actor: String, tag: String) throws(NodeError) -> AppStatus {
         guard hasApp(app) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
+        try refuseWhileMoving(app)
         // Only this key takes effect now: other edits to node.toml (grants, owners, limits) wait for a restart,
         // as documented, rather than half-apply.
         _ = try NodeTomlEditor.setEnabled(enabled, app: app, path: layout.nodeToml)
@@ -86,6 +89,7 @@ extension NodeRuntime {
 
     private func restartApp(_ app: String, actor: String, tag: String) throws(NodeError) -> AppStatus {
         guard let entry = state.withLock({ $0.entries[app] }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
+        try refuseWhileMoving(app)
         let reloaded: NodeConfig
         do { reloaded = try NodeConfig.load(path: layout.nodeToml) } catch {
             throw NodeError(.config, "node.toml does not load, so '\(app)' keeps running as it was: \(error)")

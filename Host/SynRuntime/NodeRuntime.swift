@@ -46,6 +46,8 @@ public final class NodeRuntime: Sendable {
         var backupRunning = false
         /// Apps moved to another node (`apps export --moved-to`), by id: the node they went to.
         var moved: [String: String] = [:]
+        /// Apps on their way to another node (`apps migrate`), by id: stopped here, calls get 503 until the move ends.
+        var moving: [String: String] = [:]
         /// `backup.json` as last read or written (health and metrics ask it on every request).
         var backupRecord = BackupRecord()
         /// Why app calls are refused for lack of disk space (free space below node.toml `node.reserve_mb`), or nil.
@@ -53,7 +55,8 @@ public final class NodeRuntime: Sendable {
         /// Told when apps were enabled, disabled, restarted or added (their topic subscriptions may have changed).
         var appsChanged: @Sendable () -> Void = {}
 
-        func isEnabled(_ app: String) -> Bool { node.apps[app]?.enabled ?? true }
+        /// Whether `app` runs here: node.toml enables it, and it is not on its way to another node.
+        func isEnabled(_ app: String) -> Bool { (node.apps[app]?.enabled ?? true) && moving[app] == nil }
     }
 
     /// One app as the node knows it.
@@ -123,6 +126,7 @@ public final class NodeRuntime: Sendable {
         var initial = State(node: node)
         initial.backupRecord = BackupRecord.load(data: layout.data)
         initial.moved = Self.movedApps(data: layout.data)
+        initial.moving = Self.movingApps(data: layout.data)
         state = Mutex(initial)
         var order: [String] = []
         for manifest in manifests where !order.contains(manifest.id) {

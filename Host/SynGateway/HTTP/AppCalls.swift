@@ -122,6 +122,10 @@ struct AppCalls: Sendable {
             metrics.appCall(app: app, outcome: "unavailable")
             return APIError(.gone, "app_moved", "app '\(id)' has moved to node \(node); call it there (its owner gives its address)",
                             headers: [.movedTo: node])
+        case .moving(let id, let node):
+            metrics.appCall(app: app, outcome: "unavailable")
+            return APIError(.serviceUnavailable, "app_moving", "app '\(id)' is moving to node \(node); try again in a minute, here or there",
+                            headers: [.retryAfter: "60", .movingTo: node])
         case .insufficientStorage(let why):
             metrics.appCall(app: app, outcome: "unavailable")
             return APIError(.init(code: 507), "insufficient_storage", why, headers: [.retryAfter: String(settings.retryAfterS)])

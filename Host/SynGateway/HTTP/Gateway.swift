@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import SynConfig
 public import SynFederation
+public import SynMigration
 public import SynRuntime
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +25,7 @@ public enum Gateway {
     /// The router: request ids and JSON errors outermost, then the app list, admin, health and metrics routes.
     /// App calls do not reach it (`AppCallHandler`).
     static func router(runtime: NodeRuntime, signatures: SignatureCheck, metrics: GatewayMetrics, logger: Logger,
-                       links: LinkService?) -> Router<GatewayContext>
+                       links: LinkService?, migrations: Migrations? = nil) -> Router<GatewayContext>
     {
         let router = Router(context: GatewayContext.self)
         // Middleware wraps only the routes added after it.
@@ -35,13 +36,14 @@ public enum Gateway {
         PackageRoutes(runtime: runtime, signatures: signatures).add(to: router)
         BackupRoutes(runtime: runtime, signatures: signatures).add(to: router)
         if let links { PeerRoutes(runtime: runtime, links: links, signatures: signatures).add(to: router) }
+        if let migrations { MigrationRoutes(runtime: runtime, migrations: migrations, signatures: signatures).add(to: router) }
         return router
     }
 
     /// The Hummingbird application listening on `[gateway] listen` (or `address`, for tests on port 0).
     /// `onServerRunning` receives the bound port.
     public static func application(runtime: NodeRuntime, metrics: GatewayMetrics, logger: Logger,
-                                   address: (host: String, port: Int)? = nil, links: LinkService? = nil,
+                                   address: (host: String, port: Int)? = nil, links: LinkService? = nil, migrations: Migrations? = nil,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol
     {
@@ -53,7 +55,7 @@ public enum Gateway {
         let connections = ConnectionCounter(perClient: settings.maxConnectionsPerClient,
                                             total: settings.maxConnections > 0 ? settings.maxConnections : Self.automaticConnectionLimit())
         return Application(
-            router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger, links: links),
+            router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger, links: links, migrations: migrations),
             // The handler keeps the idle timeout itself: Hummingbird's connection-state handler, after it in the
             // pipeline, does not see app calls.
             server: .http1(configuration: .init(additionalChannelHandlers: [

@@ -55,9 +55,8 @@ struct PackageRoutes: Sendable {
             if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
             let runtime = self.runtime, tag = context.requestID, movedTo = object["moved_to"] as? String
             let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Exported in
-                let done = try runtime.exportApp(app, to: to, key: key, actor: actor, tag: tag)
-                if let movedTo { try runtime.markMoved(app, to: movedTo, actor: actor, tag: tag) }
-                return done
+                if let movedTo { return try runtime.exportMoving(app, to: to, key: key, movedTo: movedTo, actor: actor, tag: tag) }
+                return try runtime.exportApp(app, to: to, key: key, actor: actor, tag: tag)
             }
             return GatewayJSON.response(.ok, ["app": done.app, "version": done.version, "path": done.path, "bytes": done.bytes,
                                               "node": done.node, "request_id": context.requestID])

@@ -101,6 +101,8 @@ extension HTTPField.Name {
     static let contentDigest = HTTPField.Name("Content-Digest")!
     /// The node an app moved to (410 `app_moved`).
     static let movedTo = HTTPField.Name("Syneroym-Moved-To")!
+    /// The node an app is moving to (503 `app_moving`).
+    static let movingTo = HTTPField.Name("Syneroym-Moving-To")!
 }
 
 /// Per-process state for `RequestIDMiddleware.newID`.

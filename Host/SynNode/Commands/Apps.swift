@@ -6,7 +6,7 @@ struct Apps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, inspect and manage the node's apps.",
         subcommands: [AppsList.self, AppsStatus.self, AppsAdd.self, AppsEnable.self, AppsDisable.self, AppsRestart.self, AppsLogs.self,
-                      AppsStats.self, AppsInstall.self, AppsRollback.self, AppsVersions.self, AppsExport.self, AppsImport.self])
+                      AppsStats.self, AppsInstall.self, AppsRollback.self, AppsVersions.self, AppsExport.self, AppsImport.self, AppsMigrate.self])
 }
 
 /// Per-app footprints of the running (or last run) node, from `<data>/stats.json`.

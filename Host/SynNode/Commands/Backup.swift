@@ -68,9 +68,22 @@ struct Backup: AsyncParsableCommand {
 
     /// Asks the running node for a backup and follows its progress lines; returns the final `done` object.
     static func streamed(_ client: ClientOptions, body: [UInt8], bar: ProgressBar) async throws -> [String: Any] {
+        try await AdminStream.follow(client, "/v1/admin/backup", body: body, bar: bar, what: "the backup") { object in
+            bar.show(object["phase"] as? String ?? "", (object["done"] as? Int64) ?? Int64(object["done"] as? Int ?? 0),
+                     (object["total"] as? Int64) ?? Int64(object["total"] as? Int ?? 0))
+        }
+    }
+}
+
+/// An owner-signed POST whose answer streams one JSON object per line (`application/x-ndjson`): progress lines, then
+/// `{"done":{...}}` or `{"error":{...}}`.
+enum AdminStream {
+    /// Sends the request, hands each progress line to `progress`, and returns the `done` object.
+    static func follow(_ client: ClientOptions, _ path: String, body: [UInt8], bar: ProgressBar, what: String,
+                       progress: @escaping @Sendable ([String: Any]) -> Void) async throws -> [String: Any] {
         do {
             let key = try Keyring().load(client.key)
-            let url = try client.baseURL() + "/v1/admin/backup"
+            let url = try client.baseURL() + path
             let signed: SignedHeaders
             do { signed = try RequestSigner(key: key).sign(method: "POST", url: url, body: body, created: Int64(Date().timeIntervalSince1970)) } catch {
                 throw CLIError("error: cannot sign the request: \(error.message)")
@@ -87,8 +100,7 @@ struct Backup: AsyncParsableCommand {
                         guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { continue }
                         if object["done"] is [String: Any] { o.done = line }
                         else if let error = object["error"] as? [String: Any] { o.error = error["message"] as? String ?? "unknown error" }
-                        else { bar.show(object["phase"] as? String ?? "", (object["done"] as? Int64) ?? Int64(object["done"] as? Int ?? 0),
-                                        (object["total"] as? Int64) ?? Int64(object["total"] as? Int ?? 0)) }
+                        else { progress(object) }
                     }
                     return o.pending.count < 1 << 20
                 }
@@ -98,11 +110,12 @@ struct Backup: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("HTTP \(answer.status): \(String(decoding: answer.body, as: UTF8.self))\n".utf8))
                 throw ExitCode(1)
             }
+            bar.clear()
             let (done, error) = outcome.withLock { ($0.done, $0.error) }
             if let error { throw CLIError("error: \(error)", code: 1) }
             guard let done, let object = (try? JSONSerialization.jsonObject(with: Data(done))) as? [String: Any],
                   let result = object["done"] as? [String: Any] else {
-                throw CLIError("error: the node ended the backup without saying how it went; see `syneroym audit show`", code: 1)
+                throw CLIError("error: the node ended \(what) without saying how it went; see `syneroym audit show`", code: 1)
             }
             return result
         } catch let error as CLIError {
@@ -123,7 +136,7 @@ final class ProgressBar: Sendable {
         let fraction = min(max(Double(done) / Double(total), 0), 1)
         let width = 30
         let filled = Int(fraction * Double(width))
-        let amount = phase == "write" ? String(format: "%.1f/%.1f MB", Double(done) / 1e6, Double(total) / 1e6) : "\(done)/\(total) pages"
+        let amount = phase == "write" || phase == "sending" ? String(format: "%.1f/%.1f MB", Double(done) / 1e6, Double(total) / 1e6) : "\(done)/\(total) pages"
         let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             + String(format: "%3d%% ", Int(fraction * 100)) + "\(phase.prefix(20)) \(amount)\u{1B}[K"
         drawn.withLock { $0 = true }

@@ -9,6 +9,7 @@ import SynConfig
 import SynFederation
 import SynFetch
 import SynGateway
+import SynMigration
 import SynRuntime
 import SynTLS
 import UnixSignals
@@ -70,7 +71,10 @@ struct Run: AsyncParsableCommand {
             logger.critical("cannot start the node's links", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
-        let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address, links: links) { port in
+        // Apps moving to and from peers; migrations a restart interrupted go on.
+        let migrations = Migrations(runtime: runtime, links: links)
+        let gateway = Gateway.application(runtime: runtime, metrics: metrics, logger: logger, address: address, links: links,
+                                          migrations: migrations) { port in
             runtime.broker.directoryLock.record(address: GatewaySettings.authority(host: address?.host ?? "127.0.0.1", port: port))
             logger.notice("gateway listening", metadata: ["address": "\(address?.host ?? "127.0.0.1"):\(port)",
                                                           "apps": "\(runtime.apps().map(\.id).joined(separator: ","))"])

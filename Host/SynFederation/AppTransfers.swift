@@ -1,0 +1,42 @@
+/// One app's bundle on its way to a peer (`apps migrate`): the file, its size and SHA-256, and the key it is
+/// encrypted under (sent inside the link's TLS, so only the receiving node can open it).
+public struct OutgoingTransfer: Sendable, Equatable {
+    public let id: UInt64
+    public let app: String
+    public let peer: String
+    public let path: String
+    public let size: UInt64
+    public let digest: [UInt8]
+    public let key: [UInt8]
+
+    public init(id: UInt64, app: String, peer: String, path: String, size: UInt64, digest: [UInt8], key: [UInt8]) {
+        self.id = id; self.app = app; self.peer = peer; self.path = path; self.size = size; self.digest = digest; self.key = key
+    }
+}
+
+/// How far an outgoing transfer has gone.
+public struct TransferProgress: Sendable, Equatable {
+    public let size: UInt64
+    /// Bytes the receiver holds.
+    public let acked: UInt64
+    /// Where the receiver went on from when the latest link started (above 0: an interrupted transfer resumed).
+    public let resumedAt: UInt64
+    /// Whether the receiver answered on the link that is up now.
+    public let started: Bool
+}
+
+/// What the node does with apps arriving over its links and with the answers to those it sends (the node's
+/// migrations). Called off the links' event loops where it may take time.
+public protocol AppTransfers: Sendable {
+    /// Why `peer` may not send app `app`, `size` bytes, to this node, naming what would allow it; nil when it may.
+    func refusal(app: String, size: UInt64, from peer: String) -> String?
+    /// Where partial and finished transfers are kept (`<data>/incoming`).
+    var transferDirectory: String { get }
+    /// The whole bundle of `app` is at `path` and matches the offer's SHA-256: install it. Returns whether it was
+    /// installed, and what happened, for the sender.
+    func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)
+    /// The receiver of `transfer` answered: it installed the app (`ok`), or why not.
+    func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String)
+    /// `peer` says `app` moved from it to node `to`; `retargeted` messages now wait for `to`.
+    func peerAppMoved(app: String, from peer: String, to: String, retargeted: Int)
+}
