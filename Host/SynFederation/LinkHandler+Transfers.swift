@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import SynLink
 import SynSystem
@@ -101,7 +102,9 @@ extension LinkHandler {
     func pumpTransfers(context: ChannelHandlerContext) {
         guard transfersAllowed, let peerID else { return }
         let rate = Double(service.transferPace)
-        let chunkLimit = UInt64(min(LinkFrame.maxPayload, peerMaxFrame - 64))
+        // Under a pace, a chunk is at most a second's worth: the pace's bucket holds no more.
+        let frameLimit = min(LinkFrame.maxPayload, peerMaxFrame - 64)
+        let chunkLimit = UInt64(rate > 0 ? min(frameLimit, max(1024, Int(rate))) : frameLimit)
         var wrote = false
         outer: for id in transfers.sending.keys.sorted() {
             guard var s = transfers.sending[id], s.started else { continue }
@@ -109,7 +112,7 @@ extension LinkHandler {
                 let count = Int(min(chunkLimit, s.transfer.size - s.next))
                 if rate > 0 {
                     let now = MonotonicClock.nowNs()
-                    transfers.pace = (min(rate, transfers.pace.tokens + Double(now - transfers.pace.atNs) / 1e9 * rate), now)
+                    transfers.pace = (min(max(rate, Double(count)), transfers.pace.tokens + Double(now - transfers.pace.atNs) / 1e9 * rate), now)
                     guard transfers.pace.tokens >= Double(count) else {
                         transfers.sending[id] = s
                         schedulePump(context: context, afterNs: Int64((Double(count) - transfers.pace.tokens) / rate * 1e9))
@@ -197,7 +200,7 @@ extension LinkHandler {
             _ = ftruncate(fd, 0)
         }
         transfers.receiving[id] = TransferLink.Receiving(app: app, size: size, digest: digest, key: key, fd: fd, have: have, told: have)
-        if have > 0 { service.note("transfer \(id) of app '\(app)' resumes at \(have) of \(size) bytes", peer: peer) }
+        if have > 0 { service.note("transfer \(id) of app '\(app)' resumes at \(have) of \(size) bytes", peer: peer, level: .notice) }
         context.writeAndFlush(wrapOutboundOut(.transferAt(id: id, have: have)), promise: nil)
         if have == size { finishReceiving(id, context: context, peer: peer) }
     }

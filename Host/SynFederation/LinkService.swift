@@ -370,8 +370,8 @@ public final class LinkService: Sendable {
     }
 
     /// Notes something a link did that the owner may want to see in the log (not the audit log).
-    func note(_ message: String, peer: String) {
-        logger.info("\(message)", metadata: ["peer": "\(peer)"])
+    func note(_ message: String, peer: String, level: Logger.Level = .info) {
+        logger.log(level: level, "\(message)", metadata: ["peer": "\(peer)"])
     }
 
     func update(_ peer: String, _ change: (inout LinkState) -> Void) {

@@ -2,6 +2,9 @@ import Foundation
 import SynConfig
 import SynFederation
 import SynSodium
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `<data>/migrations/<app>.json`: an app on its way to a peer, kept until the peer answers, so a restart of this
 /// node goes on with the same bundle (the peer resumes where it stopped). Mode 0600: it holds the bundle's key.
@@ -27,7 +30,7 @@ struct MigrationRecord: Equatable {
         guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown)
         }
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp))
+        guard rename(tmp, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     static func load(_ path: String) -> MigrationRecord? {

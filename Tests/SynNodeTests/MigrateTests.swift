@@ -1,0 +1,123 @@
+import Foundation
+import SynSQLite
+import SynSodium
+import SynTestSupport
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `apps migrate APP --to PEER` between two running nodes linked over loopback: refused unless the peer accepts
+/// this node, resumed after the receiving node dies mid-transfer, and HomeServices moved in the middle of its life
+/// with its open orders, its receipts' key and its timers.
+@Suite struct MigrateTests {
+    /// Two package-test homes whose nodes listen for links and are each other's peers. `a` and `b` are appended to
+    /// each node.toml.
+    static func linked(a aExtra: String = "", b bExtra: String = "") throws -> (a: PackageInstallTests.Home, b: PackageInstallTests.Home, idA: String, idB: String) {
+        let a = try PackageInstallTests.Home(), b = try PackageInstallTests.Home()
+        var invites: [String] = []
+        for (home, extra) in [(a, aExtra), (b, bExtra)] {
+            let toml = try String(contentsOfFile: home.data + "/node.toml", encoding: .utf8)
+            try (toml + "\n[federation]\nlisten = \"127.0.0.1:\(try FederationTests.freePort())\"\n" + extra)
+                .write(toFile: home.data + "/node.toml", atomically: true, encoding: .utf8)
+            let made = try home.run(["peers", "invite", "--data", home.data])
+            try #require(made.status == 0, "\(made.stderr)")
+            invites.append(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(try a.run(["peers", "add", invites[1], "--name", "b", "--data", a.data]).status == 0)
+        #expect(try b.run(["peers", "add", invites[0], "--name", "a", "--data", b.data]).status == 0)
+        return (a, b, String(invites[0].prefix { $0 != "@" }), String(invites[1].prefix { $0 != "@" }))
+    }
+
+    /// `syneroym apps migrate` on another thread; `wait()` returns its result.
+    final class Background: Sendable {
+        let result = Mutex<CLI.Result?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        init(_ home: PackageInstallTests.Home, _ args: [String]) {
+            Thread.detachNewThread { [self] in
+                let r = (try? home.run(args)) ?? CLI.Result(status: -1, stdout: "", stderr: "did not run")
+                result.withLock { $0 = r }
+                finished.signal()
+            }
+        }
+        func wait() -> CLI.Result {
+            finished.wait()
+            return result.withLock { $0 } ?? CLI.Result(status: -1, stdout: "", stderr: "")
+        }
+    }
+
+    static func size(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : -1
+    }
+
+    /// Polls `condition` until it holds, for at most `seconds` (a bound for a broken node, not a measure of speed).
+    static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
+    @Test func aMigrationIsRefusedUnlessThePeerAcceptsAndResumesAfterThePeerDies() throws {
+        // A sends slowly, so that B can be killed while the bundle is on its way.
+        let (a, b, idA, idB) = try Self.linked(a: "\n[migration]\nmax_send_kb_per_s = 16\n", b: "\n[migration]\ngrant_requested = true\n")
+        let nodeA = try a.start()
+        defer { nodeA.stop() }
+        var nodeB = try b.start()
+        defer { nodeB.stop() }
+        #expect(try a.install(try a.pack("1.0.0", tag: "mig"), ["--grant-requested"]).status == 0)
+        for i in 0..<40 { #expect(try nodeA.call("notes", "put", "\"note \(i) " + String(repeating: "x", count: 400) + "\"").status == 200) }
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+
+        // Only a node that is a peer, and only to a node that accepts this one.
+        let stranger = try a.run(["apps", "migrate", "notes", "--to", String(repeating: "B", count: 43), "--data", a.data])
+        #expect(stranger.status == 1 && stranger.stderr.contains("is not a peer of this node") && stranger.stderr.contains("peers add"), "\(stranger.stderr)")
+        let refused = try a.run(["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        #expect(refused.status == 1 && refused.stderr.contains("[migration] accept_from") && refused.stderr.contains("serves here again"), "\(refused.stderr)")
+        #expect(try nodeA.call("notes", "count", "").body == "40")
+        #expect(try a.audit().contains("\tnotes\tapp.migrate\tfailed"))
+        #expect(try b.audit().contains("transfer.refused"))
+        #expect(!FileManager.default.fileExists(atPath: b.data + "/apps/notes"))
+
+        // B's owner lets A in (node.toml is read at each offer), and the move starts again.
+        let toml = try String(contentsOfFile: b.data + "/node.toml", encoding: .utf8)
+        try toml.replacingOccurrences(of: "[migration]\n", with: "[migration]\naccept_from = [\"\(idA)\"]\n")
+            .write(toFile: b.data + "/node.toml", atomically: true, encoding: .utf8)
+        let migrate = Background(a, ["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        let bundle = a.data + "/migrations/notes.synexport"
+        #expect(Self.eventually(60) { Self.size(bundle) > 0 })
+        let total = Self.size(bundle)
+        // While it moves, A serves it no more: nothing written there after its copy could be lost.
+        let moving = try nodeA.call("notes", "count", "")
+        #expect(moving.status == 503 && moving.body.contains("app_moving") && moving.body.contains(idB), "\(moving)")
+
+        // B dies with part of the bundle on disk; it comes back, and the transfer goes on from there.
+        let part = { (try? FileManager.default.contentsOfDirectory(atPath: b.data + "/incoming"))?.first { $0.hasSuffix(".part") } }
+        #expect(Self.eventually(60) { part().map { Self.size(b.data + "/incoming/" + $0) > 0 } ?? false })
+        let partial = Self.size(b.data + "/incoming/" + (part() ?? ""))
+        #expect(partial > 0 && partial < total, "\(partial) of \(total)")
+        nodeB.killIfRunning()
+        nodeB.stop()
+        nodeB = try b.start()
+        let done = migrate.wait()
+        #expect(done.status == 0 && done.stdout.contains("moved notes to node \(idB)"), "\(done.stdout) \(done.stderr)")
+        #expect(done.stderr.contains("resuming at"), "\(done.stderr)")
+        #expect(nodeB.log.contains("resumes at"), "\(nodeB.log.suffix(3000))")
+
+        // B serves it with all its data; A answers 410 naming B, and keeps nothing of the move behind.
+        #expect(try nodeB.call("notes", "count", "").body == "40")
+        let gone = try nodeA.call("notes", "count", "")
+        #expect(gone.status == 410 && gone.body.contains("app_moved") && gone.body.contains(idB), "\(gone)")
+        #expect(try a.audit().contains("\tnotes\tapp.migrate\tok\tmoved to node \(idB)"))
+        #expect(try b.audit().contains("\tnotes\tapp.import\tok"))
+        #expect(!FileManager.default.fileExists(atPath: bundle))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: b.data + "/incoming")) ?? []).allSatisfy { !$0.hasSuffix(".part") })
+        // Asking again reports the move rather than starting one.
+        let again = try a.run(["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        #expect(again.status == 1 && again.stderr.contains("has moved to node \(idB) already"), "\(again.stderr)")
+    }
+}
