@@ -121,3 +121,42 @@ import Glibc
         #expect(again.status == 1 && again.stderr.contains("has moved to node \(idB) already"), "\(again.stderr)")
     }
 }
+
+extension MigrateTests {
+    /// The rows `node.db` at `data` holds for `app`: its pending timers.
+    static func timers(_ data: String, _ app: String) throws -> Int {
+        let db = try Database(path: data + "/node.db")
+        defer { db.close() }
+        guard case .integer(let n)? = try db.query("SELECT count(*) FROM timers WHERE app = ?", [.text(app)]).first?.first else { return -1 }
+        return Int(n)
+    }
+
+    /// HomeServices in the middle of its life moves from A to B over their link: the open order goes on on B, the
+    /// receipt signed on A verifies against the key B serves, and its pending timers now wait on B.
+    @Test func homeServicesMigratesOverTheLinkInTheMiddleOfItsLife() throws {
+        let (a, b, idA, idB) = try Self.linked(b: "\n[migration]\ngrant_requested = true\n")
+        let toml = try String(contentsOfFile: b.data + "/node.toml", encoding: .utf8)
+        try toml.replacingOccurrences(of: "[migration]\n", with: "[migration]\naccept_from = [\"\(idA)\"]\n")
+            .write(toFile: b.data + "/node.toml", atomically: true, encoding: .utf8)
+        let nodeA = try a.start()
+        defer { nodeA.stop() }
+        let nodeB = try b.start()
+        defer { nodeB.stop() }
+        let life = try HomeServicesLife(a)
+        let pending = try Self.timers(a.data, "homeservices")
+        #expect(pending > 0, "HomeServices has no timer pending: this test would not see them travel")
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+
+        let moved = try a.run(["apps", "migrate", "homeservices", "--to", idB, "--data", a.data])
+        #expect(moved.status == 0 && moved.stdout.contains("moved homeservices to node \(idB)"), "\(moved.stdout) \(moved.stderr)")
+        #expect(moved.stdout.contains("installed homeservices"), "\(moved.stdout)")
+        try life.continues(on: b.data)
+        // Its timers wait on B, and no longer on A (where they would fire for an app that is not there).
+        #expect(try Self.timers(b.data, "homeservices") >= pending)
+        #expect(try Self.timers(a.data, "homeservices") == 0)
+        #expect(try b.audit().contains("\(pending) timers and 0 messages for peers"))
+        let gone = try nodeA.request("GET", "/v1/apps/homeservices/spaces.search?q=plumbing")
+        #expect(gone.status == 410 || gone.status == 404, "\(gone)")
+        #expect(try a.run(["apps", "list", "--data", a.data]).stdout.contains("moved"))
+    }
+}
