@@ -113,19 +113,34 @@ extension EventStore {
     }
 
     /// `app` moved from node `from` to node `to`: the messages waiting for it on `from` wait for `to` instead, with
-    /// their sequence numbers (the app's database went with it and remembers which it applied). Nothing moves when
-    /// this node already has a stream for `app` on `to`. Returns how many messages now wait for `to`.
+    /// their sequence numbers (the app's database went with it and remembers which it applied), and those sent from
+    /// now on go there too (`net_redirects`). Nothing moves when this node already has a stream for `app` on `to`.
+    /// Returns how many messages now wait for `to`.
     public func retarget(app: String, from: String, to: String) -> Int {
         state.withLock { st in
             do throws(SQLiteError) {
                 try st.db.beginImmediate()
-                if try !st.db.cachedQuery("SELECT 1 FROM net_sequences WHERE peer = ? AND app = ?", [.text(to), .text(app)]).isEmpty {
+                var moved = 0
+                if try st.db.cachedQuery("SELECT 1 FROM net_sequences WHERE peer = ? AND app = ?", [.text(to), .text(app)]).isEmpty {
+                    moved = try st.db.cachedExecute("UPDATE net_outbox SET peer = ? WHERE peer = ? AND app = ?", [.text(to), .text(from), .text(app)])
+                    _ = try st.db.cachedExecute("UPDATE net_sequences SET peer = ? WHERE peer = ? AND app = ?", [.text(to), .text(from), .text(app)])
+                }
+                var redirects = st.redirects
+                // Earlier moves of the app that ended on `from` now end on `to`; one back to a node it left is no move.
+                for (key, target) in redirects where target == from && key.hasSuffix("\n" + app) { redirects[key] = to }
+                redirects[from + "\n" + app] = to
+                redirects[to + "\n" + app] = nil
+                guard redirects.count <= Self.maxRedirects else {
                     try st.db.rollback()
                     return 0
                 }
-                let moved = try st.db.cachedExecute("UPDATE net_outbox SET peer = ? WHERE peer = ? AND app = ?", [.text(to), .text(from), .text(app)])
-                _ = try st.db.cachedExecute("UPDATE net_sequences SET peer = ? WHERE peer = ? AND app = ?", [.text(to), .text(from), .text(app)])
+                _ = try st.db.cachedExecute("DELETE FROM net_redirects WHERE app = ?", [.text(app)])
+                for (key, target) in redirects where key.hasSuffix("\n" + app) {
+                    _ = try st.db.cachedExecute("INSERT INTO net_redirects(peer, app, moved_to) VALUES (?, ?, ?)",
+                                                [.text(String(key.dropLast(app.utf8.count + 1))), .text(app), .text(target)])
+                }
                 try st.db.commit()
+                st.redirects = redirects
                 return moved
             } catch {
                 try? st.db.rollback()
@@ -133,4 +148,7 @@ extension EventStore {
             }
         }
     }
+
+    /// Where messages for `app` on `peer` go, if it moved.
+    public func redirect(app: String, peer: String) -> String? { state.withLock { $0.redirects[peer + "\n" + app] } }
 }

@@ -13,7 +13,20 @@ extension EventStore {
         CREATE UNIQUE INDEX IF NOT EXISTS net_outbox_stream ON net_outbox(peer, app, seq);
         CREATE TABLE IF NOT EXISTS net_sequences (peer TEXT NOT NULL, app TEXT NOT NULL, last_seq INTEGER NOT NULL,
             PRIMARY KEY (peer, app)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS net_redirects (peer TEXT NOT NULL, app TEXT NOT NULL, moved_to TEXT NOT NULL,
+            PRIMARY KEY (peer, app)) WITHOUT ROWID;
         """
+
+    /// Redirects kept at most (each comes from a peer's `appMoved`, for one of its apps).
+    static let maxRedirects = 10_000
+
+    static func loadRedirects(_ db: Database) throws(SQLiteError) -> [String: String] {
+        var out: [String: String] = [:]
+        for r in try db.query("SELECT peer, app, moved_to FROM net_redirects") {
+            if case .text(let peer) = r[0], case .text(let app) = r[1], case .text(let to) = r[2] { out[peer + "\n" + app] = to }
+        }
+        return out
+    }
 
     /// A message's share of its app's outbox quota besides its payload.
     static let netRowBytes = 96
@@ -78,7 +91,11 @@ extension EventStore {
 
 extension EventStore.State {
     /// Inside `applyOutbox`'s transaction: appends a message for `peer` with the next sequence number of (peer, app).
-    func enqueueNet(peer: String, app: String, caller: String, payload: [UInt8], nowNs: Int64) throws(SQLiteError) {
+    /// Returns the node the message waits for.
+    @discardableResult
+    func enqueueNet(peer original: String, app: String, caller: String, payload: [UInt8], nowNs: Int64) throws(SQLiteError) -> String {
+        // An app that moved from the peer gets its messages where it went.
+        let peer = redirects[original + "\n" + app] ?? original
         let next = try db.cachedQuery("""
             INSERT INTO net_sequences(peer, app, last_seq) VALUES (?, ?, 1)
             ON CONFLICT(peer, app) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq
@@ -88,5 +105,6 @@ extension EventStore.State {
         }
         _ = try db.cachedExecute("INSERT INTO net_outbox(peer, app, seq, time_ns, caller, payload) VALUES (?, ?, ?, ?, ?, ?)",
                                  [.text(peer), .text(app), .integer(seq), .integer(nowNs), .text(caller), .blob(payload)])
+        return peer
     }
 }

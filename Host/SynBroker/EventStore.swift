@@ -37,6 +37,8 @@ public final class EventStore: Sendable {
         var quotas: [String: Quota] = [:]
         /// Apps that subscribe to events: an event is delivered once each of their cursors is past it.
         var subscriberIDs: Set<String> = []
+        /// Where messages for an app that moved go instead ("peer\napp" → node), from `net_redirects`.
+        var redirects: [String: String] = [:]
     }
 
     public init(path: String) throws(BrokerError) {
@@ -53,7 +55,9 @@ public final class EventStore: Sendable {
                     last_seq INTEGER NOT NULL);
                 CREATE INDEX IF NOT EXISTS events_app ON events(app, id);
                 """ + Self.netSchema)
-            state = Mutex(State(db: db, usage: try Self.measureUsage(db)))
+            var initial = State(db: db, usage: try Self.measureUsage(db))
+            initial.redirects = try Self.loadRedirects(db)
+            state = Mutex(initial)
         } catch { throw BrokerError(.storage, "event log \(path): \(error)") }
     }
 
@@ -167,9 +171,9 @@ public final class EventStore: Sendable {
                             applied.full = why
                             break rowLoop
                         }
-                        try st.enqueueNet(peer: peer, app: app, caller: caller, payload: payload, nowNs: now)
+                        let target = try st.enqueueNet(peer: peer, app: app, caller: caller, payload: payload, nowNs: now)
                         st.usage[app, default: Usage()].net += bytes
-                        applied.peers.insert(peer)
+                        applied.peers.insert(target)
                     case .refuse(let why):
                         applied.refused.append(why)
                     }

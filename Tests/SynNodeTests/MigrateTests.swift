@@ -15,6 +15,11 @@ import Glibc
     /// Two package-test homes whose nodes listen for links and are each other's peers. `a` and `b` are appended to
     /// each node.toml.
     static func linked(a aExtra: String = "", b bExtra: String = "") throws -> (a: PackageInstallTests.Home, b: PackageInstallTests.Home, idA: String, idB: String) {
+        let (a, b, invites) = try linkedWithInvites(a: aExtra, b: bExtra)
+        return (a, b, String(invites[0].prefix { $0 != "@" }), String(invites[1].prefix { $0 != "@" }))
+    }
+
+    static func linkedWithInvites(a aExtra: String = "", b bExtra: String = "") throws -> (a: PackageInstallTests.Home, b: PackageInstallTests.Home, invites: [String]) {
         let a = try PackageInstallTests.Home(), b = try PackageInstallTests.Home()
         var invites: [String] = []
         for (home, extra) in [(a, aExtra), (b, bExtra)] {
@@ -27,7 +32,14 @@ import Glibc
         }
         #expect(try a.run(["peers", "add", invites[1], "--name", "b", "--data", a.data]).status == 0)
         #expect(try b.run(["peers", "add", invites[0], "--name", "a", "--data", b.data]).status == 0)
-        return (a, b, String(invites[0].prefix { $0 != "@" }), String(invites[1].prefix { $0 != "@" }))
+        return (a, b, invites)
+    }
+
+    /// Lets `peer` move apps to `home`'s node (node.toml [migration] accept_from).
+    static func accept(_ peer: String, on home: PackageInstallTests.Home) throws {
+        let toml = try String(contentsOfFile: home.data + "/node.toml", encoding: .utf8)
+        try toml.replacingOccurrences(of: "[migration]\n", with: "[migration]\naccept_from = [\"\(peer)\"]\n")
+            .write(toFile: home.data + "/node.toml", atomically: true, encoding: .utf8)
     }
 
     /// `syneroym apps migrate` on another thread; `wait()` returns its result.
@@ -84,9 +96,7 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: b.data + "/apps/notes"))
 
         // B's owner lets A in (node.toml is read at each offer), and the move starts again.
-        let toml = try String(contentsOfFile: b.data + "/node.toml", encoding: .utf8)
-        try toml.replacingOccurrences(of: "[migration]\n", with: "[migration]\naccept_from = [\"\(idA)\"]\n")
-            .write(toFile: b.data + "/node.toml", atomically: true, encoding: .utf8)
+        try Self.accept(idA, on: b)
         let migrate = Background(a, ["apps", "migrate", "notes", "--to", idB, "--data", a.data])
         let bundle = a.data + "/migrations/notes.synexport"
         #expect(Self.eventually(60) { Self.size(bundle) > 0 })
@@ -135,9 +145,7 @@ extension MigrateTests {
     /// receipt signed on A verifies against the key B serves, and its pending timers now wait on B.
     @Test func homeServicesMigratesOverTheLinkInTheMiddleOfItsLife() throws {
         let (a, b, idA, idB) = try Self.linked(b: "\n[migration]\ngrant_requested = true\n")
-        let toml = try String(contentsOfFile: b.data + "/node.toml", encoding: .utf8)
-        try toml.replacingOccurrences(of: "[migration]\n", with: "[migration]\naccept_from = [\"\(idA)\"]\n")
-            .write(toFile: b.data + "/node.toml", atomically: true, encoding: .utf8)
+        try Self.accept(idA, on: b)
         let nodeA = try a.start()
         defer { nodeA.stop() }
         let nodeB = try b.start()
@@ -158,5 +166,45 @@ extension MigrateTests {
         let gone = try nodeA.request("GET", "/v1/apps/homeservices/spaces.search?q=plumbing")
         #expect(gone.status == 410 || gone.status == 404, "\(gone)")
         #expect(try a.run(["apps", "list", "--data", a.data]).stdout.contains("moved"))
+    }
+}
+
+extension MigrateTests {
+    /// A third node C sends `net_send` messages to relay on A; relay migrates to B; C's messages sent before and
+    /// after the move all arrive, once and in order, at B: A tells C where relay went, and C sends there.
+    @Test func peersFollowAnAppThatMoved() async throws {
+        try await offThePool {
+            let (a, b, invites) = try Self.linkedWithInvites(b: "\n[migration]\ngrant_requested = true\n")
+            let idA = String(invites[0].prefix { $0 != "@" }), idB = String(invites[1].prefix { $0 != "@" })
+            try Self.accept(idA, on: b)
+            let c = try NetSendTests.node("mig-c")
+            let idC = String(c.invite.prefix { $0 != "@" })
+            for invite in invites { #expect(try CLI.syneroym(["peers", "add", invite, "--data", c.data]).status == 0) }
+            for home in [a, b] { #expect(try home.run(["peers", "add", c.invite, "--name", "c", "--data", home.data]).status == 0) }
+            // relay on A, installed from its package.
+            let source = a.root + "/relay"
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: try TestSupport.buildC("Tests/NetApps/relay.c", name: "relay-mig"), toPath: source + "/librelay.so")
+            try NetSendTests.manifest.write(toFile: source + "/relay.toml", atomically: true, encoding: .utf8)
+            #expect(try a.run(["pack", "--manifest", source + "/relay.toml", "--key", "dev", "--output", a.root + "/relay.synapp"]).status == 0)
+            let nodeA = try a.start(), nodeB = try b.start(), nodeC = try NetSendTests.run(c)
+            defer { nodeA.stop(); nodeB.stop(); nodeC.stop() }
+            #expect(try a.install(a.root + "/relay.synapp", ["--grant-requested"]).status == 0)
+            #expect(nodeC.waitFor("event=link.up peer=\(idA)", seconds: 60), "\(nodeC.log.suffix(2000))")
+
+            _ = try NetSendTests.send(nodeC, to: idA, 50)
+            #expect(try NetSendTests.waitForCount(nodeA, 50, from: idC) == [50, 50, 1, 50, 0, 0])
+            let moved = try a.run(["apps", "migrate", "relay", "--to", idB, "--data", a.data])
+            #expect(moved.status == 0, "\(moved.stdout) \(moved.stderr)")
+
+            // Sent to A after the move: A says where relay went, and C sends them, and every later one, to B.
+            _ = try NetSendTests.send(nodeC, to: idA, 30)
+            #expect(try NetSendTests.waitForCount(nodeB, 80, from: idC) == [80, 80, 1, 80, 0, 0])
+            _ = try NetSendTests.send(nodeC, to: idA, 20)
+            #expect(try NetSendTests.waitForCount(nodeB, 100, from: idC) == [100, 100, 1, 100, 0, 0])
+            let audit = try CLI.syneroym(["audit", "show", "--data", c.data, "--limit", "100"]).stdout
+            #expect(audit.contains("\trelay\tpeer.app_moved\tok\tpeer \(idA) says 'relay' moved to node \(idB)"), "\(audit)")
+            #expect(try nodeA.call("relay", "received", "{}").status == 410)
+        }
     }
 }
