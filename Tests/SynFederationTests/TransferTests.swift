@@ -55,7 +55,8 @@ import Glibc
         func channelInactive(context: ChannelHandlerContext) { established.fail(ChannelError.ioOnClosedChannel) }
     }
 
-    /// A raw link to `b` under a fresh key, past TLS and hello: what a hostile node can send.
+    /// A raw link to `b` under a fresh key, past TLS and hello: what a hostile node can send. It answers no ping, so
+    /// `b` pings a minute apart.
     static func raw(to b: LinkServiceTests.Node) async throws -> (channel: any Channel, frames: Frames) {
         let key = try SigningKey.generate()
         let established = LinkServiceTests.group.next().makePromise(of: Void.self)
@@ -111,7 +112,7 @@ import Glibc
     }
 
     @Test func aSenderThatWritesPastItsOfferLosesItsLink() async throws {
-        let b = try await LinkServiceTests.Node(accept: ["*"])
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
         let desk = Desk(directory: b.dir.file("incoming"))
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)
@@ -126,7 +127,7 @@ import Glibc
     }
 
     @Test func aSenderThatSkipsAheadLosesItsLink() async throws {
-        let b = try await LinkServiceTests.Node(accept: ["*"])
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
         let desk = Desk(directory: b.dir.file("incoming"))
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)
@@ -141,7 +142,7 @@ import Glibc
     }
 
     @Test func bytesThatDoNotMatchTheOfferAreNeverInstalled() async throws {
-        let b = try await LinkServiceTests.Node(accept: ["*"])
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
         let desk = Desk(directory: b.dir.file("incoming"))
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)
@@ -159,7 +160,7 @@ import Glibc
     }
 
     @Test func anOfferTheNodeRefusesWritesNothing() async throws {
-        let b = try await LinkServiceTests.Node(accept: ["*"])
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
         let desk = Desk(directory: b.dir.file("incoming"), refuse: "not from you (node.toml [migration] accept_from)")
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)

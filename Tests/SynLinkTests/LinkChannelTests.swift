@@ -123,7 +123,7 @@ import Testing
         #expect(try await link.client.established.futureResult.get() == b.publicKey)
         for _ in 0..<2000 where !link.client.frames.withLock({ $0.contains(.pong(7)) }) { try await Task.sleep(for: .milliseconds(5)) }
         #expect(link.client.frames.withLock { $0 } == [.pong(7)])
-        #expect(link.server.frames.withLock { $0 }.first == .hello(versions: [1], maxFrame: 131_072, window: 64))
+        #expect(link.server.frames.withLock { $0 }.first == .hello(versions: LinkVersion.supported, maxFrame: 131_072, window: 64))
         #expect(link.server.peer.withLock { $0 } == a.publicKey)
         try await link.clientChannel.close()
         try await link.server.closed.futureResult.get()

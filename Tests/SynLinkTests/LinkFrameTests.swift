@@ -17,6 +17,11 @@ import Testing
         .auditHead("12.1764680000000000000.aGFzaA.c2ln"),
         .close(reason: "the node is shutting down"),
         .headQuery(77), .heldHead(nonce: 77, head: "12.1764680000000000000.aGFzaA.c2ln"), .heldHead(nonce: 1, head: ""),
+        .transferOffer(id: 9, app: "homeservices", size: 1 << 33, digest: [UInt8](repeating: 1, count: 32), key: [UInt8](repeating: 2, count: 32)),
+        .transferAt(id: 9, have: 65_536),
+        .transferChunk(id: 9, offset: 65_536, bytes: [UInt8](repeating: 3, count: LinkFrame.maxPayload)),
+        .transferEnd(id: 9, ok: true, message: "installed"), .transferEnd(id: 9, ok: false, message: ""),
+        .appMoved(app: "homeservices", to: "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"),
     ]
 
     @Test func everyKindRoundTrips() throws {
@@ -78,6 +83,17 @@ import Testing
         #expect(refused(2, tooBig) == .malformed)
         let noVersions = Array(LinkFrame.hello(versions: [], maxFrame: 1, window: 1).encoded().dropFirst(5))
         #expect(refused(1, noVersions) == .malformed)
+        // Transfers: a digest or key of another length, an empty or oversized chunk, an outcome other than 0 or 1,
+        // a node id that is not one.
+        let shortKey = Array(LinkFrame.transferOffer(id: 1, app: "notes", size: 1, digest: [UInt8](repeating: 1, count: 32), key: [1]).encoded().dropFirst(5))
+        #expect(refused(13, shortKey) == .malformed)
+        #expect(refused(15, Array(LinkFrame.transferChunk(id: 1, offset: 0, bytes: []).encoded().dropFirst(5))) == .malformed)
+        let bigChunk = Array(LinkFrame.transferChunk(id: 1, offset: 0, bytes: [UInt8](repeating: 1, count: LinkFrame.maxPayload + 1)).encoded().dropFirst(5))
+        #expect(refused(15, bigChunk) == .malformed)
+        var outcome = Array(LinkFrame.transferEnd(id: 1, ok: true, message: "").encoded().dropFirst(5))
+        outcome[8] = 2
+        #expect(refused(16, outcome) == .malformed)
+        #expect(refused(17, Array(LinkFrame.appMoved(app: "notes", to: "elsewhere").encoded().dropFirst(5))) == .malformed)
         var zeroLength = LinkFrameDecoder()
         zeroLength.push([0, 0, 0, 0, 1])
         #expect(throws: LinkError.self) { try zeroLength.next() }
@@ -117,7 +133,8 @@ import Testing
 @Suite struct LinkVersionTests {
     @Test func theHighestSharedVersionRuns() throws {
         #expect(try LinkVersion.agree(with: [1]) == 1)
-        #expect(try LinkVersion.agree(with: [3, 1, 2]) == 1)
-        #expect(throws: LinkError.self) { try LinkVersion.agree(with: [2, 3]) }
+        #expect(try LinkVersion.agree(with: [3, 1, 2]) == 2)
+        #expect(try LinkVersion.agree(with: [2, 3]) == 2)
+        #expect(throws: LinkError.self) { try LinkVersion.agree(with: [3, 4]) }
     }
 }

@@ -13,7 +13,7 @@ struct AppsExport: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @Option(help: "The bundle to write (on a running node, a path on its machine).") var to: String
     @Option(help: "The key file to encrypt under (32 bytes or a passphrase; on a running node, a path on its machine).") var keyFile: String?
-    @Option(help: "Then stop serving the app here: calls get 410 app_moved naming this node id (where it was imported).") var movedTo: String?
+    @Option(parsing: .unconditional, help: "Then stop serving the app here: calls get 410 app_moved naming this node id (where it was imported).") var movedTo: String?
     @Option(help: "On a stopped node: its manifests directory.") var manifests: String = "manifests"
     @Option(help: "On a stopped node: its sandbox profiles directory.") var profiles: String = "sandbox-profiles"
     @Argument(help: "The app id.") var app: String
@@ -62,7 +62,7 @@ struct AppsImport: AsyncParsableCommand {
         discussion: "Everything is checked first: the key, every record and hash, the exporting node's signature (--from names the node you expect), and the package as `apps install` checks one. The node must not have the app already.")
     @OptionGroup var client: ClientOptions
     @Option(help: "The key file the bundle was encrypted under (default: node.toml [backup] key_file).") var keyFile: String?
-    @Option(help: "The node id the bundle must come from (as `apps export` printed it).") var from: String?
+    @Option(parsing: .unconditional, help: "The node id the bundle must come from (as `apps export` printed it).") var from: String?
     @Flag(help: "Grant the app everything its manifest requests.") var grantRequested = false
     @Option(help: "On a stopped node: its manifests directory.") var manifests: String = "manifests"
     @Option(help: "On a stopped node: its sandbox profiles directory.") var profiles: String = "sandbox-profiles"

@@ -15,7 +15,7 @@ struct AppsMigrate: AsyncParsableCommand {
             peer has all of it, the app serves here again.
             """)
     @OptionGroup var client: ClientOptions
-    @Option(help: "The peer's node id (`syneroym peers list`).") var to: String?
+    @Option(parsing: .unconditional, help: "The peer's node id (`syneroym peers list`).") var to: String?
     @Flag(help: "Give the migration up; the app serves here again.") var cancel = false
     @Argument(help: "The app id.") var app: String
 

@@ -48,7 +48,7 @@ struct SignCall: ParsableCommand {
         commandName: "call",
         abstract: "Print the on_behalf array that lets app --via call --app's --method with --body for you, once, within 5 minutes.")
     @Option(name: .customLong("as"), help: "Sign with this key from `syneroym keys list`.") var key: String = "default"
-    @Option(help: "The node's id (`node` in GET /v1/health).") var node: String
+    @Option(parsing: .unconditional, help: "The node's id (`node` in GET /v1/health).") var node: String
     @Option(help: "The app that passes the call on (e.g. messaging).") var via: String
     @Option(help: "The app called (e.g. homeservices).") var app: String
     @Option(help: "Its method (e.g. quotes.accept).") var method: String
