@@ -71,6 +71,17 @@ enum AppSnapshot {
         }
     }
 
+    /// Keeps the newest `keep` snapshots whose names start with `prefix` (by when they were taken); removes the rest.
+    static func prune(data: String, app: String, prefix: String, keep: Int) {
+        let directory = root(data: data, app: app)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(prefix) }
+        let dated = names.map { name -> (String, Date) in
+            let date = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name))?[.modificationDate] as? Date
+            return (name, date ?? .distantPast)
+        }.sorted { $0.1 > $1.1 }
+        for (name, _) in dated.dropFirst(keep) { remove(data: data, app: app, name: name) }
+    }
+
     /// Removes snapshot `name`.
     static func remove(data: String, app: String, name: String) {
         try? FileManager.default.removeItem(atPath: root(data: data, app: app) + "/" + name)

@@ -33,7 +33,7 @@ extension NodeRuntime {
             let manifest = try Self.installedManifest(data: layout.data, app: id, version: previous)
             let currentManifest = state.withLock { $0.entries[id]?.manifest }
             stopForSwap(id)
-            let aside = "rolled-back-from-\(Self.safe(current.version))-\(Self.compactTimestamp())"
+            let aside = Self.rolledBackPrefix + "\(Self.safe(current.version))-\(Self.compactTimestamp())"
             do throws(NodeError) {
                 _ = try AppSnapshot.take(data: layout.data, app: id, name: aside)
                 try AppSnapshot.restore(data: layout.data, app: id, name: snapshot)
@@ -57,6 +57,8 @@ extension NodeRuntime {
             unlink(directory + "/packages/" + current.package)
             if !record.versions.contains(where: { $0.library == current.library }) { unlink(directory + "/lib/\(current.library).so") }
             AppSnapshot.remove(data: layout.data, app: id, name: snapshot)
+            // Databases set aside by rollbacks are kept as versions are: `[packages] keep_versions` of them.
+            AppSnapshot.prune(data: layout.data, app: id, prefix: Self.rolledBackPrefix, keep: config.packages.keepVersions)
             try record.save(data: layout.data)
             state.withLock { $0.appsChanged }()
             broker.audit.append(actor: actor, app: id, action: "app.rollback", decision: "ok",
@@ -64,6 +66,9 @@ extension NodeRuntime {
             return RolledBack(app: id, from: current.version, to: previous.version, keptAside: aside)
         }
     }
+
+    /// The start of the names of databases set aside by rollbacks (`snapshots/rolled-back-from-<version>-<time>`).
+    static let rolledBackPrefix = "rolled-back-from-"
 
     /// The versions of `app` kept from packages, oldest first (the last runs), or nil when none was installed.
     public func installedVersions(app id: String) throws(NodeError) -> (developer: String, versions: [(version: String, installedAt: String, by: String, package: String)])? {

@@ -203,6 +203,16 @@ import Glibc
         let aside = try #require(rolled.stdout.split(separator: "snapshots/").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(FileManager.default.fileExists(atPath: home.data + "/apps/notes/snapshots/\(aside)/app.db"))
         #expect(try home.run(["apps", "rollback", "notes", "--data", home.data]).stderr.contains("no earlier installed version"))
+        // Databases set aside by rollbacks are kept as versions are: the newest `[packages] keep_versions` (3).
+        var last = aside
+        for minor in 2...4 {
+            #expect(try home.install(try home.pack("2.\(minor).0", tag: "r\(minor)")).status == 0)
+            let back = try home.run(["apps", "rollback", "notes", "--data", home.data])
+            #expect(back.status == 0, "\(back.stderr)")
+            last = try #require(back.stdout.split(separator: "snapshots/").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: home.data + "/apps/notes/snapshots").filter { $0.hasPrefix("rolled-back-from-") }
+        #expect(kept.count == 3 && kept.contains(last) && !kept.contains(aside), "\(kept)")
 
         // The installed version is what the node runs after a restart, from its package verified again.
         node.stop()
