@@ -263,7 +263,11 @@ extension NodeRuntime {
                          options: InstallOptions, actor: String, tag: String) throws(NodeError) -> Installed {
         let manifest = package.manifest, id = manifest.id
         guard let old = state.withLock({ $0.entries[id] }) else { throw NodeError(.unknownApp, "no app '\(id)' on this node") }
+        try refuseWhileMoving(id)
+        if let to = state.withLock({ $0.moved[id] }) { throw NodeError(.version, "app '\(id)' has moved to node \(to); upgrade it there") }
         let previous = old.manifest.version
+        // A disabled app is not started: its init and migrations run when it is enabled, with no automatic rollback.
+        let runs = state.withLock { $0.isEnabled(id) }
         try checkRoom(for: id)
         stopForSwap(id)
         let snapshot: String
@@ -309,7 +313,9 @@ extension NodeRuntime {
         try saved.save(data: layout.data)
         state.withLock { $0.appsChanged }()
         broker.audit.append(actor: actor, app: id, action: "app.upgrade", decision: "ok",
-                            cause: "\(previous) to \(manifest.version) signed by \(package.developer); database snapshot \(snapshot)" + AuditLog.requestSuffix(tag))
+                            cause: "\(previous) to \(manifest.version) signed by \(package.developer); database snapshot \(snapshot)"
+                                + (runs ? "" : "; not started: the app is disabled, so its init and migrations run when it is enabled (`syneroym apps rollback \(id)` goes back)")
+                                + AuditLog.requestSuffix(tag))
         return installed(package, previous: previous, section: nil)
     }
 

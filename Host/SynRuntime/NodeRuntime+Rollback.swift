@@ -25,6 +25,7 @@ extension NodeRuntime {
     public func rollback(app id: String, actor: String, tag: String = "") throws(NodeError) -> RolledBack {
         try exclusively { () throws(NodeError) -> RolledBack in
             guard state.withLock({ $0.entries[id] != nil }) else { throw NodeError(.unknownApp, "no app '\(id)' on this node") }
+            try refuseWhileMoving(id)
             guard var record = try InstalledApp.load(data: layout.data, app: id), record.versions.count >= 2,
                   let current = record.current, let snapshot = current.snapshot else {
                 throw NodeError(.version, "'\(id)' has no earlier installed version to roll back to (`syneroym apps versions \(id)` lists what is kept)")

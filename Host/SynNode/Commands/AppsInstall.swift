@@ -57,6 +57,9 @@ struct AppsInstall: AsyncParsableCommand {
         let app = object["app"] as? String ?? "?", version = object["version"] as? String ?? "?"
         if let previous = object["previous"] as? String {
             print("upgraded \(app) from \(previous) to \(version)")
+            if object["state"] as? String == "disabled" {
+                print("not started: \(app) is disabled, so its init and migrations run when you enable it (`syneroym apps rollback \(app)` goes back)")
+            }
         } else {
             print("installed \(app) \(version)")
         }
