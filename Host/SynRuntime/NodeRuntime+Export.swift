@@ -224,10 +224,13 @@ extension NodeRuntime {
     }
 
     /// The apps marked as moved in `data`, by id.
-    static func movedApps(data: String) -> [String: String] {
+    static func movedApps(data: String) -> [String: String] { nodeMarkers(data: data, file: "moved.json") }
+
+    /// The node each app's `apps/<id>/<file>` names (`{"to": NODE_ID}`), by app id.
+    static func nodeMarkers(data: String, file: String) -> [String: String] {
         var out: [String: String] = [:]
         for id in (try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? [] {
-            guard let bytes = FileManager.default.contents(atPath: data + "/apps/\(id)/moved.json"),
+            guard let bytes = FileManager.default.contents(atPath: data + "/apps/\(id)/\(file)"),
                   let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
                   let to = object["to"] as? String, NameRules.isNodeID(to) else { continue }
             out[id] = to

@@ -77,16 +77,7 @@ extension NodeRuntime {
     }
 
     /// The apps on their way to another node in `data`, by id.
-    static func movingApps(data: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? [] {
-            guard let bytes = FileManager.default.contents(atPath: data + "/apps/\(id)/moving.json"),
-                  let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
-                  let to = object["to"] as? String, NameRules.isNodeID(to) else { continue }
-            out[id] = to
-        }
-        return out
-    }
+    static func movingApps(data: String) -> [String: String] { nodeMarkers(data: data, file: "moving.json") }
 }
 
 extension NodeRuntime {

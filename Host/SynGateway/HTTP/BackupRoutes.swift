@@ -32,26 +32,20 @@ struct BackupRoutes: Sendable {
                 }
             }
             let runtime = self.runtime, tag = context.requestID, target = directory
-            let (lines, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
             let last = Mutex<Int64>(0)
-            Thread.detachNewThread {
+            return GatewayJSON.stream { yield in
                 do throws(NodeError) {
                     let done = try runtime.backup(to: target, actor: actor, tag: tag) { p in
                         let now = Int64(Date().timeIntervalSince1970 * 10)
                         guard last.withLock({ l in defer { l = now }; return l != now }) else { return }
-                        sink.yield(GatewayJSON.line(["phase": p.phase, "done": p.done, "total": p.total]))
+                        yield(GatewayJSON.line(["phase": p.phase, "done": p.done, "total": p.total]))
                     }
-                    sink.yield(GatewayJSON.line(["done": ["path": done.path, "bytes": done.bytes, "files": done.files,
-                                                          "snapshot": done.snapshot, "seconds": done.seconds, "skipped": done.skipped]]))
+                    yield(GatewayJSON.line(["done": ["path": done.path, "bytes": done.bytes, "files": done.files,
+                                                     "snapshot": done.snapshot, "seconds": done.seconds, "skipped": done.skipped]]))
                 } catch {
-                    sink.yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
+                    yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
                 }
-                sink.finish()
             }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
-                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
-                try await writer.finish(nil)
-            })
         }
     }
 }

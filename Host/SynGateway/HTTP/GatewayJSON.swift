@@ -25,4 +25,18 @@ enum GatewayJSON {
 
     /// `object` as one line of NDJSON, newline included.
     static func line(_ object: [String: Any]) -> String { String(decoding: encode(object), as: UTF8.self) + "\n" }
+
+    /// A 200 `application/x-ndjson` answer whose lines `work` yields, on a thread of its own (it may block); the
+    /// stream ends when `work` returns. A client that goes away stops only the stream.
+    static func stream(_ work: @escaping @Sendable (_ yield: @escaping @Sendable (String) -> Void) -> Void) -> Response {
+        let (lines, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        Thread.detachNewThread {
+            work { sink.yield($0) }
+            sink.finish()
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+            for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+            try await writer.finish(nil)
+        })
+    }
 }

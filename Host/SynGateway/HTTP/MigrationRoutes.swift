@@ -41,13 +41,12 @@ struct MigrationRoutes: Sendable {
                 let status = try await AdminRoutes.offThread { () throws(NodeError) -> MigrationStatus in try migrations.cancel(app, actor: actor, tag: tag) }
                 return GatewayJSON.response(.ok, ["done": Self.object(status), "request_id": context.requestID])
             }
-            let (lines, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
-            Thread.detachNewThread {
+            return GatewayJSON.stream { yield in
                 var last: MigrationStatus?
                 do throws(NodeError) {
                     var status = try migrations.start(app, to: to, actor: actor, tag: tag)
                     while true {
-                        if status != last { sink.yield(GatewayJSON.line(status.isFinal ? ["done": Self.object(status)] : Self.object(status))) }
+                        if status != last { yield(GatewayJSON.line(status.isFinal ? ["done": Self.object(status)] : Self.object(status))) }
                         last = status
                         if status.isFinal { break }
                         usleep(250_000)
@@ -55,14 +54,9 @@ struct MigrationRoutes: Sendable {
                         status = next
                     }
                 } catch {
-                    sink.yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
+                    yield(GatewayJSON.line(["error": ["code": error.code.rawValue, "message": error.message]]))
                 }
-                sink.finish()
             }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
-                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
-                try await writer.finish(nil)
-            })
         }
     }
 
