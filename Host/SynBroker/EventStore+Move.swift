@@ -2,9 +2,10 @@ import SynSQLite
 import Synchronization
 
 /// What `node.db` holds for one app besides its events, travelling with it to another node (`apps export`,
-/// `apps migrate`): its outbox cursor (so rows of its outbox stored here are not stored again there), its pending
-/// timers (SynAppKit keeps "a wake-up is armed" in the app's own database), and its `net_send` messages not yet
-/// acknowledged by their peers.
+/// `apps migrate`): its outbox cursor (so rows of its outbox stored here are not stored again there) and its pending
+/// timers (SynAppKit keeps "a wake-up is armed" in the app's own database). Its `net_send` messages not yet
+/// acknowledged stay on the node that committed them and are delivered from there: sent again from the new node
+/// they would be a new stream, which the peers could not tell from new messages.
 extension EventStore {
     /// One app's share of `node.db`, as it moves.
     public struct AppRows: Sendable, Equatable {
@@ -14,23 +15,12 @@ extension EventStore {
             public var payload: [UInt8]
             public init(token: Int64, dueNs: Int64, payload: [UInt8]) { self.token = token; self.dueNs = dueNs; self.payload = payload }
         }
-        public struct Message: Sendable, Equatable {
-            public var peer: String
-            public var timeNs: Int64
-            public var caller: String
-            public var payload: [UInt8]
-            public init(peer: String, timeNs: Int64, caller: String, payload: [UInt8]) {
-                self.peer = peer; self.timeNs = timeNs; self.caller = caller; self.payload = payload
-            }
-        }
         public var outbox: (epoch: [UInt8], seq: Int64)?
         public var timers: [Timer] = []
-        /// In the order they were sent, per peer.
-        public var messages: [Message] = []
         public init() {}
 
         public static func == (a: AppRows, b: AppRows) -> Bool {
-            a.outbox?.epoch == b.outbox?.epoch && a.outbox?.seq == b.outbox?.seq && a.timers == b.timers && a.messages == b.messages
+            a.outbox?.epoch == b.outbox?.epoch && a.outbox?.seq == b.outbox?.seq && a.timers == b.timers
         }
     }
 
@@ -49,22 +39,21 @@ extension EventStore {
                     guard case .integer(let token) = r[0], case .integer(let due) = r[1], case .blob(let payload) = r[2] else { continue }
                     out.timers.append(.init(token: token, dueNs: due, payload: payload))
                 }
-                for r in try st.db.cachedQuery("SELECT peer, time_ns, caller, payload FROM net_outbox WHERE app = ? ORDER BY peer, seq", [.text(app)]) {
-                    guard case .text(let peer) = r[0], case .integer(let time) = r[1], case .text(let caller) = r[2],
-                          case .blob(let payload) = r[3] else { continue }
-                    out.messages.append(.init(peer: peer, timeNs: time, caller: caller, payload: payload))
-                }
                 return .success(out)
             } catch { return .failure(error) }
         }
         do { return try result.get() } catch { throw BrokerError(.storage, "node.db: \(error)") }
     }
 
-    /// Takes in the rows `app` brought from another node, in one transaction: its outbox cursor, its timers (a
-    /// token another app holds here is given a new one, and counted in `renumbered`), and its messages, queued
-    /// after any this node has for the same peers. Quotas are not checked: the rows were within them there.
-    public func adopt(_ rows: AppRows, app: String) throws(BrokerError) -> (timers: Int, messages: Int, renumbered: Int) {
-        let result: Result<(Int, Int, Int), SQLiteError> = state.withLock { st in
+    /// Takes in the rows `app` brought from another node, in one transaction: its outbox cursor, and its timers
+    /// within `timerBytes` (its timers quota here; the rest are refused with the transaction). A token another app
+    /// holds here is given a new one, counted in `renumbered`.
+    public func adopt(_ rows: AppRows, app: String, timerBytes: Int64) throws(BrokerError) -> (timers: Int, renumbered: Int) {
+        let total = rows.timers.reduce(Int64(0)) { $0 + Self.timerBytes(payload: $1.payload.count) }
+        guard total <= timerBytes else {
+            throw BrokerError(.storage, "its \(rows.timers.count) timers take \(EventStore.mib(total)), past its timers quota here (\(EventStore.mib(timerBytes)))")
+        }
+        let result: Result<(Int, Int), SQLiteError> = state.withLock { st in
             let before = st.usage
             do throws(SQLiteError) {
                 try st.db.beginImmediate()
@@ -85,12 +74,8 @@ extension EventStore {
                     st.usage[app, default: Usage()].timers += Self.timerBytes(payload: t.payload.count)
                     st.usage[app, default: Usage()].timerCount += 1
                 }
-                for m in rows.messages {
-                    try st.enqueueNet(peer: m.peer, app: app, caller: m.caller, payload: m.payload, nowNs: m.timeNs)
-                    st.usage[app, default: Usage()].net += Int64(m.payload.count + Self.netRowBytes)
-                }
                 try st.db.commit()
-                return .success((rows.timers.count, rows.messages.count, renumbered))
+                return .success((rows.timers.count, renumbered))
             } catch {
                 try? st.db.rollback()
                 st.usage = before
@@ -100,15 +85,15 @@ extension EventStore {
         do { return try result.get() } catch { throw BrokerError(.storage, "node.db: \(error)") }
     }
 
-    /// Deletes `app`'s timers and unacknowledged messages (it moved away; the node it went to has them now).
-    /// Returns how many rows went.
+    /// Deletes `app`'s timers (it moved away, and the node it went to has them now). Its messages for peers stay
+    /// until they are acknowledged. Returns how many went.
     @discardableResult
-    public func forget(app: String) -> Int {
+    public func forgetTimers(app: String) -> Int {
         state.withLock { st in
             let timers = (try? st.db.cachedExecute("DELETE FROM timers WHERE app = ?", [.text(app)])) ?? 0
-            let messages = (try? st.db.cachedExecute("DELETE FROM net_outbox WHERE app = ?", [.text(app)])) ?? 0
-            st.usage[app] = nil
-            return timers + messages
+            st.usage[app, default: Usage()].timers = 0
+            st.usage[app, default: Usage()].timerCount = 0
+            return timers
         }
     }
 

@@ -77,7 +77,7 @@ extension NodeRuntime {
         try archiveDatabase(of: id, progress: { _ in }) { (source, name) throws(NodeError) in
             do throws(BackupError) { try writer.add(source, as: name) } catch { throw fail(error) }
         }
-        // What node.db holds for the app: its outbox cursor, timers and unacknowledged messages.
+        // What node.db holds for the app: its outbox cursor and timers.
         let rows: EventStore.AppRows
         do { rows = try broker.events.rows(of: id) } catch { throw NodeError(.storage, "cannot read '\(id)''s rows in node.db: \(error.message)") }
         guard FileManager.default.createFile(atPath: staging + "/" + AppRowsFile.name, contents: AppRowsFile.encode(rows)) else {
@@ -143,9 +143,9 @@ extension NodeRuntime {
             var rows = EventStore.AppRows()
             if names.contains(AppRowsFile.name) {
                 var st = stat()
-                guard stat(staging + "/" + AppRowsFile.name, &st) == 0, st.st_size <= 64 << 20,
+                guard stat(staging + "/" + AppRowsFile.name, &st) == 0, st.st_size <= AppRowsFile.maxBytes,
                       let data = FileManager.default.contents(atPath: staging + "/" + AppRowsFile.name) else {
-                    throw NodeError(.package, "\(path): \(AppRowsFile.name) is missing or over 64 MiB")
+                    throw NodeError(.package, "\(path): \(AppRowsFile.name) is missing or over \(AppRowsFile.maxBytes >> 20) MiB")
                 }
                 rows = try AppRowsFile.decode(data)
             }
@@ -165,20 +165,24 @@ extension NodeRuntime {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw NodeError(.package, "\(path): its app.key is not a key: \(error.message)")
             }
-            // Its timers, outbox cursor and messages, before it first runs here.
-            let adopted: (timers: Int, messages: Int, renumbered: Int)
-            do { adopted = try broker.events.adopt(rows, app: id) } catch {
+            // Its outbox cursor, and its timers when node.toml grants it timers here (within its timers quota), before
+            // it first runs here.
+            let section = config.apps[id] ?? NodeConfig.App()
+            let timersGranted = options.grantRequested ? staged.package.manifest.capabilities.timers : section.grants.timers
+            if !timersGranted { rows.timers = [] }
+            let adopted: (timers: Int, renumbered: Int)
+            do throws(BrokerError) { adopted = try broker.events.adopt(rows, app: id, timerBytes: Int64(section.timersQuotaMB) << 20) } catch {
                 try? FileManager.default.removeItem(atPath: directory)
-                throw NodeError(.storage, "cannot take in '\(id)''s timers and messages: \(error)")
+                throw NodeError(.storage, "cannot take in '\(id)''s timers: \(error.message)")
             }
             let installed: Installed
             do throws(NodeError) { installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag) } catch {
-                broker.events.forget(app: id)
+                broker.events.forgetTimers(app: id)
                 throw error
             }
             broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",
                                 cause: "\(installed.version) from node \(contents.info.node), with its database and identity, "
-                                    + "\(adopted.timers) timers and \(adopted.messages) messages for peers" + AuditLog.requestSuffix(tag))
+                                    + "\(adopted.timers) pending timers" + AuditLog.requestSuffix(tag))
             return Imported(installed: installed, from: contents.info.node)
         }
     }
@@ -215,8 +219,9 @@ extension NodeRuntime {
                 $0.moving[app] = nil
             }
             stopForSwap(app)
-            // Its timers and messages went with it: sent from here too, a peer would apply them twice.
-            broker.events.forget(app: app)
+            // Its timers went with it. Its messages for peers are still delivered from here, as the stream they
+            // belong to.
+            broker.events.forgetTimers(app: app)
             state.withLock { $0.appsChanged }()
             broker.audit.append(actor: actor, app: app, action: "app.moved", decision: "ok",
                                 cause: "moved to node \(node); calls get 410 app_moved" + AuditLog.requestSuffix(tag))

@@ -9,7 +9,7 @@ struct AppsExport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write an app's package, database and identity to an encrypted bundle signed by this node (owner).",
-        discussion: "The app keeps running here (with --moved-to it stops first, so nothing it writes afterwards is lost); its database is copied as a backup copies it. Its timers and unacknowledged messages for peers go with it. The bundle is encrypted under --key-file, else node.toml [backup] key_file: the other node's owner needs the same key. The app's key travels, so what it signed keeps verifying where it goes.")
+        discussion: "The app keeps running here (with --moved-to it stops first, so nothing it writes afterwards is lost); its database is copied as a backup copies it. Its pending timers go with it; its messages for peers not yet acknowledged are still delivered from here. The bundle is encrypted under --key-file, else node.toml [backup] key_file: the other node's owner needs the same key. The app's key travels, so what it signed keeps verifying where it goes.")
     @OptionGroup var client: ClientOptions
     @Option(help: "The bundle to write (on a running node, a path on its machine).") var to: String
     @Option(help: "The key file to encrypt under (32 bytes or a passphrase; on a running node, a path on its machine).") var keyFile: String?
