@@ -134,6 +134,13 @@ extension EventStore {
         }
     }
 
+    /// Whether this node has sent, or has waiting, messages of `app` for `peer` (a stream a peer may redirect).
+    public func hasStream(peer: String, app: String) -> Bool {
+        state.withLock { st in
+            !((try? st.db.cachedQuery("SELECT 1 FROM net_sequences WHERE peer = ? AND app = ?", [.text(peer), .text(app)])) ?? []).isEmpty
+        }
+    }
+
     /// Where messages for `app` on `peer` go, if it moved.
     public func redirect(app: String, peer: String) -> String? { state.withLock { $0.redirects[peer + "\n" + app] } }
 }

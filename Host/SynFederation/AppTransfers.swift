@@ -35,6 +35,11 @@ public protocol AppTransfers: Sendable {
     /// The whole bundle of `app` is at `path` and matches the offer's SHA-256: install it. Returns whether it was
     /// installed, and what happened, for the sender.
     func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)
+    /// Whether `app` from `peer` is installed here (an install a restart interrupted before its answer was kept).
+    func installed(app: String, from peer: String) -> Bool
+    /// Every byte of `transfer` has been sent (the receiver may be installing it: the move can no longer simply
+    /// be cancelled).
+    func allSent(_ transfer: OutgoingTransfer)
     /// The receiver of `transfer` answered: it installed the app (`ok`), or why not.
     func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String)
     /// `peer` says `app` moved from it to node `to`; `retargeted` messages now wait for `to`.

@@ -36,11 +36,18 @@ struct TransferLink {
     /// Bytes the pace allows now, and when that was reckoned.
     var pace: (tokens: Double, atNs: Int64) = (0, MonotonicClock.nowNs())
     var pumpScheduled = false
-    /// Apps this link was told moved, and those it told the peer moved.
+    /// Apps this link was told moved, and those it told the peer moved; apps whose offer it refused (audited once).
+    /// Each holds at most `maxRemembered`: past that, a peer's repeats are dropped (and refusals not audited).
     var heardMoved: Set<String> = []
     var toldMoved: Set<String> = []
-    /// Apps whose offer this link refused (audited once).
     var refused: Set<String> = []
+    static let maxRemembered = 256
+
+    /// Inserts `app` into `set` while it has room; true when it was new.
+    static func remember(_ app: String, in set: inout Set<String>) -> Bool {
+        guard set.count < maxRemembered || set.contains(app) else { return false }
+        return set.insert(app).inserted
+    }
 
     /// Closes every file (the link is closing).
     mutating func closeAll() -> [UInt64] {
@@ -76,7 +83,9 @@ extension LinkHandler {
     func cancelTransfer(_ id: UInt64, context: ChannelHandlerContext) {
         guard let s = transfers.sending.removeValue(forKey: id) else { return }
         if s.fd >= 0 { close(s.fd) }
-        if transfersAllowed { context.writeAndFlush(wrapOutboundOut(.transferEnd(id: id, ok: false, message: "cancelled by its sender")), promise: nil) }
+        if transfersAllowed && context.channel.isWritable {
+            context.writeAndFlush(wrapOutboundOut(.transferEnd(id: id, ok: false, message: "cancelled by its sender")), promise: nil)
+        }
     }
 
     /// The receiver holds `have` bytes of transfer `id`.
@@ -136,6 +145,7 @@ extension LinkHandler {
                 context.write(wrapOutboundOut(.transferChunk(id: id, offset: s.next, bytes: bytes)), promise: nil)
                 s.next += UInt64(count)
                 wrote = true
+                if s.next == s.transfer.size { service.transferSentAll(id) }
             }
             transfers.sending[id] = s
         }
@@ -153,44 +163,64 @@ extension LinkHandler {
 
     /// The receiver's answer, or the sender giving up.
     func transferEnded(_ id: UInt64, ok: Bool, message: String, context: ChannelHandlerContext, peer: String) {
-        if let s = transfers.sending.removeValue(forKey: id) {
+        if let s = transfers.sending[id] {
+            // A yes before the receiver said it holds every byte is not one.
+            guard service.outgoingEnded(id, peer: peer, ok: ok, message: message) else {
+                return violation(context, peer, "a transfer answered installed before all of it arrived")
+            }
+            transfers.sending[id] = nil
             if s.fd >= 0 { close(s.fd) }
-            service.outgoingEnded(id, peer: peer, ok: ok, message: message)
         } else if let r = transfers.receiving.removeValue(forKey: id), let directory = service.transferSink?.transferDirectory {
             close(r.fd)
             unlink(LinkService.partPath(directory, peer, id))
-            service.releaseIncoming(peer, id)
+            service.releaseIncoming(peer, id, owner: ObjectIdentifier(context.channel))
         }
     }
 
     // MARK: - Receiving
 
     func transferOffered(id: UInt64, app: String, size: UInt64, digest: [UInt8], key: [UInt8], context: ChannelHandlerContext, peer: String) {
+        // A peer that offers and does not read gets no answers past what the socket takes: it offers again later.
+        guard context.channel.isWritable else { return }
         func end(_ ok: Bool, _ message: String) {
+            if ok { context.write(wrapOutboundOut(.transferAt(id: id, have: size)), promise: nil) }
             context.writeAndFlush(wrapOutboundOut(.transferEnd(id: id, ok: ok, message: LinkService.clip(message))), promise: nil)
         }
         guard let sink = service.transferSink else { return end(false, "this node takes no apps over its links") }
         let directory = sink.transferDirectory
+        // Answered before (the sender missed it), being installed now (its answer comes), or installed when this
+        // node stopped before it kept the answer: never refused as "an app already here".
         if let done = service.finished(peer, id, directory: directory) { return end(done.ok, done.message) }
+        if service.isFinishing(peer, id) { return }
+        if let installing = service.interruptedInstall(peer, id, directory: directory) {
+            unlink(LinkService.installingPath(directory, peer, id))
+            if installing == app && sink.installed(app: app, from: peer) {
+                let message = "installed \(app) (before this node restarted)"
+                LinkService.writeRecord(LinkService.donePath(directory, peer, id), "ok\n" + message)
+                return end(true, message)
+            }
+        }
         if let r = transfers.receiving[id] {
             // Offered again on this link (the sender's ping-time retry): where it stands.
             return context.writeAndFlush(wrapOutboundOut(.transferAt(id: id, have: r.have)), promise: nil)
         }
+        guard size >= LinkService.minTransfer else { return end(false, "\(size) bytes is too small to be an app's bundle") }
         if let why = sink.refusal(app: app, size: size, from: peer) {
             // Audited once per app a link: a peer offering again and again does not fill the log.
-            if transfers.refused.insert(app).inserted { service.audit("transfer.refused", peer, "app '\(app)' (\(size) bytes): \(why)") }
+            if TransferLink.remember(app, in: &transfers.refused) { service.audit("transfer.refused", peer, "app '\(app)' (\(size) bytes): \(why)") }
             return end(false, why)
         }
-        switch service.claimIncoming(peer, id) {
+        switch service.claimIncoming(peer, id, owner: ObjectIdentifier(context.channel)) {
         case .finishing: return
         case .busy: return  // offered again at the sender's next ping, when a slot may be free
         case .claimed: break
         }
         mkdir(directory, 0o700)
+        service.prunePartials(of: peer, keeping: id, directory: directory)
         let path = LinkService.partPath(directory, peer, id)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            service.releaseIncoming(peer, id)
+            service.releaseIncoming(peer, id, owner: ObjectIdentifier(context.channel))
             return end(false, "the receiving node cannot write \(path) (errno \(errno))")
         }
         var st = stat()
@@ -218,7 +248,7 @@ extension LinkHandler {
             let why = "the receiving node cannot write the bundle (errno \(errno)); it keeps what it has"
             close(r.fd)
             transfers.receiving[id] = nil
-            service.releaseIncoming(peer, id)
+            service.releaseIncoming(peer, id, owner: ObjectIdentifier(context.channel))
             context.writeAndFlush(wrapOutboundOut(.transferEnd(id: id, ok: false, message: why)), promise: nil)
             return false
         }
@@ -234,17 +264,16 @@ extension LinkHandler {
 
     private func finishReceiving(_ id: UInt64, context: ChannelHandlerContext, peer: String) {
         guard let r = transfers.receiving.removeValue(forKey: id), let directory = service.transferSink?.transferDirectory else { return }
-        fsync(r.fd)
         close(r.fd)
-        service.finishIncoming(peer, id, app: r.app, digest: r.digest, key: r.key, directory: directory)
+        service.finishIncoming(peer, id, app: r.app, size: r.size, digest: r.digest, key: r.key, directory: directory)
     }
 
-    /// The link closes: files are closed, incoming slots freed for the next link, outgoing transfers wait for it.
-    func transfersClosed(peer: String?) {
+    /// The link closes: files are closed, its incoming slots freed for the next link, outgoing transfers wait for it.
+    func transfersClosed(peer: String?, channel: any Channel) {
         let receiving = Array(transfers.receiving.keys)
         let started = transfers.closeAll()
         guard let peer else { return }
-        for id in receiving { service.releaseIncoming(peer, id) }
+        for id in receiving { service.releaseIncoming(peer, id, owner: ObjectIdentifier(channel)) }
         service.transferUnlinked(started)
     }
 }

@@ -156,7 +156,7 @@ final class LinkHandler: ChannelInboundHandler {
         case .message(let app, let seq, let payload):
             // An app that moved away: the peer is told where (once a link), and sends there.
             if let to = service.movedApp(app) {
-                if version >= LinkVersion.transfers, transfers.toldMoved.insert(app).inserted {
+                if version >= LinkVersion.transfers, context.channel.isWritable, TransferLink.remember(app, in: &transfers.toldMoved) {
                     context.writeAndFlush(wrapOutboundOut(.appMoved(app: app, to: to)), promise: nil)
                 }
                 break
@@ -220,7 +220,8 @@ final class LinkHandler: ChannelInboundHandler {
         case .transferEnd(let id, let ok, let message):
             transferEnded(id, ok: ok, message: message, context: context, peer: peerID)
         case .appMoved(let app, let to):
-            guard transfers.heardMoved.insert(app).inserted else { break }
+            guard version >= LinkVersion.transfers else { return violation(context, peerID, "an app moved frame on a version 1 link") }
+            guard TransferLink.remember(app, in: &transfers.heardMoved) else { break }
             service.appMoved(app, from: peerID, to: to)
         case .publish(let app, let topic, let payload):
             // Only what this node's apps subscribed to is taken; the rest is dropped.
@@ -296,7 +297,7 @@ final class LinkHandler: ChannelInboundHandler {
         endHandshake()
         pinger?.cancel()
         sender?.flushDeletes()
-        transfersClosed(peer: peerID)
+        transfersClosed(peer: peerID, channel: context.channel)
         if let peerID { service.unregister(peerID, channel: context.channel) }
         context.fireChannelInactive()
     }

@@ -20,6 +20,11 @@ extension LinkService {
     public func attach(transfers: any AppTransfers) {
         state.withLock { $0.transferSink = transfers }
         Self.prune(directory: transfers.transferDirectory)
+        // Answers are kept a year and parts a week: pruned at start, and daily.
+        let directory = transfers.transferDirectory
+        anyLoop().scheduleRepeatedTask(initialDelay: .hours(24), delay: .hours(24)) { _ in
+            DispatchQueue.global().async { Self.prune(directory: directory) }
+        }
     }
 
     var transferSink: (any AppTransfers)? { state.withLock { $0.transferSink } }
@@ -67,45 +72,103 @@ extension LinkService {
         }
     }
 
-    func transferAcked(_ id: UInt64, _ have: UInt64) { state.withLock { $0.outgoing[id]?.acked = have } }
+    func transferAcked(_ id: UInt64, _ have: UInt64) {
+        state.withLock { s in
+            if let acked = s.outgoing[id]?.acked, have > acked { s.outgoing[id]?.acked = have }
+        }
+    }
+
+    /// Every byte of transfer `id` went out on a link.
+    func transferSentAll(_ id: UInt64) {
+        guard let (transfer, sink) = state.withLock({ s -> (OutgoingTransfer, (any AppTransfers)?)? in
+            guard let t = s.outgoing[id], !t.sentAll else { return nil }
+            s.outgoing[id]?.sentAll = true
+            return (t.transfer, s.transferSink)
+        }) else { return }
+        DispatchQueue.global().async { sink?.allSent(transfer) }
+    }
 
     /// The link that carried the transfer closed: it waits for the next one.
     func transferUnlinked(_ ids: [UInt64]) { state.withLock { s in for id in ids { s.outgoing[id]?.started = false } } }
 
-    /// The receiver answered transfer `id` for good (or this node could not read its file).
-    func outgoingEnded(_ id: UInt64, peer: String, ok: Bool, message: String) {
+    /// The receiver answered transfer `id` for good (or this node could not read its file). A yes counts only once
+    /// the receiver has said it holds every byte; false when it was not taken.
+    @discardableResult
+    func outgoingEnded(_ id: UInt64, peer: String, ok: Bool, message: String) -> Bool {
         guard let (transfer, sink) = state.withLock({ s -> (OutgoingTransfer, (any AppTransfers)?)? in
-            guard let t = s.outgoing[id], t.transfer.peer == peer else { return nil }
+            guard let t = s.outgoing[id], t.transfer.peer == peer, !ok || t.acked >= t.transfer.size else { return nil }
             s.outgoing[id] = nil
             return (t.transfer, s.transferSink)
-        }) else { return }
+        }) else { return false }
         DispatchQueue.global().async { sink?.ended(transfer, ok: ok, message: message) }
+        return true
     }
 
     // MARK: - Receiving (called by LinkHandler)
 
     enum Claim { case claimed, busy, finishing }
 
-    /// Takes a slot for `peer`'s transfer `id` (one it had on an earlier link is taken again).
-    func claimIncoming(_ peer: String, _ id: UInt64) -> Claim {
+    /// The smallest transfer taken: no app's bundle (a package and a key at least) is smaller.
+    static let minTransfer: UInt64 = 1024
+    /// Partial files a peer may leave here besides the ones being written.
+    static let maxPartialsPerPeer = 2
+
+    /// Takes a slot for `peer`'s transfer `id` on the link `owner`. A slot another link still holds (one being
+    /// replaced) is busy: the sender offers again at its next ping.
+    func claimIncoming(_ peer: String, _ id: UInt64, owner: ObjectIdentifier) -> Claim {
         state.withLock { s in
             let key = "\(peer)/\(id)"
-            if let c = s.incoming[key] { return c ? .finishing : .claimed }
+            switch s.incoming[key] {
+            case .finishing?: return .finishing
+            case .receiving(let holder)? where holder == owner: return .claimed
+            case .receiving?: return .busy
+            case nil: break
+            }
             guard s.incoming.count < Self.maxIncoming else { return .busy }
-            s.incoming[key] = false
+            s.incoming[key] = .receiving(owner)
             return .claimed
         }
     }
 
-    func releaseIncoming(_ peer: String, _ id: UInt64) {
+    /// Frees the slot link `owner` held for `peer`'s transfer `id` (not one being installed, nor another link's).
+    func releaseIncoming(_ peer: String, _ id: UInt64, owner: ObjectIdentifier) {
         state.withLock { s in
             let key = "\(peer)/\(id)"
-            if s.incoming[key] == false { s.incoming[key] = nil }
+            if case .receiving(let holder)? = s.incoming[key], holder == owner { s.incoming[key] = nil }
         }
+    }
+
+    func isFinishing(_ peer: String, _ id: UInt64) -> Bool {
+        state.withLock { if case .finishing? = $0.incoming["\(peer)/\(id)"] { true } else { false } }
     }
 
     static func partPath(_ directory: String, _ peer: String, _ id: UInt64) -> String { "\(directory)/\(peer)-\(id).part" }
     static func donePath(_ directory: String, _ peer: String, _ id: UInt64) -> String { "\(directory)/\(peer)-\(id).done" }
+    static func installingPath(_ directory: String, _ peer: String, _ id: UInt64) -> String { "\(directory)/\(peer)-\(id).installing" }
+
+    /// Removes `peer`'s partial files but the newest `maxPartialsPerPeer` (and `keeping`): a peer that starts
+    /// transfers and leaves cannot fill the disk with them.
+    func prunePartials(of peer: String, keeping id: UInt64, directory: String) {
+        let claimed = state.withLock { s in Set(s.incoming.keys) }
+        var parts: [(path: String, time: Int)] = []
+        for name in (try? Self.names(in: directory)) ?? [] where name.hasPrefix(peer + "-") && name.hasSuffix(".part") {
+            let idText = name.dropFirst(peer.count + 1).dropLast(5)
+            guard let other = UInt64(idText), other != id, !claimed.contains("\(peer)/\(other)") else { continue }
+            var st = stat()
+            if stat(directory + "/" + name, &st) == 0 { parts.append((directory + "/" + name, st.st_mtim.tv_sec)) }
+        }
+        for old in parts.sorted(by: { $0.time > $1.time }).dropFirst(Self.maxPartialsPerPeer) { unlink(old.path) }
+    }
+
+    static func names(in directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let entry = readdir(dir) {
+            out.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        }
+        return out
+    }
 
     /// The answer given to `peer`'s transfer `id`, if it was answered.
     func finished(_ peer: String, _ id: UInt64, directory: String) -> (ok: Bool, message: String)? {
@@ -120,46 +183,71 @@ extension LinkService {
         return (ok, String(text.drop { $0 != "\n" }.dropFirst()))
     }
 
-    /// The whole of `peer`'s transfer `id` is in its `.part` file: off the event loop, its digest is checked, the
-    /// node installs it, the answer is kept and sent.
-    func finishIncoming(_ peer: String, _ id: UInt64, app: String, digest: [UInt8], key: [UInt8], directory: String) {
-        state.withLock { $0.incoming["\(peer)/\(id)"] = true }
+    /// The whole of `peer`'s transfer `id` is in its `.part` file: off the event loop, it is synced and its digest
+    /// checked, the node installs it (an `.installing` marker says so until the answer is kept in `.done`), and the
+    /// answer is sent, after a `transferAt` for the whole size, which the sender wants before it takes a yes.
+    func finishIncoming(_ peer: String, _ id: UInt64, app: String, size: UInt64, digest: [UInt8], key: [UInt8], directory: String) {
+        state.withLock { $0.incoming["\(peer)/\(id)"] = .finishing }
         let sink = transferSink
         DispatchQueue.global().async { [self] in
             let part = Self.partPath(directory, peer, id)
+            let synced = open(part, O_RDONLY | O_CLOEXEC)
+            if synced >= 0 { fsync(synced); close(synced) }
             let outcome: (ok: Bool, message: String)
             if Self.sha256(file: part) != digest {
                 outcome = (false, "the bundle received does not match the SHA-256 offered; run the migration again")
             } else if let sink {
+                let marker = Self.installingPath(directory, peer, id)
+                Self.writeRecord(marker, app)
                 outcome = sink.arrived(app: app, path: part, key: key, from: peer)
             } else {
                 outcome = (false, "this node takes no apps over its links")
             }
-            let record = (outcome.ok ? "ok\n" : "failed\n") + outcome.message
-            let done = Self.donePath(directory, peer, id)
-            let fd = open(done + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            if fd >= 0 {
-                _ = Array(record.utf8.prefix(1000)).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                fsync(fd)
-                close(fd)
-                rename(done + ".tmp", done)
-            }
+            Self.writeRecord(Self.donePath(directory, peer, id), (outcome.ok ? "ok\n" : "failed\n") + outcome.message)
+            unlink(Self.installingPath(directory, peer, id))
             unlink(part)
             state.withLock { _ = $0.incoming.removeValue(forKey: "\(peer)/\(id)") }
+            if outcome.ok { send(.transferAt(id: id, have: size), to: peer) }
             send(.transferEnd(id: id, ok: outcome.ok, message: Self.clip(outcome.message)), to: peer)
         }
     }
 
-    /// A peer says `app` moved from it to `to`: what waits here for `app` on `peer` waits for `to` instead, when
-    /// `to` is one of this node's peers.
+    /// Writes `text` (at most 1000 bytes) to `path`, synced, through a temporary file.
+    static func writeRecord(_ path: String, _ text: String) {
+        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = Array(text.utf8.prefix(1000)).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        rename(path + ".tmp", path)
+    }
+
+    /// The app an interrupted install of `peer`'s transfer `id` was installing, if one was.
+    func interruptedInstall(_ peer: String, _ id: UInt64, directory: String) -> String? {
+        let fd = open(Self.installingPath(directory, peer, id), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let n = read(fd, &buffer, buffer.count)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+
+    /// A peer says `app` moved from it to `to`: what waits here for `app` on `peer`, and what is sent to it later,
+    /// goes to `to`, when `to` is one of this node's peers and this node has a stream to `app` on `peer` (a peer
+    /// cannot redirect what this node never sent it). Off the event loop; audited when something was redirected,
+    /// or could have been.
     func appMoved(_ app: String, from peer: String, to: String) {
-        var moved = 0
-        if peers.contains(to), let outbox {
-            moved = outbox.retarget(app: app, from: peer, to: to)
-            if moved > 0 { messagesCommitted(for: [to]) }
+        guard peers.contains(peer), let outbox else { return }
+        let sink = transferSink
+        DispatchQueue.global().async { [self] in
+            guard outbox.hasStream(peer: peer, app: app) else { return }
+            var moved = 0
+            if peers.contains(to) {
+                moved = outbox.retarget(app: app, from: peer, to: to)
+                if moved > 0 { messagesCommitted(for: [to]) }
+            }
+            sink?.peerAppMoved(app: app, from: peer, to: to, retargeted: moved)
         }
-        let sink = transferSink, retargeted = moved
-        DispatchQueue.global().async { sink?.peerAppMoved(app: app, from: peer, to: to, retargeted: retargeted) }
     }
 
     /// `text`, at most `LinkFrame.maxText` bytes of it, cut on a character, without control characters.
@@ -190,14 +278,14 @@ extension LinkService {
         }
     }
 
-    /// Partial transfers nobody came back for in a week, and answers older than a month, go.
+    /// Partial transfers nobody came back for in a week, and answers older than a year, go.
     static func prune(directory: String) {
         guard let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         let now = time(nil)
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            let limit: Int = name.hasSuffix(".part") ? 7 * 86_400 : name.hasSuffix(".done") ? 30 * 86_400 : -1
+            let limit: Int = name.hasSuffix(".part") ? 7 * 86_400 : name.hasSuffix(".done") ? 365 * 86_400 : -1
             guard limit > 0 else { continue }
             var st = stat()
             let path = directory + "/" + name
@@ -212,4 +300,11 @@ struct OutgoingState {
     var acked: UInt64 = 0
     var resumedAt: UInt64 = 0
     var started = false
+    var sentAll = false
+}
+
+/// A peer's transfer here: being written by a link, or whole and being installed.
+enum IncomingClaim: Equatable {
+    case receiving(ObjectIdentifier)
+    case finishing
 }

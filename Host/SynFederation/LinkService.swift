@@ -68,8 +68,8 @@ public final class LinkService: Sendable {
         var remoteTopics: [String: Set<String>] = [:]
         /// This node's apps on their way to peers, by transfer id.
         var outgoing: [UInt64: OutgoingState] = [:]
-        /// Peers' transfers being written here ("peer/id"): true once the whole file is here and being installed.
-        var incoming: [String: Bool] = [:]
+        /// Peers' transfers being written here ("peer/id"), by the link writing them, or being installed.
+        var incoming: [String: IncomingClaim] = [:]
         var transferSink: (any AppTransfers)?
     }
 

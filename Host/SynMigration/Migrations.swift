@@ -32,8 +32,12 @@ public final class Migrations: AppTransfers {
         var records: [String: MigrationRecord] = [:]
         /// Apps whose bundle is being written.
         var exporting: [String: String] = [:]
+        /// Apps whose migration is ending (one ending at a time: the answer and a cancel may race).
+        var ending: Set<String> = []
         /// How each app's latest migration ended, for those asking after it.
         var outcomes: [String: MigrationStatus] = [:]
+        /// node.toml's `[migration]` as last read, and the file's modification time then.
+        var settings: (mtime: Int, value: MigrationSettings)?
     }
 
     let state = Mutex(State())
@@ -107,22 +111,31 @@ public final class Migrations: AppTransfers {
         return record
     }
 
-    /// Gives `app`'s migration up while the peer does not hold all of it: the app serves here again.
-    public func cancel(_ app: String, actor: String, tag: String = "") throws(NodeError) -> MigrationStatus {
+    /// Gives `app`'s migration up while the peer cannot have all of it: the app serves here again. Once every byte
+    /// went out the peer may be installing it, and only `force` (the peer is gone for good) takes it back: if the
+    /// peer did install it, both nodes serve it.
+    public func cancel(_ app: String, force: Bool = false, actor: String, tag: String = "") throws(NodeError) -> MigrationStatus {
         guard let record = state.withLock({ $0.records[app] }) else {
             throw NodeError(.unknownApp, "no migration of '\(app)' is under way on this node")
         }
-        if let progress = links.transferProgress(record.id), progress.acked >= record.size {
-            throw NodeError(.busy, "node \(record.to) holds all of '\(app)' and may have installed it already; wait for its answer (`syneroym apps migrate \(app) --to \(record.to)` shows it)")
+        if record.installed { throw NodeError(.busy, "node \(record.to) installed '\(app)' already; this node is marking it moved") }
+        let progress = links.transferProgress(record.id)
+        if !force && (record.sentAll || (progress?.acked ?? 0) >= record.size) {
+            throw NodeError(.busy, "every byte of '\(app)' went to node \(record.to), which may be installing it; wait for its answer (`syneroym apps migrate \(app) --to \(record.to)` follows it). If that node is gone for good, `syneroym apps migrate \(app) --cancel --force` takes the app back here; if it did install it, both nodes serve it")
         }
-        links.cancelTransfer(record.id)
-        finish(record, ok: false, message: "cancelled by the node's owner", actor: actor, tag: tag)
+        // Not cancelled on the link: the answer came meanwhile, and ends the migration instead.
+        guard links.cancelTransfer(record.id) else { return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .installing, sent: record.size, size: record.size, resumedAt: 0, message: nil) }
+        finish(record, ok: false, message: force ? "cancelled by the node's owner (forced, after all of it was sent)" : "cancelled by the node's owner", actor: actor, tag: tag)
         return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .failed, sent: 0, size: record.size, resumedAt: 0, message: "cancelled")
     }
 
     /// Where `app`'s migration stands (the latest one, when none is under way), or nil when it never had one.
     public func status(_ app: String) -> MigrationStatus? {
         let (record, exporting, outcome) = state.withLock { ($0.records[app], $0.exporting[app], $0.outcomes[app]) }
+        if let record, record.installed {
+            return MigrationStatus(app: app, to: record.to, phase: .installing, sent: record.size, size: record.size, resumedAt: 0,
+                                   message: "node \(record.to) installed it; this node is marking it moved")
+        }
         if let record {
             let progress = links.transferProgress(record.id)
             let sent = progress?.acked ?? 0
@@ -133,15 +146,21 @@ public final class Migrations: AppTransfers {
         return outcome
     }
 
-    /// Picks up the migrations a restart interrupted; an app left stopped by one that never got under way serves again.
+    /// Picks up the migrations a restart interrupted: one the peer answered yes is marked moved; the others are
+    /// sent again (the peer resumes them). An app left stopped by one that never got under way serves again.
     private func resume() {
         var records: [String: MigrationRecord] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
-            if let r = MigrationRecord.load(directory + "/" + name), FileManager.default.fileExists(atPath: r.bundle) { records[r.app] = r }
+            if let r = MigrationRecord.load(directory + "/" + name), r.installed || FileManager.default.fileExists(atPath: r.bundle) { records[r.app] = r }
         }
         state.withLock { $0.records = records }
         for app in runtime.apps().map(\.id) {
             if let record = records[app] {
+                if record.installed {
+                    let migrations = self
+                    Thread.detachNewThread { migrations.finish(record, ok: true, message: record.answer, actor: "node") }
+                    continue
+                }
                 if runtime.movingTo(app) == nil { try? runtime.beginMove(app, to: record.to, actor: "node", tag: "migration resumed") }
                 links.send(record.transfer)
             } else if runtime.movingTo(app) != nil {
@@ -150,51 +169,82 @@ public final class Migrations: AppTransfers {
         }
     }
 
-    /// The migration of `record` ended: the app moved, or serves here again.
+    /// The migration of `record` ended: the app moved, or serves here again. One ending at a time per app (the
+    /// answer and a cancel may race). A yes is kept on disk first: until the app is marked moved it is retried,
+    /// also after a restart, and the app never serves here again.
     private func finish(_ record: MigrationRecord, ok: Bool, message: String, actor: String, tag: String = "") {
         let app = record.app
-        var outcome = message
+        guard state.withLock({ s -> Bool in
+            guard s.records[app]?.id == record.id, !s.ending.contains(app) else { return false }
+            s.ending.insert(app)
+            return true
+        }) else { return }
+        defer { state.withLock { _ = $0.ending.remove(app) } }
+        let progress = links.transferProgress(record.id)
         if ok {
-            // Another change to the node's apps may be under way: the app stays stopped until it is marked moved.
-            var marked = false
-            for _ in 0..<600 {
+            var kept = record
+            kept.installed = true
+            kept.answer = message
+            try? kept.save(in: directory)
+            state.withLock { $0.records[app] = kept }
+            // Another change to the node's apps may be under way: retried until it is marked moved, or the node stops
+            // (the next start goes on).
+            var failure: String?
+            while true {
                 do throws(NodeError) {
                     try runtime.markMoved(app, to: record.to, actor: actor, tag: tag)
-                    marked = true
+                    failure = nil
                     break
-                } catch where error.code == .busy { usleep(100_000) } catch {
-                    outcome += "; but this node could not mark it moved: \(error.message)"
-                    break
+                } catch {
+                    failure = error.message
+                    if error.code == .busy && error.message.contains("stopping") { break }
+                    runtime.logger.warning("the app moved, and is not marked moved yet", metadata: ["app": "\(app)", "to": "\(record.to)", "error": "\(error.message)"])
+                    sleep(error.code == .busy ? 1 : 10)
                 }
             }
-            if !marked { runtime.logger.error("app migrated but not marked moved", metadata: ["app": "\(app)", "to": "\(record.to)"]) }
-        } else {
+            if let failure {
+                // The node is stopping: the record stays, and the next start marks it moved.
+                runtime.logger.error("the app moved, and is not marked moved yet", metadata: ["app": "\(app)", "to": "\(record.to)", "error": "\(failure)"])
+                return
+            }
+        }
+        // The record goes first: a restart from here on never takes the migration up again.
+        unlink(MigrationRecord.path(directory, app))
+        unlink(record.bundle)
+        state.withLock {
+            $0.records[app] = nil
+            $0.outcomes[app] = MigrationStatus(app: app, to: record.to, phase: ok ? .moved : .failed, sent: progress?.acked ?? (ok ? record.size : 0),
+                                               size: record.size, resumedAt: progress?.resumedAt ?? 0, message: message)
+        }
+        if !ok {
             for _ in 0..<600 {
                 do throws(NodeError) {
                     try runtime.endMove(app, why: "its migration to node \(record.to) ended: \(message)", actor: actor, tag: tag)
                     break
-                } catch where error.code == .busy { usleep(100_000) } catch { break }
+                } catch where error.code == .busy && !error.message.contains("stopping") { usleep(100_000) } catch { break }
             }
         }
-        unlink(record.bundle)
-        unlink(MigrationRecord.path(directory, app))
-        let progress = links.transferProgress(record.id)
-        state.withLock {
-            $0.records[app] = nil
-            $0.outcomes[app] = MigrationStatus(app: app, to: record.to, phase: ok ? .moved : .failed, sent: progress?.acked ?? (ok ? record.size : 0),
-                                               size: record.size, resumedAt: progress?.resumedAt ?? 0, message: outcome)
-        }
         runtime.broker.audit.append(actor: actor, app: app, action: "app.migrate", decision: ok ? "ok" : "failed",
-                                    cause: (ok ? "moved to node \(record.to): " : "to node \(record.to): ") + outcome + AuditLog.requestSuffix(tag))
+                                    cause: (ok ? "moved to node \(record.to): " : "to node \(record.to): ") + message + AuditLog.requestSuffix(tag))
     }
 
     // MARK: - AppTransfers
 
     public var transferDirectory: String { runtime.layout.data + "/incoming" }
 
+    /// `[migration]` as node.toml says now (read again when the file changed): the owner lets a node in without
+    /// restarting.
+    func settings() -> MigrationSettings {
+        var st = stat()
+        let mtime = stat(runtime.layout.nodeToml, &st) == 0 ? st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec : 0
+        if let cached = state.withLock({ $0.settings }), cached.mtime == mtime { return cached.value }
+        let value = (try? NodeConfig.load(path: runtime.layout.nodeToml))?.migration ?? runtime.config.migration
+        state.withLock { $0.settings = (mtime, value) }
+        return value
+    }
+
     public func refusal(app: String, size: UInt64, from peer: String) -> String? {
-        // node.toml as it is now: the owner lets a node in without restarting.
-        let settings = (try? NodeConfig.load(path: runtime.layout.nodeToml))?.migration ?? runtime.config.migration
+        let settings = settings()
         guard settings.acceptFrom.contains(peer) else {
             return "this node takes apps only from the nodes node.toml [migration] accept_from lists; its owner adds \"\(peer)\" there"
         }
@@ -217,13 +267,12 @@ public final class Migrations: AppTransfers {
     public func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String) {
         let secret: SecretKey
         do { secret = try SecretKey(bytes: key) } catch { return (false, error.message) }
-        let settings = (try? NodeConfig.load(path: runtime.layout.nodeToml))?.migration ?? runtime.config.migration
-        let options = NodeRuntime.InstallOptions(grantRequested: settings.grantRequested)
+        let options = NodeRuntime.InstallOptions(grantRequested: settings().grantRequested)
         let node = Base64URL.encode(runtime.broker.nodePublicKey)
         for _ in 0..<600 {
             do throws(NodeError) {
-                let done = try runtime.importApp(from: path, key: .key(secret), expectedNode: peer, options: options, actor: "peer \(peer)",
-                                                 tag: "migrated from \(peer)")
+                let done = try runtime.importApp(from: path, key: .key(secret), expectedNode: peer, expectedApp: app, options: options,
+                                                 actor: "peer \(peer)", tag: "migrated from \(peer)")
                 let waits = done.installed.state == "disabled" ? " (it waits disabled: node.toml [migration] grant_requested is false)" : ""
                 return (true, "node \(node) installed \(app) \(done.installed.version): \(done.installed.state)\(waits)")
             } catch where error.code == .busy && !error.message.contains("stopping") {
@@ -235,8 +284,17 @@ public final class Migrations: AppTransfers {
         return (false, "node \(node) was busy with other changes to its apps for a minute; run the migration again")
     }
 
+    public func installed(app: String, from peer: String) -> Bool { runtime.hasApp(app) && runtime.movedTo(app) == nil }
+
+    public func allSent(_ transfer: OutgoingTransfer) {
+        guard var record = state.withLock({ $0.records[transfer.app] }), record.id == transfer.id, !record.sentAll else { return }
+        record.sentAll = true
+        try? record.save(in: directory)
+        state.withLock { s in if s.records[transfer.app]?.id == transfer.id { s.records[transfer.app]?.sentAll = true } }
+    }
+
     public func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String) {
-        guard let record = state.withLock({ $0.records[transfer.app] }), record.id == transfer.id else { return }
+        guard let record = state.withLock({ $0.records[transfer.app] }), record.id == transfer.id, !record.installed else { return }
         finish(record, ok: ok, message: message, actor: "node")
     }
 

@@ -106,8 +106,8 @@ extension NodeRuntime {
     /// archive (key, records, hashes), the exporting node's signature over every file (`from`, when given, must be
     /// that node), and the package as `apps install` checks one (signature, hashes, ABI, the sandboxed probe). The
     /// node must not have the app already. Its node.toml section grants what `options` says. Audited as `app.import`.
-    public func importApp(from path: String, key: BackupKey? = nil, expectedNode: String? = nil, options: InstallOptions = InstallOptions(),
-                          actor: String, tag: String = "") throws(NodeError) -> Imported {
+    public func importApp(from path: String, key: BackupKey? = nil, expectedNode: String? = nil, expectedApp: String? = nil,
+                          options: InstallOptions = InstallOptions(), actor: String, tag: String = "") throws(NodeError) -> Imported {
         let key = try backupKey(key)
         return try exclusively { () throws(NodeError) -> Imported in
             let staging = layout.data + "/tmp/import-\(getpid())-\(Self.compactTimestamp())"
@@ -135,6 +135,7 @@ extension NodeRuntime {
                   let id = description["app"] as? String, NameRules.isAppID(id) else {
                 throw NodeError(.package, "\(path): export.json does not name an app")
             }
+            if let expectedApp, expectedApp != id { throw NodeError(.package, "\(path) holds app '\(id)', not '\(expectedApp)'") }
             let directory = InstalledApp.directory(data: layout.data, app: id)
             let taken = state.withLock { $0.entries[id] != nil } || FileManager.default.fileExists(atPath: directory + "/app.key")
             guard !taken else {

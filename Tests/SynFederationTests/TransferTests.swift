@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import NIOCore
 import NIOPosix
@@ -25,16 +26,27 @@ import Glibc
         let refuse: String?
         let arrivals = Mutex<[(app: String, bytes: [UInt8], peer: String)]>([])
         let endings = Mutex<[(id: UInt64, ok: Bool, message: String)]>([])
-        init(directory: String, refuse: String? = nil) {
+        /// When set, an install waits for it (an install that takes a while).
+        let hold: DispatchSemaphore?
+        let installing = Mutex(false)
+        init(directory: String, refuse: String? = nil, hold: DispatchSemaphore? = nil) {
             transferDirectory = directory
             self.refuse = refuse
+            self.hold = hold
         }
-        func refusal(app: String, size: UInt64, from peer: String) -> String? { refuse }
+        /// As the node does: once an app is being installed or is here, an offer of it is refused.
+        func refusal(app: String, size: UInt64, from peer: String) -> String? {
+            installing.withLock { $0 } || !arrivals.withLock({ $0.isEmpty }) ? "this node has an app '\(app)' already" : refuse
+        }
         func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String) {
+            installing.withLock { $0 = true }
+            hold?.wait()
             let bytes = FileManager.default.contents(atPath: path).map { Array($0) } ?? []
             arrivals.withLock { $0.append((app, bytes, peer)) }
             return (true, "installed \(app)")
         }
+        func installed(app: String, from peer: String) -> Bool { !arrivals.withLock { $0.isEmpty } }
+        func allSent(_ transfer: OutgoingTransfer) {}
         func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String) { endings.withLock { $0.append((transfer.id, ok, message)) } }
         func peerAppMoved(app: String, from peer: String, to: String, retargeted: Int) {}
     }
@@ -57,8 +69,8 @@ import Glibc
 
     /// A raw link to `b` under a fresh key, past TLS and hello: what a hostile node can send. It answers no ping, so
     /// `b` pings a minute apart.
-    static func raw(to b: LinkServiceTests.Node) async throws -> (channel: any Channel, frames: Frames) {
-        let key = try SigningKey.generate()
+    static func raw(to b: LinkServiceTests.Node, key: SigningKey? = nil) async throws -> (channel: any Channel, frames: Frames) {
+        let key = try key ?? SigningKey.generate()
         let established = LinkServiceTests.group.next().makePromise(of: Void.self)
         let frames = Frames(established)
         let channel = try await ClientBootstrap(group: LinkServiceTests.group)
@@ -116,7 +128,7 @@ import Glibc
         let desk = Desk(directory: b.dir.file("incoming"))
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)
-        let bytes = [UInt8](repeating: 1, count: 1000)
+        let bytes = [UInt8](repeating: 1, count: 2000)
         try await channel.writeAndFlush(Self.offer(5, bytes))
         #expect(try await b.wait { frames.received.withLock { $0.contains(.transferAt(id: 5, have: 0)) } })
         try await channel.writeAndFlush(LinkFrame.transferChunk(id: 5, offset: 0, bytes: bytes + bytes))
@@ -164,15 +176,111 @@ import Glibc
         let desk = Desk(directory: b.dir.file("incoming"), refuse: "not from you (node.toml [migration] accept_from)")
         b.service.attach(transfers: desk)
         let (channel, frames) = try await Self.raw(to: b)
-        try await channel.writeAndFlush(Self.offer(9, [UInt8](repeating: 4, count: 100)))
+        // Too small to be a bundle: refused before anything else is asked.
+        try await channel.writeAndFlush(Self.offer(10, [UInt8](repeating: 4, count: 100)))
+        #expect(try await b.wait {
+            frames.received.withLock { $0.contains { if case .transferEnd(10, false, let m) = $0 { m.contains("too small") } else { false } } }
+        })
+        try await channel.writeAndFlush(Self.offer(9, [UInt8](repeating: 4, count: 2000)))
         #expect(try await b.wait {
             frames.received.withLock { $0.contains { if case .transferEnd(9, false, let m) = $0 { m.contains("accept_from") } else { false } } }
         })
         // Bytes sent anyway are dropped, not written.
-        try await channel.writeAndFlush(LinkFrame.transferChunk(id: 9, offset: 0, bytes: [UInt8](repeating: 4, count: 100)))
+        try await channel.writeAndFlush(LinkFrame.transferChunk(id: 9, offset: 0, bytes: [UInt8](repeating: 4, count: 2000)))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: desk.transferDirectory)) ?? []).isEmpty)
         #expect(b.audit.lines.withLock { $0 }.contains { $0.hasPrefix("transfer.refused") })
         try await channel.close()
         await b.service.stop()
+    }
+
+    /// The sender's link drops while the receiver installs; offered again on a new link, the transfer is not
+    /// refused as "an app already here" (which would make the sender serve the app again beside the receiver): the
+    /// receiver stays silent until its answer, which is yes.
+    @Test func anOfferRepeatedWhileTheAppInstallsIsNotRefused() async throws {
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
+        let hold = DispatchSemaphore(value: 0)
+        let desk = Desk(directory: b.dir.file("incoming"), hold: hold)
+        b.service.attach(transfers: desk)
+        let key = try SigningKey.generate()
+        let bytes = [UInt8](repeating: 5, count: 5000)
+        let (first, firstFrames) = try await Self.raw(to: b, key: key)
+        try await first.writeAndFlush(Self.offer(11, bytes))
+        #expect(try await b.wait { firstFrames.received.withLock { $0.contains(.transferAt(id: 11, have: 0)) } })
+        try await first.writeAndFlush(LinkFrame.transferChunk(id: 11, offset: 0, bytes: bytes))
+        #expect(try await b.wait { desk.installing.withLock { $0 } })
+        try await first.close()
+        let (second, frames) = try await Self.raw(to: b, key: key)
+        try await second.writeAndFlush(Self.offer(11, bytes))
+        // The install ends; the answer reaches the link that is up now.
+        try await second.writeAndFlush(LinkFrame.ping(1))
+        #expect(try await b.wait { frames.received.withLock { $0.contains(.pong(1)) } })
+        hold.signal()
+        #expect(try await b.wait { frames.received.withLock { $0.contains { if case .transferEnd(11, _, _) = $0 { true } else { false } } } })
+        #expect(frames.received.withLock { $0 }.contains { if case .transferEnd(11, true, _) = $0 { true } else { false } })
+        #expect(!frames.received.withLock { $0 }.contains { if case .transferEnd(11, false, _) = $0 { true } else { false } })
+        // Asked again later, the kept answer is given.
+        try await second.writeAndFlush(Self.offer(11, bytes))
+        #expect(try await b.wait { frames.received.withLock { $0.filter { if case .transferEnd(11, true, _) = $0 { true } else { false } }.count == 2 } })
+        try await second.close()
+        await b.service.stop()
+    }
+
+    /// A receiver that answers "installed" before it holds every byte is not believed: the sender keeps its app.
+    @Test func aYesBeforeAllBytesArrivedIsNotBelieved() async throws {
+        let a = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
+        let desk = Desk(directory: a.dir.file("incoming"))
+        a.service.attach(transfers: desk)
+        let bundle = a.dir.file("bundle")
+        let bytes = [UInt8](repeating: 6, count: 200_000)
+        try Data(bytes).write(to: URL(fileURLWithPath: bundle))
+        var hash = SHA256Stream()
+        hash.update(bytes)
+        // A hostile receiver: a raw link A dials. It listens as a node would, and is A's peer.
+        let liar = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
+        try a.service.peers.add(liar.address, name: "liar", nowNs: 1)
+        await liar.service.stop()
+        let listener = try await Self.fakeReceiver(key: liar.key, port: liar.port) { frame in
+            if case .transferOffer(let id, _, _, _, _) = frame { return [.transferAt(id: id, have: 0), .transferEnd(id: id, ok: true, message: "installed")] }
+            return []
+        }
+        a.service.send(OutgoingTransfer(id: 21, app: "notes", peer: liar.id, path: bundle, size: UInt64(bytes.count), digest: hash.finish(),
+                                        key: [UInt8](repeating: 1, count: 32)))
+        a.service.dial(liar.address)
+        #expect(try await a.wait { a.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.violation") && $0.contains("before all of it arrived") } })
+        #expect(desk.endings.withLock { $0.isEmpty })
+        #expect(a.service.transferProgress(21) != nil)
+        try await listener.close()
+        await a.service.stop()
+    }
+
+    /// Listens on `port` as the node whose key is `key`, answering each frame with what `answer` says.
+    static func fakeReceiver(key: SigningKey, port: Int, answer: @escaping @Sendable (LinkFrame) -> [LinkFrame]) async throws -> any Channel {
+        try await ServerBootstrap(group: LinkServiceTests.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandlers([
+                        try TLSChannelHandler(role: .server, identity: try TLSIdentity(key: key), peer: .accepting { _ in true }),
+                        LinkFrameHandler(), Answering(answer),
+                    ])
+                }
+            }
+            .bind(host: "127.0.0.1", port: port).get()
+    }
+
+    final class Answering: ChannelInboundHandler, Sendable {
+        typealias InboundIn = LinkFrame
+        typealias OutboundOut = LinkFrame
+        let answer: @Sendable (LinkFrame) -> [LinkFrame]
+        init(_ answer: @escaping @Sendable (LinkFrame) -> [LinkFrame]) { self.answer = answer }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is TLSChannelHandler.Established {
+                context.writeAndFlush(wrapOutboundOut(.hello(versions: LinkVersion.supported, maxFrame: 128 * 1024, window: 16)), promise: nil)
+            }
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            for frame in answer(unwrapInboundIn(data)) { context.write(wrapOutboundOut(frame), promise: nil) }
+            context.flush()
+        }
     }
 }

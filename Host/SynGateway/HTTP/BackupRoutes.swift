@@ -33,7 +33,7 @@ struct BackupRoutes: Sendable {
             }
             let runtime = self.runtime, tag = context.requestID, target = directory
             let last = Mutex<Int64>(0)
-            return GatewayJSON.stream { yield in
+            return GatewayJSON.stream { yield, _ in
                 do throws(NodeError) {
                     let done = try runtime.backup(to: target, actor: actor, tag: tag) { p in
                         let now = Int64(Date().timeIntervalSince1970 * 10)

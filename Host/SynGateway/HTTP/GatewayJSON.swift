@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
+import Synchronization
 
 /// JSON bodies the gateway writes. Values are built with `JSONSerialization` types, so nothing is hand-escaped.
 enum GatewayJSON {
@@ -27,11 +28,13 @@ enum GatewayJSON {
     static func line(_ object: [String: Any]) -> String { String(decoding: encode(object), as: UTF8.self) + "\n" }
 
     /// A 200 `application/x-ndjson` answer whose lines `work` yields, on a thread of its own (it may block); the
-    /// stream ends when `work` returns. A client that goes away stops only the stream.
-    static func stream(_ work: @escaping @Sendable (_ yield: @escaping @Sendable (String) -> Void) -> Void) -> Response {
+    /// stream ends when `work` returns. `gone` says whether the client went away (work that only reports may stop).
+    static func stream(_ work: @escaping @Sendable (_ yield: @escaping @Sendable (String) -> Void, _ gone: @escaping @Sendable () -> Bool) -> Void) -> Response {
         let (lines, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let ended = Atomic<Bool>(false)
+        sink.onTermination = { _ in ended.store(true, ordering: .relaxed) }
         Thread.detachNewThread {
-            work { sink.yield($0) }
+            work({ sink.yield($0) }, { ended.load(ordering: .relaxed) })
             sink.finish()
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in

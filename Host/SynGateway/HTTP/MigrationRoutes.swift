@@ -36,19 +36,22 @@ struct MigrationRoutes: Sendable {
                 throw APIError(.badRequest, "bad_input", #"the body must be {"to": "NODE_ID"} (a peer of this node) or {"cancel": true}"#)
             }
             if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
-            let migrations = self.migrations, tag = context.requestID, to = object["to"] as? String ?? ""
+            let migrations = self.migrations, tag = context.requestID, to = object["to"] as? String ?? "", force = object["force"] as? Bool ?? false
             if cancel {
-                let status = try await AdminRoutes.offThread { () throws(NodeError) -> MigrationStatus in try migrations.cancel(app, actor: actor, tag: tag) }
+                let status = try await AdminRoutes.offThread { () throws(NodeError) -> MigrationStatus in
+                    try migrations.cancel(app, force: force, actor: actor, tag: tag)
+                }
                 return GatewayJSON.response(.ok, ["done": Self.object(status), "request_id": context.requestID])
             }
-            return GatewayJSON.stream { yield in
+            return GatewayJSON.stream { yield, gone in
                 var last: MigrationStatus?
                 do throws(NodeError) {
                     var status = try migrations.start(app, to: to, actor: actor, tag: tag)
                     while true {
                         if status != last { yield(GatewayJSON.line(status.isFinal ? ["done": Self.object(status)] : Self.object(status))) }
                         last = status
-                        if status.isFinal { break }
+                        // The client left: the migration goes on without it.
+                        if status.isFinal || gone() { break }
                         usleep(250_000)
                         guard let next = migrations.status(app) else { break }
                         status = next

@@ -17,10 +17,12 @@ struct AppsMigrate: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @Option(parsing: .unconditional, help: "The peer's node id (`syneroym peers list`).") var to: String?
     @Flag(help: "Give the migration up; the app serves here again.") var cancel = false
+    @Flag(help: "With --cancel: also after every byte was sent, when the peer is gone for good (if it installed the app, both nodes serve it).") var force = false
     @Argument(help: "The app id.") var app: String
 
     func validate() throws {
         guard cancel != (to != nil) else { throw ValidationError("give --to NODE_ID, or --cancel") }
+        guard !force || cancel else { throw ValidationError("--force goes with --cancel") }
     }
 
     func run() async throws {
@@ -30,7 +32,7 @@ struct AppsMigrate: AsyncParsableCommand {
         }
         let path = "/v1/admin/apps/\(Call.escape(app))/migrate"
         if cancel {
-            let object = try await AdminRequest.send(client, "POST", path, body: Array(#"{"cancel":true}"#.utf8))
+            let object = try await AdminRequest.send(client, "POST", path, body: Array(try JSONSerialization.data(withJSONObject: ["cancel": true, "force": force])))
             let done = object["done"] as? [String: Any] ?? [:]
             print("cancelled the migration of \(app) to node \(done["to"] ?? "?"): it serves here again")
             return
