@@ -95,8 +95,20 @@ import Glibc
         #expect(try b.audit().contains("transfer.refused"))
         #expect(!FileManager.default.fileExists(atPath: b.data + "/apps/notes"))
 
-        // B's owner lets A in (node.toml is read at each offer), and the move starts again.
+        // B's owner lets A in (node.toml is read at each offer). A move cancelled while it is on its way: the app
+        // serves on A again, and B drops what it had.
         try Self.accept(idA, on: b)
+        let part = { (try? FileManager.default.contentsOfDirectory(atPath: b.data + "/incoming"))?.first { $0.hasSuffix(".part") } }
+        let cancelled = Background(a, ["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        #expect(Self.eventually(60) { part().map { Self.size(b.data + "/incoming/" + $0) > 0 } ?? false })
+        let cancel = try a.run(["apps", "migrate", "notes", "--cancel", "--data", a.data])
+        #expect(cancel.status == 0 && cancel.stdout.contains("serves here again"), "\(cancel.stdout) \(cancel.stderr)")
+        let first = cancelled.wait()
+        #expect(first.status == 1 && first.stderr.contains("cancelled"), "\(first.stderr)")
+        #expect(try nodeA.call("notes", "count", "").body == "40")
+        #expect(Self.eventually(60) { part() == nil })
+
+        // And the move starts again.
         let migrate = Background(a, ["apps", "migrate", "notes", "--to", idB, "--data", a.data])
         let bundle = a.data + "/migrations/notes.synexport"
         #expect(Self.eventually(60) { Self.size(bundle) > 0 })
@@ -106,7 +118,6 @@ import Glibc
         #expect(moving.status == 503 && moving.body.contains("app_moving") && moving.body.contains(idB), "\(moving)")
 
         // B dies with part of the bundle on disk; it comes back, and the transfer goes on from there.
-        let part = { (try? FileManager.default.contentsOfDirectory(atPath: b.data + "/incoming"))?.first { $0.hasSuffix(".part") } }
         #expect(Self.eventually(60) { part().map { Self.size(b.data + "/incoming/" + $0) > 0 } ?? false })
         let partial = Self.size(b.data + "/incoming/" + (part() ?? ""))
         #expect(partial > 0 && partial < total, "\(partial) of \(total)")
