@@ -114,7 +114,8 @@ extension EventStore {
                 // Earlier moves of the app that ended on `from` now end on `to`; one back to a node it left is no move.
                 for (key, target) in redirects where target == from && key.hasSuffix("\n" + app) { redirects[key] = to }
                 redirects[from + "\n" + app] = to
-                redirects[to + "\n" + app] = nil
+                // Back where it came from: the earlier redirect ends (one to elsewhere stays).
+                if redirects[to + "\n" + app] == from { redirects[to + "\n" + app] = nil }
                 guard redirects.count <= Self.maxRedirects else {
                     try st.db.rollback()
                     return 0

@@ -42,6 +42,9 @@ public protocol AppTransfers: Sendable {
     func allSent(_ transfer: OutgoingTransfer)
     /// The receiver of `transfer` answered: it installed the app (`ok`), or why not.
     func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String)
+    /// Whether this node's `app` may send to node `to` (its grants here): a peer's `appMoved` never sends an app's
+    /// messages where the app may not send them.
+    func maySend(app: String, to node: String) -> Bool
     /// `peer` says `app` moved from it to node `to`; `retargeted` messages now wait for `to`.
     func peerAppMoved(app: String, from peer: String, to: String, retargeted: Int)
 }

@@ -242,7 +242,7 @@ extension LinkService {
         DispatchQueue.global().async { [self] in
             guard outbox.hasStream(peer: peer, app: app) else { return }
             var moved = 0
-            if peers.contains(to) {
+            if peers.contains(to), sink?.maySend(app: app, to: to) ?? false {
                 moved = outbox.retarget(app: app, from: peer, to: to)
                 if moved > 0 { messagesCommitted(for: [to]) }
             }

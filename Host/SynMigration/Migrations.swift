@@ -298,11 +298,13 @@ public final class Migrations: AppTransfers {
         finish(record, ok: ok, message: message, actor: "node")
     }
 
+    public func maySend(app: String, to node: String) -> Bool { runtime.netPeerDenial(app: app, peer: node) == nil }
+
     public func peerAppMoved(app: String, from peer: String, to: String, retargeted: Int) {
-        let known = links.peers.contains(to)
+        let known = links.peers.contains(to) && maySend(app: app, to: to)
         runtime.broker.audit.append(actor: "node", app: app, action: "peer.app_moved", decision: known ? "ok" : "noted",
                                     cause: "peer \(peer) says '\(app)' moved to node \(to); "
-                                        + (known ? "\(retargeted) waiting messages now go there" : "that node is not a peer here: add it (`syneroym peers add INVITE`) and its messages go there"))
+                                        + (known ? "\(retargeted) waiting messages now go there" : "that node is not a peer here, or '\(app)' may not send to it (its net.peers grant): its messages wait"))
     }
 
     static func sha256(_ path: String) -> [UInt8]? {

@@ -17,6 +17,12 @@ extension NodeRuntime: PeerInbox {
         return running ? nil : "app '\(app)' is not running here (syneroym apps enable \(app))"
     }
 
+    /// Why `app` may not send to node `peer` under its grants here, naming the key that would allow it; nil when it may.
+    public func netPeerDenial(app: String, peer: String) -> String? {
+        guard let (manifest, node) = state.withLock({ s in s.entries[app].map { ($0.manifest, s.node) } }) else { return "this node has no app '\(app)'" }
+        return Policy(manifest: manifest, node: node).denial(.netPeer(peer))
+    }
+
     public func deliver(app: String, peer: String, seq: UInt64, payload: [UInt8], done: @escaping @Sendable (PeerDelivery) -> Void) {
         guard let supervisor = state.withLock({ $0.entries[app]?.supervisor }) else {
             return done(.failed("app '\(app)' is not running"))

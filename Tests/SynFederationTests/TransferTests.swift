@@ -47,6 +47,7 @@ import Glibc
         }
         func installed(app: String, from peer: String) -> Bool { !arrivals.withLock { $0.isEmpty } }
         func allSent(_ transfer: OutgoingTransfer) {}
+        func maySend(app: String, to node: String) -> Bool { true }
         func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String) { endings.withLock { $0.append((transfer.id, ok, message)) } }
         func peerAppMoved(app: String, from peer: String, to: String, retargeted: Int) {}
     }
