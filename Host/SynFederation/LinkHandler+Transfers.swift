@@ -33,8 +33,6 @@ struct TransferLink {
 
     var sending: [UInt64: Sending] = [:]
     var receiving: [UInt64: Receiving] = [:]
-    /// Bytes the pace allows now, and when that was reckoned.
-    var pace: (tokens: Double, atNs: Int64) = (0, MonotonicClock.nowNs())
     var pumpScheduled = false
     /// Apps this link was told moved, and those it told the peer moved; apps whose offer it refused (audited once).
     /// Each holds at most `maxRemembered`: past that, a peer's repeats are dropped (and refusals not audited).
@@ -119,15 +117,10 @@ extension LinkHandler {
             guard var s = transfers.sending[id], s.started else { continue }
             while s.next < s.transfer.size && s.next - s.acked < UInt64(LinkFrame.transferWindow) && context.channel.isWritable {
                 let count = Int(min(chunkLimit, s.transfer.size - s.next))
-                if rate > 0 {
-                    let now = MonotonicClock.nowNs()
-                    transfers.pace = (min(max(rate, Double(count)), transfers.pace.tokens + Double(now - transfers.pace.atNs) / 1e9 * rate), now)
-                    guard transfers.pace.tokens >= Double(count) else {
-                        transfers.sending[id] = s
-                        schedulePump(context: context, afterNs: Int64((Double(count) - transfers.pace.tokens) / rate * 1e9))
-                        break outer
-                    }
-                    transfers.pace.tokens -= Double(count)
+                if rate > 0, let waitNs = service.takePace(count, rate: rate) {
+                    transfers.sending[id] = s
+                    schedulePump(context: context, afterNs: waitNs)
+                    break outer
                 }
                 if s.fd < 0 { s.fd = open(s.transfer.path, O_RDONLY | O_CLOEXEC) }
                 var bytes = [UInt8](repeating: 0, count: count)

@@ -3,6 +3,7 @@ import NIOCore
 import SynBroker
 import SynLink
 import SynSodium
+import SynSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -102,6 +103,18 @@ extension LinkService {
         }) else { return false }
         DispatchQueue.global().async { sink?.ended(transfer, ok: ok, message: message) }
         return true
+    }
+
+    /// Takes `count` bytes from the node's sending pace (shared by every link, so the pace binds the node, not each
+    /// link); nil when they are taken, else how long to wait for them.
+    func takePace(_ count: Int, rate: Double) -> Int64? {
+        state.withLock { s in
+            let now = MonotonicClock.nowNs()
+            s.pace = (min(max(rate, Double(count)), s.pace.tokens + Double(now - s.pace.atNs) / 1e9 * rate), now)
+            guard s.pace.tokens >= Double(count) else { return Int64((Double(count) - s.pace.tokens) / rate * 1e9) }
+            s.pace.tokens -= Double(count)
+            return nil
+        }
     }
 
     // MARK: - Receiving (called by LinkHandler)

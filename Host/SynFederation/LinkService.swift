@@ -71,6 +71,8 @@ public final class LinkService: Sendable {
         /// Peers' transfers being written here ("peer/id"), by the link writing them, or being installed.
         var incoming: [String: IncomingClaim] = [:]
         var transferSink: (any AppTransfers)?
+        /// Bytes the sending pace (`[migration] max_send_kb_per_s`) allows now, and when that was reckoned.
+        var pace: (tokens: Double, atNs: Int64) = (0, 0)
     }
 
     /// Connections in their TLS handshake at once: each holds a socket and a session and costs a key exchange.

@@ -236,17 +236,17 @@ import Glibc
         try Data(bytes).write(to: URL(fileURLWithPath: bundle))
         var hash = SHA256Stream()
         hash.update(bytes)
-        // A hostile receiver: a raw link A dials. It listens as a node would, and is A's peer.
-        let liar = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
-        try a.service.peers.add(liar.address, name: "liar", nowNs: 1)
-        await liar.service.stop()
-        let listener = try await Self.fakeReceiver(key: liar.key, port: liar.port) { frame in
+        // A hostile receiver, listening as a node would, and one of A's peers.
+        let liarKey = try SigningKey.generate()
+        let listener = try await Self.fakeReceiver(key: liarKey) { frame in
             if case .transferOffer(let id, _, _, _, _) = frame { return [.transferAt(id: id, have: 0), .transferEnd(id: id, ok: true, message: "installed")] }
             return []
         }
-        a.service.send(OutgoingTransfer(id: 21, app: "notes", peer: liar.id, path: bundle, size: UInt64(bytes.count), digest: hash.finish(),
+        let liar = PeerAddress(nodeID: Base64URL.encode(liarKey.publicKey), host: "127.0.0.1", port: try #require(listener.localAddress?.port))
+        try a.service.peers.add(liar, name: "liar", nowNs: 1)
+        a.service.send(OutgoingTransfer(id: 21, app: "notes", peer: liar.nodeID, path: bundle, size: UInt64(bytes.count), digest: hash.finish(),
                                         key: [UInt8](repeating: 1, count: 32)))
-        a.service.dial(liar.address)
+        a.service.dial(liar)
         #expect(try await a.wait { a.audit.lines.withLock { $0 }.contains { $0.hasPrefix("link.violation") && $0.contains("before all of it arrived") } })
         #expect(desk.endings.withLock { $0.isEmpty })
         #expect(a.service.transferProgress(21) != nil)
@@ -254,8 +254,8 @@ import Glibc
         await a.service.stop()
     }
 
-    /// Listens on `port` as the node whose key is `key`, answering each frame with what `answer` says.
-    static func fakeReceiver(key: SigningKey, port: Int, answer: @escaping @Sendable (LinkFrame) -> [LinkFrame]) async throws -> any Channel {
+    /// Listens on a free loopback port as the node whose key is `key`, answering each frame with what `answer` says.
+    static func fakeReceiver(key: SigningKey, answer: @escaping @Sendable (LinkFrame) -> [LinkFrame]) async throws -> any Channel {
         try await ServerBootstrap(group: LinkServiceTests.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -266,7 +266,7 @@ import Glibc
                     ])
                 }
             }
-            .bind(host: "127.0.0.1", port: port).get()
+            .bind(host: "127.0.0.1", port: 0).get()
     }
 
     final class Answering: ChannelInboundHandler, Sendable {
