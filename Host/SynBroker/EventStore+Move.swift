@@ -111,11 +111,11 @@ extension EventStore {
                     _ = try st.db.cachedExecute("UPDATE net_sequences SET peer = ? WHERE peer = ? AND app = ?", [.text(to), .text(from), .text(app)])
                 }
                 var redirects = st.redirects
-                // Earlier moves of the app that ended on `from` now end on `to`; one back to a node it left is no move.
+                // Earlier moves of the app that ended on `from` now end on `to`; an entry that would send a node's
+                // messages to itself (the app moved back) is dropped.
                 for (key, target) in redirects where target == from && key.hasSuffix("\n" + app) { redirects[key] = to }
                 redirects[from + "\n" + app] = to
-                // Back where it came from: the earlier redirect ends (one to elsewhere stays).
-                if redirects[to + "\n" + app] == from { redirects[to + "\n" + app] = nil }
+                for (key, target) in redirects where key.hasSuffix("\n" + app) && key == target + "\n" + app { redirects[key] = nil }
                 guard redirects.count <= Self.maxRedirects else {
                     try st.db.rollback()
                     return 0

@@ -33,8 +33,9 @@ public protocol AppTransfers: Sendable {
     /// Where partial and finished transfers are kept (`<data>/incoming`).
     var transferDirectory: String { get }
     /// The whole bundle of `app` is at `path` and matches the offer's SHA-256: install it. Returns whether it was
-    /// installed, and what happened, for the sender.
-    func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)
+    /// installed, and what happened, for the sender; nil when it cannot be tried now (the node is stopping: the
+    /// next offer tries again).
+    func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)?
     /// Whether `app` from `peer` is installed here (an install a restart interrupted before its answer was kept).
     func installed(app: String, from peer: String) -> Bool
     /// Every byte of `transfer` has been sent (the receiver may be installing it: the move can no longer simply

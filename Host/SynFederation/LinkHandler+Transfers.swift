@@ -157,12 +157,14 @@ extension LinkHandler {
     /// The receiver's answer, or the sender giving up.
     func transferEnded(_ id: UInt64, ok: Bool, message: String, context: ChannelHandlerContext, peer: String) {
         if let s = transfers.sending[id] {
-            // A yes before the receiver said it holds every byte is not one.
-            guard service.outgoingEnded(id, peer: peer, ok: ok, message: message) else {
+            switch service.outgoingEnded(id, peer: peer, ok: ok, message: message) {
+            case .early:
+                // A yes before the receiver said it holds every byte is not one.
                 return violation(context, peer, "a transfer answered installed before all of it arrived")
+            case .taken, .unknown:
+                transfers.sending[id] = nil
+                if s.fd >= 0 { close(s.fd) }
             }
-            transfers.sending[id] = nil
-            if s.fd >= 0 { close(s.fd) }
         } else if let r = transfers.receiving.removeValue(forKey: id), let directory = service.transferSink?.transferDirectory {
             close(r.fd)
             unlink(LinkService.partPath(directory, peer, id))
@@ -181,41 +183,45 @@ extension LinkHandler {
         }
         guard let sink = service.transferSink else { return end(false, "this node takes no apps over its links") }
         let directory = sink.transferDirectory
-        // Answered before (the sender missed it), being installed now (its answer comes), or installed when this
-        // node stopped before it kept the answer: never refused as "an app already here".
-        if let done = service.finished(peer, id, directory: directory) { return end(done.ok, done.message) }
-        if service.isFinishing(peer, id) { return }
-        if let installing = service.interruptedInstall(peer, id, directory: directory) {
-            unlink(LinkService.installingPath(directory, peer, id))
-            if installing == app && sink.installed(app: app, from: peer) {
-                let message = "installed \(app) (before this node restarted)"
-                LinkService.writeRecord(LinkService.donePath(directory, peer, id), "ok\n" + message)
-                return end(true, message)
-            }
-        }
         if let r = transfers.receiving[id] {
             // Offered again on this link (the sender's ping-time retry): where it stands.
             return context.writeAndFlush(wrapOutboundOut(.transferAt(id: id, have: r.have)), promise: nil)
         }
-        guard size >= LinkService.minTransfer else { return end(false, "\(size) bytes is too small to be an app's bundle") }
+        // The transfer's slot first: while another link writes it, or it is being installed, there is no answer
+        // yet (the sender offers again). Holding the slot, nothing else can finish it meanwhile.
+        let owner = ObjectIdentifier(context.channel)
+        switch service.claimIncoming(peer, id, owner: owner) {
+        case .finishing, .busy: return
+        case .claimed: break
+        }
+        func settle(_ ok: Bool, _ message: String) {
+            service.releaseIncoming(peer, id, owner: owner)
+            end(ok, message)
+        }
+        // Answered before (the sender missed it), or installed when this node stopped before it kept the answer:
+        // never refused as "an app already here".
+        if let done = service.finished(peer, id, directory: directory) { return settle(done.ok, done.message) }
+        if let installing = service.interruptedInstall(peer, id, directory: directory) {
+            if installing == app && sink.installed(app: app, from: peer) {
+                let message = "installed \(app) (before this node restarted)"
+                LinkService.writeRecord(LinkService.donePath(directory, peer, id), "ok\n" + message)
+                unlink(LinkService.installingPath(directory, peer, id))
+                unlink(LinkService.partPath(directory, peer, id))
+                return settle(true, message)
+            }
+            unlink(LinkService.installingPath(directory, peer, id))
+        }
+        guard size >= LinkService.minTransfer else { return settle(false, "\(size) bytes is too small to be an app's bundle") }
         if let why = sink.refusal(app: app, size: size, from: peer) {
             // Audited once per app a link: a peer offering again and again does not fill the log.
             if TransferLink.remember(app, in: &transfers.refused) { service.audit("transfer.refused", peer, "app '\(app)' (\(size) bytes): \(why)") }
-            return end(false, why)
-        }
-        switch service.claimIncoming(peer, id, owner: ObjectIdentifier(context.channel)) {
-        case .finishing: return
-        case .busy: return  // offered again at the sender's next ping, when a slot may be free
-        case .claimed: break
+            return settle(false, why)
         }
         mkdir(directory, 0o700)
         service.prunePartials(of: peer, keeping: id, directory: directory)
         let path = LinkService.partPath(directory, peer, id)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            service.releaseIncoming(peer, id, owner: ObjectIdentifier(context.channel))
-            return end(false, "the receiving node cannot write \(path) (errno \(errno))")
-        }
+        guard fd >= 0 else { return settle(false, "the receiving node cannot write \(path) (errno \(errno))") }
         var st = stat()
         var have = fstat(fd, &st) == 0 ? UInt64(max(0, st.st_size)) : 0
         if have > size {

@@ -1,4 +1,5 @@
 import Dispatch
+import Logging
 import NIOCore
 import SynBroker
 import SynLink
@@ -39,15 +40,28 @@ extension LinkService {
         channel?.pipeline.fireUserInboundEventTriggered(LinkHandler.OfferTransfers())
     }
 
-    /// Gives transfer `id` up: the receiver is told and drops what it has. False when there is none.
+    /// What `cancelTransfer` did.
+    public enum Cancelled: Sendable, Equatable {
+        /// Given up; the receiver is told and drops what it has.
+        case cancelled
+        /// No such transfer (its answer came first).
+        case unknown
+        /// Every byte went out, and `force` was not given: the receiver may be installing it.
+        case allSent
+    }
+
+    /// Gives transfer `id` up, unless every byte went out already (then only with `force`), in one step with the
+    /// check.
     @discardableResult
-    public func cancelTransfer(_ id: UInt64) -> Bool {
-        let (found, channel) = state.withLock { s -> (Bool, (any Channel)?) in
-            guard let t = s.outgoing.removeValue(forKey: id) else { return (false, nil) }
-            return (true, s.links[t.transfer.peer]?.channel)
+    public func cancelTransfer(_ id: UInt64, force: Bool = false) -> Cancelled {
+        let (outcome, channel) = state.withLock { s -> (Cancelled, (any Channel)?) in
+            guard let t = s.outgoing[id] else { return (.unknown, nil) }
+            guard force || (!t.sentAll && t.acked < t.transfer.size) else { return (.allSent, nil) }
+            s.outgoing[id] = nil
+            return (.cancelled, s.links[t.transfer.peer]?.channel)
         }
         channel?.pipeline.fireUserInboundEventTriggered(LinkHandler.CancelTransfer(id: id))
-        return found
+        return outcome
     }
 
     public func transferProgress(_ id: UInt64) -> TransferProgress? {
@@ -92,17 +106,25 @@ extension LinkService {
     /// The link that carried the transfer closed: it waits for the next one.
     func transferUnlinked(_ ids: [UInt64]) { state.withLock { s in for id in ids { s.outgoing[id]?.started = false } } }
 
+    /// What became of an answer to an outgoing transfer.
+    enum Ended { case taken, unknown, early }
+
     /// The receiver answered transfer `id` for good (or this node could not read its file). A yes counts only once
-    /// the receiver has said it holds every byte; false when it was not taken.
+    /// the receiver has said it holds every byte (`early` otherwise); an answer for a transfer this node no longer
+    /// has is `unknown` (a late yes is logged: both nodes may serve the app).
     @discardableResult
-    func outgoingEnded(_ id: UInt64, peer: String, ok: Bool, message: String) -> Bool {
-        guard let (transfer, sink) = state.withLock({ s -> (OutgoingTransfer, (any AppTransfers)?)? in
-            guard let t = s.outgoing[id], t.transfer.peer == peer, !ok || t.acked >= t.transfer.size else { return nil }
+    func outgoingEnded(_ id: UInt64, peer: String, ok: Bool, message: String) -> Ended {
+        let (outcome, transfer, sink) = state.withLock { s -> (Ended, OutgoingTransfer?, (any AppTransfers)?) in
+            guard let t = s.outgoing[id], t.transfer.peer == peer else { return (.unknown, nil, nil) }
+            guard !ok || t.acked >= t.transfer.size else { return (.early, nil, nil) }
             s.outgoing[id] = nil
-            return (t.transfer, s.transferSink)
-        }) else { return false }
-        DispatchQueue.global().async { sink?.ended(transfer, ok: ok, message: message) }
-        return true
+            return (.taken, t.transfer, s.transferSink)
+        }
+        if outcome == .unknown && ok {
+            logger.error("a peer installed an app whose transfer this node had given up: both may serve it", metadata: ["peer": "\(peer)", "transfer": "\(id)"])
+        }
+        if let transfer { DispatchQueue.global().async { sink?.ended(transfer, ok: ok, message: message) } }
+        return outcome
     }
 
     /// Takes `count` bytes from the node's sending pace (shared by every link, so the pace binds the node, not each
@@ -206,16 +228,23 @@ extension LinkService {
             let part = Self.partPath(directory, peer, id)
             let synced = open(part, O_RDONLY | O_CLOEXEC)
             if synced >= 0 { fsync(synced); close(synced) }
-            let outcome: (ok: Bool, message: String)
+            let outcome: (ok: Bool, message: String)?
             if Self.sha256(file: part) != digest {
                 outcome = (false, "the bundle received does not match the SHA-256 offered; run the migration again")
             } else if let sink {
                 let marker = Self.installingPath(directory, peer, id)
                 Self.writeRecord(marker, app)
                 outcome = sink.arrived(app: app, path: part, key: key, from: peer)
+                if outcome == nil { unlink(marker) }
             } else {
                 outcome = (false, "this node takes no apps over its links")
             }
+            guard let outcome else {
+                // Not now (the node is stopping): the part stays, and the sender's next offer finishes it.
+                state.withLock { _ = $0.incoming.removeValue(forKey: "\(peer)/\(id)") }
+                return
+            }
+            // The answer is kept before the marker and the part go: a crash in between never loses it.
             Self.writeRecord(Self.donePath(directory, peer, id), (outcome.ok ? "ok\n" : "failed\n") + outcome.message)
             unlink(Self.installingPath(directory, peer, id))
             unlink(part)

@@ -119,14 +119,19 @@ public final class Migrations: AppTransfers {
             throw NodeError(.unknownApp, "no migration of '\(app)' is under way on this node")
         }
         if record.installed { throw NodeError(.busy, "node \(record.to) installed '\(app)' already; this node is marking it moved") }
-        let progress = links.transferProgress(record.id)
-        if !force && (record.sentAll || (progress?.acked ?? 0) >= record.size) {
-            throw NodeError(.busy, "every byte of '\(app)' went to node \(record.to), which may be installing it; wait for its answer (`syneroym apps migrate \(app) --to \(record.to)` follows it). If that node is gone for good, `syneroym apps migrate \(app) --cancel --force` takes the app back here; if it did install it, both nodes serve it")
+        let allSent = "every byte of '\(app)' went to node \(record.to), which may be installing it; wait for its answer (`syneroym apps migrate \(app) --to \(record.to)` follows it). If that node is gone for good, `syneroym apps migrate \(app) --cancel --force` takes the app back here; if it did install it, both nodes serve it"
+        if !force && record.sentAll { throw NodeError(.busy, allSent) }
+        // The check and the cancel are one step on the link: a last chunk sent meanwhile refuses it too.
+        switch links.cancelTransfer(record.id, force: force) {
+        case .allSent:
+            throw NodeError(.busy, allSent)
+        case .unknown:
+            // The answer came first, and ends the migration instead.
+            return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .installing, sent: record.size, size: record.size, resumedAt: 0, message: nil)
+        case .cancelled:
+            finish(record, ok: false, message: force ? "cancelled by the node's owner (forced, after all of it was sent)" : "cancelled by the node's owner", actor: actor, tag: tag)
+            return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .failed, sent: 0, size: record.size, resumedAt: 0, message: "cancelled")
         }
-        // Not cancelled on the link: the answer came meanwhile, and ends the migration instead.
-        guard links.cancelTransfer(record.id) else { return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .installing, sent: record.size, size: record.size, resumedAt: 0, message: nil) }
-        finish(record, ok: false, message: force ? "cancelled by the node's owner (forced, after all of it was sent)" : "cancelled by the node's owner", actor: actor, tag: tag)
-        return status(app) ?? MigrationStatus(app: app, to: record.to, phase: .failed, sent: 0, size: record.size, resumedAt: 0, message: "cancelled")
     }
 
     /// Where `app`'s migration stands (the latest one, when none is under way), or nil when it never had one.
@@ -182,11 +187,14 @@ public final class Migrations: AppTransfers {
         defer { state.withLock { _ = $0.ending.remove(app) } }
         let progress = links.transferProgress(record.id)
         if ok {
-            var kept = record
-            kept.installed = true
-            kept.answer = message
-            try? kept.save(in: directory)
-            state.withLock { $0.records[app] = kept }
+            // Saved under the lock, as `allSent` saves: neither overwrites the other's change.
+            state.withLock { s in
+                var kept = s.records[app] ?? record
+                kept.installed = true
+                kept.answer = message
+                try? kept.save(in: directory)
+                s.records[app] = kept
+            }
             // Another change to the node's apps may be under way: retried until it is marked moved, or the node stops
             // (the next start goes on).
             var failure: String?
@@ -264,33 +272,39 @@ public final class Migrations: AppTransfers {
         return nil
     }
 
-    public func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String) {
+    public func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)? {
         let secret: SecretKey
         do { secret = try SecretKey(bytes: key) } catch { return (false, error.message) }
         let options = NodeRuntime.InstallOptions(grantRequested: settings().grantRequested)
         let node = Base64URL.encode(runtime.broker.nodePublicKey)
-        for _ in 0..<600 {
+        while true {
             do throws(NodeError) {
                 let done = try runtime.importApp(from: path, key: .key(secret), expectedNode: peer, expectedApp: app, options: options,
                                                  actor: "peer \(peer)", tag: "migrated from \(peer)")
                 let waits = done.installed.state == "disabled" ? " (it waits disabled: node.toml [migration] grant_requested is false)" : ""
                 return (true, "node \(node) installed \(app) \(done.installed.version): \(done.installed.state)\(waits)")
-            } catch where error.code == .busy && !error.message.contains("stopping") {
+            } catch where error.code == .busy {
+                // The node is stopping: tried again at the sender's next offer. Otherwise another change to the
+                // node's apps is under way, and this one waits for it.
+                if error.message.contains("stopping") { return nil }
                 usleep(100_000)
             } catch {
                 return (false, "node \(node) did not install '\(app)': \(error.message)")
             }
         }
-        return (false, "node \(node) was busy with other changes to its apps for a minute; run the migration again")
     }
 
-    public func installed(app: String, from peer: String) -> Bool { runtime.hasApp(app) && runtime.movedTo(app) == nil }
+    public func installed(app: String, from peer: String) -> Bool {
+        runtime.hasApp(app) && runtime.movedTo(app) == nil && runtime.importedFrom(app) == peer
+    }
 
     public func allSent(_ transfer: OutgoingTransfer) {
-        guard var record = state.withLock({ $0.records[transfer.app] }), record.id == transfer.id, !record.sentAll else { return }
-        record.sentAll = true
-        try? record.save(in: directory)
-        state.withLock { s in if s.records[transfer.app]?.id == transfer.id { s.records[transfer.app]?.sentAll = true } }
+        state.withLock { s in
+            guard var record = s.records[transfer.app], record.id == transfer.id, !record.sentAll, !s.ending.contains(transfer.app) else { return }
+            record.sentAll = true
+            try? record.save(in: directory)
+            s.records[transfer.app] = record
+        }
     }
 
     public func ended(_ transfer: OutgoingTransfer, ok: Bool, message: String) {

@@ -162,6 +162,8 @@ extension NodeRuntime {
             for name in ["app.db", "app.db-wal"] where names.contains(name) {
                 try AppSnapshot.copy(staging + "/" + name, to: directory + "/" + name)
             }
+            // Where it came from, for a migration that asks again after a restart.
+            _ = FileManager.default.createFile(atPath: directory + "/origin.json", contents: Data("{\"from\":\"\(contents.info.node)\"}".utf8))
             do throws(SodiumError) { _ = try KeyFile.load(path: directory + "/app.key") } catch {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw NodeError(.package, "\(path): its app.key is not a key: \(error.message)")
@@ -170,6 +172,7 @@ extension NodeRuntime {
             // it first runs here.
             let section = config.apps[id] ?? NodeConfig.App()
             let timersGranted = options.grantRequested ? staged.package.manifest.capabilities.timers : section.grants.timers
+            let dropped = timersGranted ? 0 : rows.timers.count
             if !timersGranted { rows.timers = [] }
             let adopted: (timers: Int, renumbered: Int)
             do throws(BrokerError) { adopted = try broker.events.adopt(rows, app: id, timerBytes: Int64(section.timersQuotaMB) << 20) } catch {
@@ -183,7 +186,9 @@ extension NodeRuntime {
             }
             broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",
                                 cause: "\(installed.version) from node \(contents.info.node), with its database and identity, "
-                                    + "\(adopted.timers) pending timers" + AuditLog.requestSuffix(tag))
+                                    + "\(adopted.timers) pending timers"
+                                    + (dropped > 0 ? " (\(dropped) dropped: node.toml grants it no timers here, so its wake-ups must be armed again)" : "")
+                                    + AuditLog.requestSuffix(tag))
             return Imported(installed: installed, from: contents.info.node)
         }
     }
@@ -227,6 +232,14 @@ extension NodeRuntime {
             broker.audit.append(actor: actor, app: app, action: "app.moved", decision: "ok",
                                 cause: "moved to node \(node); calls get 410 app_moved" + AuditLog.requestSuffix(tag))
         }
+    }
+
+    /// The node `app` was imported from (`apps import`, `apps migrate`), if it was.
+    public func importedFrom(_ app: String) -> String? {
+        guard let bytes = FileManager.default.contents(atPath: InstalledApp.directory(data: layout.data, app: app) + "/origin.json"),
+              let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any], let from = object["from"] as? String,
+              NameRules.isNodeID(from) else { return nil }
+        return from
     }
 
     /// The apps marked as moved in `data`, by id.

@@ -38,7 +38,7 @@ import Glibc
         func refusal(app: String, size: UInt64, from peer: String) -> String? {
             installing.withLock { $0 } || !arrivals.withLock({ $0.isEmpty }) ? "this node has an app '\(app)' already" : refuse
         }
-        func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String) {
+        func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)? {
             installing.withLock { $0 = true }
             hold?.wait()
             let bytes = FileManager.default.contents(atPath: path).map { Array($0) } ?? []
