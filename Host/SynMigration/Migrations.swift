@@ -289,6 +289,12 @@ public final class Migrations: AppTransfers {
                 if error.message.contains("stopping") { return nil }
                 usleep(100_000)
             } catch {
+                // Installed but not started: the copy here must never serve beside the one the sender keeps, so it
+                // is marked as moved back to the sender (calls here get 410 naming it).
+                if runtime.hasApp(app), runtime.movedTo(app) == nil {
+                    try? runtime.markMoved(app, to: peer, actor: "node", tag: "migration from \(peer) failed")
+                    return (false, "node \(node) installed '\(app)' but it does not start: \(error.message); its copy there is marked as moved back to this node and never serves")
+                }
                 return (false, "node \(node) did not install '\(app)': \(error.message)")
             }
         }

@@ -219,3 +219,24 @@ extension MigrateTests {
         }
     }
 }
+
+extension MigrateTests {
+    /// The app arrives on B but does not start there (B's owner assigned it a profile B lacks): the move fails, A
+    /// serves it again, and B's copy is marked as moved back to A, so the two never both serve it.
+    @Test func anAppThatDoesNotStartOnThePeerStaysHome() throws {
+        let (a, b, idA, idB) = try Self.linked(b: "\n[migration]\ngrant_requested = true\n\n[apps.notes]\nprofile = \"missing-profile\"\n")
+        try Self.accept(idA, on: b)
+        let nodeA = try a.start()
+        defer { nodeA.stop() }
+        let nodeB = try b.start()
+        defer { nodeB.stop() }
+        #expect(try a.install(try a.pack("1.0.0", tag: "stay"), ["--grant-requested"]).status == 0)
+        #expect(try nodeA.call("notes", "put", "\"kept\"").status == 200)
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+        let moved = try a.run(["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        #expect(moved.status == 1 && moved.stderr.contains("does not start") && moved.stderr.contains("serves here again"), "\(moved.stderr)")
+        #expect(try nodeA.call("notes", "count", "").body == "1")
+        let there = try nodeB.call("notes", "count", "")
+        #expect(there.status == 410 && there.body.contains(idA), "\(there)")
+    }
+}
