@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(name: "SynBrokerTests", dependencies: ["SynBroker", "SynSandbox", "SynConfig", "SynWire", "SynSodium", "SynSQLite",
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
-        .testTarget(name: "SynRuntimeTests", dependencies: ["SynRuntime", "SynBroker"], path: "Tests/SynRuntimeTests"),
+        .testTarget(name: "SynRuntimeTests", dependencies: ["SynRuntime", "SynBroker", "SynSQLite", "SynTestSupport"], path: "Tests/SynRuntimeTests"),
         .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynTestSupport"], path: "Tests/SynBackupTests"),
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),

@@ -192,6 +192,8 @@ public final class Broker: HostCallHandler, Sendable {
             }
             let quota = UInt64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
             storage = WorkerStorage(directory: dir, quotaBytes: quota, kv: kv, sql: sql)
+            // The same channel across the app's re-registrations (a restart): workers still running hold it.
+            storage?.backupChannel = state.withLock { $0.apps[manifest.id]?.storage?.backupChannel } ?? BackupChannel()
         }
         let registered = AppState(policy: policy, key: key, storage: storage)
         state.withLock { st in st.apps[manifest.id] = registered }

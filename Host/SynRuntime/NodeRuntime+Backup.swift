@@ -187,12 +187,30 @@ extension NodeRuntime {
         }
     }
 
-    /// One running app's database, copied by its worker into `app.db-backup` in steps between its calls, paced while
-    /// the app is busy. An app whose instances share its database is copied in one step (the worker that starts a
-    /// backup must finish it), with a longer time limit.
+    /// One running app's database, copied by its worker in steps between its calls, paced while the app is busy: the
+    /// worker streams the copy to this node, which writes `app.db-backup` (`CopyStream`). An app whose instances share
+    /// its database is copied in one step (the worker that starts a backup must finish it), with a longer time limit.
     func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
                                 progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
         truncate(file, 0)
+        // With the app's channel, its worker streams the copy and this node writes the file (`CopyStream`).
+        var stream: CopyStream?
+        var target: Int32 = -1
+        if let storage = broker.storage(for: id), let channel = storage.backupChannel {
+            CopyStream.drain(channel.hostEnd)
+            target = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard target >= 0 else { throw NodeError(.io, "cannot open \(file): errno \(errno)") }
+            let copy = CopyStream(source: channel.hostEnd, target: target, limit: storage.quotaBytes + (16 << 20))
+            guard copy.start() else {
+                close(target)
+                throw NodeError(.io, "the system gave no thread to take the copy of '\(id)' (RLIMIT_NPROC or memory)")
+            }
+            stream = copy
+        }
+        defer {
+            stream?.finish()
+            if target >= 0 { close(target) }
+        }
         let single = supervisor.policy.instances == 1
         let pages: UInt32 = single ? 1024 : 0
         let timeout: Int? = single ? nil : 600_000
@@ -231,13 +249,18 @@ extension NodeRuntime {
             case .success(let r) where r.status != 0:
                 throw NodeError(.storage, "cannot back up '\(id)': \(String(decoding: r.body.prefix(300), as: UTF8.self))")
             case .success(let r):
-                guard r.body.count == 17 else { throw NodeError(.storage, "cannot back up '\(id)': its worker answered a backup step with \(r.body.count) bytes") }
+                guard r.body.count == 25 else { throw NodeError(.storage, "cannot back up '\(id)': its worker answered a backup step with \(r.body.count) bytes") }
                 // The worker's answer is the app's to forge: read as unsigned, and bounded.
                 let done = r.body[0] == 1
                 let remaining = r.body[1..<9].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 let count = r.body[9..<17].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 guard count <= 1 << 40, remaining <= count else {
                     throw NodeError(.storage, "cannot back up '\(id)': its worker reported \(remaining) of \(count) pages left")
+                }
+                let streamed = r.body[17..<25].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                // Everything the step streamed is in the copy before the step counts.
+                if let stream, let why = stream.wait(for: Int64(clamping: streamed), deadline: deadline) {
+                    throw NodeError(.storage, "cannot back up '\(id)': \(why)")
                 }
                 progress(BackupProgress(phase: id, done: Int64(count - remaining), total: Int64(count)))
                 if done {

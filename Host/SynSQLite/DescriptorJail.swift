@@ -1,4 +1,5 @@
 import CSynSQLite
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,10 +16,26 @@ import Glibc
 public enum DescriptorJail {
     /// The jailed names and their descriptors. Written once by `install`, before any connection exists.
     nonisolated(unsafe) private static var files: [(path: [UInt8], fd: Int32)] = []
+    /// The names whose descriptors are streams (a socket to the host), not files.
+    nonisolated(unsafe) private static var streamPaths: [[UInt8]] = []
+    /// The descriptor SQLite holds open on a stream name, or -1 (one at a time).
+    static let streamFD = Atomic<Int32>(-1)
+    /// Bytes written to the stream since `resetStreamed`: records and their headers.
+    static let streamed = Atomic<Int64>(0)
 
-    /// Confines SQLite to `files` (absolute path → open read-write descriptor).
-    public static func install(_ files: [String: Int32]) throws(SQLiteError) {
-        Self.files = files.map { (Array($0.key.utf8), $0.value) }
+    /// Bytes written to the stream since `resetStreamed`.
+    public static func streamedBytes() -> Int64 { streamed.load(ordering: .relaxed) }
+
+    /// Starts counting the stream's bytes again (a new backup).
+    public static func resetStreamed() { streamed.store(0, ordering: .relaxed) }
+
+    /// Confines SQLite to `files` (absolute path → open read-write descriptor). A name in `streams` maps to a
+    /// stream instead (`BackupStream`): what SQLite writes there leaves as records of offset and bytes, reads see
+    /// an empty file, a truncation is a record. The host writes the file on its side: its pages are the host's, so
+    /// a worker's small memory cgroup never throttles them to the disk.
+    public static func install(_ files: [String: Int32], streams: [String: Int32] = [:]) throws(SQLiteError) {
+        Self.files = files.merging(streams) { a, _ in a }.map { (Array($0.key.utf8), $0.value) }
+        Self.streamPaths = streams.keys.map { Array($0.utf8) }
         guard let vfs = sqlite3_vfs_find(nil), let set = vfs.pointee.xSetSystemCall else {
             throw SQLiteError(extendedCode: SQLITE_ERROR, message: "the default VFS cannot override system calls")
         }
@@ -42,7 +59,14 @@ public enum DescriptorJail {
 
         let open: Open = { path, _, _ in
             guard let fd = DescriptorJail.descriptor(path) else { return DescriptorJail.fail(EACCES) }
-            return fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            if copy >= 0 && DescriptorJail.isStream(path) {
+                guard DescriptorJail.streamFD.compareExchange(expected: -1, desired: copy, ordering: .relaxed).exchanged else {
+                    Glibc.close(copy)
+                    return DescriptorJail.fail(EBUSY)
+                }
+            }
+            return copy
         }
         let access: Access = { path, _ in DescriptorJail.descriptor(path) == nil ? DescriptorJail.fail(ENOENT) : 0 }
         let stat: Stat = { path, out in
@@ -78,6 +102,38 @@ public enum DescriptorJail {
         try override("openDirectory", unsafeBitCast(openDirectory, to: sqlite3_syscall_ptr.self))
         try override("fchmod", unsafeBitCast(fchmod, to: sqlite3_syscall_ptr.self))
         try override("fchown", unsafeBitCast(fchown, to: sqlite3_syscall_ptr.self))
+        guard !streams.isEmpty else { return }
+        typealias PRead = @convention(c) (Int32, UnsafeMutableRawPointer?, Int, off_t) -> Int
+        typealias PWrite = @convention(c) (Int32, UnsafeRawPointer?, Int, off_t) -> Int
+        typealias FTruncate = @convention(c) (Int32, off_t) -> Int32
+        typealias Close = @convention(c) (Int32) -> Int32
+        let pread: PRead = { fd, buffer, count, offset in
+            fd == DescriptorJail.streamFD.load(ordering: .relaxed) ? 0 : Glibc.pread(fd, buffer, count, offset)
+        }
+        let pwrite: PWrite = { fd, buffer, count, offset in
+            guard fd == DescriptorJail.streamFD.load(ordering: .relaxed) else { return Glibc.pwrite(fd, buffer, count, offset) }
+            return BackupStream.send(fd, offset: UInt64(offset), bytes: UnsafeRawBufferPointer(start: buffer, count: count)) ? count : Int(DescriptorJail.fail(EIO))
+        }
+        let ftruncate: FTruncate = { fd, size in
+            guard fd == DescriptorJail.streamFD.load(ordering: .relaxed) else { return Glibc.ftruncate(fd, size) }
+            return BackupStream.send(fd, offset: UInt64(size), bytes: nil) ? 0 : DescriptorJail.fail(EIO)
+        }
+        let close: Close = { fd in
+            _ = DescriptorJail.streamFD.compareExchange(expected: fd, desired: -1, ordering: .relaxed)
+            return Glibc.close(fd)
+        }
+        for name in ["pread", "pread64"] { try override(name, unsafeBitCast(pread, to: sqlite3_syscall_ptr.self)) }
+        for name in ["pwrite", "pwrite64"] { try override(name, unsafeBitCast(pwrite, to: sqlite3_syscall_ptr.self)) }
+        try override("ftruncate", unsafeBitCast(ftruncate, to: sqlite3_syscall_ptr.self))
+        try override("close", unsafeBitCast(close, to: sqlite3_syscall_ptr.self))
+    }
+
+    private static func isStream(_ path: UnsafePointer<CChar>?) -> Bool {
+        guard let path else { return false }
+        let length = strlen(path)
+        return streamPaths.contains { p in
+            p.count == length && p.withUnsafeBytes { b in b.baseAddress.map { memcmp($0, path, length) == 0 } ?? (length == 0) }
+        }
     }
 
     /// The descriptor jailed under `path`, if any.

@@ -55,6 +55,8 @@ public struct WorkerStorage: Sendable, Equatable {
     /// The host's cursor of the app's outbox (see `WorkerSetup.Storage.cursorEpoch`).
     public var cursorEpoch: [UInt8] = []
     public var cursorSeq: Int64 = 0
+    /// Where the app's backup copy streams to the host (nil: its workers write `app.db-backup` themselves).
+    public var backupChannel: BackupChannel?
     public init(directory: String, quotaBytes: UInt64, kv: Bool, sql: Bool) {
         self.directory = directory
         self.quotaBytes = quotaBytes

@@ -76,6 +76,14 @@ public final class WorkerProcess: Sendable {
                 cgroup.remove()
                 throw .refused(SandboxError(.spawn, error.message))
             }
+            // The backup copy goes to the host through the app's channel, not into a file the worker writes.
+            if let channel = storage.backupChannel, databaseFDs.count == 4 {
+                let end = fcntl(channel.workerEnd, F_DUPFD_CLOEXEC, 0)
+                if end >= 0 {
+                    close(databaseFDs[3])
+                    databaseFDs[3] = end
+                }
+            }
             setup.storage = WorkerSetup.Storage(quotaBytes: storage.quotaBytes, kv: storage.kv, sql: storage.sql,
                                                 callTimeoutMs: UInt32(clamping: spec.callTimeoutMs),
                                                 shared: spec.sharedDatabase, cursorEpoch: storage.cursorEpoch,

@@ -1,5 +1,6 @@
 import PluginABI
 import SynAppStore
+import SynSQLite
 import SynWire
 #if canImport(Glibc)
 import Glibc
@@ -55,14 +56,18 @@ struct Server {
         if mode == 2 {
             store.abortBackup()
             var w = WireWriter()
-            w.u32(200); w.u8(1); w.u64(0); w.u64(0)
+            w.u32(200); w.u8(1); w.u64(0); w.u64(0); w.u64(UInt64(DescriptorJail.streamedBytes()))
             return reply(SYN_OK, id, w.bytes)
         }
+        // A backup started anew counts the bytes it streams to the host from zero.
+        if mode == 1 { DescriptorJail.resetStreamed() }
         switch store.backupStep(pages: Int(pages), restart: mode == 1) {
         case .success(let progress):
             var w = WireWriter()
             w.u32(200)
             w.u8(progress.done ? 1 : 0); w.u64(UInt64(progress.remaining)); w.u64(UInt64(progress.pageCount))
+            // What the copy streamed so far: the host has it all before it takes the step as done.
+            w.u64(UInt64(DescriptorJail.streamedBytes()))
             reply(SYN_OK, id, w.bytes)
         case .failure(let failure):
             replyError(failure.status, id, "backup", message: failure.message)

@@ -98,8 +98,13 @@ enum WorkerMain {
         guard let storage = setup.storage, fds.count == 4 else { return nil }
         guard csyn_ignore_sigxfsz() == 0 else { throw .setup("ignore SIGXFSZ", errno: errno) }
         do throws(SQLiteError) {
-            try DescriptorJail.install([databasePath: fds[0], databasePath + "-wal": fds[1], databasePath + "-shm": fds[2],
-                                        databasePath + AppStore.backupSuffix: fds[3]])
+            // The backup copy's name is a stream to the host when the host passed a socket (it writes the file:
+            // `BackupStream`), else the file itself.
+            var st = stat()
+            let stream = fstat(fds[3], &st) == 0 && st.st_mode & S_IFMT == S_IFSOCK
+            let files = [databasePath: fds[0], databasePath + "-wal": fds[1], databasePath + "-shm": fds[2]]
+            let backup = [databasePath + AppStore.backupSuffix: fds[3]]
+            try DescriptorJail.install(stream ? files : files.merging(backup) { a, _ in a }, streams: stream ? backup : [:])
         } catch {
             throw .setup("confine SQLite to the app's files: \(error.message)")
         }

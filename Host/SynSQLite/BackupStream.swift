@@ -1,0 +1,39 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The records a worker's backup copy leaves in, on a stream socket to the host: a 16-byte header (`magic`, then the
+/// byte count, then the file offset, little-endian) and the bytes; a count of `truncate` is a truncation to the
+/// offset. Written here by `DescriptorJail`'s overrides; read, checked and applied by the host (`CopyStream`), which
+/// trusts none of it: the app shares the process that writes them.
+public enum BackupStream {
+    public static let magic: UInt32 = 0x5359_4E42
+    public static let truncate: UInt32 = 0xFFFF_FFFF
+    public static let headerSize = 16
+
+    /// Writes one record (a truncation when `bytes` is nil); false when the stream failed.
+    static func send(_ fd: Int32, offset: UInt64, bytes: UnsafeRawBufferPointer?) -> Bool {
+        var header = [UInt8](repeating: 0, count: headerSize)
+        let count = UInt32(truncatingIfNeeded: bytes?.count ?? 0)
+        withUnsafeBytes(of: magic.littleEndian) { header.replaceSubrange(0..<4, with: $0) }
+        withUnsafeBytes(of: (bytes == nil ? truncate : count).littleEndian) { header.replaceSubrange(4..<8, with: $0) }
+        withUnsafeBytes(of: offset.littleEndian) { header.replaceSubrange(8..<16, with: $0) }
+        guard header.withUnsafeBytes({ all($0, fd) }), bytes.map({ all($0, fd) }) ?? true else { return false }
+        DescriptorJail.streamed.add(Int64(headerSize + Int(count)), ordering: .relaxed)
+        return true
+    }
+
+    private static func all(_ buffer: UnsafeRawBufferPointer, _ fd: Int32) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { return buffer.count == 0 }
+            // `write`, which the sandbox allows; the host keeps its end open as long as the app's workers run.
+            let n = Glibc.write(fd, base + done, buffer.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
+    }
+}
