@@ -96,7 +96,7 @@ extension LinkHandler {
             s.started = true
             s.next = have
             s.acked = have
-            service.transferStarted(id, at: have)
+            service.transferStarted(id, at: have, on: ObjectIdentifier(context.channel))
         } else {
             s.acked = max(s.acked, have)
             service.transferAcked(id, have)
@@ -273,6 +273,6 @@ extension LinkHandler {
         let started = transfers.closeAll()
         guard let peer else { return }
         for id in receiving { service.releaseIncoming(peer, id, owner: ObjectIdentifier(channel)) }
-        service.transferUnlinked(started)
+        service.transferUnlinked(started, link: ObjectIdentifier(channel))
     }
 }

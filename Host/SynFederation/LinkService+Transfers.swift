@@ -79,9 +79,10 @@ extension LinkService {
     func isOutgoing(_ id: UInt64) -> Bool { state.withLock { $0.outgoing[id] != nil } }
 
     /// The receiver answered an offer (a new link): it holds `have` bytes.
-    func transferStarted(_ id: UInt64, at have: UInt64) {
+    func transferStarted(_ id: UInt64, at have: UInt64, on link: ObjectIdentifier) {
         state.withLock { s in
             s.outgoing[id]?.started = true
+            s.outgoing[id]?.startedOn = link
             s.outgoing[id]?.acked = have
             s.outgoing[id]?.resumedAt = have
         }
@@ -104,7 +105,15 @@ extension LinkService {
     }
 
     /// The link that carried the transfer closed: it waits for the next one.
-    func transferUnlinked(_ ids: [UInt64]) { state.withLock { s in for id in ids { s.outgoing[id]?.started = false } } }
+    /// Link `link` closed: the transfers it carried wait for the next one (not those a newer link carries already).
+    func transferUnlinked(_ ids: [UInt64], link: ObjectIdentifier) {
+        state.withLock { s in
+            for id in ids where s.outgoing[id]?.startedOn == link {
+                s.outgoing[id]?.started = false
+                s.outgoing[id]?.startedOn = nil
+            }
+        }
+    }
 
     /// What became of an answer to an outgoing transfer.
     enum Ended { case taken, unknown, early }
@@ -342,6 +351,8 @@ struct OutgoingState {
     var acked: UInt64 = 0
     var resumedAt: UInt64 = 0
     var started = false
+    /// The link the receiver answered the offer on.
+    var startedOn: ObjectIdentifier?
     var sentAll = false
 }
 
