@@ -230,15 +230,9 @@ extension NodeRuntime {
                 throw NodeError(.storage, "the copy of '\(id)' did not finish in time (a minute, and half a minute more per GiB)")
             }
             guard !state.withLock({ $0.stopped }) else { throw NodeError(.storage, "the node is stopping") }
-            let answer = Mutex<Result<CallReply, CallError>?>(nil)
-            let finished = DispatchSemaphore(value: 0)
             let stepStart = MonotonicClock.nowNs()
-            supervisor.submitBackup(pages: pages, mode: mode, timeoutMs: timeout) { result in
-                answer.withLock { $0 = result }
-                finished.signal()
-            }
-            finished.wait()
-            switch answer.withLock({ $0 }) ?? .failure(CallError(.unavailable, "no answer")) {
+            let answer = Self.waitForReply { done in supervisor.submitBackup(pages: pages, mode: mode, timeoutMs: timeout, complete: done) }
+            switch answer ?? .failure(CallError(.unavailable, "no answer")) {
             case .failure(let error) where error.code == .busy && busy < 100:
                 // Its queue is full of calls: they go first.
                 busy += 1

@@ -368,14 +368,10 @@ extension NodeRuntime {
     }
 
     private func healthCall(_ supervisor: AppSupervisor, method: String, deadline: Int64) -> String? {
-        let answer = Mutex<Result<CallReply, CallError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        supervisor.submit(method: method, caller: [], body: Array("{}".utf8), tag: "health", deadlineNs: deadline) { result in
-            answer.withLock { $0 = result }
-            done.signal()
-        }
-        let left = max(deadline - MonotonicClock.nowNs(), 1_000_000)
-        guard done.wait(timeout: .now() + .nanoseconds(Int(left))) == .success, let result = answer.withLock({ $0 }) else {
+        let waitNs = max(deadline - MonotonicClock.nowNs(), 1_000_000)
+        guard let result = Self.waitForReply(timeoutNs: waitNs, { done in
+            supervisor.submit(method: method, caller: [], body: Array("{}".utf8), tag: "health", deadlineNs: deadline, complete: done)
+        }) else {
             return "its health method '\(method)' did not answer in time"
         }
         switch result {
@@ -384,6 +380,24 @@ extension NodeRuntime {
             return "its health method '\(method)' answered status \(reply.status) HTTP \(reply.httpStatus): \(String(decoding: reply.body.prefix(300), as: UTF8.self))"
         case .failure(let error): return "its health method '\(method)' failed: \(error)"
         }
+    }
+
+    /// Submits work to an app's supervisor with `submit` and waits, on this thread, for its reply: nil when none
+    /// came within `timeoutNs` (nil: no limit beyond the supervisor's own).
+    static func waitForReply(timeoutNs: Int64? = nil,
+                             _ submit: (@escaping @Sendable (Result<CallReply, CallError>) -> Void) -> Void) -> Result<CallReply, CallError>? {
+        let answer = Mutex<Result<CallReply, CallError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        submit { result in
+            answer.withLock { $0 = result }
+            done.signal()
+        }
+        if let timeoutNs {
+            guard done.wait(timeout: .now() + .nanoseconds(Int(timeoutNs))) == .success else { return nil }
+        } else {
+            done.wait()
+        }
+        return answer.withLock { $0 }
     }
 
     /// Refuses an upgrade whose snapshot would take the disk below the reserve.
