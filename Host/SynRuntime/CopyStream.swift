@@ -56,7 +56,7 @@ final class CopyStream: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread once what it has read is applied.
+    /// Stops the thread (at once, whatever the app goes on writing into the stream).
     func finish() {
         state.withLock { $0.stop = true }
         changed.lock()
@@ -86,9 +86,9 @@ final class CopyStream: @unchecked Sendable {
                     fail(why)
                     return
                 }
-            } else if state.withLock({ $0.stop }) {
-                return
             }
+            // Asked to stop (what the steps streamed is applied by then): stop now, even if the app keeps writing.
+            if state.withLock({ $0.stop }) { return }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import SynSQLite
 @testable import SynRuntime
 import SynTestSupport
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -62,5 +63,35 @@ import Glibc
     @Test func aWorkerThatMiscountsIsNotBelieved() throws {
         let bytes = Self.record(0, [UInt8](repeating: 3, count: 100))
         #expect(try Self.feed(bytes, expect: 10).0?.contains("more than it said") == true)
+    }
+
+    /// An app that never stops writing well-formed records into its stream cannot keep the copy, and the backup
+    /// holding the node's apps, from ending: `finish` returns while the records go on (the time limit fails a hang).
+    @Test(.timeLimit(.minutes(1))) func anEndlessStreamDoesNotHoldTheCopy() throws {
+        let dir = TempDir("copystream-endless")
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        let target = open(dir.file("copy"), O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        defer { close(target) }
+        let stream = CopyStream(source: fds[0], target: target, limit: 1 << 20)
+        try #require(stream.start())
+        let end = fds[1]
+        let stop = Atomic<Bool>(false)
+        let record = Self.record(0, [UInt8](repeating: 9, count: 4096))
+        let writing = Atomic<Int>(0)
+        let writer = Thread {
+            while !stop.load(ordering: .relaxed) {
+                if record.withUnsafeBytes({ send(end, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 { writing.add(1, ordering: .relaxed) }
+            }
+        }
+        writer.start()
+        // Records are arriving when the copy is told to stop; it stops while they go on.
+        while writing.load(ordering: .relaxed) < 10 { usleep(1000) }
+        stream.finish()
+        let stillWriting = writing.load(ordering: .relaxed)
+        stop.store(true, ordering: .relaxed)
+        #expect(stillWriting >= 10)
     }
 }
