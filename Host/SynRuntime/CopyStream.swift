@@ -22,34 +22,48 @@ final class CopyStream: @unchecked Sendable {
     private let source: Int32
     private let target: Int32
     private let limit: UInt64
+    /// Held while the copy runs, so its descriptor stays open (nil in tests that pass a descriptor alone).
+    private let channel: AnyObject?
+    /// Bytes and truncations a copy may apply: a few times its limit, so an app cannot make the node write without
+    /// end while its backup runs.
+    private var budget: (bytes: UInt64, truncations: Int)
     private let state = Mutex(State())
     private let changed = NSCondition()
     /// The largest record: a page is at most 64 KiB; SQLite writes one at a time.
     static let maxRecord = 1 << 20
 
-    init(source: Int32, target: Int32, limit: UInt64) {
+    init(source: Int32, target: Int32, limit: UInt64, channel: AnyObject? = nil) {
         self.source = source
         self.target = target
         self.limit = limit
+        self.channel = channel
+        budget = (3 * limit, 64)
     }
 
-    /// Discards whatever an earlier copy (or the app) left in `fd`.
-    static func drain(_ fd: Int32) {
+    /// Discards what an earlier copy (or the app) left in `fd`: at most `maxBytes`, since the app may keep writing.
+    static func drain(_ fd: Int32, maxBytes: Int = 64 << 20) {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+        var total = 0
+        while total < maxBytes {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return }
+            total += n
+        }
     }
 
     func start() -> Bool { OSThread.start(name: "syn-backup-copy") { [self] in run() } }
 
     /// Waits until `bytes` of the stream are applied; nil then, else why not (a failure, or `deadline` passed).
-    func wait(for bytes: Int64, deadline: Int64) -> String? {
+    /// Between steps the app's own commits add records (the backup follows its writes), so more may have arrived;
+    /// after the last step, when the copy is closed, exactly that many must have.
+    func wait(for bytes: Int64, exact: Bool, deadline: Int64) -> String? {
         changed.lock()
         defer { changed.unlock() }
         while true {
             let (consumed, failure) = state.withLock { ($0.consumed, $0.failure) }
             if let failure { return failure }
-            if consumed == bytes { return nil }
-            if consumed > bytes { return "its worker streamed more than it said (\(consumed) bytes, not \(bytes))" }
+            if exact ? consumed == bytes : consumed >= bytes { return nil }
+            if exact && consumed > bytes { return "its worker streamed more than it said (\(consumed) bytes, not \(bytes))" }
             let left = deadline - MonotonicClock.nowNs()
             guard left > 0 else { return "its copy did not arrive in time" }
             _ = changed.wait(until: Date().addingTimeInterval(min(Double(left) / 1e9, 1)))
@@ -76,15 +90,19 @@ final class CopyStream: @unchecked Sendable {
         var pending = [UInt8]()
         pending.reserveCapacity(2 << 20)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var failed = false
         while true {
             var poller = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, 50)
             let n = ready > 0 ? chunk.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) } : 0
-            if n > 0 {
+            if n > 0 && !failed {
                 pending.append(contentsOf: chunk[0..<n])
                 if let why = apply(&pending) {
                     fail(why)
-                    return
+                    // Read on and discard until told to stop: a worker in the middle of a step does not block.
+                    failed = true
+                    pending = []
+                    changed.lock(); changed.broadcast(); changed.unlock()
                 }
             }
             // Asked to stop (what the steps streamed is applied by then): stop now, even if the app keeps writing.
@@ -108,14 +126,18 @@ final class CopyStream: @unchecked Sendable {
             guard magic == BackupStream.magic else { return "its copy stream holds something that is not a record" }
             if count == BackupStream.truncate {
                 guard offset <= limit else { return "its copy would be \(offset) bytes, past \(limit)" }
+                budget.truncations -= 1
+                guard budget.truncations >= 0 else { return "its copy stream truncates the copy again and again" }
                 guard ftruncate(target, off_t(offset)) == 0 else { return "cannot truncate the copy: errno \(errno)" }
                 at += BackupStream.headerSize
                 applied += Int64(BackupStream.headerSize)
                 continue
             }
-            guard count <= Self.maxRecord, offset <= limit, offset + UInt64(count) <= limit else {
+            guard count > 0, count <= Self.maxRecord, offset <= limit, offset + UInt64(count) <= limit else {
                 return "its copy stream writes \(count) bytes at \(offset), past the \(limit) a copy of it may hold"
             }
+            guard budget.bytes >= UInt64(count) else { return "its copy stream writes more than three times what a copy of it may hold" }
+            budget.bytes -= UInt64(count)
             let end = at + BackupStream.headerSize + Int(count)
             guard pending.count >= end else { break }
             let written = pending.withUnsafeBytes { b in

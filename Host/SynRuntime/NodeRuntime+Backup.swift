@@ -198,9 +198,9 @@ extension NodeRuntime {
         var target: Int32 = -1
         if let storage = broker.storage(for: id), let channel = storage.backupChannel {
             CopyStream.drain(channel.hostEnd)
-            target = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            target = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard target >= 0 else { throw NodeError(.io, "cannot open \(file): errno \(errno)") }
-            let copy = CopyStream(source: channel.hostEnd, target: target, limit: storage.quotaBytes + (16 << 20))
+            let copy = CopyStream(source: channel.hostEnd, target: target, limit: storage.quotaBytes + (16 << 20), channel: channel)
             guard copy.start() else {
                 close(target)
                 throw NodeError(.io, "the system gave no thread to take the copy of '\(id)' (RLIMIT_NPROC or memory)")
@@ -222,8 +222,11 @@ extension NodeRuntime {
         var busy = 0
         var completed = false
         defer {
-            // A backup given up on is ended in the worker too, so it stops copying into the file.
-            if !completed { supervisor.submitBackup(pages: 0, mode: 2) { _ in } }
+            // A backup given up on is ended in the worker too, so it stops copying; the stream is read (and
+            // discarded) until then, so a step under way does not block on it.
+            if !completed {
+                _ = Self.waitForReply(timeoutNs: 10_000_000_000) { done in supervisor.submitBackup(pages: 0, mode: 2, complete: done) }
+            }
         }
         while true {
             guard MonotonicClock.nowNs() < deadline else {
@@ -253,9 +256,11 @@ extension NodeRuntime {
                 }
                 let streamed = r.body[17..<25].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 // Everything the step streamed is in the copy before the step counts.
-                if let stream, let why = stream.wait(for: Int64(clamping: streamed), deadline: deadline) {
+                if let stream, let why = stream.wait(for: Int64(clamping: streamed), exact: done, deadline: deadline) {
                     throw NodeError(.storage, "cannot back up '\(id)': \(why)")
                 }
+                // The copy is as long as its header says (a shrinking database may leave more behind).
+                if done, target >= 0 { Self.trimToHeader(target) }
                 progress(BackupProgress(phase: id, done: Int64(count - remaining), total: Int64(count)))
                 if done {
                     completed = true
@@ -270,6 +275,18 @@ extension NodeRuntime {
                 usleep(UInt32(clamping: min(took * 2, 200_000_000) / 1000))
             }
         }
+    }
+
+    /// Truncates a database copy to the page count times the page size its header gives, when both are sane.
+    static func trimToHeader(_ fd: Int32) {
+        var header = [UInt8](repeating: 0, count: 100)
+        guard pread(fd, &header, 100, 0) == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else { return }
+        let raw = Int(header[16]) << 8 | Int(header[17])
+        let pageSize = raw == 1 ? 65_536 : raw
+        let pages = Int(header[28]) << 24 | Int(header[29]) << 16 | Int(header[30]) << 8 | Int(header[31])
+        guard pageSize >= 512, pageSize & (pageSize - 1) == 0, pages > 0 else { return }
+        var st = stat()
+        if fstat(fd, &st) == 0, Int64(st.st_size) > Int64(pages) * Int64(pageSize) { _ = ftruncate(fd, off_t(pages * pageSize)) }
     }
 
     /// Keeps the newest `keep` archives in `directory` (those named as this node names them).

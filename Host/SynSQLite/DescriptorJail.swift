@@ -22,6 +22,8 @@ public enum DescriptorJail {
     static let streamFD = Atomic<Int32>(-1)
     /// Bytes written to the stream since `resetStreamed`: records and their headers.
     static let streamed = Atomic<Int64>(0)
+    /// The size of the file the stream stands for: the end of its furthest write, or its last truncation.
+    static let streamSize = Atomic<Int64>(0)
 
     /// Bytes written to the stream since `resetStreamed`.
     public static func streamedBytes() -> Int64 { streamed.load(ordering: .relaxed) }
@@ -65,6 +67,7 @@ public enum DescriptorJail {
                     Glibc.close(copy)
                     return DescriptorJail.fail(EBUSY)
                 }
+                DescriptorJail.streamSize.store(0, ordering: .relaxed)
             }
             return copy
         }
@@ -73,7 +76,12 @@ public enum DescriptorJail {
             guard let fd = DescriptorJail.descriptor(path) else { return DescriptorJail.fail(ENOENT) }
             return csyn_sqlite3_raw_fstat(fd, out)
         }
-        let fstat: FStat = { fd, out in csyn_sqlite3_raw_fstat(fd, out) }
+        let fstat: FStat = { fd, out in
+            let rc = csyn_sqlite3_raw_fstat(fd, out)
+            // A stream's size is what was written to it (SQLite decides from it whether to truncate or pad).
+            if rc == 0, fd == DescriptorJail.streamFD.load(ordering: .relaxed) { out?.pointee.st_size = off_t(DescriptorJail.streamSize.load(ordering: .relaxed)) }
+            return rc
+        }
         let refuse: Path = { _ in DescriptorJail.fail(EACCES) }
         let refuseMode: PathMode = { _, _ in DescriptorJail.fail(EACCES) }
         let readlink: ReadLink = { _, _, _ in Int(DescriptorJail.fail(EINVAL)) }
@@ -112,11 +120,16 @@ public enum DescriptorJail {
         }
         let pwrite: PWrite = { fd, buffer, count, offset in
             guard fd == DescriptorJail.streamFD.load(ordering: .relaxed) else { return Glibc.pwrite(fd, buffer, count, offset) }
-            return BackupStream.send(fd, offset: UInt64(offset), bytes: UnsafeRawBufferPointer(start: buffer, count: count)) ? count : Int(DescriptorJail.fail(EIO))
+            guard BackupStream.send(fd, offset: UInt64(offset), bytes: UnsafeRawBufferPointer(start: buffer, count: count)) else { return Int(DescriptorJail.fail(EIO)) }
+            let end = Int64(offset) + Int64(count)
+            if end > DescriptorJail.streamSize.load(ordering: .relaxed) { DescriptorJail.streamSize.store(end, ordering: .relaxed) }
+            return count
         }
         let ftruncate: FTruncate = { fd, size in
             guard fd == DescriptorJail.streamFD.load(ordering: .relaxed) else { return Glibc.ftruncate(fd, size) }
-            return BackupStream.send(fd, offset: UInt64(size), bytes: nil) ? 0 : DescriptorJail.fail(EIO)
+            guard BackupStream.send(fd, offset: UInt64(size), bytes: nil) else { return DescriptorJail.fail(EIO) }
+            DescriptorJail.streamSize.store(Int64(size), ordering: .relaxed)
+            return 0
         }
         let close: Close = { fd in
             _ = DescriptorJail.streamFD.compareExchange(expected: fd, desired: -1, ordering: .relaxed)

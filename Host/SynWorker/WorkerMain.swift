@@ -97,6 +97,8 @@ enum WorkerMain {
     private static func openStore(_ setup: WorkerSetup, _ fds: [Int32]) throws(WorkerFailure) -> AppStore? {
         guard let storage = setup.storage, fds.count == 4 else { return nil }
         guard csyn_ignore_sigxfsz() == 0 else { throw .setup("ignore SIGXFSZ", errno: errno) }
+        // A backup stream the host closed fails the write (EPIPE) instead of killing the worker.
+        signal(SIGPIPE, SIG_IGN)
         do throws(SQLiteError) {
             // The backup copy's name is a stream to the host when the host passed a socket (it writes the file:
             // `BackupStream`), else the file itself.

@@ -33,7 +33,7 @@ import Glibc
         let end = fds[1]
         let writer = Thread { _ = bytes.withUnsafeBytes { write(end, $0.baseAddress, $0.count) } }
         writer.start()
-        let why = stream.wait(for: total ?? Int64(bytes.count), deadline: Int64(DispatchTime.now().uptimeNanoseconds) + 60_000_000_000)
+        let why = stream.wait(for: total ?? Int64(bytes.count), exact: true, deadline: Int64(DispatchTime.now().uptimeNanoseconds) + 60_000_000_000)
         stream.finish()
         return (why, Array((try? Data(contentsOf: URL(fileURLWithPath: dir.file("copy")))) ?? Data()))
     }
@@ -52,6 +52,9 @@ import Glibc
         (record(UInt64.max - 1, [1]), "past the"),
         (record(0, nil, count: 8 << 20), "past the"),
         (record(1 << 40, nil), "past"),
+        (record(0, []), "writes 0 bytes"),
+        ((0..<5).flatMap { _ in record(0, [UInt8](repeating: 1, count: 1 << 20)) }, "more than three times"),
+        ((0..<70).flatMap { _ in record(4096, nil) }, "again and again"),
     ])
     func whatIsNotARecordEndsTheCopy(_ bytes: [UInt8], _ expected: String) throws {
         let (why, file) = try Self.feed(bytes)
