@@ -195,7 +195,7 @@ extension LinkService {
     func prunePartials(of peer: String, keeping id: UInt64, directory: String) {
         let claimed = state.withLock { s in Set(s.incoming.keys) }
         var parts: [(path: String, time: Int)] = []
-        for name in (try? Self.names(in: directory)) ?? [] where name.hasPrefix(peer + "-") && name.hasSuffix(".part") {
+        for name in Self.names(in: directory) where name.hasPrefix(peer + "-") && name.hasSuffix(".part") {
             let idText = name.dropFirst(peer.count + 1).dropLast(5)
             guard let other = UInt64(idText), other != id, !claimed.contains("\(peer)/\(other)") else { continue }
             var st = stat()
@@ -204,7 +204,8 @@ extension LinkService {
         for old in parts.sorted(by: { $0.time > $1.time }).dropFirst(Self.maxPartialsPerPeer) { unlink(old.path) }
     }
 
-    static func names(in directory: String) throws -> [String] {
+    /// The names in `directory` (none when it cannot be read).
+    static func names(in directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
         var out: [String] = []
@@ -216,15 +217,18 @@ extension LinkService {
 
     /// The answer given to `peer`'s transfer `id`, if it was answered.
     func finished(_ peer: String, _ id: UInt64, directory: String) -> (ok: Bool, message: String)? {
-        let fd = open(Self.donePath(directory, peer, id), O_RDONLY | O_CLOEXEC)
+        guard let text = Self.readRecord(Self.donePath(directory, peer, id), maxBytes: 1024) else { return nil }
+        return (text.hasPrefix("ok\n"), String(text.drop { $0 != "\n" }.dropFirst()))
+    }
+
+    /// The start of the small file `writeRecord` wrote at `path`, at most `maxBytes`; nil when there is none.
+    static func readRecord(_ path: String, maxBytes: Int) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
         let n = read(fd, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self)
-        let ok = text.hasPrefix("ok\n")
-        return (ok, String(text.drop { $0 != "\n" }.dropFirst()))
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
     }
 
     /// The whole of `peer`'s transfer `id` is in its `.part` file: off the event loop, it is synced and its digest
@@ -238,7 +242,7 @@ extension LinkService {
             let synced = open(part, O_RDONLY | O_CLOEXEC)
             if synced >= 0 { fsync(synced); close(synced) }
             let outcome: (ok: Bool, message: String)?
-            if Self.sha256(file: part) != digest {
+            if (try? FileDigest.sha256(path: part)) != digest {
                 outcome = (false, "the bundle received does not match the SHA-256 offered; run the migration again")
             } else if let sink {
                 let marker = Self.installingPath(directory, peer, id)
@@ -275,12 +279,7 @@ extension LinkService {
 
     /// The app an interrupted install of `peer`'s transfer `id` was installing, if one was.
     func interruptedInstall(_ peer: String, _ id: UInt64, directory: String) -> String? {
-        let fd = open(Self.installingPath(directory, peer, id), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let n = read(fd, &buffer, buffer.count)
-        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        Self.readRecord(Self.installingPath(directory, peer, id), maxBytes: 128)
     }
 
     /// A peer says `app` moved from it to `to`: what waits here for `app` on `peer`, and what is sent to it later,
@@ -314,28 +313,10 @@ extension LinkService {
         return out
     }
 
-    static func sha256(file path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var hash = SHA256Stream()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { return hash.finish() }
-            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-    }
-
     /// Partial transfers nobody came back for in a week, and answers older than a year, go.
     static func prune(directory: String) {
-        guard let dir = opendir(directory) else { return }
-        defer { closedir(dir) }
         let now = time(nil)
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in names(in: directory) {
             let limit: Int = name.hasSuffix(".part") ? 7 * 86_400 : name.hasSuffix(".done") ? 365 * 86_400 : -1
             guard limit > 0 else { continue }
             var st = stat()

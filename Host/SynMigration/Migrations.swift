@@ -100,7 +100,7 @@ public final class Migrations: AppTransfers {
         unlink(bundle)
         _ = try runtime.exportApp(app, to: bundle, key: .key(key), actor: "node", tag: "migrate to \(peer)")
         var st = stat()
-        guard stat(bundle, &st) == 0, let digest = Self.sha256(bundle) else { throw NodeError(.io, "cannot read \(bundle) back (errno \(errno))") }
+        guard stat(bundle, &st) == 0, let digest = try? FileDigest.sha256(path: bundle) else { throw NodeError(.io, "cannot read \(bundle) back (errno \(errno))") }
         let id = UInt64.random(in: 1...UInt64.max)
         let record = MigrationRecord(app: app, to: peer, id: id, size: UInt64(st.st_size), digest: digest, key: raw, bundle: bundle,
                                      started: Self.timestamp())
@@ -325,14 +325,6 @@ public final class Migrations: AppTransfers {
         runtime.broker.audit.append(actor: "node", app: app, action: "peer.app_moved", decision: known ? "ok" : "noted",
                                     cause: "peer \(peer) says '\(app)' moved to node \(to); "
                                         + (known ? "\(retargeted) waiting messages now go there" : "that node is not a peer here, or '\(app)' may not send to it (its net.peers grant): its messages wait"))
-    }
-
-    static func sha256(_ path: String) -> [UInt8]? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        var hash = SHA256Stream()
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(Array(chunk)) }
-        return hash.finish()
     }
 
     static func timestamp() -> String {

@@ -7,7 +7,10 @@ import Glibc
 /// Streaming SHA-256 of files via libsodium.
 public enum FileDigest {
     /// Lowercase hex SHA-256 of the file at `path`, read in chunks of 64 KiB.
-    public static func sha256Hex(path: String) throws(SodiumError) -> String {
+    public static func sha256Hex(path: String) throws(SodiumError) -> String { Hex.encode(try sha256(path: path)) }
+
+    /// SHA-256 of the file at `path`, read in chunks of 64 KiB.
+    public static func sha256(path: String) throws(SodiumError) -> [UInt8] {
         try Sodium.initialize()
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SodiumError(.io, "cannot open \(path) (\(Errno.describe(errno)))") }
@@ -26,6 +29,6 @@ public enum FileDigest {
         }
         var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
         crypto_hash_sha256_final(&state, &digest)
-        return Hex.encode(digest)
+        return digest
     }
 }

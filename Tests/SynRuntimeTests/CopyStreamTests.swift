@@ -19,23 +19,39 @@ import Glibc
         return out + (bytes ?? [])
     }
 
-    /// A copy stream over a socket pair into a file in `dir`, fed `bytes`; what it said, and the file.
-    static func feed(_ bytes: [UInt8], limit: UInt64 = 1 << 20, expect total: Int64? = nil) throws -> (String?, [UInt8]) {
+    /// A copy stream reading a socket pair into a file of its own, started; `end` is the worker's side.
+    final class Rig {
         let dir = TempDir("copystream")
-        var fds: [Int32] = [-1, -1]
-        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        let target = open(dir.file("copy"), O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        defer { close(target) }
-        let stream = CopyStream(source: fds[0], target: target, limit: limit)
-        try #require(stream.start())
-        let end = fds[1]
+        let fds: [Int32]
+        let target: Int32
+        let stream: CopyStream
+        var end: Int32 { fds[1] }
+        var copy: [UInt8] { Array((try? Data(contentsOf: URL(fileURLWithPath: dir.file("copy")))) ?? Data()) }
+
+        init(limit: UInt64) throws {
+            var pair: [Int32] = [-1, -1]
+            try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+            fds = pair
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            target = open(dir.file("copy"), O_RDWR | O_CREAT | O_TRUNC, 0o600)
+            stream = CopyStream(source: fds[0], target: target, limit: limit)
+            try #require(stream.start())
+        }
+
+        deinit {
+            close(fds[0]); close(fds[1]); close(target)
+        }
+    }
+
+    /// A copy stream fed `bytes`: what it said, and the file.
+    static func feed(_ bytes: [UInt8], limit: UInt64 = 1 << 20, expect total: Int64? = nil) throws -> (String?, [UInt8]) {
+        let rig = try Rig(limit: limit)
+        let end = rig.end
         let writer = Thread { _ = bytes.withUnsafeBytes { write(end, $0.baseAddress, $0.count) } }
         writer.start()
-        let why = stream.wait(for: total ?? Int64(bytes.count), exact: true, deadline: Int64(DispatchTime.now().uptimeNanoseconds) + 60_000_000_000)
-        stream.finish()
-        return (why, Array((try? Data(contentsOf: URL(fileURLWithPath: dir.file("copy")))) ?? Data()))
+        let why = rig.stream.wait(for: total ?? Int64(bytes.count), exact: true, deadline: Int64(DispatchTime.now().uptimeNanoseconds) + 60_000_000_000)
+        rig.stream.finish()
+        return (why, rig.copy)
     }
 
     @Test func recordsAreAppliedWhereTheySay() throws {
@@ -71,23 +87,17 @@ import Glibc
     /// An app that never stops writing well-formed records into its stream cannot keep the copy, and the backup
     /// holding the node's apps, from ending: `finish` returns while the records go on (the time limit fails a hang).
     @Test(.timeLimit(.minutes(1))) func anEndlessStreamDoesNotHoldTheCopy() throws {
-        let dir = TempDir("copystream-endless")
-        var fds: [Int32] = [-1, -1]
-        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        let target = open(dir.file("copy"), O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        defer { close(target) }
-        let stream = CopyStream(source: fds[0], target: target, limit: 1 << 20)
-        try #require(stream.start())
-        let end = fds[1]
+        let rig = try Rig(limit: 1 << 20)
+        let stream = rig.stream, end = rig.end
         let stop = Atomic<Bool>(false)
         let record = Self.record(0, [UInt8](repeating: 9, count: 4096))
         let writing = Atomic<Int>(0)
+        let stopped = DispatchSemaphore(value: 0)
         let writer = Thread {
             while !stop.load(ordering: .relaxed) {
                 if record.withUnsafeBytes({ send(end, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 { writing.add(1, ordering: .relaxed) }
             }
+            stopped.signal()
         }
         writer.start()
         // Records are arriving when the copy is told to stop; it stops while they go on.
@@ -95,6 +105,8 @@ import Glibc
         stream.finish()
         let stillWriting = writing.load(ordering: .relaxed)
         stop.store(true, ordering: .relaxed)
+        // The writer is done before the rig closes the descriptors it writes to.
+        stopped.wait()
         #expect(stillWriting >= 10)
     }
 }
