@@ -95,7 +95,7 @@ let package = Package(
         // RFC 9421 HTTP message signatures (ed25519), RFC 9530 Content-Digest, and the replay cache.
         .target(name: "SynHTTPSig", dependencies: ["SynSodium"], path: "Host/SynHTTPSig"),
         // Encrypted backup archives: the format, writing and reading them.
-        .target(name: "SynBackup", dependencies: ["SynSodium", "SynSystem", "CSynSys"], path: "Host/SynBackup"),
+        .target(name: "SynBackup", dependencies: ["SynSodium", "SynSQLite", "SynSystem", "CSynSys"], path: "Host/SynBackup"),
         // Signed `.synapp` packages: the format, packing, and verification of hostile packages.
         .target(name: "SynPackage", dependencies: ["SynSodium", "SynConfig", "SynSandbox", "SynSystem"], path: "Host/SynPackage"),
         // The node's core: its apps under their profiles and grants, their lifecycle, the owner's actions.

@@ -1,5 +1,6 @@
 import Foundation
 import SynSodium
+import SynSQLite
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,8 +54,11 @@ public enum ArchiveReader {
         }
         let headerBytes = try take(headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any],
-              header["format"] as? Int == BackupArchive.version, let kdf = header["kdf"] as? String else {
-            throw BackupError(.format, "\(path): the header is not that of a format-\(BackupArchive.version) archive")
+              let format = header["format"] as? Int, let kdf = header["kdf"] as? String else {
+            throw BackupError(.format, "\(path): the header is not that of a Syneroym backup archive")
+        }
+        guard BackupArchive.readable.contains(format) else {
+            throw BackupError(.format, "\(path) is a format-\(format) archive; this node reads formats \(BackupArchive.readable.lowerBound) to \(BackupArchive.readable.upperBound) (restore it with a newer syneroym)")
         }
         let keyID = header["key_id"] as? String ?? "?"
         let salt = (header["salt"] as? String).flatMap(Base64URL.decode) ?? []
@@ -102,58 +106,50 @@ public enum ArchiveReader {
         defer { if let target, !kept { try? FileManager.default.removeItem(atPath: target) } }
 
         var read: [ArchivedFile] = []
-        var current: (file: ArchivedFile, hash: Blake2bStream, left: Int64, fd: Int32)?
-        func closeFile(_ entry: inout (file: ArchivedFile, hash: Blake2bStream, left: Int64, fd: Int32)) throws(BackupError) {
-            guard entry.left == 0 else { throw BackupError(.damaged, "\(path): \(entry.file.path) is shorter than its \(entry.file.size) bytes") }
-            if entry.fd >= 0 {
-                let synced = fsync(entry.fd) == 0
-                Glibc.close(entry.fd)
-                guard synced else { throw BackupError(.io, "cannot sync \(entry.file.path): errno \(errno)") }
-            }
-            read.append(ArchivedFile(path: entry.file.path, size: entry.file.size, blake2b: Hex.encode(entry.hash.finish())))
-        }
-        defer { if let c = current, c.fd >= 0 { Glibc.close(c.fd) } }
+        var current: Entry?
+        defer { current?.abandon() }
         while true {
             let (type, body) = try next()
             switch type {
             case .begin:
                 throw BackupError(.damaged, "\(path): a second beginning at byte \(offset)")
             case .file:
-                if var c = current { try closeFile(&c); current = nil }
+                if let c = current {
+                    read.append(try c.end(archive: path))
+                    current = nil
+                }
                 guard let file = try? JSONDecoder().decode(ArchivedFile.self, from: Data(body)), file.size >= 0,
-                      pathProblem(file.path) == nil else {
-                    throw BackupError(.damaged, "\(path): a file record at byte \(offset) names no plain relative path")
+                      pathProblem(file.path) == nil,
+                      file.kind == nil || (1...BackupArchive.maxRecordsLimit).contains(file.limit ?? 0) else {
+                    throw BackupError(.damaged, "\(path): a file record at byte \(offset) names no plain relative path, or a kind of entry this node does not know")
                 }
                 guard !read.contains(where: { $0.path == file.path }) else { throw BackupError(.damaged, "\(path): \(file.path) appears twice") }
                 var out: Int32 = -1
+                var destination = ""
                 if let target {
-                    let destination = target + "/" + file.path
+                    destination = target + "/" + file.path
                     do {
                         try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent,
                                                                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                     } catch { throw BackupError(.io, "cannot create the directory of \(destination): \(error.localizedDescription)") }
-                    out = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                    out = open(destination, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                     guard out >= 0 else { throw BackupError(.io, "cannot create \(destination): errno \(errno)") }
                 }
-                current = (file, Blake2bStream(), file.size, out)
+                current = Entry(file: file, fd: out, destination: destination)
             case .data:
-                guard var c = current, Int64(body.count) <= c.left else {
-                    throw BackupError(.damaged, "\(path): data at byte \(offset) belongs to no file, or overruns it")
+                guard let c = current else { throw BackupError(.damaged, "\(path): data at byte \(offset) belongs to no file") }
+                try c.take(body, archive: path, at: offset)
+            case .close:
+                guard let c = current, c.file.kind == .records, body.count == 1 else {
+                    throw BackupError(.damaged, "\(path): a close at byte \(offset) ends no records entry")
                 }
-                c.hash.update(body)
-                c.left -= Int64(body.count)
-                if c.fd >= 0 {
-                    var done = 0
-                    while done < body.count {
-                        let n = body.withUnsafeBytes { write(c.fd, $0.baseAddress! + done, body.count - done) }
-                        if n < 0 && errno == EINTR { continue }
-                        if n <= 0 { throw BackupError(.io, "cannot write \(c.file.path) (is the disk full?): errno \(errno)") }
-                        done += n
-                    }
-                }
-                current = c
+                current = nil
+                if body[0] == 1 { read.append(try c.end(archive: path)) } else { c.abandon() }
             case .manifest:
-                if var c = current { try closeFile(&c); current = nil }
+                if let c = current {
+                    read.append(try c.end(archive: path))
+                    current = nil
+                }
                 guard stream.finished else { throw BackupError(.damaged, "\(path): the manifest is not the last record") }
                 guard offset == total else { throw BackupError(.damaged, "\(path) has \(total - offset) bytes after its end") }
                 guard let listed = try? JSONDecoder().decode([ArchivedFile].self, from: Data(body)) else {
@@ -165,6 +161,82 @@ public enum ArchiveReader {
                 }
                 kept = true
                 return Contents(info: info, files: read, keyID: keyID)
+            }
+        }
+    }
+
+    /// One entry being read: its bytes hashed and written out as they are, or, for a records entry, checked and
+    /// replayed into its file (`BackupReplay`, by the rules the node checked them by when it made the archive).
+    final class Entry {
+        let file: ArchivedFile
+        let fd: Int32
+        let destination: String
+        let hash = Blake2bStream()
+        var size: Int64 = 0
+        /// A records entry's replay, and the partial record at the end of what has come.
+        var replay: BackupReplay?
+        var pending: [UInt8] = []
+        var closed = false
+
+        init(file: ArchivedFile, fd: Int32, destination: String) {
+            self.file = file
+            self.fd = fd
+            self.destination = destination
+            // A records entry's file reaches no further than the limit the node checked its records against.
+            if file.kind == .records { replay = BackupReplay(limit: UInt64(file.limit ?? 0)) }
+        }
+
+        deinit { if !closed, fd >= 0 { Glibc.close(fd) } }
+
+        func take(_ body: [UInt8], archive: String, at offset: Int64) throws(BackupError) {
+            size += Int64(body.count)
+            hash.update(body)
+            if var replay {
+                pending += body
+                let result = pending.withUnsafeBytes { replay.take($0, applyingTo: fd >= 0 ? fd : nil) }
+                self.replay = replay
+                switch result {
+                case .success(let n): pending.removeFirst(n)
+                case .failure(let error) where error.code == .io: throw BackupError(.io, "cannot write \(file.path): \(error.message)")
+                case .failure(let error): throw BackupError(.damaged, "\(archive): \(file.path) is not a database copy at byte \(offset): \(error.message)")
+                }
+                return
+            }
+            guard size <= file.size else { throw BackupError(.damaged, "\(archive): data at byte \(offset) overruns \(file.path)") }
+            guard fd >= 0 else { return }
+            var done = 0
+            while done < body.count {
+                let n = body.withUnsafeBytes { write(fd, $0.baseAddress! + done, body.count - done) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { throw BackupError(.io, "cannot write \(file.path) (is the disk full?): errno \(errno)") }
+                done += n
+            }
+        }
+
+        /// The entry, whole: synced, and as the manifest must list it.
+        func end(archive: String) throws(BackupError) -> ArchivedFile {
+            if replay != nil {
+                guard pending.isEmpty else { throw BackupError(.damaged, "\(archive): \(file.path) ends inside a record") }
+                if fd >= 0 { BackupReplay.trimToHeader(fd) }
+            } else {
+                guard size == file.size else { throw BackupError(.damaged, "\(archive): \(file.path) is shorter than its \(file.size) bytes") }
+            }
+            closed = true
+            if fd >= 0 {
+                let synced = fsync(fd) == 0
+                Glibc.close(fd)
+                guard synced else { throw BackupError(.io, "cannot sync \(file.path): errno \(errno)") }
+            }
+            return ArchivedFile(path: file.path, size: size, blake2b: Hex.encode(hash.finish()), kind: file.kind, limit: file.limit)
+        }
+
+        /// Drops the entry (a copy that failed while the archive was made), and its file.
+        func abandon() {
+            guard !closed else { return }
+            closed = true
+            if fd >= 0 {
+                Glibc.close(fd)
+                unlink(destination)
             }
         }
     }

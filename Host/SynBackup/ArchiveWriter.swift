@@ -21,6 +21,8 @@ public final class ArchiveWriter {
     private var flushedTo: Int64 = 0
 
     private var done = false
+    /// A records entry is being written: nothing else may be until it closes.
+    private var entryOpen = false
 
     /// Starts an archive at `path`, encrypted under `key` (a passphrase is stretched with a fresh salt).
     public init(path: String, key: BackupKey, info: ArchiveInfo) throws(BackupError) {
@@ -72,10 +74,7 @@ public final class ArchiveWriter {
     /// Adds the file at `source` as `path` (relative to the data directory), reading it in chunks; `progress` gets
     /// the bytes of it read so far.
     public func add(_ source: String, as path: String, progress: (Int64) -> Void = { _ in }) throws(BackupError) {
-        guard !path.isEmpty, path.utf8.count <= BackupArchive.maxPathBytes, !path.hasPrefix("/"),
-              !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
-            throw BackupError(.format, "'\(path)' cannot be archived: paths are relative and plain")
-        }
+        try checkPath(path)
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw BackupError(.io, "cannot open \(source): errno \(errno)") }
         defer { close(input) }
@@ -99,29 +98,18 @@ public final class ArchiveWriter {
             throw BackupError(.io, "the system gave no thread to read \(source) (RLIMIT_NPROC or memory)")
         }
         defer { ring.cancel(); reader.finished.wait() }
-        var record = [UInt8](repeating: 0, count: 4 + chunk + 1 + SecretStream.overhead)
+        var record = Self.sealBuffer()
         var left = size
         var index = 0
         while left > 0 {
             let want = Int(min(left, Int64(chunk)))
             ring.filled.wait()
             if let failure = reader.failure.withLock({ $0 }) { throw failure }
-            let cipherLength = want + 1 + SecretStream.overhead
-            let plain = UnsafeRawBufferPointer(start: ring.buffer(index), count: want + 1)
-            record.withUnsafeMutableBytes { r in
-                r.storeBytes(of: UInt32(cipherLength).littleEndian, as: UInt32.self)
-                stream.push(plain, into: UnsafeMutableRawBufferPointer(rebasing: r[4..<(4 + cipherLength)]))
-            }
+            let sealed = seal(UnsafeRawBufferPointer(start: ring.buffer(index), count: want + 1), into: &record)
             ring.free.signal()
             index += 1
-            try put(record, count: 4 + cipherLength)
+            try put(record, count: sealed)
             left -= Int64(want)
-            // Start writing back what is written, every 32 MiB, so the disk works while the CPU encrypts and the
-            // final fsync has little left to do.
-            if written - flushedTo >= 32 << 20 {
-                _ = csyn_start_writeback(fd, flushedTo, written - flushedTo)
-                flushedTo = written
-            }
             progress(size - left)
         }
         reader.finished.wait()
@@ -130,11 +118,86 @@ public final class ArchiveWriter {
         files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish())))
     }
 
+    /// Starts an entry at `path` whose bytes are a copy stream's records (`BackupReplay` checked them against
+    /// `limit`), appended as they arrive; nothing else is added until it is closed.
+    public func beginRecords(as path: String, limit: UInt64) throws(BackupError) -> RecordsEntry {
+        try checkPath(path)
+        guard limit > 0, limit <= UInt64(BackupArchive.maxRecordsLimit) else {
+            throw BackupError(.format, "'\(path)' cannot be archived: its limit, \(limit) bytes, is not within 1 B to \(BackupArchive.maxRecordsLimit) bytes")
+        }
+        let fileRecord: [UInt8]
+        do { fileRecord = Array(try JSONEncoder().encode(ArchivedFile(path: path, size: 0, blake2b: "", kind: .records, limit: Int64(limit)))) } catch {
+            throw BackupError(.format, "\(error)")
+        }
+        try record(.file, fileRecord)
+        entryOpen = true
+        return RecordsEntry(writer: self, path: path, limit: Int64(limit))
+    }
+
+    /// A records entry being written (`beginRecords`): fed by one thread at a time (the copy's, then the one that
+    /// closes it once that has stopped).
+    public final class RecordsEntry: @unchecked Sendable {
+        private let writer: ArchiveWriter
+        public let path: String
+        private let limit: Int64
+        private let hash = Blake2bStream()
+        /// The plaintext of the next data record: its type byte, then up to a chunk of the stream.
+        private let plain: UnsafeMutableRawPointer
+        private var filled = 0
+        private var sealed = ArchiveWriter.sealBuffer()
+        /// Stream bytes appended.
+        public private(set) var size: Int64 = 0
+        private var closed = false
+
+        fileprivate init(writer: ArchiveWriter, path: String, limit: Int64) {
+            self.writer = writer
+            self.path = path
+            self.limit = limit
+            plain = UnsafeMutableRawPointer.allocate(byteCount: BackupArchive.chunkBytes + 1, alignment: 64)
+            plain.storeBytes(of: BackupArchive.Record.data.rawValue, as: UInt8.self)
+        }
+
+        deinit { plain.deallocate() }
+
+        /// Appends stream bytes: a data record is sealed and written each time a chunk fills.
+        public func append(_ bytes: UnsafeRawBufferPointer) throws(BackupError) {
+            guard !closed, let base = bytes.baseAddress else { return }
+            hash.update(bytes)
+            size += Int64(bytes.count)
+            var at = 0
+            while at < bytes.count {
+                let n = min(bytes.count - at, BackupArchive.chunkBytes - filled)
+                (plain + 1 + filled).copyMemory(from: base + at, byteCount: n)
+                filled += n
+                at += n
+                if filled == BackupArchive.chunkBytes { try flush() }
+            }
+        }
+
+        /// Ends the entry: `ok`, it is in the manifest; else (the copy failed) the reader drops what it holds.
+        public func close(ok: Bool) throws(BackupError) {
+            guard !closed else { return }
+            closed = true
+            writer.entryOpen = false
+            try flush()
+            try writer.record(.close, [ok ? 1 : 0])
+            if ok { writer.files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish()), kind: .records, limit: limit)) }
+        }
+
+        private func flush() throws(BackupError) {
+            guard filled > 0 else { return }
+            let count = writer.seal(UnsafeRawBufferPointer(start: plain, count: filled + 1), into: &sealed)
+            filled = 0
+            try writer.put(sealed, count: count)
+        }
+    }
+
     /// The files added so far, with their sizes and hashes.
     public var archived: [ArchivedFile] { files }
 
     /// Closes the stream with the manifest, syncs the archive and renames it into place. Returns what it holds.
     public func finish() throws(BackupError) -> [ArchivedFile] {
+        guard !entryOpen else { throw BackupError(.format, "a records entry is still open") }
         let manifest: [UInt8]
         do { manifest = Array(try JSONEncoder().encode(files)) } catch { throw BackupError(.format, "\(error)") }
         try record(.manifest, manifest, final: true)
@@ -149,6 +212,27 @@ public final class ArchiveWriter {
         let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 { fsync(directory); close(directory) }
         return files
+    }
+
+    private func checkPath(_ path: String) throws(BackupError) {
+        guard !entryOpen else { throw BackupError(.format, "'\(path)' cannot be archived while a records entry is open") }
+        guard !path.isEmpty, path.utf8.count <= BackupArchive.maxPathBytes, !path.hasPrefix("/"),
+              !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw BackupError(.format, "'\(path)' cannot be archived: paths are relative and plain")
+        }
+    }
+
+    /// A buffer a sealed data record fits in: its length, then its ciphertext.
+    static func sealBuffer() -> [UInt8] { [UInt8](repeating: 0, count: 4 + BackupArchive.chunkBytes + 1 + SecretStream.overhead) }
+
+    /// Encrypts `plain` (a type byte and its data) into `record` as a length and ciphertext; returns the bytes.
+    private func seal(_ plain: UnsafeRawBufferPointer, into record: inout [UInt8]) -> Int {
+        let cipherLength = plain.count + SecretStream.overhead
+        record.withUnsafeMutableBytes { r in
+            r.storeBytes(of: UInt32(cipherLength).littleEndian, as: UInt32.self)
+            stream.push(plain, into: UnsafeMutableRawBufferPointer(rebasing: r[4..<(4 + cipherLength)]))
+        }
+        return 4 + cipherLength
     }
 
     private func record(_ type: BackupArchive.Record, _ body: [UInt8], additional: [UInt8] = [], final: Bool = false) throws(BackupError) {
@@ -167,6 +251,12 @@ public final class ArchiveWriter {
             done += n
         }
         written += Int64(total)
+        // Start writing back what is written, every 32 MiB, so the disk works while the CPU encrypts and the final
+        // fsync has little left to do.
+        if written - flushedTo >= 32 << 20 {
+            _ = csyn_start_writeback(fd, flushedTo, written - flushedTo)
+            flushedTo = written
+        }
     }
 }
 

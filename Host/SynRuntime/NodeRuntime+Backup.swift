@@ -108,7 +108,9 @@ extension NodeRuntime {
         var skipped: [String] = []
         for id in state.withLock({ $0.order }) {
             do throws(NodeError) {
-                try archiveDatabase(of: id, progress: progress) { (source, name) throws(NodeError) in try add(source, as: "apps/\(id)/" + name) }
+                try archiveDatabase(of: id, into: writer, under: "apps/\(id)/", progress: progress) { (source, name) throws(NodeError) in
+                    try add(source, as: "apps/\(id)/" + name)
+                }
             } catch {
                 // One app cannot fail everyone's backup: its database is left out, and said to be.
                 if state.withLock({ $0.stopped }) { throw error }
@@ -166,51 +168,64 @@ extension NodeRuntime {
                           seconds: Double(MonotonicClock.nowNs() - started) / 1e9, skipped: skipped)
     }
 
-    /// Hands `add` (a file, and its name beside the app's other files) `id`'s database for an archive: a running
-    /// app's copy, made by its worker now between its calls (`app.db`; the copy's file is emptied afterwards), or a
-    /// still app's files as they are (`app.db` and `app.db-wal`; a worker without storage never opens them). Nothing
-    /// when the app has no database. Backups and exports both archive an app's database this way.
-    func archiveDatabase(of id: String, progress: @escaping @Sendable (BackupProgress) -> Void,
+    /// Archives `id`'s database into `writer`, under `prefix`: a running app's copy as its worker makes it now,
+    /// between its calls (a records entry, `app.db`: the worker streams the copy to this node, which checks it and
+    /// archives it as it comes), or a still app's files as they are, through `add` (`app.db` and `app.db-wal`; a
+    /// worker without storage never opens them). Nothing when the app has no database. Backups and exports both
+    /// archive an app's database this way.
+    func archiveDatabase(of id: String, into writer: ArchiveWriter, under prefix: String,
+                         progress: @escaping @Sendable (BackupProgress) -> Void,
                          add: (_ source: String, _ name: String) throws(NodeError) -> Void) throws(NodeError) {
         let directory = InstalledApp.directory(data: layout.data, app: id)
         guard FileManager.default.fileExists(atPath: directory + "/app.db") else { return }
         let supervisor = state.withLock { $0.entries[id]?.supervisor }
-        if let supervisor, supervisor.state == .running, broker.storage(for: id) != nil {
-            let copy = directory + "/app.db" + AppStore.backupSuffix
-            defer { truncate(copy, 0) }
-            try snapshotOnline(id, supervisor: supervisor, file: copy, progress: progress)
-            try add(copy, "app.db")
-        } else {
+        guard let supervisor, supervisor.state == .running, let storage = broker.storage(for: id) else {
             for name in AppStoreFiles.names.prefix(2) where FileManager.default.fileExists(atPath: directory + "/" + name) {
                 try add(directory + "/" + name, name)
             }
+            return
         }
+        let failed = { (error: BackupError) -> NodeError in NodeError(.io, "cannot write the archive \(writer.path): \(error.message)") }
+        guard let channel = storage.backupChannel else {
+            // Without its channel (the system gave no socket pair), the worker writes the copy's file itself.
+            let copy = directory + "/app.db" + AppStore.backupSuffix
+            defer { truncate(copy, 0) }
+            truncate(copy, 0)
+            try snapshotOnline(id, supervisor: supervisor, stream: nil, progress: progress)
+            try add(copy, "app.db")
+            return
+        }
+        // The copy's records go into the entry as they arrive, on the copy's own thread; none reaches past the app's
+        // quota and a margin.
+        let limit = storage.quotaBytes + (16 << 20)
+        let entry: ArchiveWriter.RecordsEntry
+        do { entry = try writer.beginRecords(as: prefix + "app.db", limit: limit) } catch { throw failed(error) }
+        CopyStream.drain(channel.hostEnd)
+        let copy = CopyStream(source: channel.hostEnd, limit: limit, channel: channel) { bytes in
+            do throws(BackupError) { try entry.append(bytes) } catch { return error.message }
+            return nil
+        }
+        guard copy.start() else {
+            try? entry.close(ok: false)
+            throw NodeError(.io, "the system gave no thread to take the copy of '\(id)' (RLIMIT_NPROC or memory)")
+        }
+        do throws(NodeError) {
+            try snapshotOnline(id, supervisor: supervisor, stream: copy, progress: progress)
+        } catch {
+            copy.finish()
+            // The entry ends as dropped: its reader discards what it holds.
+            try? entry.close(ok: false)
+            throw error
+        }
+        copy.finish()
+        do { try entry.close(ok: true) } catch { throw failed(error) }
     }
 
-    /// One running app's database, copied by its worker in steps between its calls, paced while the app is busy: the
-    /// worker streams the copy to this node, which writes `app.db-backup` (`CopyStream`). An app whose instances share
-    /// its database is copied in one step (the worker that starts a backup must finish it), with a longer time limit.
-    func snapshotOnline(_ id: String, supervisor: AppSupervisor, file: String,
-                                progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
-        truncate(file, 0)
-        // With the app's channel, its worker streams the copy and this node writes the file (`CopyStream`).
-        var stream: CopyStream?
-        var target: Int32 = -1
-        if let storage = broker.storage(for: id), let channel = storage.backupChannel {
-            CopyStream.drain(channel.hostEnd)
-            target = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard target >= 0 else { throw NodeError(.io, "cannot open \(file): errno \(errno)") }
-            let copy = CopyStream(source: channel.hostEnd, target: target, limit: storage.quotaBytes + (16 << 20), channel: channel)
-            guard copy.start() else {
-                close(target)
-                throw NodeError(.io, "the system gave no thread to take the copy of '\(id)' (RLIMIT_NPROC or memory)")
-            }
-            stream = copy
-        }
-        defer {
-            stream?.finish()
-            if target >= 0 { close(target) }
-        }
+    /// One running app's database, copied by its worker in steps between its calls, paced while the app is busy:
+    /// into `stream` (`CopyStream`), or without one into the copy's file. An app whose instances share its database
+    /// is copied in one step (the worker that starts a backup must finish it), with a longer time limit.
+    func snapshotOnline(_ id: String, supervisor: AppSupervisor, stream: CopyStream?,
+                        progress: @escaping @Sendable (BackupProgress) -> Void) throws(NodeError) {
         let single = supervisor.policy.instances == 1
         let pages: UInt32 = single ? 1024 : 0
         let timeout: Int? = single ? nil : 600_000
@@ -259,8 +274,6 @@ extension NodeRuntime {
                 if let stream, let why = stream.wait(for: Int64(clamping: streamed), exact: done, deadline: deadline) {
                     throw NodeError(.storage, "cannot back up '\(id)': \(why)")
                 }
-                // The copy is as long as its header says (a shrinking database may leave more behind).
-                if done, target >= 0 { Self.trimToHeader(target) }
                 progress(BackupProgress(phase: id, done: Int64(count - remaining), total: Int64(count)))
                 if done {
                     completed = true
@@ -275,18 +288,6 @@ extension NodeRuntime {
                 usleep(UInt32(clamping: min(took * 2, 200_000_000) / 1000))
             }
         }
-    }
-
-    /// Truncates a database copy to the page count times the page size its header gives, when both are sane.
-    static func trimToHeader(_ fd: Int32) {
-        var header = [UInt8](repeating: 0, count: 100)
-        guard pread(fd, &header, 100, 0) == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else { return }
-        let raw = Int(header[16]) << 8 | Int(header[17])
-        let pageSize = raw == 1 ? 65_536 : raw
-        let pages = Int(header[28]) << 24 | Int(header[29]) << 16 | Int(header[30]) << 8 | Int(header[31])
-        guard pageSize >= 512, pageSize & (pageSize - 1) == 0, pages > 0 else { return }
-        var st = stat()
-        if fstat(fd, &st) == 0, Int64(st.st_size) > Int64(pages) * Int64(pageSize) { _ = ftruncate(fd, off_t(pages * pageSize)) }
     }
 
     /// Keeps the newest `keep` archives in `directory` (those named as this node names them).

@@ -28,7 +28,14 @@ extension NodeRuntime {
 
     /// The bytes the exporting node signs: every file of the bundle (before the signature) by path, size and hash.
     static func exportStatement(_ files: [ArchivedFile]) -> [UInt8] {
-        Array(("syneroym-export-v1\n" + files.map { "\($0.path) \($0.size) \($0.blake2b)\n" }.joined()).utf8)
+        let lines = files.map { (file: ArchivedFile) -> String in
+            var line = "\(file.path) \(file.size) \(file.blake2b)"
+            // A records entry's kind and limit are signed too (a plain file's line is as version 1 had it).
+            if let kind = file.kind { line += " " + kind.rawValue }
+            if let limit = file.limit { line += " \(limit)" }
+            return line + "\n"
+        }
+        return Array(("syneroym-export-v1\n" + lines.joined()).utf8)
     }
 
     /// Writes `app`'s bundle to `path`: `export.json`, its current package, `app.key`, its database (copied by its
@@ -74,7 +81,7 @@ extension NodeRuntime {
             try writer.add(directory + "/packages/" + current.package, as: "package.synapp")
             try writer.add(directory + "/app.key", as: "app.key")
         } catch { throw fail(error) }
-        try archiveDatabase(of: id, progress: { _ in }) { (source, name) throws(NodeError) in
+        try archiveDatabase(of: id, into: writer, under: "", progress: { _ in }) { (source, name) throws(NodeError) in
             do throws(BackupError) { try writer.add(source, as: name) } catch { throw fail(error) }
         }
         // What node.db holds for the app: its outbox cursor and timers.

@@ -12,15 +12,22 @@ public enum BackupStream {
     public static let truncate: UInt32 = 0xFFFF_FFFF
     public static let headerSize = 16
 
-    /// Writes one record (a truncation when `bytes` is nil); false when the stream failed.
+    /// Writes one record (a truncation when `bytes` is nil); false when the stream failed. Header and bytes leave in
+    /// one write (a page is a few KiB: copying it costs less than a second system call).
     static func send(_ fd: Int32, offset: UInt64, bytes: UnsafeRawBufferPointer?) -> Bool {
-        var header = [UInt8](repeating: 0, count: headerSize)
-        let count = UInt32(truncatingIfNeeded: bytes?.count ?? 0)
-        withUnsafeBytes(of: magic.littleEndian) { header.replaceSubrange(0..<4, with: $0) }
-        withUnsafeBytes(of: (bytes == nil ? truncate : count).littleEndian) { header.replaceSubrange(4..<8, with: $0) }
-        withUnsafeBytes(of: offset.littleEndian) { header.replaceSubrange(8..<16, with: $0) }
-        guard header.withUnsafeBytes({ all($0, fd) }), bytes.map({ all($0, fd) }) ?? true else { return false }
-        DescriptorJail.streamed.add(Int64(headerSize + Int(count)), ordering: .relaxed)
+        let count = bytes?.count ?? 0
+        let total = headerSize + count
+        let sent = withUnsafeTemporaryAllocation(byteCount: total, alignment: 8) { record -> Bool in
+            record.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+            record.storeBytes(of: (bytes == nil ? truncate : UInt32(truncatingIfNeeded: count)).littleEndian, toByteOffset: 4, as: UInt32.self)
+            record.storeBytes(of: offset.littleEndian, toByteOffset: 8, as: UInt64.self)
+            if let bytes, let source = bytes.baseAddress, count > 0, let target = record.baseAddress {
+                (target + headerSize).copyMemory(from: source, byteCount: count)
+            }
+            return all(UnsafeRawBufferPointer(record), fd)
+        }
+        guard sent else { return false }
+        DescriptorJail.streamed.add(Int64(total), ordering: .relaxed)
         return true
     }
 
