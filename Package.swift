@@ -204,7 +204,7 @@ let package = Package(
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
         .testTarget(name: "SynRuntimeTests", dependencies: ["SynRuntime", "SynBroker", "SynSQLite", "SynTestSupport"], path: "Tests/SynRuntimeTests"),
-        .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynTestSupport"], path: "Tests/SynBackupTests"),
+        .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynSQLite", "SynTestSupport"], path: "Tests/SynBackupTests"),
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),
         // The `syneroym` binary as its users run it: the CLI, the node's process, its signals and its docs.

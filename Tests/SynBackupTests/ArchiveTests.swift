@@ -1,6 +1,7 @@
 import Foundation
 import SynBackup
 import SynSodium
+import SynSQLite
 import SynTestSupport
 import Testing
 
@@ -109,5 +110,105 @@ import Testing
         #expect(try ArchiveReader.read(path: honest, key: .key(secret)).files.count == 1)
         let twice = try forge([begin, file("ok", 2), (3, Array("hi".utf8)), file("ok", 2), (3, Array("hi".utf8)), manifest("ok")])
         #expect(throws: BackupError.self) { try ArchiveReader.read(path: twice, key: .key(secret)) }
+    }
+
+    /// A `BackupStream` record: a write of `bytes` at `offset`, or a truncation to it.
+    static func record(_ offset: Int, _ bytes: [UInt8]?) -> [UInt8] {
+        var out = [UInt8]()
+        for v in [BackupStream.magic, bytes.map { UInt32($0.count) } ?? BackupStream.truncate] { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        withUnsafeBytes(of: UInt64(offset).littleEndian) { out += $0 }
+        return out + (bytes ?? [])
+    }
+
+    /// A records entry is replayed into the database its records make, written as SQLite writes a copy: page 1
+    /// last, a page written twice, a hole where the lock byte's page would be, and a truncation at the end.
+    @Test func aRecordsEntryReplaysIntoTheDatabaseItsRecordsMake() throws {
+        let dir = try Self.directory()
+        let db = try Database(path: dir + "/source.db")
+        try db.execute("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+        for k in 0..<200 { _ = try db.execute("INSERT INTO t VALUES (?, randomblob(3000))", [.integer(Int64(k))]) }
+        db.close()
+        let source = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/source.db")))
+        let page = 4096
+        let pages = source.count / page
+        #expect(pages > 100)
+        func slice(_ p: Int) -> [UInt8] { Array(source[(p * page)..<((p + 1) * page)]) }
+        var stream = [UInt8]()
+        for p in 1..<pages { stream += Self.record(p * page, p == 7 ? [UInt8](repeating: 0xEE, count: page) : slice(p)) }
+        stream += Self.record(7 * page, slice(7)) + Self.record(0, slice(0))
+        stream += Self.record((pages + 3) * page, [UInt8](repeating: 1, count: page)) + Self.record(pages * page, nil)
+
+        let key = BackupKey.key(try SecretKey.generate())
+        let path = dir + "/records.synbak"
+        let writer = try ArchiveWriter(path: path, key: key, info: ArchiveInfo(node: "n", snapshot: "s", writer: "test"))
+        try writer.add(dir + "/in/small", as: "node.toml")
+        let entry = try writer.beginRecords(as: "apps/x/app.db", limit: 64 << 20)
+        // Nothing else goes in while the entry is open.
+        #expect(throws: BackupError.self) { try writer.add(dir + "/in/small", as: "other") }
+        // In pieces that cut records in two, as the copy's thread hands them on.
+        var at = 0
+        while at < stream.count {
+            let n = min(stream.count - at, 10_007)
+            try stream[at..<(at + n)].withUnsafeBytes { try entry.append($0) }
+            at += n
+        }
+        try entry.close(ok: true)
+        try writer.add(dir + "/in/big", as: "apps/x/big")
+        let files = try writer.finish()
+        #expect(files.map(\.path) == ["node.toml", "apps/x/app.db", "apps/x/big"])
+        #expect(files[1].kind == .records && files[1].size == Int64(stream.count) && files[1].limit == 64 << 20)
+
+        // Checked without a target, then replayed into one.
+        #expect(try ArchiveReader.read(path: path, key: key).files == files)
+        let contents = try ArchiveReader.read(path: path, key: key, into: dir + "/out")
+        #expect(contents.files == files)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out/apps/x/app.db"))) == source)
+        let copy = try Database(path: dir + "/out/apps/x/app.db")
+        defer { copy.close() }
+        #expect(try copy.query("PRAGMA integrity_check").first?.first == .text("ok"))
+        #expect(try copy.query("SELECT count(*) FROM t").first?.first == .integer(200))
+    }
+
+    /// A records entry whose copy failed is closed as dropped: the reader discards it, and everything else comes back.
+    @Test func aDroppedRecordsEntryLeavesNothingBehind() throws {
+        let dir = try Self.directory()
+        let key = BackupKey.key(try SecretKey.generate())
+        let path = dir + "/dropped.synbak"
+        let writer = try ArchiveWriter(path: path, key: key, info: ArchiveInfo(node: "n", snapshot: "s", writer: "test"))
+        let entry = try writer.beginRecords(as: "apps/x/app.db", limit: 1 << 20)
+        let half = Self.record(0, [UInt8](repeating: 5, count: 4096))
+        try (half + Array(half.prefix(20))).withUnsafeBytes { try entry.append($0) }
+        try entry.close(ok: false)
+        try writer.add(dir + "/in/small", as: "node.toml")
+        #expect(try writer.finish().map(\.path) == ["node.toml"])
+        let contents = try ArchiveReader.read(path: path, key: key, into: dir + "/out")
+        #expect(contents.files.map(\.path) == ["node.toml"])
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out/apps/x/app.db"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/node.toml"))
+    }
+
+    /// Someone holding the key can put any records in an entry; the reader applies the node's rules to them.
+    @Test(arguments: [
+        (record(2 << 20, [1]), "past the"),
+        (record(0, nil) + record(4 << 20, nil), "past"),
+        (Array(record(0, [UInt8](repeating: 1, count: 100)).dropLast(1)), "ends inside a record"),
+        ([0x42] + record(0, [1]), "not a record"),
+    ])
+    func aRecordsEntryThatIsNotACopyIsRefused(_ stream: [UInt8], _ expected: String) throws {
+        let dir = try Self.directory()
+        let key = BackupKey.key(try SecretKey.generate())
+        let path = dir + "/forged.synbak"
+        let writer = try ArchiveWriter(path: path, key: key, info: ArchiveInfo(node: "n", snapshot: "s", writer: "test"))
+        let entry = try writer.beginRecords(as: "apps/x/app.db", limit: 1 << 20)
+        try stream.withUnsafeBytes { try entry.append($0) }
+        try entry.close(ok: true)
+        _ = try writer.finish()
+        do throws(BackupError) {
+            _ = try ArchiveReader.read(path: path, key: key, into: dir + "/out")
+            Issue.record("a forged records entry was read")
+        } catch {
+            #expect(error.code == .damaged && error.message.contains(expected), "\(error.message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out"))
     }
 }
