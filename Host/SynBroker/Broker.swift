@@ -192,11 +192,13 @@ public final class Broker: HostCallHandler, Sendable {
             }
             let quota = UInt64(node.apps[manifest.id]?.storageQuotaMB ?? 64) << 20
             storage = WorkerStorage(directory: dir, quotaBytes: quota, kv: kv, sql: sql)
-            // The same channel across the app's re-registrations (a restart): workers still running hold it.
-            storage?.backupChannel = state.withLock { $0.apps[manifest.id]?.storage?.backupChannel } ?? BackupChannel()
         }
-        let registered = AppState(policy: policy, key: key, storage: storage)
-        state.withLock { st in st.apps[manifest.id] = registered }
+        state.withLock { st in
+            // The same channel across the app's re-registrations (a restart): workers still running hold it. Taken
+            // and kept in one lock, so two registrations at once cannot make two.
+            if storage != nil { storage?.backupChannel = st.apps[manifest.id]?.storage?.backupChannel ?? BackupChannel() }
+            st.apps[manifest.id] = AppState(policy: policy, key: key, storage: storage)
+        }
         let settings = node.apps[manifest.id] ?? NodeConfig.App()
         events.setQuota(.init(eventBytes: Int64(settings.eventsQuotaMB) << 20, timerBytes: Int64(settings.timersQuotaMB) << 20,
                               eventsKey: "apps.\(manifest.id).events_quota_mb", timersKey: "apps.\(manifest.id).timers_quota_mb",

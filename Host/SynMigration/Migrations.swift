@@ -259,7 +259,8 @@ public final class Migrations: AppTransfers {
         guard size <= UInt64(settings.maxMB) << 20 else {
             return "'\(app)' is \(size >> 20) MiB; this node takes apps up to \(settings.maxMB) MiB (node.toml [migration] max_mb)"
         }
-        if runtime.hasApp(app) || FileManager.default.fileExists(atPath: runtime.layout.data + "/apps/\(app)/app.key") {
+        // An app that moved away from this node may come back (what it left is set aside).
+        if runtime.movedTo(app) == nil, runtime.hasApp(app) || FileManager.default.fileExists(atPath: runtime.layout.data + "/apps/\(app)/app.key") {
             return "this node has an app '\(app)' (or its data) already; a migration never replaces one"
         }
         // The bundle, then the app unpacked from it, above the space the node keeps free.

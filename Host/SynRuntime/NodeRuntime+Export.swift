@@ -112,7 +112,8 @@ extension NodeRuntime {
     /// Installs the app in the bundle at `path` with its database and identity, after checking all of it: the
     /// archive (key, records, hashes), the exporting node's signature over every file (`from`, when given, must be
     /// that node), and the package as `apps install` checks one (signature, hashes, ABI, the sandboxed probe). The
-    /// node must not have the app already. Its node.toml section grants what `options` says. Audited as `app.import`.
+    /// node must not have the app already, unless the app moved away from it and comes back (`setAsideReturning`).
+    /// Its node.toml section grants what `options` says. Audited as `app.import`.
     public func importApp(from path: String, key: BackupKey? = nil, expectedNode: String? = nil, expectedApp: String? = nil,
                           options: InstallOptions = InstallOptions(), actor: String, tag: String = "") throws(NodeError) -> Imported {
         let key = try backupKey(key)
@@ -144,8 +145,10 @@ extension NodeRuntime {
             }
             if let expectedApp, expectedApp != id { throw NodeError(.package, "\(path) holds app '\(id)', not '\(expectedApp)'") }
             let directory = InstalledApp.directory(data: layout.data, app: id)
+            // An app that moved away from here may come back: what it left is stale, and set aside (below).
+            let returning = state.withLock { $0.moved[id] != nil }
             let taken = state.withLock { $0.entries[id] != nil } || FileManager.default.fileExists(atPath: directory + "/app.key")
-            guard !taken else {
+            guard !taken || returning else {
                 throw NodeError(.version, "this node has an app '\(id)' already (or its data in \(directory)); an import never replaces one")
             }
             var rows = EventStore.AppRows()
@@ -163,16 +166,27 @@ extension NodeRuntime {
                 throw NodeError(.package, "\(path): the package inside is '\(staged.package.manifest.id)', not '\(id)'")
             }
             try probe(staged.package, library: staged.libraryFile)
-            let version = try place(staged, actor: actor)
-            // The identity and the data are in place before the node first sees the app.
-            try AppSnapshot.copy(staging + "/app.key", to: directory + "/app.key")
-            for name in ["app.db", "app.db-wal"] where names.contains(name) {
-                try AppSnapshot.copy(staging + "/" + name, to: directory + "/" + name)
+            let left = try setAsideReturning(id, developer: staged.package.developer, newDeveloper: options.newDeveloper)
+            /// Removes what this import placed; a returning app's old directory comes back.
+            func undo() {
+                if let left { undoReturn(left) } else { try? FileManager.default.removeItem(atPath: directory) }
+            }
+            let version: InstalledApp.Version
+            do throws(NodeError) {
+                version = try place(staged, actor: actor)
+                // The identity and the data are in place before the node first sees the app.
+                try AppSnapshot.copy(staging + "/app.key", to: directory + "/app.key")
+                for name in ["app.db", "app.db-wal"] where names.contains(name) {
+                    try AppSnapshot.copy(staging + "/" + name, to: directory + "/" + name)
+                }
+            } catch {
+                undo()
+                throw error
             }
             // Where it came from, for a migration that asks again after a restart.
             _ = FileManager.default.createFile(atPath: directory + "/origin.json", contents: Data("{\"from\":\"\(contents.info.node)\"}".utf8))
             do throws(SodiumError) { _ = try KeyFile.load(path: directory + "/app.key") } catch {
-                try? FileManager.default.removeItem(atPath: directory)
+                undo()
                 throw NodeError(.package, "\(path): its app.key is not a key: \(error.message)")
             }
             // Its outbox cursor, and its timers when node.toml grants it timers here (within its timers quota), before
@@ -183,8 +197,15 @@ extension NodeRuntime {
             if !timersGranted { rows.timers = [] }
             let adopted: (timers: Int, renumbered: Int)
             do throws(BrokerError) { adopted = try broker.events.adopt(rows, app: id, timerBytes: Int64(section.timersQuotaMB) << 20) } catch {
-                try? FileManager.default.removeItem(atPath: directory)
+                undo()
                 throw NodeError(.storage, "cannot take in '\(id)''s timers: \(error.message)")
+            }
+            if let left {
+                do throws(NodeError) { try reenableReturned(left) } catch {
+                    broker.events.forgetTimers(app: id)
+                    undo()
+                    throw error
+                }
             }
             let installed: Installed
             do throws(NodeError) { installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag) } catch {
@@ -193,6 +214,7 @@ extension NodeRuntime {
             }
             broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",
                                 cause: "\(installed.version) from node \(contents.info.node), with its database and identity, "
+                                    + (left.map { "back on this node (what it left here is set aside in \($0.path)), " } ?? "")
                                     + "\(adopted.timers) pending timers"
                                     + (dropped > 0 ? " (\(dropped) dropped: node.toml grants it no timers here, so its wake-ups must be armed again)" : "")
                                     + AuditLog.requestSuffix(tag))
@@ -220,8 +242,10 @@ extension NodeRuntime {
         try exclusively { () throws(NodeError) in
             guard state.withLock({ $0.entries[app] != nil }) else { throw NodeError(.unknownApp, "no app '\(app)' on this node") }
             let path = InstalledApp.directory(data: layout.data, app: app) + "/moved.json"
+            // Whether it served here, so that it is enabled again if it comes back.
+            let enabled = state.withLock { $0.node.apps[app]?.enabled ?? true }
             do {
-                try JSONSerialization.data(withJSONObject: ["to": node, "at": Self.timestamp()], options: [.sortedKeys])
+                try JSONSerialization.data(withJSONObject: ["to": node, "at": Self.timestamp(), "enabled": enabled] as [String: Any], options: [.sortedKeys])
                     .write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch { throw NodeError(.io, "cannot write \(path): \(error.localizedDescription)") }
             _ = try NodeTomlEditor.setEnabled(false, app: app, path: layout.nodeToml)

@@ -239,4 +239,45 @@ extension MigrateTests {
         let there = try nodeB.call("notes", "count", "")
         #expect(there.status == 410 && there.body.contains(idA), "\(there)")
     }
+
+    /// A provider can go back: an app moved from A to B moves back to A with what it did on B, and what it had
+    /// left on A is set aside, not deleted.
+    @Test func anAppMovesBackToTheNodeItLeft() throws {
+        let both = "\n[migration]\ngrant_requested = true\n"
+        let (a, b, idA, idB) = try Self.linked(a: both, b: both)
+        try Self.accept(idA, on: b)
+        try Self.accept(idB, on: a)
+        let nodeA = try a.start()
+        defer { nodeA.stop() }
+        let nodeB = try b.start()
+        defer { nodeB.stop() }
+        #expect(try a.install(try a.pack("1.0.0", tag: "back"), ["--grant-requested"]).status == 0)
+        #expect(try nodeA.call("notes", "put", "\"on a\"").status == 200)
+        #expect(nodeA.waitFor("event=link.up peer=\(idB)", seconds: 60), "\(nodeA.log.suffix(2000))")
+        #expect(nodeB.waitFor("event=link.up peer=\(idA)", seconds: 60), "\(nodeB.log.suffix(2000))")
+
+        let there = try a.run(["apps", "migrate", "notes", "--to", idB, "--data", a.data])
+        #expect(there.status == 0, "\(there.stderr)")
+        #expect(try nodeB.call("notes", "put", "\"on b\"").status == 200)
+        #expect(try nodeB.call("notes", "count", "").body == "2")
+        #expect(try nodeA.call("notes", "count", "").status == 410)
+
+        let back = try b.run(["apps", "migrate", "notes", "--to", idA, "--data", b.data])
+        #expect(back.status == 0, "\(back.stderr)")
+        // A serves it again, with what it did on B; B now sends callers back to A.
+        #expect(try nodeA.call("notes", "count", "").body == "2")
+        #expect(try nodeA.call("notes", "put", "\"on a again\"").status == 200)
+        let gone = try nodeB.call("notes", "count", "")
+        #expect(gone.status == 410 && gone.body.contains(idA), "\(gone)")
+        // What it had left on A is kept aside, with the moved marker it had.
+        let left = try FileManager.default.contentsOfDirectory(atPath: a.data + "/left")
+        #expect(left.count == 1 && left[0].hasPrefix("notes-"))
+        #expect(FileManager.default.fileExists(atPath: a.data + "/left/" + left[0] + "/moved.json"))
+        #expect(!FileManager.default.fileExists(atPath: a.data + "/apps/notes/moved.json"))
+        // It survives a restart of A as an app that serves here.
+        nodeA.stop()
+        let again = try a.start()
+        defer { again.stop() }
+        #expect(try again.call("notes", "count", "").body == "3")
+    }
 }

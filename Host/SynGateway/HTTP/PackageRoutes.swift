@@ -61,16 +61,18 @@ struct PackageRoutes: Sendable {
             return GatewayJSON.response(.ok, ["app": done.app, "version": done.version, "path": done.path, "bytes": done.bytes,
                                               "node": done.node, "request_id": context.requestID])
         }
-        // An app from a bundle on the node's machine: {"bundle": "/abs/file", "key_file"?, "from"?, "grant_requested"?}.
+        // An app from a bundle on the node's machine: {"bundle": "/abs/file", "key_file"?, "from"?, "grant_requested"?,
+        // "new_developer"?}.
         router.post("/v1/admin/apps/import") { request, context in
             let (actor, body) = try await admin.ownerAndBody(request, context)
             let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
             guard let bundle = object["bundle"] as? String, bundle.hasPrefix("/") else {
-                throw APIError(.badRequest, "bad_input", #"the body must be {"bundle": "/absolute/file.synexport"} on the node's machine, and may name "key_file", "from" and "grant_requested""#)
+                throw APIError(.badRequest, "bad_input", #"the body must be {"bundle": "/absolute/file.synexport"} on the node's machine, and may name "key_file", "from", "grant_requested" and "new_developer""#)
             }
             let key = try Self.key(object["key_file"])
             let from = object["from"] as? String
-            let options = NodeRuntime.InstallOptions(grantRequested: object["grant_requested"] as? Bool ?? false)
+            let options = NodeRuntime.InstallOptions(grantRequested: object["grant_requested"] as? Bool ?? false,
+                                                     newDeveloper: object["new_developer"] as? Bool ?? false)
             if let refusal = runtime.auditRefusal() { throw APIError(.serviceUnavailable, "audit_unavailable", refusal, headers: [.retryAfter: "1"]) }
             let runtime = self.runtime, tag = context.requestID
             let done = try await AdminRoutes.offThread { () throws(NodeError) -> NodeRuntime.Imported in

@@ -64,6 +64,7 @@ struct AppsImport: AsyncParsableCommand {
     @Option(help: "The key file the bundle was encrypted under (default: node.toml [backup] key_file).") var keyFile: String?
     @Option(parsing: .unconditional, help: "The node id the bundle must come from (as `apps export` printed it).") var from: String?
     @Flag(help: "Grant the app everything its manifest requests.") var grantRequested = false
+    @Flag(help: "An app coming back to this node: accept a package signed by another developer key than the one pinned for it here.") var newDeveloper = false
     @Option(help: "On a stopped node: its manifests directory.") var manifests: String = "manifests"
     @Option(help: "On a stopped node: its sandbox profiles directory.") var profiles: String = "sandbox-profiles"
     @Argument(help: "The bundle.") var bundle: String
@@ -73,13 +74,13 @@ struct AppsImport: AsyncParsableCommand {
         let keyPath = keyFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let object: [String: Any]
         if Peers.online(client) {
-            var body: [String: Any] = ["bundle": source, "grant_requested": grantRequested]
+            var body: [String: Any] = ["bundle": source, "grant_requested": grantRequested, "new_developer": newDeveloper]
             if let keyPath { body["key_file"] = keyPath }
             if let from { body["from"] = from }
             object = try await AdminRequest.send(client, "POST", "/v1/admin/apps/import", body: Array(try JSONSerialization.data(withJSONObject: body)))
         } else {
             let key = try AppsExport.key(keyPath)
-            let options = NodeRuntime.InstallOptions(grantRequested: grantRequested)
+            let options = NodeRuntime.InstallOptions(grantRequested: grantRequested, newDeveloper: newDeveloper)
             object = try OfflineNode.with(client.dataOption.data, manifests: manifests, profiles: profiles) { runtime throws(NodeError) in
                 let done = try runtime.importApp(from: source, key: key, expectedNode: from, options: options, actor: OfflineNode.actor)
                 return ["app": done.installed.app, "version": done.installed.version, "from": done.from, "state": done.installed.state,
