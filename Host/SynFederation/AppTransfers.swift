@@ -29,7 +29,8 @@ public struct TransferProgress: Sendable, Equatable {
 /// migrations). Called off the links' event loops where it may take time.
 public protocol AppTransfers: Sendable {
     /// Why `peer` may not send app `app`, `size` bytes, to this node, naming what would allow it; nil when it may.
-    func refusal(app: String, size: UInt64, from peer: String) -> String?
+    /// `alsoArriving`: the bytes of the other bundles arriving meanwhile, which need room as well.
+    func refusal(app: String, size: UInt64, from peer: String, alsoArriving: UInt64) -> String?
     /// Where partial and finished transfers are kept (`<data>/incoming`).
     var transferDirectory: String { get }
     /// The whole bundle of `app` is at `path` and matches the offer's SHA-256: install it. Returns whether it was

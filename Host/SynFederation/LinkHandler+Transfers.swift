@@ -190,7 +190,7 @@ extension LinkHandler {
         // The transfer's slot first: while another link writes it, or it is being installed, there is no answer
         // yet (the sender offers again). Holding the slot, nothing else can finish it meanwhile.
         let owner = ObjectIdentifier(context.channel)
-        switch service.claimIncoming(peer, id, owner: owner) {
+        switch service.claimIncoming(peer, id, size: size, owner: owner) {
         case .finishing, .busy: return
         case .claimed: break
         }
@@ -212,7 +212,7 @@ extension LinkHandler {
             unlink(LinkService.installingPath(directory, peer, id))
         }
         guard size >= LinkService.minTransfer else { return settle(false, "\(size) bytes is too small to be an app's bundle") }
-        if let why = sink.refusal(app: app, size: size, from: peer) {
+        if let why = sink.refusal(app: app, size: size, from: peer, alsoArriving: service.arrivingBytes(besides: peer, id)) {
             // Audited once per app a link: a peer offering again and again does not fill the log.
             if TransferLink.remember(app, in: &transfers.refused) { service.audit("transfer.refused", peer, "app '\(app)' (\(size) bytes): \(why)") }
             return settle(false, why)

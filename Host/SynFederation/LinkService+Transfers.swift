@@ -159,18 +159,26 @@ extension LinkService {
 
     /// Takes a slot for `peer`'s transfer `id` on the link `owner`. A slot another link still holds (one being
     /// replaced) is busy: the sender offers again at its next ping.
-    func claimIncoming(_ peer: String, _ id: UInt64, owner: ObjectIdentifier) -> Claim {
+    func claimIncoming(_ peer: String, _ id: UInt64, size: UInt64, owner: ObjectIdentifier) -> Claim {
         state.withLock { s in
             let key = "\(peer)/\(id)"
             switch s.incoming[key] {
             case .finishing?: return .finishing
-            case .receiving(let holder)? where holder == owner: return .claimed
+            case .receiving(let holder, _)? where holder == owner: return .claimed
             case .receiving?: return .busy
             case nil: break
             }
             guard s.incoming.count < Self.maxIncoming else { return .busy }
-            s.incoming[key] = .receiving(owner)
+            s.incoming[key] = .receiving(owner, size: size)
             return .claimed
+        }
+    }
+
+    /// The bytes of the other transfers arriving or being installed (besides `peer`'s `id`): their bundles, and
+    /// the apps unpacked from them, need room too.
+    func arrivingBytes(besides peer: String, _ id: UInt64) -> UInt64 {
+        state.withLock { s in
+            s.incoming.filter { $0.key != "\(peer)/\(id)" }.values.reduce(UInt64(0)) { $0 &+ $1.size }
         }
     }
 
@@ -178,7 +186,7 @@ extension LinkService {
     func releaseIncoming(_ peer: String, _ id: UInt64, owner: ObjectIdentifier) {
         state.withLock { s in
             let key = "\(peer)/\(id)"
-            if case .receiving(let holder)? = s.incoming[key], holder == owner { s.incoming[key] = nil }
+            if case .receiving(let holder, _)? = s.incoming[key], holder == owner { s.incoming[key] = nil }
         }
     }
 
@@ -235,7 +243,7 @@ extension LinkService {
     /// checked, the node installs it (an `.installing` marker says so until the answer is kept in `.done`), and the
     /// answer is sent, after a `transferAt` for the whole size, which the sender wants before it takes a yes.
     func finishIncoming(_ peer: String, _ id: UInt64, app: String, size: UInt64, digest: [UInt8], key: [UInt8], directory: String) {
-        state.withLock { $0.incoming["\(peer)/\(id)"] = .finishing }
+        state.withLock { $0.incoming["\(peer)/\(id)"] = .finishing(size: $0.incoming["\(peer)/\(id)"]?.size ?? 0) }
         let sink = transferSink
         DispatchQueue.global().async { [self] in
             let part = Self.partPath(directory, peer, id)
@@ -339,6 +347,13 @@ struct OutgoingState {
 
 /// A peer's transfer here: being written by a link, or whole and being installed.
 enum IncomingClaim: Equatable {
-    case receiving(ObjectIdentifier)
-    case finishing
+    case receiving(ObjectIdentifier, size: UInt64)
+    case finishing(size: UInt64)
+
+    /// The bundle's size, as offered.
+    var size: UInt64 {
+        switch self {
+        case .receiving(_, let size), .finishing(let size): size
+        }
+    }
 }

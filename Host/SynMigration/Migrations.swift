@@ -251,7 +251,7 @@ public final class Migrations: AppTransfers {
         return value
     }
 
-    public func refusal(app: String, size: UInt64, from peer: String) -> String? {
+    public func refusal(app: String, size: UInt64, from peer: String, alsoArriving: UInt64) -> String? {
         let settings = settings()
         guard settings.acceptFrom.contains(peer) else {
             return "this node takes apps only from the nodes node.toml [migration] accept_from lists; its owner adds \"\(peer)\" there"
@@ -263,12 +263,17 @@ public final class Migrations: AppTransfers {
         if runtime.movedTo(app) == nil, runtime.hasApp(app) || FileManager.default.fileExists(atPath: runtime.layout.data + "/apps/\(app)/app.key") {
             return "this node has an app '\(app)' (or its data) already; a migration never replaces one"
         }
-        // The bundle, then the app unpacked from it, above the space the node keeps free.
+        // The bundle, then the app unpacked from it, above the space the node keeps free, and the same for the other
+        // bundles arriving meanwhile.
         var fs = statvfs()
         if statvfs(runtime.layout.data, &fs) == 0 {
             let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
-            let needed = 2 * size + UInt64(runtime.config.reserveMB) << 20
-            if free < needed { return "this node has \(free >> 20) MiB free; '\(app)' needs \(needed >> 20) MiB (twice its size, and node.toml [node] reserve_mb)" }
+            let others = 2 &* alsoArriving
+            let needed = 2 * size &+ others &+ UInt64(runtime.config.reserveMB) << 20
+            if free < needed {
+                return "this node has \(free >> 20) MiB free; '\(app)' needs \(needed >> 20) MiB (twice its size"
+                    + (others > 0 ? ", twice the \(alsoArriving >> 20) MiB of other apps arriving now" : "") + ", and node.toml [node] reserve_mb)"
+            }
         }
         return nil
     }

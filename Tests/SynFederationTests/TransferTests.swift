@@ -29,14 +29,17 @@ import Glibc
         /// When set, an install waits for it (an install that takes a while).
         let hold: DispatchSemaphore?
         let installing = Mutex(false)
+        /// What each refusal was told of the other bundles arriving, by offer size.
+        let arriving = Mutex<[UInt64: UInt64]>([:])
         init(directory: String, refuse: String? = nil, hold: DispatchSemaphore? = nil) {
             transferDirectory = directory
             self.refuse = refuse
             self.hold = hold
         }
         /// As the node does: once an app is being installed or is here, an offer of it is refused.
-        func refusal(app: String, size: UInt64, from peer: String) -> String? {
-            installing.withLock { $0 } || !arrivals.withLock({ $0.isEmpty }) ? "this node has an app '\(app)' already" : refuse
+        func refusal(app: String, size: UInt64, from peer: String, alsoArriving: UInt64) -> String? {
+            arriving.withLock { $0[size] = alsoArriving }
+            return installing.withLock { $0 } || !arrivals.withLock({ $0.isEmpty }) ? "this node has an app '\(app)' already" : refuse
         }
         func arrived(app: String, path: String, key: [UInt8], from peer: String) -> (ok: Bool, message: String)? {
             installing.withLock { $0 = true }
@@ -168,6 +171,21 @@ import Glibc
         })
         #expect(desk.arrivals.withLock { $0.isEmpty })
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: desk.transferDirectory)) ?? []).allSatisfy { !$0.hasSuffix(".part") })
+        try await channel.close()
+        await b.service.stop()
+    }
+
+    /// Two bundles arriving at once both need room: the node's check of the second counts the first.
+    @Test func anOfferCountsTheBundlesAlreadyArriving() async throws {
+        let b = try await LinkServiceTests.Node(accept: ["*"], pingInterval: .seconds(60))
+        let desk = Desk(directory: b.dir.file("incoming"))
+        b.service.attach(transfers: desk)
+        let (channel, frames) = try await Self.raw(to: b)
+        try await channel.writeAndFlush(Self.offer(11, [UInt8](repeating: 5, count: 2000)))
+        #expect(try await b.wait { frames.received.withLock { $0.contains(.transferAt(id: 11, have: 0)) } })
+        try await channel.writeAndFlush(Self.offer(12, [UInt8](repeating: 6, count: 3000)))
+        #expect(try await b.wait { frames.received.withLock { $0.contains(.transferAt(id: 12, have: 0)) } })
+        #expect(desk.arriving.withLock { $0 } == [2000: 0, 3000: 2000])
         try await channel.close()
         await b.service.stop()
     }
