@@ -117,8 +117,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Host/SynMigration"),
         // The node's HTTP gateway: app calls, admin routes, signatures, metrics.
+        // The pages the gateway serves to browsers: people at `/`, the owner at `/admin`.
+        .target(name: "SynWeb", dependencies: ["SynSodium"], path: "Host/SynWeb", resources: [.copy("Assets")]),
         .target(name: "SynGateway", dependencies: [
-            "SynRuntime", "SynFederation", "SynMigration", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "SynBackup", "CSynSys",
+            "SynWeb", "SynRuntime", "SynFederation", "SynMigration", "SynSandbox", "SynSystem", "SynConfig", "SynBroker", "SynSodium", "SynHTTPSig", "SynText", "SynPackage", "SynBackup", "CSynSys",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -204,6 +206,7 @@ let package = Package(
                                                    "SynSystem", "SynTestSupport"],
                     path: "Tests/SynBrokerTests"),
         .testTarget(name: "SynRuntimeTests", dependencies: ["SynRuntime", "SynBroker", "SynSQLite", "SynTestSupport"], path: "Tests/SynRuntimeTests"),
+        .testTarget(name: "SynWebTests", dependencies: ["SynWeb", "SynTestSupport"], path: "Tests/SynWebTests"),
         .testTarget(name: "SynBackupTests", dependencies: ["SynBackup", "SynSodium", "SynSQLite", "SynTestSupport"], path: "Tests/SynBackupTests"),
         .testTarget(name: "SynPackageTests", dependencies: ["SynPackage", "SynConfig", "SynSodium", "SynTestSupport"],
                     path: "Tests/SynPackageTests"),

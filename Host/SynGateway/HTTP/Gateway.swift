@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import SynConfig
 public import SynFederation
+public import SynWeb
 public import SynMigration
 public import SynRuntime
 #if canImport(Glibc)
@@ -25,7 +26,8 @@ public enum Gateway {
     /// The router: request ids and JSON errors outermost, then the app list, admin, health and metrics routes.
     /// App calls do not reach it (`AppCallHandler`).
     static func router(runtime: NodeRuntime, signatures: SignatureCheck, metrics: GatewayMetrics, logger: Logger,
-                       links: LinkService?, migrations: Migrations? = nil) -> Router<GatewayContext>
+                       links: LinkService?, migrations: Migrations? = nil,
+                       web: Result<WebAssets, WebError> = WebAssets.bundled) -> Router<GatewayContext>
     {
         let router = Router(context: GatewayContext.self)
         // Middleware wraps only the routes added after it.
@@ -37,6 +39,7 @@ public enum Gateway {
         BackupRoutes(runtime: runtime, signatures: signatures).add(to: router)
         if let links { PeerRoutes(runtime: runtime, links: links, signatures: signatures).add(to: router) }
         if let migrations { MigrationRoutes(runtime: runtime, migrations: migrations, signatures: signatures).add(to: router) }
+        WebRoutes(assets: web).add(to: router)
         return router
     }
 
