@@ -54,7 +54,9 @@ function chart(label, values, unit) {
 function record(app, stats) {
   const s = stats ?? { calls: 0, cpu_ms: 0, storage_bytes: 0, deaths: 0 };
   const list = history.get(app) ?? [];
-  list.push({ calls: s.calls, cpu: s.cpu_ms, storage: s.storage_bytes, deaths: s.deaths });
+  // Deaths come by cause ({"oom": 1, "crash": 2, …}): the chart shows them all.
+  const deaths = Object.values(s.deaths ?? {}).reduce((a, b) => a + b, 0);
+  list.push({ calls: s.calls, cpu: s.cpu_ms, storage: s.storage_bytes, deaths });
   while (list.length > SAMPLES) list.shift();
   history.set(app, list);
   // Calls and CPU as the change since the sample before; storage and deaths as they are.
@@ -107,7 +109,8 @@ async function refresh() {
 async function audit() {
   try {
     const answer = await signedFetch(owner, "GET", "/v1/admin/audit?limit=50");
-    $("audit").replaceChildren(...answer.entries.map((e) => element("li",
+    // Newest first.
+    $("audit").replaceChildren(...answer.entries.slice().sort((a, b) => b.seq - a.seq).map((e) => element("li",
       `${new Date(e.time_ns / 1e6).toISOString()} ${e.actor.slice(0, 12)} ${e.app || "node"} ${e.action} ${e.decision}: ${e.cause}`)));
   } catch (error) {
     $("audit").replaceChildren(element("li", explain(error), { class: "error" }));
@@ -145,7 +148,8 @@ async function start() {
   $("audit-refresh").addEventListener("click", audit);
   await refresh();
   setInterval(refresh, REFRESH_MS);
-  document.body.dataset.ready = "1";
+  // When the page became usable, in ms from the start of its navigation (the browser tests read it).
+  document.body.dataset.ready = String(Math.round(performance.now()));
 }
 
 start();

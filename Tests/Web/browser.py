@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Drives the node's real pages in headless Chromium (Debian's chromium and chromium-driver, through Selenium) and
+prints what it saw as one JSON object; Tests/SynGatewayTests/BrowserTests.swift checks it.
+
+    browser.py --base http://127.0.0.1:PORT --owner-key PATH --shots DIR
+
+Selectors are the pages' data-testid attributes. Screenshots at phone and desktop widths go to --shots. Accessibility
+is checked with axe-core (the axe-selenium-python package ships it)."""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
+
+
+def driver():
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"):
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    # Debian's driver: nothing is downloaded.
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def testid(browser, name):
+    return browser.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]')
+
+
+def wait(browser, condition, seconds=20):
+    return WebDriverWait(browser, seconds, poll_frequency=0.05).until(lambda b: condition(b))
+
+
+def open_page(browser, url):
+    browser.get(url)
+    wait(browser, lambda b: b.execute_script("return document.body.dataset.ready || null"))
+    return int(browser.execute_script("return Number(document.body.dataset.ready)"))
+
+
+def shots(browser, directory, name):
+    for label, (w, h) in (("phone", PHONE), ("desktop", DESKTOP)):
+        browser.set_window_size(w, h)
+        time.sleep(0.2)
+        browser.save_screenshot(os.path.join(directory, f"{name}-{label}.png"))
+    browser.set_window_size(*DESKTOP)
+
+
+def accessibility(browser):
+    """Serious and critical axe-core violations on the page as it is, by rule id."""
+    try:
+        from axe_selenium_python import Axe
+    except ImportError:
+        return {"skipped": "axe-selenium-python is not installed"}
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run()
+    return sorted({f'{v["id"]}: {", ".join(str(n.get("target")) for n in v.get("nodes", []))}'
+                   for v in results["violations"] if v.get("impact") in ("serious", "critical")})
+
+
+def transfer(browser, base):
+    """Bytes the page and everything it loaded took, and any request that left the node."""
+    entries = browser.execute_script(
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        ".map(e => [e.name, e.transferSize || e.encodedBodySize || 0])")
+    return sum(size for _, size in entries), [name for name, _ in entries if not name.startswith(base)]
+
+
+TAMPER = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const sign = await import("/assets/sign.js");
+  const keys = await import("/assets/identity.js");
+  const me = (await keys.create("tamper-me")).identity;
+  const other = (await keys.create("tamper-other")).identity;
+  const url = location.origin + "/v1/apps/hello/echo";
+  const body = new TextEncoder().encode('{"message":"mine"}');
+  const send = async (headers, bytes, target = url) => {
+    const r = await fetch(target, { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: bytes });
+    const text = await r.text();
+    let code = null;
+    try { code = JSON.parse(text).error?.code ?? null; } catch {}
+    return [r.status, code];
+  };
+  const signed = await send(await sign.signatureHeaders(me, "POST", url, body), body);
+  // The body changed after it was signed.
+  const changed = await send(await sign.signatureHeaders(me, "POST", url, body), new TextEncoder().encode('{"message":"theirs"}'));
+  // The signature of one key presented as another's.
+  const swapped = await sign.signatureHeaders(me, "POST", url, body);
+  swapped["Signature-Input"] = swapped["Signature-Input"].replace(me.keyid, other.keyid);
+  // Sent to another app than the one signed for.
+  const moved = await send(await sign.signatureHeaders(me, "POST", url, body), body, location.origin + "/v1/apps/hello/whoami");
+  // A person's key on the owner's route.
+  const adminURL = location.origin + "/v1/admin/apps/hello/disable";
+  const admin = await send(await sign.signatureHeaders(me, "POST", adminURL, null), null, adminURL);
+  done({ signed, changed, swapped: await send(swapped, body), moved, admin, keyid: me.keyid });
+})().catch((e) => done({ error: String(e) }));
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--owner-key", required=True)
+    parser.add_argument("--shots", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.shots, exist_ok=True)
+    out = {}
+    browser = driver()
+    try:
+        browser.set_window_size(*DESKTOP)
+        # The first page: its size, where its files come from, how soon it is usable.
+        out["index_ready_ms"] = open_page(browser, args.base + "/")
+        out["index_bytes"], out["index_foreign"] = transfer(browser, args.base)
+        out["index_axe"] = accessibility(browser)
+        # A person makes a key: the recovery phrase is shown once.
+        testid(browser, "me-create").click()
+        wait(browser, lambda b: testid(b, "me-recovery-phrase").text.startswith("SYN1-"))
+        out["person_state"] = testid(browser, "me-state").text
+        shots(browser, args.shots, "index")
+
+        # Signed requests from the browser, and tampered ones.
+        browser.set_script_timeout(30)
+        out["tamper"] = browser.execute_async_script(TAMPER)
+
+        # The owner imports the node's key file and disables an app.
+        out["admin_ready_ms"] = open_page(browser, args.base + "/admin")
+        out["admin_axe_without_key"] = accessibility(browser)
+        testid(browser, "owner-key-file").send_keys(os.path.abspath(args.owner_key))
+        testid(browser, "owner-key-import").click()
+        wait(browser, lambda b: "Signed in" in testid(b, "owner-key-state").text or testid(b, "owner-key-error").text)
+        out["owner_state"] = testid(browser, "owner-key-state").text
+        out["owner_error"] = testid(browser, "owner-key-error").text
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="app-hello-state"]'))
+        out["hello_before"] = testid(browser, "app-hello-state").text
+        testid(browser, "app-hello-disable").click()
+        wait(browser, lambda b: testid(b, "app-hello-state").text.startswith("disabled") or testid(b, "apps-error").text)
+        out["hello_after"] = testid(browser, "app-hello-state").text
+        out["apps_error"] = testid(browser, "apps-error").text
+        testid(browser, "audit-refresh").click()
+        wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, '[data-testid="audit"] li')) > 0)
+        out["audit_first"] = browser.find_elements(By.CSS_SELECTOR, '[data-testid="audit"] li')[0].text
+        out["admin_axe"] = accessibility(browser)
+        shots(browser, args.shots, "admin")
+        # A reload finds the key in this browser, and is usable as soon.
+        out["admin_reload_ready_ms"] = open_page(browser, args.base + "/admin")
+        out["owner_state_after_reload"] = testid(browser, "owner-key-state").text
+        out["console"] = [e["message"] for e in browser.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(browser, "get_log") else []
+    finally:
+        browser.quit()
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
