@@ -23,8 +23,28 @@ import Testing
     func thePagesWorkInABrowserAndOnlyTheirSignersCanAct() async throws {
         try await LiveNode.with { node in
             let shots = Paths.root + "/.build/web-shots"
+            // A plumber's Space, open every hour of every day, whose manager uses the pages from a key file's phrase.
+            let providerFile = node.root + "/keys/provider.key"
+            let provider = try KeyFile.loadOrCreate(path: providerFile).key
+            let phrase = "SYN1-" + Base64URL.encode(Array(try Data(contentsOf: URL(fileURLWithPath: providerFile)).prefix(32)))
+            let space = try await node.request("POST", "/v1/apps/homeservices/spaces.create", body: #"""
+                {"name":"Ada Plumbing","trade":"plumbing","description":"Leaks and boilers","location":{"city":"Lyon","lat":45.76,"lon":4.84},
+                 "service_area_km":20,"terms":"Pay on completion","cancellation":{"free_until_hours":24,"fee_percent":30},"time_zone":"Europe/Paris"}
+                """#, sign: provider)
+            let spaceID = try #require(space.json["id"] as? String, "\(space.text)")
+            let item = try await node.request("POST", "/v1/apps/homeservices/catalog.upsert", body: #"""
+                {"space_id":"\#(spaceID)","id":"leak","title":"Leak repair","description":"","kind":"slot","duration_minutes":60,
+                 "price":{"model":"fixed","amount":8500,"currency":"EUR"}}
+                """#, sign: provider)
+            #expect(item.status == 200, "\(item.text)")
+            let week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"00:00","end":"24:00"}"# }.joined(separator: ",")
+            let rules = try await node.request("POST", "/v1/apps/homeservices/availability.set",
+                                               body: #"{"space_id":"\#(spaceID)","rules":{"weekly":[\#(week)]}}"#, sign: provider)
+            #expect(rules.status == 200, "\(rules.text)")
+
             let child = try ChildProcess("/usr/bin/env", ["python3", Self.script, "--base", node.base, "--owner-key", node.root + "/keys/owner.key",
-                                                          "--shots", shots], stderr: .inherit)
+                                                          "--shots", shots, "--space", spaceID, "--item", "leak", "--provider-phrase", phrase],
+                                         stderr: .inherit)
             let text = child.readOutput()
             try #require(child.wait() == 0, "browser.py failed: \(text.suffix(2000))")
             let out = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -41,6 +61,19 @@ import Testing
             for (key, ms) in timings { #expect(ms >= 0 && ms < 2000, "\(key): \(ms) ms") }
             try? JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: timings) .merging(["index_bytes": bytes]) { a, _ in a })
                 .write(to: URL(fileURLWithPath: shots + "/timings.json"))
+
+            // A customer books a slot after seeing what cancelling costs; the provider confirms it in a browser of their
+            // own; the customer's page shows the confirmation.
+            let booking = try #require(out["booking"] as? [String: Any], "\(out)")
+            #expect((booking["policy"] as? String)?.contains("24 h") == true, "\(booking)")
+            #expect((booking["preview"] as? String)?.contains("Cancelling") == true, "\(booking)")
+            #expect(booking["customer_before"] as? String == "requested", "\(booking)")
+            #expect((booking["provider_key"] as? String)?.contains(Base64URL.encode(provider.publicKey)) == true, "\(booking)")
+            #expect(booking["customer_after"] as? String == "confirmed", "\(booking)")
+            for key in ["space_axe", "provider_axe"] { #expect((booking[key] as? [String]) == [], "\(key): \(booking[key] ?? "")") }
+            let order = try #require(booking["order"] as? String)
+            let stored = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
+            #expect(stored.json["state"] as? String == "confirmed", "\(stored.text)")
 
             // A person's key is made in the browser.
             #expect((out["person_state"] as? String)?.hasPrefix("Your key: ") == true, "\(out["person_state"] ?? "")")

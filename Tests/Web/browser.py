@@ -16,6 +16,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 PHONE = (390, 844)
@@ -37,7 +38,9 @@ def testid(browser, name):
 
 
 def wait(browser, condition, seconds=20):
-    return WebDriverWait(browser, seconds, poll_frequency=0.05).until(lambda b: condition(b))
+    # Lists the pages refresh are drawn anew: an element read a moment ago may be gone, and is looked up again.
+    return WebDriverWait(browser, seconds, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(lambda b: condition(b))
 
 
 def open_page(browser, url):
@@ -107,11 +110,67 @@ const done = arguments[arguments.length - 1];
 """
 
 
+def state_of(browser, role):
+    """The first order's id and state in the orders view of `role`."""
+    states = browser.find_elements(By.CSS_SELECTOR, f'[data-testid="orders-{role}"] [data-testid$="-state"]')
+    if not states:
+        return None, None
+    return states[0].get_attribute("data-testid")[len("order-"):-len("-state")], states[0].text
+
+
+def booking(customer, args):
+    """A customer finds the Space, books a slot after seeing what cancelling costs; the provider, in a browser of
+    their own, confirms it; the customer sees the confirmation."""
+    out = {}
+    testid(customer, "search-q").send_keys("leaks")
+    testid(customer, "search-go").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="space-{args.space}"]'))
+    testid(customer, f"space-{args.space}").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="item-{args.item}-book"]'))
+    out["space_axe"] = accessibility(customer)
+    out["policy"] = testid(customer, "space-policy").get_attribute("textContent")
+    testid(customer, f"item-{args.item}-book").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid^="slot-"]'))
+    slot = customer.find_elements(By.CSS_SELECTOR, '[data-testid^="slot-"]')[0]
+    out["slot"] = slot.get_attribute("aria-label")
+    slot.click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="cancel-preview"]'))
+    out["preview"] = testid(customer, "cancel-preview").text
+    shots(customer, args.shots, "booking")
+    testid(customer, "booking-confirm").click()
+    wait(customer, lambda b: state_of(b, "consumer")[1])
+    out["order"], out["customer_before"] = state_of(customer, "consumer")
+
+    provider = driver()
+    try:
+        provider.set_window_size(*PHONE)
+        open_page(provider, args.base + "/#/key")
+        testid(provider, "me-phrase").send_keys(args.provider_phrase)
+        testid(provider, "me-restore").click()
+        wait(provider, lambda b: "Your key: " in testid(b, "me-state").text)
+        out["provider_key"] = testid(provider, "me-state").text
+        testid(provider, "nav-provider").click()
+        wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{out["order"]}-confirm"]'))
+        out["provider_axe"] = accessibility(provider)
+        testid(provider, f'order-{out["order"]}-confirm').click()
+        wait(provider, lambda b: testid(b, f'order-{out["order"]}-state').text == "confirmed")
+        shots(provider, args.shots, "provider")
+    finally:
+        provider.quit()
+    # The customer's page follows the order.
+    wait(customer, lambda b: state_of(b, "consumer")[1] == "confirmed")
+    out["customer_after"] = state_of(customer, "consumer")[1]
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
     parser.add_argument("--owner-key", required=True)
     parser.add_argument("--shots", required=True)
+    parser.add_argument("--space", help="a HomeServices Space with a bookable item, for the booking run")
+    parser.add_argument("--item")
+    parser.add_argument("--provider-phrase", help="the recovery phrase of a manager of --space")
     args = parser.parse_args()
     os.makedirs(args.shots, exist_ok=True)
     out = {}
@@ -127,6 +186,9 @@ def main():
         wait(browser, lambda b: testid(b, "me-recovery-phrase").text.startswith("SYN1-"))
         out["person_state"] = testid(browser, "me-state").text
         shots(browser, args.shots, "index")
+
+        if args.space:
+            out["booking"] = booking(browser, args)
 
         # Signed requests from the browser, and tampered ones.
         browser.set_script_timeout(30)

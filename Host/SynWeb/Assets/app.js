@@ -1,14 +1,40 @@
-// The people's page: a customer's or provider's key in this browser, and what this node offers. Every action is
-// a request signed with that key (sign.js).
+// The people's page: a customer's or provider's key in this browser, and the apps' pages, one view at a time
+// (`#/`, `#/space/<id>`, `#/orders`, `#/provider`, `#/key`). Every action is a request signed with that key.
 
 import * as keys from "./identity.js";
+import { element, searchView, spaceView, ordersView } from "./homeservices.js";
 
 const $ = (id) => document.getElementById(id);
 let me = null;
+let leave = () => {};
 
 function showMe() {
   $("me-new").hidden = me !== null;
-  $("me-state").textContent = me ? `Your key: ${me.keyid}` : "This browser has no key of yours yet.";
+  $("me-state").textContent = me ? `Your key: ${me.keyid}` : "This browser has no key of yours yet: make one, or bring yours from another device.";
+}
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  leave();
+  leave = () => {};
+  const view = $("view");
+  view.replaceChildren();
+  const [, page, id] = (location.hash || "#/").split("/");
+  // The key panel is the page of its own when asked for, and always there until there is a key.
+  $("me").hidden = !(page === "key" || me === null);
+  try {
+    if (page === "space" && id) await spaceView(view, decodeURIComponent(id), () => me, go);
+    else if (page === "orders") leave = await ordersView(view, () => me, "consumer");
+    else if (page === "provider") leave = await ordersView(view, () => me, "provider");
+    else if (page !== "key") await searchView(view);
+  } catch (error) {
+    view.append(element("p", "This page cannot be shown: " + (error.message || error), { class: "error", role: "alert" }));
+  }
+  view.dataset.page = page || "find";
 }
 
 async function start() {
@@ -39,15 +65,8 @@ async function start() {
       $("me-error").textContent = "Cannot use that key: " + (error.message || error);
     }
   });
-  try {
-    const list = await (await fetch("/v1/apps", { cache: "no-store" })).json();
-    $("apps").replaceChildren(...list.apps.map((app) => {
-      const item = document.createElement("li");
-      item.textContent = `${app.name} (${app.state})`;
-      item.dataset.testid = `app-${app.id}`;
-      return item;
-    }));
-  } catch { /* the list is a convenience */ }
+  window.addEventListener("hashchange", route);
+  await route();
   // When the page became usable, in ms from the start of its navigation (the browser tests read it).
   document.body.dataset.ready = String(Math.round(performance.now()));
 }

@@ -1,0 +1,225 @@
+// HomeServices in the browser (docs/homeservices.md): find a Space, read its terms and policy, book a slot in the
+// Space's time zone after seeing what cancelling would cost, follow one's orders; and, for a Space's managers,
+// the incoming orders with the actions their state allows. Reads are public calls; the rest are signed.
+
+import { signedFetch } from "./sign.js";
+
+const APP = "homeservices";
+
+/** An element with text and attributes; never HTML from the node or an app. */
+export function element(tag, text = "", attributes = {}) {
+  const e = document.createElement(tag);
+  if (text) e.textContent = text;
+  for (const [k, v] of Object.entries(attributes)) e.setAttribute(k, v);
+  return e;
+}
+
+/** An unsigned call of a public method. */
+async function read(method, body) {
+  const response = await fetch(`/v1/apps/${APP}/${method}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), cache: "no-store",
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+  return answer;
+}
+
+const call = (me, method, body) => signedFetch(me, "POST", `/v1/apps/${APP}/${method}`, body);
+
+export function money(price) {
+  if (!price || price.model === "quote") return "priced by quote";
+  const amount = (price.amount / 100).toFixed(2) + " " + price.currency;
+  return price.model === "hourly" ? amount + " an hour" : amount;
+}
+
+function policyText(policy) {
+  if (!policy) return "";
+  if (policy.fee_percent === 0) return "Free cancellation at any time.";
+  return `Free cancellation until ${policy.free_until_hours} h before the start; after that, a ${policy.fee_percent}% fee.`;
+}
+
+/** What cancelling would cost, before booking: the item's policy applied to this slot and price. */
+export function cancellationPreview(policy, price, slot) {
+  const freeUntil = slot.start_ms - policy.free_until_hours * 3_600_000;
+  const minutes = (slot.end_ms - slot.start_ms) / 60_000;
+  const base = !price || price.model === "quote" ? 0 : price.model === "hourly" ? Math.floor((price.amount * minutes) / 60) : price.amount;
+  const fee = Math.floor((base * policy.fee_percent) / 100);
+  if (fee === 0) return "Cancelling this booking is free.";
+  const when = new Date(freeUntil).toISOString().slice(0, 16).replace("T", " ");
+  return `Cancelling is free until it is confirmed and until ${when} UTC; after that it costs ${(fee / 100).toFixed(2)} ${price.currency}.`;
+}
+
+/** The search form and its results. */
+export async function searchView(root) {
+  const form = element("form", "", { role: "search", "aria-label": "Find a service" });
+  const fields = [["q", "What do you need?", "text"], ["city", "City", "text"], ["km", "Within (km) of where you are", "number"]];
+  for (const [name, label, type] of fields) {
+    const id = `search-${name}`;
+    form.append(element("label", label, { for: id }), element("input", "", { id, name, type, "data-testid": id }));
+  }
+  form.append(element("button", "Search", { type: "submit", "data-testid": "search-go" }));
+  const results = element("ul", "", { "data-testid": "search-results", "aria-live": "polite" });
+  const status = element("p", "", { role: "status" });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const query = { limit: 20 };
+    if (data.get("q")) query.q = String(data.get("q"));
+    if (data.get("city")) query.city = String(data.get("city"));
+    const km = Number(data.get("km"));
+    try {
+      if (km > 0) {
+        const position = await new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject, { timeout: 5000 }));
+        query.near = { lat: position.coords.latitude, lon: position.coords.longitude, km };
+      }
+      const answer = await read("search", query);
+      status.textContent = `${answer.hits.length} found`;
+      results.replaceChildren(...answer.hits.map((hit) => {
+        const item = element("li");
+        const link = element("a", hit.name, { href: `#/space/${hit.space_id}`, "data-testid": `space-${hit.space_id}` });
+        const details = [hit.trade, hit.city, hit.distance_km !== undefined ? `${hit.distance_km.toFixed(1)} km` : "", `rating ${hit.rating ?? "none yet"}`];
+        item.append(link, element("span", " — " + details.filter(Boolean).join(", "), { class: "muted" }));
+        return item;
+      }));
+    } catch (error) {
+      status.textContent = "Search failed: " + (error.message || error);
+    }
+  });
+  root.append(element("h2", "Find a service"), form, status, results);
+}
+
+/** A Space: its description, terms and policy, its catalog, and booking through the slot picker. */
+export async function spaceView(root, id, me, go) {
+  const space = await read("spaces.get", { id });
+  const catalog = await read("catalog.list", { id });
+  root.append(element("h2", space.name, { "data-testid": "space-name" }),
+    element("p", `${space.trade} in ${space.location.city}. Times are in ${space.time_zone}.`, { class: "muted" }),
+    element("p", space.description));
+  const terms = element("details");
+  terms.append(element("summary", "Terms and cancellation policy"), element("p", space.terms || "No terms given."),
+    element("p", policyText(space.cancellation), { "data-testid": "space-policy" }));
+  root.append(terms, element("h3", "Services"));
+  const list = element("ul", "", { class: "items" });
+  for (const item of catalog.items) {
+    const entry = element("li", "", { "data-testid": `item-${item.id}` });
+    entry.append(element("strong", item.title), element("span", ` — ${money(item.price)}, ${item.duration_minutes} min`, { class: "muted" }),
+      element("p", item.description));
+    if (item.kind === "slot") {
+      const open = element("button", "Choose a time", { type: "button", "data-testid": `item-${item.id}-book` });
+      const picker = element("div", "", { class: "picker" });
+      open.addEventListener("click", () => slotPicker(picker, space, item, me, go));
+      entry.append(open, picker);
+    }
+    list.append(entry);
+  }
+  root.append(list);
+}
+
+/** The free slots of `item` over the next week, by local day in the Space's zone; choosing one shows the cost of
+ * cancelling, then the booking is confirmed. */
+async function slotPicker(root, space, item, me, go) {
+  root.replaceChildren(element("p", "Looking for free times…", { role: "status" }));
+  const answer = await read("slots.list", { space_id: space.id, item_id: item.id, days: 7 });
+  if (answer.slots.length === 0) {
+    root.replaceChildren(element("p", "No free times in the next 7 days."));
+    return;
+  }
+  const days = new Map();
+  for (const slot of answer.slots) {
+    const day = slot.local.slice(0, 10);
+    if (!days.has(day)) days.set(day, []);
+    days.get(day).push(slot);
+  }
+  const group = element("fieldset");
+  group.append(element("legend", `Free times (${answer.time_zone})`));
+  const confirm = element("div", "", { "aria-live": "polite" });
+  for (const [day, slots] of days) {
+    const row = element("div", "", { class: "day" });
+    row.append(element("span", day + " ", { class: "muted" }));
+    for (const slot of slots) {
+      const button = element("button", slot.local.slice(11, 16), { type: "button", "data-testid": `slot-${slot.start_ms}`,
+        "aria-label": `${day} at ${slot.local.slice(11, 16)}` });
+      button.addEventListener("click", () => confirmBooking(confirm, space, item, slot, me, go));
+      row.append(button);
+    }
+    group.append(row);
+  }
+  root.replaceChildren(group, confirm);
+}
+
+function confirmBooking(root, space, item, slot, me, go) {
+  const policy = item.cancellation ?? space.cancellation;
+  const note = element("input", "", { id: "booking-note", "data-testid": "booking-note" });
+  const book = element("button", "Confirm the booking", { type: "button", "data-testid": "booking-confirm" });
+  const error = element("p", "", { class: "error", role: "alert" });
+  book.addEventListener("click", async () => {
+    if (!me()) {
+      error.textContent = "Make your key first (above): the booking is signed with it.";
+      return;
+    }
+    book.disabled = true;
+    try {
+      const body = { space_id: space.id, item_id: item.id, start_ms: slot.start_ms };
+      if (note.value) body.note = note.value;
+      await call(me(), "bookings.request", body);
+      go("#/orders");
+    } catch (e) {
+      error.textContent = "The booking failed: " + e.message;
+      book.disabled = false;
+    }
+  });
+  root.replaceChildren(element("h4", `${item.title}, ${slot.local.replace("T", " at ")}`),
+    element("p", `${money(item.price)}. ${policyText(policy)}`),
+    element("p", cancellationPreview(policy, item.price, slot), { "data-testid": "cancel-preview" }),
+    element("label", "A note for the provider (optional)", { for: "booking-note" }), note, book, error);
+}
+
+/** The actions a party may take on an order in its state (docs/homeservices.md, The order workflow). */
+const ACTIONS = {
+  provider: { requested: ["confirm", "decline", "cancel"], confirmed: ["start", "cancel"], in_progress: ["complete"] },
+  consumer: { requested: ["cancel"], confirmed: ["cancel"] },
+};
+
+/** The caller's orders as consumer or provider, with their states, refreshed while shown. */
+export async function ordersView(root, me, role) {
+  const title = role === "provider" ? "Incoming orders" : "My orders";
+  const list = element("ul", "", { "data-testid": `orders-${role}`, "aria-live": "polite" });
+  const error = element("p", "", { class: "error", role: "alert" });
+  root.append(element("h2", title), error, list);
+  if (!me()) {
+    error.textContent = "Make or import your key first: your orders are the ones it signed.";
+    return () => {};
+  }
+  async function refresh() {
+    try {
+      const orders = await call(me(), "orders.list", { role });
+      list.replaceChildren(...orders.map((order) => {
+        const item = element("li", "", { "data-testid": `order-${order.id}` });
+        const when = new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ");
+        item.append(element("span", `${when} UTC, ${money(order.price)} — `),
+          element("strong", order.state, { "data-testid": `order-${order.id}-state` }));
+        for (const action of ACTIONS[role][order.state] ?? []) {
+          const button = element("button", action, { type: "button", "data-testid": `order-${order.id}-${action}` });
+          button.addEventListener("click", async () => {
+            button.disabled = true;
+            try {
+              await call(me(), "orders.transition", { order_id: order.id, transition: action });
+              await refresh();
+            } catch (e) {
+              error.textContent = `${action}: ${e.message}`;
+              button.disabled = false;
+            }
+          });
+          item.append(button);
+        }
+        return item;
+      }));
+      error.textContent = "";
+    } catch (e) {
+      error.textContent = "Cannot read the orders: " + e.message;
+    }
+  }
+  await refresh();
+  const timer = setInterval(refresh, 2000);
+  return () => clearInterval(timer);
+}
