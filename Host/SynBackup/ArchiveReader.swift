@@ -120,7 +120,7 @@ public enum ArchiveReader {
                 }
                 guard let file = try? JSONDecoder().decode(ArchivedFile.self, from: Data(body)), file.size >= 0,
                       pathProblem(file.path) == nil,
-                      file.kind == nil || (1...BackupArchive.maxRecordsLimit).contains(file.limit ?? 0) else {
+                      file.kind == nil || (format >= 2 && (1...BackupArchive.maxRecordsLimit).contains(file.limit ?? 0)) else {
                     throw BackupError(.damaged, "\(path): a file record at byte \(offset) names no plain relative path, or a kind of entry this node does not know")
                 }
                 guard !read.contains(where: { $0.path == file.path }) else { throw BackupError(.damaged, "\(path): \(file.path) appears twice") }
@@ -140,10 +140,11 @@ public enum ArchiveReader {
                 guard let c = current else { throw BackupError(.damaged, "\(path): data at byte \(offset) belongs to no file") }
                 try c.take(body, archive: path, at: offset)
             case .close:
-                guard let c = current, c.file.kind == .records, body.count == 1 else {
+                guard let c = current, c.file.kind == .records, body.count == 1, body[0] <= 1 else {
                     throw BackupError(.damaged, "\(path): a close at byte \(offset) ends no records entry")
                 }
                 current = nil
+                c.closed = true
                 if body[0] == 1 { read.append(try c.end(archive: path)) } else { c.abandon() }
             case .manifest:
                 if let c = current {
@@ -176,7 +177,10 @@ public enum ArchiveReader {
         /// A records entry's replay, and the partial record at the end of what has come.
         var replay: BackupReplay?
         var pending: [UInt8] = []
+        /// A records entry's `close` came (it must, before anything else).
         var closed = false
+        /// Its file is closed (kept or dropped).
+        var finished = false
 
         init(file: ArchivedFile, fd: Int32, destination: String) {
             self.file = file
@@ -186,7 +190,7 @@ public enum ArchiveReader {
             if file.kind == .records { replay = BackupReplay(limit: UInt64(file.limit ?? 0)) }
         }
 
-        deinit { if !closed, fd >= 0 { Glibc.close(fd) } }
+        deinit { if !finished, fd >= 0 { Glibc.close(fd) } }
 
         func take(_ body: [UInt8], archive: String, at offset: Int64) throws(BackupError) {
             size += Int64(body.count)
@@ -216,12 +220,13 @@ public enum ArchiveReader {
         /// The entry, whole: synced, and as the manifest must list it.
         func end(archive: String) throws(BackupError) -> ArchivedFile {
             if replay != nil {
+                guard closed else { throw BackupError(.damaged, "\(archive): \(file.path) has no close record") }
                 guard pending.isEmpty else { throw BackupError(.damaged, "\(archive): \(file.path) ends inside a record") }
                 if fd >= 0 { BackupReplay.trimToHeader(fd) }
             } else {
                 guard size == file.size else { throw BackupError(.damaged, "\(archive): \(file.path) is shorter than its \(file.size) bytes") }
             }
-            closed = true
+            finished = true
             if fd >= 0 {
                 let synced = fsync(fd) == 0
                 Glibc.close(fd)
@@ -232,8 +237,8 @@ public enum ArchiveReader {
 
         /// Drops the entry (a copy that failed while the archive was made), and its file.
         func abandon() {
-            guard !closed else { return }
-            closed = true
+            guard !finished else { return }
+            finished = true
             if fd >= 0 {
                 Glibc.close(fd)
                 unlink(destination)

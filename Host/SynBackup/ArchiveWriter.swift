@@ -23,6 +23,9 @@ public final class ArchiveWriter {
     private var done = false
     /// A records entry is being written: nothing else may be until it closes.
     private var entryOpen = false
+    /// Why the archive can no longer be written, once a write failed: the stream has moved past bytes that did not
+    /// reach the file, so nothing more may be added, and `finish` refuses.
+    public private(set) var broken: String?
 
     /// Starts an archive at `path`, encrypted under `key` (a passphrase is stretched with a fresh salt).
     public init(path: String, key: BackupKey, info: ArchiveInfo) throws(BackupError) {
@@ -86,13 +89,23 @@ public final class ArchiveWriter {
             throw BackupError(.format, "\(error)")
         }
         try record(.file, fileRecord)
+        // From here a failure leaves a file shorter than its record says: the archive cannot go on.
+        let hash = Blake2bStream()
+        do throws(BackupError) { try pour(input, source: source, size: size, progress: progress, into: hash) } catch {
+            broken = broken ?? error.message
+            throw error
+        }
+        files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish())))
+    }
+
+    /// Streams `size` bytes of `input` into data records, hashing them into `hash`.
+    private func pour(_ input: Int32, source: String, size: Int64, progress: (Int64) -> Void, into hash: Blake2bStream) throws(BackupError) {
         // Two threads share the work, on the machine's two cores: a reader fills plaintext buffers (the type byte,
         // then the file's bytes) and hashes them; this thread encrypts each into the record buffer (the
         // ciphertext's length, then the ciphertext) and writes it. Three buffers go round between them.
         let chunk = BackupArchive.chunkBytes
         let ring = ChunkRing(count: 3, bytes: chunk + 1)
         defer { ring.release() }
-        let hash = Blake2bStream()
         let reader = ChunkReader(fd: input, source: source, size: size, ring: ring, hash: hash)
         guard OSThread.start(name: "syn-backup-read", { reader.run() }) else {
             throw BackupError(.io, "the system gave no thread to read \(source) (RLIMIT_NPROC or memory)")
@@ -115,7 +128,6 @@ public final class ArchiveWriter {
         reader.finished.wait()
         reader.finished.signal()
         if let failure = reader.failure.withLock({ $0 }) { throw failure }
-        files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish())))
     }
 
     /// Starts an entry at `path` whose bytes are a copy stream's records (`BackupReplay` checked them against
@@ -161,6 +173,7 @@ public final class ArchiveWriter {
 
         /// Appends stream bytes: a data record is sealed and written each time a chunk fills.
         public func append(_ bytes: UnsafeRawBufferPointer) throws(BackupError) {
+            if let broken = writer.broken { throw BackupError(.io, broken) }
             guard !closed, let base = bytes.baseAddress else { return }
             hash.update(bytes)
             size += Int64(bytes.count)
@@ -178,9 +191,11 @@ public final class ArchiveWriter {
         public func close(ok: Bool) throws(BackupError) {
             guard !closed else { return }
             closed = true
-            writer.entryOpen = false
+            if let broken = writer.broken { throw BackupError(.io, broken) }
             try flush()
             try writer.record(.close, [ok ? 1 : 0])
+            // Only a written close lets the archive go on.
+            writer.entryOpen = false
             if ok { writer.files.append(ArchivedFile(path: path, size: size, blake2b: Hex.encode(hash.finish()), kind: .records, limit: limit)) }
         }
 
@@ -197,6 +212,7 @@ public final class ArchiveWriter {
 
     /// Closes the stream with the manifest, syncs the archive and renames it into place. Returns what it holds.
     public func finish() throws(BackupError) -> [ArchivedFile] {
+        if let broken { throw BackupError(.io, broken) }
         guard !entryOpen else { throw BackupError(.format, "a records entry is still open") }
         let manifest: [UInt8]
         do { manifest = Array(try JSONEncoder().encode(files)) } catch { throw BackupError(.format, "\(error)") }
@@ -215,6 +231,7 @@ public final class ArchiveWriter {
     }
 
     private func checkPath(_ path: String) throws(BackupError) {
+        if let broken { throw BackupError(.io, broken) }
         guard !entryOpen else { throw BackupError(.format, "'\(path)' cannot be archived while a records entry is open") }
         guard !path.isEmpty, path.utf8.count <= BackupArchive.maxPathBytes, !path.hasPrefix("/"),
               !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
@@ -236,6 +253,7 @@ public final class ArchiveWriter {
     }
 
     private func record(_ type: BackupArchive.Record, _ body: [UInt8], additional: [UInt8] = [], final: Bool = false) throws(BackupError) {
+        if let broken { throw BackupError(.io, broken) }
         let ciphertext = stream.push([type.rawValue] + body, additional: additional, final: final)
         var length = UInt32(ciphertext.count).littleEndian
         try put(withUnsafeBytes(of: &length) { Array($0) } + ciphertext)
@@ -247,7 +265,11 @@ public final class ArchiveWriter {
         while done < total {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, total - done) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { throw BackupError(.io, "cannot write \(temporary): errno \(errno) (is the disk full?)") }
+            if n <= 0 {
+                let failure = "cannot write \(temporary): errno \(errno) (is the disk full?)"
+                broken = failure
+                throw BackupError(.io, failure)
+            }
             done += n
         }
         written += Int64(total)

@@ -25,8 +25,7 @@ final class CopyStream: @unchecked Sendable {
     private let forward: (UnsafeRawBufferPointer) -> String?
     /// Held while the copy runs, so its descriptor stays open (nil in tests that pass a descriptor alone).
     private let channel: AnyObject?
-    /// The records' rules, with a budget of a few times the limit in bytes and 64 truncations, so an app cannot make
-    /// the node write without end while its backup runs.
+    /// The records' rules, budgets included, so an app cannot make the node write without end while its backup runs.
     private var replay: BackupReplay
     private let state = Mutex(State())
     private let changed = NSCondition()
@@ -35,7 +34,7 @@ final class CopyStream: @unchecked Sendable {
         self.source = source
         self.forward = forward
         self.channel = channel
-        replay = BackupReplay(limit: limit, budgetBytes: 3 * limit, truncations: 64)
+        replay = BackupReplay(limit: limit)
     }
 
     /// Discards what an earlier copy (or the app) left in `fd`: at most `maxBytes`, since the app may keep writing.
@@ -60,7 +59,12 @@ final class CopyStream: @unchecked Sendable {
         while true {
             let (consumed, failure) = state.withLock { ($0.consumed, $0.failure) }
             if let failure { return failure }
-            if exact ? consumed == bytes : consumed >= bytes { return nil }
+            if exact && consumed == bytes {
+                // The copy is whole: nothing the app streams after it is handed on.
+                state.withLock { $0.stop = true }
+                return nil
+            }
+            if !exact && consumed >= bytes { return nil }
             if exact && consumed > bytes { return "its worker streamed more than it said (\(consumed) bytes, not \(bytes))" }
             let left = deadline - MonotonicClock.nowNs()
             guard left > 0 else { return "its copy did not arrive in time" }

@@ -112,8 +112,9 @@ extension NodeRuntime {
                     try add(source, as: "apps/\(id)/" + name)
                 }
             } catch {
-                // One app cannot fail everyone's backup: its database is left out, and said to be.
-                if state.withLock({ $0.stopped }) { throw error }
+                // One app cannot fail everyone's backup: its database is left out, and said to be. But an archive
+                // that could not be written is no archive: the backup fails.
+                if state.withLock({ $0.stopped }) || writer.broken != nil { throw error }
                 skipped.append("\(id) (\(error.message.prefix(300)))")
                 logger.error("an app's database is left out of the backup", metadata: ["app": "\(id)", "error": "\(error.message)"])
             }

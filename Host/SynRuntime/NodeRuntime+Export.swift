@@ -191,8 +191,10 @@ extension NodeRuntime {
             }
             // Its outbox cursor, and its timers when node.toml grants it timers here (within its timers quota), before
             // it first runs here.
-            let section = config.apps[id] ?? NodeConfig.App()
-            let timersGranted = options.grantRequested ? staged.package.manifest.capabilities.timers : section.grants.timers
+            // A returning app keeps its section here, and what it grants; a new one gets what `options` says.
+            let kept = state.withLock { $0.node.apps[id] }
+            let section = kept ?? config.apps[id] ?? NodeConfig.App()
+            let timersGranted = kept == nil && options.grantRequested ? staged.package.manifest.capabilities.timers : section.grants.timers
             let dropped = timersGranted ? 0 : rows.timers.count
             if !timersGranted { rows.timers = [] }
             let adopted: (timers: Int, renumbered: Int)
@@ -209,7 +211,15 @@ extension NodeRuntime {
             }
             let installed: Installed
             do throws(NodeError) { installed = try installNew(staged.package, version: version, record: nil, options: options, actor: actor, tag: tag) } catch {
-                broker.events.forgetTimers(app: id)
+                // Installed but not starting, the app stays (as any failed start does); not installed at all, a
+                // returning app is put back as it was: moved away, disabled.
+                if state.withLock({ $0.entries[id] == nil }) {
+                    broker.events.forgetTimers(app: id)
+                    if let left {
+                        try? reenableReturned(left, enabled: false)
+                        undo()
+                    }
+                }
                 throw error
             }
             broker.audit.append(actor: actor, app: id, action: "app.import", decision: "ok",

@@ -26,12 +26,15 @@ extension NodeRuntime {
     func setAsideReturning(_ app: String, developer: String, newDeveloper: Bool) throws(NodeError) -> LeftBehind? {
         guard let movedTo = state.withLock({ $0.moved[app] }) else { return nil }
         let directory = InstalledApp.directory(data: layout.data, app: app)
-        if let pinned = try InstalledApp.load(data: layout.data, app: app)?.developer, pinned != developer, !newDeveloper {
-            throw NodeError(.version, "'\(app)' comes back signed by developer key \(developer), but this node pinned \(pinned) for it before it left; "
-                                + "give --new-developer if the developer changed keys")
+        let pinned = try InstalledApp.load(data: layout.data, app: app)?.developer
+        if pinned != developer, !newDeveloper {
+            throw NodeError(.version, "'\(app)' comes back signed by developer key \(developer), but this node "
+                                + (pinned.map { "pinned \($0) for it before it left" } ?? "has no record of the key it was installed with")
+                                + "; give --new-developer if the developer changed keys")
         }
+        // Enabled again only if it is known to have served here (a marker older than the `enabled` key says nothing).
         let marker = Self.readMarker(directory + "/moved.json")
-        let wasEnabled = marker?["enabled"] as? Bool ?? true
+        let wasEnabled = marker?["enabled"] as? Bool ?? false
         let left = layout.data + "/left"
         let target = left + "/\(app)-\(Self.compactTimestamp())"
         guard mkdir(left, 0o700) == 0 || errno == EEXIST else { throw NodeError(.io, "cannot create \(left): errno \(errno)") }
@@ -62,11 +65,12 @@ extension NodeRuntime {
         }
     }
 
-    /// The app is enabled again if it was when it left (its section in node.toml stayed, disabled by the move).
-    func reenableReturned(_ left: LeftBehind) throws(NodeError) {
+    /// The app is enabled again if it was when it left (its section in node.toml stayed, disabled by the move), or
+    /// disabled again (`enabled` false) when its arrival fails.
+    func reenableReturned(_ left: LeftBehind, enabled: Bool = true) throws(NodeError) {
         guard left.wasEnabled else { return }
-        _ = try NodeTomlEditor.setEnabled(true, app: left.app, path: layout.nodeToml)
-        state.withLock { $0.node.apps[left.app, default: NodeConfig.App()].enabled = true }
+        _ = try NodeTomlEditor.setEnabled(enabled, app: left.app, path: layout.nodeToml)
+        state.withLock { $0.node.apps[left.app, default: NodeConfig.App()].enabled = enabled }
     }
 
     /// A JSON object file, if it is one.

@@ -136,7 +136,9 @@ import Testing
         var stream = [UInt8]()
         for p in 1..<pages { stream += Self.record(p * page, p == 7 ? [UInt8](repeating: 0xEE, count: page) : slice(p)) }
         stream += Self.record(7 * page, slice(7)) + Self.record(0, slice(0))
-        stream += Self.record((pages + 3) * page, [UInt8](repeating: 1, count: page)) + Self.record(pages * page, nil)
+        // Past the database: a hole and a page, then a truncation that keeps two pages too many, which the reader
+        // trims by the header's page count.
+        stream += Self.record((pages + 3) * page, [UInt8](repeating: 1, count: page)) + Self.record((pages + 2) * page, nil)
 
         let key = BackupKey.key(try SecretKey.generate())
         let path = dir + "/records.synbak"
@@ -187,13 +189,18 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/out/node.toml"))
     }
 
-    /// Someone holding the key can put any records in an entry; the reader applies the node's rules to them.
-    @Test(arguments: [
+    /// Someone holding the key can put any records in an entry; the reader applies the node's rules to them, so
+    /// no archive rebuilds a file much larger than itself.
+    static let forgedStreams: [([UInt8], String)] = [
         (record(2 << 20, [1]), "past the"),
         (record(0, nil) + record(4 << 20, nil), "past"),
+        (record(900 << 10, [1]), "far past"),
+        (record(0, [1]) + record(900 << 10, nil), "far past"),
         (Array(record(0, [UInt8](repeating: 1, count: 100)).dropLast(1)), "ends inside a record"),
         ([0x42] + record(0, [1]), "not a record"),
-    ])
+    ]
+
+    @Test(arguments: forgedStreams)
     func aRecordsEntryThatIsNotACopyIsRefused(_ stream: [UInt8], _ expected: String) throws {
         let dir = try Self.directory()
         let key = BackupKey.key(try SecretKey.generate())

@@ -160,4 +160,29 @@ import Glibc
         #expect(try node.call("notes", "count", "").body == "0")
         #expect(try node.call("hello", "echo", "{}").status == 200)
     }
+
+    /// A backup whose archive cannot be written (its disk fills, here a 64 KiB tmpfs in a mount namespace of its
+    /// own) fails, names the cause, and leaves no archive: it never counts as a backup with an app left out.
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root")) func aBackupWhoseDiskFillsFailsAndLeavesNoArchive() throws {
+        let home = try PackageInstallTests.Home()
+        let keyFile = home.root + "/backup.key"
+        #expect(try home.run(["backup", "--make-key", keyFile]).status == 0)
+        #expect(try home.install(try home.pack("1.0.0", tag: "full"), ["--grant-requested", "--manifests", home.manifests,
+                                                                          "--profiles", TestSupport.root + "/sandbox-profiles"]).status == 0)
+        let out = home.root + "/small"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let child = try ChildProcess("/usr/bin/unshare", [
+            "--mount", "--propagation", "private", "/bin/sh", "-c", #"mount -t tmpfs -o size=64k none "$1" && shift && exec "$@""#, "sh", out,
+            TestSupport.products + "/syneroym", "backup", "--data", home.data, "--key-file", keyFile, "--to", out,
+            "--manifests", home.manifests, "--profiles", TestSupport.root + "/sandbox-profiles",
+        ], environment: ProcessInfo.processInfo.environment.merging(home.environment) { $1 }, directory: TestSupport.root)
+        let errors = child.readErrors()
+        let status = child.wait()
+        #expect(status == 1 && errors.contains("disk full"), "\(status): \(errors)")
+        #expect(!errors.contains("left out"), "\(errors)")
+        // The tmpfs went with its namespace; nothing was written to the directory under it, nor elsewhere.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
+        let audit = try home.run(["audit", "show", "--data", home.data, "--limit", "5"])
+        #expect(audit.stdout.contains("backup") && audit.stdout.contains("failed"), "\(audit.stdout)")
+    }
 }
