@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SynConfig
+public import SynConfig
 import SynSystem
 import Synchronization
 
@@ -16,6 +16,12 @@ extension NodeRuntime {
 
     /// Unix seconds of the last successful backup, if any.
     public var lastBackup: Int64? { state.withLock { $0.backupRecord.lastOK } }
+
+    /// The last backup's success and failure, as `backup.json` keeps them.
+    public var backupRecord: BackupRecord { state.withLock { $0.backupRecord } }
+
+    /// `[backup]` as node.toml says it now (read again, as each backup does).
+    public var backupSettings: BackupSettings { (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup }
 
     func recordBackup(ok path: String?, error: String?) {
         let now = Int64(Date().timeIntervalSince1970)

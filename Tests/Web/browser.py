@@ -211,6 +211,11 @@ def main():
         testid(browser, "audit-refresh").click()
         wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, '[data-testid="audit"] li')) > 0)
         out["audit_first"] = browser.find_elements(By.CSS_SELECTOR, '[data-testid="audit"] li')[0].text
+        testid(browser, "audit-verify").click()
+        wait(browser, lambda b: testid(b, "audit-result").text not in ("", "Verifying…"))
+        out["audit_verify"] = testid(browser, "audit-result").text
+        wait(browser, lambda b: testid(b, "backup-state").text)
+        out["backup_state"] = testid(browser, "backup-state").text
         out["admin_axe"] = accessibility(browser)
         shots(browser, args.shots, "admin")
         # A reload finds the key in this browser, and is usable as soon.

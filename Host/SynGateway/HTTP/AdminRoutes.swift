@@ -83,6 +83,23 @@ struct AdminRoutes: Sendable {
             }
             return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
         }
+        // The whole log checked now, as `syneroym audit verify` checks it: every entry's chain link and signature,
+        // the signed checkpoints, and the signed head. Read-only; off the event loop.
+        admin.get("/audit/verify") { request, context in
+            _ = try await owner(request, context)
+            let path = runtime.layout.data + "/node.db", head = runtime.layout.data + "/audit.head"
+            let key = runtime.broker.nodePublicKey
+            let report = try await Self.offThread { () throws(NodeError) -> AuditVerifier.Report in
+                do throws(BrokerError) { return try AuditVerifier.verify(path: path, nodePublicKey: key, headPath: head) } catch {
+                    throw NodeError(.storage, error.message)
+                }
+            }
+            var o: [String: Any] = ["ok": report.firstBroken == nil, "entries": report.entries, "checkpoints": report.checkpoints,
+                                    "request_id": context.requestID]
+            if let head = report.head { o["head_seq"] = head.seq }
+            if let broken = report.firstBroken { o["first_broken"] = ["seq": broken.seq, "reason": broken.reason] }
+            return GatewayJSON.response(.ok, o)
+        }
         admin.get("/audit") { request, context in
             _ = try await owner(request, context)
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
+import SynConfig
 import SynRuntime
 import Synchronization
 
@@ -14,6 +15,18 @@ struct BackupRoutes: Sendable {
 
     func add(to router: Router<GatewayContext>) {
         let admin = AdminRoutes(runtime: runtime, signatures: signatures)
+        // The last backup and the schedule: what the owner's page shows.
+        router.get("/v1/admin/backup") { request, context in
+            _ = try await admin.owner(request, context)
+            let record = runtime.backupRecord
+            let settings = runtime.backupSettings
+            var o: [String: Any] = ["every_hours": settings.everyHours, "keep": settings.keep, "alert_hours": settings.alertHours,
+                                    "key_set": settings.keyFile != nil, "overdue": runtime.backupOverdue != nil, "request_id": context.requestID]
+            if let ok = record.lastOK { o["last_ok"] = ok }
+            if let attempt = record.lastAttempt { o["last_attempt"] = attempt }
+            if let error = record.lastError { o["last_error"] = error }
+            return GatewayJSON.response(.ok, o)
+        }
         router.post("/v1/admin/backup") { request, context in
             let (actor, body) = try await admin.ownerAndBody(request, context)
             if let refusal = runtime.auditRefusal() {

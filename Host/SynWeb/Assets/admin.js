@@ -106,6 +106,72 @@ async function refresh() {
   }
 }
 
+function when(seconds) {
+  return seconds ? new Date(seconds * 1000).toLocaleString() : "never";
+}
+
+async function peers() {
+  try {
+    const answer = await signedFetch(owner, "GET", "/v1/admin/peers");
+    $("peers").replaceChildren(...answer.peers.map((p) => {
+      const row = element("tr", "", { "data-testid": `peer-${p.node_id}` });
+      const name = element("th", p.name || "(no name)", { scope: "row" });
+      name.append(element("span", ` ${p.node_id.slice(0, 12)}…`, { class: "muted" }));
+      const link = p.state + (p.rtt_ms !== undefined ? `, ${p.rtt_ms} ms` : "") + (p.last_error ? ` — ${p.last_error}` : "");
+      const m = p.messages;
+      row.append(name, element("td", link), element("td", m ? `${m.sent} sent, ${m.acked} acknowledged, ${m.queued} waiting` : ""));
+      return row;
+    }));
+    if (answer.peers.length === 0) {
+      const row = element("tr");
+      row.append(element("td", "No peers yet: `syneroym peers invite` on one node, `syneroym peers add` on the other.", { colspan: "3" }));
+      $("peers").replaceChildren(row);
+    }
+  } catch (error) {
+    // A node without links has no peer routes: nothing to show.
+    $("peers").replaceChildren();
+  }
+}
+
+async function backups() {
+  try {
+    const b = await signedFetch(owner, "GET", "/v1/admin/backup");
+    const schedule = b.every_hours > 0 ? `every ${b.every_hours} h, keeping ${b.keep}` : "not scheduled ([backup] every_hours in node.toml)";
+    say("backup-state", `Last backup: ${when(b.last_ok)}. Schedule: ${schedule}.` + (b.overdue ? " Backups are late." : "")
+      + (b.last_error ? ` Last failure: ${b.last_error}` : "") + (b.key_set ? "" : " No backup key is set ([backup] key_file)."));
+  } catch (error) {
+    say("backup-state", explain(error));
+  }
+}
+
+async function backupNow() {
+  $("backup-now").disabled = true;
+  say("backup-progress", "Backing up…");
+  try {
+    const text = await signedFetch(owner, "POST", "/v1/admin/backup", {});
+    const lines = (typeof text === "string" ? text : JSON.stringify(text)).trim().split("\n").map((l) => JSON.parse(l));
+    const last = lines.at(-1);
+    if (last.error) say("backup-progress", "The backup failed: " + last.error.message);
+    else say("backup-progress", `Done: ${last.done.path} (${last.done.bytes} bytes).`);
+  } catch (error) {
+    say("backup-progress", "The backup failed: " + explain(error));
+  } finally {
+    $("backup-now").disabled = false;
+    await backups();
+  }
+}
+
+async function verify() {
+  say("audit-result", "Verifying…");
+  try {
+    const r = await signedFetch(owner, "GET", "/v1/admin/audit/verify");
+    say("audit-result", r.ok ? `Intact: ${r.entries} entries, ${r.checkpoints} signed checkpoints.`
+      : `BROKEN at entry ${r.first_broken.seq}: ${r.first_broken.reason}`);
+  } catch (error) {
+    say("audit-result", explain(error));
+  }
+}
+
 async function audit() {
   try {
     const answer = await signedFetch(owner, "GET", "/v1/admin/audit?limit=50");
@@ -134,6 +200,7 @@ async function start() {
       owner = await keys.restore("owner", input);
       showKey();
       await refresh();
+      await Promise.all([peers(), backups()]);
     } catch (error) {
       say("key-error", "Cannot import that key: " + explain(error));
     }
@@ -146,7 +213,10 @@ async function start() {
     showKey();
   });
   $("audit-refresh").addEventListener("click", audit);
+  $("audit-verify").addEventListener("click", verify);
+  $("backup-now").addEventListener("click", backupNow);
   await refresh();
+  if (owner) await Promise.all([peers(), backups()]);
   setInterval(refresh, REFRESH_MS);
   // When the page became usable, in ms from the start of its navigation (the browser tests read it).
   document.body.dataset.ready = String(Math.round(performance.now()));
