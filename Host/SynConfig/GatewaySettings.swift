@@ -19,6 +19,9 @@ public struct GatewaySettings: Sendable, Equatable {
     /// The names this node answers to besides its listen address (`host` or `host:port`, e.g. `guild.example`
     /// behind a proxy): a signed request's `@authority` must be one of them.
     public var names: [String] = []
+    /// Names this node is reached by through a proxy that terminates TLS (`host` or `host:port`): accepted as
+    /// `names` are, and a request for one is checked as `https`, as the browser signed it.
+    public var tlsNames: [String] = []
     /// Connections one client (an address; an IPv6 /64) may hold open; past it new ones are closed at once.
     public var maxConnectionsPerClient = 256
     /// Connections the gateway holds open in all; 0: the open-file limit less 256 kept for databases, workers
@@ -59,7 +62,7 @@ public struct GatewaySettings: Sendable, Equatable {
         return host.isEmpty ? nil : (host, port)
     }
 
-    static let keys = ["listen", "names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
+    static let keys = ["listen", "names", "tls_names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
                        "signature_future_s", "replay_cache_entries", "replay_entries_per_client", "drain_timeout_s",
                        "idle_timeout_s", "max_connections_per_client", "max_connections", "max_streams",
                        "max_streams_per_person", "max_streams_per_client", "stream_queue_kb", "stream_ping_s"]
@@ -92,6 +95,13 @@ public struct GatewaySettings: Sendable, Equatable {
                                   "gateway.names entries are host or host:port (e.g. \"guild.example\" or \"192.168.1.20:7420\"), got \"\(name)\"")
             }
             g.names = names.map { $0.lowercased() }
+        }
+        if let names = try table.strings("tls_names") {
+            for (index, name) in names.enumerated() where !Self.isName(name) {
+                throw table.error(.badValue, "tls_names", element: index,
+                                  "gateway.tls_names entries are host or host:port, the name a TLS proxy in front of this node serves (e.g. \"guild.example\"), got \"\(name)\"")
+            }
+            g.tlsNames = names.map { $0.lowercased() }
         }
         g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
         g.idleTimeoutS = try table.integer("idle_timeout_s", in: 1...3600) ?? g.idleTimeoutS

@@ -7,9 +7,9 @@ import Testing
 @Suite(.serialized) struct GatewayHardeningTests {
     /// One signed POST, sent raw from `source` with the `Host` it was signed for.
     static func signedCall(_ node: LiveNode, from source: String, key: SigningKey, path: String = "/v1/apps/hello/echo",
-                           authority: String? = nil, created: Int64? = nil) async throws -> RawConnection.Response {
+                           authority: String? = nil, created: Int64? = nil, scheme: String = "http") async throws -> RawConnection.Response {
         let host = authority ?? "127.0.0.1:\(node.port)"
-        let signed = try RequestSigner(key: key).sign(method: "POST", url: "http://\(host)\(path)", body: Array("{}".utf8),
+        let signed = try RequestSigner(key: key).sign(method: "POST", url: "\(scheme)://\(host)\(path)", body: Array("{}".utf8),
                                                       created: created ?? Int64(Date().timeIntervalSince1970))
         let connection = try RawConnection(port: node.port, from: source)
         try connection.send(RawConnection.request("POST", path, body: "{}",
@@ -66,6 +66,20 @@ import Testing
             #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "localhost:\(node.port)").status == 200)
             // A configured name without a port matches any port (a proxy in front).
             #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "guild.example:8443").status == 200)
+        }
+    }
+
+    /// Behind a proxy that terminates TLS, the node sees plain HTTP while the browser signed the https URI it used:
+    /// for a name in `[gateway] tls_names` the node checks the request as https, and only as https.
+    @Test func aNameReachedThroughATLSProxyIsCheckedAsHTTPS() async throws {
+        try await LiveNode.with(gateway: #"tls_names = ["guild.example"]"#) { node in
+            let key = try SigningKey.generate()
+            let proxied = try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "guild.example", scheme: "https")
+            #expect(proxied.status == 200, "\(proxied.body)")
+            let plain = try await Self.signedCall(node, from: "127.0.0.1", key: key, authority: "guild.example", scheme: "http")
+            #expect(plain.status == 401 && Self.errorCode(plain) == "signature_bad_signature", "\(plain.body)")
+            // The node's own address is still plain HTTP.
+            #expect(try await Self.signedCall(node, from: "127.0.0.1", key: key).status == 200)
         }
     }
 

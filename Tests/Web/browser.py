@@ -218,6 +218,12 @@ def main():
         out["backup_state"] = testid(browser, "backup-state").text
         out["admin_axe"] = accessibility(browser)
         shots(browser, args.shots, "admin")
+        # The top of the owner's page, as README.md shows it.
+        browser.set_window_size(1280, 760)
+        browser.execute_script("window.scrollTo(0, 0)")
+        time.sleep(0.2)
+        browser.save_screenshot(os.path.join(args.shots, "readme-admin.png"))
+        browser.set_window_size(*DESKTOP)
         # A reload finds the key in this browser, and is usable as soon.
         out["admin_reload_ready_ms"] = open_page(browser, args.base + "/admin")
         out["owner_state_after_reload"] = testid(browser, "owner-key-state").text

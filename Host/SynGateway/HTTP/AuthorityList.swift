@@ -8,18 +8,31 @@ import Glibc
 /// The authorities (`Host` values) this node answers to, which a signed request's `@authority` must name, so a
 /// request signed for one node cannot be replayed to another.
 ///
-/// They are node.toml `[gateway] names` (`host`, any port; or `host:port`), plus the bound listen address, plus
+/// They are node.toml `[gateway] names` and `tls_names` (`host`, any port; or `host:port`), plus the bound listen address, plus
 /// `localhost`, `127.0.0.1` and `[::1]` when it listens on loopback or on every address, plus each of this
 /// machine's interface addresses when it listens on every address, all with the bound port.
 final class AuthorityList: Sendable {
     private let state: Mutex<(exact: Set<String>, anyPort: Set<String>)>
+    /// `[gateway] tls_names`: names reached through a TLS proxy, whose requests were signed as `https`.
+    private let tls: (exact: Set<String>, anyPort: Set<String>)
 
-    init(names: [String]) {
-        var exact: Set<String> = [], anyPort: Set<String> = []
-        for name in names.map({ $0.lowercased() }) {
-            if Self.split(name).port == nil { anyPort.insert(name) } else { exact.insert(name) }
+    init(names: [String], tlsNames: [String] = []) {
+        func sorted(_ names: [String]) -> (exact: Set<String>, anyPort: Set<String>) {
+            var exact: Set<String> = [], anyPort: Set<String> = []
+            for name in names.map({ $0.lowercased() }) {
+                if Self.split(name).port == nil { anyPort.insert(name) } else { exact.insert(name) }
+            }
+            return (exact, anyPort)
         }
-        state = Mutex((exact, anyPort))
+        state = Mutex(sorted(names + tlsNames))
+        tls = sorted(tlsNames)
+    }
+
+    /// The scheme a request for `authority` was signed with: `https` for a name reached through a TLS proxy, else
+    /// nil (the connection's own).
+    func scheme(for authority: String) -> String? {
+        let lower = authority.lowercased()
+        return tls.exact.contains(lower) || tls.anyPort.contains(Self.split(lower).host) ? "https" : nil
     }
 
     /// Adds the listen address once the port is bound.

@@ -23,7 +23,7 @@ struct SignatureCheck: Sendable {
                                      replayCache: ReplayCache(capacity: settings.replayCacheEntries,
                                                               perClient: settings.replayEntriesPerClient))
         self.metrics = metrics
-        authorities = AuthorityList(names: settings.names)
+        authorities = AuthorityList(names: settings.names, tlsNames: settings.tlsNames)
         self.owners = Set(owners)
     }
 
@@ -62,7 +62,8 @@ struct SignatureCheck: Sendable {
                            headers: headers)
         }
         let fields = request.headerFields.map { SynHTTPSig.HTTPField(name: $0.name.rawName, value: $0.value) }
-        var signed = SignedRequest(method: request.method.rawValue, scheme: request.scheme ?? "http",
+        // Through a TLS proxy the node sees plain HTTP, but the client signed the https URI it used.
+        var signed = SignedRequest(method: request.method.rawValue, scheme: authorities.scheme(for: authority) ?? request.scheme ?? "http",
                                    authority: authority, target: request.path ?? "",
                                    headers: fields, body: body)
         signed.bodyDigest = bodyDigest

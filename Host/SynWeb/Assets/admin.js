@@ -38,7 +38,9 @@ function showKey() {
 function chart(label, values, unit) {
   const width = 80, height = 20;
   const max = Math.max(1, ...values);
-  const points = values.map((v, i) => `${(i * width) / Math.max(1, SAMPLES - 1)},${height - (v / max) * height}`).join(" ");
+  // Two units of margin, so a flat line at zero still shows; one sample is drawn as a short line.
+  const series = values.length === 1 ? [values[0], values[0]] : values;
+  const points = series.map((v, i) => `${(i * width) / Math.max(1, series.length - 1)},${height - 2 - (v / max) * (height - 4)}`).join(" ");
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "spark");
