@@ -21,7 +21,7 @@ import Testing
     @Test(.enabled(if: available || required,
                    "chromium, chromium-driver or selenium is missing (apt-get install chromium chromium-driver; pip install selenium axe-selenium-python); SYN_REQUIRE_BROWSER=1 makes this a failure"))
     func thePagesWorkInABrowserAndOnlyTheirSignersCanAct() async throws {
-        try await LiveNode.with { node in
+        try await LiveNode.with(foodmesh: true, messaging: true) { node in
             let shots = Paths.root + "/.build/web-shots"
             // A plumber's Space, open every hour of every day, whose manager uses the pages from a key file's phrase.
             let providerFile = node.root + "/keys/provider.key"
@@ -42,8 +42,23 @@ import Testing
                                                body: #"{"space_id":"\#(spaceID)","rules":{"weekly":[\#(week)]}}"#, sign: provider)
             #expect(rules.status == 200, "\(rules.text)")
 
+            // A bakery of the same person's, open for pickup at every hour, with ten rye loaves.
+            let hours = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"00:00","end":"24:00"}"# }.joined(separator: ",")
+            let store = try await node.request("POST", "/v1/apps/foodmesh/stores.create", body: #"""
+                {"name":"Rye & Co","kind":"bakery","description":"Sourdough, baked at dawn","location":{"city":"Lyon","lat":45.76,"lon":4.84},
+                 "time_zone":"Europe/Paris","currency":"EUR","terms":"Collect within your window.","hours":[\#(hours)],
+                 "policy":{"cancel_fee_percent":50,"uncollected":"charge"}}
+                """#, sign: provider)
+            let storeID = try #require(store.json["id"] as? String, "\(store.text)")
+            let loaf = try await node.request("POST", "/v1/apps/foodmesh/products.upsert", body: #"""
+                {"store_id":"\#(storeID)","id":"rye-loaf","title":"Rye loaf","description":"800 g","unit":"loaf","price":550,
+                 "tags":["sourdough"],"stock":10}
+                """#, sign: provider)
+            #expect(loaf.status == 200, "\(loaf.text)")
+
             let child = try ChildProcess("/usr/bin/env", ["python3", Self.script, "--base", node.base, "--owner-key", node.root + "/keys/owner.key",
-                                                          "--shots", shots, "--space", spaceID, "--item", "leak", "--provider-phrase", phrase],
+                                                          "--shots", shots, "--space", spaceID, "--item", "leak", "--provider-phrase", phrase,
+                                                          "--store", storeID, "--product", "rye-loaf"],
                                          stderr: .inherit)
             // Waited for on a thread of its own: the node under test is in this process, and its handlers need the
             // concurrency pool this test would otherwise block.
@@ -82,6 +97,19 @@ import Testing
             let order = try #require(booking["order"] as? String)
             let stored = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
             #expect(stored.json["state"] as? String == "confirmed", "\(stored.text)")
+
+            // A customer quotes two loaves (held, counting down) and places the order; the store accepts it in a
+            // browser of its own; the customer's page shows it accepted, and the node agrees.
+            let food = try #require(out["food"] as? [String: Any], "\(out)")
+            #expect((food["total"] as? String)?.contains("11.00 EUR") == true, "\(food)")
+            #expect((food["countdown"] as? String)?.hasPrefix("Held for you") == true, "\(food)")
+            #expect((food["policy"] as? String)?.contains("50%") == true, "\(food)")
+            #expect(food["customer_before"] as? String == "placed", "\(food)")
+            #expect(food["customer_after"] as? String == "accepted", "\(food)")
+            for key in ["store_axe", "manager_axe"] { #expect((food[key] as? [String]) == [], "\(key): \(food[key] ?? "")") }
+            let foodOrder = try #require(food["order"] as? String)
+            let accepted = try await node.request("POST", "/v1/apps/foodmesh/orders.get", body: #"{"order_id":"\#(foodOrder)"}"#, sign: provider)
+            #expect(accepted.json["state"] as? String == "accepted", "\(accepted.text)")
 
             // A person's key is made in the browser.
             #expect((out["person_state"] as? String)?.hasPrefix("Your key: ") == true, "\(out["person_state"] ?? "")")

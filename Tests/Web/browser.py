@@ -163,6 +163,58 @@ def booking(customer, args):
     return out
 
 
+def food(customer, args):
+    """A customer finds a product, quotes two for pickup (the quote holds them, counting down), and places the
+    order; the store's manager, in a browser of their own, accepts it; the customer sees it accepted."""
+    out = {}
+    customer.get(args.base + "/#/")
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="search-q"]'))
+    testid(customer, "search-q").send_keys("rye")
+    testid(customer, "search-go").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="store-{args.store}"]'))
+    testid(customer, f"store-{args.store}").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="qty-{args.product}"]'))
+    out["store_axe"] = accessibility(customer)
+    out["policy"] = testid(customer, "store-policy").get_attribute("textContent")
+    quantity = testid(customer, f"qty-{args.product}")
+    quantity.clear()
+    quantity.send_keys("2")
+    testid(customer, "pickup-when").click()  # blurs the quantity: its change is taken
+    testid(customer, "quote").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="quote-total"]') or
+         b.find_elements(By.CSS_SELECTOR, '[role="alert"]') and b.find_element(By.CSS_SELECTOR, '[role="alert"]').text)
+    out["quote_error"] = " ".join(e.text for e in customer.find_elements(By.CSS_SELECTOR, '[role="alert"]'))
+    out["total"] = testid(customer, "quote-total").text
+    out["countdown"] = testid(customer, "hold-countdown").text
+    shots(customer, args.shots, "quote")
+    testid(customer, "place").click()
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="food-orders-customer"] [data-testid$="-state"]'))
+    state = customer.find_elements(By.CSS_SELECTOR, '[data-testid="food-orders-customer"] [data-testid$="-state"]')[0]
+    out["order"] = state.get_attribute("data-testid")[len("food-order-"):-len("-state")]
+    out["customer_before"] = state.text
+
+    manager = driver()
+    try:
+        manager.set_window_size(*PHONE)
+        open_page(manager, args.base + "/#/key")
+        testid(manager, "me-phrase").send_keys(args.provider_phrase)
+        testid(manager, "me-restore").click()
+        wait(manager, lambda b: "Your key: " in testid(b, "me-state").text)
+        manager.get(args.base + f"/#/store/{args.store}")
+        wait(manager, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="store-orders-link"]'))
+        testid(manager, "store-orders-link").click()
+        wait(manager, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{out["order"]}-accept"]'))
+        out["manager_axe"] = accessibility(manager)
+        testid(manager, f'food-order-{out["order"]}-accept').click()
+        wait(manager, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
+        shots(manager, args.shots, "store-orders")
+    finally:
+        manager.quit()
+    wait(customer, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
+    out["customer_after"] = testid(customer, f'food-order-{out["order"]}-state').text
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -170,7 +222,9 @@ def main():
     parser.add_argument("--shots", required=True)
     parser.add_argument("--space", help="a HomeServices Space with a bookable item, for the booking run")
     parser.add_argument("--item")
-    parser.add_argument("--provider-phrase", help="the recovery phrase of a manager of --space")
+    parser.add_argument("--provider-phrase", help="the recovery phrase of a manager of --space and --store")
+    parser.add_argument("--store", help="a FoodMesh store with a product, for the food order run")
+    parser.add_argument("--product")
     args = parser.parse_args()
     os.makedirs(args.shots, exist_ok=True)
     out = {}
@@ -189,6 +243,8 @@ def main():
 
         if args.space:
             out["booking"] = booking(browser, args)
+        if args.store:
+            out["food"] = food(browser, args)
 
         # Signed requests from the browser, and tampered ones.
         browser.set_script_timeout(30)

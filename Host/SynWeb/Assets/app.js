@@ -2,7 +2,14 @@
 // (`#/`, `#/space/<id>`, `#/orders`, `#/provider`, `#/key`). Every action is a request signed with that key.
 
 import * as keys from "./identity.js";
-import { element, searchView, spaceView, ordersView } from "./homeservices.js";
+import { element, searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
+import { storeView, foodOrdersView, searchFood, foodHit } from "./foodmesh.js";
+
+/** What the Find page searches. */
+const SOURCES = [
+  { id: "services", title: "Services", search: searchSpaces, render: spaceHit },
+  { id: "food", title: "Food", search: searchFood, render: foodHit },
+];
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -23,14 +30,19 @@ async function route() {
   leave = () => {};
   const view = $("view");
   view.replaceChildren();
-  const [, page, id] = (location.hash || "#/").split("/");
+  const [, page, id, sub] = (location.hash || "#/").split("/");
   // The key panel is the page of its own when asked for, and always there until there is a key.
   $("me").hidden = !(page === "key" || me === null);
   try {
     if (page === "space" && id) await spaceView(view, decodeURIComponent(id), () => me, go);
-    else if (page === "orders") leave = await ordersView(view, () => me, "consumer");
-    else if (page === "provider") leave = await ordersView(view, () => me, "provider");
-    else if (page !== "key") await searchView(view);
+    else if (page === "store" && id && sub === "orders") leave = await foodOrdersView(view, () => me, "store", decodeURIComponent(id));
+    else if (page === "store" && id) await storeView(view, decodeURIComponent(id), () => me, go);
+    else if (page === "orders") {
+      const services = await ordersView(view, () => me, "consumer");
+      const food = await foodOrdersView(view, () => me, "customer");
+      leave = () => { services(); food(); };
+    } else if (page === "provider") leave = await ordersView(view, () => me, "provider");
+    else if (page !== "key") await searchView(view, SOURCES);
   } catch (error) {
     view.append(element("p", "This page cannot be shown: " + (error.message || error), { class: "error", role: "alert" }));
   }

@@ -49,17 +49,31 @@ export function cancellationPreview(policy, price, slot) {
   return `Cancelling is free until it is confirmed and until ${when} UTC; after that it costs ${(fee / 100).toFixed(2)} ${price.currency}.`;
 }
 
-/** The search form and its results. */
-export async function searchView(root) {
-  const form = element("form", "", { role: "search", "aria-label": "Find a service" });
+/** HomeServices search hits (`search`), for the Find page. */
+export async function searchSpaces(query) {
+  return (await read("search", query)).hits;
+}
+
+/** One Space hit, as a list item linking to its page. */
+export function spaceHit(hit) {
+  const item = element("li");
+  const link = element("a", hit.name, { href: `#/space/${hit.space_id}`, "data-testid": `space-${hit.space_id}` });
+  const details = [hit.trade, hit.city, hit.distance_km !== undefined ? `${hit.distance_km.toFixed(1)} km` : "", `rating ${hit.rating ?? "none yet"}`];
+  item.append(link, element("span", " — " + details.filter(Boolean).join(", "), { class: "muted" }));
+  return item;
+}
+
+/** The search form over several apps: each `source` is { title, search(query) → hits, render(hit) → li, id }. */
+export async function searchView(root, sources) {
+  const form = element("form", "", { role: "search", "aria-label": "Find a service or food" });
   const fields = [["q", "What do you need?", "text"], ["city", "City", "text"], ["km", "Within (km) of where you are", "number"]];
   for (const [name, label, type] of fields) {
     const id = `search-${name}`;
     form.append(element("label", label, { for: id }), element("input", "", { id, name, type, "data-testid": id }));
   }
   form.append(element("button", "Search", { type: "submit", "data-testid": "search-go" }));
-  const results = element("ul", "", { "data-testid": "search-results", "aria-live": "polite" });
   const status = element("p", "", { role: "status" });
+  const lists = sources.map((source) => ({ source, list: element("ul", "", { "data-testid": `search-${source.id}` }) }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -72,20 +86,15 @@ export async function searchView(root) {
         const position = await new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject, { timeout: 5000 }));
         query.near = { lat: position.coords.latitude, lon: position.coords.longitude, km };
       }
-      const answer = await read("search", query);
-      status.textContent = `${answer.hits.length} found`;
-      results.replaceChildren(...answer.hits.map((hit) => {
-        const item = element("li");
-        const link = element("a", hit.name, { href: `#/space/${hit.space_id}`, "data-testid": `space-${hit.space_id}` });
-        const details = [hit.trade, hit.city, hit.distance_km !== undefined ? `${hit.distance_km.toFixed(1)} km` : "", `rating ${hit.rating ?? "none yet"}`];
-        item.append(link, element("span", " — " + details.filter(Boolean).join(", "), { class: "muted" }));
-        return item;
-      }));
+      const found = await Promise.all(lists.map(({ source }) => source.search(query).catch(() => [])));
+      lists.forEach(({ source, list }, i) => list.replaceChildren(...found[i].map(source.render)));
+      status.textContent = lists.map(({ source }, i) => `${found[i].length} ${source.title.toLowerCase()}`).join(", ") + " found";
     } catch (error) {
       status.textContent = "Search failed: " + (error.message || error);
     }
   });
-  root.append(element("h2", "Find a service"), form, status, results);
+  root.append(element("h2", "Find"), form, status);
+  for (const { source, list } of lists) root.append(element("h3", source.title), list);
 }
 
 /** A Space: its description, terms and policy, its catalog, and booking through the slot picker. */

@@ -1,0 +1,209 @@
+// FoodMesh in the browser (docs/foodmesh.md): a store's page with its terms and policy, a cart, a quote that holds
+// the stock for a few minutes (with its countdown), placing the order, and following it; for a store's managers,
+// its orders with the transitions the node says they may take now.
+
+import { signedFetch } from "./sign.js";
+import { element } from "./homeservices.js";
+
+const APP = "foodmesh";
+
+async function read(method, body) {
+  const response = await fetch(`/v1/apps/${APP}/${method}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), cache: "no-store",
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+  return answer;
+}
+
+const call = (me, method, body) => signedFetch(me, "POST", `/v1/apps/${APP}/${method}`, body);
+
+export function cents(amount, currency) {
+  return `${(amount / 100).toFixed(2)} ${currency}`;
+}
+
+/** The offset of `zone` from UTC at instant `ms`, in ms. */
+function offset(ms, zone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  return Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant of local day `ymd` (Y, M, D) at "HH:MM" in `zone`. */
+function instant(ymd, hhmm, zone) {
+  const [h, m] = hhmm.split(":").map(Number);
+  const guess = Date.UTC(ymd[0], ymd[1] - 1, ymd[2], h, m);
+  return guess - offset(guess - offset(guess, zone), zone);
+}
+
+const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/** Pickup choices from the store's windows, today and tomorrow in its zone: up to an hour each, starting now at
+ * the earliest (a quote's window starts now or later, lasts at most 4 h, and lies inside the store's windows). */
+export function pickupChoices(store, now = Date.now()) {
+  const choices = [];
+  for (let d = 0; d < 2; d++) {
+    const local = new Date(now + offset(now, store.time_zone) + d * 86_400_000);
+    const ymd = [local.getUTCFullYear(), local.getUTCMonth() + 1, local.getUTCDate()];
+    for (const w of (store.pickup_windows ?? []).filter((w) => w.day === DAYS[local.getUTCDay()])) {
+      const start = instant(ymd, w.start, store.time_zone);
+      const end = w.end === "24:00" ? instant(ymd, "00:00", store.time_zone) + 86_400_000 : instant(ymd, w.end, store.time_zone);
+      const from = Math.max(start, now + 60_000);
+      if (end - from < 5 * 60_000) continue;
+      const until = Math.min(end, from + 3_600_000);
+      const clock = new Intl.DateTimeFormat("en-GB", { timeZone: store.time_zone, hour: "2-digit", minute: "2-digit" });
+      const label = `${d === 0 ? "Today" : "Tomorrow"} ${clock.format(from)}–${clock.format(until)}`;
+      choices.push({ from, until, label });
+    }
+  }
+  return choices;
+}
+
+/** A store: its terms and policy, its products with a cart, and the quote and its hold. */
+export async function storeView(root, id, me, go) {
+  const store = await read("stores.get", { id });
+  const products = await read("products.list", { store_id: id });
+  root.append(element("h2", store.name, { "data-testid": "store-name" }),
+    element("p", `${store.kind} in ${store.location.city}, ${store.open_now ? "open now" : "closed now"}. Times are in ${store.time_zone}.`, { class: "muted" }),
+    element("p", store.description));
+  const terms = element("details");
+  terms.append(element("summary", "Terms and policy"), element("p", store.terms || "No terms given."),
+    element("p", `Cancelling is free until the store accepts; after that it keeps ${store.policy.cancel_fee_percent}%. `
+      + `A quote holds the stock for ${store.hold_minutes} minutes.`, { "data-testid": "store-policy" }));
+  root.append(terms);
+  if (me() && store.managers.includes(me().keyid)) {
+    root.append(element("p", "", {}), element("a", "Orders for this store", { href: `#/store/${id}/orders`, "data-testid": "store-orders-link" }));
+  }
+  const cart = new Map();
+  const list = element("ul", "", { class: "items" });
+  for (const product of products.products ?? products.items ?? []) {
+    const entry = element("li", "", { "data-testid": `product-${product.id}` });
+    const available = product.available === null || product.available === undefined ? "" : `, ${product.available} left`;
+    entry.append(element("strong", product.title), element("span", ` — ${cents(product.price, store.currency)} a ${product.unit}${available}`, { class: "muted" }));
+    const label = element("label", `Quantity (${product.unit})`, { for: `qty-${product.id}` });
+    const quantity = element("input", "", { id: `qty-${product.id}`, type: "number", min: "0", max: "1000", value: "0", "data-testid": `qty-${product.id}` });
+    quantity.addEventListener("change", () => {
+      const n = Math.max(0, Math.min(1000, Math.floor(Number(quantity.value) || 0)));
+      if (n > 0) cart.set(product.id, n); else cart.delete(product.id);
+    });
+    entry.append(label, quantity);
+    list.append(entry);
+  }
+  root.append(element("h3", "Products"), list);
+  const when = element("select", "", { id: "pickup-when", "data-testid": "pickup-when" });
+  const choices = pickupChoices(store);
+  choices.forEach((c, i) => when.append(element("option", c.label, { value: String(i) })));
+  const quoteButton = element("button", "Get a quote", { type: "button", "data-testid": "quote" });
+  const panel = element("div", "", { "aria-live": "polite" });
+  const error = element("p", "", { class: "error", role: "alert" });
+  quoteButton.addEventListener("click", async () => {
+    error.textContent = "";
+    if (!me()) { error.textContent = "Make your key first (above): the quote is signed with it."; return; }
+    if (cart.size === 0) { error.textContent = "Choose how many of something first."; return; }
+    const choice = choices[Number(when.value)];
+    if (!choice) { error.textContent = "The store has no pickup window today or tomorrow."; return; }
+    quoteButton.disabled = true;
+    try {
+      const quote = await call(me(), "orders.quote", {
+        store_id: id, items: [...cart].map(([product_id, quantity]) => ({ product_id, quantity })),
+        fulfilment: { type: "pickup", from_ms: choice.from, until_ms: choice.until },
+      });
+      showQuote(panel, quote, me, go);
+    } catch (e) {
+      error.textContent = "No quote: " + e.message;
+    } finally {
+      quoteButton.disabled = false;
+    }
+  });
+  root.append(element("label", "Pick up", { for: "pickup-when" }), when, quoteButton, error, panel);
+}
+
+/** The quote: its lines and total, the policy, and the hold counting down; placing it makes the order. */
+function showQuote(root, quote, me, go) {
+  const lines = element("ul");
+  for (const l of quote.lines) lines.append(element("li", `${l.quantity} × ${l.title}: ${cents(l.amount, quote.currency)}`));
+  const timer = element("p", "", { role: "timer", "data-testid": "hold-countdown" });
+  const tick = () => {
+    const left = Math.max(0, Math.round((quote.expires_ms - Date.now()) / 1000));
+    timer.textContent = left > 0 ? `Held for you for ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} more.` : "The hold has ended: get a new quote.";
+    if (left === 0) { clearInterval(interval); place.disabled = true; }
+  };
+  const interval = setInterval(tick, 1000);
+  const place = element("button", "Place the order (pay on pickup)", { type: "button", "data-testid": "place" });
+  const error = element("p", "", { class: "error", role: "alert" });
+  place.addEventListener("click", async () => {
+    place.disabled = true;
+    try {
+      await call(me(), "orders.place", { quote_id: quote.id, payment_method: "cash_on_pickup" });
+      clearInterval(interval);
+      go("#/orders");
+    } catch (e) {
+      error.textContent = "Not placed: " + e.message;
+      place.disabled = false;
+    }
+  });
+  root.replaceChildren(element("h3", "Your quote"), lines,
+    element("p", `Total ${cents(quote.total, quote.currency)}`, { "data-testid": "quote-total" }), timer, place, error);
+  tick();
+}
+
+/** Orders, as the customer (`role` "customer") or as a store's manager (`role` "store", with `storeID`), each with
+ * the transitions the node says the caller may take now; refreshed while shown. */
+export async function foodOrdersView(root, me, role, storeID = null) {
+  const list = element("ul", "", { "data-testid": `food-orders-${role}`, "aria-live": "polite" });
+  const error = element("p", "", { class: "error", role: "alert" });
+  root.append(element("h2", role === "store" ? "The store's orders" : "Food orders"), error, list);
+  if (!me()) return () => {};
+  async function refresh() {
+    try {
+      const body = role === "store" ? { role, store_id: storeID } : { role };
+      const answer = await call(me(), "orders.list", body);
+      const orders = Array.isArray(answer) ? answer : answer.orders ?? [];
+      list.replaceChildren(...orders.map((order) => {
+        const item = element("li", "", { "data-testid": `food-order-${order.id}` });
+        const what = order.lines.map((l) => `${l.quantity} × ${l.title}`).join(", ");
+        item.append(element("span", `${what}: ${cents(order.total, order.currency)} — `),
+          element("strong", order.state, { "data-testid": `food-order-${order.id}-state` }));
+        for (const action of order.allowed ?? []) {
+          const button = element("button", action.replace(/_/g, " "), { type: "button", "data-testid": `food-order-${order.id}-${action}` });
+          button.addEventListener("click", async () => {
+            button.disabled = true;
+            try {
+              await call(me(), "orders.transition", { order_id: order.id, transition: action });
+              await refresh();
+            } catch (e) {
+              error.textContent = `${action}: ${e.message}`;
+              button.disabled = false;
+            }
+          });
+          item.append(button);
+        }
+        return item;
+      }));
+      error.textContent = "";
+    } catch (e) {
+      error.textContent = "Cannot read the orders: " + e.message;
+    }
+  }
+  await refresh();
+  const timer = setInterval(refresh, 2000);
+  return () => clearInterval(timer);
+}
+
+/** Food search hits (`search`, over products) for the Find page. */
+export async function searchFood(query) {
+  const body = { limit: 20 };
+  if (query.q) body.q = query.q;
+  if (query.near) body.near = query.near;
+  return (await read("search", body)).hits;
+}
+
+/** One product hit, as a list item linking to its store. */
+export function foodHit(hit) {
+  const item = element("li");
+  const left = hit.available === null || hit.available === undefined ? "" : `, ${hit.available} left`;
+  item.append(element("a", `${hit.title} at ${hit.store_name}`, { href: `#/store/${hit.store_id}`, "data-testid": `store-${hit.store_id}` }),
+    element("span", ` — ${cents(hit.price, hit.currency)} a ${hit.unit}${left}` + (hit.distance_km !== undefined ? `, ${hit.distance_km.toFixed(1)} km` : ""), { class: "muted" }));
+  return item;
+}
