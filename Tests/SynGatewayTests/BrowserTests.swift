@@ -58,7 +58,8 @@ import Testing
 
             let child = try ChildProcess("/usr/bin/env", ["python3", Self.script, "--base", node.base, "--owner-key", node.root + "/keys/owner.key",
                                                           "--shots", shots, "--space", spaceID, "--item", "leak", "--provider-phrase", phrase,
-                                                          "--store", storeID, "--product", "rye-loaf"],
+                                                          "--store", storeID, "--product", "rye-loaf",
+                                                          "--provider-keyid", Base64URL.encode(provider.publicKey)],
                                          stderr: .inherit)
             // Waited for on a thread of its own: the node under test is in this process, and its handlers need the
             // concurrency pool this test would otherwise block.
@@ -110,6 +111,12 @@ import Testing
             let foodOrder = try #require(food["order"] as? String)
             let accepted = try await node.request("POST", "/v1/apps/foodmesh/orders.get", body: #"{"order_id":"\#(foodOrder)"}"#, sign: provider)
             #expect(accepted.json["state"] as? String == "accepted", "\(accepted.text)")
+
+            // A chat message arrives live in the other person's page, and the answer comes back the same way.
+            let chat = try #require(out["chat"] as? [String: Any], "\(out)")
+            #expect((chat["provider_saw"] as? String)?.hasSuffix("Is there rye today?") == true, "\(chat)")
+            #expect((chat["customer_saw"] as? String)?.contains("Two loaves left at noon") == true, "\(chat)")
+            #expect((chat["chat_axe"] as? [String]) == [], "\(chat["chat_axe"] ?? "")")
 
             // A person's key is made in the browser.
             #expect((out["person_state"] as? String)?.hasPrefix("Your key: ") == true, "\(out["person_state"] ?? "")")

@@ -215,6 +215,49 @@ def food(customer, args):
     return out
 
 
+def chat(customer, args):
+    """The customer starts a direct chat with the provider and writes; the provider's page, open on its chats,
+    shows the message as it arrives (through the stream, with no reload), and the reply arrives the same way."""
+    out = {}
+    provider = driver()
+    try:
+        provider.set_window_size(*PHONE)
+        open_page(provider, args.base + "/#/key")
+        testid(provider, "me-phrase").send_keys(args.provider_phrase)
+        testid(provider, "me-restore").click()
+        wait(provider, lambda b: "Your key: " in testid(b, "me-state").text)
+        testid(provider, "nav-chat").click()
+        wait(provider, lambda b: testid(b, "chat-status").get_attribute("data-live") == "1")
+
+        customer.get(args.base + "/#/chat")
+        wait(customer, lambda b: testid(b, "chat-status").get_attribute("data-live") == "1")
+        testid(customer, "chat-with").send_keys(args.provider_keyid)
+        testid(customer, "chat-start").click()
+        wait(customer, lambda b: "#/chat/d." in b.current_url and b.find_element(By.CSS_SELECTOR, '[data-testid="chat-text"]').is_displayed())
+        conversation = customer.current_url.split("#/chat/")[1]
+        out["conversation"] = conversation
+        wait(customer, lambda b: testid(b, "chat-status").get_attribute("data-live") == "1")
+        testid(customer, "chat-text").send_keys("Is there rye today?")
+        testid(customer, "chat-send").click()
+
+        # Live on the provider's page, which was open before the chat existed.
+        wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid^="chat-last-d."]') and
+             b.find_elements(By.CSS_SELECTOR, '[data-testid^="chat-last-d."]')[0].text.endswith("Is there rye today?"))
+        out["provider_saw"] = provider.find_elements(By.CSS_SELECTOR, '[data-testid^="chat-last-d."]')[0].text
+        provider.find_elements(By.CSS_SELECTOR, '[data-testid^="chat-d."]')[0].click()
+        wait(provider, lambda b: "Is there rye today?" in testid(b, "thread").text)
+        wait(provider, lambda b: testid(b, "chat-status").get_attribute("data-live") == "1")
+        out["chat_axe"] = accessibility(provider)
+        testid(provider, "chat-text").send_keys("Two loaves left at noon")
+        testid(provider, "chat-send").click()
+        wait(customer, lambda b: "Two loaves left at noon" in testid(b, "thread").text)
+        out["customer_saw"] = testid(customer, "thread").text
+        shots(provider, args.shots, "chat")
+    finally:
+        provider.quit()
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -225,6 +268,7 @@ def main():
     parser.add_argument("--provider-phrase", help="the recovery phrase of a manager of --space and --store")
     parser.add_argument("--store", help="a FoodMesh store with a product, for the food order run")
     parser.add_argument("--product")
+    parser.add_argument("--provider-keyid", help="the key id of --provider-phrase, for the chat run")
     args = parser.parse_args()
     os.makedirs(args.shots, exist_ok=True)
     out = {}
@@ -245,6 +289,8 @@ def main():
             out["booking"] = booking(browser, args)
         if args.store:
             out["food"] = food(browser, args)
+        if args.provider_keyid:
+            out["chat"] = chat(browser, args)
 
         # Signed requests from the browser, and tampered ones.
         browser.set_script_timeout(30)

@@ -1,9 +1,10 @@
 // The people's page: a customer's or provider's key in this browser, and the apps' pages, one view at a time
-// (`#/`, `#/space/<id>`, `#/orders`, `#/provider`, `#/key`). Every action is a request signed with that key.
+// (`#/`, `#/space/<id>`, `#/store/<id>`, `#/store/<id>/orders`, `#/orders`, `#/provider`, `#/chat[/<id>]`, `#/key`). Every action is a request signed with that key.
 
 import * as keys from "./identity.js";
 import { element, searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
 import { storeView, foodOrdersView, searchFood, foodHit } from "./foodmesh.js";
+import { chatView } from "./chat.js";
 
 /** What the Find page searches. */
 const SOURCES = [
@@ -42,6 +43,7 @@ async function route() {
       const food = await foodOrdersView(view, () => me, "customer");
       leave = () => { services(); food(); };
     } else if (page === "provider") leave = await ordersView(view, () => me, "provider");
+    else if (page === "chat") leave = await chatView(view, () => me, id);
     else if (page !== "key") await searchView(view, SOURCES);
   } catch (error) {
     view.append(element("p", "This page cannot be shown: " + (error.message || error), { class: "error", role: "alert" }));
