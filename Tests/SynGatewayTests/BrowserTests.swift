@@ -95,9 +95,13 @@ import Testing
             #expect((booking["provider_key"] as? String)?.contains(Base64URL.encode(provider.publicKey)) == true, "\(booking)")
             #expect(booking["customer_after"] as? String == "confirmed", "\(booking)")
             for key in ["space_axe", "provider_axe"] { #expect((booking[key] as? [String]) == [], "\(key): \(booking[key] ?? "")") }
+            // After the work, both sides review in their pages; the Space's page marks the customer's review verified,
+            // having checked the app's signature on its receipt in the browser.
+            #expect(booking["verified"] as? Bool == true, "\(booking)")
+            #expect((booking["review"] as? String)?.contains("Fixed in twenty minutes.") == true, "\(booking)")
             let order = try #require(booking["order"] as? String)
             let stored = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
-            #expect(stored.json["state"] as? String == "confirmed", "\(stored.text)")
+            #expect(stored.json["state"] as? String == "completed", "\(stored.text)")
 
             // A customer quotes two loaves (held, counting down) and places the order; the store accepts it in a
             // browser of its own; the customer's page shows it accepted, and the node agrees.

@@ -155,11 +155,27 @@ def booking(customer, args):
         testid(provider, f'order-{out["order"]}-confirm').click()
         wait(provider, lambda b: testid(b, f'order-{out["order"]}-state').text == "confirmed")
         shots(provider, args.shots, "provider")
+        # The customer's page follows the order.
+        wait(customer, lambda b: state_of(b, "consumer")[1] == "confirmed")
+        out["customer_after"] = state_of(customer, "consumer")[1]
+
+        # The work is done; both review; the Space's page shows the customer's review, verified in the browser.
+        order = out["order"]
+        for step, state in (("start", "in_progress"), ("complete", "completed")):
+            wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-{step}"]'))
+            testid(provider, f"order-{order}-{step}").click()
+            wait(provider, lambda b: testid(b, f"order-{order}-state").text == state)
+        for browser, words in ((customer, "Fixed in twenty minutes."), (provider, "Clear instructions.")):
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-review"]'))
+            testid(browser, f"order-{order}-review-text").send_keys(words)
+            testid(browser, f"order-{order}-review").click()
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-reviewed"]'))
     finally:
         provider.quit()
-    # The customer's page follows the order.
-    wait(customer, lambda b: state_of(b, "consumer")[1] == "confirmed")
-    out["customer_after"] = state_of(customer, "consumer")[1]
+    customer.get(args.base + f"/#/space/{args.space}")
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}"]'))
+    out["review"] = testid(customer, f"review-{order}").text
+    out["verified"] = bool(customer.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}-verified"]'))
     return out
 
 

@@ -4,7 +4,6 @@
 import * as keys from "./identity.js";
 import { element, searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
 import { storeView, foodOrdersView, searchFood, foodHit } from "./foodmesh.js";
-import { chatView } from "./chat.js";
 
 /** What the Find page searches. */
 const SOURCES = [
@@ -43,7 +42,11 @@ async function route() {
       const food = await foodOrdersView(view, () => me, "customer");
       leave = () => { services(); food(); };
     } else if (page === "provider") leave = await ordersView(view, () => me, "provider");
-    else if (page === "chat") leave = await chatView(view, () => me, id);
+    else if (page === "chat") {
+      // Loaded when first asked for: the first page stays small.
+      const { chatView } = await import("./chat.js");
+      leave = await chatView(view, () => me, id);
+    }
     else if (page !== "key") await searchView(view, SOURCES);
   } catch (error) {
     view.append(element("p", "This page cannot be shown: " + (error.message || error), { class: "error", role: "alert" }));

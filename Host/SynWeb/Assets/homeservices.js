@@ -4,6 +4,36 @@
 
 import { signedFetch } from "./sign.js";
 
+const encoder = new TextEncoder();
+
+function fromHex(hex) {
+  if (!/^([0-9a-f]{2})*$/.test(hex)) throw new Error("not hex");
+  return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+/**
+ * Whether a review's receipt was signed by the app's key (docs/homeservices.md, Signed receipts): ed25519 over the
+ * app's signature domain and the exact signed bytes, checked here in the browser. Returns the signed receipt (the
+ * one to show: never the unsigned copy beside it), or null.
+ */
+export async function verifiedReceipt(review, app = "homeservices") {
+  try {
+    const signed = Uint8Array.from(atob(review.signed_json), (c) => c.charCodeAt(0));
+    const name = encoder.encode(app);
+    const message = new Uint8Array(21 + name.length + signed.length);
+    message.set(encoder.encode("syneroym-sig-v1\0"));
+    message[16] = 2;
+    new DataView(message.buffer).setUint32(17, name.length, true);
+    message.set(name, 21);
+    message.set(signed, 21 + name.length);
+    const key = await crypto.subtle.importKey("raw", fromHex(review.app_key), { name: "Ed25519" }, false, ["verify"]);
+    const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, fromHex(review.signature), message);
+    return ok ? JSON.parse(new TextDecoder().decode(signed)) : null;
+  } catch {
+    return null;
+  }
+}
+
 const APP = "homeservices";
 
 /** An element with text and attributes; never HTML from the node or an app. */
@@ -122,6 +152,50 @@ export async function spaceView(root, id, me, go) {
     list.append(entry);
   }
   root.append(list);
+  await reviewsSection(root, space.id);
+}
+
+/** The Space's published reviews, each marked verified when its signed receipt checks in this browser. */
+async function reviewsSection(root, id) {
+  const answer = await read("reviews.list", { id });
+  const list = element("ul", "", { "data-testid": "reviews" });
+  for (const review of answer.reviews) {
+    const receipt = await verifiedReceipt(review);
+    const item = element("li", "", { "data-testid": `review-${review.receipt.order_id}` });
+    if (receipt) {
+      item.append(element("strong", `${"★".repeat(receipt.rating)}${"☆".repeat(5 - receipt.rating)} `, { "aria-label": `${receipt.rating} of 5` }),
+        element("span", receipt.text || "(no words)"),
+        element("span", " ✓ verified", { class: "verified", "data-testid": `review-${review.receipt.order_id}-verified`,
+          title: "Its receipt is signed by this node's HomeServices key, checked in your browser" }));
+    } else {
+      item.append(element("span", "A review whose receipt does not verify (not shown).", { class: "error" }));
+    }
+    list.append(item);
+  }
+  root.append(element("h3", "Reviews"), answer.reviews.length ? list : element("p", "No reviews yet."));
+}
+
+/** A form to review a completed order: the consumer reviews the Space, a manager the consumer. */
+function reviewForm(me, order, done) {
+  const form = element("form", "", { "aria-label": "Review this order" });
+  const rating = element("select", "", { id: `rating-${order.id}`, "data-testid": `order-${order.id}-rating` });
+  for (const n of [5, 4, 3, 2, 1]) rating.append(element("option", `${n} of 5`, { value: String(n) }));
+  const words = element("input", "", { id: `review-${order.id}`, "data-testid": `order-${order.id}-review-text` });
+  form.append(element("label", "Rating", { for: `rating-${order.id}` }), rating,
+    element("label", "Your review", { for: `review-${order.id}` }), words,
+    element("button", "Publish the review", { type: "submit", "data-testid": `order-${order.id}-review` }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await call(me(), "reviews.create", { order_id: order.id, rating: Number(rating.value), text: words.value });
+      form.replaceChildren(element("span", "Reviewed: it is published once both sides have reviewed, or when the window closes.",
+        { "data-testid": `order-${order.id}-reviewed` }));
+      done();
+    } catch (e) {
+      form.append(element("span", ` ${e.message}`, { class: "error", role: "alert" }));
+    }
+  });
+  return form;
 }
 
 /** The free slots of `item` over the next week, by local day in the Space's zone; choosing one shows the cost of
@@ -199,7 +273,10 @@ export async function ordersView(root, me, role) {
     error.textContent = "Make or import your key first: your orders are the ones it signed.";
     return () => {};
   }
+  const reviewed = new Set();
   async function refresh() {
+    // A review being written is not drawn over.
+    if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
     try {
       const orders = await call(me(), "orders.list", { role });
       list.replaceChildren(...orders.map((order) => {
@@ -207,6 +284,7 @@ export async function ordersView(root, me, role) {
         const when = new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ");
         item.append(element("span", `${when} UTC, ${money(order.price)} — `),
           element("strong", order.state, { "data-testid": `order-${order.id}-state` }));
+        if (order.state === "completed" && !reviewed.has(order.id)) item.append(reviewForm(me, order, () => reviewed.add(order.id)));
         for (const action of ACTIONS[role][order.state] ?? []) {
           const button = element("button", action, { type: "button", "data-testid": `order-${order.id}-${action}` });
           button.addEventListener("click", async () => {
