@@ -111,6 +111,7 @@ import Testing
             #expect((food["policy"] as? String)?.contains("50%") == true, "\(food)")
             #expect(food["customer_before"] as? String == "placed", "\(food)")
             #expect(food["customer_after"] as? String == "accepted", "\(food)")
+            #expect((food["thread"] as? String)?.contains("The order: accept, now accepted.") == true, "\(food)")
             for key in ["store_axe", "manager_axe"] { #expect((food[key] as? [String]) == [], "\(key): \(food[key] ?? "")") }
             let foodOrder = try #require(food["order"] as? String)
             let accepted = try await node.request("POST", "/v1/apps/foodmesh/orders.get", body: #"{"order_id":"\#(foodOrder)"}"#, sign: provider)

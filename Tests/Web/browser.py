@@ -228,6 +228,10 @@ def food(customer, args):
         manager.quit()
     wait(customer, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
     out["customer_after"] = testid(customer, f'food-order-{out["order"]}-state').text
+    # The order's thread, which Messaging opened on it, shows its steps.
+    testid(customer, f'food-order-{out["order"]}-chat').click()
+    wait(customer, lambda b: "now accepted" in testid(b, "thread").text)
+    out["thread"] = testid(customer, "thread").text
     return out
 
 

@@ -98,18 +98,36 @@ export async function chatView(root, me, openID) {
   compose.append(element("label", "Message", { for: "chat-text" }), text, element("button", "Send", { type: "submit", "data-testid": "chat-send" }));
   compose.hidden = open === null;
 
+  /** What an envelope says, in words: a text, or an order's step or quote as Messaging posts them. */
+  function words(env) {
+    if (env.deleted) return "(deleted)";
+    if (env.kind === "text") return env.edited_text ?? env.body;
+    try {
+      const s = JSON.parse(env.body);
+      if (s.type === "order_update" && s.event) return `The order: ${s.event.replace(/_/g, " ")}, now ${s.state.replace(/_/g, " ")}.`;
+      if (s.type === "order_update") return `Action ${s.action}: ${s.ok ? "done" : "refused"}.`;
+      if (s.type === "quote") return `Quote ${s.state}: ${(s.amount / 100).toFixed(2)} ${s.currency}.`;
+      return `(${s.type})`;
+    } catch {
+      return "";
+    }
+  }
+
+  const shown = (env) => env.kind === "text" || env.kind === "structured";
+
   function line(env) {
     const mine = env.author === me().keyid;
     const item = element("li", "", { class: mine ? "mine" : "theirs", "data-testid": `msg-${env.author.slice(0, 8)}-${env.seq}` });
-    item.append(element("span", mine ? "You: " : `${env.author.slice(0, 8)}…: `, { class: "muted" }),
-      element("span", env.deleted ? "(deleted)" : env.edited_text ?? env.body));
+    const who = mine ? "You: " : env.kind === "structured" ? "" : `${env.author.slice(0, 8)}…: `;
+    item.append(element("span", who, { class: "muted" }), element("span", words(env)));
     return item;
   }
 
   function showList() {
     list.replaceChildren(...[...last.entries()].map(([id, text]) => {
       const item = element("li");
-      item.append(element("a", id.startsWith("d.") ? "Direct chat" : id, { href: `#/chat/${encodeURIComponent(id)}`, "data-testid": `chat-${id}` }),
+      const name = id.startsWith("d.") ? "Direct chat" : id.startsWith("t.") ? `About ${id.split(".").slice(1, 3).join(" ")} ${id.split(".")[3].slice(0, 8)}` : id;
+      item.append(element("a", name, { href: `#/chat/${encodeURIComponent(id)}`, "data-testid": `chat-${id}` }),
         element("span", ` — ${text}`, { class: "muted", "data-testid": `chat-last-${id}` }));
       return item;
     }));
@@ -121,7 +139,7 @@ export async function chatView(root, me, openID) {
     showList();
     if (open) {
       const history = await call(me(), "messages.history", { conversation_id: open, limit: 200 });
-      thread.replaceChildren(...history.envelopes.filter((e) => e.kind === "text").map(line));
+      thread.replaceChildren(...history.envelopes.filter(shown).map(line));
     }
   }
 
@@ -160,10 +178,10 @@ export async function chatView(root, me, openID) {
   follow(me(), (notice) => {
     if (notice.type !== "message") return;
     const env = notice.envelope;
-    if (env.kind === "text") last.set(notice.conversation_id, env.body);
+    if (shown(env)) last.set(notice.conversation_id, words(env));
     else if (!last.has(notice.conversation_id)) last.set(notice.conversation_id, "new");
     showList();
-    if (notice.conversation_id === open && env.kind === "text") thread.append(line(env));
+    if (notice.conversation_id === open && shown(env)) thread.append(line(env));
   }, stop.signal, () => { status.textContent = "Live."; status.dataset.live = "1"; });
   return () => stop.abort();
 }

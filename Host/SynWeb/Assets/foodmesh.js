@@ -165,6 +165,8 @@ export async function foodOrdersView(root, me, role, storeID = null) {
         const what = order.lines.map((l) => `${l.quantity} × ${l.title}`).join(", ");
         item.append(element("span", `${what}: ${cents(order.total, order.currency)} — `),
           element("strong", order.state, { "data-testid": `food-order-${order.id}-state` }));
+        item.append(element("a", " Chat", { href: `#/chat/${encodeURIComponent("t.foodmesh.order." + order.id)}`, "data-testid": `food-order-${order.id}-chat`,
+          "aria-label": "Chat about this order" }), element("span", " "));
         for (const action of order.allowed ?? []) {
           const button = element("button", action.replace(/_/g, " "), { type: "button", "data-testid": `food-order-${order.id}-${action}` });
           button.addEventListener("click", async () => {

@@ -284,6 +284,8 @@ export async function ordersView(root, me, role) {
         const when = new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ");
         item.append(element("span", `${when} UTC, ${money(order.price)} — `),
           element("strong", order.state, { "data-testid": `order-${order.id}-state` }));
+        item.append(element("a", " Chat", { href: `#/chat/${encodeURIComponent("t.homeservices.order." + order.id)}`, "data-testid": `order-${order.id}-chat`,
+          "aria-label": "Chat about this order" }), element("span", " "));
         if (order.state === "completed" && !reviewed.has(order.id)) item.append(reviewForm(me, order, () => reviewed.add(order.id)));
         for (const action of ACTIONS[role][order.state] ?? []) {
           const button = element("button", action, { type: "button", "data-testid": `order-${order.id}-${action}` });
