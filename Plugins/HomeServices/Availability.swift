@@ -31,6 +31,10 @@ struct AvailabilityInput: Codable, Sendable {
     var rules: AvailabilityRules
 }
 
+struct AvailabilityQuery: Codable, Sendable {
+    var spaceId: String
+}
+
 /// One bookable interval.
 struct Slot: Codable, Sendable, Equatable {
     var startMs: Int64
@@ -62,6 +66,13 @@ enum Availability {
                 ON CONFLICT(space_id) DO UPDATE SET rules = excluded.rules, updated_ms = excluded.updated_ms
                 """, [.text(space.id), .text(try Spaces.json(input.rules)), .integer(context.nowMs)])
             return input.rules
+        }
+        // The rules as stored, for a manager's page to edit; `{"weekly": []}` for a Space without any.
+        routes.method("availability.get") { (input: AvailabilityQuery, context) -> AvailabilityRules in
+            let caller = try context.requireCaller()
+            let space = try Spaces.load(input.spaceId, context)
+            try Spaces.requireManager(space, caller)
+            return try rules(space.id, context) ?? AvailabilityRules(weekly: [])
         }
         routes.method("slots.list") { (query: SlotsQuery, context) -> RawJSON in
             let space = try Spaces.load(query.spaceId, context)

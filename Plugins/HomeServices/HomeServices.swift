@@ -6,7 +6,7 @@ import SynSpaces
 /// This release: Spaces (create, update, get, managers), catalogs (upsert, remove, list), availability and
 /// slots, bookings, jobs and quotes, orders, reviews with signed receipts, vouches and reputation, search and
 /// the service history of a provider–consumer pair.
-let app = SynApp(id: "homeservices", version: "0.2.2", migrations: Schema.migrations, workflows: [Orders.workflow],
+let app = SynApp(id: "homeservices", version: "0.3.0", migrations: Schema.migrations, workflows: [Orders.workflow],
                  jsonKeys: .snakeCase) { routes in
     Spaces.register(&routes)
     Catalog.register(&routes)

@@ -99,9 +99,17 @@ import Testing
             // having checked the app's signature on its receipt in the browser.
             #expect(booking["verified"] as? Bool == true, "\(booking)")
             #expect((booking["review"] as? String)?.contains("Fixed in twenty minutes.") == true, "\(booking)")
+            // The provider ran the Space from its page: the service and the hours are the app's now.
+            #expect((booking["item_result"] as? String)?.hasPrefix("Added") == true, "\(booking)")
+            #expect(booking["hours_result"] as? String == "Saved.", "\(booking)")
+            #expect((booking["manage_axe"] as? [String]) == [], "\(booking["manage_axe"] ?? "")")
+            let catalog = try await node.request("POST", "/v1/apps/homeservices/catalog.list", body: #"{"id":"\#(spaceID)"}"#)
+            #expect(catalog.text.contains("Boiler check"), "\(catalog.text)")
+            let stored = try await node.request("POST", "/v1/apps/homeservices/availability.get", body: #"{"space_id":"\#(spaceID)"}"#, sign: provider)
+            #expect(stored.text.contains(#"{"day":"sat","end":"14:00","start":"10:00"}"#) && stored.text.contains("2030-01-01"), "\(stored.text)")
             let order = try #require(booking["order"] as? String)
-            let stored = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
-            #expect(stored.json["state"] as? String == "completed", "\(stored.text)")
+            let completed = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
+            #expect(completed.json["state"] as? String == "completed", "\(completed.text)")
 
             // A customer quotes two loaves (held, counting down) and places the order; the store accepts it in a
             // browser of its own; the customer's page shows it accepted, and the node agrees.
@@ -112,6 +120,8 @@ import Testing
             #expect(food["customer_before"] as? String == "placed", "\(food)")
             #expect(food["customer_after"] as? String == "accepted", "\(food)")
             #expect((food["thread"] as? String)?.contains("The order: accept, now accepted.") == true, "\(food)")
+            #expect((food["stock"] as? String)?.contains("Rye loaf: 25 in stock") == true, "\(food)")
+            #expect((food["manage_axe"] as? [String]) == [], "\(food["manage_axe"] ?? "")")
             for key in ["store_axe", "manager_axe"] { #expect((food[key] as? [String]) == [], "\(key): \(food[key] ?? "")") }
             let foodOrder = try #require(food["order"] as? String)
             let accepted = try await node.request("POST", "/v1/apps/foodmesh/orders.get", body: #"{"order_id":"\#(foodOrder)"}"#, sign: provider)

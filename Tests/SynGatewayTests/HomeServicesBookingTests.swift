@@ -18,6 +18,10 @@ import Testing
         let rules = #"{"space_id":"\#(space)","rules":{"weekly":[\#(days)],"buffer_minutes":0,"min_notice_minutes":0,"horizon_days":30,"request_expiry_minutes":60}}"#
         let set = try await H.call(node, "availability.set", rules, as: ada)
         #expect(set.status == 200, "\(set.text)")
+        // A manager reads the rules back as stored (what the manager's page edits); nobody else may.
+        let got = try await H.call(node, "availability.get", #"{"space_id":"\#(space)"}"#, as: ada)
+        #expect(got.status == 200 && got.text == set.text, "\(got.text)")
+        #expect(try await H.call(node, "availability.get", #"{"space_id":"\#(space)"}"#, as: try SigningKey.generate()).status == 403)
         return (space, "leak")
     }
 

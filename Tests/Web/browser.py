@@ -170,6 +170,27 @@ def booking(customer, args):
             testid(browser, f"order-{order}-review-text").send_keys(words)
             testid(browser, f"order-{order}-review").click()
             wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-reviewed"]'))
+
+        # The provider runs the Space from its page: a new service, Saturday's hours, a day closed.
+        provider.get(args.base + f"/#/space/{args.space}")
+        wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="space-manage-link"]'))
+        testid(provider, "space-manage-link").click()
+        wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="item-title"]'))
+        out["manage_axe"] = accessibility(provider)
+        testid(provider, "item-title").send_keys("Boiler check")
+        testid(provider, "item-price").send_keys("60.00")
+        testid(provider, "item-save").click()
+        wait(provider, lambda b: testid(b, "item-result").text.startswith(("Added", "Not saved")))
+        out["item_result"] = testid(provider, "item-result").text
+        for name, value in (("hours-sat-start", "10:00"), ("hours-sat-end", "14:00")):
+            testid(provider, name).clear()
+            testid(provider, name).send_keys(value)
+        provider.execute_script("arguments[0].value = '2030-01-01'", testid(provider, "exception-date"))
+        testid(provider, "exception-add").click()
+        testid(provider, "hours-save").click()
+        wait(provider, lambda b: testid(b, "hours-result").text in ("Saved.",) or testid(b, "hours-result").text.startswith("Not saved"))
+        out["hours_result"] = testid(provider, "hours-result").text
+        shots(provider, args.shots, "manage-space")
     finally:
         provider.quit()
     customer.get(args.base + f"/#/space/{args.space}")
@@ -224,6 +245,14 @@ def food(customer, args):
         testid(manager, f'food-order-{out["order"]}-accept').click()
         wait(manager, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
         shots(manager, args.shots, "store-orders")
+        # The manager restocks from the store's page.
+        manager.get(args.base + f"/#/store/{args.store}/manage")
+        wait(manager, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="stock-{args.product}"]'))
+        out["manage_axe"] = accessibility(manager)
+        testid(manager, f"stock-{args.product}").send_keys("25")
+        testid(manager, f"stock-{args.product}-set").click()
+        wait(manager, lambda b: "25 in stock" in testid(b, "products").text)
+        out["stock"] = testid(manager, "products").text
     finally:
         manager.quit()
     wait(customer, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")

@@ -34,7 +34,11 @@ async function route() {
   // The key panel is the page of its own when asked for, and always there until there is a key.
   $("me").hidden = !(page === "key" || me === null);
   try {
-    if (page === "space" && id) await spaceView(view, decodeURIComponent(id), () => me, go);
+    if ((page === "space" || page === "store") && id && sub === "manage") {
+      // Loaded when a manager opens it.
+      const manage = await import("./manage.js");
+      await (page === "space" ? manage.manageSpace : manage.manageStore)(view, decodeURIComponent(id), me);
+    } else if (page === "space" && id) await spaceView(view, decodeURIComponent(id), () => me, go);
     else if (page === "store" && id && sub === "orders") leave = await foodOrdersView(view, () => me, "store", decodeURIComponent(id));
     else if (page === "store" && id) await storeView(view, decodeURIComponent(id), () => me, go);
     else if (page === "orders") {

@@ -73,7 +73,10 @@ export async function storeView(root, id, me, go) {
       + `A quote holds the stock for ${store.hold_minutes} minutes.`, { "data-testid": "store-policy" }));
   root.append(terms);
   if (me() && store.managers.includes(me().keyid)) {
-    root.append(element("p", "", {}), element("a", "Orders for this store", { href: `#/store/${id}/orders`, "data-testid": "store-orders-link" }));
+    const links = element("p");
+    links.append(element("a", "Orders for this store", { href: `#/store/${id}/orders`, "data-testid": "store-orders-link" }), element("span", " · "),
+      element("a", "Run this store: settings, hours, products and stock", { href: `#/store/${id}/manage`, "data-testid": "store-manage-link" }));
+    root.append(links);
   }
   const cart = new Map();
   const list = element("ul", "", { class: "items" });

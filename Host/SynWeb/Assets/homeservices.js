@@ -137,6 +137,9 @@ export async function spaceView(root, id, me, go) {
   const terms = element("details");
   terms.append(element("summary", "Terms and cancellation policy"), element("p", space.terms || "No terms given."),
     element("p", policyText(space.cancellation), { "data-testid": "space-policy" }));
+  if (me() && space.managers.includes(me().keyid)) {
+    root.append(element("a", "Run this Space: settings, catalog, hours", { href: `#/space/${id}/manage`, "data-testid": "space-manage-link" }));
+  }
   root.append(terms, element("h3", "Services"));
   const list = element("ul", "", { class: "items" });
   for (const item of catalog.items) {
