@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The HTTP gateway's settings, `[gateway]` in node.toml. Every limit the gateway enforces is here.
 public struct GatewaySettings: Sendable, Equatable {
     /// Where the gateway listens (`host:port`).
@@ -22,6 +26,10 @@ public struct GatewaySettings: Sendable, Equatable {
     /// Names this node is reached by through a proxy that terminates TLS (`host` or `host:port`): accepted as
     /// `names` are, and a request for one is checked as `https`, as the browser signed it.
     public var tlsNames: [String] = []
+    /// Addresses of reverse proxies in front of this node: a request from one is counted against the client its
+    /// `X-Forwarded-For` names (the nearest address that is not a trusted proxy), and the proxy's own connections
+    /// are not held to one client's share.
+    public var trustedProxies: [String] = []
     /// Connections one client (an address; an IPv6 /64) may hold open; past it new ones are closed at once.
     public var maxConnectionsPerClient = 256
     /// Connections the gateway holds open in all; 0: the open-file limit less 256 kept for databases, workers
@@ -62,12 +70,18 @@ public struct GatewaySettings: Sendable, Equatable {
         return host.isEmpty ? nil : (host, port)
     }
 
-    static let keys = ["listen", "names", "tls_names", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
+    static let keys = ["listen", "names", "tls_names", "trusted_proxies", "max_body_kb", "request_timeout_ms", "retry_after_s", "signature_window_s",
                        "signature_future_s", "replay_cache_entries", "replay_entries_per_client", "drain_timeout_s",
                        "idle_timeout_s", "max_connections_per_client", "max_connections", "max_streams",
                        "max_streams_per_person", "max_streams_per_client", "stream_queue_kb", "stream_ping_s"]
 
     /// A host or host:port as a `Host` header carries it: letters, digits, `.-_:[]`, 1 to 255 bytes.
+    /// Whether `text` is an IPv4 or IPv6 address, written as `inet_pton` reads it.
+    public static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
     static func isName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 255 && name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:[]".unicodeScalars.contains($0)
@@ -102,6 +116,13 @@ public struct GatewaySettings: Sendable, Equatable {
                                   "gateway.tls_names entries are host or host:port, the name a TLS proxy in front of this node serves (e.g. \"guild.example\"), got \"\(name)\"")
             }
             g.tlsNames = names.map { $0.lowercased() }
+        }
+        if let proxies = try table.strings("trusted_proxies") {
+            for (index, address) in proxies.enumerated() where !Self.isIPAddress(address) {
+                throw table.error(.badValue, "trusted_proxies", element: index,
+                                  "gateway.trusted_proxies entries are IP addresses of the proxies in front of this node (e.g. \"127.0.0.1\"), got \"\(address)\"")
+            }
+            g.trustedProxies = proxies
         }
         g.drainTimeoutS = try table.integer("drain_timeout_s", in: 0...3600) ?? g.drainTimeoutS
         g.idleTimeoutS = try table.integer("idle_timeout_s", in: 1...3600) ?? g.idleTimeoutS

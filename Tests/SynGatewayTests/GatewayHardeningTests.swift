@@ -7,13 +7,15 @@ import Testing
 @Suite(.serialized) struct GatewayHardeningTests {
     /// One signed POST, sent raw from `source` with the `Host` it was signed for.
     static func signedCall(_ node: LiveNode, from source: String, key: SigningKey, path: String = "/v1/apps/hello/echo",
-                           authority: String? = nil, created: Int64? = nil, scheme: String = "http") async throws -> RawConnection.Response {
+                           authority: String? = nil, created: Int64? = nil, scheme: String = "http",
+                           forwardedFor: String? = nil) async throws -> RawConnection.Response {
         let host = authority ?? "127.0.0.1:\(node.port)"
         let signed = try RequestSigner(key: key).sign(method: "POST", url: "\(scheme)://\(host)\(path)", body: Array("{}".utf8),
                                                       created: created ?? Int64(Date().timeIntervalSince1970))
         let connection = try RawConnection(port: node.port, from: source)
         try connection.send(RawConnection.request("POST", path, body: "{}",
-                                                  headers: signed.fields.map { ($0.name, $0.value) } + [("Content-Type", "application/json")],
+                                                  headers: signed.fields.map { ($0.name, $0.value) } + [("Content-Type", "application/json")]
+                                                      + (forwardedFor.map { [("X-Forwarded-For", $0)] } ?? []),
                                                   host: host))
         return try await connection.response()
     }
@@ -51,6 +53,29 @@ import Testing
             let early = try await Self.signedCall(node, from: "127.0.0.4", key: try SigningKey.generate(),
                                                   created: Int64(Date().timeIntervalSince1970) + 120)
             #expect(early.status == 401 && Self.errorCode(early) == "signature_stale", "\(early.body)")
+        }
+    }
+
+    /// Behind a reverse proxy every request comes from the proxy's address. From a `[gateway] trusted_proxies`
+    /// address, a request counts against the client its `X-Forwarded-For` names, so one flooding client behind the
+    /// proxy locks out only itself; from any other address, the header is the sender's words and changes nothing.
+    @Test func behindATrustedProxyEachClientHasItsOwnShare() async throws {
+        try await LiveNode.with(gateway: "replay_cache_entries = 1000\nreplay_entries_per_client = 40\ntrusted_proxies = [\"127.0.0.1\"]") { node in
+            var statuses: [Int] = []
+            for _ in 0..<30 {
+                statuses.append(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(),
+                                                          forwardedFor: "198.51.100.9, 203.0.113.5").status)
+            }
+            #expect(statuses.prefix(20).allSatisfy { $0 == 200 } && statuses.suffix(10).allSatisfy { $0 == 429 }, "\(statuses)")
+            // Another client behind the same proxy still gets through; so does one whose header names the proxy last.
+            #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "203.0.113.6").status == 200)
+            #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "203.0.113.7, 127.0.0.1").status == 200)
+            // An untrusted sender cannot spread its load by naming others.
+            var own: [Int] = []
+            for n in 0..<30 {
+                own.append(try await Self.signedCall(node, from: "127.0.0.2", key: try SigningKey.generate(), forwardedFor: "203.0.113.\(100 + n)").status)
+            }
+            #expect(own.suffix(10).allSatisfy { $0 == 429 }, "\(own)")
         }
     }
 

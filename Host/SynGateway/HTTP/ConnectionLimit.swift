@@ -7,17 +7,20 @@ import Synchronization
 final class ConnectionCounter: Sendable {
     let perClient: Int
     let total: Int
+    /// `[gateway] trusted_proxies`: they carry many clients' connections, so only the total binds them.
+    let proxies: Set<String>
     private let state = Mutex<(byClient: [String: Int], total: Int)>(([:], 0))
 
-    init(perClient: Int, total: Int) {
+    init(perClient: Int, total: Int, proxies: Set<String> = []) {
         self.perClient = max(1, perClient)
         self.total = max(1, total)
+        self.proxies = proxies
     }
 
     /// Counts a new connection from `client`; false (and nothing counted) when it is one too many.
     func open(_ client: String) -> Bool {
         state.withLock { s in
-            guard s.total < total, s.byClient[client, default: 0] < perClient else { return false }
+            guard s.total < total, proxies.contains(client) || s.byClient[client, default: 0] < perClient else { return false }
             s.total += 1
             s.byClient[client, default: 0] += 1
             return true

@@ -56,7 +56,8 @@ public enum Gateway {
         let signatures = SignatureCheck(settings: settings, owners: runtime.config.owners, metrics: metrics)
         let calls = AppCalls(runtime: runtime, settings: settings, signatures: signatures, metrics: metrics)
         let connections = ConnectionCounter(perClient: settings.maxConnectionsPerClient,
-                                            total: settings.maxConnections > 0 ? settings.maxConnections : Self.automaticConnectionLimit())
+                                            total: settings.maxConnections > 0 ? settings.maxConnections : Self.automaticConnectionLimit(),
+                                            proxies: signatures.trustedProxies)
         return Application(
             router: router(runtime: runtime, signatures: signatures, metrics: metrics, logger: logger, links: links, migrations: migrations),
             // The handler keeps the idle timeout itself: Hummingbird's connection-state handler, after it in the

@@ -16,6 +16,8 @@ struct SignatureCheck: Sendable {
     let metrics: GatewayMetrics
     let authorities: AuthorityList
     let owners: Set<String>
+    /// `[gateway] trusted_proxies`, as `SocketAddress.ipAddress` writes them.
+    let trustedProxies: Set<String>
 
     init(settings: GatewaySettings, owners: [String], metrics: GatewayMetrics) {
         verifier = SignatureVerifier(configuration: .init(window: Int64(settings.signatureWindowS),
@@ -24,7 +26,25 @@ struct SignatureCheck: Sendable {
                                                               perClient: settings.replayEntriesPerClient))
         self.metrics = metrics
         authorities = AuthorityList(names: settings.names, tlsNames: settings.tlsNames)
+        trustedProxies = Set(settings.trustedProxies.compactMap { try? SocketAddress(ipAddress: $0, port: 0).ipAddress })
         self.owners = Set(owners)
+    }
+
+    /// The client a request counts against: the connection's address, or, when that is a trusted proxy, the
+    /// nearest address in `X-Forwarded-For` that is not one (each proxy appends the address it got the request
+    /// from, so entries to the left of the last untrusted one could be anyone's words).
+    static func clientKey(of request: HTTPRequest, from connection: SocketAddress?, trusting proxies: Set<String>) -> String {
+        guard let ip = connection?.ipAddress, proxies.contains(ip),
+              let forwarded = request.headerFields[.init("X-Forwarded-For")!], forwarded.utf8.count <= 4096 else {
+            return AuthorityList.clientKey(connection)
+        }
+        for entry in forwarded.split(separator: ",").reversed() {
+            let text = entry.trimmingCharacters(in: .whitespaces)
+            guard let address = try? SocketAddress(ipAddress: text, port: 0) else { break }
+            if let normal = address.ipAddress, proxies.contains(normal) { continue }
+            return AuthorityList.clientKey(address)
+        }
+        return AuthorityList.clientKey(connection)
     }
 
     /// Whether the request's `Signature-Input` names one of the node's owners as its `keyid`: a cheap filter, before
@@ -67,7 +87,7 @@ struct SignatureCheck: Sendable {
                                    authority: authority, target: request.path ?? "",
                                    headers: fields, body: body)
         signed.bodyDigest = bodyDigest
-        let clientKey = AuthorityList.clientKey(client)
+        let clientKey = Self.clientKey(of: request, from: client, trusting: trustedProxies)
         let owners = self.owners
         do {
             return try verifier.verify(signed, now: Int64(Date().timeIntervalSince1970)) { keyID in

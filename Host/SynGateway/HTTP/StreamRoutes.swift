@@ -32,7 +32,7 @@ struct StreamRoutes: Sendable {
         let app = context.parameters.get("app") ?? ""
         let stream: ClientStream
         do {
-            stream = try runtime.openStream(app: app, person: person, client: AuthorityList.clientKey(context.channel.remoteAddress))
+            stream = try runtime.openStream(app: app, person: person, client: SignatureCheck.clientKey(of: request.head, from: context.channel.remoteAddress, trusting: signatures.trustedProxies))
         } catch {
             switch error {
             case .unknownApp(let id): throw APIError(.notFound, "unknown_app", "no app '\(id)' on this node (GET /v1/apps lists them)")
