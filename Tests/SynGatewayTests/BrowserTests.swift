@@ -121,11 +121,12 @@ import Testing
             #expect(food["customer_after"] as? String == "accepted", "\(food)")
             #expect((food["thread"] as? String)?.contains("The order: accept, now accepted.") == true, "\(food)")
             #expect((food["stock"] as? String)?.contains("Rye loaf: 25 in stock") == true, "\(food)")
+            #expect(food["verified"] as? Bool == true && (food["review"] as? String)?.contains("Still warm.") == true, "\(food)")
             #expect((food["manage_axe"] as? [String]) == [], "\(food["manage_axe"] ?? "")")
             for key in ["store_axe", "manager_axe"] { #expect((food[key] as? [String]) == [], "\(key): \(food[key] ?? "")") }
             let foodOrder = try #require(food["order"] as? String)
             let accepted = try await node.request("POST", "/v1/apps/foodmesh/orders.get", body: #"{"order_id":"\#(foodOrder)"}"#, sign: provider)
-            #expect(accepted.json["state"] as? String == "accepted", "\(accepted.text)")
+            #expect(accepted.json["state"] as? String == "completed", "\(accepted.text)")
 
             // A chat message arrives live in the other person's page, and the answer comes back the same way.
             let chat = try #require(out["chat"] as? [String: Any], "\(out)")

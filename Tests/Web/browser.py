@@ -253,14 +253,34 @@ def food(customer, args):
         testid(manager, f"stock-{args.product}-set").click()
         wait(manager, lambda b: "25 in stock" in testid(b, "products").text)
         out["stock"] = testid(manager, "products").text
+
+        wait(customer, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
+        out["customer_after"] = testid(customer, f'food-order-{out["order"]}-state').text
+        # The order's thread, which Messaging opened on it, shows its steps.
+        testid(customer, f'food-order-{out["order"]}-chat').click()
+        wait(customer, lambda b: "now accepted" in testid(b, "thread").text)
+        out["thread"] = testid(customer, "thread").text
+
+        # The store prepares it, the customer collects it, it completes; both review; the store's page shows the
+        # customer's review, verified in the browser.
+        order = out["order"]
+        manager.get(args.base + f"/#/store/{args.store}/orders")
+        for step, state in (("prepare", "preparing"), ("ready", "ready"), ("pick_up", "picked_up"), ("complete", "completed")):
+            wait(manager, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{order}-{step}"]'))
+            testid(manager, f"food-order-{order}-{step}").click()
+            wait(manager, lambda b: testid(b, f"food-order-{order}-state").text == state)
+        customer.get(args.base + "/#/orders")
+        for browser, words in ((customer, "Still warm."), (manager, "Collected on time.")):
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{order}-review"]'))
+            testid(browser, f"food-order-{order}-review-text").send_keys(words)
+            testid(browser, f"food-order-{order}-review").click()
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{order}-reviewed"]'))
     finally:
         manager.quit()
-    wait(customer, lambda b: testid(b, f'food-order-{out["order"]}-state').text == "accepted")
-    out["customer_after"] = testid(customer, f'food-order-{out["order"]}-state').text
-    # The order's thread, which Messaging opened on it, shows its steps.
-    testid(customer, f'food-order-{out["order"]}-chat').click()
-    wait(customer, lambda b: "now accepted" in testid(b, "thread").text)
-    out["thread"] = testid(customer, "thread").text
+    customer.get(args.base + f"/#/store/{args.store}")
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}"]'))
+    out["review"] = testid(customer, f"review-{order}").text
+    out["verified"] = bool(customer.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}-verified"]'))
     return out
 
 

@@ -3,7 +3,7 @@
 // its orders with the transitions the node says they may take now.
 
 import { signedFetch } from "./sign.js";
-import { element } from "./homeservices.js";
+import { element, reviewsSection, reviewForm } from "./homeservices.js";
 
 const APP = "foodmesh";
 
@@ -120,6 +120,7 @@ export async function storeView(root, id, me, go) {
     }
   });
   root.append(element("label", "Pick up", { for: "pickup-when" }), when, quoteButton, error, panel);
+  await reviewsSection(root, id, APP, read);
 }
 
 /** The quote: its lines and total, the policy, and the hold counting down; placing it makes the order. */
@@ -158,7 +159,10 @@ export async function foodOrdersView(root, me, role, storeID = null) {
   const error = element("p", "", { class: "error", role: "alert" });
   root.append(element("h2", role === "store" ? "The store's orders" : "Food orders"), error, list);
   if (!me()) return () => {};
+  const reviewed = new Set();
   async function refresh() {
+    // A review being written is not drawn over.
+    if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
     try {
       const body = role === "store" ? { role, store_id: storeID } : { role };
       const answer = await call(me(), "orders.list", body);
@@ -170,6 +174,9 @@ export async function foodOrdersView(root, me, role, storeID = null) {
           element("strong", order.state, { "data-testid": `food-order-${order.id}-state` }));
         item.append(element("a", " Chat", { href: `#/chat/${encodeURIComponent("t.foodmesh.order." + order.id)}`, "data-testid": `food-order-${order.id}-chat`,
           "aria-label": "Chat about this order" }), element("span", " "));
+        if (order.state === "completed" && !reviewed.has(order.id)) {
+          item.append(reviewForm(me, order, () => reviewed.add(order.id), APP, "food-order"));
+        }
         for (const action of order.allowed ?? []) {
           const button = element("button", action.replace(/_/g, " "), { type: "button", "data-testid": `food-order-${order.id}-${action}` });
           button.addEventListener("click", async () => {

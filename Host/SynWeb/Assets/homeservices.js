@@ -155,21 +155,22 @@ export async function spaceView(root, id, me, go) {
     list.append(entry);
   }
   root.append(list);
-  await reviewsSection(root, space.id);
+  await reviewsSection(root, space.id, APP, read);
 }
 
-/** The Space's published reviews, each marked verified when its signed receipt checks in this browser. */
-async function reviewsSection(root, id) {
+/** A Space's or store's published reviews (`app`'s `reviews.list`, read by `read`), each marked verified when its
+ * signed receipt checks in this browser. */
+export async function reviewsSection(root, id, app, read) {
   const answer = await read("reviews.list", { id });
   const list = element("ul", "", { "data-testid": "reviews" });
   for (const review of answer.reviews) {
-    const receipt = await verifiedReceipt(review);
+    const receipt = await verifiedReceipt(review, app);
     const item = element("li", "", { "data-testid": `review-${review.receipt.order_id}` });
     if (receipt) {
       item.append(element("strong", `${"★".repeat(receipt.rating)}${"☆".repeat(5 - receipt.rating)} `, { "aria-label": `${receipt.rating} of 5` }),
         element("span", receipt.text || "(no words)"),
         element("span", " ✓ verified", { class: "verified", "data-testid": `review-${review.receipt.order_id}-verified`,
-          title: "Its receipt is signed by this node's HomeServices key, checked in your browser" }));
+          title: `Its receipt is signed by this node's ${app} key, checked in your browser` }));
     } else {
       item.append(element("span", "A review whose receipt does not verify (not shown).", { class: "error" }));
     }
@@ -178,21 +179,21 @@ async function reviewsSection(root, id) {
   root.append(element("h3", "Reviews"), answer.reviews.length ? list : element("p", "No reviews yet."));
 }
 
-/** A form to review a completed order: the consumer reviews the Space, a manager the consumer. */
-function reviewForm(me, order, done) {
+/** A form to review a completed order of `app`: the customer reviews the Space or store, a manager the customer. */
+export function reviewForm(me, order, done, app = APP, prefix = "order") {
   const form = element("form", "", { "aria-label": "Review this order" });
-  const rating = element("select", "", { id: `rating-${order.id}`, "data-testid": `order-${order.id}-rating` });
+  const rating = element("select", "", { id: `rating-${order.id}`, "data-testid": `${prefix}-${order.id}-rating` });
   for (const n of [5, 4, 3, 2, 1]) rating.append(element("option", `${n} of 5`, { value: String(n) }));
-  const words = element("input", "", { id: `review-${order.id}`, "data-testid": `order-${order.id}-review-text` });
+  const words = element("input", "", { id: `review-${order.id}`, "data-testid": `${prefix}-${order.id}-review-text` });
   form.append(element("label", "Rating", { for: `rating-${order.id}` }), rating,
     element("label", "Your review", { for: `review-${order.id}` }), words,
-    element("button", "Publish the review", { type: "submit", "data-testid": `order-${order.id}-review` }));
+    element("button", "Publish the review", { type: "submit", "data-testid": `${prefix}-${order.id}-review` }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await call(me(), "reviews.create", { order_id: order.id, rating: Number(rating.value), text: words.value });
+      await signedFetch(me(), "POST", `/v1/apps/${app}/reviews.create`, { order_id: order.id, rating: Number(rating.value), text: words.value });
       form.replaceChildren(element("span", "Reviewed: it is published once both sides have reviewed, or when the window closes.",
-        { "data-testid": `order-${order.id}-reviewed` }));
+        { "data-testid": `${prefix}-${order.id}-reviewed` }));
       done();
     } catch (e) {
       form.append(element("span", ` ${e.message}`, { class: "error", role: "alert" }));
