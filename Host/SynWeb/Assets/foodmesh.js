@@ -94,9 +94,23 @@ export async function storeView(root, id, me, go) {
     list.append(entry);
   }
   root.append(element("h3", "Products"), list);
+  const how = element("select", "", { id: "fulfilment", "data-testid": "fulfilment" });
+  how.append(element("option", "Pick it up", { value: "pickup" }));
+  if ((store.delivery_zones ?? []).length > 0) how.append(element("option", "Have it delivered", { value: "delivery" }));
   const when = element("select", "", { id: "pickup-when", "data-testid": "pickup-when" });
   const choices = pickupChoices(store);
   choices.forEach((c, i) => when.append(element("option", c.label, { value: String(i) })));
+  const address = element("input", "", { id: "delivery-address", autocomplete: "street-address", "data-testid": "delivery-address" });
+  const postcode = element("input", "", { id: "delivery-postcode", autocomplete: "postal-code", "data-testid": "delivery-postcode" });
+  const pickupPart = element("div");
+  pickupPart.append(element("label", "Pick up", { for: "pickup-when" }), when);
+  const deliveryPart = element("div", "", { hidden: "" });
+  deliveryPart.append(element("label", "Address", { for: "delivery-address" }), address, element("label", "Postcode", { for: "delivery-postcode" }), postcode,
+    element("p", `Zones: ${(store.delivery_zones ?? []).map((z) => `${z.name} (${cents(z.fee, store.currency)}, from ${cents(z.min_order, store.currency)})`).join("; ")}`, { class: "muted" }));
+  how.addEventListener("change", () => {
+    pickupPart.hidden = how.value !== "pickup";
+    deliveryPart.hidden = how.value !== "delivery";
+  });
   const quoteButton = element("button", "Get a quote", { type: "button", "data-testid": "quote" });
   const panel = element("div", "", { "aria-live": "polite" });
   const error = element("p", "", { class: "error", role: "alert" });
@@ -104,27 +118,38 @@ export async function storeView(root, id, me, go) {
     error.textContent = "";
     if (!me()) { error.textContent = "Make your key first (above): the quote is signed with it."; return; }
     if (cart.size === 0) { error.textContent = "Choose how many of something first."; return; }
-    const choice = choices[Number(when.value)];
-    if (!choice) { error.textContent = "The store has no pickup window today or tomorrow."; return; }
+    let fulfilment;
+    if (how.value === "delivery") {
+      if (!address.value.trim()) { error.textContent = "Give the address to deliver to."; return; }
+      fulfilment = { type: "delivery", address: address.value.trim() };
+      if (postcode.value.trim()) fulfilment.postcode = postcode.value.trim();
+      try {
+        const position = await new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject, { timeout: 5000 }));
+        fulfilment.point = { lat: position.coords.latitude, lon: position.coords.longitude };
+      } catch { /* by postcode alone */ }
+    } else {
+      const choice = choices[Number(when.value)];
+      if (!choice) { error.textContent = "The store has no pickup window today or tomorrow."; return; }
+      fulfilment = { type: "pickup", from_ms: choice.from, until_ms: choice.until };
+    }
     quoteButton.disabled = true;
     try {
       const quote = await call(me(), "orders.quote", {
-        store_id: id, items: [...cart].map(([product_id, quantity]) => ({ product_id, quantity })),
-        fulfilment: { type: "pickup", from_ms: choice.from, until_ms: choice.until },
+        store_id: id, items: [...cart].map(([product_id, quantity]) => ({ product_id, quantity })), fulfilment,
       });
-      showQuote(panel, quote, me, go);
+      showQuote(panel, quote, me, go, fulfilment.type);
     } catch (e) {
       error.textContent = "No quote: " + e.message;
     } finally {
       quoteButton.disabled = false;
     }
   });
-  root.append(element("label", "Pick up", { for: "pickup-when" }), when, quoteButton, error, panel);
+  root.append(element("label", "How", { for: "fulfilment" }), how, pickupPart, deliveryPart, quoteButton, error, panel);
   await reviewsSection(root, id, APP, read);
 }
 
 /** The quote: its lines and total, the policy, and the hold counting down; placing it makes the order. */
-function showQuote(root, quote, me, go) {
+function showQuote(root, quote, me, go, type) {
   const lines = element("ul");
   for (const l of quote.lines) lines.append(element("li", `${l.quantity} × ${l.title}: ${cents(l.amount, quote.currency)}`));
   const timer = element("p", "", { role: "timer", "data-testid": "hold-countdown" });
@@ -134,12 +159,14 @@ function showQuote(root, quote, me, go) {
     if (left === 0) { clearInterval(interval); place.disabled = true; }
   };
   const interval = setInterval(tick, 1000);
-  const place = element("button", "Place the order (pay on pickup)", { type: "button", "data-testid": "place" });
+  const method = type === "delivery" ? "pay_on_delivery" : "cash_on_pickup";
+  const place = element("button", type === "delivery" ? "Place the order (pay on delivery)" : "Place the order (pay on pickup)",
+    { type: "button", "data-testid": "place" });
   const error = element("p", "", { class: "error", role: "alert" });
   place.addEventListener("click", async () => {
     place.disabled = true;
     try {
-      await call(me(), "orders.place", { quote_id: quote.id, payment_method: "cash_on_pickup" });
+      await call(me(), "orders.place", { quote_id: quote.id, payment_method: method });
       clearInterval(interval);
       go("#/orders");
     } catch (e) {
@@ -147,7 +174,8 @@ function showQuote(root, quote, me, go) {
       place.disabled = false;
     }
   });
-  root.replaceChildren(element("h3", "Your quote"), lines,
+  const fee = quote.delivery_fee ? element("p", `Delivery ${cents(quote.delivery_fee, quote.currency)}`) : element("span");
+  root.replaceChildren(element("h3", "Your quote"), lines, fee,
     element("p", `Total ${cents(quote.total, quote.currency)}`, { "data-testid": "quote-total" }), timer, place, error);
   tick();
 }
