@@ -83,51 +83,70 @@ public enum AuditVerifier {
         return hash
     }
 
-    /// The chain and the checkpoints alone.
+    /// The chain and the checkpoints alone. Entries are read one at a time (a log grows for as long as the node
+    /// runs); only the hashes the checkpoints name are kept.
     static func verifyChain(path: String, nodePublicKey: [UInt8]) throws(BrokerError) -> Report {
         do {
             let db = try openReadOnly(path)
             defer { db.close() }
-            let all = try entries(db, limit: nil)
+            let checkpoints = try db.query("SELECT seq, hash, signature FROM audit_checkpoint ORDER BY seq")
+            var wanted = Set<Int64>()
+            for row in checkpoints { if case .integer(let seq) = row[0] { wanted.insert(seq) } }
+            let statement = try db.prepare("SELECT * FROM audit ORDER BY seq")
             var previous = [UInt8](repeating: 0, count: 32)
             var expectedSeq: Int64 = 1
             var hashes: [Int64: [UInt8]] = [:]
-            for e in all {
-                if e.seq != expectedSeq {
-                    return Report(entries: all.count, checkpoints: 0,
-                                  firstBroken: (expectedSeq, "entry \(expectedSeq) is missing (the next is \(e.seq))"))
+            var count = 0
+            var broken: (seq: Int64, reason: String)?
+            while broken == nil, try statement.step() {
+                let row = statement.row()
+                guard row.count == 9, case .integer(let seq) = row[0], case .integer(let time) = row[1],
+                      case .text(let actor) = row[2], case .text(let app) = row[3], case .text(let action) = row[4],
+                      case .text(let decision) = row[5], case .text(let cause) = row[6], case .blob(let prev) = row[7],
+                      case .blob(let stored) = row[8] else {
+                    broken = (expectedSeq, "entry \(expectedSeq) is malformed")
+                    break
                 }
-                if e.previousHash != previous {
-                    return Report(entries: all.count, checkpoints: 0,
-                                  firstBroken: (e.seq, "entry \(e.seq) does not chain to entry \(e.seq - 1)"))
+                count += 1
+                if seq != expectedSeq {
+                    broken = (expectedSeq, "entry \(expectedSeq) is missing (the next is \(seq))")
+                } else if prev != previous {
+                    broken = (seq, "entry \(seq) does not chain to entry \(seq - 1)")
+                } else {
+                    let hash = AuditEntry.hash(seq: seq, timeNs: time, actor: actor, app: app, action: action,
+                                               decision: decision, cause: cause, previousHash: prev)
+                    if hash != stored {
+                        broken = (seq, "entry \(seq) was modified (its hash does not match its fields)")
+                    } else {
+                        if wanted.contains(seq) { hashes[seq] = hash }
+                        previous = hash
+                        expectedSeq += 1
+                    }
                 }
-                let hash = AuditEntry.hash(seq: e.seq, timeNs: e.timeNs, actor: e.actor, app: e.app, action: e.action,
-                                           decision: e.decision, cause: e.cause, previousHash: e.previousHash)
-                if hash != e.hash {
-                    return Report(entries: all.count, checkpoints: 0,
-                                  firstBroken: (e.seq, "entry \(e.seq) was modified (its hash does not match its fields)"))
-                }
-                hashes[e.seq] = hash
-                previous = hash
-                expectedSeq += 1
             }
-            let checkpoints = try db.query("SELECT seq, hash, signature FROM audit_checkpoint ORDER BY seq")
+            if let broken {
+                // How many entries there are, as the report says, without reading them all again.
+                let total = try db.query("SELECT count(*) FROM audit").first.flatMap { row -> Int? in
+                    if case .integer(let n) = row[0] { return Int(n) } else { return nil }
+                } ?? count
+                return Report(entries: total, checkpoints: 0, firstBroken: broken)
+            }
             for row in checkpoints {
                 guard case .integer(let seq) = row[0], case .blob(let hash) = row[1], case .blob(let signature) = row[2]
-                else { return Report(entries: all.count, checkpoints: checkpoints.count, firstBroken: (0, "a checkpoint is malformed")) }
+                else { return Report(entries: count, checkpoints: checkpoints.count, firstBroken: (0, "a checkpoint is malformed")) }
                 guard let entryHash = hashes[seq] else {
-                    return Report(entries: all.count, checkpoints: checkpoints.count,
+                    return Report(entries: count, checkpoints: checkpoints.count,
                                   firstBroken: (seq, "checkpoint \(seq) covers entries that are missing (the log was truncated)"))
                 }
                 guard entryHash == hash,
                       Ed25519.verify(publicKey: nodePublicKey, domain: .node,
                                      message: AuditEntry.checkpointMessage(seq: seq, hash: hash), signature: signature)
                 else {
-                    return Report(entries: all.count, checkpoints: checkpoints.count,
+                    return Report(entries: count, checkpoints: checkpoints.count,
                                   firstBroken: (seq, "checkpoint \(seq) is not signed by this node's key over entry \(seq)"))
                 }
             }
-            return Report(entries: all.count, checkpoints: checkpoints.count, firstBroken: nil)
+            return Report(entries: count, checkpoints: checkpoints.count, firstBroken: nil)
         } catch { throw BrokerError(.storage, "cannot read the audit log \(path): \(error)") }
     }
 

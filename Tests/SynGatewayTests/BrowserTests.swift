@@ -1,7 +1,11 @@
 import Foundation
 import SynSodium
 import SynTestSupport
+import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The node's pages in a real browser: headless Chromium from Debian's packages, driven by Selenium
 /// (`Tests/Web/browser.py`) against a live node. Screenshots at phone and desktop widths are saved under
@@ -62,11 +66,19 @@ import Testing
                                                           "--provider-keyid", Base64URL.encode(provider.publicKey)],
                                          stderr: .inherit)
             // Waited for on a thread of its own: the node under test is in this process, and its handlers need the
-            // concurrency pool this test would otherwise block.
+            // concurrency pool this test would otherwise block. A run that hangs is killed after five minutes.
+            let finished = Atomic<Bool>(false)
+            let pid = child.pid
+            Thread.detachNewThread {
+                for _ in 0..<3000 where !finished.load(ordering: .relaxed) { usleep(100_000) }
+                if !finished.load(ordering: .relaxed) { kill(pid, SIGKILL) }
+            }
             let (text, exit) = await withCheckedContinuation { (done: CheckedContinuation<(String, Int32), Never>) in
                 Thread.detachNewThread {
                     let text = child.readOutput()
-                    done.resume(returning: (text, child.wait()))
+                    let status = child.wait()
+                    finished.store(true, ordering: .relaxed)
+                    done.resume(returning: (text, status))
                 }
             }
             try #require(exit == 0, "browser.py failed: \(text.suffix(2000))")
@@ -153,6 +165,8 @@ import Testing
             #expect(hello?["state"] as? String == "disabled", "\(apps.text)")
             #expect((out["owner_state_after_reload"] as? String)?.contains(keyid) == true)
             #expect((out["audit_first"] as? String)?.isEmpty == false)
+            // No policy violation or script error in any page.
+            #expect((out["console"] as? [String]) == [], "\(out["console"] ?? "")")
             // The whole audit log verifies from the page; the backups' state says what is missing.
             #expect((out["audit_verify"] as? String)?.hasPrefix("Intact: ") == true, "\(out["audit_verify"] ?? "")")
             #expect((out["backup_state"] as? String)?.contains("Last backup: never") == true, "\(out["backup_state"] ?? "")")

@@ -70,6 +70,14 @@ import Testing
             // Another client behind the same proxy still gets through; so does one whose header names the proxy last.
             #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "203.0.113.6").status == 200)
             #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "203.0.113.7, 127.0.0.1").status == 200)
+            // A nearest entry that is not an address counts against one shared bucket, not the proxy's own share;
+            // a header longer than any proxy writes is read from its end.
+            for _ in 0..<25 {
+                _ = try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "10.0.0.1:8080")
+            }
+            #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: "10.0.0.1:8080").status == 429)
+            let long = Array(repeating: "192.0.2.1", count: 900).joined(separator: ", ") + ", 203.0.113.8"
+            #expect(try await Self.signedCall(node, from: "127.0.0.1", key: try SigningKey.generate(), forwardedFor: long).status == 200)
             // An untrusted sender cannot spread its load by naming others.
             var own: [Int] = []
             for n in 0..<30 {

@@ -6,12 +6,16 @@ import SynConfig
 import SynRuntime
 import SynSandbox
 import SynSodium
+import Synchronization
 
 /// `/v1/admin/...`: the node owner's actions. Every request must be signed by a key listed in node.toml
 /// `[node] owners`; every action is audited with that key as the actor.
 struct AdminRoutes: Sendable {
     let runtime: NodeRuntime
     let signatures: SignatureCheck
+
+    /// The nodes (runtimes) whose audit log is being verified now.
+    static let verifying = Mutex<Set<ObjectIdentifier>>([])
 
     func add(to router: Router<GatewayContext>) {
         let admin = router.group("/v1/admin")
@@ -89,6 +93,12 @@ struct AdminRoutes: Sendable {
             _ = try await owner(request, context)
             let path = runtime.layout.data + "/node.db", head = runtime.layout.data + "/audit.head"
             let key = runtime.broker.nodePublicKey
+            // One at a time per node: it reads the whole log.
+            let node = ObjectIdentifier(runtime)
+            guard Self.verifying.withLock({ $0.insert(node).inserted }) else {
+                throw APIError(.conflict, "busy", "the audit log is being verified already; wait for that answer")
+            }
+            defer { _ = Self.verifying.withLock { $0.remove(node) } }
             let report = try await Self.offThread { () throws(NodeError) -> AuditVerifier.Report in
                 do throws(BrokerError) { return try AuditVerifier.verify(path: path, nodePublicKey: key, headPath: head) } catch {
                     throw NodeError(.storage, error.message)

@@ -8,7 +8,12 @@ struct AppAnswer: Sendable {
 
     init(status: HTTPResponse.Status, headers: HTTPFields, body: [UInt8]) {
         self.status = status
-        self.headers = headers
+        var fields = headers
+        // App answers share the origin of the node's pages (and the keys their browser holds): a browser sent to
+        // one reads it as the type the node gave it, and runs nothing in it.
+        fields[.xContentTypeOptions] = "nosniff"
+        fields[.contentSecurityPolicy] = "default-src 'none'; sandbox"
+        self.headers = fields
         self.body = body
     }
 

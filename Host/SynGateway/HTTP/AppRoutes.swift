@@ -53,7 +53,10 @@ struct AppRoutes: Sendable {
 
     private func list(_ context: GatewayContext) -> Response {
         let apps: [[String: Any]] = runtime.apps().map { a in
-            ["id": a.id, "name": a.name, "version": a.version, "state": a.state, "public_methods": a.publicMethods]
+            var o: [String: Any] = ["id": a.id, "name": a.name, "version": a.version, "state": a.state, "public_methods": a.publicMethods]
+            // The app's own public key, as the node holds it: what its signed receipts are checked against.
+            if let key = runtime.broker.publicKey(of: a.id) { o["key"] = Hex.encode(key) }
+            return o
         }
         return GatewayJSON.response(.ok, ["apps": apps, "request_id": context.requestID])
     }

@@ -17,10 +17,11 @@ final class ConnectionCounter: Sendable {
         self.proxies = proxies
     }
 
-    /// Counts a new connection from `client`; false (and nothing counted) when it is one too many.
-    func open(_ client: String) -> Bool {
+    /// Counts a new connection from `client` (`proxy`: from a trusted proxy's address); false (and nothing counted)
+    /// when it is one too many.
+    func open(_ client: String, proxy: Bool = false) -> Bool {
         state.withLock { s in
-            guard s.total < total, proxies.contains(client) || s.byClient[client, default: 0] < perClient else { return false }
+            guard s.total < total, proxy || s.byClient[client, default: 0] < perClient else { return false }
             s.total += 1
             s.byClient[client, default: 0] += 1
             return true
@@ -49,7 +50,10 @@ final class ConnectionLimitHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         let client = AuthorityList.clientKey(context.channel.remoteAddress)
-        guard counter.open(client) else {
+        // A proxy is known by its whole address (an IPv6 client key is its /64).
+        let proxies = self.counter.proxies
+        let proxy = SignatureCheck.plainIP(context.channel.remoteAddress).map { proxies.contains($0) } ?? false
+        guard counter.open(client, proxy: proxy) else {
             context.close(promise: nil)
             return
         }

@@ -26,25 +26,34 @@ struct SignatureCheck: Sendable {
                                                               perClient: settings.replayEntriesPerClient))
         self.metrics = metrics
         authorities = AuthorityList(names: settings.names, tlsNames: settings.tlsNames)
-        trustedProxies = Set(settings.trustedProxies.compactMap { try? SocketAddress(ipAddress: $0, port: 0).ipAddress })
+        trustedProxies = Set(settings.trustedProxies.compactMap { Self.plainIP(try? SocketAddress(ipAddress: $0, port: 0)) })
         self.owners = Set(owners)
     }
 
     /// The client a request counts against: the connection's address, or, when that is a trusted proxy, the
     /// nearest address in `X-Forwarded-For` that is not one (each proxy appends the address it got the request
-    /// from, so entries to the left of the last untrusted one could be anyone's words).
+    /// from, so entries to the left of the last untrusted one could be anyone's words). A nearest entry that is
+    /// not an address counts against one shared bucket, never the proxy's own.
     static func clientKey(of request: HTTPRequest, from connection: SocketAddress?, trusting proxies: Set<String>) -> String {
-        guard let ip = connection?.ipAddress, proxies.contains(ip),
-              let forwarded = request.headerFields[.init("X-Forwarded-For")!], forwarded.utf8.count <= 4096 else {
+        guard let ip = plainIP(connection), proxies.contains(ip),
+              let forwarded = request.headerFields[.init("X-Forwarded-For")!] else {
             return AuthorityList.clientKey(connection)
         }
-        for entry in forwarded.split(separator: ",").reversed() {
+        // Only the nearest few entries matter, however long the header.
+        for entry in forwarded.split(separator: ",").suffix(32).reversed() {
             let text = entry.trimmingCharacters(in: .whitespaces)
-            guard let address = try? SocketAddress(ipAddress: text, port: 0) else { break }
-            if let normal = address.ipAddress, proxies.contains(normal) { continue }
+            guard let address = try? SocketAddress(ipAddress: text, port: 0) else { return "x-forwarded-for: not an address" }
+            if let normal = plainIP(address), proxies.contains(normal) { continue }
             return AuthorityList.clientKey(address)
         }
         return AuthorityList.clientKey(connection)
+    }
+
+    /// An address as text, an IPv4 address mapped into IPv6 (a dual-stack listener's view of it) written as IPv4.
+    static func plainIP(_ address: SocketAddress?) -> String? {
+        guard let ip = address?.ipAddress else { return nil }
+        if ip.lowercased().hasPrefix("::ffff:"), ip.contains(".") { return String(ip.dropFirst(7)) }
+        return ip
     }
 
     /// Whether the request's `Signature-Input` names one of the node's owners as its `keyid`: a cheap filter, before

@@ -12,7 +12,7 @@ struct WebRoutes: Sendable {
     let assets: Result<WebAssets, WebError>
 
     static let policy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        + "manifest-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+        + "manifest-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'"
 
     func add(to router: Router<GatewayContext>) {
         router.get("/") { request, _ in try serve("index.html", request) }
@@ -38,6 +38,8 @@ struct WebRoutes: Sendable {
         ]
         headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
+        // Where the browser is goes to the node only when a person asks for a delivery or a search near them.
+        headers[HTTPField.Name("Permissions-Policy")!] = "geolocation=(self), camera=(), microphone=(), payment=()"
         if request.headers[.ifNoneMatch].map({ $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == asset.etag } }) == true {
             return Response(status: .notModified, headers: headers)
         }

@@ -101,7 +101,10 @@ async function refresh() {
       row.append(name, element("td", app.version), state, metrics, actions);
       return row;
     });
+    // Drawn anew every few seconds (the charts move): keyboard focus stays on the same button.
+    const focused = $("apps").contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     $("apps").replaceChildren(...rows);
+    if (focused) $("apps").querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus();
     say("apps-error", "");
   } catch (error) {
     say("apps-error", explain(error));
@@ -165,12 +168,15 @@ async function backupNow() {
 
 async function verify() {
   say("audit-result", "Verifying…");
+  $("audit-verify").disabled = true;
   try {
     const r = await signedFetch(owner, "GET", "/v1/admin/audit/verify");
     say("audit-result", r.ok ? `Intact: ${r.entries} entries, ${r.checkpoints} signed checkpoints.`
       : `BROKEN at entry ${r.first_broken.seq}: ${r.first_broken.reason}`);
   } catch (error) {
     say("audit-result", explain(error));
+  } finally {
+    $("audit-verify").disabled = false;
   }
 }
 
@@ -199,7 +205,12 @@ async function start() {
       const file = $("key-file").files[0];
       const input = file ? new Uint8Array(await file.arrayBuffer()) : $("key-phrase").value;
       $("key-phrase").value = "";
-      owner = await keys.restore("owner", input);
+      $("key-file").value = "";
+      try {
+        owner = await keys.restore("owner", input);
+      } finally {
+        if (input instanceof Uint8Array) input.fill(0);
+      }
       showKey();
       await refresh();
       await Promise.all([peers(), backups()]);

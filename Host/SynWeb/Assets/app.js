@@ -66,8 +66,16 @@ async function start() {
       const made = await keys.create("person");
       me = made.identity;
       $("me-phrase-shown").textContent = made.phrase;
-      $("me-download").href = URL.createObjectURL(new Blob([made.file], { type: "application/json" }));
+      const url = URL.createObjectURL(new Blob([made.file], { type: "application/json" }));
+      $("me-download").href = url;
       $("me-recovery").hidden = false;
+      // Once saved, the phrase and the file leave the page.
+      $("me-saved").onclick = () => {
+        $("me-phrase-shown").textContent = "";
+        $("me-download").removeAttribute("href");
+        URL.revokeObjectURL(url);
+        $("me-recovery").hidden = true;
+      };
       showMe();
     } catch (error) {
       $("me-error").textContent = "Cannot make a key in this browser: " + (error.message || error);
@@ -80,7 +88,12 @@ async function start() {
       const file = $("me-file").files[0];
       const input = file ? new Uint8Array(await file.arrayBuffer()) : $("me-phrase").value;
       $("me-phrase").value = "";
-      me = await keys.restore("person", input);
+      $("me-file").value = "";
+      try {
+        me = await keys.restore("person", input);
+      } finally {
+        if (input instanceof Uint8Array) input.fill(0);
+      }
       showMe();
     } catch (error) {
       $("me-error").textContent = "Cannot use that key: " + (error.message || error);

@@ -24,7 +24,15 @@ function domain() {
 let lastHLC = 0;
 
 /** An envelope of `kind` with `body`, signed by `me` as their `seq` in `conversation`. */
+const KINDS = new Set(["create", "text", "structured", "member_add", "member_remove", "admin_add", "leave", "rename", "edit", "delete"]);
+
 export async function envelope(me, conversation, seq, kind, body) {
+  // The signed text is lines: every field but the body must be what it claims, or a hostile answer (a `next_seq`
+  // holding newlines) could make the person sign words they never wrote.
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(conversation)) throw new Error("not a conversation id");
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error("not a sequence number");
+  if (!KINDS.has(kind)) throw new Error("not a kind of envelope");
+  if (typeof body !== "string") throw new Error("the body is text");
   lastHLC = Math.max(Date.now() * 1000, lastHLC + 1);
   const signed = encoder.encode(`syneroym-message-v1\n${conversation}\n${me.keyid}\n${seq}\n${lastHLC}\n${kind}\n${body}`);
   const prefix = domain();

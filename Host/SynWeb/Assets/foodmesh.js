@@ -3,7 +3,7 @@
 // its orders with the transitions the node says they may take now.
 
 import { signedFetch } from "./sign.js";
-import { element, reviewsSection, reviewForm } from "./homeservices.js";
+import { element, redraw, reviewsSection, reviewForm } from "./homeservices.js";
 
 const APP = "foodmesh";
 
@@ -74,8 +74,8 @@ export async function storeView(root, id, me, go) {
   root.append(terms);
   if (me() && store.managers.includes(me().keyid)) {
     const links = element("p");
-    links.append(element("a", "Orders for this store", { href: `#/store/${id}/orders`, "data-testid": "store-orders-link" }), element("span", " · "),
-      element("a", "Run this store: settings, hours, products and stock", { href: `#/store/${id}/manage`, "data-testid": "store-manage-link" }));
+    links.append(element("a", "Orders for this store", { href: `#/store/${encodeURIComponent(id)}/orders`, "data-testid": "store-orders-link" }), element("span", " · "),
+      element("a", "Run this store: settings, hours, products and stock", { href: `#/store/${encodeURIComponent(id)}/manage`, "data-testid": "store-manage-link" }));
     root.append(links);
   }
   const cart = new Map();
@@ -188,14 +188,16 @@ export async function foodOrdersView(root, me, role, storeID = null) {
   root.append(element("h2", role === "store" ? "The store's orders" : "Food orders"), error, list);
   if (!me()) return () => {};
   const reviewed = new Set();
-  async function refresh() {
+  const drawn = {};
+  async function refresh(force = false) {
     // A review being written is not drawn over.
     if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
+    if (force) drawn.last = null;
     try {
       const body = role === "store" ? { role, store_id: storeID } : { role };
       const answer = await call(me(), "orders.list", body);
       const orders = Array.isArray(answer) ? answer : answer.orders ?? [];
-      list.replaceChildren(...orders.map((order) => {
+      redraw(list, drawn, orders, () => orders.map((order) => {
         const item = element("li", "", { "data-testid": `food-order-${order.id}` });
         const what = order.lines.map((l) => `${l.quantity} × ${l.title}`).join(", ");
         item.append(element("span", `${what}: ${cents(order.total, order.currency)} — `),
@@ -211,7 +213,7 @@ export async function foodOrdersView(root, me, role, storeID = null) {
             button.disabled = true;
             try {
               await call(me(), "orders.transition", { order_id: order.id, transition: action });
-              await refresh();
+              await refresh(true);
             } catch (e) {
               error.textContent = `${action}: ${e.message}`;
               button.disabled = false;
@@ -243,7 +245,7 @@ export async function searchFood(query) {
 export function foodHit(hit) {
   const item = element("li");
   const left = hit.available === null || hit.available === undefined ? "" : `, ${hit.available} left`;
-  item.append(element("a", `${hit.title} at ${hit.store_name}`, { href: `#/store/${hit.store_id}`, "data-testid": `store-${hit.store_id}` }),
+  item.append(element("a", `${hit.title} at ${hit.store_name}`, { href: `#/store/${encodeURIComponent(hit.store_id)}`, "data-testid": `store-${hit.store_id}` }),
     element("span", ` — ${cents(hit.price, hit.currency)} a ${hit.unit}${left}` + (hit.distance_km !== undefined ? `, ${hit.distance_km.toFixed(1)} km` : ""), { class: "muted" }));
   return item;
 }

@@ -11,6 +11,15 @@ function fromHex(hex) {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
+let appKeys = null;
+
+/** The app's public key (hex) as the node lists it (`GET /v1/apps`), fetched once. */
+async function appKey(app) {
+  appKeys ??= fetch("/v1/apps", { cache: "no-store" }).then((r) => r.json())
+    .then((list) => Object.fromEntries(list.apps.map((a) => [a.id, a.key])));
+  return (await appKeys)[app] ?? null;
+}
+
 /**
  * Whether a review's receipt was signed by the app's key (docs/homeservices.md, Signed receipts): ed25519 over the
  * app's signature domain and the exact signed bytes, checked here in the browser. Returns the signed receipt (the
@@ -18,6 +27,8 @@ function fromHex(hex) {
  */
 export async function verifiedReceipt(review, app = "homeservices") {
   try {
+    // The key must be the one the node holds for the app, not whatever the app's answer says.
+    if (review.app_key !== (await appKey(app))) return null;
     const signed = Uint8Array.from(atob(review.signed_json), (c) => c.charCodeAt(0));
     const name = encoder.encode(app);
     const message = new Uint8Array(21 + name.length + signed.length);
@@ -42,6 +53,17 @@ export function element(tag, text = "", attributes = {}) {
   if (text) e.textContent = text;
   for (const [k, v] of Object.entries(attributes)) e.setAttribute(k, v);
   return e;
+}
+
+/** Redraws `list` with `draw()` only when `data` changed since `state.last`, keeping keyboard focus on the element
+ * with the same test id (a list refreshed every few seconds must not take the focus away). */
+export function redraw(list, state, data, draw) {
+  const text = JSON.stringify(data);
+  if (text === state.last) return;
+  state.last = text;
+  const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+  list.replaceChildren(...draw());
+  if (focused) list.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus();
 }
 
 /** An unsigned call of a public method. */
@@ -87,7 +109,7 @@ export async function searchSpaces(query) {
 /** One Space hit, as a list item linking to its page. */
 export function spaceHit(hit) {
   const item = element("li");
-  const link = element("a", hit.name, { href: `#/space/${hit.space_id}`, "data-testid": `space-${hit.space_id}` });
+  const link = element("a", hit.name, { href: `#/space/${encodeURIComponent(hit.space_id)}`, "data-testid": `space-${hit.space_id}` });
   const details = [hit.trade, hit.city, hit.distance_km !== undefined ? `${hit.distance_km.toFixed(1)} km` : "", `rating ${hit.rating ?? "none yet"}`];
   item.append(link, element("span", " — " + details.filter(Boolean).join(", "), { class: "muted" }));
   return item;
@@ -138,7 +160,7 @@ export async function spaceView(root, id, me, go) {
   terms.append(element("summary", "Terms and cancellation policy"), element("p", space.terms || "No terms given."),
     element("p", policyText(space.cancellation), { "data-testid": "space-policy" }));
   if (me() && space.managers.includes(me().keyid)) {
-    root.append(element("a", "Run this Space: settings, catalog, hours", { href: `#/space/${id}/manage`, "data-testid": "space-manage-link" }));
+    root.append(element("a", "Run this Space: settings, catalog, hours", { href: `#/space/${encodeURIComponent(id)}/manage`, "data-testid": "space-manage-link" }));
   }
   root.append(terms, element("h3", "Services"));
   const list = element("ul", "", { class: "items" });
@@ -164,8 +186,10 @@ export async function reviewsSection(root, id, app, read) {
   const answer = await read("reviews.list", { id });
   const list = element("ul", "", { "data-testid": "reviews" });
   for (const review of answer.reviews) {
-    const receipt = await verifiedReceipt(review, app);
-    const item = element("li", "", { "data-testid": `review-${review.receipt.order_id}` });
+    const signed = await verifiedReceipt(review, app);
+    // A receipt counts here only if it is about this Space or store, with a rating of 1 to 5.
+    const receipt = signed && signed.space === id && Number.isInteger(signed.rating) && signed.rating >= 1 && signed.rating <= 5 ? signed : null;
+    const item = element("li", "", { "data-testid": `review-${String(review.receipt?.order_id ?? "")}` });
     if (receipt) {
       item.append(element("strong", `${"★".repeat(receipt.rating)}${"☆".repeat(5 - receipt.rating)} `, { "aria-label": `${receipt.rating} of 5` }),
         element("span", receipt.text || "(no words)"),
@@ -278,12 +302,14 @@ export async function ordersView(root, me, role) {
     return () => {};
   }
   const reviewed = new Set();
-  async function refresh() {
+  const drawn = {};
+  async function refresh(force = false) {
     // A review being written is not drawn over.
     if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
+    if (force) drawn.last = null;
     try {
       const orders = await call(me(), "orders.list", { role });
-      list.replaceChildren(...orders.map((order) => {
+      redraw(list, drawn, orders, () => orders.map((order) => {
         const item = element("li", "", { "data-testid": `order-${order.id}` });
         const when = new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ");
         item.append(element("span", `${when} UTC, ${money(order.price)} — `),
@@ -297,7 +323,7 @@ export async function ordersView(root, me, role) {
             button.disabled = true;
             try {
               await call(me(), "orders.transition", { order_id: order.id, transition: action });
-              await refresh();
+              await refresh(true);
             } catch (e) {
               error.textContent = `${action}: ${e.message}`;
               button.disabled = false;

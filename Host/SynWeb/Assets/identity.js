@@ -40,7 +40,9 @@ async function keep(name, identity) {
   return identity;
 }
 
-/** An identity from a 32-byte seed: the public key is read once through a short-lived extractable key. */
+/** An identity from a 32-byte seed: WebCrypto cannot derive a public key from a private one, so it is read once
+ * through a short-lived extractable key (its JWK's copy of the seed is a string the page cannot wipe; it is
+ * dropped at once). */
 async function fromSeed(seed) {
   if (seed.length !== 32) throw new Error("a key is 32 bytes; this is " + seed.length);
   const pkcs8 = new Uint8Array(48);
@@ -61,8 +63,11 @@ export async function create(name) {
   const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
   const seed = pkcs8.slice(16);
+  // Kept non-extractable; its key id is the public half's.
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
   pkcs8.fill(0);
-  const identity = await keep(name, await fromSeed(seed));
+  const keyid = base64url(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const identity = await keep(name, { privateKey, keyid, created: new Date().toISOString() });
   const phrase = PHRASE_PREFIX + base64url(seed);
   const file = JSON.stringify({ syneroym: "key", version: 1, keyid: identity.keyid, seed: base64url(seed) }, null, 1) + "\n";
   seed.fill(0);

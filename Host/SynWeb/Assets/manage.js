@@ -58,7 +58,7 @@ export async function manageSpace(root, id, me) {
   const space = await call(me, "homeservices", "spaces.get", { id });
   const catalog = await call(me, "homeservices", "catalog.list", { id });
   const rules = await call(me, "homeservices", "availability.get", { space_id: id });
-  root.append(element("h2", `Run ${space.name}`), element("a", "Back to the Space", { href: `#/space/${id}` }));
+  root.append(element("h2", `Run ${space.name}`), element("a", "Back to the Space", { href: `#/space/${encodeURIComponent(id)}` }));
 
   const name = field("space-name-edit", "Name", space.name);
   const description = field("space-description", "Description", space.description, { multiline: true });
@@ -130,7 +130,7 @@ export async function manageSpace(root, id, me) {
 /** A FoodMesh store's manager page. */
 export async function manageStore(root, id, me) {
   const store = await call(me, "foodmesh", "stores.get", { id });
-  root.append(element("h2", `Run ${store.name}`), element("a", "Back to the store", { href: `#/store/${id}` }));
+  root.append(element("h2", `Run ${store.name}`), element("a", "Back to the store", { href: `#/store/${encodeURIComponent(id)}` }));
   const name = field("store-name-edit", "Name", store.name);
   const description = field("store-description", "Description", store.description, { multiline: true });
   const terms = field("store-terms", "Terms", store.terms, { multiline: true });
