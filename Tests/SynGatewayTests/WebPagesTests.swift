@@ -42,8 +42,8 @@ import Testing
                     for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                         guard let range = Range(match.range(at: 1), in: text) else { continue }
                         let reference = String(text[range])
-                        // A page's own views (`#/...`) are not files.
-                        guard !reference.hasPrefix("#") else { continue }
+                        // A page's own views (`#/...`) are not files, nor is an inline `data:` icon.
+                        guard !reference.hasPrefix("#"), !reference.hasPrefix("data:") else { continue }
                         #expect(!reference.contains("//"), "\(path) names \(reference), not a file of this node")
                         pending.append(reference.hasPrefix("./") ? "/assets/" + reference.dropFirst(2) : reference)
                     }

@@ -16,7 +16,8 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.support.ui import WebDriverWait
 
 PHONE = (390, 844)
@@ -38,11 +39,17 @@ def testid(browser, name):
     return browser.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]')
 
 
-def wait(browser, condition, seconds=20):
+def wait(browser, condition, seconds=60):
     # Lists the pages refresh are drawn anew: an element read a moment ago may be gone, and is looked up again.
-    return WebDriverWait(browser, seconds, poll_frequency=0.05,
-                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException,
-                                             ElementClickInterceptedException)).until(lambda b: condition(b))
+    try:
+        return WebDriverWait(browser, seconds, poll_frequency=0.05,
+                             ignored_exceptions=(StaleElementReferenceException, NoSuchElementException,
+                                                 ElementClickInterceptedException)).until(lambda b: condition(b))
+    except TimeoutException:
+        # What the page showed and said, so a failure names its cause.
+        view = browser.execute_script("return (document.querySelector('main') || document.body).innerText.slice(0, 1500)")
+        console = [e["message"] for e in browser.get_log("browser")]
+        raise AssertionError(f"waited {seconds} s at {browser.current_url}; the page shows: {view!r}; console: {console}")
 
 
 def click(browser, name):
@@ -128,6 +135,14 @@ const done = arguments[arguments.length - 1];
 """
 
 
+def use_key(browser, args):
+    """Brings the provider's key into a fresh browser by its recovery phrase, as on another device."""
+    open_page(browser, args.base + "/#/key")
+    testid(browser, "me-phrase").send_keys(args.provider_phrase)
+    click(browser, "me-restore")
+    wait(browser, lambda b: "Your key: " in testid(b, "me-state").text)
+
+
 def state_of(browser, role):
     """The first order's id and state in the orders view of `role`."""
     states = browser.find_elements(By.CSS_SELECTOR, f'[data-testid="orders-{role}"] [data-testid$="-state"]')
@@ -162,10 +177,7 @@ def booking(customer, args):
     provider = driver()
     try:
         provider.set_window_size(*PHONE)
-        open_page(provider, args.base + "/#/key")
-        testid(provider, "me-phrase").send_keys(args.provider_phrase)
-        click(provider, "me-restore")
-        wait(provider, lambda b: "Your key: " in testid(b, "me-state").text)
+        use_key(provider, args)
         out["provider_key"] = testid(provider, "me-state").text
         click(provider, "nav-provider")
         wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{out["order"]}-confirm"]'))
@@ -254,10 +266,7 @@ def food(customer, args):
     manager = driver()
     try:
         manager.set_window_size(*PHONE)
-        open_page(manager, args.base + "/#/key")
-        testid(manager, "me-phrase").send_keys(args.provider_phrase)
-        click(manager, "me-restore")
-        wait(manager, lambda b: "Your key: " in testid(b, "me-state").text)
+        use_key(manager, args)
         manager.get(args.base + f"/#/store/{args.store}")
         wait(manager, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="store-orders-link"]'))
         click(manager, "store-orders-link")
@@ -312,10 +321,7 @@ def chat(customer, args):
     provider = driver()
     try:
         provider.set_window_size(*PHONE)
-        open_page(provider, args.base + "/#/key")
-        testid(provider, "me-phrase").send_keys(args.provider_phrase)
-        click(provider, "me-restore")
-        wait(provider, lambda b: "Your key: " in testid(b, "me-state").text)
+        use_key(provider, args)
         click(provider, "nav-chat")
         wait(provider, lambda b: testid(b, "chat-status").get_attribute("data-live") == "1")
 

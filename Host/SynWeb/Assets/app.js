@@ -2,7 +2,8 @@
 // (`#/`, `#/space/<id>`, `#/store/<id>`, `#/store/<id>/orders`, `#/orders`, `#/provider`, `#/chat[/<id>]`, `#/key`). Every action is a request signed with that key.
 
 import * as keys from "./identity.js";
-import { element, searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
+import { element } from "./ui.js";
+import { searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
 import { storeView, foodOrdersView, searchFood, foodHit } from "./foodmesh.js";
 
 /** What the Find page searches. */

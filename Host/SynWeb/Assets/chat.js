@@ -4,7 +4,7 @@
 // the messaging app's signature domain, so anyone can verify it later.
 
 import { signedFetch, signatureHeaders, base64url } from "./sign.js";
-import { element } from "./homeservices.js";
+import { element } from "./ui.js";
 
 const APP = "messaging";
 const encoder = new TextEncoder();

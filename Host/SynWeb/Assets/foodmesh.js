@@ -3,18 +3,12 @@
 // its orders with the transitions the node says they may take now.
 
 import { signedFetch } from "./sign.js";
-import { element, redraw, reviewsSection, reviewForm } from "./homeservices.js";
+import { element, liveOrders, publicCall } from "./ui.js";
+import { reviewsSection } from "./homeservices.js";
 
 const APP = "foodmesh";
 
-async function read(method, body) {
-  const response = await fetch(`/v1/apps/${APP}/${method}`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), cache: "no-store",
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
-  return answer;
-}
+const read = (method, body) => publicCall(APP, method, body);
 
 const call = (me, method, body) => signedFetch(me, "POST", `/v1/apps/${APP}/${method}`, body);
 
@@ -181,56 +175,17 @@ function showQuote(root, quote, me, go, type) {
 }
 
 /** Orders, as the customer (`role` "customer") or as a store's manager (`role` "store", with `storeID`), each with
- * the transitions the node says the caller may take now; refreshed while shown. */
-export async function foodOrdersView(root, me, role, storeID = null) {
-  const list = element("ul", "", { "data-testid": `food-orders-${role}`, "aria-live": "polite" });
-  const error = element("p", "", { class: "error", role: "alert" });
-  root.append(element("h2", role === "store" ? "The store's orders" : "Food orders"), error, list);
-  if (!me()) return () => {};
-  const reviewed = new Set();
-  const drawn = {};
-  async function refresh(force = false) {
-    // A review being written is not drawn over.
-    if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
-    if (force) drawn.last = null;
-    try {
-      const body = role === "store" ? { role, store_id: storeID } : { role };
-      const answer = await call(me(), "orders.list", body);
-      const orders = Array.isArray(answer) ? answer : answer.orders ?? [];
-      redraw(list, drawn, orders, () => orders.map((order) => {
-        const item = element("li", "", { "data-testid": `food-order-${order.id}` });
-        const what = order.lines.map((l) => `${l.quantity} × ${l.title}`).join(", ");
-        item.append(element("span", `${what}: ${cents(order.total, order.currency)} — `),
-          element("strong", order.state, { "data-testid": `food-order-${order.id}-state` }));
-        item.append(element("a", " Chat", { href: `#/chat/${encodeURIComponent("t.foodmesh.order." + order.id)}`, "data-testid": `food-order-${order.id}-chat`,
-          "aria-label": "Chat about this order" }), element("span", " "));
-        if (order.state === "completed" && !reviewed.has(order.id)) {
-          item.append(reviewForm(me, order, () => reviewed.add(order.id), APP, "food-order"));
-        }
-        for (const action of order.allowed ?? []) {
-          const button = element("button", action.replace(/_/g, " "), { type: "button", "data-testid": `food-order-${order.id}-${action}` });
-          button.addEventListener("click", async () => {
-            button.disabled = true;
-            try {
-              await call(me(), "orders.transition", { order_id: order.id, transition: action });
-              await refresh(true);
-            } catch (e) {
-              error.textContent = `${action}: ${e.message}`;
-              button.disabled = false;
-            }
-          });
-          item.append(button);
-        }
-        return item;
-      }));
-      error.textContent = "";
-    } catch (e) {
-      error.textContent = "Cannot read the orders: " + e.message;
-    }
-  }
-  await refresh();
-  const timer = setInterval(refresh, 2000);
-  return () => clearInterval(timer);
+ * the transitions the node says the caller may take now. */
+export function foodOrdersView(root, me, role, storeID = null) {
+  return liveOrders(root, me, {
+    app: APP, prefix: "food-order", testid: `food-orders-${role}`, title: role === "store" ? "The store's orders" : "Food orders",
+    load: async () => {
+      const answer = await call(me(), "orders.list", role === "store" ? { role, store_id: storeID } : { role });
+      return Array.isArray(answer) ? answer : answer.orders ?? [];
+    },
+    describe: (order) => [element("span", `${order.lines.map((l) => `${l.quantity} × ${l.title}`).join(", ")}: ${cents(order.total, order.currency)} — `)],
+    actions: (order) => order.allowed ?? [],
+  });
 }
 
 /** Food search hits (`search`, over products) for the Find page. */

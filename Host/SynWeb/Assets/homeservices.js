@@ -3,6 +3,7 @@
 // the incoming orders with the actions their state allows. Reads are public calls; the rest are signed.
 
 import { signedFetch } from "./sign.js";
+import { element, liveOrders, publicCall } from "./ui.js";
 
 const encoder = new TextEncoder();
 
@@ -47,34 +48,7 @@ export async function verifiedReceipt(review, app = "homeservices") {
 
 const APP = "homeservices";
 
-/** An element with text and attributes; never HTML from the node or an app. */
-export function element(tag, text = "", attributes = {}) {
-  const e = document.createElement(tag);
-  if (text) e.textContent = text;
-  for (const [k, v] of Object.entries(attributes)) e.setAttribute(k, v);
-  return e;
-}
-
-/** Redraws `list` with `draw()` only when `data` changed since `state.last`, keeping keyboard focus on the element
- * with the same test id (a list refreshed every few seconds must not take the focus away). */
-export function redraw(list, state, data, draw) {
-  const text = JSON.stringify(data);
-  if (text === state.last) return;
-  state.last = text;
-  const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
-  list.replaceChildren(...draw());
-  if (focused) list.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus();
-}
-
-/** An unsigned call of a public method. */
-async function read(method, body) {
-  const response = await fetch(`/v1/apps/${APP}/${method}`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), cache: "no-store",
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
-  return answer;
-}
+const read = (method, body) => publicCall(APP, method, body);
 
 const call = (me, method, body) => signedFetch(me, "POST", `/v1/apps/${APP}/${method}`, body);
 
@@ -203,29 +177,6 @@ export async function reviewsSection(root, id, app, read) {
   root.append(element("h3", "Reviews"), answer.reviews.length ? list : element("p", "No reviews yet."));
 }
 
-/** A form to review a completed order of `app`: the customer reviews the Space or store, a manager the customer. */
-export function reviewForm(me, order, done, app = APP, prefix = "order") {
-  const form = element("form", "", { "aria-label": "Review this order" });
-  const rating = element("select", "", { id: `rating-${order.id}`, "data-testid": `${prefix}-${order.id}-rating` });
-  for (const n of [5, 4, 3, 2, 1]) rating.append(element("option", `${n} of 5`, { value: String(n) }));
-  const words = element("input", "", { id: `review-${order.id}`, "data-testid": `${prefix}-${order.id}-review-text` });
-  form.append(element("label", "Rating", { for: `rating-${order.id}` }), rating,
-    element("label", "Your review", { for: `review-${order.id}` }), words,
-    element("button", "Publish the review", { type: "submit", "data-testid": `${prefix}-${order.id}-review` }));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await signedFetch(me(), "POST", `/v1/apps/${app}/reviews.create`, { order_id: order.id, rating: Number(rating.value), text: words.value });
-      form.replaceChildren(element("span", "Reviewed: it is published once both sides have reviewed, or when the window closes.",
-        { "data-testid": `${prefix}-${order.id}-reviewed` }));
-      done();
-    } catch (e) {
-      form.append(element("span", ` ${e.message}`, { class: "error", role: "alert" }));
-    }
-  });
-  return form;
-}
-
 /** The free slots of `item` over the next week, by local day in the Space's zone; choosing one shows the cost of
  * cancelling, then the booking is confirmed. */
 async function slotPicker(root, space, item, me, go) {
@@ -291,54 +242,12 @@ const ACTIONS = {
   consumer: { requested: ["cancel"], confirmed: ["cancel"] },
 };
 
-/** The caller's orders as consumer or provider, with their states, refreshed while shown. */
-export async function ordersView(root, me, role) {
-  const title = role === "provider" ? "Incoming orders" : "My orders";
-  const list = element("ul", "", { "data-testid": `orders-${role}`, "aria-live": "polite" });
-  const error = element("p", "", { class: "error", role: "alert" });
-  root.append(element("h2", title), error, list);
-  if (!me()) {
-    error.textContent = "Make or import your key first: your orders are the ones it signed.";
-    return () => {};
-  }
-  const reviewed = new Set();
-  const drawn = {};
-  async function refresh(force = false) {
-    // A review being written is not drawn over.
-    if (root.contains(document.activeElement) && document.activeElement.closest("form")) return;
-    if (force) drawn.last = null;
-    try {
-      const orders = await call(me(), "orders.list", { role });
-      redraw(list, drawn, orders, () => orders.map((order) => {
-        const item = element("li", "", { "data-testid": `order-${order.id}` });
-        const when = new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ");
-        item.append(element("span", `${when} UTC, ${money(order.price)} — `),
-          element("strong", order.state, { "data-testid": `order-${order.id}-state` }));
-        item.append(element("a", " Chat", { href: `#/chat/${encodeURIComponent("t.homeservices.order." + order.id)}`, "data-testid": `order-${order.id}-chat`,
-          "aria-label": "Chat about this order" }), element("span", " "));
-        if (order.state === "completed" && !reviewed.has(order.id)) item.append(reviewForm(me, order, () => reviewed.add(order.id)));
-        for (const action of ACTIONS[role][order.state] ?? []) {
-          const button = element("button", action, { type: "button", "data-testid": `order-${order.id}-${action}` });
-          button.addEventListener("click", async () => {
-            button.disabled = true;
-            try {
-              await call(me(), "orders.transition", { order_id: order.id, transition: action });
-              await refresh(true);
-            } catch (e) {
-              error.textContent = `${action}: ${e.message}`;
-              button.disabled = false;
-            }
-          });
-          item.append(button);
-        }
-        return item;
-      }));
-      error.textContent = "";
-    } catch (e) {
-      error.textContent = "Cannot read the orders: " + e.message;
-    }
-  }
-  await refresh();
-  const timer = setInterval(refresh, 2000);
-  return () => clearInterval(timer);
+/** The caller's orders as consumer or provider, with the actions their state allows. */
+export function ordersView(root, me, role) {
+  return liveOrders(root, me, {
+    app: APP, prefix: "order", testid: `orders-${role}`, title: role === "provider" ? "Incoming orders" : "My orders",
+    load: () => call(me(), "orders.list", { role }),
+    describe: (order) => [element("span", `${new Date(order.start_ms).toISOString().slice(0, 16).replace("T", " ")} UTC, ${money(order.price)} — `)],
+    actions: (order) => ACTIONS[role][order.state] ?? [],
+  });
 }

@@ -3,7 +3,7 @@
 // call signed by the manager's key, which the app checks is a manager's.
 
 import { signedFetch } from "./sign.js";
-import { element } from "./homeservices.js";
+import { element } from "./ui.js";
 
 const call = (me, app, method, body) => signedFetch(me, "POST", `/v1/apps/${app}/${method}`, body);
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
