@@ -191,8 +191,7 @@ export function foodOrdersView(root, me, role, storeID = null) {
 /** Food search hits (`search`, over products) for the Find page. */
 export async function searchFood(query) {
   const body = { limit: 20 };
-  if (query.q) body.q = query.q;
-  if (query.near) body.near = query.near;
+  for (const key of ["q", "near", "open_now", "in_stock"]) if (query[key] !== undefined) body[key] = query[key];
   return (await read("search", body)).hits;
 }
 

@@ -77,7 +77,8 @@ export function cancellationPreview(policy, price, slot) {
 
 /** HomeServices search hits (`search`), for the Find page. */
 export async function searchSpaces(query) {
-  return (await read("search", query)).hits;
+  const { q, city, near, rating_min, limit } = query;
+  return (await read("search", Object.fromEntries(Object.entries({ q, city, near, rating_min, limit }).filter(([, v]) => v !== undefined)))).hits;
 }
 
 /** One Space hit, as a list item linking to its page. */
@@ -97,6 +98,15 @@ export async function searchView(root, sources) {
     const id = `search-${name}`;
     form.append(element("label", label, { for: id }), element("input", "", { id, name, type, "data-testid": id }));
   }
+  const rating = element("select", "", { id: "search-rating", name: "rating", "data-testid": "search-rating" });
+  for (const [value, label] of [["", "any"], ["3", "3 or more"], ["4", "4 or more"], ["4.5", "4.5 or more"]]) rating.append(element("option", label, { value }));
+  form.append(element("label", "Rating", { for: "search-rating" }), rating);
+  for (const [name, label] of [["open_now", "Open now (food)"], ["in_stock", "In stock (food)"]]) {
+    const box = element("input", "", { id: `search-${name}`, name, type: "checkbox", "data-testid": `search-${name}` });
+    const wrap = element("label", "", { for: `search-${name}`, class: "check" });
+    wrap.append(box, element("span", ` ${label}`));
+    form.append(wrap);
+  }
   form.append(element("button", "Search", { type: "submit", "data-testid": "search-go" }));
   const status = element("p", "", { role: "status" });
   const lists = sources.map((source) => ({ source, list: element("ul", "", { "data-testid": `search-${source.id}` }) }));
@@ -106,6 +116,9 @@ export async function searchView(root, sources) {
     const query = { limit: 20 };
     if (data.get("q")) query.q = String(data.get("q"));
     if (data.get("city")) query.city = String(data.get("city"));
+    if (data.get("rating")) query.rating_min = Number(data.get("rating"));
+    if (data.get("open_now")) query.open_now = true;
+    if (data.get("in_stock")) query.in_stock = true;
     const km = Number(data.get("km"));
     try {
       if (km > 0) {
