@@ -176,6 +176,22 @@ import Testing
         }
     }
 
+    /// A trusted proxy carries many clients' connections: it is held only to the node's total, not to one client's
+    /// share; any other address still is.
+    @Test func aTrustedProxyIsNotHeldToOneClientsConnections() async throws {
+        try await LiveNode.with(gateway: "max_connections_per_client = 4\ntrusted_proxies = [\"127.0.0.2\"]") { node in
+            var held: [RawConnection] = []
+            for _ in 0..<12 { held.append(try RawConnection(port: node.port, from: "127.0.0.2")) }
+            for connection in held.suffix(2) {
+                try connection.send(RawConnection.request("GET", "/v1/health", host: "127.0.0.1:\(node.port)"))
+                #expect(try await connection.response().status == 200)
+            }
+            var others: [RawConnection] = []
+            for _ in 0..<4 { others.append(try RawConnection(port: node.port, from: "127.0.0.3")) }
+            #expect(try await RawConnection(port: node.port, from: "127.0.0.3").isClosedByServer())
+        }
+    }
+
     /// The gateway's "no such route" has its own code, distinct from an app's `not_found`.
     @Test func anUnknownRouteIsNoRoute() async throws {
         try await LiveNode.with { node in
