@@ -76,6 +76,24 @@ enum Jobs {
             try context.events.emit("homeservices.job.requested", JobRef(jobId: id))
             return Reply(status: 201, try load(id, context))
         }
+        // A consumer's jobs, newest first; or, for a provider, the open jobs of the Spaces they manage: at most 200.
+        routes.method("jobs.list") { (query: OrdersQuery, context) -> [Job] in
+            let caller = try context.requireCaller()
+            let ids: [String]
+            switch query.role {
+            case "consumer":
+                ids = try context.sql.query("SELECT id FROM jobs WHERE consumer = ? ORDER BY created_ms DESC LIMIT 200",
+                                            [.text(caller.id)]).compactMap { $0.text(0) }
+            case "provider":
+                ids = try context.sql.query("""
+                    SELECT j.id FROM jobs j JOIN space_managers m ON m.space_id = j.space_id
+                    WHERE m.manager = ? AND j.state = 'open' ORDER BY j.created_ms DESC LIMIT 200
+                    """, [.text(caller.id)]).compactMap { $0.text(0) }
+            default:
+                throw AppError.badRequest("role must be consumer or provider", code: "invalid_field")
+            }
+            return try ids.map { try load($0, context) }
+        }
         routes.method("jobs.get") { (input: JobRef, context) -> Job in
             let caller = try context.requireCaller()
             let job = try load(input.jobId, context)

@@ -84,5 +84,9 @@ enum Schema {
         CREATE INDEX quotes_by_order ON quotes(order_id) WHERE order_id IS NOT NULL;
         CREATE INDEX jobs_by_space ON jobs(space_id);
         """,
+        // `jobs.list`: a consumer's jobs, newest first.
+        """
+        CREATE INDEX jobs_by_consumer ON jobs(consumer, created_ms);
+        """,
     ]
 }

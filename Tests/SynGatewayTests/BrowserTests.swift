@@ -41,6 +41,11 @@ import Glibc
                  "price":{"model":"fixed","amount":8500,"currency":"EUR"}}
                 """#, sign: provider)
             #expect(item.status == 200, "\(item.text)")
+            let job = try await node.request("POST", "/v1/apps/homeservices/catalog.upsert", body: #"""
+                {"space_id":"\#(spaceID)","id":"boiler","title":"Boiler service","description":"","kind":"job","duration_minutes":120,
+                 "price":{"model":"quote","currency":"EUR"}}
+                """#, sign: provider)
+            #expect(job.status == 200, "\(job.text)")
             let week = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map { #"{"day":"\#($0)","start":"00:00","end":"24:00"}"# }.joined(separator: ",")
             let rules = try await node.request("POST", "/v1/apps/homeservices/availability.set",
                                                body: #"{"space_id":"\#(spaceID)","rules":{"weekly":[\#(week)]}}"#, sign: provider)
@@ -119,6 +124,9 @@ import Glibc
             #expect(catalog.text.contains("Boiler check"), "\(catalog.text)")
             let stored = try await node.request("POST", "/v1/apps/homeservices/availability.get", body: #"{"space_id":"\#(spaceID)"}"#, sign: provider)
             #expect(stored.text.contains(#"{"day":"sat","end":"14:00","start":"10:00"}"#) && stored.text.contains("2030-01-01"), "\(stored.text)")
+            // A job quoted by the provider's page and accepted in the customer's.
+            #expect((booking["quote"] as? String)?.contains("120.00 EUR, offered") == true, "\(booking)")
+            #expect((booking["job_after"] as? String)?.contains("accepted") == true, "\(booking)")
             let order = try #require(booking["order"] as? String)
             let completed = try await node.request("POST", "/v1/apps/homeservices/orders.get", body: #"{"order_id":"\#(order)"}"#, sign: provider)
             #expect(completed.json["state"] as? String == "completed", "\(completed.text)")

@@ -90,6 +90,11 @@ import Testing
             let requested = try await H.call(node, "jobs.request", #"{"space_id":"\#(space)","item_id":"refit","description":"New shower and tiles",\#(window)}"#, as: carl)
             #expect(requested.status == 201, "\(requested.text)")
             let jobID = try #require(requested.json["id"] as? String)
+            // The consumer lists their jobs, the Space's manager the open jobs to quote; a stranger sees none.
+            #expect(try await H.call(node, "jobs.list", #"{"role":"consumer"}"#, as: carl).text.contains(jobID))
+            #expect(try await H.call(node, "jobs.list", #"{"role":"provider"}"#, as: ada).text.contains(jobID))
+            #expect(try await H.call(node, "jobs.list", #"{"role":"provider"}"#, as: dora).text == "[]")
+            #expect(try await H.call(node, "jobs.list", #"{"role":"owner"}"#, as: carl).status == 400)
             // Only the Space's managers quote; strangers do not even see the job.
             #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":420000,"currency":"EUR","valid_for_hours":48}"#, as: dora).status == 404)
             #expect(try await H.call(node, "quotes.create", #"{"job_id":"\#(jobID)","amount":-1,"currency":"EUR","valid_for_hours":48}"#, as: ada).status == 400)

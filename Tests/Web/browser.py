@@ -221,6 +221,27 @@ def booking(customer, args):
         wait(provider, lambda b: testid(b, "hours-result").text in ("Saved.",) or testid(b, "hours-result").text.startswith("Not saved"))
         out["hours_result"] = testid(provider, "hours-result").text
         shots(provider, args.shots, "manage-space")
+
+        # A job: the customer asks for a quote, the provider quotes it, the customer accepts: a confirmed order.
+        customer.get(args.base + f"/#/space/{args.space}")
+        wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="job-boiler-what"]'))
+        testid(customer, "job-boiler-what").send_keys("The boiler makes a noise")
+        click(customer, "job-boiler-ask")
+        wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="jobs-consumer"] [data-testid^="job-"]'))
+        job = customer.find_elements(By.CSS_SELECTOR, '[data-testid="jobs-consumer"] [data-testid^="job-"]')[0].get_attribute("data-testid")[len("job-"):]
+        provider.get(args.base + "/#/provider")
+        wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="job-{job}-amount"]'))
+        testid(provider, f"job-{job}-amount").send_keys("120.00")
+        testid(provider, f"job-{job}-currency").send_keys("EUR")
+        click(provider, f"job-{job}-quote")
+        wait(provider, lambda b: "Quote: 120.00 EUR, offered" in testid(b, f"job-{job}").text)
+        customer.get(args.base + "/#/")
+        customer.get(args.base + "/#/orders")
+        wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid^="quote-"][data-testid$="-accept"]'))
+        out["quote"] = customer.find_elements(By.CSS_SELECTOR, f'[data-testid="job-{job}"]')[0].text
+        customer.find_elements(By.CSS_SELECTOR, '[data-testid^="quote-"][data-testid$="-accept"]')[0].click()
+        wait(customer, lambda b: "accepted" in testid(b, f"job-{job}").text)
+        out["job_after"] = testid(customer, f"job-{job}").text
     finally:
         provider.quit()
     customer.get(args.base + f"/#/space/{args.space}")

@@ -3,7 +3,7 @@
 
 import * as keys from "./identity.js";
 import { element } from "./ui.js";
-import { searchView, searchSpaces, spaceHit, spaceView, ordersView } from "./homeservices.js";
+import { searchView, searchSpaces, spaceHit, spaceView, ordersView, jobsView } from "./homeservices.js";
 import { storeView, foodOrdersView, searchFood, foodHit } from "./foodmesh.js";
 
 /** What the Find page searches. */
@@ -45,8 +45,12 @@ async function route() {
     else if (page === "orders") {
       const services = await ordersView(view, () => me, "consumer");
       const food = await foodOrdersView(view, () => me, "customer");
+      await jobsView(view, () => me, "consumer", go);
       leave = () => { services(); food(); };
-    } else if (page === "provider") leave = await ordersView(view, () => me, "provider");
+    } else if (page === "provider") {
+      leave = await ordersView(view, () => me, "provider");
+      await jobsView(view, () => me, "provider", go);
+    }
     else if (page === "chat") {
       // Loaded when first asked for: the first page stays small.
       const { chatView } = await import("./chat.js");

@@ -160,6 +160,8 @@ export async function spaceView(root, id, me, go) {
       const picker = element("div", "", { class: "picker" });
       open.addEventListener("click", () => slotPicker(picker, space, item, me, go));
       entry.append(open, picker);
+    } else {
+      entry.append(jobForm(space, item, me, go));
     }
     list.append(entry);
   }
@@ -247,6 +249,79 @@ function confirmBooking(root, space, item, slot, me, go) {
     element("p", `${money(item.price)}. ${policyText(policy)}`),
     element("p", cancellationPreview(policy, item.price, slot), { "data-testid": "cancel-preview" }),
     element("label", "A note for the provider (optional)", { for: "booking-note" }), note, book, error);
+}
+
+/** Asking for a quote on a job item: what is needed, and between which days. */
+function jobForm(space, item, me, go) {
+  const form = element("form", "", { "aria-label": `Ask ${space.name} for a quote` });
+  const what = element("input", "", { id: `job-${item.id}-what`, "data-testid": `job-${item.id}-what` });
+  const from = element("input", "", { id: `job-${item.id}-from`, type: "date", "data-testid": `job-${item.id}-from` });
+  const to = element("input", "", { id: `job-${item.id}-to`, type: "date", "data-testid": `job-${item.id}-to` });
+  const error = element("p", "", { class: "error", role: "alert" });
+  form.append(element("label", "What needs doing", { for: `job-${item.id}-what` }), what,
+    element("label", "From", { for: `job-${item.id}-from` }), from, element("label", "Until", { for: `job-${item.id}-to` }), to,
+    element("button", "Ask for a quote", { type: "submit", "data-testid": `job-${item.id}-ask` }), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!me()) { error.textContent = "Make your key first (above): the request is signed with it."; return; }
+    const fromMs = from.value ? Date.parse(from.value) : Date.now();
+    const toMs = to.value ? Date.parse(to.value) + 86_400_000 : fromMs + 7 * 86_400_000;
+    try {
+      await call(me(), "jobs.request", { space_id: space.id, item_id: item.id, description: what.value, window: { from_ms: fromMs, to_ms: toMs } });
+      go("#/orders");
+    } catch (e) {
+      error.textContent = "Not sent: " + e.message;
+    }
+  });
+  return form;
+}
+
+/** Jobs: the consumer's, with the quotes they may accept; or a provider's open jobs, each with a form to quote. */
+export async function jobsView(root, me, role, go) {
+  const list = element("ul", "", { "data-testid": `jobs-${role}` });
+  const error = element("p", "", { class: "error", role: "alert" });
+  root.append(element("h2", role === "provider" ? "Jobs waiting for a quote" : "My requests for quotes"), error, list);
+  if (!me()) return;
+  async function draw() {
+    const jobs = await call(me(), "jobs.list", { role });
+    list.replaceChildren(...jobs.map((job) => {
+      const item = element("li", "", { "data-testid": `job-${job.id}` });
+      item.append(element("span", `${job.description} — ${job.state}`));
+      for (const quote of job.quotes ?? []) {
+        const line = element("p", `Quote: ${money({ model: "fixed", amount: quote.amount, currency: quote.currency })}, ${quote.state}`
+          + (quote.note ? ` (${quote.note})` : ""), { "data-testid": `quote-${quote.id}` });
+        if (role === "consumer" && quote.state === "offered") {
+          const accept = element("button", "Accept", { type: "button", "data-testid": `quote-${quote.id}-accept` });
+          accept.addEventListener("click", async () => {
+            try {
+              await call(me(), "quotes.accept", { quote_id: quote.id });
+              go("#/orders");
+            } catch (e) { error.textContent = "Not accepted: " + e.message; }
+          });
+          line.append(accept);
+        }
+        item.append(line);
+      }
+      if (role === "provider") {
+        const form = element("form", "", { "aria-label": "Quote this job" });
+        const amount = element("input", "", { id: `quote-${job.id}-amount`, inputmode: "decimal", "data-testid": `job-${job.id}-amount` });
+        const currency = element("input", "", { id: `quote-${job.id}-currency`, maxlength: "3", "data-testid": `job-${job.id}-currency` });
+        currency.value = "EUR";
+        form.append(element("label", "Price", { for: `quote-${job.id}-amount` }), amount, element("label", "Currency", { for: `quote-${job.id}-currency` }), currency,
+          element("button", "Send the quote", { type: "submit", "data-testid": `job-${job.id}-quote` }));
+        form.addEventListener("submit", async (event) => {
+          event.preventDefault();
+          try {
+            await call(me(), "quotes.create", { job_id: job.id, amount: Math.round(Number(amount.value) * 100), currency: currency.value, valid_for_hours: 48 });
+            await draw();
+          } catch (e) { error.textContent = "Not sent: " + e.message; }
+        });
+        item.append(form);
+      }
+      return item;
+    }));
+  }
+  try { await draw(); } catch (e) { error.textContent = "Cannot read the jobs: " + e.message; }
 }
 
 /** The actions a party may take on an order in its state (docs/homeservices.md, The order workflow). */
