@@ -154,6 +154,11 @@ import Glibc
             #expect((chat["customer_saw"] as? String)?.contains("Two loaves left at noon") == true, "\(chat)")
             #expect((chat["chat_axe"] as? [String]) == [], "\(chat["chat_axe"] ?? "")")
 
+            // By keyboard alone, at phone width: a key made, a search, a Space opened; every control has a name.
+            let keyboard = try #require(out["keyboard"] as? [String: Any], "\(out)")
+            #expect(keyboard["phrase_shown"] as? Bool == true && keyboard["space"] as? String == "Ada Plumbing", "\(keyboard)")
+            #expect((keyboard["unnamed"] as? [String]) == [], "\(keyboard)")
+
             // A person's key is made in the browser.
             #expect((out["person_state"] as? String)?.hasPrefix("Your key: ") == true, "\(out["person_state"] ?? "")")
 

@@ -16,6 +16,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import (ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException,
                                         TimeoutException)
 from selenium.webdriver.support.ui import WebDriverWait
@@ -141,6 +142,41 @@ def use_key(browser, args):
     testid(browser, "me-phrase").send_keys(args.provider_phrase)
     click(browser, "me-restore")
     wait(browser, lambda b: "Your key: " in testid(b, "me-state").text)
+
+
+def tab_to(browser, name, limit=60):
+    """Moves the focus with the Tab key alone until it is on the element with data-testid `name`."""
+    for _ in range(limit):
+        if browser.execute_script("return document.activeElement && document.activeElement.dataset.testid") == name:
+            return
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    raise AssertionError(f"Tab never reached {name}")
+
+
+def keyboard(args):
+    """A person with a keyboard alone, at phone width: makes a key, searches, and opens a Space."""
+    out = {}
+    browser = driver()
+    try:
+        browser.set_window_size(*PHONE)
+        open_page(browser, args.base + "/")
+        tab_to(browser, "me-create")
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        out["phrase_shown"] = read(browser, "me-recovery-phrase", lambda t: t.startswith("SYN1-")) is not None
+        tab_to(browser, "search-q")
+        browser.switch_to.active_element.send_keys("leaks", Keys.ENTER)
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="space-{args.space}"]'))
+        tab_to(browser, f"space-{args.space}")
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        out["space"] = read(browser, "space-name", lambda t: t != "")
+        # Every control of the Space's page has a visible focus and a name a screen reader reads.
+        out["unnamed"] = browser.execute_script("""
+            return [...document.querySelectorAll('button, input, select, a[href], textarea')]
+              .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+              .map(e => e.outerHTML.slice(0, 80));""")
+    finally:
+        browser.quit()
+    return out
 
 
 def state_of(browser, role):
@@ -408,6 +444,8 @@ def main():
             out["food"] = food(browser, args)
         if args.provider_keyid:
             out["chat"] = chat(browser, args)
+        if args.space:
+            out["keyboard"] = keyboard(args)
 
         # Signed requests from the browser, and tampered ones.
         browser.set_script_timeout(30)
