@@ -56,6 +56,7 @@ import Glibc
             let store = try await node.request("POST", "/v1/apps/foodmesh/stores.create", body: #"""
                 {"name":"Rye & Co","kind":"bakery","description":"Sourdough, baked at dawn","location":{"city":"Lyon","lat":45.76,"lon":4.84},
                  "time_zone":"Europe/Paris","currency":"EUR","terms":"Collect within your window.","hours":[\#(hours)],
+                 "delivery_zones":[{"name":"centre","radius_km":3,"fee":300,"min_order":1000}],
                  "policy":{"cancel_fee_percent":50,"uncollected":"charge"}}
                 """#, sign: provider)
             let storeID = try #require(store.json["id"] as? String, "\(store.text)")
@@ -138,6 +139,9 @@ import Glibc
             #expect((food["countdown"] as? String)?.hasPrefix("Held for you") == true, "\(food)")
             #expect((food["policy"] as? String)?.contains("50%") == true, "\(food)")
             #expect(food["customer_before"] as? String == "placed", "\(food)")
+            // And by delivery: the zone's fee is in the total, and the order is placed to pay on delivery.
+            #expect((food["delivery_total"] as? String)?.contains("14.00 EUR") == true, "\(food)")
+            #expect(food["delivery_state"] as? String == "placed", "\(food)")
             #expect(food["customer_after"] as? String == "accepted", "\(food)")
             #expect((food["thread"] as? String)?.contains("The order: accept, now accepted.") == true, "\(food)")
             #expect((food["stock"] as? String)?.contains("Rye loaf: 25 in stock") == true, "\(food)")

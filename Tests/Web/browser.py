@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.common.exceptions import (ElementClickInterceptedException, NoSuchElementException, StaleElementReferenceException,
                                         TimeoutException)
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
@@ -319,6 +319,27 @@ def food(customer, args):
     state = customer.find_elements(By.CSS_SELECTOR, '[data-testid="food-orders-customer"] [data-testid$="-state"]')[0]
     out["order"] = state.get_attribute("data-testid")[len("food-order-"):-len("-state")]
     out["customer_before"] = state.text
+
+    # The same two loaves by delivery, to where the browser says the customer is (set here, so Chromium asks no
+    # network location service).
+    customer.execute_cdp_cmd("Browser.grantPermissions", {"origin": args.base, "permissions": ["geolocation"]})
+    customer.execute_cdp_cmd("Emulation.setGeolocationOverride", {"latitude": 45.757, "longitude": 4.832, "accuracy": 10})
+    customer.get(args.base + f"/#/store/{args.store}")
+    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="qty-{args.product}"]'))
+    quantity = testid(customer, f"qty-{args.product}")
+    quantity.clear()
+    quantity.send_keys("2")
+    Select(testid(customer, "fulfilment")).select_by_value("delivery")
+    testid(customer, "delivery-address").send_keys("1 place Bellecour")
+    testid(customer, "delivery-postcode").send_keys("69002")
+    click(customer, "quote")
+    out["delivery_total"] = read(customer, "quote-total", lambda t: t != "")
+    click(customer, "place")
+    def placed_by_delivery(b):
+        states = [e for e in b.find_elements(By.CSS_SELECTOR, '[data-testid="food-orders-customer"] [data-testid$="-state"]')
+                  if e.get_attribute("data-testid") != f'food-order-{out["order"]}-state']
+        return states[0].text if states else None
+    out["delivery_state"] = wait(customer, placed_by_delivery)
 
     manager = driver()
     try:

@@ -120,7 +120,11 @@ export async function storeView(root, id, me, go) {
       try {
         const position = await new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject, { timeout: 5000 }));
         fulfilment.point = { lat: position.coords.latitude, lon: position.coords.longitude };
-      } catch { /* by postcode alone */ }
+      } catch {
+        // The store places a delivery by where it goes: the browser must say.
+        error.textContent = "A delivery needs where you are: let this page use your location, then get the quote again.";
+        return;
+      }
     } else {
       const choice = choices[Number(when.value)];
       if (!choice) { error.textContent = "The store has no pickup window today or tomorrow."; return; }
