@@ -1,5 +1,6 @@
 // The people's page: a customer's or provider's key in this browser, and the apps' pages, one view at a time
-// (`#/`, `#/space/<id>`, `#/store/<id>`, `#/store/<id>/orders`, `#/orders`, `#/provider`, `#/chat[/<id>]`, `#/key`). Every action is a request signed with that key.
+// (`#/`, `#/space/<id>[/manage]`, `#/store/<id>[/orders|/manage]`, `#/orders`, `#/provider`, `#/chat[/<id>]`,
+// `#/key`). Every action is a request signed with that key.
 
 import * as keys from "./identity.js";
 import { element } from "./ui.js";
@@ -36,6 +37,7 @@ async function route() {
   $("me").hidden = !(page === "key" || me === null);
   try {
     if ((page === "space" || page === "store") && id && sub === "manage") {
+      if (!me) throw new Error("make or bring your key first: a manager's changes are signed with it");
       // Loaded when a manager opens it.
       const manage = await import("./manage.js");
       await (page === "space" ? manage.manageSpace : manage.manageStore)(view, decodeURIComponent(id), me);
