@@ -136,6 +136,22 @@ const done = arguments[arguments.length - 1];
 """
 
 
+def review_both(order, sides):
+    """Each (browser, words) in `sides` reviews the completed order whose test ids start with `order`."""
+    for browser, words in sides:
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="{order}-review"]'))
+        testid(browser, f"{order}-review-text").send_keys(words)
+        click(browser, f"{order}-review")
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="{order}-reviewed"]'))
+
+
+def published(browser, page, order):
+    """The review of `order` as `page` shows it, and whether it is marked verified."""
+    browser.get(page)
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}"]'))
+    return testid(browser, f"review-{order}").text, bool(browser.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}-verified"]'))
+
+
 def use_key(browser, args):
     """Brings the provider's key into a fresh browser by its recovery phrase, as on another device."""
     open_page(browser, args.base + "/#/key")
@@ -231,11 +247,7 @@ def booking(customer, args):
             wait(provider, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-{step}"]'))
             click(provider, f"order-{order}-{step}")
             wait(provider, lambda b: testid(b, f"order-{order}-state").text == state)
-        for browser, words in ((customer, "Fixed in twenty minutes."), (provider, "Clear instructions.")):
-            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-review"]'))
-            testid(browser, f"order-{order}-review-text").send_keys(words)
-            click(browser, f"order-{order}-review")
-            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="order-{order}-reviewed"]'))
+        review_both(f"order-{order}", ((customer, "Fixed in twenty minutes."), (provider, "Clear instructions.")))
 
         # The provider runs the Space from its page: a new service, Saturday's hours, a day closed.
         provider.get(args.base + f"/#/space/{args.space}")
@@ -280,10 +292,7 @@ def booking(customer, args):
         out["job_after"] = testid(customer, f"job-{job}").text
     finally:
         provider.quit()
-    customer.get(args.base + f"/#/space/{args.space}")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}"]'))
-    out["review"] = testid(customer, f"review-{order}").text
-    out["verified"] = bool(customer.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}-verified"]'))
+    out["review"], out["verified"] = published(customer, args.base + f"/#/space/{args.space}", order)
     return out
 
 
@@ -378,17 +387,10 @@ def food(customer, args):
             click(manager, f"food-order-{order}-{step}")
             wait(manager, lambda b: testid(b, f"food-order-{order}-state").text == state)
         customer.get(args.base + "/#/orders")
-        for browser, words in ((customer, "Still warm."), (manager, "Collected on time.")):
-            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{order}-review"]'))
-            testid(browser, f"food-order-{order}-review-text").send_keys(words)
-            click(browser, f"food-order-{order}-review")
-            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="food-order-{order}-reviewed"]'))
+        review_both(f"food-order-{order}", ((customer, "Still warm."), (manager, "Collected on time.")))
     finally:
         manager.quit()
-    customer.get(args.base + f"/#/store/{args.store}")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}"]'))
-    out["review"] = testid(customer, f"review-{order}").text
-    out["verified"] = bool(customer.find_elements(By.CSS_SELECTOR, f'[data-testid="review-{order}-verified"]'))
+    out["review"], out["verified"] = published(customer, args.base + f"/#/store/{args.store}", order)
     return out
 
 

@@ -202,15 +202,7 @@ async function start() {
     event.preventDefault();
     say("key-error", "");
     try {
-      const file = $("key-file").files[0];
-      const input = file ? new Uint8Array(await file.arrayBuffer()) : $("key-phrase").value;
-      $("key-phrase").value = "";
-      $("key-file").value = "";
-      try {
-        owner = await keys.restore("owner", input);
-      } finally {
-        if (input instanceof Uint8Array) input.fill(0);
-      }
+      owner = await keys.restoreFrom("owner", $("key-file"), $("key-phrase"));
       showKey();
       await refresh();
       await Promise.all([peers(), backups()]);

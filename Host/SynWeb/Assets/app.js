@@ -92,15 +92,7 @@ async function start() {
     event.preventDefault();
     $("me-error").textContent = "";
     try {
-      const file = $("me-file").files[0];
-      const input = file ? new Uint8Array(await file.arrayBuffer()) : $("me-phrase").value;
-      $("me-phrase").value = "";
-      $("me-file").value = "";
-      try {
-        me = await keys.restore("person", input);
-      } finally {
-        if (input instanceof Uint8Array) input.fill(0);
-      }
+      me = await keys.restoreFrom("person", $("me-file"), $("me-phrase"));
       showMe();
     } catch (error) {
       $("me-error").textContent = "Cannot use that key: " + (error.message || error);

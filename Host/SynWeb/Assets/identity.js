@@ -101,3 +101,17 @@ export async function restore(name, input) {
   if (expected !== null && expected !== identity.keyid) throw new Error("the file's public key does not match its private key: it is damaged");
   return keep(name, identity);
 }
+
+/** `restore` from a form: the file chosen in `fileInput`, else the phrase typed in `phraseInput`. Both inputs are
+ * emptied, and the file's bytes wiped, whatever happens. */
+export async function restoreFrom(name, fileInput, phraseInput) {
+  const file = fileInput.files[0];
+  const input = file ? new Uint8Array(await file.arrayBuffer()) : phraseInput.value;
+  phraseInput.value = "";
+  fileInput.value = "";
+  try {
+    return await restore(name, input);
+  } finally {
+    if (input instanceof Uint8Array) input.fill(0);
+  }
+}
