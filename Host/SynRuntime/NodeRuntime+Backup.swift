@@ -46,7 +46,7 @@ extension NodeRuntime {
     public func backup(to directory: String? = nil, key: BackupKey? = nil, actor: String, tag: String = "",
                        progress: @escaping @Sendable (BackupProgress) -> Void = { _ in }) throws(NodeError) -> BackupDone {
         // [backup] is read again at each backup, so a key or directory set in node.toml applies without a restart.
-        let settings = (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup
+        let settings = backupSettings
         let resolved: BackupKey
         do { resolved = try backupKey(key, settings: settings) } catch {
             recordBackup(ok: nil, error: settings.keyFile == nil ? "no [backup] key_file" : error.message)

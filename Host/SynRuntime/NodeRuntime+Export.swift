@@ -235,7 +235,7 @@ extension NodeRuntime {
     /// `key`, else the one `settings` name (`[backup] key_file`; by default node.toml's as it is now).
     func backupKey(_ key: BackupKey?, settings: BackupSettings? = nil) throws(NodeError) -> BackupKey {
         if let key { return key }
-        let settings = settings ?? (try? NodeConfig.load(path: layout.nodeToml))?.backup ?? config.backup
+        let settings = settings ?? backupSettings
         guard let file = settings.keyFile else {
             throw NodeError(.config, "the node has no backup key: set [backup] key_file = \"/etc/syneroym/backup.key\" in node.toml (make one with `syneroym backup --make-key /etc/syneroym/backup.key`, and keep a copy off this machine), or give --key-file")
         }
@@ -277,10 +277,15 @@ extension NodeRuntime {
 
     /// The node `app` was imported from (`apps import`, `apps migrate`), if it was.
     public func importedFrom(_ app: String) -> String? {
-        guard let bytes = FileManager.default.contents(atPath: InstalledApp.directory(data: layout.data, app: app) + "/origin.json"),
-              let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any], let from = object["from"] as? String,
+        guard let from = Self.readMarker(InstalledApp.directory(data: layout.data, app: app) + "/origin.json")?["from"] as? String,
               NameRules.isNodeID(from) else { return nil }
         return from
+    }
+
+    /// A marker file's JSON object (`moved.json`, `moving.json`, `origin.json`), if it is one.
+    static func readMarker(_ path: String) -> [String: Any]? {
+        guard let bytes = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]
     }
 
     /// The apps marked as moved in `data`, by id.
@@ -290,9 +295,7 @@ extension NodeRuntime {
     static func nodeMarkers(data: String, file: String) -> [String: String] {
         var out: [String: String] = [:]
         for id in (try? FileManager.default.contentsOfDirectory(atPath: data + "/apps")) ?? [] {
-            guard let bytes = FileManager.default.contents(atPath: data + "/apps/\(id)/\(file)"),
-                  let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
-                  let to = object["to"] as? String, NameRules.isNodeID(to) else { continue }
+            guard let to = readMarker(data + "/apps/\(id)/\(file)")?["to"] as? String, NameRules.isNodeID(to) else { continue }
             out[id] = to
         }
         return out

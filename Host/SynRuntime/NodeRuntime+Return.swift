@@ -72,10 +72,4 @@ extension NodeRuntime {
         _ = try NodeTomlEditor.setEnabled(enabled, app: left.app, path: layout.nodeToml)
         state.withLock { $0.node.apps[left.app, default: NodeConfig.App()].enabled = enabled }
     }
-
-    /// A JSON object file, if it is one.
-    static func readMarker(_ path: String) -> [String: Any]? {
-        guard let bytes = FileManager.default.contents(atPath: path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]
-    }
 }

@@ -136,6 +136,15 @@ const done = arguments[arguments.length - 1];
 """
 
 
+def search_and_open(browser, words, hit, ready):
+    """Searches the Find page for `words`, opens the hit with test id `hit`, and waits for `ready` on its page."""
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="search-q"]'))
+    testid(browser, "search-q").send_keys(words)
+    click(browser, "search-go")
+    click(browser, hit)
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="{ready}"]'))
+
+
 def review_both(order, sides):
     """Each (browser, words) in `sides` reviews the completed order whose test ids start with `order`."""
     for browser, words in sides:
@@ -207,11 +216,7 @@ def booking(customer, args):
     """A customer finds the Space, books a slot after seeing what cancelling costs; the provider, in a browser of
     their own, confirms it; the customer sees the confirmation."""
     out = {}
-    testid(customer, "search-q").send_keys("leaks")
-    click(customer, "search-go")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="space-{args.space}"]'))
-    click(customer, f"space-{args.space}")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="item-{args.item}-book"]'))
+    search_and_open(customer, "leaks", f"space-{args.space}", f"item-{args.item}-book")
     out["space_axe"] = accessibility(customer)
     out["policy"] = testid(customer, "space-policy").get_attribute("textContent")
     click(customer, f"item-{args.item}-book")
@@ -301,12 +306,7 @@ def food(customer, args):
     order; the store's manager, in a browser of their own, accepts it; the customer sees it accepted."""
     out = {}
     customer.get(args.base + "/#/")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="search-q"]'))
-    testid(customer, "search-q").send_keys("rye")
-    click(customer, "search-go")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="store-{args.store}"]'))
-    click(customer, f"store-{args.store}")
-    wait(customer, lambda b: b.find_elements(By.CSS_SELECTOR, f'[data-testid="qty-{args.product}"]'))
+    search_and_open(customer, "rye", f"store-{args.store}", f"qty-{args.product}")
     out["store_axe"] = accessibility(customer)
     out["policy"] = testid(customer, "store-policy").get_attribute("textContent")
     quantity = testid(customer, f"qty-{args.product}")

@@ -3,23 +3,12 @@
 // read with fetch because a stream must be signed). Every message is an envelope signed by the person's own key in
 // the messaging app's signature domain, so anyone can verify it later.
 
-import { signedFetch, signatureHeaders, base64url } from "./sign.js";
+import { signedFetch, signatureHeaders, base64url, inAppDomain } from "./sign.js";
 import { element } from "./ui.js";
 
 const APP = "messaging";
 const encoder = new TextEncoder();
 const call = (me, method, body) => signedFetch(me, "POST", `/v1/apps/${APP}/${method}`, body);
-
-/** The signature domain of the messaging app (docs/abi.md): tag, zero, the byte 2, length, name. */
-function domain() {
-  const name = encoder.encode(APP);
-  const out = new Uint8Array(16 + 1 + 4 + name.length);
-  out.set(encoder.encode("syneroym-sig-v1\0"));
-  out[16] = 2;
-  new DataView(out.buffer).setUint32(17, name.length, true);
-  out.set(name, 21);
-  return out;
-}
 
 let lastHLC = 0;
 
@@ -35,11 +24,7 @@ export async function envelope(me, conversation, seq, kind, body) {
   if (typeof body !== "string") throw new Error("the body is text");
   lastHLC = Math.max(Date.now() * 1000, lastHLC + 1);
   const signed = encoder.encode(`syneroym-message-v1\n${conversation}\n${me.keyid}\n${seq}\n${lastHLC}\n${kind}\n${body}`);
-  const prefix = domain();
-  const message = new Uint8Array(prefix.length + signed.length);
-  message.set(prefix);
-  message.set(signed, prefix.length);
-  const signature = await crypto.subtle.sign({ name: "Ed25519" }, me.privateKey, message);
+  const signature = await crypto.subtle.sign({ name: "Ed25519" }, me.privateKey, inAppDomain(APP, signed));
   return { conversation_id: conversation, author: me.keyid, seq, hlc: lastHLC, kind, body, signature: base64url(signature) };
 }
 

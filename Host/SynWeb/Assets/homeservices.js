@@ -2,10 +2,8 @@
 // Space's time zone after seeing what cancelling would cost, follow one's orders; and, for a Space's managers,
 // the incoming orders with the actions their state allows. Reads are public calls; the rest are signed.
 
-import { signedFetch } from "./sign.js";
+import { signedFetch, inAppDomain } from "./sign.js";
 import { element, liveOrders, publicCall } from "./ui.js";
-
-const encoder = new TextEncoder();
 
 function fromHex(hex) {
   if (!/^([0-9a-f]{2})*$/.test(hex)) throw new Error("not hex");
@@ -31,13 +29,7 @@ export async function verifiedReceipt(review, app = "homeservices") {
     // The key must be the one the node holds for the app, not whatever the app's answer says.
     if (review.app_key !== (await appKey(app))) return null;
     const signed = Uint8Array.from(atob(review.signed_json), (c) => c.charCodeAt(0));
-    const name = encoder.encode(app);
-    const message = new Uint8Array(21 + name.length + signed.length);
-    message.set(encoder.encode("syneroym-sig-v1\0"));
-    message[16] = 2;
-    new DataView(message.buffer).setUint32(17, name.length, true);
-    message.set(name, 21);
-    message.set(signed, 21 + name.length);
+    const message = inAppDomain(app, signed);
     const key = await crypto.subtle.importKey("raw", fromHex(review.app_key), { name: "Ed25519" }, false, ["verify"]);
     const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, fromHex(review.signature), message);
     return ok ? JSON.parse(new TextDecoder().decode(signed)) : null;

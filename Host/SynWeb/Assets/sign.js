@@ -24,6 +24,20 @@ export function fromBase64url(text) {
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
+/** `bytes` prefixed with `app`'s signature domain (docs/abi.md): the tag `syneroym-sig-v1`, a zero, the byte 2,
+ * the app id's length (u32, little-endian) and the app id. Apps sign their receipts, and people their envelopes,
+ * over exactly this. */
+export function inAppDomain(app, bytes) {
+  const name = encoder.encode(app);
+  const out = new Uint8Array(21 + name.length + bytes.length);
+  out.set(encoder.encode("syneroym-sig-v1\0"));
+  out[16] = 2;
+  new DataView(out.buffer).setUint32(17, name.length, true);
+  out.set(name, 21);
+  out.set(bytes, 21 + name.length);
+  return out;
+}
+
 /** The Content-Digest header value of `body` (bytes). */
 export async function contentDigest(body) {
   return "sha-256=:" + base64(await crypto.subtle.digest("SHA-256", body)) + ":";
